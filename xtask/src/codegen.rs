@@ -4,10 +4,10 @@ mod attributes;
 pub(crate) mod builders;
 mod emit;
 mod hook_calls;
-mod lean_deserialize;
 mod links;
 mod paging;
 pub(crate) mod postprocess;
+mod serde_impls;
 mod type_builders;
 
 use std::collections::BTreeMap;
@@ -141,6 +141,9 @@ fn generate_module(
     let (rows, left) = pagination::derive(module, &repaired.spec, &paging_overrides)?;
     let mut code = postprocess::apply(module, code, &repaired.operations)?;
     paging::add_helpers(module, &mut code, &rows)?;
+    // Last: the paging helpers read the fields' JSON names from their `#[serde(rename)]`,
+    // which go where no serde derive is left to read them.
+    serde_impls::apply(&mut code);
     let generated = GeneratedModule {
         module,
         code,

@@ -13,70 +13,25 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AdCampaignDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AdCampaignDto {
-        #[serde(
-            rename = "adCampaignGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "adCampaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub ads: ::std::vec::Vec<LinkedInAdDto>,
         ///Campaign audience targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<AudienceDto>,
-        #[serde(
-            rename = "campaignType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///LinkedIn API error message
-        #[serde(
-            rename = "linkedInError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_error: ::std::option::Option<::std::string::String>,
         ///Campaign locale
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locale: ::std::option::Option<LocaleDto>,
         ///Campaign audience targeting
-        #[serde(
-            rename = "mediaType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_type: ::std::option::Option<AdCampaignDtoMediaType>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "publishingStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<AdCampaignDtoPublishingStatus>,
         ///Bid unit cost
-        #[serde(
-            rename = "unitCost",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit_cost: ::std::option::Option<UnitCostDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignDto {
@@ -215,23 +170,83 @@ pub mod types {
                 .deserialize_struct("AdCampaignDto", FIELDS, AdCampaignDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AdCampaignDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ad_campaign_group_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.ad_campaign_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.ads))
+                + usize::from(!::std::option::Option::is_none(&self.audience))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.linked_in_error))
+                + usize::from(!::std::option::Option::is_none(&self.locale))
+                + usize::from(!::std::option::Option::is_none(&self.media_type))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.publishing_status))
+                + usize::from(!::std::option::Option::is_none(&self.unit_cost));
+            let mut state = serializer.serialize_struct("AdCampaignDto", len)?;
+            if !::std::option::Option::is_none(&self.ad_campaign_group_id) {
+                state.serialize_field("adCampaignGroupId", &self.ad_campaign_group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_campaign_id) {
+                state.serialize_field("adCampaignId", &self.ad_campaign_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.ads) {
+                state.serialize_field("ads", &self.ads)?;
+            }
+            if !::std::option::Option::is_none(&self.audience) {
+                state.serialize_field("audience", &self.audience)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_type) {
+                state.serialize_field("campaignType", &self.campaign_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in_error) {
+                state.serialize_field("linkedInError", &self.linked_in_error)?;
+            }
+            if !::std::option::Option::is_none(&self.locale) {
+                state.serialize_field("locale", &self.locale)?;
+            }
+            if !::std::option::Option::is_none(&self.media_type) {
+                state.serialize_field("mediaType", &self.media_type)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.publishing_status) {
+                state.serialize_field("publishingStatus", &self.publishing_status)?;
+            }
+            if !::std::option::Option::is_none(&self.unit_cost) {
+                state.serialize_field("unitCost", &self.unit_cost)?;
+            }
+            state.end()
+        }
+    }
     impl AdCampaignDto {
         pub fn builder() -> builder::AdCampaignDto {
             Default::default()
         }
     }
     ///Campaign audience targeting
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignDtoMediaType {
-        #[serde(rename = "STANDARD_UPDATE")]
         StandardUpdate,
-        #[serde(rename = "SINGLE_VIDEO")]
         SingleVideo,
-        #[serde(rename = "CAROUSEL")]
         Carousel,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignDtoMediaType {
@@ -249,6 +264,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdCampaignDtoMediaType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::StandardUpdate => "STANDARD_UPDATE",
+                        Self::SingleVideo => "SINGLE_VIDEO",
+                        Self::Carousel => "CAROUSEL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdCampaignDtoMediaType {
@@ -291,31 +322,20 @@ pub mod types {
         }
     }
     ///`AdCampaignDtoPublishingStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignDtoPublishingStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "PUBLISHING")]
         Publishing,
-        #[serde(rename = "FAILED")]
         Failed,
-        #[serde(rename = "IN_REVIEW")]
         InReview,
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "WITH_ISSUES")]
         WithIssues,
-        #[serde(rename = "REJECTED")]
         Rejected,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignDtoPublishingStatus {
@@ -340,6 +360,29 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdCampaignDtoPublishingStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Published => "PUBLISHED",
+                        Self::Publishing => "PUBLISHING",
+                        Self::Failed => "FAILED",
+                        Self::InReview => "IN_REVIEW",
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::WithIssues => "WITH_ISSUES",
+                        Self::Rejected => "REJECTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdCampaignDtoPublishingStatus {
@@ -397,73 +440,25 @@ pub mod types {
         }
     }
     ///`AdCampaignGroupDataDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AdCampaignGroupDataDto {
-        #[serde(
-            rename = "adBudgetOptimization",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_budget_optimization: ::std::option::Option<
             AdCampaignGroupDataDtoAdBudgetOptimization,
         >,
-        #[serde(
-            rename = "adCampaignGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "adCampaigns",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub ad_campaigns: ::std::vec::Vec<AdCampaignDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget: ::std::option::Option<LinkedInBudgetDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "linkedInAdAccountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_ad_account_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "linkedInError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_error: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "objectiveType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub objective_type: ::std::option::Option<AdCampaignGroupDataDtoObjectiveType>,
-        #[serde(
-            rename = "publishingStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<
             AdCampaignGroupDataDtoPublishingStatus,
         >,
-        #[serde(
-            rename = "unpublishedChanges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unpublished_changes: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDto {
@@ -607,21 +602,92 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdCampaignGroupDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ad_budget_optimization),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ad_campaign_group_id),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.ad_campaigns))
+                + usize::from(!::std::option::Option::is_none(&self.budget))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.linked_in_ad_account_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.linked_in_error))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.objective_type))
+                + usize::from(!::std::option::Option::is_none(&self.publishing_status))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.unpublished_changes),
+                );
+            let mut state = serializer.serialize_struct("AdCampaignGroupDataDto", len)?;
+            if !::std::option::Option::is_none(&self.ad_budget_optimization) {
+                state
+                    .serialize_field(
+                        "adBudgetOptimization",
+                        &self.ad_budget_optimization,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.ad_campaign_group_id) {
+                state.serialize_field("adCampaignGroupId", &self.ad_campaign_group_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.ad_campaigns) {
+                state.serialize_field("adCampaigns", &self.ad_campaigns)?;
+            }
+            if !::std::option::Option::is_none(&self.budget) {
+                state.serialize_field("budget", &self.budget)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in_ad_account_id) {
+                state
+                    .serialize_field(
+                        "linkedInAdAccountId",
+                        &self.linked_in_ad_account_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in_error) {
+                state.serialize_field("linkedInError", &self.linked_in_error)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.objective_type) {
+                state.serialize_field("objectiveType", &self.objective_type)?;
+            }
+            if !::std::option::Option::is_none(&self.publishing_status) {
+                state.serialize_field("publishingStatus", &self.publishing_status)?;
+            }
+            if !::std::option::Option::is_none(&self.unpublished_changes) {
+                state.serialize_field("unpublishedChanges", &self.unpublished_changes)?;
+            }
+            state.end()
+        }
+    }
     impl AdCampaignGroupDataDto {
         pub fn builder() -> builder::AdCampaignGroupDataDto {
             Default::default()
         }
     }
     ///`AdCampaignGroupDataDtoAdBudgetOptimization`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignGroupDataDtoAdBudgetOptimization {
-        #[serde(rename = "MAXIMUM_DELIVERY")]
         MaximumDelivery,
-        #[serde(rename = "COST_CAP")]
         CostCap,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDtoAdBudgetOptimization {
@@ -638,6 +704,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdCampaignGroupDataDtoAdBudgetOptimization {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::MaximumDelivery => "MAXIMUM_DELIVERY",
+                        Self::CostCap => "COST_CAP",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoAdBudgetOptimization {
@@ -679,15 +760,12 @@ pub mod types {
         }
     }
     ///`AdCampaignGroupDataDtoObjectiveType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignGroupDataDtoObjectiveType {
-        #[serde(rename = "LEAD_GENERATION")]
         LeadGeneration,
-        #[serde(rename = "WEBSITE_VISIT")]
         WebsiteVisit,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDtoObjectiveType {
@@ -704,6 +782,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdCampaignGroupDataDtoObjectiveType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LeadGeneration => "LEAD_GENERATION",
+                        Self::WebsiteVisit => "WEBSITE_VISIT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoObjectiveType {
@@ -745,31 +838,20 @@ pub mod types {
         }
     }
     ///`AdCampaignGroupDataDtoPublishingStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdCampaignGroupDataDtoPublishingStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "PUBLISHING")]
         Publishing,
-        #[serde(rename = "FAILED")]
         Failed,
-        #[serde(rename = "IN_REVIEW")]
         InReview,
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "WITH_ISSUES")]
         WithIssues,
-        #[serde(rename = "REJECTED")]
         Rejected,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdCampaignGroupDataDtoPublishingStatus {
@@ -794,6 +876,29 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdCampaignGroupDataDtoPublishingStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Published => "PUBLISHED",
+                        Self::Publishing => "PUBLISHING",
+                        Self::Failed => "FAILED",
+                        Self::InReview => "IN_REVIEW",
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::WithIssues => "WITH_ISSUES",
+                        Self::Rejected => "REJECTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoPublishingStatus {
@@ -851,22 +956,17 @@ pub mod types {
         }
     }
     ///`AdScheduleTargetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AdScheduleTargetDto {
         ///Day of the week for this schedule
-        #[serde(rename = "dayOfWeek")]
         pub day_of_week: AdScheduleTargetDtoDayOfWeek,
         ///End hour in 24h format (0-23)
-        #[serde(rename = "endHour")]
         pub end_hour: f64,
         ///Minute mark the schedule ends at
-        #[serde(rename = "endMinute")]
         pub end_minute: AdScheduleTargetDtoEndMinute,
         ///Start hour in 24h format (0-23)
-        #[serde(rename = "startHour")]
         pub start_hour: f64,
         ///Minute mark the schedule starts at
-        #[serde(rename = "startMinute")]
         pub start_minute: AdScheduleTargetDtoStartMinute,
     }
     impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDto {
@@ -954,31 +1054,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdScheduleTargetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("AdScheduleTargetDto", len)?;
+            state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            state.serialize_field("endHour", &self.end_hour)?;
+            state.serialize_field("endMinute", &self.end_minute)?;
+            state.serialize_field("startHour", &self.start_hour)?;
+            state.serialize_field("startMinute", &self.start_minute)?;
+            state.end()
+        }
+    }
     impl AdScheduleTargetDto {
         pub fn builder() -> builder::AdScheduleTargetDto {
             Default::default()
         }
     }
     ///Day of the week for this schedule
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdScheduleTargetDtoDayOfWeek {
-        #[serde(rename = "MONDAY")]
         Monday,
-        #[serde(rename = "TUESDAY")]
         Tuesday,
-        #[serde(rename = "WEDNESDAY")]
         Wednesday,
-        #[serde(rename = "THURSDAY")]
         Thursday,
-        #[serde(rename = "FRIDAY")]
         Friday,
-        #[serde(rename = "SATURDAY")]
         Saturday,
-        #[serde(rename = "SUNDAY")]
         Sunday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDtoDayOfWeek {
@@ -1000,6 +1108,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdScheduleTargetDtoDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Monday => "MONDAY",
+                        Self::Tuesday => "TUESDAY",
+                        Self::Wednesday => "WEDNESDAY",
+                        Self::Thursday => "THURSDAY",
+                        Self::Friday => "FRIDAY",
+                        Self::Saturday => "SATURDAY",
+                        Self::Sunday => "SUNDAY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoDayOfWeek {
@@ -1051,19 +1179,14 @@ pub mod types {
         }
     }
     ///Minute mark the schedule ends at
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdScheduleTargetDtoEndMinute {
-        #[serde(rename = "ZERO")]
         Zero,
-        #[serde(rename = "FIFTEEN")]
         Fifteen,
-        #[serde(rename = "THIRTY")]
         Thirty,
-        #[serde(rename = "FORTY_FIVE")]
         FortyFive,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDtoEndMinute {
@@ -1082,6 +1205,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdScheduleTargetDtoEndMinute {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Zero => "ZERO",
+                        Self::Fifteen => "FIFTEEN",
+                        Self::Thirty => "THIRTY",
+                        Self::FortyFive => "FORTY_FIVE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoEndMinute {
@@ -1127,19 +1267,14 @@ pub mod types {
         }
     }
     ///Minute mark the schedule starts at
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdScheduleTargetDtoStartMinute {
-        #[serde(rename = "ZERO")]
         Zero,
-        #[serde(rename = "FIFTEEN")]
         Fifteen,
-        #[serde(rename = "THIRTY")]
         Thirty,
-        #[serde(rename = "FORTY_FIVE")]
         FortyFive,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdScheduleTargetDtoStartMinute {
@@ -1158,6 +1293,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdScheduleTargetDtoStartMinute {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Zero => "ZERO",
+                        Self::Fifteen => "FIFTEEN",
+                        Self::Thirty => "THIRTY",
+                        Self::FortyFive => "FORTY_FIVE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoStartMinute {
@@ -1203,7 +1355,7 @@ pub mod types {
         }
     }
     ///`AudienceCustomAudienceItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AudienceCustomAudienceItemDto {
         ///Custom audience ID
         pub id: ::std::string::String,
@@ -1260,44 +1412,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceCustomAudienceItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("AudienceCustomAudienceItemDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl AudienceCustomAudienceItemDto {
         pub fn builder() -> builder::AudienceCustomAudienceItemDto {
             Default::default()
         }
     }
     ///`AudienceDimensionDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AudienceDimensionDto {
         ///Age range filters
-        #[serde(
-            rename = "ageRanges",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub age_ranges: ::std::vec::Vec<::serde_json::Value>,
         ///Audience segment references used for targeting
-        #[serde(
-            rename = "audienceSegments",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience_segments: ::std::option::Option<AudienceSegmentsDto>,
         ///Gender targets
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub genders: ::std::vec::Vec<::std::string::String>,
         ///Include unknown age
-        #[serde(
-            rename = "isAgeUnknown",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_age_unknown: ::std::option::Option<bool>,
         ///Parental status targets
-        #[serde(
-            rename = "parentalStatuses",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub parental_statuses: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceDimensionDto {
@@ -1374,23 +1519,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceDimensionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.age_ranges))
+                + usize::from(!::std::option::Option::is_none(&self.audience_segments))
+                + usize::from(!::std::vec::Vec::is_empty(&self.genders))
+                + usize::from(!::std::option::Option::is_none(&self.is_age_unknown))
+                + usize::from(!::std::vec::Vec::is_empty(&self.parental_statuses));
+            let mut state = serializer.serialize_struct("AudienceDimensionDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.age_ranges) {
+                state.serialize_field("ageRanges", &self.age_ranges)?;
+            }
+            if !::std::option::Option::is_none(&self.audience_segments) {
+                state.serialize_field("audienceSegments", &self.audience_segments)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.genders) {
+                state.serialize_field("genders", &self.genders)?;
+            }
+            if !::std::option::Option::is_none(&self.is_age_unknown) {
+                state.serialize_field("isAgeUnknown", &self.is_age_unknown)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.parental_statuses) {
+                state.serialize_field("parentalStatuses", &self.parental_statuses)?;
+            }
+            state.end()
+        }
+    }
     impl AudienceDimensionDto {
         pub fn builder() -> builder::AudienceDimensionDto {
             Default::default()
         }
     }
     ///`AudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AudienceDto {
         ///Geographic location targets
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub geo_locations: ::std::vec::Vec<GeoLocationDto>,
         ///Target audience attribute selections
-        #[serde(
-            rename = "targetAudience",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_audience: ::std::option::Option<TargetAudienceDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceDto {
@@ -1439,21 +1608,38 @@ pub mod types {
             deserializer.deserialize_struct("AudienceDto", FIELDS, AudienceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.geo_locations))
+                + usize::from(!::std::option::Option::is_none(&self.target_audience));
+            let mut state = serializer.serialize_struct("AudienceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.geo_locations) {
+                state.serialize_field("geo_locations", &self.geo_locations)?;
+            }
+            if !::std::option::Option::is_none(&self.target_audience) {
+                state.serialize_field("targetAudience", &self.target_audience)?;
+            }
+            state.end()
+        }
+    }
     impl AudienceDto {
         pub fn builder() -> builder::AudienceDto {
             Default::default()
         }
     }
     ///`AudienceInterestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AudienceInterestDto {
         ///Interest ID
         pub id: ::std::string::String,
         ///Interest name
         pub name: ::std::string::String,
         ///Interest category type (defaults to "interests" if omitted)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceInterestDto {
@@ -1512,13 +1698,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceInterestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("AudienceInterestDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl AudienceInterestDto {
         pub fn builder() -> builder::AudienceInterestDto {
             Default::default()
         }
     }
     ///`AudienceLocaleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AudienceLocaleDto {
         ///Facebook locale key
         pub key: f64,
@@ -1574,38 +1776,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceLocaleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("AudienceLocaleDto", len)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl AudienceLocaleDto {
         pub fn builder() -> builder::AudienceLocaleDto {
             Default::default()
         }
     }
     ///`AudienceLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AudienceLocationDto {
         ///Geometry data for address-based targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub geometry: ::std::option::Option<AudienceLocationGeometry>,
         ///Facebook location key
         pub key: ::std::string::String,
         ///Location display name
         pub name: ::std::string::String,
         ///Targeting radius around the location (for city/address types)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius: ::std::option::Option<f64>,
         ///Unit for the targeting radius
-        #[serde(
-            rename = "radiusUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius_unit: ::std::option::Option<AudienceLocationDtoRadiusUnit>,
         ///Whether the location is included or excluded from targeting
-        #[serde(rename = "selectionType")]
         pub selection_type: AudienceLocationDtoSelectionType,
         ///Geographic location type
-        #[serde(rename = "type")]
         pub type_: AudienceLocationDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceLocationDto {
@@ -1699,21 +1903,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.geometry))
+                + usize::from(!::std::option::Option::is_none(&self.radius))
+                + usize::from(!::std::option::Option::is_none(&self.radius_unit));
+            let mut state = serializer.serialize_struct("AudienceLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.geometry) {
+                state.serialize_field("geometry", &self.geometry)?;
+            }
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.radius) {
+                state.serialize_field("radius", &self.radius)?;
+            }
+            if !::std::option::Option::is_none(&self.radius_unit) {
+                state.serialize_field("radiusUnit", &self.radius_unit)?;
+            }
+            state.serialize_field("selectionType", &self.selection_type)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl AudienceLocationDto {
         pub fn builder() -> builder::AudienceLocationDto {
             Default::default()
         }
     }
     ///Unit for the targeting radius
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AudienceLocationDtoRadiusUnit {
-        #[serde(rename = "km")]
         Km,
-        #[serde(rename = "mi")]
         Mi,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceLocationDtoRadiusUnit {
@@ -1730,6 +1958,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AudienceLocationDtoRadiusUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Km => "km",
+                        Self::Mi => "mi",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoRadiusUnit {
@@ -1771,15 +2014,12 @@ pub mod types {
         }
     }
     ///Whether the location is included or excluded from targeting
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AudienceLocationDtoSelectionType {
-        #[serde(rename = "include")]
         Include,
-        #[serde(rename = "exclude")]
         Exclude,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceLocationDtoSelectionType {
@@ -1796,6 +2036,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AudienceLocationDtoSelectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Include => "include",
+                        Self::Exclude => "exclude",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoSelectionType {
@@ -1837,35 +2092,22 @@ pub mod types {
         }
     }
     ///Geographic location type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AudienceLocationDtoType {
-        #[serde(rename = "country")]
         Country,
-        #[serde(rename = "city")]
         City,
-        #[serde(rename = "region")]
         Region,
-        #[serde(rename = "country_group")]
         CountryGroup,
-        #[serde(rename = "geo_market")]
         GeoMarket,
-        #[serde(rename = "large_geo_area")]
         LargeGeoArea,
-        #[serde(rename = "medium_geo_area")]
         MediumGeoArea,
-        #[serde(rename = "small_geo_area")]
         SmallGeoArea,
-        #[serde(rename = "subcity")]
         Subcity,
-        #[serde(rename = "neighborhood")]
         Neighborhood,
-        #[serde(rename = "zip")]
         Zip,
-        #[serde(rename = "address")]
         Address,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceLocationDtoType {
@@ -1892,6 +2134,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AudienceLocationDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Country => "country",
+                        Self::City => "city",
+                        Self::Region => "region",
+                        Self::CountryGroup => "country_group",
+                        Self::GeoMarket => "geo_market",
+                        Self::LargeGeoArea => "large_geo_area",
+                        Self::MediumGeoArea => "medium_geo_area",
+                        Self::SmallGeoArea => "small_geo_area",
+                        Self::Subcity => "subcity",
+                        Self::Neighborhood => "neighborhood",
+                        Self::Zip => "zip",
+                        Self::Address => "address",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoType {
@@ -1952,7 +2219,7 @@ pub mod types {
         }
     }
     ///`AudienceLocationGeometry`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AudienceLocationGeometry {
         ///Geographic coordinates
         pub location: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2014,22 +2281,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceLocationGeometry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("AudienceLocationGeometry", len)?;
+            state.serialize_field("location", &self.location)?;
+            state.serialize_field("location_type", &self.location_type)?;
+            state.end()
+        }
+    }
     impl AudienceLocationGeometry {
         pub fn builder() -> builder::AudienceLocationGeometry {
             Default::default()
         }
     }
     ///`AudiencePlacementsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AudiencePlacementsDto {
         ///Facebook placement positions
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub facebook: ::std::vec::Vec<::std::string::String>,
         ///Instagram placement positions
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub instagram: ::std::vec::Vec<::std::string::String>,
         ///Messenger placement positions
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub messenger: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AudiencePlacementsDto {
@@ -2086,34 +2364,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudiencePlacementsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.facebook))
+                + usize::from(!::std::vec::Vec::is_empty(&self.instagram))
+                + usize::from(!::std::vec::Vec::is_empty(&self.messenger));
+            let mut state = serializer.serialize_struct("AudiencePlacementsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.facebook) {
+                state.serialize_field("facebook", &self.facebook)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.instagram) {
+                state.serialize_field("instagram", &self.instagram)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.messenger) {
+                state.serialize_field("messenger", &self.messenger)?;
+            }
+            state.end()
+        }
+    }
     impl AudiencePlacementsDto {
         pub fn builder() -> builder::AudiencePlacementsDto {
             Default::default()
         }
     }
     ///`AudienceSegmentsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AudienceSegmentsDto {
         ///Resource names of custom audience segments
-        #[serde(
-            rename = "customAudiences",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_audiences: ::std::vec::Vec<::std::string::String>,
         ///Resource names of user interest segments (in-market or affinity audiences)
-        #[serde(
-            rename = "userInterests",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub user_interests: ::std::vec::Vec<::std::string::String>,
         ///Resource names of user lists (remarketing lists, customer match lists, etc.)
-        #[serde(
-            rename = "userLists",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub user_lists: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AudienceSegmentsDto {
@@ -2170,32 +2455,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AudienceSegmentsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_audiences))
+                + usize::from(!::std::vec::Vec::is_empty(&self.user_interests))
+                + usize::from(!::std::vec::Vec::is_empty(&self.user_lists));
+            let mut state = serializer.serialize_struct("AudienceSegmentsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.custom_audiences) {
+                state.serialize_field("customAudiences", &self.custom_audiences)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.user_interests) {
+                state.serialize_field("userInterests", &self.user_interests)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.user_lists) {
+                state.serialize_field("userLists", &self.user_lists)?;
+            }
+            state.end()
+        }
+    }
     impl AudienceSegmentsDto {
         pub fn builder() -> builder::AudienceSegmentsDto {
             Default::default()
         }
     }
     ///`Budget`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Budget {
         ///Budget amount
         pub amount: f64,
         ///Budget type
-        #[serde(rename = "budgetType")]
         pub budget_type: BudgetBudgetType,
         ///Schedule end date
-        #[serde(
-            rename = "scheduleEndDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_end_date: ::std::option::Option<::std::string::String>,
         ///Schedule start date
-        #[serde(
-            rename = "scheduleStartDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for Budget {
@@ -2264,21 +2561,41 @@ pub mod types {
             deserializer.deserialize_struct("Budget", FIELDS, BudgetVisitor)
         }
     }
+    impl ::serde::Serialize for Budget {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.schedule_end_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.schedule_start_date),
+                );
+            let mut state = serializer.serialize_struct("Budget", len)?;
+            state.serialize_field("amount", &self.amount)?;
+            state.serialize_field("budgetType", &self.budget_type)?;
+            if !::std::option::Option::is_none(&self.schedule_end_date) {
+                state.serialize_field("scheduleEndDate", &self.schedule_end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_start_date) {
+                state.serialize_field("scheduleStartDate", &self.schedule_start_date)?;
+            }
+            state.end()
+        }
+    }
     impl Budget {
         pub fn builder() -> builder::Budget {
             Default::default()
         }
     }
     ///Budget type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BudgetBudgetType {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "LIFETIME")]
         Lifetime,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BudgetBudgetType {
@@ -2295,6 +2612,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BudgetBudgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Lifetime => "LIFETIME",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BudgetBudgetType {
@@ -2335,34 +2667,17 @@ pub mod types {
         }
     }
     ///`CallAssetPayloadDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CallAssetPayloadDto {
         ///Ad schedule targets restricting when the call asset is shown
-        #[serde(
-            rename = "adScheduleTargets",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub ad_schedule_targets: ::std::vec::Vec<AdScheduleTargetDto>,
         ///Call conversion action resource name
-        #[serde(
-            rename = "callConversionAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_conversion_action: ::std::option::Option<::std::string::String>,
         ///Two-letter ISO country code
-        #[serde(rename = "countryCode")]
         pub country_code: ::std::string::String,
         ///Phone number for call ads
-        #[serde(rename = "phoneNumber")]
         pub phone_number: ::std::string::String,
         ///Google Ads resource name for an existing call asset
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallAssetPayloadDto {
@@ -2445,144 +2760,92 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CallAssetPayloadDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.ad_schedule_targets))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_conversion_action),
+                ) + usize::from(!::std::option::Option::is_none(&self.resource_name));
+            let mut state = serializer.serialize_struct("CallAssetPayloadDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.ad_schedule_targets) {
+                state.serialize_field("adScheduleTargets", &self.ad_schedule_targets)?;
+            }
+            if !::std::option::Option::is_none(&self.call_conversion_action) {
+                state
+                    .serialize_field(
+                        "callConversionAction",
+                        &self.call_conversion_action,
+                    )?;
+            }
+            state.serialize_field("countryCode", &self.country_code)?;
+            state.serialize_field("phoneNumber", &self.phone_number)?;
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            state.end()
+        }
+    }
     impl CallAssetPayloadDto {
         pub fn builder() -> builder::CallAssetPayloadDto {
             Default::default()
         }
     }
     ///`CampaignDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CampaignDto {
         ///Campaign ad groups
-        #[serde(
-            rename = "adGroups",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub ad_groups: ::std::vec::Vec<GoogleAdGroupDto>,
         ///Ad schedule rules
-        #[serde(
-            rename = "adSchedule",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub ad_schedule: ::std::vec::Vec<GoogleAdScheduleDto>,
         ///Advanced options
-        #[serde(
-            rename = "advancedOptions",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub advanced_options: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Channel sub type
-        #[serde(
-            rename = "advertisingChannelSubType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub advertising_channel_sub_type: ::std::option::Option<
             CampaignDtoAdvertisingChannelSubType,
         >,
         ///Advertising channel
-        #[serde(rename = "advertisingChannelType")]
         pub advertising_channel_type: CampaignDtoAdvertisingChannelType,
         ///Campaign assets
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assets: ::std::option::Option<GoogleAssetsDto>,
         ///Campaign audience targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<GoogleCampaignAudienceDto>,
         ///Bidding strategy config
-        #[serde(
-            rename = "biddingStrategy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bidding_strategy: ::std::option::Option<GoogleBiddingStrategyDto>,
         ///Campaign budget
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget: ::std::option::Option<GoogleBudgetDto>,
         ///Campaign goal config
-        #[serde(
-            rename = "campaignGoal",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_goal: ::std::option::Option<GoogleCampaignGoalDto>,
         ///Goal type
-        #[serde(
-            rename = "goalType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal_type: ::std::option::Option<CampaignDtoGoalType>,
         ///Google Ad account identifier
-        #[serde(
-            rename = "googleAdAccountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_ad_account_id: ::std::option::Option<::std::string::String>,
         ///Google Ads campaign resource ID
-        #[serde(
-            rename = "googleCampaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_campaign_id: ::std::option::Option<::std::string::String>,
         ///Campaign identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///EU political ads flag
-        #[serde(
-            rename = "isEuPoliticalAds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_eu_political_ads: ::std::option::Option<bool>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Maximum CPC bid in micros
-        #[serde(
-            rename = "maximumCpc",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub maximum_cpc: ::std::option::Option<f64>,
         ///Campaign name
         pub name: ::std::string::String,
         ///Network settings
-        #[serde(
-            rename = "networkSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub network_settings: ::std::option::Option<GoogleNetworkSettingsDto>,
         ///Publishing status
-        #[serde(
-            rename = "publishingStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<CampaignDtoPublishingStatus>,
         ///Traffic source
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Whether the campaign has unpublished changes
-        #[serde(
-            rename = "unpublishedChanges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unpublished_changes: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignDto {
@@ -2790,19 +3053,119 @@ pub mod types {
             deserializer.deserialize_struct("CampaignDto", FIELDS, CampaignDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CampaignDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::vec::Vec::is_empty(&self.ad_groups))
+                + usize::from(!::std::vec::Vec::is_empty(&self.ad_schedule))
+                + usize::from(!::serde_json::Map::is_empty(&self.advanced_options))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.advertising_channel_sub_type),
+                ) + usize::from(!::std::option::Option::is_none(&self.assets))
+                + usize::from(!::std::option::Option::is_none(&self.audience))
+                + usize::from(!::std::option::Option::is_none(&self.bidding_strategy))
+                + usize::from(!::std::option::Option::is_none(&self.budget))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_goal))
+                + usize::from(!::std::option::Option::is_none(&self.goal_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.google_ad_account_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.google_campaign_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_eu_political_ads))
+                + usize::from(!::std::option::Option::is_none(&self.maximum_cpc))
+                + usize::from(!::std::option::Option::is_none(&self.network_settings))
+                + usize::from(!::std::option::Option::is_none(&self.publishing_status))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.unpublished_changes),
+                );
+            let mut state = serializer.serialize_struct("CampaignDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.ad_groups) {
+                state.serialize_field("adGroups", &self.ad_groups)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.ad_schedule) {
+                state.serialize_field("adSchedule", &self.ad_schedule)?;
+            }
+            if !::serde_json::Map::is_empty(&self.advanced_options) {
+                state.serialize_field("advancedOptions", &self.advanced_options)?;
+            }
+            if !::std::option::Option::is_none(&self.advertising_channel_sub_type) {
+                state
+                    .serialize_field(
+                        "advertisingChannelSubType",
+                        &self.advertising_channel_sub_type,
+                    )?;
+            }
+            state
+                .serialize_field(
+                    "advertisingChannelType",
+                    &self.advertising_channel_type,
+                )?;
+            if !::std::option::Option::is_none(&self.assets) {
+                state.serialize_field("assets", &self.assets)?;
+            }
+            if !::std::option::Option::is_none(&self.audience) {
+                state.serialize_field("audience", &self.audience)?;
+            }
+            if !::std::option::Option::is_none(&self.bidding_strategy) {
+                state.serialize_field("biddingStrategy", &self.bidding_strategy)?;
+            }
+            if !::std::option::Option::is_none(&self.budget) {
+                state.serialize_field("budget", &self.budget)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_goal) {
+                state.serialize_field("campaignGoal", &self.campaign_goal)?;
+            }
+            if !::std::option::Option::is_none(&self.goal_type) {
+                state.serialize_field("goalType", &self.goal_type)?;
+            }
+            if !::std::option::Option::is_none(&self.google_ad_account_id) {
+                state.serialize_field("googleAdAccountId", &self.google_ad_account_id)?;
+            }
+            if !::std::option::Option::is_none(&self.google_campaign_id) {
+                state.serialize_field("googleCampaignId", &self.google_campaign_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_eu_political_ads) {
+                state.serialize_field("isEuPoliticalAds", &self.is_eu_political_ads)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.maximum_cpc) {
+                state.serialize_field("maximumCpc", &self.maximum_cpc)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.network_settings) {
+                state.serialize_field("networkSettings", &self.network_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.publishing_status) {
+                state.serialize_field("publishingStatus", &self.publishing_status)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.unpublished_changes) {
+                state.serialize_field("unpublishedChanges", &self.unpublished_changes)?;
+            }
+            state.end()
+        }
+    }
     impl CampaignDto {
         pub fn builder() -> builder::CampaignDto {
             Default::default()
         }
     }
     ///Channel sub type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoAdvertisingChannelSubType {
-        #[serde(rename = "DEMAND_GEN")]
         DemandGen,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignDtoAdvertisingChannelSubType {
@@ -2818,6 +3181,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CampaignDtoAdvertisingChannelSubType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::DemandGen => "DEMAND_GEN",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelSubType {
@@ -2857,27 +3234,18 @@ pub mod types {
         }
     }
     ///Advertising channel
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoAdvertisingChannelType {
-        #[serde(rename = "SEARCH")]
         Search,
-        #[serde(rename = "DISCOVERY")]
         Discovery,
-        #[serde(rename = "DISPLAY")]
         Display,
-        #[serde(rename = "HOTEL")]
         Hotel,
-        #[serde(rename = "LOCAL")]
         Local,
-        #[serde(rename = "MULTI_CHANNEL")]
         MultiChannel,
-        #[serde(rename = "PERFORMANCE_MAX")]
         PerformanceMax,
-        #[serde(rename = "DEMAND_GEN")]
         DemandGen,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignDtoAdvertisingChannelType {
@@ -2900,6 +3268,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CampaignDtoAdvertisingChannelType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Search => "SEARCH",
+                        Self::Discovery => "DISCOVERY",
+                        Self::Display => "DISPLAY",
+                        Self::Hotel => "HOTEL",
+                        Self::Local => "LOCAL",
+                        Self::MultiChannel => "MULTI_CHANNEL",
+                        Self::PerformanceMax => "PERFORMANCE_MAX",
+                        Self::DemandGen => "DEMAND_GEN",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelType {
@@ -2953,15 +3342,12 @@ pub mod types {
         }
     }
     ///Goal type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoGoalType {
-        #[serde(rename = "WEBSITE_TRAFFIC")]
         WebsiteTraffic,
-        #[serde(rename = "LEAD")]
         Lead,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignDtoGoalType {
@@ -2978,6 +3364,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CampaignDtoGoalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::WebsiteTraffic => "WEBSITE_TRAFFIC",
+                        Self::Lead => "LEAD",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CampaignDtoGoalType {
@@ -3018,31 +3419,20 @@ pub mod types {
         }
     }
     ///Publishing status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CampaignDtoPublishingStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "PUBLISHING")]
         Publishing,
-        #[serde(rename = "FAILED")]
         Failed,
-        #[serde(rename = "IN_REVIEW")]
         InReview,
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "WITH_ISSUES")]
         WithIssues,
-        #[serde(rename = "REJECTED")]
         Rejected,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignDtoPublishingStatus {
@@ -3067,6 +3457,29 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CampaignDtoPublishingStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Published => "PUBLISHED",
+                        Self::Publishing => "PUBLISHING",
+                        Self::Failed => "FAILED",
+                        Self::InReview => "IN_REVIEW",
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::WithIssues => "WITH_ISSUES",
+                        Self::Rejected => "REJECTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CampaignDtoPublishingStatus {
@@ -3123,10 +3536,9 @@ pub mod types {
         }
     }
     ///`ConsentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ConsentDto {
         ///Whether consent checkbox is required
-        #[serde(rename = "checkRequired")]
         pub check_required: bool,
         ///Consent text
         pub consent: LocalizedStringDto,
@@ -3188,22 +3600,33 @@ pub mod types {
             deserializer.deserialize_struct("ConsentDto", FIELDS, ConsentDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ConsentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ConsentDto", len)?;
+            state.serialize_field("checkRequired", &self.check_required)?;
+            state.serialize_field("consent", &self.consent)?;
+            state.serialize_field("id", &self.id)?;
+            state.end()
+        }
+    }
     impl ConsentDto {
         pub fn builder() -> builder::ConsentDto {
             Default::default()
         }
     }
     ///`ConversionValueSettings`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ConversionValueSettings {
         ///When true, always uses the default value even if a transaction-specific value is provided
-        #[serde(rename = "alwaysUseDefaultValue")]
         pub always_use_default_value: bool,
         ///ISO 4217 currency code for the default value
-        #[serde(rename = "defaultCurrencyCode")]
         pub default_currency_code: ::std::string::String,
         ///Default monetary value assigned to each conversion
-        #[serde(rename = "defaultValue")]
         pub default_value: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversionValueSettings {
@@ -3273,16 +3696,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConversionValueSettings {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ConversionValueSettings", len)?;
+            state
+                .serialize_field(
+                    "alwaysUseDefaultValue",
+                    &self.always_use_default_value,
+                )?;
+            state.serialize_field("defaultCurrencyCode", &self.default_currency_code)?;
+            state.serialize_field("defaultValue", &self.default_value)?;
+            state.end()
+        }
+    }
     impl ConversionValueSettings {
         pub fn builder() -> builder::ConversionValueSettings {
             Default::default()
         }
     }
     ///`CreateConversationFormDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateConversationFormDto {
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Conversation form name
         pub name: ::std::string::String,
@@ -3356,22 +3796,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateConversationFormDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("CreateConversationFormDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("questions", &self.questions)?;
+            state.serialize_field("text", &self.text)?;
+            state.end()
+        }
+    }
     impl CreateConversationFormDto {
         pub fn builder() -> builder::CreateConversationFormDto {
             Default::default()
         }
     }
     ///`CreateGoogleIntegrationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateGoogleIntegrationDto {
         ///Ad account identifier
-        #[serde(rename = "adAccountId")]
         pub ad_account_id: ::std::string::String,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///MCC identifier
-        #[serde(rename = "mccId")]
         pub mcc_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateGoogleIntegrationDto {
@@ -3434,26 +3887,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateGoogleIntegrationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("CreateGoogleIntegrationDto", len)?;
+            state.serialize_field("adAccountId", &self.ad_account_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("mccId", &self.mcc_id)?;
+            state.end()
+        }
+    }
     impl CreateGoogleIntegrationDto {
         pub fn builder() -> builder::CreateGoogleIntegrationDto {
             Default::default()
         }
     }
     ///`CreateIntegrationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateIntegrationDto {
         ///Ad account identifier
-        #[serde(
-            rename = "adAccountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_account_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Facebook page ID
-        #[serde(rename = "pageId")]
         pub page_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateIntegrationDto {
@@ -3515,57 +3976,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateIntegrationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.ad_account_id));
+            let mut state = serializer.serialize_struct("CreateIntegrationDto", len)?;
+            if !::std::option::Option::is_none(&self.ad_account_id) {
+                state.serialize_field("adAccountId", &self.ad_account_id)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("pageId", &self.page_id)?;
+            state.end()
+        }
+    }
     impl CreateIntegrationDto {
         pub fn builder() -> builder::CreateIntegrationDto {
             Default::default()
         }
     }
     ///`CreateLeadFormDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateLeadFormDto {
         ///Custom disclaimer config
-        #[serde(
-            rename = "customDisclaimer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_disclaimer: ::std::option::Option<CustomDisclaimer>,
         ///Greeting card config
-        #[serde(
-            rename = "greetingCard",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub greeting_card: ::std::option::Option<GreetingCard>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Lead form name
         pub name: ::std::string::String,
         ///Privacy policy URL
-        #[serde(rename = "privacyPolicyLink")]
         pub privacy_policy_link: ::std::string::String,
         ///Privacy policy text
-        #[serde(
-            rename = "privacyPolicyText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_text: ::std::option::Option<::std::string::String>,
         ///Question page headline
-        #[serde(
-            rename = "questionPageHeadline",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub question_page_headline: ::std::option::Option<::std::string::String>,
         ///List of questions displayed on the lead form
         pub questions: ::std::vec::Vec<FormQuestion>,
         ///Thank you page config
-        #[serde(rename = "thankYouPage")]
         pub thank_you_page: ThankYouPage,
         ///Lead form type
-        #[serde(rename = "type")]
         pub type_: CreateLeadFormDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLeadFormDto {
@@ -3688,21 +4142,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateLeadFormDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_disclaimer))
+                + usize::from(!::std::option::Option::is_none(&self.greeting_card))
+                + usize::from(!::std::option::Option::is_none(&self.privacy_policy_text))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.question_page_headline),
+                );
+            let mut state = serializer.serialize_struct("CreateLeadFormDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_disclaimer) {
+                state.serialize_field("customDisclaimer", &self.custom_disclaimer)?;
+            }
+            if !::std::option::Option::is_none(&self.greeting_card) {
+                state.serialize_field("greetingCard", &self.greeting_card)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("privacyPolicyLink", &self.privacy_policy_link)?;
+            if !::std::option::Option::is_none(&self.privacy_policy_text) {
+                state.serialize_field("privacyPolicyText", &self.privacy_policy_text)?;
+            }
+            if !::std::option::Option::is_none(&self.question_page_headline) {
+                state
+                    .serialize_field(
+                        "questionPageHeadline",
+                        &self.question_page_headline,
+                    )?;
+            }
+            state.serialize_field("questions", &self.questions)?;
+            state.serialize_field("thankYouPage", &self.thank_you_page)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl CreateLeadFormDto {
         pub fn builder() -> builder::CreateLeadFormDto {
             Default::default()
         }
     }
     ///Lead form type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateLeadFormDtoType {
-        #[serde(rename = "MORE_VOLUME")]
         MoreVolume,
-        #[serde(rename = "HIGHER_INTENT")]
         HigherIntent,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLeadFormDtoType {
@@ -3719,6 +4209,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateLeadFormDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::MoreVolume => "MORE_VOLUME",
+                        Self::HigherIntent => "HIGHER_INTENT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateLeadFormDtoType {
@@ -3759,22 +4264,17 @@ pub mod types {
         }
     }
     ///`CreateLinkedinIntegrationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateLinkedinIntegrationDto {
         ///Ad account identifier
-        #[serde(rename = "adAccountId")]
         pub ad_account_id: ::std::string::String,
         ///Ad account name
-        #[serde(rename = "adAccountName")]
         pub ad_account_name: ::std::string::String,
         ///Currency code
-        #[serde(rename = "currencyCode")]
         pub currency_code: ::std::string::String,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Organization identifier
-        #[serde(rename = "organizationId")]
         pub organization_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLinkedinIntegrationDto {
@@ -3862,44 +4362,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateLinkedinIntegrationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer
+                .serialize_struct("CreateLinkedinIntegrationDto", len)?;
+            state.serialize_field("adAccountId", &self.ad_account_id)?;
+            state.serialize_field("adAccountName", &self.ad_account_name)?;
+            state.serialize_field("currencyCode", &self.currency_code)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("organizationId", &self.organization_id)?;
+            state.end()
+        }
+    }
     impl CreateLinkedinIntegrationDto {
         pub fn builder() -> builder::CreateLinkedinIntegrationDto {
             Default::default()
         }
     }
     ///`CreateOfflineUserListJobDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateOfflineUserListJobDto {
         ///CSV file path
-        #[serde(
-            rename = "csvPath",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csv_path: ::std::option::Option<::std::string::String>,
         ///Dynamic list flag
-        #[serde(
-            rename = "isDynamic",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_dynamic: ::std::option::Option<bool>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Smart list IDs
-        #[serde(
-            rename = "smartListIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub smart_list_ids: ::std::vec::Vec<::std::string::String>,
         ///User list identifier
-        #[serde(
-            rename = "userListId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_list_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateOfflineUserListJobDto {
@@ -3981,13 +4477,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateOfflineUserListJobDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.csv_path))
+                + usize::from(!::std::option::Option::is_none(&self.is_dynamic))
+                + usize::from(!::std::vec::Vec::is_empty(&self.smart_list_ids))
+                + usize::from(!::std::option::Option::is_none(&self.user_list_id));
+            let mut state = serializer
+                .serialize_struct("CreateOfflineUserListJobDto", len)?;
+            if !::std::option::Option::is_none(&self.csv_path) {
+                state.serialize_field("csvPath", &self.csv_path)?;
+            }
+            if !::std::option::Option::is_none(&self.is_dynamic) {
+                state.serialize_field("isDynamic", &self.is_dynamic)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.smart_list_ids) {
+                state.serialize_field("smartListIds", &self.smart_list_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.user_list_id) {
+                state.serialize_field("userListId", &self.user_list_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateOfflineUserListJobDto {
         pub fn builder() -> builder::CreateOfflineUserListJobDto {
             Default::default()
         }
     }
     ///`CreationLocaleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreationLocaleDto {
         ///Country code
         pub country: ::std::string::String,
@@ -4049,18 +4574,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreationLocaleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CreationLocaleDto", len)?;
+            state.serialize_field("country", &self.country)?;
+            state.serialize_field("language", &self.language)?;
+            state.end()
+        }
+    }
     impl CreationLocaleDto {
         pub fn builder() -> builder::CreationLocaleDto {
             Default::default()
         }
     }
     ///`CustomDisclaimer`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomDisclaimer {
         ///Disclaimer body text
         pub body: ::std::string::String,
         ///Consent checkboxes the user must agree to before submitting the form
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub checkboxes: ::std::vec::Vec<CustomDisclaimerCheckbox>,
         ///Disclaimer title
         pub title: ::std::string::String,
@@ -4115,13 +4652,29 @@ pub mod types {
                 .deserialize_struct("CustomDisclaimer", FIELDS, CustomDisclaimerVisitor)
         }
     }
+    impl ::serde::Serialize for CustomDisclaimer {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.checkboxes));
+            let mut state = serializer.serialize_struct("CustomDisclaimer", len)?;
+            state.serialize_field("body", &self.body)?;
+            if !::std::vec::Vec::is_empty(&self.checkboxes) {
+                state.serialize_field("checkboxes", &self.checkboxes)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl CustomDisclaimer {
         pub fn builder() -> builder::CustomDisclaimer {
             Default::default()
         }
     }
     ///`CustomDisclaimerCheckbox`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomDisclaimerCheckbox {
         ///Checkbox required flag
         pub is_required: bool,
@@ -4187,19 +4740,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomDisclaimerCheckbox {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("CustomDisclaimerCheckbox", len)?;
+            state.serialize_field("is_required", &self.is_required)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("text", &self.text)?;
+            state.end()
+        }
+    }
     impl CustomDisclaimerCheckbox {
         pub fn builder() -> builder::CustomDisclaimerCheckbox {
             Default::default()
         }
     }
     ///`CustomQuestionFieldDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomQuestionFieldDto {
         ///Custom question text shown to the user
-        #[serde(rename = "customQuestionText")]
         pub custom_question_text: ::std::string::String,
         ///Answer choices for the custom question
-        #[serde(rename = "singleChoiceAnswers")]
         pub single_choice_answers: ::std::vec::Vec<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomQuestionFieldDto {
@@ -4257,49 +4823,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomQuestionFieldDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CustomQuestionFieldDto", len)?;
+            state.serialize_field("customQuestionText", &self.custom_question_text)?;
+            state.serialize_field("singleChoiceAnswers", &self.single_choice_answers)?;
+            state.end()
+        }
+    }
     impl CustomQuestionFieldDto {
         pub fn builder() -> builder::CustomQuestionFieldDto {
             Default::default()
         }
     }
     ///`FacebookAudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FacebookAudienceDto {
         ///Maximum age for targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub age_max: ::std::option::Option<f64>,
         ///Minimum age for targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub age_min: ::std::option::Option<f64>,
         ///Gender targeting (1 = male, 2 = female)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub genders: ::std::vec::Vec<f64>,
         ///Geographic locations to target or exclude
         pub geo_locations: ::std::vec::Vec<AudienceLocationDto>,
         ///Interest-based targeting criteria
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub interests: ::std::vec::Vec<AudienceInterestDto>,
         ///Language locales to target
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locales: ::std::vec::Vec<AudienceLocaleDto>,
         ///Lookalike audiences to target
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub lookalike: ::std::vec::Vec<AudienceCustomAudienceItemDto>,
         ///Placement strategy — "auto" lets Facebook choose, "manual" uses the placements config
-        #[serde(
-            rename = "placementType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placement_type: ::std::option::Option<FacebookAudienceDtoPlacementType>,
         ///Ad placement positions per platform (only used when placementType is "manual")
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placements: ::std::option::Option<AudiencePlacementsDto>,
         ///Retargeting custom audiences to target
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub retargeting: ::std::vec::Vec<AudienceCustomAudienceItemDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookAudienceDto {
@@ -4413,21 +4976,66 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FacebookAudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.age_max))
+                + usize::from(!::std::option::Option::is_none(&self.age_min))
+                + usize::from(!::std::vec::Vec::is_empty(&self.genders))
+                + usize::from(!::std::vec::Vec::is_empty(&self.interests))
+                + usize::from(!::std::vec::Vec::is_empty(&self.locales))
+                + usize::from(!::std::vec::Vec::is_empty(&self.lookalike))
+                + usize::from(!::std::option::Option::is_none(&self.placement_type))
+                + usize::from(!::std::option::Option::is_none(&self.placements))
+                + usize::from(!::std::vec::Vec::is_empty(&self.retargeting));
+            let mut state = serializer.serialize_struct("FacebookAudienceDto", len)?;
+            if !::std::option::Option::is_none(&self.age_max) {
+                state.serialize_field("age_max", &self.age_max)?;
+            }
+            if !::std::option::Option::is_none(&self.age_min) {
+                state.serialize_field("age_min", &self.age_min)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.genders) {
+                state.serialize_field("genders", &self.genders)?;
+            }
+            state.serialize_field("geo_locations", &self.geo_locations)?;
+            if !::std::vec::Vec::is_empty(&self.interests) {
+                state.serialize_field("interests", &self.interests)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.locales) {
+                state.serialize_field("locales", &self.locales)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.lookalike) {
+                state.serialize_field("lookalike", &self.lookalike)?;
+            }
+            if !::std::option::Option::is_none(&self.placement_type) {
+                state.serialize_field("placementType", &self.placement_type)?;
+            }
+            if !::std::option::Option::is_none(&self.placements) {
+                state.serialize_field("placements", &self.placements)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.retargeting) {
+                state.serialize_field("retargeting", &self.retargeting)?;
+            }
+            state.end()
+        }
+    }
     impl FacebookAudienceDto {
         pub fn builder() -> builder::FacebookAudienceDto {
             Default::default()
         }
     }
     ///Placement strategy — "auto" lets Facebook choose, "manual" uses the placements config
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FacebookAudienceDtoPlacementType {
-        #[serde(rename = "auto")]
         Auto,
-        #[serde(rename = "manual")]
         Manual,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookAudienceDtoPlacementType {
@@ -4444,6 +5052,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FacebookAudienceDtoPlacementType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Auto => "auto",
+                        Self::Manual => "manual",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FacebookAudienceDtoPlacementType {
@@ -4485,15 +5108,12 @@ pub mod types {
         }
     }
     ///`FbGetCustomAudiencesSource`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetCustomAudiencesSource {
-        #[serde(rename = "ad_manager")]
         AdManager,
-        #[serde(rename = "integration")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetCustomAudiencesSource {
@@ -4510,6 +5130,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetCustomAudiencesSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "ad_manager",
+                        Self::Integration => "integration",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesSource {
@@ -4550,17 +5185,13 @@ pub mod types {
         }
     }
     ///`FbGetCustomAudiencesType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetCustomAudiencesType {
-        #[serde(rename = "lookalike")]
         Lookalike,
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetCustomAudiencesType {
@@ -4578,6 +5209,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetCustomAudiencesType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Lookalike => "lookalike",
+                        Self::Custom => "custom",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesType {
@@ -4620,17 +5267,13 @@ pub mod types {
         }
     }
     ///`FbGetEntityEntityType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetEntityEntityType {
-        #[serde(rename = "CAMPAIGN")]
         Campaign,
-        #[serde(rename = "ADSET")]
         Adset,
-        #[serde(rename = "AD")]
         Ad,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetEntityEntityType {
@@ -4648,6 +5291,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetEntityEntityType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Campaign => "CAMPAIGN",
+                        Self::Adset => "ADSET",
+                        Self::Ad => "AD",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetEntityEntityType {
@@ -4690,15 +5349,12 @@ pub mod types {
         }
     }
     ///`FbGetEntityType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetEntityType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "INTEGRATION")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetEntityType {
@@ -4715,6 +5371,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetEntityType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Integration => "INTEGRATION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetEntityType {
@@ -4755,15 +5426,12 @@ pub mod types {
         }
     }
     ///`FbGetInstagramAccountsType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetInstagramAccountsType {
-        #[serde(rename = "INTEGRATION")]
         Integration,
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetInstagramAccountsType {
@@ -4780,6 +5448,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetInstagramAccountsType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Integration => "INTEGRATION",
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetInstagramAccountsType {
@@ -4820,29 +5503,19 @@ pub mod types {
         }
     }
     ///`FbGetReportingFieldsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingFieldsItem {
-        #[serde(rename = "impressions")]
         Impressions,
-        #[serde(rename = "clicks")]
         Clicks,
-        #[serde(rename = "spend")]
         Spend,
-        #[serde(rename = "cpc")]
         Cpc,
-        #[serde(rename = "cost_per_conversion")]
         CostPerConversion,
-        #[serde(rename = "conversions")]
         Conversions,
-        #[serde(rename = "cpm")]
         Cpm,
-        #[serde(rename = "reach")]
         Reach,
-        #[serde(rename = "frequency")]
         Frequency,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetReportingFieldsItem {
@@ -4866,6 +5539,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetReportingFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Impressions => "impressions",
+                        Self::Clicks => "clicks",
+                        Self::Spend => "spend",
+                        Self::Cpc => "cpc",
+                        Self::CostPerConversion => "cost_per_conversion",
+                        Self::Conversions => "conversions",
+                        Self::Cpm => "cpm",
+                        Self::Reach => "reach",
+                        Self::Frequency => "frequency",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetReportingFieldsItem {
@@ -4920,17 +5615,13 @@ pub mod types {
         }
     }
     ///`FbGetReportingGroupBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingGroupBy {
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "month")]
         Month,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetReportingGroupBy {
@@ -4948,6 +5639,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetReportingGroupBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Week => "week",
+                        Self::Month => "month",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetReportingGroupBy {
@@ -4990,15 +5697,12 @@ pub mod types {
         }
     }
     ///`FbGetReportingListType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingListType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "INTEGRATION")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetReportingListType {
@@ -5015,6 +5719,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetReportingListType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Integration => "INTEGRATION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetReportingListType {
@@ -5055,15 +5774,12 @@ pub mod types {
         }
     }
     ///`FbGetReportingType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FbGetReportingType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "INTEGRATION")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FbGetReportingType {
@@ -5080,6 +5796,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FbGetReportingType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Integration => "INTEGRATION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FbGetReportingType {
@@ -5120,10 +5851,9 @@ pub mod types {
         }
     }
     ///`FbSetDefaultPageBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FbSetDefaultPageBodyDto {
         ///Facebook page identifier
-        #[serde(rename = "pageId")]
         pub page_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for FbSetDefaultPageBodyDto {
@@ -5170,18 +5900,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FbSetDefaultPageBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("FbSetDefaultPageBodyDto", len)?;
+            state.serialize_field("pageId", &self.page_id)?;
+            state.end()
+        }
+    }
     impl FbSetDefaultPageBodyDto {
         pub fn builder() -> builder::FbSetDefaultPageBodyDto {
             Default::default()
         }
     }
     ///`FbUpdateAudienceBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FbUpdateAudienceBodyDto {
         ///Audience description
         pub description: ::std::string::String,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Audience name
         pub name: ::std::string::String,
@@ -5246,26 +5987,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FbUpdateAudienceBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("FbUpdateAudienceBodyDto", len)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl FbUpdateAudienceBodyDto {
         pub fn builder() -> builder::FbUpdateAudienceBodyDto {
             Default::default()
         }
     }
     ///`FlexibleRuleUserListDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FlexibleRuleUserListDto {
         ///Exclusive rule operands
-        #[serde(rename = "exclusiveOperands")]
         pub exclusive_operands: ::std::vec::Vec<RuleOperandDto>,
         ///Inclusive rule operands
-        #[serde(rename = "inclusiveOperands")]
         pub inclusive_operands: ::std::vec::Vec<RuleOperandDto>,
         ///Operator for combining inclusive operands
-        #[serde(
-            rename = "inclusiveRuleOperator",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inclusive_rule_operator: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FlexibleRuleUserListDto {
@@ -5334,25 +6082,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FlexibleRuleUserListDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.inclusive_rule_operator),
+                );
+            let mut state = serializer.serialize_struct("FlexibleRuleUserListDto", len)?;
+            state.serialize_field("exclusiveOperands", &self.exclusive_operands)?;
+            state.serialize_field("inclusiveOperands", &self.inclusive_operands)?;
+            if !::std::option::Option::is_none(&self.inclusive_rule_operator) {
+                state
+                    .serialize_field(
+                        "inclusiveRuleOperator",
+                        &self.inclusive_rule_operator,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl FlexibleRuleUserListDto {
         pub fn builder() -> builder::FlexibleRuleUserListDto {
             Default::default()
         }
     }
     ///`FormQuestion`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FormQuestion {
         ///Question key
         pub key: ::std::string::String,
         ///Question label text shown to the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Answer options for multiple-choice questions (only applies to CUSTOM type)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub options: ::std::vec::Vec<FormQuestionOption>,
         ///Question input type — use a prefilled type for standard fields or CUSTOM / SHORT_ANSWER for freeform questions
-        #[serde(rename = "type")]
         pub type_: FormQuestionType,
     }
     impl<'de> ::serde::Deserialize<'de> for FormQuestion {
@@ -5411,13 +6178,33 @@ pub mod types {
             deserializer.deserialize_struct("FormQuestion", FIELDS, FormQuestionVisitor)
         }
     }
+    impl ::serde::Serialize for FormQuestion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::vec::Vec::is_empty(&self.options));
+            let mut state = serializer.serialize_struct("FormQuestion", len)?;
+            state.serialize_field("key", &self.key)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl FormQuestion {
         pub fn builder() -> builder::FormQuestion {
             Default::default()
         }
     }
     ///`FormQuestionOption`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FormQuestionOption {
         ///Option key
         pub key: ::std::string::String,
@@ -5473,61 +6260,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FormQuestionOption {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("FormQuestionOption", len)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl FormQuestionOption {
         pub fn builder() -> builder::FormQuestionOption {
             Default::default()
         }
     }
     ///Question input type — use a prefilled type for standard fields or CUSTOM / SHORT_ANSWER for freeform questions
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FormQuestionType {
-        #[serde(rename = "CUSTOM")]
         Custom,
-        #[serde(rename = "CITY")]
         City,
-        #[serde(rename = "COMPANY_NAME")]
         CompanyName,
-        #[serde(rename = "COUNTRY")]
         Country,
-        #[serde(rename = "DATE_OF_BIRTH")]
         DateOfBirth,
-        #[serde(rename = "EMAIL")]
         Email,
-        #[serde(rename = "FIRST_NAME")]
         FirstName,
-        #[serde(rename = "FULL_NAME")]
         FullName,
-        #[serde(rename = "GENDER")]
         Gender,
-        #[serde(rename = "JOB_TITLE")]
         JobTitle,
-        #[serde(rename = "LAST_NAME")]
         LastName,
-        #[serde(rename = "MARITAL_STATUS")]
         MaritalStatus,
-        #[serde(rename = "MILITARY_STATUS")]
         MilitaryStatus,
-        #[serde(rename = "PHONE")]
         Phone,
-        #[serde(rename = "POST_CODE")]
         PostCode,
-        #[serde(rename = "RELATIONSHIP_STATUS")]
         RelationshipStatus,
-        #[serde(rename = "STATE")]
         State,
-        #[serde(rename = "STREET_ADDRESS")]
         StreetAddress,
-        #[serde(rename = "WORK_EMAIL")]
         WorkEmail,
-        #[serde(rename = "WORK_PHONE_NUMBER")]
         WorkPhoneNumber,
-        #[serde(rename = "ZIP")]
         Zip,
-        #[serde(rename = "SHORT_ANSWER")]
         ShortAnswer,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FormQuestionType {
@@ -5564,6 +6341,41 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FormQuestionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "CUSTOM",
+                        Self::City => "CITY",
+                        Self::CompanyName => "COMPANY_NAME",
+                        Self::Country => "COUNTRY",
+                        Self::DateOfBirth => "DATE_OF_BIRTH",
+                        Self::Email => "EMAIL",
+                        Self::FirstName => "FIRST_NAME",
+                        Self::FullName => "FULL_NAME",
+                        Self::Gender => "GENDER",
+                        Self::JobTitle => "JOB_TITLE",
+                        Self::LastName => "LAST_NAME",
+                        Self::MaritalStatus => "MARITAL_STATUS",
+                        Self::MilitaryStatus => "MILITARY_STATUS",
+                        Self::Phone => "PHONE",
+                        Self::PostCode => "POST_CODE",
+                        Self::RelationshipStatus => "RELATIONSHIP_STATUS",
+                        Self::State => "STATE",
+                        Self::StreetAddress => "STREET_ADDRESS",
+                        Self::WorkEmail => "WORK_EMAIL",
+                        Self::WorkPhoneNumber => "WORK_PHONE_NUMBER",
+                        Self::Zip => "ZIP",
+                        Self::ShortAnswer => "SHORT_ANSWER",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FormQuestionType {
@@ -5644,18 +6456,13 @@ pub mod types {
         }
     }
     ///`GeoAddressComponentDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GeoAddressComponentDto {
         ///Full name of the address component
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub long_name: ::std::option::Option<::std::string::String>,
         ///Abbreviated name of the address component
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub short_name: ::std::option::Option<::std::string::String>,
         ///Address component types
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub types: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GeoAddressComponentDto {
@@ -5716,25 +6523,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GeoAddressComponentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.long_name))
+                + usize::from(!::std::option::Option::is_none(&self.short_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.types));
+            let mut state = serializer.serialize_struct("GeoAddressComponentDto", len)?;
+            if !::std::option::Option::is_none(&self.long_name) {
+                state.serialize_field("long_name", &self.long_name)?;
+            }
+            if !::std::option::Option::is_none(&self.short_name) {
+                state.serialize_field("short_name", &self.short_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.types) {
+                state.serialize_field("types", &self.types)?;
+            }
+            state.end()
+        }
+    }
     impl GeoAddressComponentDto {
         pub fn builder() -> builder::GeoAddressComponentDto {
             Default::default()
         }
     }
     ///`GeoGeometryDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GeoGeometryDto {
         ///Location coordinates
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<GeoLatLngDto>,
         ///Location type (e.g. APPROXIMATE)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_type: ::std::option::Option<::std::string::String>,
         ///Viewport bounding box
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub viewport: ::std::option::Option<GeoViewportDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GeoGeometryDto {
@@ -5793,21 +6617,40 @@ pub mod types {
                 .deserialize_struct("GeoGeometryDto", FIELDS, GeoGeometryDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GeoGeometryDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.location))
+                + usize::from(!::std::option::Option::is_none(&self.location_type))
+                + usize::from(!::std::option::Option::is_none(&self.viewport));
+            let mut state = serializer.serialize_struct("GeoGeometryDto", len)?;
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            if !::std::option::Option::is_none(&self.location_type) {
+                state.serialize_field("location_type", &self.location_type)?;
+            }
+            if !::std::option::Option::is_none(&self.viewport) {
+                state.serialize_field("viewport", &self.viewport)?;
+            }
+            state.end()
+        }
+    }
     impl GeoGeometryDto {
         pub fn builder() -> builder::GeoGeometryDto {
             Default::default()
         }
     }
     ///`GeoLatLngDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GeoLatLngDto {
         ///Latitude
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lat: ::std::option::Option<f64>,
         ///Longitude
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lng: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GeoLatLngDto {
@@ -5858,21 +6701,37 @@ pub mod types {
             deserializer.deserialize_struct("GeoLatLngDto", FIELDS, GeoLatLngDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GeoLatLngDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.lat))
+                + usize::from(!::std::option::Option::is_none(&self.lng));
+            let mut state = serializer.serialize_struct("GeoLatLngDto", len)?;
+            if !::std::option::Option::is_none(&self.lat) {
+                state.serialize_field("lat", &self.lat)?;
+            }
+            if !::std::option::Option::is_none(&self.lng) {
+                state.serialize_field("lng", &self.lng)?;
+            }
+            state.end()
+        }
+    }
     impl GeoLatLngDto {
         pub fn builder() -> builder::GeoLatLngDto {
             Default::default()
         }
     }
     ///`GeoLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GeoLocationDto {
         ///Facet URN
-        #[serde(rename = "facetUrn")]
         pub facet_urn: ::std::string::String,
         ///Location display name
         pub name: ::std::string::String,
         ///Selection type
-        #[serde(rename = "selectionType")]
         pub selection_type: GeoLocationDtoSelectionType,
         ///Location URN
         pub urn: ::std::string::String,
@@ -5938,21 +6797,33 @@ pub mod types {
                 .deserialize_struct("GeoLocationDto", FIELDS, GeoLocationDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GeoLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("GeoLocationDto", len)?;
+            state.serialize_field("facetUrn", &self.facet_urn)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("selectionType", &self.selection_type)?;
+            state.serialize_field("urn", &self.urn)?;
+            state.end()
+        }
+    }
     impl GeoLocationDto {
         pub fn builder() -> builder::GeoLocationDto {
             Default::default()
         }
     }
     ///Selection type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GeoLocationDtoSelectionType {
-        #[serde(rename = "include")]
         Include,
-        #[serde(rename = "exclude")]
         Exclude,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GeoLocationDtoSelectionType {
@@ -5969,6 +6840,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GeoLocationDtoSelectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Include => "include",
+                        Self::Exclude => "exclude",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GeoLocationDtoSelectionType {
@@ -6009,15 +6895,11 @@ pub mod types {
         }
     }
     ///`GeoViewportDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GeoViewportDto {
         ///Northeast corner of the viewport
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub northeast: ::std::option::Option<GeoLatLngDto>,
         ///Southwest corner of the viewport
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub southwest: ::std::option::Option<GeoLatLngDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GeoViewportDto {
@@ -6069,145 +6951,80 @@ pub mod types {
                 .deserialize_struct("GeoViewportDto", FIELDS, GeoViewportDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GeoViewportDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.northeast))
+                + usize::from(!::std::option::Option::is_none(&self.southwest));
+            let mut state = serializer.serialize_struct("GeoViewportDto", len)?;
+            if !::std::option::Option::is_none(&self.northeast) {
+                state.serialize_field("northeast", &self.northeast)?;
+            }
+            if !::std::option::Option::is_none(&self.southwest) {
+                state.serialize_field("southwest", &self.southwest)?;
+            }
+            state.end()
+        }
+    }
     impl GeoViewportDto {
         pub fn builder() -> builder::GeoViewportDto {
             Default::default()
         }
     }
     ///`GoogleAdContentDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleAdContentDto {
         ///Ad campaign identifier
-        #[serde(
-            rename = "adCampaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
         ///Ad-level error message from Google
-        #[serde(
-            rename = "adError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_error: ::std::option::Option<::std::string::String>,
         ///Ad group identifier
-        #[serde(
-            rename = "adGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_group_id: ::std::option::Option<::std::string::String>,
         ///Internal ad identifier
-        #[serde(rename = "adId", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_id: ::std::option::Option<::std::string::String>,
         ///Business name
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Call to action label
-        #[serde(
-            rename = "callToActionLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_label: ::std::option::Option<
             GoogleAdContentDtoCallToActionLabel,
         >,
         ///Carousel cards
-        #[serde(
-            rename = "carouselCards",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub carousel_cards: ::std::vec::Vec<GoogleCarouselCardDto>,
         ///Custom channels flag
-        #[serde(
-            rename = "customChannels",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_channels: ::std::option::Option<bool>,
         ///Ad descriptions
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub descriptions: ::std::vec::Vec<::std::string::String>,
         ///Final URL
-        #[serde(
-            rename = "finalUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_url: ::std::option::Option<::std::string::String>,
         ///Google Ads ad resource ID
-        #[serde(
-            rename = "googleAdId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_ad_id: ::std::option::Option<::std::string::String>,
         ///Ad headlines
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub headlines: ::std::vec::Vec<::std::string::String>,
         ///Ad identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the ad is soft-deleted
-        #[serde(
-            rename = "isDeleted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_deleted: ::std::option::Option<bool>,
         ///Long headlines
-        #[serde(
-            rename = "longHeadlines",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub long_headlines: ::std::vec::Vec<::std::string::String>,
         ///Ad media items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<GoogleMediaDto>,
         ///Media type
-        #[serde(
-            rename = "mediaType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_type: ::std::option::Option<GoogleAdContentDtoMediaType>,
         ///Ad name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Display path 1
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path1: ::std::option::Option<::std::string::String>,
         ///Display path 2
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path2: ::std::option::Option<::std::string::String>,
         ///Channel placements
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub placements: ::std::vec::Vec<GoogleAdContentDtoPlacementsItem>,
         ///Ad publishing status
-        #[serde(
-            rename = "publishingStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<GoogleAdContentDtoPublishingStatus>,
         ///YouTube video links
-        #[serde(
-            rename = "youtubeVideoLinks",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub youtube_video_links: ::std::vec::Vec<GoogleYouTubeVideoLinkDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDto {
@@ -6420,47 +7237,135 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleAdContentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.ad_campaign_id))
+                + usize::from(!::std::option::Option::is_none(&self.ad_error))
+                + usize::from(!::std::option::Option::is_none(&self.ad_group_id))
+                + usize::from(!::std::option::Option::is_none(&self.ad_id))
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_to_action_label),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.carousel_cards))
+                + usize::from(!::std::option::Option::is_none(&self.custom_channels))
+                + usize::from(!::std::vec::Vec::is_empty(&self.descriptions))
+                + usize::from(!::std::option::Option::is_none(&self.final_url))
+                + usize::from(!::std::option::Option::is_none(&self.google_ad_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.headlines))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_deleted))
+                + usize::from(!::std::vec::Vec::is_empty(&self.long_headlines))
+                + usize::from(!::std::vec::Vec::is_empty(&self.media))
+                + usize::from(!::std::option::Option::is_none(&self.media_type))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.path1))
+                + usize::from(!::std::option::Option::is_none(&self.path2))
+                + usize::from(!::std::vec::Vec::is_empty(&self.placements))
+                + usize::from(!::std::option::Option::is_none(&self.publishing_status))
+                + usize::from(!::std::vec::Vec::is_empty(&self.youtube_video_links));
+            let mut state = serializer.serialize_struct("GoogleAdContentDto", len)?;
+            if !::std::option::Option::is_none(&self.ad_campaign_id) {
+                state.serialize_field("adCampaignId", &self.ad_campaign_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_error) {
+                state.serialize_field("adError", &self.ad_error)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_group_id) {
+                state.serialize_field("adGroupId", &self.ad_group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_id) {
+                state.serialize_field("adId", &self.ad_id)?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::option::Option::is_none(&self.call_to_action_label) {
+                state.serialize_field("callToActionLabel", &self.call_to_action_label)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.carousel_cards) {
+                state.serialize_field("carouselCards", &self.carousel_cards)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_channels) {
+                state.serialize_field("customChannels", &self.custom_channels)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.descriptions) {
+                state.serialize_field("descriptions", &self.descriptions)?;
+            }
+            if !::std::option::Option::is_none(&self.final_url) {
+                state.serialize_field("finalUrl", &self.final_url)?;
+            }
+            if !::std::option::Option::is_none(&self.google_ad_id) {
+                state.serialize_field("googleAdId", &self.google_ad_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.headlines) {
+                state.serialize_field("headlines", &self.headlines)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_deleted) {
+                state.serialize_field("isDeleted", &self.is_deleted)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.long_headlines) {
+                state.serialize_field("longHeadlines", &self.long_headlines)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            if !::std::option::Option::is_none(&self.media_type) {
+                state.serialize_field("mediaType", &self.media_type)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.path1) {
+                state.serialize_field("path1", &self.path1)?;
+            }
+            if !::std::option::Option::is_none(&self.path2) {
+                state.serialize_field("path2", &self.path2)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.placements) {
+                state.serialize_field("placements", &self.placements)?;
+            }
+            if !::std::option::Option::is_none(&self.publishing_status) {
+                state.serialize_field("publishingStatus", &self.publishing_status)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.youtube_video_links) {
+                state.serialize_field("youtubeVideoLinks", &self.youtube_video_links)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleAdContentDto {
         pub fn builder() -> builder::GoogleAdContentDto {
             Default::default()
         }
     }
     ///Call to action label
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoCallToActionLabel {
-        #[serde(rename = "AUTOMATED")]
         Automated,
-        #[serde(rename = "LEARN_MORE")]
         LearnMore,
-        #[serde(rename = "GET_QUOTE")]
         GetQuote,
-        #[serde(rename = "APPLY_NOW")]
         ApplyNow,
-        #[serde(rename = "SIGN_UP")]
         SignUp,
-        #[serde(rename = "CONTACT_US")]
         ContactUs,
-        #[serde(rename = "SUBSCRIBE")]
         Subscribe,
-        #[serde(rename = "DOWNLOAD")]
         Download,
-        #[serde(rename = "BOOK_NOW")]
         BookNow,
-        #[serde(rename = "SHOP_NOW")]
         ShopNow,
-        #[serde(rename = "BUY_NOW")]
         BuyNow,
-        #[serde(rename = "DONATE_NOW")]
         DonateNow,
-        #[serde(rename = "ORDER_NOW")]
         OrderNow,
-        #[serde(rename = "PLAY_NOW")]
         PlayNow,
-        #[serde(rename = "SEE_MORE")]
         SeeMore,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoCallToActionLabel {
@@ -6490,6 +7395,34 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdContentDtoCallToActionLabel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Automated => "AUTOMATED",
+                        Self::LearnMore => "LEARN_MORE",
+                        Self::GetQuote => "GET_QUOTE",
+                        Self::ApplyNow => "APPLY_NOW",
+                        Self::SignUp => "SIGN_UP",
+                        Self::ContactUs => "CONTACT_US",
+                        Self::Subscribe => "SUBSCRIBE",
+                        Self::Download => "DOWNLOAD",
+                        Self::BookNow => "BOOK_NOW",
+                        Self::ShopNow => "SHOP_NOW",
+                        Self::BuyNow => "BUY_NOW",
+                        Self::DonateNow => "DONATE_NOW",
+                        Self::OrderNow => "ORDER_NOW",
+                        Self::PlayNow => "PLAY_NOW",
+                        Self::SeeMore => "SEE_MORE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoCallToActionLabel {
@@ -6557,17 +7490,13 @@ pub mod types {
         }
     }
     ///Media type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoMediaType {
-        #[serde(rename = "IMAGE")]
         Image,
-        #[serde(rename = "VIDEO")]
         Video,
-        #[serde(rename = "CAROUSEL")]
         Carousel,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoMediaType {
@@ -6585,6 +7514,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdContentDtoMediaType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Image => "IMAGE",
+                        Self::Video => "VIDEO",
+                        Self::Carousel => "CAROUSEL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoMediaType {
@@ -6627,23 +7572,16 @@ pub mod types {
         }
     }
     ///`GoogleAdContentDtoPlacementsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoPlacementsItem {
-        #[serde(rename = "GMAIL")]
         Gmail,
-        #[serde(rename = "YOUTUBE_IN_STREAM")]
         YoutubeInStream,
-        #[serde(rename = "YOUTUBE_SHORTS")]
         YoutubeShorts,
-        #[serde(rename = "YOUTUBE_IN_FEED")]
         YoutubeInFeed,
-        #[serde(rename = "DISCOVER")]
         Discover,
-        #[serde(rename = "DISPLAY")]
         Display,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoPlacementsItem {
@@ -6664,6 +7602,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdContentDtoPlacementsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Gmail => "GMAIL",
+                        Self::YoutubeInStream => "YOUTUBE_IN_STREAM",
+                        Self::YoutubeShorts => "YOUTUBE_SHORTS",
+                        Self::YoutubeInFeed => "YOUTUBE_IN_FEED",
+                        Self::Discover => "DISCOVER",
+                        Self::Display => "DISPLAY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPlacementsItem {
@@ -6713,31 +7670,20 @@ pub mod types {
         }
     }
     ///Ad publishing status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdContentDtoPublishingStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "PUBLISHING")]
         Publishing,
-        #[serde(rename = "FAILED")]
         Failed,
-        #[serde(rename = "IN_REVIEW")]
         InReview,
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "WITH_ISSUES")]
         WithIssues,
-        #[serde(rename = "REJECTED")]
         Rejected,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdContentDtoPublishingStatus {
@@ -6762,6 +7708,29 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdContentDtoPublishingStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Published => "PUBLISHED",
+                        Self::Publishing => "PUBLISHING",
+                        Self::Failed => "FAILED",
+                        Self::InReview => "IN_REVIEW",
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::WithIssues => "WITH_ISSUES",
+                        Self::Rejected => "REJECTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPublishingStatus {
@@ -6819,13 +7788,11 @@ pub mod types {
         }
     }
     ///`GoogleAdGroupAudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleAdGroupAudienceDto {
         ///Geo-location targeting
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub geo_locations: ::std::vec::Vec<GoogleGeoLocationDto>,
         ///Language/locale targeting
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locales: ::std::vec::Vec<GoogleLocaleDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupAudienceDto {
@@ -6877,92 +7844,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleAdGroupAudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.geo_locations))
+                + usize::from(!::std::vec::Vec::is_empty(&self.locales));
+            let mut state = serializer
+                .serialize_struct("GoogleAdGroupAudienceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.geo_locations) {
+                state.serialize_field("geo_locations", &self.geo_locations)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.locales) {
+                state.serialize_field("locales", &self.locales)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleAdGroupAudienceDto {
         pub fn builder() -> builder::GoogleAdGroupAudienceDto {
             Default::default()
         }
     }
     ///`GoogleAdGroupDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleAdGroupDto {
         ///Ad campaign identifier
-        #[serde(
-            rename = "adCampaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
         ///Ad content items
-        #[serde(
-            rename = "adContent",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub ad_content: ::std::vec::Vec<GoogleAdContentDto>,
         ///Ad group-level error from Google
-        #[serde(
-            rename = "adGroupError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_group_error: ::std::option::Option<::std::string::String>,
         ///Google ad group identifier
-        #[serde(
-            rename = "adGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_group_id: ::std::option::Option<::std::string::String>,
         ///Ad group audience targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<GoogleAdGroupAudienceDto>,
         ///Custom channels flag
-        #[serde(
-            rename = "customChannels",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_channels: ::std::option::Option<bool>,
         ///Google Ads ad group resource ID
-        #[serde(
-            rename = "googleAdGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_ad_group_id: ::std::option::Option<::std::string::String>,
         ///Google audience resource ID
-        #[serde(
-            rename = "googleAudienceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_audience_id: ::std::option::Option<::std::string::String>,
         ///Ad group identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Keyword targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub keywords: ::std::option::Option<GoogleKeywordsDto>,
         ///Ad group name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Ad group publishing status
-        #[serde(
-            rename = "publishingStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<GoogleAdGroupDtoPublishingStatus>,
         ///Selected channel placements
-        #[serde(
-            rename = "selectedChannels",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub selected_channels: ::std::vec::Vec<GoogleAdGroupDtoSelectedChannelsItem>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupDto {
@@ -7101,37 +8035,89 @@ pub mod types {
                 .deserialize_struct("GoogleAdGroupDto", FIELDS, GoogleAdGroupDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GoogleAdGroupDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.ad_campaign_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.ad_content))
+                + usize::from(!::std::option::Option::is_none(&self.ad_group_error))
+                + usize::from(!::std::option::Option::is_none(&self.ad_group_id))
+                + usize::from(!::std::option::Option::is_none(&self.audience))
+                + usize::from(!::std::option::Option::is_none(&self.custom_channels))
+                + usize::from(!::std::option::Option::is_none(&self.google_ad_group_id))
+                + usize::from(!::std::option::Option::is_none(&self.google_audience_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.keywords))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.publishing_status))
+                + usize::from(!::std::vec::Vec::is_empty(&self.selected_channels));
+            let mut state = serializer.serialize_struct("GoogleAdGroupDto", len)?;
+            if !::std::option::Option::is_none(&self.ad_campaign_id) {
+                state.serialize_field("adCampaignId", &self.ad_campaign_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.ad_content) {
+                state.serialize_field("adContent", &self.ad_content)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_group_error) {
+                state.serialize_field("adGroupError", &self.ad_group_error)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_group_id) {
+                state.serialize_field("adGroupId", &self.ad_group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.audience) {
+                state.serialize_field("audience", &self.audience)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_channels) {
+                state.serialize_field("customChannels", &self.custom_channels)?;
+            }
+            if !::std::option::Option::is_none(&self.google_ad_group_id) {
+                state.serialize_field("googleAdGroupId", &self.google_ad_group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.google_audience_id) {
+                state.serialize_field("googleAudienceId", &self.google_audience_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.keywords) {
+                state.serialize_field("keywords", &self.keywords)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.publishing_status) {
+                state.serialize_field("publishingStatus", &self.publishing_status)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.selected_channels) {
+                state.serialize_field("selectedChannels", &self.selected_channels)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleAdGroupDto {
         pub fn builder() -> builder::GoogleAdGroupDto {
             Default::default()
         }
     }
     ///Ad group publishing status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdGroupDtoPublishingStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "PUBLISHING")]
         Publishing,
-        #[serde(rename = "FAILED")]
         Failed,
-        #[serde(rename = "IN_REVIEW")]
         InReview,
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "WITH_ISSUES")]
         WithIssues,
-        #[serde(rename = "REJECTED")]
         Rejected,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupDtoPublishingStatus {
@@ -7156,6 +8142,29 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdGroupDtoPublishingStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Published => "PUBLISHED",
+                        Self::Publishing => "PUBLISHING",
+                        Self::Failed => "FAILED",
+                        Self::InReview => "IN_REVIEW",
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::WithIssues => "WITH_ISSUES",
+                        Self::Rejected => "REJECTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoPublishingStatus {
@@ -7213,23 +8222,16 @@ pub mod types {
         }
     }
     ///`GoogleAdGroupDtoSelectedChannelsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdGroupDtoSelectedChannelsItem {
-        #[serde(rename = "GMAIL")]
         Gmail,
-        #[serde(rename = "YOUTUBE_IN_STREAM")]
         YoutubeInStream,
-        #[serde(rename = "YOUTUBE_SHORTS")]
         YoutubeShorts,
-        #[serde(rename = "YOUTUBE_IN_FEED")]
         YoutubeInFeed,
-        #[serde(rename = "DISCOVER")]
         Discover,
-        #[serde(rename = "DISPLAY")]
         Display,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdGroupDtoSelectedChannelsItem {
@@ -7250,6 +8252,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdGroupDtoSelectedChannelsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Gmail => "GMAIL",
+                        Self::YoutubeInStream => "YOUTUBE_IN_STREAM",
+                        Self::YoutubeShorts => "YOUTUBE_SHORTS",
+                        Self::YoutubeInFeed => "YOUTUBE_IN_FEED",
+                        Self::Discover => "DISCOVER",
+                        Self::Display => "DISPLAY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoSelectedChannelsItem {
@@ -7299,10 +8320,9 @@ pub mod types {
         }
     }
     ///`GoogleAdScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleAdScheduleDto {
         ///Day of week
-        #[serde(rename = "dayOfWeek")]
         pub day_of_week: GoogleAdScheduleDtoDayOfWeek,
         ///Start time (HH:MM)
         pub from: ::std::string::String,
@@ -7366,41 +8386,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleAdScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("GoogleAdScheduleDto", len)?;
+            state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            state.serialize_field("from", &self.from)?;
+            state.serialize_field("to", &self.to)?;
+            state.end()
+        }
+    }
     impl GoogleAdScheduleDto {
         pub fn builder() -> builder::GoogleAdScheduleDto {
             Default::default()
         }
     }
     ///Day of week
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleAdScheduleDtoDayOfWeek {
-        #[serde(rename = "FRIDAY")]
         Friday,
-        #[serde(rename = "MONDAY")]
         Monday,
-        #[serde(rename = "SATURDAY")]
         Saturday,
-        #[serde(rename = "SUNDAY")]
         Sunday,
-        #[serde(rename = "THURSDAY")]
         Thursday,
-        #[serde(rename = "TUESDAY")]
         Tuesday,
-        #[serde(rename = "UNKNOWN")]
         Unknown,
-        #[serde(rename = "UNSPECIFIED")]
         Unspecified,
-        #[serde(rename = "WEDNESDAY")]
         Wednesday,
-        #[serde(rename = "ALL_DAYS")]
         AllDays,
-        #[serde(rename = "MONDAY_TO_FRIDAY")]
         MondayToFriday,
-        #[serde(rename = "SATURDAY_AND_SUNDAY")]
         SaturdayAndSunday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAdScheduleDtoDayOfWeek {
@@ -7427,6 +8448,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleAdScheduleDtoDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Friday => "FRIDAY",
+                        Self::Monday => "MONDAY",
+                        Self::Saturday => "SATURDAY",
+                        Self::Sunday => "SUNDAY",
+                        Self::Thursday => "THURSDAY",
+                        Self::Tuesday => "TUESDAY",
+                        Self::Unknown => "UNKNOWN",
+                        Self::Unspecified => "UNSPECIFIED",
+                        Self::Wednesday => "WEDNESDAY",
+                        Self::AllDays => "ALL_DAYS",
+                        Self::MondayToFriday => "MONDAY_TO_FRIDAY",
+                        Self::SaturdayAndSunday => "SATURDAY_AND_SUNDAY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleAdScheduleDtoDayOfWeek {
@@ -7488,22 +8534,13 @@ pub mod types {
         }
     }
     ///`GoogleAssetImageDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleAssetImageDto {
         ///Error message if asset upload failed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Asset name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Google Ads resource name
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
         ///Image URL
         pub url: ::std::string::String,
@@ -7573,36 +8610,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleAssetImageDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.resource_name));
+            let mut state = serializer.serialize_struct("GoogleAssetImageDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl GoogleAssetImageDto {
         pub fn builder() -> builder::GoogleAssetImageDto {
             Default::default()
         }
     }
     ///`GoogleAssetsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleAssetsDto {
         ///Business logo asset
-        #[serde(
-            rename = "businessLogo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_logo: ::std::option::Option<GoogleAssetImageDto>,
         ///Call extension asset resource names
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub calls: ::std::vec::Vec<::std::string::String>,
         ///Image assets
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub images: ::std::vec::Vec<GoogleAssetImageDto>,
         ///Lead form asset resource name
-        #[serde(
-            rename = "leadForm",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead_form: ::std::option::Option<::std::string::String>,
         ///Sitelink asset resource names
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sitelinks: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAssetsDto {
@@ -7675,21 +8722,48 @@ pub mod types {
                 .deserialize_struct("GoogleAssetsDto", FIELDS, GoogleAssetsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GoogleAssetsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.business_logo))
+                + usize::from(!::std::vec::Vec::is_empty(&self.calls))
+                + usize::from(!::std::vec::Vec::is_empty(&self.images))
+                + usize::from(!::std::option::Option::is_none(&self.lead_form))
+                + usize::from(!::std::vec::Vec::is_empty(&self.sitelinks));
+            let mut state = serializer.serialize_struct("GoogleAssetsDto", len)?;
+            if !::std::option::Option::is_none(&self.business_logo) {
+                state.serialize_field("businessLogo", &self.business_logo)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.calls) {
+                state.serialize_field("calls", &self.calls)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.images) {
+                state.serialize_field("images", &self.images)?;
+            }
+            if !::std::option::Option::is_none(&self.lead_form) {
+                state.serialize_field("leadForm", &self.lead_form)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.sitelinks) {
+                state.serialize_field("sitelinks", &self.sitelinks)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleAssetsDto {
         pub fn builder() -> builder::GoogleAssetsDto {
             Default::default()
         }
     }
     ///`GoogleBiddingStrategyDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleBiddingStrategyDto {
         ///Bidding strategy type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Bid value in micros
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleBiddingStrategyDto {
@@ -7745,38 +8819,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleBiddingStrategyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("GoogleBiddingStrategyDto", len)?;
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleBiddingStrategyDto {
         pub fn builder() -> builder::GoogleBiddingStrategyDto {
             Default::default()
         }
     }
     ///`GoogleBudgetDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleBudgetDto {
         ///Budget amount in micros
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Budget type
-        #[serde(
-            rename = "budgetType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget_type: ::std::option::Option<GoogleBudgetDtoBudgetType>,
         ///Schedule end date
-        #[serde(
-            rename = "scheduleEndDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_end_date: ::std::option::Option<::std::string::String>,
         ///Schedule start date
-        #[serde(
-            rename = "scheduleStartDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleBudgetDto {
@@ -7847,21 +8923,46 @@ pub mod types {
                 .deserialize_struct("GoogleBudgetDto", FIELDS, GoogleBudgetDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GoogleBudgetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.budget_type))
+                + usize::from(!::std::option::Option::is_none(&self.schedule_end_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.schedule_start_date),
+                );
+            let mut state = serializer.serialize_struct("GoogleBudgetDto", len)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.budget_type) {
+                state.serialize_field("budgetType", &self.budget_type)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_end_date) {
+                state.serialize_field("scheduleEndDate", &self.schedule_end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_start_date) {
+                state.serialize_field("scheduleStartDate", &self.schedule_start_date)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleBudgetDto {
         pub fn builder() -> builder::GoogleBudgetDto {
             Default::default()
         }
     }
     ///Budget type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleBudgetDtoBudgetType {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "LIFETIME")]
         Lifetime,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleBudgetDtoBudgetType {
@@ -7878,6 +8979,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleBudgetDtoBudgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Lifetime => "LIFETIME",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleBudgetDtoBudgetType {
@@ -7918,33 +9034,19 @@ pub mod types {
         }
     }
     ///`GoogleCampaignAudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleCampaignAudienceDto {
         ///Age range targeting
-        #[serde(
-            rename = "ageRange",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub age_range: ::std::vec::Vec<GoogleDemographicTargetDto>,
         ///Gender targeting
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub gender: ::std::vec::Vec<GoogleDemographicTargetDto>,
         ///Geo-location targeting
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub geo_locations: ::std::vec::Vec<GoogleGeoLocationDto>,
         ///Language/locale targeting
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locales: ::std::vec::Vec<GoogleLocaleDto>,
         ///Audience segment targeting
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub segments: ::std::vec::Vec<GoogleSegmentTargetDto>,
         ///Interest-based targeting
-        #[serde(
-            rename = "targetInterests",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_interests: ::std::option::Option<GoogleTargetInterestsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleCampaignAudienceDto {
@@ -8025,27 +9127,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleCampaignAudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.age_range))
+                + usize::from(!::std::vec::Vec::is_empty(&self.gender))
+                + usize::from(!::std::vec::Vec::is_empty(&self.geo_locations))
+                + usize::from(!::std::vec::Vec::is_empty(&self.locales))
+                + usize::from(!::std::vec::Vec::is_empty(&self.segments))
+                + usize::from(!::std::option::Option::is_none(&self.target_interests));
+            let mut state = serializer
+                .serialize_struct("GoogleCampaignAudienceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.age_range) {
+                state.serialize_field("ageRange", &self.age_range)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.gender) {
+                state.serialize_field("gender", &self.gender)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.geo_locations) {
+                state.serialize_field("geo_locations", &self.geo_locations)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.locales) {
+                state.serialize_field("locales", &self.locales)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.segments) {
+                state.serialize_field("segments", &self.segments)?;
+            }
+            if !::std::option::Option::is_none(&self.target_interests) {
+                state.serialize_field("targetInterests", &self.target_interests)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleCampaignAudienceDto {
         pub fn builder() -> builder::GoogleCampaignAudienceDto {
             Default::default()
         }
     }
     ///`GoogleCampaignGoalDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleCampaignGoalDto {
         ///Whether this is a custom conversion goal
-        #[serde(
-            rename = "isCustomConversionGoal",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_custom_conversion_goal: ::std::option::Option<bool>,
         ///Campaign goal type
-        #[serde(rename = "type")]
         pub type_: GoogleCampaignGoalDtoType,
         ///Goal value (e.g. conversion action resource name)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleCampaignGoalDto {
@@ -8106,23 +9235,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleCampaignGoalDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_custom_conversion_goal),
+                ) + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer.serialize_struct("GoogleCampaignGoalDto", len)?;
+            if !::std::option::Option::is_none(&self.is_custom_conversion_goal) {
+                state
+                    .serialize_field(
+                        "isCustomConversionGoal",
+                        &self.is_custom_conversion_goal,
+                    )?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleCampaignGoalDto {
         pub fn builder() -> builder::GoogleCampaignGoalDto {
             Default::default()
         }
     }
     ///Campaign goal type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleCampaignGoalDtoType {
-        #[serde(rename = "CONVERSIONS")]
         Conversions,
-        #[serde(rename = "CLICK")]
         Click,
-        #[serde(rename = "YOUTUBE_ENGAGEMENT")]
         YoutubeEngagement,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleCampaignGoalDtoType {
@@ -8140,6 +9290,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleCampaignGoalDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Conversions => "CONVERSIONS",
+                        Self::Click => "CLICK",
+                        Self::YoutubeEngagement => "YOUTUBE_ENGAGEMENT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleCampaignGoalDtoType {
@@ -8182,28 +9348,15 @@ pub mod types {
         }
     }
     ///`GoogleCarouselCardDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleCarouselCardDto {
         ///Call to action label
-        #[serde(
-            rename = "callToActionLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_label: ::std::option::Option<::std::string::String>,
         ///Card final URL
-        #[serde(
-            rename = "finalUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_url: ::std::option::Option<::std::string::String>,
         ///Card headline
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Card media items
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<GoogleMediaDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleCarouselCardDto {
@@ -8276,21 +9429,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleCarouselCardDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_to_action_label),
+                ) + usize::from(!::std::option::Option::is_none(&self.final_url))
+                + usize::from(!::std::option::Option::is_none(&self.headline))
+                + usize::from(!::std::vec::Vec::is_empty(&self.media));
+            let mut state = serializer.serialize_struct("GoogleCarouselCardDto", len)?;
+            if !::std::option::Option::is_none(&self.call_to_action_label) {
+                state.serialize_field("callToActionLabel", &self.call_to_action_label)?;
+            }
+            if !::std::option::Option::is_none(&self.final_url) {
+                state.serialize_field("finalUrl", &self.final_url)?;
+            }
+            if !::std::option::Option::is_none(&self.headline) {
+                state.serialize_field("headline", &self.headline)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleCarouselCardDto {
         pub fn builder() -> builder::GoogleCarouselCardDto {
             Default::default()
         }
     }
     ///`GoogleDeleteSegmentType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleDeleteSegmentType {
-        #[serde(rename = "CUSTOM_SEGMENTS")]
         CustomSegments,
-        #[serde(rename = "DATA_SEGMENTS")]
         DataSegments,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleDeleteSegmentType {
@@ -8307,6 +9485,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleDeleteSegmentType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CustomSegments => "CUSTOM_SEGMENTS",
+                        Self::DataSegments => "DATA_SEGMENTS",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleDeleteSegmentType {
@@ -8347,10 +9540,9 @@ pub mod types {
         }
     }
     ///`GoogleDemographicTargetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleDemographicTargetDto {
         ///Demographic enum value
-        #[serde(rename = "enum")]
         pub enum_: ::std::string::String,
         ///Whether this is a negative target
         pub negative: bool,
@@ -8407,73 +9599,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleDemographicTargetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("GoogleDemographicTargetDto", len)?;
+            state.serialize_field("enum", &self.enum_)?;
+            state.serialize_field("negative", &self.negative)?;
+            state.end()
+        }
+    }
     impl GoogleDemographicTargetDto {
         pub fn builder() -> builder::GoogleDemographicTargetDto {
             Default::default()
         }
     }
     ///`GoogleGeoLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleGeoLocationDto {
         ///Address components from Google Geocoding API
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub address_components: ::std::vec::Vec<GeoAddressComponentDto>,
         ///Country name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_name: ::std::option::Option<::std::string::String>,
         ///Full formatted address string
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub formatted_address: ::std::option::Option<::std::string::String>,
         ///Geometry data from Google Geocoding API
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub geometry: ::std::option::Option<GeoGeometryDto>,
         ///Location identifier (place_id)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Geo target constant resource name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Location display name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Google place ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub place_id: ::std::option::Option<::std::string::String>,
         ///Radius for proximity targeting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius: ::std::option::Option<f64>,
         ///Radius unit
-        #[serde(
-            rename = "radiusUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub radius_unit: ::std::option::Option<GoogleGeoLocationDtoRadiusUnit>,
         ///Google Ads resource name
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
         ///Include or exclude this location
-        #[serde(
-            rename = "selectionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selection_type: ::std::option::Option<GoogleGeoLocationDtoSelectionType>,
         ///Location type (city, region, country, address, etc.)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGeoLocationDto {
@@ -8618,21 +9790,81 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleGeoLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.address_components))
+                + usize::from(!::std::option::Option::is_none(&self.country_name))
+                + usize::from(!::std::option::Option::is_none(&self.formatted_address))
+                + usize::from(!::std::option::Option::is_none(&self.geometry))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.place_id))
+                + usize::from(!::std::option::Option::is_none(&self.radius))
+                + usize::from(!::std::option::Option::is_none(&self.radius_unit))
+                + usize::from(!::std::option::Option::is_none(&self.resource_name))
+                + usize::from(!::std::option::Option::is_none(&self.selection_type))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("GoogleGeoLocationDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.address_components) {
+                state.serialize_field("address_components", &self.address_components)?;
+            }
+            if !::std::option::Option::is_none(&self.country_name) {
+                state.serialize_field("country_name", &self.country_name)?;
+            }
+            if !::std::option::Option::is_none(&self.formatted_address) {
+                state.serialize_field("formatted_address", &self.formatted_address)?;
+            }
+            if !::std::option::Option::is_none(&self.geometry) {
+                state.serialize_field("geometry", &self.geometry)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.place_id) {
+                state.serialize_field("place_id", &self.place_id)?;
+            }
+            if !::std::option::Option::is_none(&self.radius) {
+                state.serialize_field("radius", &self.radius)?;
+            }
+            if !::std::option::Option::is_none(&self.radius_unit) {
+                state.serialize_field("radiusUnit", &self.radius_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            if !::std::option::Option::is_none(&self.selection_type) {
+                state.serialize_field("selectionType", &self.selection_type)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleGeoLocationDto {
         pub fn builder() -> builder::GoogleGeoLocationDto {
             Default::default()
         }
     }
     ///Radius unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGeoLocationDtoRadiusUnit {
-        #[serde(rename = "km")]
         Km,
-        #[serde(rename = "mi")]
         Mi,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGeoLocationDtoRadiusUnit {
@@ -8649,6 +9881,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGeoLocationDtoRadiusUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Km => "km",
+                        Self::Mi => "mi",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoRadiusUnit {
@@ -8690,15 +9937,12 @@ pub mod types {
         }
     }
     ///Include or exclude this location
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGeoLocationDtoSelectionType {
-        #[serde(rename = "include")]
         Include,
-        #[serde(rename = "exclude")]
         Exclude,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGeoLocationDtoSelectionType {
@@ -8715,6 +9959,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGeoLocationDtoSelectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Include => "include",
+                        Self::Exclude => "exclude",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoSelectionType {
@@ -8756,15 +10015,12 @@ pub mod types {
         }
     }
     ///`GoogleGetAdAccountsType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetAdAccountsType {
-        #[serde(rename = "INTEGRATION")]
         Integration,
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetAdAccountsType {
@@ -8781,6 +10037,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetAdAccountsType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Integration => "INTEGRATION",
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetAdAccountsType {
@@ -8821,21 +10092,15 @@ pub mod types {
         }
     }
     ///`GoogleGetAssetsType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetAssetsType {
-        #[serde(rename = "CALL")]
         Call,
-        #[serde(rename = "SITELINK")]
         Sitelink,
-        #[serde(rename = "LEAD_FORM")]
         LeadForm,
-        #[serde(rename = "IMAGE")]
         Image,
-        #[serde(rename = "TEXT")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetAssetsType {
@@ -8855,6 +10120,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetAssetsType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Call => "CALL",
+                        Self::Sitelink => "SITELINK",
+                        Self::LeadForm => "LEAD_FORM",
+                        Self::Image => "IMAGE",
+                        Self::Text => "TEXT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetAssetsType {
@@ -8901,15 +10184,12 @@ pub mod types {
         }
     }
     ///`GoogleGetConversionsType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetConversionsType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "AD_WORDS")]
         AdWords,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetConversionsType {
@@ -8926,6 +10206,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetConversionsType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::AdWords => "AD_WORDS",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetConversionsType {
@@ -8966,17 +10261,13 @@ pub mod types {
         }
     }
     ///`GoogleGetEntityEntityType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetEntityEntityType {
-        #[serde(rename = "CAMPAIGN")]
         Campaign,
-        #[serde(rename = "ADGROUP")]
         Adgroup,
-        #[serde(rename = "AD")]
         Ad,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetEntityEntityType {
@@ -8994,6 +10285,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetEntityEntityType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Campaign => "CAMPAIGN",
+                        Self::Adgroup => "ADGROUP",
+                        Self::Ad => "AD",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetEntityEntityType {
@@ -9036,15 +10343,12 @@ pub mod types {
         }
     }
     ///`GoogleGetEntityType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetEntityType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "INTEGRATION")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetEntityType {
@@ -9061,6 +10365,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetEntityType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Integration => "INTEGRATION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetEntityType {
@@ -9101,27 +10420,18 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingFieldsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingFieldsItem {
-        #[serde(rename = "impressions")]
         Impressions,
-        #[serde(rename = "clicks")]
         Clicks,
-        #[serde(rename = "cost_micros")]
         CostMicros,
-        #[serde(rename = "average_cpc")]
         AverageCpc,
-        #[serde(rename = "conversions")]
         Conversions,
-        #[serde(rename = "average_cpm")]
         AverageCpm,
-        #[serde(rename = "cost_per_conversion")]
         CostPerConversion,
-        #[serde(rename = "ctr")]
         Ctr,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingFieldsItem {
@@ -9144,6 +10454,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetReportingFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Impressions => "impressions",
+                        Self::Clicks => "clicks",
+                        Self::CostMicros => "cost_micros",
+                        Self::AverageCpc => "average_cpc",
+                        Self::Conversions => "conversions",
+                        Self::AverageCpm => "average_cpm",
+                        Self::CostPerConversion => "cost_per_conversion",
+                        Self::Ctr => "ctr",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingFieldsItem {
@@ -9197,17 +10528,13 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingGroupBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingGroupBy {
-        #[serde(rename = "date")]
         Date,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "month")]
         Month,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingGroupBy {
@@ -9225,6 +10552,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetReportingGroupBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Date => "date",
+                        Self::Week => "week",
+                        Self::Month => "month",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingGroupBy {
@@ -9267,15 +10610,12 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingListType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingListType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "INTEGRATION")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingListType {
@@ -9292,6 +10632,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetReportingListType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Integration => "INTEGRATION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingListType {
@@ -9332,15 +10687,12 @@ pub mod types {
         }
     }
     ///`GoogleGetReportingType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetReportingType {
-        #[serde(rename = "AD_MANAGER")]
         AdManager,
-        #[serde(rename = "INTEGRATION")]
         Integration,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetReportingType {
@@ -9357,6 +10709,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetReportingType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdManager => "AD_MANAGER",
+                        Self::Integration => "INTEGRATION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingType {
@@ -9397,15 +10764,12 @@ pub mod types {
         }
     }
     ///`GoogleGetSegmentByIdType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetSegmentByIdType {
-        #[serde(rename = "CUSTOM_SEGMENTS")]
         CustomSegments,
-        #[serde(rename = "DATA_SEGMENTS")]
         DataSegments,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetSegmentByIdType {
@@ -9422,6 +10786,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetSegmentByIdType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CustomSegments => "CUSTOM_SEGMENTS",
+                        Self::DataSegments => "DATA_SEGMENTS",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetSegmentByIdType {
@@ -9462,15 +10841,12 @@ pub mod types {
         }
     }
     ///`GoogleGetTargetInterestsType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleGetTargetInterestsType {
-        #[serde(rename = "AFFINITY")]
         Affinity,
-        #[serde(rename = "IN_MARKET")]
         InMarket,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleGetTargetInterestsType {
@@ -9487,6 +10863,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleGetTargetInterestsType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Affinity => "AFFINITY",
+                        Self::InMarket => "IN_MARKET",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleGetTargetInterestsType {
@@ -9528,12 +10919,11 @@ pub mod types {
         }
     }
     ///`GoogleKeywordItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleKeywordItemDto {
         ///Keyword text
         pub keyword: ::std::string::String,
         ///Match type (BROAD, PHRASE, EXACT)
-        #[serde(rename = "matchType")]
         pub match_type: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleKeywordItemDto {
@@ -9591,19 +10981,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleKeywordItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("GoogleKeywordItemDto", len)?;
+            state.serialize_field("keyword", &self.keyword)?;
+            state.serialize_field("matchType", &self.match_type)?;
+            state.end()
+        }
+    }
     impl GoogleKeywordItemDto {
         pub fn builder() -> builder::GoogleKeywordItemDto {
             Default::default()
         }
     }
     ///`GoogleKeywordsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleKeywordsDto {
         ///Negative keywords
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub negatives: ::std::vec::Vec<GoogleKeywordItemDto>,
         ///Positive keywords
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub positives: ::std::vec::Vec<GoogleKeywordItemDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleKeywordsDto {
@@ -9655,32 +11056,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleKeywordsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.negatives))
+                + usize::from(!::std::vec::Vec::is_empty(&self.positives));
+            let mut state = serializer.serialize_struct("GoogleKeywordsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.negatives) {
+                state.serialize_field("negatives", &self.negatives)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.positives) {
+                state.serialize_field("positives", &self.positives)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleKeywordsDto {
         pub fn builder() -> builder::GoogleKeywordsDto {
             Default::default()
         }
     }
     ///`GoogleLocaleDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleLocaleDto {
         ///Language identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Language key
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Language display name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Language resource name
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleLocaleDto {
@@ -9746,43 +11154,51 @@ pub mod types {
                 .deserialize_struct("GoogleLocaleDto", FIELDS, GoogleLocaleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GoogleLocaleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.resource_name));
+            let mut state = serializer.serialize_struct("GoogleLocaleDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleLocaleDto {
         pub fn builder() -> builder::GoogleLocaleDto {
             Default::default()
         }
     }
     ///`GoogleMediaDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleMediaDto {
         ///Error message if media failed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Image type classification
-        #[serde(
-            rename = "imageType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_type: ::std::option::Option<::std::string::String>,
         ///Is logo flag
-        #[serde(
-            rename = "isLogo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_logo: ::std::option::Option<bool>,
         ///Media source URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub src: ::std::option::Option<::std::string::String>,
         ///Media type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<GoogleMediaDtoType>,
         ///Public URL of the media
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleMediaDto {
@@ -9869,19 +11285,51 @@ pub mod types {
                 .deserialize_struct("GoogleMediaDto", FIELDS, GoogleMediaDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GoogleMediaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.image_type))
+                + usize::from(!::std::option::Option::is_none(&self.is_logo))
+                + usize::from(!::std::option::Option::is_none(&self.src))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("GoogleMediaDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.image_type) {
+                state.serialize_field("imageType", &self.image_type)?;
+            }
+            if !::std::option::Option::is_none(&self.is_logo) {
+                state.serialize_field("isLogo", &self.is_logo)?;
+            }
+            if !::std::option::Option::is_none(&self.src) {
+                state.serialize_field("src", &self.src)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleMediaDto {
         pub fn builder() -> builder::GoogleMediaDto {
             Default::default()
         }
     }
     ///Media type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleMediaDtoType {
-        #[serde(rename = "IMAGE")]
         Image,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleMediaDtoType {
@@ -9897,6 +11345,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleMediaDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Image => "IMAGE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleMediaDtoType {
@@ -9935,13 +11397,11 @@ pub mod types {
         }
     }
     ///`GoogleNetworkSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleNetworkSettingsDto {
         ///Target Google Display Network
-        #[serde(rename = "targetContentNetwork")]
         pub target_content_network: bool,
         ///Target Google Search Network
-        #[serde(rename = "targetSearchNetwork")]
         pub target_search_network: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleNetworkSettingsDto {
@@ -9999,18 +11459,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleNetworkSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("GoogleNetworkSettingsDto", len)?;
+            state.serialize_field("targetContentNetwork", &self.target_content_network)?;
+            state.serialize_field("targetSearchNetwork", &self.target_search_network)?;
+            state.end()
+        }
+    }
     impl GoogleNetworkSettingsDto {
         pub fn builder() -> builder::GoogleNetworkSettingsDto {
             Default::default()
         }
     }
     ///`GoogleSegmentTargetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleSegmentTargetDto {
         ///Segment identifier
         pub id: ::std::string::String,
         ///Segment type
-        #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleSegmentTargetDto {
@@ -10062,23 +11535,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleSegmentTargetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("GoogleSegmentTargetDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl GoogleSegmentTargetDto {
         pub fn builder() -> builder::GoogleSegmentTargetDto {
             Default::default()
         }
     }
     ///`GoogleTargetInterestsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleTargetInterestsDto {
         ///Affinity audience IDs
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub affinity: ::std::vec::Vec<::std::string::String>,
         ///In-market audience IDs
-        #[serde(
-            rename = "inMarket",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub in_market: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleTargetInterestsDto {
@@ -10130,25 +11610,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleTargetInterestsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.affinity))
+                + usize::from(!::std::vec::Vec::is_empty(&self.in_market));
+            let mut state = serializer
+                .serialize_struct("GoogleTargetInterestsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.affinity) {
+                state.serialize_field("affinity", &self.affinity)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.in_market) {
+                state.serialize_field("inMarket", &self.in_market)?;
+            }
+            state.end()
+        }
+    }
     impl GoogleTargetInterestsDto {
         pub fn builder() -> builder::GoogleTargetInterestsDto {
             Default::default()
         }
     }
     ///`GoogleUpsertSegmentType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GoogleUpsertSegmentType {
-        #[serde(rename = "CUSTOM_SEGMENTS")]
         CustomSegments,
-        #[serde(rename = "WEBSITE_VISITOR")]
         WebsiteVisitor,
-        #[serde(rename = "CUSTOMER_MATCH")]
         CustomerMatch,
-        #[serde(rename = "LOOKALIKE")]
         Lookalike,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleUpsertSegmentType {
@@ -10167,6 +11661,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GoogleUpsertSegmentType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CustomSegments => "CUSTOM_SEGMENTS",
+                        Self::WebsiteVisitor => "WEBSITE_VISITOR",
+                        Self::CustomerMatch => "CUSTOMER_MATCH",
+                        Self::Lookalike => "LOOKALIKE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GoogleUpsertSegmentType {
@@ -10211,10 +11722,9 @@ pub mod types {
         }
     }
     ///`GoogleYouTubeVideoLinkDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GoogleYouTubeVideoLinkDto {
         ///YouTube video ID
-        #[serde(rename = "youtubeVideoId")]
         pub youtube_video_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleYouTubeVideoLinkDto {
@@ -10264,13 +11774,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleYouTubeVideoLinkDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("GoogleYouTubeVideoLinkDto", len)?;
+            state.serialize_field("youtubeVideoId", &self.youtube_video_id)?;
+            state.end()
+        }
+    }
     impl GoogleYouTubeVideoLinkDto {
         pub fn builder() -> builder::GoogleYouTubeVideoLinkDto {
             Default::default()
         }
     }
     ///`GreetingCard`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GreetingCard {
         ///Greeting card content
         pub content: ::std::vec::Vec<::std::string::String>,
@@ -10331,13 +11854,27 @@ pub mod types {
             deserializer.deserialize_struct("GreetingCard", FIELDS, GreetingCardVisitor)
         }
     }
+    impl ::serde::Serialize for GreetingCard {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("GreetingCard", len)?;
+            state.serialize_field("content", &self.content)?;
+            state.serialize_field("style", &self.style)?;
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl GreetingCard {
         pub fn builder() -> builder::GreetingCard {
             Default::default()
         }
     }
     ///`HiddenFieldDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct HiddenFieldDto {
         ///Field name
         pub name: ::std::string::String,
@@ -10389,26 +11926,32 @@ pub mod types {
                 .deserialize_struct("HiddenFieldDto", FIELDS, HiddenFieldDtoVisitor)
         }
     }
+    impl ::serde::Serialize for HiddenFieldDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("HiddenFieldDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl HiddenFieldDto {
         pub fn builder() -> builder::HiddenFieldDto {
             Default::default()
         }
     }
     ///`KeywordSuggestionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct KeywordSuggestionDto {
         ///Seed keywords
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub keywords: ::std::vec::Vec<::std::string::String>,
         ///Language code
-        #[serde(
-            rename = "languageCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language_code: ::std::option::Option<::std::string::String>,
         ///Target locations
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locations: ::std::vec::Vec<::std::string::String>,
         ///Target URL
         pub url: ::std::string::String,
@@ -10474,93 +12017,68 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for KeywordSuggestionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.keywords))
+                + usize::from(!::std::option::Option::is_none(&self.language_code))
+                + usize::from(!::std::vec::Vec::is_empty(&self.locations));
+            let mut state = serializer.serialize_struct("KeywordSuggestionDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.keywords) {
+                state.serialize_field("keywords", &self.keywords)?;
+            }
+            if !::std::option::Option::is_none(&self.language_code) {
+                state.serialize_field("languageCode", &self.language_code)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl KeywordSuggestionDto {
         pub fn builder() -> builder::KeywordSuggestionDto {
             Default::default()
         }
     }
     ///`LeadFormAssetPayloadDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LeadFormAssetPayloadDto {
         ///Background image asset resource name
-        #[serde(
-            rename = "backgroundImageAsset",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub background_image_asset: ::std::option::Option<::std::string::String>,
         ///Business name shown on the form
-        #[serde(rename = "businessName")]
         pub business_name: ::std::string::String,
         ///Description text for the CTA button
-        #[serde(
-            rename = "callToActionDescription",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_description: ::std::option::Option<::std::string::String>,
         ///Call to action button type
-        #[serde(rename = "callToActionType")]
         pub call_to_action_type: LeadFormAssetPayloadDtoCallToActionType,
         ///Custom question fields appended after standard fields
-        #[serde(
-            rename = "customQuestionFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_question_fields: ::std::vec::Vec<CustomQuestionFieldDto>,
         ///Lead form description
         pub description: ::std::string::String,
         ///Desired lead intent level
-        #[serde(
-            rename = "desiredIntent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub desired_intent: ::std::option::Option<LeadFormAssetPayloadDtoDesiredIntent>,
         ///Form fields to collect user input
         pub fields: ::std::vec::Vec<LeadFormFieldDto>,
         ///Final URL shown after form submission
-        #[serde(
-            rename = "finalUrls",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_urls: ::std::option::Option<::std::string::String>,
         ///Lead form headline
         pub headline: ::std::string::String,
         ///Post-submit CTA button type
-        #[serde(
-            rename = "postSubmitCallToActionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_submit_call_to_action_type: ::std::option::Option<
             LeadFormAssetPayloadDtoPostSubmitCallToActionType,
         >,
         ///Description shown after form submission
-        #[serde(
-            rename = "postSubmitDescription",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_submit_description: ::std::option::Option<::std::string::String>,
         ///Headline shown after form submission
-        #[serde(
-            rename = "postSubmitHeadline",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_submit_headline: ::std::option::Option<::std::string::String>,
         ///Privacy policy URL
-        #[serde(rename = "privacyPolicyUrl")]
         pub privacy_policy_url: ::std::string::String,
         ///Google Ads resource name for an existing lead form asset
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFormAssetPayloadDto {
@@ -10724,47 +12242,114 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LeadFormAssetPayloadDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.background_image_asset),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_to_action_description),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.custom_question_fields))
+                + usize::from(!::std::option::Option::is_none(&self.desired_intent))
+                + usize::from(!::std::option::Option::is_none(&self.final_urls))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.post_submit_call_to_action_type,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.post_submit_description),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.post_submit_headline),
+                ) + usize::from(!::std::option::Option::is_none(&self.resource_name));
+            let mut state = serializer.serialize_struct("LeadFormAssetPayloadDto", len)?;
+            if !::std::option::Option::is_none(&self.background_image_asset) {
+                state
+                    .serialize_field(
+                        "backgroundImageAsset",
+                        &self.background_image_asset,
+                    )?;
+            }
+            state.serialize_field("businessName", &self.business_name)?;
+            if !::std::option::Option::is_none(&self.call_to_action_description) {
+                state
+                    .serialize_field(
+                        "callToActionDescription",
+                        &self.call_to_action_description,
+                    )?;
+            }
+            state.serialize_field("callToActionType", &self.call_to_action_type)?;
+            if !::std::vec::Vec::is_empty(&self.custom_question_fields) {
+                state
+                    .serialize_field(
+                        "customQuestionFields",
+                        &self.custom_question_fields,
+                    )?;
+            }
+            state.serialize_field("description", &self.description)?;
+            if !::std::option::Option::is_none(&self.desired_intent) {
+                state.serialize_field("desiredIntent", &self.desired_intent)?;
+            }
+            state.serialize_field("fields", &self.fields)?;
+            if !::std::option::Option::is_none(&self.final_urls) {
+                state.serialize_field("finalUrls", &self.final_urls)?;
+            }
+            state.serialize_field("headline", &self.headline)?;
+            if !::std::option::Option::is_none(&self.post_submit_call_to_action_type) {
+                state
+                    .serialize_field(
+                        "postSubmitCallToActionType",
+                        &self.post_submit_call_to_action_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.post_submit_description) {
+                state
+                    .serialize_field(
+                        "postSubmitDescription",
+                        &self.post_submit_description,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.post_submit_headline) {
+                state.serialize_field("postSubmitHeadline", &self.post_submit_headline)?;
+            }
+            state.serialize_field("privacyPolicyUrl", &self.privacy_policy_url)?;
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            state.end()
+        }
+    }
     impl LeadFormAssetPayloadDto {
         pub fn builder() -> builder::LeadFormAssetPayloadDto {
             Default::default()
         }
     }
     ///Call to action button type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LeadFormAssetPayloadDtoCallToActionType {
-        #[serde(rename = "LEARN_MORE")]
         LearnMore,
-        #[serde(rename = "GET_QUOTE")]
         GetQuote,
-        #[serde(rename = "APPLY_NOW")]
         ApplyNow,
-        #[serde(rename = "SIGN_UP")]
         SignUp,
-        #[serde(rename = "CONTACT_US")]
         ContactUs,
-        #[serde(rename = "SUBSCRIBE")]
         Subscribe,
-        #[serde(rename = "DOWNLOAD")]
         Download,
-        #[serde(rename = "BOOK_NOW")]
         BookNow,
-        #[serde(rename = "GET_OFFER")]
         GetOffer,
-        #[serde(rename = "REGISTER")]
         Register,
-        #[serde(rename = "GET_INFO")]
         GetInfo,
-        #[serde(rename = "REQUEST_DEMO")]
         RequestDemo,
-        #[serde(rename = "JOIN_NOW")]
         JoinNow,
-        #[serde(rename = "GET_STARTED")]
         GetStarted,
-        #[serde(rename = "VISIT_SITE")]
         VisitSite,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFormAssetPayloadDtoCallToActionType {
@@ -10794,6 +12379,34 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LeadFormAssetPayloadDtoCallToActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LearnMore => "LEARN_MORE",
+                        Self::GetQuote => "GET_QUOTE",
+                        Self::ApplyNow => "APPLY_NOW",
+                        Self::SignUp => "SIGN_UP",
+                        Self::ContactUs => "CONTACT_US",
+                        Self::Subscribe => "SUBSCRIBE",
+                        Self::Download => "DOWNLOAD",
+                        Self::BookNow => "BOOK_NOW",
+                        Self::GetOffer => "GET_OFFER",
+                        Self::Register => "REGISTER",
+                        Self::GetInfo => "GET_INFO",
+                        Self::RequestDemo => "REQUEST_DEMO",
+                        Self::JoinNow => "JOIN_NOW",
+                        Self::GetStarted => "GET_STARTED",
+                        Self::VisitSite => "VISIT_SITE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoCallToActionType {
@@ -10861,15 +12474,12 @@ pub mod types {
         }
     }
     ///Desired lead intent level
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LeadFormAssetPayloadDtoDesiredIntent {
-        #[serde(rename = "LOW_INTENT")]
         LowIntent,
-        #[serde(rename = "HIGH_INTENT")]
         HighIntent,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFormAssetPayloadDtoDesiredIntent {
@@ -10886,6 +12496,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LeadFormAssetPayloadDtoDesiredIntent {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LowIntent => "LOW_INTENT",
+                        Self::HighIntent => "HIGH_INTENT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoDesiredIntent {
@@ -10927,19 +12552,14 @@ pub mod types {
         }
     }
     ///Post-submit CTA button type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LeadFormAssetPayloadDtoPostSubmitCallToActionType {
-        #[serde(rename = "VISIT_SITE")]
         VisitSite,
-        #[serde(rename = "DOWNLOAD")]
         Download,
-        #[serde(rename = "LEARN_MORE")]
         LearnMore,
-        #[serde(rename = "SHOP_NOW")]
         ShopNow,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -10959,6 +12579,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::VisitSite => "VISIT_SITE",
+                        Self::Download => "DOWNLOAD",
+                        Self::LearnMore => "LEARN_MORE",
+                        Self::ShopNow => "SHOP_NOW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
@@ -11005,19 +12642,15 @@ pub mod types {
         }
     }
     ///`LeadFormContentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LeadFormContentDto {
         ///Form description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<LocalizedStringDto>,
         ///Form headline
         pub headline: LocalizedStringDto,
         ///Legal information
-        #[serde(rename = "legalInfo")]
         pub legal_info: LegalInfoDto,
         ///Post-submission info
-        #[serde(rename = "postSubmissionInfo")]
         pub post_submission_info: PostSubmissionInfoDto,
         ///Form questions
         pub questions: ::std::vec::Vec<LeadFormQuestionDto>,
@@ -11106,23 +12739,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LeadFormContentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.description));
+            let mut state = serializer.serialize_struct("LeadFormContentDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("headline", &self.headline)?;
+            state.serialize_field("legalInfo", &self.legal_info)?;
+            state.serialize_field("postSubmissionInfo", &self.post_submission_info)?;
+            state.serialize_field("questions", &self.questions)?;
+            state.end()
+        }
+    }
     impl LeadFormContentDto {
         pub fn builder() -> builder::LeadFormContentDto {
             Default::default()
         }
     }
     ///`LeadFormFieldDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LeadFormFieldDto {
         ///Field input type from Google Ads LeadFormFieldUserInputType
-        #[serde(rename = "inputType")]
         pub input_type: ::std::string::String,
         ///Single-choice answer options for the field
-        #[serde(
-            rename = "singleChoiceAnswers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub single_choice_answers: ::std::vec::Vec<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFormFieldDto {
@@ -11173,27 +12819,41 @@ pub mod types {
                 .deserialize_struct("LeadFormFieldDto", FIELDS, LeadFormFieldDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LeadFormFieldDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.single_choice_answers));
+            let mut state = serializer.serialize_struct("LeadFormFieldDto", len)?;
+            state.serialize_field("inputType", &self.input_type)?;
+            if !::std::vec::Vec::is_empty(&self.single_choice_answers) {
+                state
+                    .serialize_field(
+                        "singleChoiceAnswers",
+                        &self.single_choice_answers,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl LeadFormFieldDto {
         pub fn builder() -> builder::LeadFormFieldDto {
             Default::default()
         }
     }
     ///`LeadFormQuestionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LeadFormQuestionDto {
         ///Question field name
         pub name: ::std::string::String,
         ///Predefined field identifier
-        #[serde(
-            rename = "predefinedField",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub predefined_field: ::std::option::Option<::std::string::String>,
         ///Question text
         pub question: LocalizedStringDto,
         ///Question type details
-        #[serde(rename = "questionDetails")]
         pub question_details: QuestionDetailsDto,
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFormQuestionDto {
@@ -11268,25 +12928,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LeadFormQuestionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.predefined_field));
+            let mut state = serializer.serialize_struct("LeadFormQuestionDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.predefined_field) {
+                state.serialize_field("predefinedField", &self.predefined_field)?;
+            }
+            state.serialize_field("question", &self.question)?;
+            state.serialize_field("questionDetails", &self.question_details)?;
+            state.end()
+        }
+    }
     impl LeadFormQuestionDto {
         pub fn builder() -> builder::LeadFormQuestionDto {
             Default::default()
         }
     }
     ///`LegalInfoDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LegalInfoDto {
         ///Consent entries
         pub consents: ::std::vec::Vec<ConsentDto>,
         ///Legal disclaimer text
-        #[serde(
-            rename = "legalDisclaimer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub legal_disclaimer: ::std::option::Option<LocalizedStringDto>,
         ///Privacy policy URL
-        #[serde(rename = "privacyPolicyUrl")]
         pub privacy_policy_url: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for LegalInfoDto {
@@ -11346,23 +13018,36 @@ pub mod types {
             deserializer.deserialize_struct("LegalInfoDto", FIELDS, LegalInfoDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LegalInfoDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.legal_disclaimer));
+            let mut state = serializer.serialize_struct("LegalInfoDto", len)?;
+            state.serialize_field("consents", &self.consents)?;
+            if !::std::option::Option::is_none(&self.legal_disclaimer) {
+                state.serialize_field("legalDisclaimer", &self.legal_disclaimer)?;
+            }
+            state.serialize_field("privacyPolicyUrl", &self.privacy_policy_url)?;
+            state.end()
+        }
+    }
     impl LegalInfoDto {
         pub fn builder() -> builder::LegalInfoDto {
             Default::default()
         }
     }
     ///`LiGetAdAnalyticsGroupBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LiGetAdAnalyticsGroupBy {
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "year")]
         Year,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LiGetAdAnalyticsGroupBy {
@@ -11380,6 +13065,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LiGetAdAnalyticsGroupBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Month => "month",
+                        Self::Year => "year",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsGroupBy {
@@ -11427,19 +13128,14 @@ pub mod types {
         }
     }
     ///`LiGetAdAnalyticsPivot`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LiGetAdAnalyticsPivot {
-        #[serde(rename = "ACCOUNT")]
         Account,
-        #[serde(rename = "CAMPAIGN")]
         Campaign,
-        #[serde(rename = "CAMPAIGN_GROUP")]
         CampaignGroup,
-        #[serde(rename = "CREATIVE")]
         Creative,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LiGetAdAnalyticsPivot {
@@ -11458,6 +13154,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LiGetAdAnalyticsPivot {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Account => "ACCOUNT",
+                        Self::Campaign => "CAMPAIGN",
+                        Self::CampaignGroup => "CAMPAIGN_GROUP",
+                        Self::Creative => "CREATIVE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsPivot {
@@ -11507,81 +13220,24 @@ pub mod types {
         }
     }
     ///`LinkedInAdDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LinkedInAdDto {
-        #[serde(
-            rename = "adCampaignGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "adCampaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_campaign_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "adId", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "callToActionLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action_label: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contentReferenceString",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_reference_string: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "destinationFormId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "destinationUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "introductoryText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub introductory_text: ::std::option::Option<::std::string::String>,
         ///LinkedIn API error message
-        #[serde(
-            rename = "linkedInError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_error: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<LinkedInMediaDto>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "publishingStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub publishing_status: ::std::option::Option<LinkedInAdDtoPublishingStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInAdDto {
@@ -11744,37 +13400,109 @@ pub mod types {
                 .deserialize_struct("LinkedInAdDto", FIELDS, LinkedInAdDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LinkedInAdDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ad_campaign_group_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.ad_campaign_id))
+                + usize::from(!::std::option::Option::is_none(&self.ad_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_to_action_label),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.content_reference_string),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.destination_form_id))
+                + usize::from(!::std::option::Option::is_none(&self.destination_url))
+                + usize::from(!::std::option::Option::is_none(&self.headline))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.introductory_text))
+                + usize::from(!::std::option::Option::is_none(&self.linked_in_error))
+                + usize::from(!::std::vec::Vec::is_empty(&self.media))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.publishing_status));
+            let mut state = serializer.serialize_struct("LinkedInAdDto", len)?;
+            if !::std::option::Option::is_none(&self.ad_campaign_group_id) {
+                state.serialize_field("adCampaignGroupId", &self.ad_campaign_group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_campaign_id) {
+                state.serialize_field("adCampaignId", &self.ad_campaign_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ad_id) {
+                state.serialize_field("adId", &self.ad_id)?;
+            }
+            if !::std::option::Option::is_none(&self.call_to_action_label) {
+                state.serialize_field("callToActionLabel", &self.call_to_action_label)?;
+            }
+            if !::std::option::Option::is_none(&self.content_reference_string) {
+                state
+                    .serialize_field(
+                        "contentReferenceString",
+                        &self.content_reference_string,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.destination_form_id) {
+                state.serialize_field("destinationFormId", &self.destination_form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.destination_url) {
+                state.serialize_field("destinationUrl", &self.destination_url)?;
+            }
+            if !::std::option::Option::is_none(&self.headline) {
+                state.serialize_field("headline", &self.headline)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.introductory_text) {
+                state.serialize_field("introductoryText", &self.introductory_text)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in_error) {
+                state.serialize_field("linkedInError", &self.linked_in_error)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.publishing_status) {
+                state.serialize_field("publishingStatus", &self.publishing_status)?;
+            }
+            state.end()
+        }
+    }
     impl LinkedInAdDto {
         pub fn builder() -> builder::LinkedInAdDto {
             Default::default()
         }
     }
     ///`LinkedInAdDtoPublishingStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInAdDtoPublishingStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "PUBLISHING")]
         Publishing,
-        #[serde(rename = "FAILED")]
         Failed,
-        #[serde(rename = "IN_REVIEW")]
         InReview,
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "WITH_ISSUES")]
         WithIssues,
-        #[serde(rename = "REJECTED")]
         Rejected,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInAdDtoPublishingStatus {
@@ -11799,6 +13527,29 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LinkedInAdDtoPublishingStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Published => "PUBLISHED",
+                        Self::Publishing => "PUBLISHING",
+                        Self::Failed => "FAILED",
+                        Self::InReview => "IN_REVIEW",
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::WithIssues => "WITH_ISSUES",
+                        Self::Rejected => "REJECTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LinkedInAdDtoPublishingStatus {
@@ -11856,30 +13607,13 @@ pub mod types {
         }
     }
     ///`LinkedInBudgetDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LinkedInBudgetDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
-        #[serde(
-            rename = "budgetType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget_type: ::std::option::Option<LinkedInBudgetDtoBudgetType>,
         ///Schedule end date (ISO 8601)
-        #[serde(
-            rename = "scheduleEndDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_end_date: ::std::option::Option<::std::string::String>,
         ///Schedule start date (ISO 8601)
-        #[serde(
-            rename = "scheduleStartDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_start_date: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInBudgetDto {
@@ -11954,21 +13688,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LinkedInBudgetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.budget_type))
+                + usize::from(!::std::option::Option::is_none(&self.schedule_end_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.schedule_start_date),
+                );
+            let mut state = serializer.serialize_struct("LinkedInBudgetDto", len)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.budget_type) {
+                state.serialize_field("budgetType", &self.budget_type)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_end_date) {
+                state.serialize_field("scheduleEndDate", &self.schedule_end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_start_date) {
+                state.serialize_field("scheduleStartDate", &self.schedule_start_date)?;
+            }
+            state.end()
+        }
+    }
     impl LinkedInBudgetDto {
         pub fn builder() -> builder::LinkedInBudgetDto {
             Default::default()
         }
     }
     ///`LinkedInBudgetDtoBudgetType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInBudgetDtoBudgetType {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "LIFETIME")]
         Lifetime,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInBudgetDtoBudgetType {
@@ -11985,6 +13744,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LinkedInBudgetDtoBudgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Lifetime => "LIFETIME",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LinkedInBudgetDtoBudgetType {
@@ -12025,19 +13799,13 @@ pub mod types {
         }
     }
     ///`LinkedInCreateLeadFormBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LinkedInCreateLeadFormBodyDto {
         ///Form content
         pub content: LeadFormContentDto,
         ///Creation locale
-        #[serde(rename = "creationLocale")]
         pub creation_locale: CreationLocaleDto,
         ///Hidden fields
-        #[serde(
-            rename = "hiddenFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub hidden_fields: ::std::vec::Vec<HiddenFieldDto>,
         ///Form name
         pub name: ::std::string::String,
@@ -12129,19 +13897,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LinkedInCreateLeadFormBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.hidden_fields));
+            let mut state = serializer
+                .serialize_struct("LinkedInCreateLeadFormBodyDto", len)?;
+            state.serialize_field("content", &self.content)?;
+            state.serialize_field("creationLocale", &self.creation_locale)?;
+            if !::std::vec::Vec::is_empty(&self.hidden_fields) {
+                state.serialize_field("hiddenFields", &self.hidden_fields)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("owner", &self.owner)?;
+            state.serialize_field("state", &self.state)?;
+            state.end()
+        }
+    }
     impl LinkedInCreateLeadFormBodyDto {
         pub fn builder() -> builder::LinkedInCreateLeadFormBodyDto {
             Default::default()
         }
     }
     ///Form state
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInCreateLeadFormBodyDtoState {
-        #[serde(rename = "PUBLISHED")]
         Published,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInCreateLeadFormBodyDtoState {
@@ -12157,6 +13944,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LinkedInCreateLeadFormBodyDtoState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "PUBLISHED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LinkedInCreateLeadFormBodyDtoState {
@@ -12196,54 +13997,25 @@ pub mod types {
         }
     }
     ///`LinkedInMediaDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LinkedInMediaDto {
         ///Click-through destination URL
-        #[serde(
-            rename = "destinationUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_url: ::std::option::Option<::std::string::String>,
         ///File size in bytes
-        #[serde(
-            rename = "fileSizeBytes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_size_bytes: ::std::option::Option<f64>,
         ///Video frame URLs
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub frames: ::std::vec::Vec<::std::string::String>,
         ///Media headline
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Media name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Selected poster frame index
-        #[serde(
-            rename = "selectedPoster",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_poster: ::std::option::Option<f64>,
         ///Media source URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub src: ::std::option::Option<::std::string::String>,
         ///Thumbnail URL
-        #[serde(
-            rename = "thumbnailUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         ///Media type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LinkedInMediaDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInMediaDto {
@@ -12352,21 +14124,65 @@ pub mod types {
                 .deserialize_struct("LinkedInMediaDto", FIELDS, LinkedInMediaDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LinkedInMediaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.destination_url))
+                + usize::from(!::std::option::Option::is_none(&self.file_size_bytes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.frames))
+                + usize::from(!::std::option::Option::is_none(&self.headline))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.selected_poster))
+                + usize::from(!::std::option::Option::is_none(&self.src))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail_url))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("LinkedInMediaDto", len)?;
+            if !::std::option::Option::is_none(&self.destination_url) {
+                state.serialize_field("destinationUrl", &self.destination_url)?;
+            }
+            if !::std::option::Option::is_none(&self.file_size_bytes) {
+                state.serialize_field("fileSizeBytes", &self.file_size_bytes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.frames) {
+                state.serialize_field("frames", &self.frames)?;
+            }
+            if !::std::option::Option::is_none(&self.headline) {
+                state.serialize_field("headline", &self.headline)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.selected_poster) {
+                state.serialize_field("selectedPoster", &self.selected_poster)?;
+            }
+            if !::std::option::Option::is_none(&self.src) {
+                state.serialize_field("src", &self.src)?;
+            }
+            if !::std::option::Option::is_none(&self.thumbnail_url) {
+                state.serialize_field("thumbnailUrl", &self.thumbnail_url)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl LinkedInMediaDto {
         pub fn builder() -> builder::LinkedInMediaDto {
             Default::default()
         }
     }
     ///Media type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInMediaDtoType {
-        #[serde(rename = "video")]
         Video,
-        #[serde(rename = "image")]
         Image,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInMediaDtoType {
@@ -12383,6 +14199,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LinkedInMediaDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Video => "video",
+                        Self::Image => "image",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LinkedInMediaDtoType {
@@ -12423,13 +14254,11 @@ pub mod types {
         }
     }
     ///`LinkedInUpdateAdStatusBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LinkedInUpdateAdStatusBodyDto {
         ///Update operation
-        #[serde(rename = "operationType")]
         pub operation_type: LinkedInUpdateAdStatusBodyDtoOperationType,
         ///Ad object type
-        #[serde(rename = "type")]
         pub type_: LinkedInUpdateAdStatusBodyDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInUpdateAdStatusBodyDto {
@@ -12485,23 +14314,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LinkedInUpdateAdStatusBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("LinkedInUpdateAdStatusBodyDto", len)?;
+            state.serialize_field("operationType", &self.operation_type)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl LinkedInUpdateAdStatusBodyDto {
         pub fn builder() -> builder::LinkedInUpdateAdStatusBodyDto {
             Default::default()
         }
     }
     ///Update operation
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInUpdateAdStatusBodyDtoOperationType {
-        #[serde(rename = "PAUSED")]
         Paused,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "RESUME")]
         Resume,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInUpdateAdStatusBodyDtoOperationType {
@@ -12519,6 +14358,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LinkedInUpdateAdStatusBodyDtoOperationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Paused => "PAUSED",
+                        Self::Archived => "ARCHIVED",
+                        Self::Resume => "RESUME",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoOperationType {
@@ -12562,17 +14417,13 @@ pub mod types {
         }
     }
     ///Ad object type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LinkedInUpdateAdStatusBodyDtoType {
-        #[serde(rename = "adGroup")]
         AdGroup,
-        #[serde(rename = "adCampaign")]
         AdCampaign,
-        #[serde(rename = "ad")]
         Ad,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInUpdateAdStatusBodyDtoType {
@@ -12590,6 +14441,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LinkedInUpdateAdStatusBodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AdGroup => "adGroup",
+                        Self::AdCampaign => "adCampaign",
+                        Self::Ad => "ad",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoType {
@@ -12633,7 +14500,7 @@ pub mod types {
         }
     }
     ///`LocaleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LocaleDto {
         ///Country code
         pub country: ::std::string::String,
@@ -12690,13 +14557,26 @@ pub mod types {
             deserializer.deserialize_struct("LocaleDto", FIELDS, LocaleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LocaleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LocaleDto", len)?;
+            state.serialize_field("country", &self.country)?;
+            state.serialize_field("language", &self.language)?;
+            state.end()
+        }
+    }
     impl LocaleDto {
         pub fn builder() -> builder::LocaleDto {
             Default::default()
         }
     }
     ///`LocalizedStringDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LocalizedStringDto {
         ///Locale-keyed string map
         pub localized: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -12748,16 +14628,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocalizedStringDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("LocalizedStringDto", len)?;
+            state.serialize_field("localized", &self.localized)?;
+            state.end()
+        }
+    }
     impl LocalizedStringDto {
         pub fn builder() -> builder::LocalizedStringDto {
             Default::default()
         }
     }
     ///`LocationIdBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LocationIdBodyDto {
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationIdBodyDto {
@@ -12807,48 +14698,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationIdBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("LocationIdBodyDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl LocationIdBodyDto {
         pub fn builder() -> builder::LocationIdBodyDto {
             Default::default()
         }
     }
     ///`MediaDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MediaDto {
         ///Media description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Media headline
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Media destination link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub link: ::std::option::Option<::std::string::String>,
         ///Media file name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Selected poster index (required when type is video)
-        #[serde(
-            rename = "selectedPoster",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_poster: ::std::option::Option<f64>,
         ///Media source URL
         pub src: ::std::string::String,
         ///Thumbnail URL (required when type is video)
-        #[serde(
-            rename = "thumbnailUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         ///Media content type
-        #[serde(rename = "type")]
         pub type_: MediaDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for MediaDto {
@@ -12946,21 +14830,55 @@ pub mod types {
             deserializer.deserialize_struct("MediaDto", FIELDS, MediaDtoVisitor)
         }
     }
+    impl ::serde::Serialize for MediaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.headline))
+                + usize::from(!::std::option::Option::is_none(&self.link))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.selected_poster))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail_url));
+            let mut state = serializer.serialize_struct("MediaDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.headline) {
+                state.serialize_field("headline", &self.headline)?;
+            }
+            if !::std::option::Option::is_none(&self.link) {
+                state.serialize_field("link", &self.link)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.selected_poster) {
+                state.serialize_field("selectedPoster", &self.selected_poster)?;
+            }
+            state.serialize_field("src", &self.src)?;
+            if !::std::option::Option::is_none(&self.thumbnail_url) {
+                state.serialize_field("thumbnailUrl", &self.thumbnail_url)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl MediaDto {
         pub fn builder() -> builder::MediaDto {
             Default::default()
         }
     }
     ///Media content type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MediaDtoType {
-        #[serde(rename = "image")]
         Image,
-        #[serde(rename = "video")]
         Video,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for MediaDtoType {
@@ -12977,6 +14895,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for MediaDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Image => "image",
+                        Self::Video => "video",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for MediaDtoType {
@@ -13017,22 +14950,15 @@ pub mod types {
         }
     }
     ///`MemberDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MemberDto {
         ///App identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app: ::std::option::Option<::std::string::String>,
         ///Keyword value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub keyword: ::std::option::Option<::std::string::String>,
         ///Member type
-        #[serde(rename = "memberType")]
         pub member_type: MemberDtoMemberType,
         ///URL value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MemberDto {
@@ -13098,23 +15024,42 @@ pub mod types {
             deserializer.deserialize_struct("MemberDto", FIELDS, MemberDtoVisitor)
         }
     }
+    impl ::serde::Serialize for MemberDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.app))
+                + usize::from(!::std::option::Option::is_none(&self.keyword))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("MemberDto", len)?;
+            if !::std::option::Option::is_none(&self.app) {
+                state.serialize_field("app", &self.app)?;
+            }
+            if !::std::option::Option::is_none(&self.keyword) {
+                state.serialize_field("keyword", &self.keyword)?;
+            }
+            state.serialize_field("memberType", &self.member_type)?;
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     impl MemberDto {
         pub fn builder() -> builder::MemberDto {
             Default::default()
         }
     }
     ///Member type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MemberDtoMemberType {
-        #[serde(rename = "KEYWORD")]
         Keyword,
-        #[serde(rename = "URL")]
         Url,
-        #[serde(rename = "APP")]
         App,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for MemberDtoMemberType {
@@ -13132,6 +15077,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for MemberDtoMemberType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Keyword => "KEYWORD",
+                        Self::Url => "URL",
+                        Self::App => "APP",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for MemberDtoMemberType {
@@ -13174,7 +15135,7 @@ pub mod types {
         }
     }
     ///`MultipleChoiceOptionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MultipleChoiceOptionDto {
         ///Option ID
         pub id: f64,
@@ -13230,13 +15191,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MultipleChoiceOptionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("MultipleChoiceOptionDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("text", &self.text)?;
+            state.end()
+        }
+    }
     impl MultipleChoiceOptionDto {
         pub fn builder() -> builder::MultipleChoiceOptionDto {
             Default::default()
         }
     }
     ///`MultipleChoiceQuestionDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MultipleChoiceQuestionDetailsDto {
         ///Choice options
         pub options: ::std::vec::Vec<MultipleChoiceOptionDto>,
@@ -13289,19 +15263,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MultipleChoiceQuestionDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("MultipleChoiceQuestionDetailsDto", len)?;
+            state.serialize_field("options", &self.options)?;
+            state.end()
+        }
+    }
     impl MultipleChoiceQuestionDetailsDto {
         pub fn builder() -> builder::MultipleChoiceQuestionDetailsDto {
             Default::default()
         }
     }
     ///`PostSubmissionCallToActionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostSubmissionCallToActionDto {
         ///Call to action label
-        #[serde(rename = "callToActionLabel")]
         pub call_to_action_label: PostSubmissionCallToActionDtoCallToActionLabel,
         ///Call to action target
-        #[serde(rename = "callToActionTarget")]
         pub call_to_action_target: PostSubmissionCallToActionTargetDto,
     }
     impl<'de> ::serde::Deserialize<'de> for PostSubmissionCallToActionDto {
@@ -13360,27 +15345,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSubmissionCallToActionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("PostSubmissionCallToActionDto", len)?;
+            state.serialize_field("callToActionLabel", &self.call_to_action_label)?;
+            state.serialize_field("callToActionTarget", &self.call_to_action_target)?;
+            state.end()
+        }
+    }
     impl PostSubmissionCallToActionDto {
         pub fn builder() -> builder::PostSubmissionCallToActionDto {
             Default::default()
         }
     }
     ///Call to action label
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PostSubmissionCallToActionDtoCallToActionLabel {
-        #[serde(rename = "VISIT_COMPANY_WEBSITE")]
         VisitCompanyWebsite,
-        #[serde(rename = "DOWNLOAD_NOW")]
         DownloadNow,
-        #[serde(rename = "TRY_NOW")]
         TryNow,
-        #[serde(rename = "VIEW_NOW")]
         ViewNow,
-        #[serde(rename = "LEARN_MORE")]
         LearnMore,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -13401,6 +15394,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PostSubmissionCallToActionDtoCallToActionLabel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::VisitCompanyWebsite => "VISIT_COMPANY_WEBSITE",
+                        Self::DownloadNow => "DOWNLOAD_NOW",
+                        Self::TryNow => "TRY_NOW",
+                        Self::ViewNow => "VIEW_NOW",
+                        Self::LearnMore => "LEARN_MORE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PostSubmissionCallToActionDtoCallToActionLabel {
@@ -13449,10 +15460,9 @@ pub mod types {
         }
     }
     ///`PostSubmissionCallToActionTargetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostSubmissionCallToActionTargetDto {
         ///Landing page URL
-        #[serde(rename = "landingPageUrl")]
         pub landing_page_url: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for PostSubmissionCallToActionTargetDto {
@@ -13507,16 +15517,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSubmissionCallToActionTargetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("PostSubmissionCallToActionTargetDto", len)?;
+            state.serialize_field("landingPageUrl", &self.landing_page_url)?;
+            state.end()
+        }
+    }
     impl PostSubmissionCallToActionTargetDto {
         pub fn builder() -> builder::PostSubmissionCallToActionTargetDto {
             Default::default()
         }
     }
     ///`PostSubmissionInfoDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostSubmissionInfoDto {
         ///Post-submission call to action
-        #[serde(rename = "callToAction")]
         pub call_to_action: PostSubmissionCallToActionDto,
         ///Thank-you message
         pub message: LocalizedStringDto,
@@ -13576,16 +15598,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSubmissionInfoDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("PostSubmissionInfoDto", len)?;
+            state.serialize_field("callToAction", &self.call_to_action)?;
+            state.serialize_field("message", &self.message)?;
+            state.end()
+        }
+    }
     impl PostSubmissionInfoDto {
         pub fn builder() -> builder::PostSubmissionInfoDto {
             Default::default()
         }
     }
     ///`PublishAdDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PublishAdDto {
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for PublishAdDto {
@@ -13630,29 +15664,31 @@ pub mod types {
             deserializer.deserialize_struct("PublishAdDto", FIELDS, PublishAdDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PublishAdDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("PublishAdDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl PublishAdDto {
         pub fn builder() -> builder::PublishAdDto {
             Default::default()
         }
     }
     ///`QuestionDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct QuestionDetailsDto {
         ///Multiple choice question details
-        #[serde(
-            rename = "multipleChoiceQuestionDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub multiple_choice_question_details: ::std::option::Option<
             MultipleChoiceQuestionDetailsDto,
         >,
         ///Text question details (empty object for text questions)
-        #[serde(
-            rename = "textQuestionDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub text_question_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
@@ -13712,23 +15748,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for QuestionDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.multiple_choice_question_details,
+                    ),
+                )
+                + usize::from(!::serde_json::Map::is_empty(&self.text_question_details));
+            let mut state = serializer.serialize_struct("QuestionDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.multiple_choice_question_details) {
+                state
+                    .serialize_field(
+                        "multipleChoiceQuestionDetails",
+                        &self.multiple_choice_question_details,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.text_question_details) {
+                state
+                    .serialize_field(
+                        "textQuestionDetails",
+                        &self.text_question_details,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl QuestionDetailsDto {
         pub fn builder() -> builder::QuestionDetailsDto {
             Default::default()
         }
     }
     ///`RuleBasedUserListDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RuleBasedUserListDto {
         ///Flexible rule user list configuration
-        #[serde(rename = "flexibleRuleUserList")]
         pub flexible_rule_user_list: FlexibleRuleUserListDto,
         ///Prepopulation status
-        #[serde(
-            rename = "prepopulationStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prepopulation_status: ::std::option::Option<
             RuleBasedUserListDtoPrepopulationStatus,
         >,
@@ -13787,19 +15848,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RuleBasedUserListDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.prepopulation_status),
+                );
+            let mut state = serializer.serialize_struct("RuleBasedUserListDto", len)?;
+            state
+                .serialize_field("flexibleRuleUserList", &self.flexible_rule_user_list)?;
+            if !::std::option::Option::is_none(&self.prepopulation_status) {
+                state
+                    .serialize_field("prepopulationStatus", &self.prepopulation_status)?;
+            }
+            state.end()
+        }
+    }
     impl RuleBasedUserListDto {
         pub fn builder() -> builder::RuleBasedUserListDto {
             Default::default()
         }
     }
     ///Prepopulation status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RuleBasedUserListDtoPrepopulationStatus {
-        #[serde(rename = "REQUESTED")]
         Requested,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RuleBasedUserListDtoPrepopulationStatus {
@@ -13815,6 +15894,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RuleBasedUserListDtoPrepopulationStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Requested => "REQUESTED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RuleBasedUserListDtoPrepopulationStatus {
@@ -13854,10 +15947,9 @@ pub mod types {
         }
     }
     ///`RuleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RuleDto {
         ///List of rule item groups
-        #[serde(rename = "ruleItemGroups")]
         pub rule_item_groups: ::std::vec::Vec<RuleItemGroupDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for RuleDto {
@@ -13902,18 +15994,29 @@ pub mod types {
             deserializer.deserialize_struct("RuleDto", FIELDS, RuleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RuleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("RuleDto", len)?;
+            state.serialize_field("ruleItemGroups", &self.rule_item_groups)?;
+            state.end()
+        }
+    }
     impl RuleDto {
         pub fn builder() -> builder::RuleDto {
             Default::default()
         }
     }
     ///`RuleItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RuleItemDto {
         ///Rule item name
         pub name: RuleItemDtoName,
         ///String rule item condition
-        #[serde(rename = "stringRuleItem")]
         pub string_rule_item: StringRuleItemDto,
     }
     impl<'de> ::serde::Deserialize<'de> for RuleItemDto {
@@ -13963,21 +16066,31 @@ pub mod types {
             deserializer.deserialize_struct("RuleItemDto", FIELDS, RuleItemDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RuleItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("RuleItemDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("stringRuleItem", &self.string_rule_item)?;
+            state.end()
+        }
+    }
     impl RuleItemDto {
         pub fn builder() -> builder::RuleItemDto {
             Default::default()
         }
     }
     ///Rule item name
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RuleItemDtoName {
-        #[serde(rename = "url__")]
         Url,
-        #[serde(rename = "referrer__")]
         Referrer,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RuleItemDtoName {
@@ -13994,6 +16107,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RuleItemDtoName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Url => "url__",
+                        Self::Referrer => "referrer__",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RuleItemDtoName {
@@ -14034,10 +16162,9 @@ pub mod types {
         }
     }
     ///`RuleItemGroupDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RuleItemGroupDto {
         ///List of rule items
-        #[serde(rename = "ruleItems")]
         pub rule_items: ::std::vec::Vec<RuleItemDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for RuleItemGroupDto {
@@ -14083,16 +16210,27 @@ pub mod types {
                 .deserialize_struct("RuleItemGroupDto", FIELDS, RuleItemGroupDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RuleItemGroupDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("RuleItemGroupDto", len)?;
+            state.serialize_field("ruleItems", &self.rule_items)?;
+            state.end()
+        }
+    }
     impl RuleItemGroupDto {
         pub fn builder() -> builder::RuleItemGroupDto {
             Default::default()
         }
     }
     ///`RuleOperandDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RuleOperandDto {
         ///Lookback window in days
-        #[serde(rename = "lookbackWindowDays")]
         pub lookback_window_days: f64,
         ///Rule definition
         pub rule: RuleDto,
@@ -14145,16 +16283,28 @@ pub mod types {
                 .deserialize_struct("RuleOperandDto", FIELDS, RuleOperandDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RuleOperandDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("RuleOperandDto", len)?;
+            state.serialize_field("lookbackWindowDays", &self.lookback_window_days)?;
+            state.serialize_field("rule", &self.rule)?;
+            state.end()
+        }
+    }
     impl RuleOperandDto {
         pub fn builder() -> builder::RuleOperandDto {
             Default::default()
         }
     }
     ///`SelectedAttributeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SelectedAttributeDto {
         ///Category name
-        #[serde(rename = "categoryName")]
         pub category_name: ::std::string::String,
         ///Facet identifier
         pub facet: ::std::string::String,
@@ -14225,55 +16375,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SelectedAttributeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("SelectedAttributeDto", len)?;
+            state.serialize_field("categoryName", &self.category_name)?;
+            state.serialize_field("facet", &self.facet)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("urn", &self.urn)?;
+            state.end()
+        }
+    }
     impl SelectedAttributeDto {
         pub fn builder() -> builder::SelectedAttributeDto {
             Default::default()
         }
     }
     ///`SitelinkAssetPayloadDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SitelinkAssetPayloadDto {
         ///Ad schedule targets restricting when the sitelink is shown
-        #[serde(
-            rename = "adScheduleTargets",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub ad_schedule_targets: ::std::vec::Vec<AdScheduleTargetDto>,
         ///First description line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description1: ::std::option::Option<::std::string::String>,
         ///Second description line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description2: ::std::option::Option<::std::string::String>,
         ///End date for the sitelink (YYYY-MM-DD)
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Final landing page URL
-        #[serde(rename = "finalUrls")]
         pub final_urls: ::std::string::String,
         ///Sitelink display text
-        #[serde(rename = "linkText")]
         pub link_text: ::std::string::String,
         ///Google Ads resource name for an existing sitelink asset
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
         ///Start date for the sitelink (YYYY-MM-DD)
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SitelinkAssetPayloadDto {
@@ -14380,16 +16519,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SitelinkAssetPayloadDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.ad_schedule_targets))
+                + usize::from(!::std::option::Option::is_none(&self.description1))
+                + usize::from(!::std::option::Option::is_none(&self.description2))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.resource_name))
+                + usize::from(!::std::option::Option::is_none(&self.start_date));
+            let mut state = serializer.serialize_struct("SitelinkAssetPayloadDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.ad_schedule_targets) {
+                state.serialize_field("adScheduleTargets", &self.ad_schedule_targets)?;
+            }
+            if !::std::option::Option::is_none(&self.description1) {
+                state.serialize_field("description1", &self.description1)?;
+            }
+            if !::std::option::Option::is_none(&self.description2) {
+                state.serialize_field("description2", &self.description2)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            state.serialize_field("finalUrls", &self.final_urls)?;
+            state.serialize_field("linkText", &self.link_text)?;
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            state.end()
+        }
+    }
     impl SitelinkAssetPayloadDto {
         pub fn builder() -> builder::SitelinkAssetPayloadDto {
             Default::default()
         }
     }
     ///`SponsoredAccountOwnerDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SponsoredAccountOwnerDto {
         ///Sponsored account URN
-        #[serde(rename = "sponsoredAccount")]
         pub sponsored_account: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SponsoredAccountOwnerDto {
@@ -14439,13 +16614,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SponsoredAccountOwnerDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("SponsoredAccountOwnerDto", len)?;
+            state.serialize_field("sponsoredAccount", &self.sponsored_account)?;
+            state.end()
+        }
+    }
     impl SponsoredAccountOwnerDto {
         pub fn builder() -> builder::SponsoredAccountOwnerDto {
             Default::default()
         }
     }
     ///`StringRuleItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StringRuleItemDto {
         ///Rule operator
         pub operator: ::std::string::String,
@@ -14504,19 +16692,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StringRuleItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("StringRuleItemDto", len)?;
+            state.serialize_field("operator", &self.operator)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl StringRuleItemDto {
         pub fn builder() -> builder::StringRuleItemDto {
             Default::default()
         }
     }
     ///`TargetAudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TargetAudienceDto {
         ///Excluded targeting attributes
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub exclude: ::std::vec::Vec<::std::vec::Vec<SelectedAttributeDto>>,
         ///Included targeting attributes (groups of ANDed attributes, ORed together)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub include: ::std::vec::Vec<::std::vec::Vec<SelectedAttributeDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for TargetAudienceDto {
@@ -14568,42 +16767,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TargetAudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.exclude))
+                + usize::from(!::std::vec::Vec::is_empty(&self.include));
+            let mut state = serializer.serialize_struct("TargetAudienceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.exclude) {
+                state.serialize_field("exclude", &self.exclude)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.include) {
+                state.serialize_field("include", &self.include)?;
+            }
+            state.end()
+        }
+    }
     impl TargetAudienceDto {
         pub fn builder() -> builder::TargetAudienceDto {
             Default::default()
         }
     }
     ///`ThankYouPage`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ThankYouPage {
         ///Thank you page body
         pub body: ::std::string::String,
         ///Business phone number
-        #[serde(
-            rename = "businessPhone",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_phone: ::std::option::Option<::std::string::String>,
         ///Button destination link
-        #[serde(
-            rename = "buttonLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub button_link: ::std::option::Option<::std::string::String>,
         ///Button text label
-        #[serde(rename = "buttonText")]
         pub button_text: ::std::string::String,
         ///Button action type
-        #[serde(rename = "buttonType")]
         pub button_type: ::std::string::String,
         ///Phone country code
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Thank you page title
         pub title: ::std::string::String,
@@ -14697,13 +16897,40 @@ pub mod types {
             deserializer.deserialize_struct("ThankYouPage", FIELDS, ThankYouPageVisitor)
         }
     }
+    impl ::serde::Serialize for ThankYouPage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.business_phone))
+                + usize::from(!::std::option::Option::is_none(&self.button_link))
+                + usize::from(!::std::option::Option::is_none(&self.country_code));
+            let mut state = serializer.serialize_struct("ThankYouPage", len)?;
+            state.serialize_field("body", &self.body)?;
+            if !::std::option::Option::is_none(&self.business_phone) {
+                state.serialize_field("businessPhone", &self.business_phone)?;
+            }
+            if !::std::option::Option::is_none(&self.button_link) {
+                state.serialize_field("buttonLink", &self.button_link)?;
+            }
+            state.serialize_field("buttonText", &self.button_text)?;
+            state.serialize_field("buttonType", &self.button_type)?;
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl ThankYouPage {
         pub fn builder() -> builder::ThankYouPage {
             Default::default()
         }
     }
     ///`UnitCostDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UnitCostDto {
         ///Bid amount in currency minor units
         pub amount: f64,
@@ -14747,40 +16974,35 @@ pub mod types {
             deserializer.deserialize_struct("UnitCostDto", FIELDS, UnitCostDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UnitCostDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("UnitCostDto", len)?;
+            state.serialize_field("amount", &self.amount)?;
+            state.end()
+        }
+    }
     impl UnitCostDto {
         pub fn builder() -> builder::UnitCostDto {
             Default::default()
         }
     }
     ///`UpdateCustomAudienceBatchDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomAudienceBatchDto {
         ///CSV file path
-        #[serde(
-            rename = "csvPath",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csv_path: ::std::option::Option<::std::string::String>,
         ///Dynamic audience flag
-        #[serde(
-            rename = "dynamicAudience",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dynamic_audience: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Batch operation type
-        #[serde(rename = "operationType")]
         pub operation_type: ::std::string::String,
         ///Smartlist IDs array
-        #[serde(
-            rename = "smartlistIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub smartlist_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomAudienceBatchDto {
@@ -14863,26 +17085,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCustomAudienceBatchDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.csv_path))
+                + usize::from(!::std::option::Option::is_none(&self.dynamic_audience))
+                + usize::from(!::std::vec::Vec::is_empty(&self.smartlist_ids));
+            let mut state = serializer
+                .serialize_struct("UpdateCustomAudienceBatchDto", len)?;
+            if !::std::option::Option::is_none(&self.csv_path) {
+                state.serialize_field("csvPath", &self.csv_path)?;
+            }
+            if !::std::option::Option::is_none(&self.dynamic_audience) {
+                state.serialize_field("dynamicAudience", &self.dynamic_audience)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("operationType", &self.operation_type)?;
+            if !::std::vec::Vec::is_empty(&self.smartlist_ids) {
+                state.serialize_field("smartlistIds", &self.smartlist_ids)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateCustomAudienceBatchDto {
         pub fn builder() -> builder::UpdateCustomAudienceBatchDto {
             Default::default()
         }
     }
     ///`UpdateCustomAudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomAudienceDto {
         ///Contact identifier
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Facebook ad account ID
-        #[serde(
-            rename = "fbAdAccountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb_ad_account_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomAudienceDto {
@@ -14947,94 +17188,62 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCustomAudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.fb_ad_account_id));
+            let mut state = serializer.serialize_struct("UpdateCustomAudienceDto", len)?;
+            state.serialize_field("contactId", &self.contact_id)?;
+            if !::std::option::Option::is_none(&self.fb_ad_account_id) {
+                state.serialize_field("fbAdAccountId", &self.fb_ad_account_id)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl UpdateCustomAudienceDto {
         pub fn builder() -> builder::UpdateCustomAudienceDto {
             Default::default()
         }
     }
     ///`UpsertAdDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertAdDto {
         ///Parent ad set ID
-        #[serde(rename = "adsetId")]
         pub adset_id: ::std::string::String,
         ///Parent campaign ID
-        #[serde(rename = "campaignId")]
         pub campaign_id: ::std::string::String,
         ///Conversation form ID
-        #[serde(
-            rename = "conversationFormId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_form_id: ::std::option::Option<::std::string::String>,
         ///Call to action type
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cta: ::std::option::Option<::std::string::String>,
         ///Ad description text
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Destination form ID
-        #[serde(
-            rename = "destinationFormId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_form_id: ::std::option::Option<::std::string::String>,
         ///Destination link URL
-        #[serde(
-            rename = "destinationLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub destination_link: ::std::option::Option<::std::string::String>,
         ///Ad headline text
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Ad identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ad image URL
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Media items (images or videos) attached to the ad creative
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<MediaDto>,
         ///Ad media type
-        #[serde(
-            rename = "mediaType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_type: ::std::option::Option<UpsertAdDtoMediaType>,
         ///Enable multi-advertiser ads
-        #[serde(
-            rename = "multiAdvertiserAds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub multi_advertiser_ads: ::std::option::Option<bool>,
         ///Ad name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Ad primary text
-        #[serde(
-            rename = "primaryText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_text: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAdDto {
@@ -15201,21 +17410,86 @@ pub mod types {
             deserializer.deserialize_struct("UpsertAdDto", FIELDS, UpsertAdDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpsertAdDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.conversation_form_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.cta))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.destination_form_id))
+                + usize::from(!::std::option::Option::is_none(&self.destination_link))
+                + usize::from(!::std::option::Option::is_none(&self.headline))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::vec::Vec::is_empty(&self.media))
+                + usize::from(!::std::option::Option::is_none(&self.media_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.multi_advertiser_ads),
+                ) + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.primary_text));
+            let mut state = serializer.serialize_struct("UpsertAdDto", len)?;
+            state.serialize_field("adsetId", &self.adset_id)?;
+            state.serialize_field("campaignId", &self.campaign_id)?;
+            if !::std::option::Option::is_none(&self.conversation_form_id) {
+                state.serialize_field("conversationFormId", &self.conversation_form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.cta) {
+                state.serialize_field("cta", &self.cta)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.destination_form_id) {
+                state.serialize_field("destinationFormId", &self.destination_form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.destination_link) {
+                state.serialize_field("destinationLink", &self.destination_link)?;
+            }
+            if !::std::option::Option::is_none(&self.headline) {
+                state.serialize_field("headline", &self.headline)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            if !::std::option::Option::is_none(&self.media_type) {
+                state.serialize_field("mediaType", &self.media_type)?;
+            }
+            if !::std::option::Option::is_none(&self.multi_advertiser_ads) {
+                state.serialize_field("multiAdvertiserAds", &self.multi_advertiser_ads)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.primary_text) {
+                state.serialize_field("primaryText", &self.primary_text)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertAdDto {
         pub fn builder() -> builder::UpsertAdDto {
             Default::default()
         }
     }
     ///Ad media type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertAdDtoMediaType {
-        #[serde(rename = "SINGLE")]
         Single,
-        #[serde(rename = "CAROUSEL")]
         Carousel,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAdDtoMediaType {
@@ -15232,6 +17506,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertAdDtoMediaType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Single => "SINGLE",
+                        Self::Carousel => "CAROUSEL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertAdDtoMediaType {
@@ -15272,78 +17561,33 @@ pub mod types {
         }
     }
     ///`UpsertAdsetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertAdsetDto {
         ///Targeting audience configuration including geo-locations, locales, placements, and custom audiences
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audience: ::std::option::Option<FacebookAudienceDto>,
         ///Ad set budget config
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub budget: ::std::option::Option<Budget>,
         ///Parent campaign ID
-        #[serde(rename = "campaignId")]
         pub campaign_id: ::std::string::String,
         ///Conversion location
-        #[serde(
-            rename = "conversionLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversion_location: ::std::option::Option<::std::string::String>,
         ///Custom event type
-        #[serde(
-            rename = "customEventType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_event_type: ::std::option::Option<::std::string::String>,
         ///Ad set identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instagram actor ID
-        #[serde(
-            rename = "instagramActorId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_actor_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Messaging platforms
-        #[serde(
-            rename = "messagingPlatforms",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messaging_platforms: ::std::option::Option<UpsertAdsetDtoMessagingPlatforms>,
         ///Ad set name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Facebook page ID
-        #[serde(
-            rename = "pageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_id: ::std::option::Option<::std::string::String>,
         ///Conversion pixel ID
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///WhatsApp phone number
-        #[serde(
-            rename = "whatsappNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whatsapp_number: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAdsetDto {
@@ -15488,23 +17732,76 @@ pub mod types {
                 .deserialize_struct("UpsertAdsetDto", FIELDS, UpsertAdsetDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpsertAdsetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.audience))
+                + usize::from(!::std::option::Option::is_none(&self.budget))
+                + usize::from(!::std::option::Option::is_none(&self.conversion_location))
+                + usize::from(!::std::option::Option::is_none(&self.custom_event_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_actor_id))
+                + usize::from(!::std::option::Option::is_none(&self.messaging_platforms))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.page_id))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.whatsapp_number));
+            let mut state = serializer.serialize_struct("UpsertAdsetDto", len)?;
+            if !::std::option::Option::is_none(&self.audience) {
+                state.serialize_field("audience", &self.audience)?;
+            }
+            if !::std::option::Option::is_none(&self.budget) {
+                state.serialize_field("budget", &self.budget)?;
+            }
+            state.serialize_field("campaignId", &self.campaign_id)?;
+            if !::std::option::Option::is_none(&self.conversion_location) {
+                state.serialize_field("conversionLocation", &self.conversion_location)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_event_type) {
+                state.serialize_field("customEventType", &self.custom_event_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_actor_id) {
+                state.serialize_field("instagramActorId", &self.instagram_actor_id)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.messaging_platforms) {
+                state.serialize_field("messagingPlatforms", &self.messaging_platforms)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.page_id) {
+                state.serialize_field("pageId", &self.page_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.whatsapp_number) {
+                state.serialize_field("whatsappNumber", &self.whatsapp_number)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertAdsetDto {
         pub fn builder() -> builder::UpsertAdsetDto {
             Default::default()
         }
     }
     ///Messaging platforms
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertAdsetDtoMessagingPlatforms {
-        #[serde(rename = "WHATSAPP")]
         Whatsapp,
-        #[serde(rename = "MESSENGER")]
         Messenger,
-        #[serde(rename = "INSTAGRAM_DIRECT")]
         InstagramDirect,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAdsetDtoMessagingPlatforms {
@@ -15522,6 +17819,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertAdsetDtoMessagingPlatforms {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Whatsapp => "WHATSAPP",
+                        Self::Messenger => "MESSENGER",
+                        Self::InstagramDirect => "INSTAGRAM_DIRECT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertAdsetDtoMessagingPlatforms {
@@ -15565,15 +17878,13 @@ pub mod types {
         }
     }
     ///`UpsertAssetsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertAssetsDto {
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Asset payload — shape depends on the type field: CallAssetPayload (CALL), SitelinkAssetPayload (SITELINK), or LeadFormAssetPayload (LEAD_FORM)
         pub payload: UpsertAssetsDtoPayload,
         ///Asset type to create or update
-        #[serde(rename = "type")]
         pub type_: UpsertAssetsDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAssetsDto {
@@ -15632,6 +17943,20 @@ pub mod types {
                 .deserialize_struct("UpsertAssetsDto", FIELDS, UpsertAssetsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpsertAssetsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpsertAssetsDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("payload", &self.payload)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl UpsertAssetsDto {
         pub fn builder() -> builder::UpsertAssetsDto {
             Default::default()
@@ -15661,17 +17986,13 @@ pub mod types {
         }
     }
     ///Asset type to create or update
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertAssetsDtoType {
-        #[serde(rename = "CALL")]
         Call,
-        #[serde(rename = "SITELINK")]
         Sitelink,
-        #[serde(rename = "LEAD_FORM")]
         LeadForm,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAssetsDtoType {
@@ -15689,6 +18010,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertAssetsDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Call => "CALL",
+                        Self::Sitelink => "SITELINK",
+                        Self::LeadForm => "LEAD_FORM",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertAssetsDtoType {
@@ -15731,30 +18068,17 @@ pub mod types {
         }
     }
     ///`UpsertAudienceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertAudienceDto {
         ///Audience dimensions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dimensions: ::std::option::Option<AudienceDimensionDto>,
         ///Exclusion dimensions
-        #[serde(
-            rename = "exclusionDimension",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub exclusion_dimension: ::std::option::Option<AudienceDimensionDto>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Audience name
         pub name: ::std::string::String,
         ///Audience resource name
-        #[serde(
-            rename = "resourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertAudienceDto {
@@ -15836,39 +18160,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpsertAudienceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.dimensions))
+                + usize::from(!::std::option::Option::is_none(&self.exclusion_dimension))
+                + usize::from(!::std::option::Option::is_none(&self.resource_name));
+            let mut state = serializer.serialize_struct("UpsertAudienceDto", len)?;
+            if !::std::option::Option::is_none(&self.dimensions) {
+                state.serialize_field("dimensions", &self.dimensions)?;
+            }
+            if !::std::option::Option::is_none(&self.exclusion_dimension) {
+                state.serialize_field("exclusionDimension", &self.exclusion_dimension)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.resource_name) {
+                state.serialize_field("resourceName", &self.resource_name)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertAudienceDto {
         pub fn builder() -> builder::UpsertAudienceDto {
             Default::default()
         }
     }
     ///`UpsertCampaignDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertCampaignDto {
         ///Campaign identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Campaign objective
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub objective: ::std::option::Option<UpsertCampaignDtoObjective>,
         ///Campaign data source
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Special ad categories
-        #[serde(
-            rename = "specialAdCategories",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub special_ad_categories: ::std::option::Option<
             UpsertCampaignDtoSpecialAdCategories,
         >,
@@ -15962,25 +18297,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpsertCampaignDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.objective))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.special_ad_categories),
+                );
+            let mut state = serializer.serialize_struct("UpsertCampaignDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.objective) {
+                state.serialize_field("objective", &self.objective)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.special_ad_categories) {
+                state
+                    .serialize_field(
+                        "specialAdCategories",
+                        &self.special_ad_categories,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl UpsertCampaignDto {
         pub fn builder() -> builder::UpsertCampaignDto {
             Default::default()
         }
     }
     ///Campaign objective
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertCampaignDtoObjective {
-        #[serde(rename = "OUTCOME_LEADS")]
         OutcomeLeads,
-        #[serde(rename = "OUTCOME_TRAFFIC")]
         OutcomeTraffic,
-        #[serde(rename = "OUTCOME_ENGAGEMENT")]
         OutcomeEngagement,
-        #[serde(rename = "OUTCOME_SALES")]
         OutcomeSales,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertCampaignDtoObjective {
@@ -15999,6 +18366,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertCampaignDtoObjective {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OutcomeLeads => "OUTCOME_LEADS",
+                        Self::OutcomeTraffic => "OUTCOME_TRAFFIC",
+                        Self::OutcomeEngagement => "OUTCOME_ENGAGEMENT",
+                        Self::OutcomeSales => "OUTCOME_SALES",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoObjective {
@@ -16043,25 +18427,17 @@ pub mod types {
         }
     }
     ///Special ad categories
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertCampaignDtoSpecialAdCategories {
-        #[serde(rename = "EMPLOYMENT")]
         Employment,
-        #[serde(rename = "CREDIT")]
         Credit,
-        #[serde(rename = "FINANCIAL_PRODUCTS_SERVICES")]
         FinancialProductsServices,
-        #[serde(rename = "HOUSING")]
         Housing,
-        #[serde(rename = "ISSUES_ELECTIONS_POLITICS")]
         IssuesElectionsPolitics,
-        #[serde(rename = "ONLINE_GAMBLING_AND_GAMING")]
         OnlineGamblingAndGaming,
-        #[serde(rename = "NONE")]
         None,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertCampaignDtoSpecialAdCategories {
@@ -16083,6 +18459,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertCampaignDtoSpecialAdCategories {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Employment => "EMPLOYMENT",
+                        Self::Credit => "CREDIT",
+                        Self::FinancialProductsServices => "FINANCIAL_PRODUCTS_SERVICES",
+                        Self::Housing => "HOUSING",
+                        Self::IssuesElectionsPolitics => "ISSUES_ELECTIONS_POLITICS",
+                        Self::OnlineGamblingAndGaming => "ONLINE_GAMBLING_AND_GAMING",
+                        Self::None => "NONE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoSpecialAdCategories {
@@ -16138,36 +18534,25 @@ pub mod types {
         }
     }
     ///`UpsertConversionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertConversionDto {
         ///Attribution model used to credit conversions
-        #[serde(rename = "attributionModel")]
         pub attribution_model: UpsertConversionDtoAttributionModel,
         ///Conversion category
         pub category: ::std::string::String,
         ///Click-through conversion window in days
-        #[serde(rename = "clickThroughWindow")]
         pub click_through_window: f64,
         ///Conversion identifier
-        #[serde(
-            rename = "conversionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversion_id: ::std::option::Option<::std::string::String>,
         ///How conversions are counted per interaction
-        #[serde(rename = "countingType")]
         pub counting_type: UpsertConversionDtoCountingType,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Conversion name
         pub name: ::std::string::String,
         ///Conversion type
-        #[serde(rename = "type")]
         pub type_: UpsertConversionDtoType,
         ///Value settings that control how monetary value is attributed to conversions
-        #[serde(rename = "valueSettings")]
         pub value_settings: ConversionValueSettings,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertConversionDto {
@@ -16284,21 +18669,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpsertConversionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 8usize
+                + usize::from(!::std::option::Option::is_none(&self.conversion_id));
+            let mut state = serializer.serialize_struct("UpsertConversionDto", len)?;
+            state.serialize_field("attributionModel", &self.attribution_model)?;
+            state.serialize_field("category", &self.category)?;
+            state.serialize_field("clickThroughWindow", &self.click_through_window)?;
+            if !::std::option::Option::is_none(&self.conversion_id) {
+                state.serialize_field("conversionId", &self.conversion_id)?;
+            }
+            state.serialize_field("countingType", &self.counting_type)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("valueSettings", &self.value_settings)?;
+            state.end()
+        }
+    }
     impl UpsertConversionDto {
         pub fn builder() -> builder::UpsertConversionDto {
             Default::default()
         }
     }
     ///Attribution model used to credit conversions
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertConversionDtoAttributionModel {
-        #[serde(rename = "GOOGLE_SEARCH_ATTRIBUTION_DATA_DRIVEN")]
         GoogleSearchAttributionDataDriven,
-        #[serde(rename = "GOOGLE_ADS_LAST_CLICK")]
         GoogleAdsLastClick,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertConversionDtoAttributionModel {
@@ -16317,6 +18722,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertConversionDtoAttributionModel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::GoogleSearchAttributionDataDriven => {
+                            "GOOGLE_SEARCH_ATTRIBUTION_DATA_DRIVEN"
+                        }
+                        Self::GoogleAdsLastClick => "GOOGLE_ADS_LAST_CLICK",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoAttributionModel {
@@ -16362,15 +18784,12 @@ pub mod types {
         }
     }
     ///How conversions are counted per interaction
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertConversionDtoCountingType {
-        #[serde(rename = "ONE_PER_CLICK")]
         OnePerClick,
-        #[serde(rename = "MANY_PER_CLICK")]
         ManyPerClick,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertConversionDtoCountingType {
@@ -16387,6 +18806,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertConversionDtoCountingType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OnePerClick => "ONE_PER_CLICK",
+                        Self::ManyPerClick => "MANY_PER_CLICK",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoCountingType {
@@ -16428,19 +18862,14 @@ pub mod types {
         }
     }
     ///Conversion type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertConversionDtoType {
-        #[serde(rename = "UPLOAD_CLICKS")]
         UploadClicks,
-        #[serde(rename = "UPLOAD_CALLS")]
         UploadCalls,
-        #[serde(rename = "WEBPAGE")]
         Webpage,
-        #[serde(rename = "LEAD_FORM_SUBMIT")]
         LeadFormSubmit,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertConversionDtoType {
@@ -16459,6 +18888,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertConversionDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::UploadClicks => "UPLOAD_CLICKS",
+                        Self::UploadCalls => "UPLOAD_CALLS",
+                        Self::Webpage => "WEBPAGE",
+                        Self::LeadFormSubmit => "LEAD_FORM_SUBMIT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoType {
@@ -16503,31 +18949,17 @@ pub mod types {
         }
     }
     ///`UpsertConversionPixelDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertConversionPixelDto {
         ///Conversion pixel ID
-        #[serde(
-            rename = "conversionPixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversion_pixel_id: ::std::option::Option<::std::string::String>,
         ///Instagram user ID
-        #[serde(
-            rename = "igUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ig_user_id: ::std::option::Option<::std::string::String>,
         ///Location identifier
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Pixel name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Pixel event type
-        #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertConversionPixelDto {
@@ -16609,76 +19041,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpsertConversionPixelDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.conversion_pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.ig_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("UpsertConversionPixelDto", len)?;
+            if !::std::option::Option::is_none(&self.conversion_pixel_id) {
+                state.serialize_field("conversionPixelId", &self.conversion_pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ig_user_id) {
+                state.serialize_field("igUserId", &self.ig_user_id)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl UpsertConversionPixelDto {
         pub fn builder() -> builder::UpsertConversionPixelDto {
             Default::default()
         }
     }
     ///`UpsertSegmentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertSegmentDto {
         ///Country codes
-        #[serde(
-            rename = "countryCodes",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub country_codes: ::std::vec::Vec<::std::string::String>,
         ///Segment description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Expansion level
-        #[serde(
-            rename = "expansionLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expansion_level: ::std::option::Option<UpsertSegmentDtoExpansionLevel>,
         ///Segment identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Segment members — keywords, URLs, or apps that define the custom segment
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub members: ::std::vec::Vec<MemberDto>,
         ///Membership life span
-        #[serde(
-            rename = "membershipLifeSpan",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_life_span: ::std::option::Option<f64>,
         ///Membership status
-        #[serde(
-            rename = "membershipStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_status: ::std::option::Option<::std::string::String>,
         ///Segment name
         pub name: ::std::string::String,
         ///Rule-based user list config
-        #[serde(
-            rename = "ruleBasedUserList",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rule_based_user_list: ::std::option::Option<RuleBasedUserListDto>,
         ///Seed user list IDs
-        #[serde(
-            rename = "seedUserListIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub seed_user_list_ids: ::std::vec::Vec<::std::string::String>,
         ///Segment status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Segment type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertSegmentDto {
@@ -16805,23 +19224,77 @@ pub mod types {
                 .deserialize_struct("UpsertSegmentDto", FIELDS, UpsertSegmentDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpsertSegmentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.country_codes))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.expansion_level))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.members))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.membership_life_span),
+                ) + usize::from(!::std::option::Option::is_none(&self.membership_status))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.rule_based_user_list),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.seed_user_list_ids))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("UpsertSegmentDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.country_codes) {
+                state.serialize_field("countryCodes", &self.country_codes)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.expansion_level) {
+                state.serialize_field("expansionLevel", &self.expansion_level)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.members) {
+                state.serialize_field("members", &self.members)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_life_span) {
+                state.serialize_field("membershipLifeSpan", &self.membership_life_span)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_status) {
+                state.serialize_field("membershipStatus", &self.membership_status)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.rule_based_user_list) {
+                state.serialize_field("ruleBasedUserList", &self.rule_based_user_list)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.seed_user_list_ids) {
+                state.serialize_field("seedUserListIds", &self.seed_user_list_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertSegmentDto {
         pub fn builder() -> builder::UpsertSegmentDto {
             Default::default()
         }
     }
     ///Expansion level
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertSegmentDtoExpansionLevel {
-        #[serde(rename = "BALANCED")]
         Balanced,
-        #[serde(rename = "BROAD")]
         Broad,
-        #[serde(rename = "NARROW")]
         Narrow,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertSegmentDtoExpansionLevel {
@@ -16839,6 +19312,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertSegmentDtoExpansionLevel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Balanced => "BALANCED",
+                        Self::Broad => "BROAD",
+                        Self::Narrow => "NARROW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertSegmentDtoExpansionLevel {
@@ -16882,13 +19371,11 @@ pub mod types {
         }
     }
     ///`WelcomeMessageQuestion`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct WelcomeMessageQuestion {
         ///Question title text
         pub question: ::std::string::String,
         ///Auto-response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WelcomeMessageQuestion {
@@ -16943,6 +19430,22 @@ pub mod types {
                     FIELDS,
                     WelcomeMessageQuestionVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for WelcomeMessageQuestion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.response));
+            let mut state = serializer.serialize_struct("WelcomeMessageQuestion", len)?;
+            state.serialize_field("question", &self.question)?;
+            if !::std::option::Option::is_none(&self.response) {
+                state.serialize_field("response", &self.response)?;
+            }
+            state.end()
         }
     }
     impl WelcomeMessageQuestion {

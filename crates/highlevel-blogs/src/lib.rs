@@ -13,31 +13,12 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AuthorResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AuthorResponseDto {
-        #[serde(
-            rename = "canonicalLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AuthorResponseDto {
@@ -120,12 +101,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AuthorResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.canonical_link))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("AuthorResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.canonical_link) {
+                state.serialize_field("canonicalLink", &self.canonical_link)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`AuthorsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AuthorsResponseDto {
         ///Array of authors
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authors: ::std::option::Option<::std::vec::Vec<AuthorResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AuthorsResponseDto {
@@ -174,12 +184,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AuthorsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.authors));
+            let mut state = serializer.serialize_struct("AuthorsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.authors) {
+                state.serialize_field("authors", &self.authors)?;
+            }
+            state.end()
+        }
+    }
     ///`BlogGetResponseWrapperDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlogGetResponseWrapperDto {
         ///Object containing response data of blog
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<BlogResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlogGetResponseWrapperDto {
@@ -228,11 +251,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlogGetResponseWrapperDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("BlogGetResponseWrapperDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`BlogPostCreateResponseWrapperDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlogPostCreateResponseWrapperDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<BlogPostResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlogPostCreateResponseWrapperDto {
@@ -282,12 +318,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlogPostCreateResponseWrapperDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("BlogPostCreateResponseWrapperDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`BlogPostGetResponseWrapperDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlogPostGetResponseWrapperDto {
         ///Object containing response data of blog posts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blogs: ::std::option::Option<::std::vec::Vec<BlogPostResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlogPostGetResponseWrapperDto {
@@ -337,82 +386,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlogPostGetResponseWrapperDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.blogs));
+            let mut state = serializer
+                .serialize_struct("BlogPostGetResponseWrapperDto", len)?;
+            if !::std::option::Option::is_none(&self.blogs) {
+                state.serialize_field("blogs", &self.blogs)?;
+            }
+            state.end()
+        }
+    }
     ///`BlogPostResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlogPostResponseDto {
         ///Indicates whether the blog post is archived
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         ///Identifier of the author of the blog post
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub author: ::std::option::Option<::std::string::String>,
         ///Canonical link of the blog post
-        #[serde(
-            rename = "canonicalLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///Array of category IDs associated with the blog post
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Description of the blog post
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the blog post
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Alternative text for the blog post image
-        #[serde(
-            rename = "imageAltText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_alt_text: ::std::option::Option<::std::string::String>,
         ///URL of the image associated with the blog post
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Timestamp when the blog post was published
-        #[serde(
-            rename = "publishedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub published_at: ::std::option::Option<::std::string::String>,
         ///Publication status of the blog post
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Array of tags associated with the blog post
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Title of the blog post
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Timestamp when the blog post was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///URL slug for the blog post
-        #[serde(
-            rename = "urlSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlogPostResponseDto {
@@ -567,14 +585,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlogPostResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.archived))
+                + usize::from(!::std::option::Option::is_none(&self.author))
+                + usize::from(!::std::option::Option::is_none(&self.canonical_link))
+                + usize::from(!::std::option::Option::is_none(&self.categories))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_alt_text))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.published_at))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.url_slug));
+            let mut state = serializer.serialize_struct("BlogPostResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.archived) {
+                state.serialize_field("archived", &self.archived)?;
+            }
+            if !::std::option::Option::is_none(&self.author) {
+                state.serialize_field("author", &self.author)?;
+            }
+            if !::std::option::Option::is_none(&self.canonical_link) {
+                state.serialize_field("canonicalLink", &self.canonical_link)?;
+            }
+            if !::std::option::Option::is_none(&self.categories) {
+                state.serialize_field("categories", &self.categories)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_alt_text) {
+                state.serialize_field("imageAltText", &self.image_alt_text)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.published_at) {
+                state.serialize_field("publishedAt", &self.published_at)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.url_slug) {
+                state.serialize_field("urlSlug", &self.url_slug)?;
+            }
+            state.end()
+        }
+    }
     ///`BlogPostUpdateResponseWrapperDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlogPostUpdateResponseWrapperDto {
-        #[serde(
-            rename = "updatedBlogPost",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_blog_post: ::std::option::Option<BlogPostResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlogPostUpdateResponseWrapperDto {
@@ -624,16 +704,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlogPostUpdateResponseWrapperDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.updated_blog_post));
+            let mut state = serializer
+                .serialize_struct("BlogPostUpdateResponseWrapperDto", len)?;
+            if !::std::option::Option::is_none(&self.updated_blog_post) {
+                state.serialize_field("updatedBlogPost", &self.updated_blog_post)?;
+            }
+            state.end()
+        }
+    }
     ///`BlogResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlogResponseDto {
         ///Unique identifier of the blog
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the blog
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlogResponseDto {
@@ -685,12 +777,28 @@ pub mod types {
                 .deserialize_struct("BlogResponseDto", FIELDS, BlogResponseDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BlogResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("BlogResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`CategoriesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CategoriesResponseDto {
         ///Array of categories
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub categories: ::std::option::Option<::std::vec::Vec<CategoryResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CategoriesResponseDto {
@@ -739,38 +847,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CategoriesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.categories));
+            let mut state = serializer.serialize_struct("CategoriesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.categories) {
+                state.serialize_field("categories", &self.categories)?;
+            }
+            state.end()
+        }
+    }
     ///`CategoryResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CategoryResponseDto {
-        #[serde(
-            rename = "canonicalLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "urlSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CategoryResponseDto {
@@ -861,39 +960,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CategoryResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.canonical_link))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.url_slug));
+            let mut state = serializer.serialize_struct("CategoryResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.canonical_link) {
+                state.serialize_field("canonicalLink", &self.canonical_link)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.url_slug) {
+                state.serialize_field("urlSlug", &self.url_slug)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBlogPostParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBlogPostParams {
         ///This needs to be author id, which you can get from the author get api call.
         pub author: ::std::string::String,
         ///You can find the blog id from blog site dashboard link
-        #[serde(rename = "blogId")]
         pub blog_id: ::std::string::String,
-        #[serde(
-            rename = "canonicalLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///This needs to be array of category ids, which you can get from the category get api call.
         pub categories: ::std::vec::Vec<::std::string::String>,
         pub description: ::std::string::String,
-        #[serde(rename = "imageAltText")]
         pub image_alt_text: ::std::string::String,
-        #[serde(rename = "imageUrl")]
         pub image_url: ::std::string::String,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Provide ISO timestamp
-        #[serde(rename = "publishedAt")]
         pub published_at: ::std::string::String,
-        #[serde(rename = "rawHTML")]
         pub raw_html: ::std::string::String,
         pub status: CreateBlogPostParamsStatus,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
         pub title: ::std::string::String,
-        #[serde(rename = "urlSlug")]
         pub url_slug: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBlogPostParams {
@@ -1052,25 +1173,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBlogPostParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 12usize
+                + usize::from(!::std::option::Option::is_none(&self.canonical_link))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags));
+            let mut state = serializer.serialize_struct("CreateBlogPostParams", len)?;
+            state.serialize_field("author", &self.author)?;
+            state.serialize_field("blogId", &self.blog_id)?;
+            if !::std::option::Option::is_none(&self.canonical_link) {
+                state.serialize_field("canonicalLink", &self.canonical_link)?;
+            }
+            state.serialize_field("categories", &self.categories)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("imageAltText", &self.image_alt_text)?;
+            state.serialize_field("imageUrl", &self.image_url)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("publishedAt", &self.published_at)?;
+            state.serialize_field("rawHTML", &self.raw_html)?;
+            state.serialize_field("status", &self.status)?;
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("urlSlug", &self.url_slug)?;
+            state.end()
+        }
+    }
     impl CreateBlogPostParams {
         pub fn builder() -> builder::CreateBlogPostParams {
             Default::default()
         }
     }
     ///`CreateBlogPostParamsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBlogPostParamsStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "ARCHIVED")]
         Archived,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBlogPostParamsStatus {
@@ -1089,6 +1236,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBlogPostParamsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Published => "PUBLISHED",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Archived => "ARCHIVED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBlogPostParamsStatus {
@@ -1133,19 +1297,14 @@ pub mod types {
         }
     }
     ///`GetBlogPostStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBlogPostStatus {
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "ARCHIVED")]
         Archived,
-        #[serde(rename = "DRAFT")]
         Draft,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetBlogPostStatus {
@@ -1164,6 +1323,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetBlogPostStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "PUBLISHED",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Archived => "ARCHIVED",
+                        Self::Draft => "DRAFT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetBlogPostStatus {
@@ -1208,38 +1384,25 @@ pub mod types {
         }
     }
     ///`UpdateBlogPostParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateBlogPostParams {
         ///This needs to be author id, which you can get from the author get api call.
         pub author: ::std::string::String,
         ///You can find the blog id from blog site dashboard link
-        #[serde(rename = "blogId")]
         pub blog_id: ::std::string::String,
-        #[serde(
-            rename = "canonicalLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canonical_link: ::std::option::Option<::std::string::String>,
         ///This needs to be array of category ids, which you can get from the category get api call.
         pub categories: ::std::vec::Vec<::std::string::String>,
         pub description: ::std::string::String,
-        #[serde(rename = "imageAltText")]
         pub image_alt_text: ::std::string::String,
-        #[serde(rename = "imageUrl")]
         pub image_url: ::std::string::String,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Provide ISO timestamp
-        #[serde(rename = "publishedAt")]
         pub published_at: ::std::string::String,
-        #[serde(rename = "rawHTML")]
         pub raw_html: ::std::string::String,
         pub status: UpdateBlogPostParamsStatus,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
         pub title: ::std::string::String,
-        #[serde(rename = "urlSlug")]
         pub url_slug: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBlogPostParams {
@@ -1398,25 +1561,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateBlogPostParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 12usize
+                + usize::from(!::std::option::Option::is_none(&self.canonical_link))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags));
+            let mut state = serializer.serialize_struct("UpdateBlogPostParams", len)?;
+            state.serialize_field("author", &self.author)?;
+            state.serialize_field("blogId", &self.blog_id)?;
+            if !::std::option::Option::is_none(&self.canonical_link) {
+                state.serialize_field("canonicalLink", &self.canonical_link)?;
+            }
+            state.serialize_field("categories", &self.categories)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("imageAltText", &self.image_alt_text)?;
+            state.serialize_field("imageUrl", &self.image_url)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("publishedAt", &self.published_at)?;
+            state.serialize_field("rawHTML", &self.raw_html)?;
+            state.serialize_field("status", &self.status)?;
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("urlSlug", &self.url_slug)?;
+            state.end()
+        }
+    }
     impl UpdateBlogPostParams {
         pub fn builder() -> builder::UpdateBlogPostParams {
             Default::default()
         }
     }
     ///`UpdateBlogPostParamsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateBlogPostParamsStatus {
-        #[serde(rename = "DRAFT")]
         Draft,
-        #[serde(rename = "PUBLISHED")]
         Published,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "ARCHIVED")]
         Archived,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBlogPostParamsStatus {
@@ -1435,6 +1624,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateBlogPostParamsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "DRAFT",
+                        Self::Published => "PUBLISHED",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Archived => "ARCHIVED",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateBlogPostParamsStatus {
@@ -1479,11 +1685,9 @@ pub mod types {
         }
     }
     ///`UrlSlugCheckResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UrlSlugCheckResponseDto {
         ///Indicates whether the url slug exists or not
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub exists: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UrlSlugCheckResponseDto {
@@ -1530,6 +1734,21 @@ pub mod types {
                     FIELDS,
                     UrlSlugCheckResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UrlSlugCheckResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.exists));
+            let mut state = serializer.serialize_struct("UrlSlugCheckResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.exists) {
+                state.serialize_field("exists", &self.exists)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,26 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BrandBoardListItemDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BrandBoardListItemDto {
         ///Brand board ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Metadata about the brand board
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MetaData>,
         ///Brand board name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BrandBoardListItemDto {
@@ -102,8 +91,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BrandBoardListItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("BrandBoardListItemDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`Color`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Color {
         ///Color in HEX format
         pub hex: ::std::string::String,
@@ -182,37 +197,42 @@ pub mod types {
             deserializer.deserialize_struct("Color", FIELDS, ColorVisitor)
         }
     }
+    impl ::serde::Serialize for Color {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer.serialize_struct("Color", len)?;
+            state.serialize_field("hex", &self.hex)?;
+            state.serialize_field("hexa", &self.hexa)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("label", &self.label)?;
+            state.serialize_field("rgb", &self.rgb)?;
+            state.serialize_field("rgba", &self.rgba)?;
+            state.end()
+        }
+    }
     impl Color {
         pub fn builder() -> builder::Color {
             Default::default()
         }
     }
     ///`ColorResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ColorResponse {
         ///Color in HEX format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hex: ::std::option::Option<::std::string::String>,
         ///Color in HEXA format (with alpha)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hexa: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the color
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the color
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Color in RGB format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rgb: ::std::option::Option<::std::string::String>,
         ///Color in RGBA format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rgba: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ColorResponse {
@@ -292,40 +312,58 @@ pub mod types {
                 .deserialize_struct("ColorResponse", FIELDS, ColorResponseVisitor)
         }
     }
+    impl ::serde::Serialize for ColorResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.hex))
+                + usize::from(!::std::option::Option::is_none(&self.hexa))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.rgb))
+                + usize::from(!::std::option::Option::is_none(&self.rgba));
+            let mut state = serializer.serialize_struct("ColorResponse", len)?;
+            if !::std::option::Option::is_none(&self.hex) {
+                state.serialize_field("hex", &self.hex)?;
+            }
+            if !::std::option::Option::is_none(&self.hexa) {
+                state.serialize_field("hexa", &self.hexa)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.rgb) {
+                state.serialize_field("rgb", &self.rgb)?;
+            }
+            if !::std::option::Option::is_none(&self.rgba) {
+                state.serialize_field("rgba", &self.rgba)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBrandBoardParam`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBrandBoardParam {
         ///Source brand board ID to copy from (creates a new brand board based on this template)
-        #[serde(
-            rename = "brandBoardId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_board_id: ::std::option::Option<::std::string::String>,
         ///Array of colors for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub colors: ::std::vec::Vec<Color>,
         ///Array of fonts for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fonts: ::std::vec::Vec<Font>,
         ///Location ID where the brand board will be created
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Array of logos for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub logos: ::std::vec::Vec<Logo>,
         ///Name of the brand board
         pub name: ::std::string::String,
         ///Parent folder ID in media library for organizing brand boards
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Source type indicating how the brand board was created
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<CreateBrandBoardParamType>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandBoardParam {
@@ -425,23 +463,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBrandBoardParam {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_board_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.colors))
+                + usize::from(!::std::vec::Vec::is_empty(&self.fonts))
+                + usize::from(!::std::vec::Vec::is_empty(&self.logos))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("CreateBrandBoardParam", len)?;
+            if !::std::option::Option::is_none(&self.brand_board_id) {
+                state.serialize_field("brandBoardId", &self.brand_board_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl CreateBrandBoardParam {
         pub fn builder() -> builder::CreateBrandBoardParam {
             Default::default()
         }
     }
     ///Source type indicating how the brand board was created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBrandBoardParamType {
-        #[serde(rename = "template")]
         Template,
-        #[serde(rename = "blank")]
         Blank,
-        #[serde(rename = "snapshot")]
         Snapshot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandBoardParamType {
@@ -459,6 +530,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBrandBoardParamType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Template => "template",
+                        Self::Blank => "blank",
+                        Self::Snapshot => "snapshot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBrandBoardParamType {
@@ -501,7 +588,7 @@ pub mod types {
         }
     }
     ///`Font`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Font {
         ///Fallback font family
         pub fallback: ::std::string::String,
@@ -569,29 +656,36 @@ pub mod types {
             deserializer.deserialize_struct("Font", FIELDS, FontVisitor)
         }
     }
+    impl ::serde::Serialize for Font {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("Font", len)?;
+            state.serialize_field("fallback", &self.fallback)?;
+            state.serialize_field("font", &self.font)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("label", &self.label)?;
+            state.end()
+        }
+    }
     impl Font {
         pub fn builder() -> builder::Font {
             Default::default()
         }
     }
     ///`FontResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FontResponse {
         ///Fallback font family
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fallback: ::std::option::Option<::std::string::String>,
         ///Font family name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub font: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the font
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the font
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FontResponse {
@@ -656,78 +750,61 @@ pub mod types {
             deserializer.deserialize_struct("FontResponse", FIELDS, FontResponseVisitor)
         }
     }
+    impl ::serde::Serialize for FontResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.fallback))
+                + usize::from(!::std::option::Option::is_none(&self.font))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label));
+            let mut state = serializer.serialize_struct("FontResponse", len)?;
+            if !::std::option::Option::is_none(&self.fallback) {
+                state.serialize_field("fallback", &self.fallback)?;
+            }
+            if !::std::option::Option::is_none(&self.font) {
+                state.serialize_field("font", &self.font)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBrandBoardSuccessDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBrandBoardSuccessDto {
         ///Array of brand colors
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub colors: ::std::option::Option<::std::vec::Vec<ColorResponse>>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the brand board has been soft deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Media library folder ID for this brand board
-        #[serde(
-            rename = "folderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub folder_id: ::std::option::Option<::std::string::String>,
         ///Array of brand fonts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fonts: ::std::option::Option<::std::vec::Vec<FontResponse>>,
         ///Brand board ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Array of logos
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logos: ::std::option::Option<::std::vec::Vec<LogoResponse>>,
         ///Metadata about the brand board
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MetaData>,
         ///Brand board name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Original brand board ID if cloned from snapshot
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
         ///Parent folder ID in media library
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBrandBoardSuccessDto {
@@ -874,22 +951,74 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBrandBoardSuccessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.colors))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.fonts))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.logos))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetBrandBoardSuccessDto", len)?;
+            if !::std::option::Option::is_none(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.folder_id) {
+                state.serialize_field("folderId", &self.folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBrandBoardsByLocationSuccessDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBrandBoardsByLocationSuccessDto {
         ///Array of brand boards for the location
-        #[serde(
-            rename = "brandBoards",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_boards: ::std::option::Option<::std::vec::Vec<BrandBoardListItemDto>>,
         ///Total number of brand boards matching the query
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBrandBoardsByLocationSuccessDto {
@@ -949,17 +1078,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBrandBoardsByLocationSuccessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_boards))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer
+                .serialize_struct("GetBrandBoardsByLocationSuccessDto", len)?;
+            if !::std::option::Option::is_none(&self.brand_boards) {
+                state.serialize_field("brandBoards", &self.brand_boards)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`InvalidLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvalidLocationDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvalidLocationDto {
@@ -1015,8 +1157,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvalidLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InvalidLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`Logo`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Logo {
         ///Unique identifier for the logo
         pub id: ::std::string::String,
@@ -1081,29 +1242,36 @@ pub mod types {
             deserializer.deserialize_struct("Logo", FIELDS, LogoVisitor)
         }
     }
+    impl ::serde::Serialize for Logo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("Logo", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("label", &self.label)?;
+            state.serialize_field("path", &self.path)?;
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl Logo {
         pub fn builder() -> builder::Logo {
             Default::default()
         }
     }
     ///`LogoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LogoResponse {
         ///Unique identifier for the logo
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the logo (e.g., Primary, Secondary)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Storage path of the logo in the media library
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path: ::std::option::Option<::std::string::String>,
         ///Public URL of the logo image. Used for uploading to the brand board folder in media library
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LogoResponse {
@@ -1168,36 +1336,42 @@ pub mod types {
             deserializer.deserialize_struct("LogoResponse", FIELDS, LogoResponseVisitor)
         }
     }
+    impl ::serde::Serialize for LogoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.path))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("LogoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.path) {
+                state.serialize_field("path", &self.path)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`MetaData`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MetaData {
         ///Last action performed on the brand board
-        #[serde(
-            rename = "lastAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_action: ::std::option::Option<::std::string::String>,
         ///Source brand board ID if created from a template
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///How the brand board was created
-        #[serde(
-            rename = "sourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_type: ::std::option::Option<MetaDataSourceType>,
         ///User ID who last updated the brand board
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MetaData {
@@ -1267,18 +1441,41 @@ pub mod types {
             deserializer.deserialize_struct("MetaData", FIELDS, MetaDataVisitor)
         }
     }
+    impl ::serde::Serialize for MetaData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.last_action))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.source_type))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by));
+            let mut state = serializer.serialize_struct("MetaData", len)?;
+            if !::std::option::Option::is_none(&self.last_action) {
+                state.serialize_field("lastAction", &self.last_action)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source_type) {
+                state.serialize_field("sourceType", &self.source_type)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            state.end()
+        }
+    }
     ///How the brand board was created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MetaDataSourceType {
-        #[serde(rename = "template")]
         Template,
-        #[serde(rename = "blank")]
         Blank,
-        #[serde(rename = "snapshot")]
         Snapshot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for MetaDataSourceType {
@@ -1296,6 +1493,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for MetaDataSourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Template => "template",
+                        Self::Blank => "blank",
+                        Self::Snapshot => "snapshot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for MetaDataSourceType {
@@ -1338,19 +1551,10 @@ pub mod types {
         }
     }
     ///`NotFoundDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NotFoundDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotFoundDto {
@@ -1408,28 +1612,40 @@ pub mod types {
             deserializer.deserialize_struct("NotFoundDto", FIELDS, NotFoundDtoVisitor)
         }
     }
+    impl ::serde::Serialize for NotFoundDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("NotFoundDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateBrandBoardBody`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBrandBoardBody {
         ///Array of colors for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub colors: ::std::vec::Vec<Color>,
         ///Array of fonts for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fonts: ::std::vec::Vec<Font>,
         ///Array of logos for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub logos: ::std::vec::Vec<Logo>,
         ///Name of the brand board
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID in media library (reserved for future use)
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBrandBoardBody {
@@ -1498,6 +1714,36 @@ pub mod types {
                     FIELDS,
                     UpdateBrandBoardBodyVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateBrandBoardBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.colors))
+                + usize::from(!::std::vec::Vec::is_empty(&self.fonts))
+                + usize::from(!::std::vec::Vec::is_empty(&self.logos))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id));
+            let mut state = serializer.serialize_struct("UpdateBrandBoardBody", len)?;
+            if !::std::vec::Vec::is_empty(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            state.end()
         }
     }
     impl UpdateBrandBoardBody {

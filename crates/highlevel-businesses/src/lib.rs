@@ -42,89 +42,39 @@ pub mod types {
         }
     }
     ///`BusinessDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BusinessDto {
         ///address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///city
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///country
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         ///Creation Time
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<BusinessCreatedByOrUpdatedBy>,
         ///description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Business Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///locaitonId
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Business Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///postal code
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///state
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///Last updation time
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///updated By
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<BusinessCreatedByOrUpdatedBy>,
         ///website
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BusinessDto {
@@ -290,41 +240,94 @@ pub mod types {
             deserializer.deserialize_struct("BusinessDto", FIELDS, BusinessDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BusinessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("BusinessDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBusinessDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBusinessDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub name: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBusinessDto {
@@ -454,17 +457,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBusinessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("CreateBusinessDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl CreateBusinessDto {
         pub fn builder() -> builder::CreateBusinessDto {
             Default::default()
         }
     }
     ///`DeleteBusinessResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteBusinessResponseDto {
         ///Success value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteBusinessResponseDto {
@@ -513,12 +563,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteBusinessResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteBusinessResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBusinessByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBusinessByIdResponseDto {
         ///Business Response
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business: ::std::option::Option<BusinessDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBusinessByIdResponseDto {
@@ -567,12 +631,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBusinessByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.business));
+            let mut state = serializer
+                .serialize_struct("GetBusinessByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.business) {
+                state.serialize_field("business", &self.business)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBusinessByLocationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBusinessByLocationResponseDto {
         ///Business Response
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub businesses: ::std::option::Option<::std::vec::Vec<BusinessDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBusinessByLocationResponseDto {
@@ -622,41 +700,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBusinessByLocationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.businesses));
+            let mut state = serializer
+                .serialize_struct("GetBusinessByLocationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.businesses) {
+                state.serialize_field("businesses", &self.businesses)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateBusinessDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBusinessDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBusinessDto {
@@ -779,21 +850,68 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateBusinessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("UpdateBusinessDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateBusinessDto {
         pub fn builder() -> builder::UpdateBusinessDto {
             Default::default()
         }
     }
     ///`UpdateBusinessResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBusinessResponseDto {
         ///Business Response
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub buiseness: ::std::option::Option<BusinessDto>,
         ///Success Value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBusinessResponseDto {
@@ -847,6 +965,26 @@ pub mod types {
                     FIELDS,
                     UpdateBusinessResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateBusinessResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.buiseness))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdateBusinessResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.buiseness) {
+                state.serialize_field("buiseness", &self.buiseness)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

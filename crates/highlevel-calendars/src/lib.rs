@@ -13,10 +13,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddCalendarToScheduleResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AddCalendarToScheduleResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AddCalendarToScheduleResponse {
@@ -66,11 +64,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AddCalendarToScheduleResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("AddCalendarToScheduleResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`AllGroupsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AllGroupsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub groups: ::std::option::Option<::std::vec::Vec<GroupDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AllGroupsSuccessfulResponseDto {
@@ -120,76 +132,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AllGroupsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.groups));
+            let mut state = serializer
+                .serialize_struct("AllGroupsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.groups) {
+                state.serialize_field("groups", &self.groups)?;
+            }
+            state.end()
+        }
+    }
     ///`AppointmentCreateSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentCreateSchema {
         ///Appointment Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentCreateSchemaAppointmentStatus,
         >,
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///Contact Id
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Appointment Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///If set to true, the minimum scheduling notice and date range would be ignored
-        #[serde(
-            rename = "ignoreDateRange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_date_range: ::std::option::Option<bool>,
         ///If true the time slot validation would be avoided for any appointment creation (even the ignoreDateRange)
-        #[serde(
-            rename = "ignoreFreeSlotValidation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_free_slot_validation: ::std::option::Option<bool>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         /**The unique identifier for the meeting location.
 - This value can be found in `calendar.locationConfigurations`or `calendar.teamMembers[].locationConfigurations`*/
-        #[serde(
-            rename = "meetingLocationId",
-            default = "defaults::appointment_create_schema_meeting_location_id"
-        )]
         pub meeting_location_id: ::std::string::String,
         /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-        #[serde(
-            rename = "meetingLocationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location_type: ::std::option::Option<
             AppointmentCreateSchemaMeetingLocationType,
         >,
@@ -197,29 +184,14 @@ pub mod types {
 - **false** - If only `meetingLocationId` is provided
 - **true** - If only `meetingLocationType` is provided
 */
-        #[serde(
-            rename = "overrideLocationConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub override_location_config: ::std::option::Option<bool>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event. The rrule only be applied if ignoreFreeSlotValidation is true.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(rename = "startTime")]
         pub start_time: ::std::string::String,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///If set to false, the automations will not run
-        #[serde(
-            rename = "toNotify",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_notify: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchema {
@@ -403,29 +375,103 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentCreateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.ignore_date_range))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ignore_free_slot_validation),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.meeting_location_type),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.override_location_config),
+                ) + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.to_notify));
+            let mut state = serializer.serialize_struct("AppointmentCreateSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            state.serialize_field("contactId", &self.contact_id)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_date_range) {
+                state.serialize_field("ignoreDateRange", &self.ignore_date_range)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_free_slot_validation) {
+                state
+                    .serialize_field(
+                        "ignoreFreeSlotValidation",
+                        &self.ignore_free_slot_validation,
+                    )?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("meetingLocationId", &self.meeting_location_id)?;
+            if !::std::option::Option::is_none(&self.meeting_location_type) {
+                state
+                    .serialize_field(
+                        "meetingLocationType",
+                        &self.meeting_location_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.override_location_config) {
+                state
+                    .serialize_field(
+                        "overrideLocationConfig",
+                        &self.override_location_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            state.serialize_field("startTime", &self.start_time)?;
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.to_notify) {
+                state.serialize_field("toNotify", &self.to_notify)?;
+            }
+            state.end()
+        }
+    }
     impl AppointmentCreateSchema {
         pub fn builder() -> builder::AppointmentCreateSchema {
             Default::default()
         }
     }
     ///`AppointmentCreateSchemaAppointmentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaAppointmentStatus {
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "noshow")]
         Noshow,
-        #[serde(rename = "invalid")]
         Invalid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaAppointmentStatus {
@@ -446,6 +492,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentCreateSchemaAppointmentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::New => "new",
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Showed => "showed",
+                        Self::Noshow => "noshow",
+                        Self::Invalid => "invalid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaAppointmentStatus {
@@ -496,25 +561,17 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "ms_teams")]
         MsTeams,
-        #[serde(rename = "google")]
         Google,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaMeetingLocationType {
@@ -536,6 +593,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentCreateSchemaMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::MsTeams => "ms_teams",
+                        Self::Google => "google",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaMeetingLocationType {
@@ -587,73 +664,30 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentEditSchema {
         ///Appointment Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentEditSchemaAppointmentStatus,
         >,
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Appointment Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///If set to true, the minimum scheduling notice and date range would be ignored
-        #[serde(
-            rename = "ignoreDateRange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_date_range: ::std::option::Option<bool>,
         ///If true the time slot validation would be avoided for any appointment creation (even the ignoreDateRange)
-        #[serde(
-            rename = "ignoreFreeSlotValidation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_free_slot_validation: ::std::option::Option<bool>,
         /**The unique identifier for the meeting location.
 - This value can be found in `calendar.locationConfigurations`or `calendar.teamMembers[].locationConfigurations`*/
-        #[serde(
-            rename = "meetingLocationId",
-            default = "defaults::appointment_edit_schema_meeting_location_id"
-        )]
         pub meeting_location_id: ::std::string::String,
         /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-        #[serde(
-            rename = "meetingLocationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location_type: ::std::option::Option<
             AppointmentEditSchemaMeetingLocationType,
         >,
@@ -661,33 +695,14 @@ pub mod types {
 - **false** - If only `meetingLocationId` is provided
 - **true** - If only `meetingLocationType` is provided
 */
-        #[serde(
-            rename = "overrideLocationConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub override_location_config: ::std::option::Option<bool>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event. The rrule only be applied if ignoreFreeSlotValidation is true.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///If set to false, the automations will not run
-        #[serde(
-            rename = "toNotify",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_notify: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchema {
@@ -851,6 +866,91 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentEditSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.ignore_date_range))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ignore_free_slot_validation),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.meeting_location_type),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.override_location_config),
+                ) + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.to_notify));
+            let mut state = serializer.serialize_struct("AppointmentEditSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_date_range) {
+                state.serialize_field("ignoreDateRange", &self.ignore_date_range)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_free_slot_validation) {
+                state
+                    .serialize_field(
+                        "ignoreFreeSlotValidation",
+                        &self.ignore_free_slot_validation,
+                    )?;
+            }
+            state.serialize_field("meetingLocationId", &self.meeting_location_id)?;
+            if !::std::option::Option::is_none(&self.meeting_location_type) {
+                state
+                    .serialize_field(
+                        "meetingLocationType",
+                        &self.meeting_location_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.override_location_config) {
+                state
+                    .serialize_field(
+                        "overrideLocationConfig",
+                        &self.override_location_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.to_notify) {
+                state.serialize_field("toNotify", &self.to_notify)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for AppointmentEditSchema {
         fn default() -> Self {
             Self {
@@ -878,23 +978,16 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchemaAppointmentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaAppointmentStatus {
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "noshow")]
         Noshow,
-        #[serde(rename = "invalid")]
         Invalid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaAppointmentStatus {
@@ -915,6 +1008,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentEditSchemaAppointmentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::New => "new",
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Showed => "showed",
+                        Self::Noshow => "noshow",
+                        Self::Invalid => "invalid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaAppointmentStatus {
@@ -965,25 +1077,17 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "ms_teams")]
         MsTeams,
-        #[serde(rename = "google")]
         Google,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaMeetingLocationType {
@@ -1005,6 +1109,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentEditSchemaMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::MsTeams => "ms_teams",
+                        Self::Google => "google",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaMeetingLocationType {
@@ -1056,86 +1180,34 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentSchemaResponse {
         ///Appointment Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentSchemaResponseAppointmentStatus,
         >,
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Contact Id
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///true if the event is recurring otherwise false
-        #[serde(
-            rename = "isRecurring",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_recurring: ::std::option::Option<::serde_json::Value>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Meeting Location Type
-        #[serde(
-            rename = "meetingLocationType",
-            default = "defaults::appointment_schema_response_meeting_location_type"
-        )]
         pub meeting_location_type: ::std::string::String,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponse {
@@ -1283,6 +1355,67 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_recurring))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("AppointmentSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_recurring) {
+                state.serialize_field("isRecurring", &self.is_recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            state.serialize_field("meetingLocationType", &self.meeting_location_type)?;
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for AppointmentSchemaResponse {
         fn default() -> Self {
             Self {
@@ -1303,27 +1436,18 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponseAppointmentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentSchemaResponseAppointmentStatus {
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "noshow")]
         Noshow,
-        #[serde(rename = "invalid")]
         Invalid,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "completed")]
         Completed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponseAppointmentStatus {
@@ -1346,6 +1470,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentSchemaResponseAppointmentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::New => "new",
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Showed => "showed",
+                        Self::Noshow => "noshow",
+                        Self::Invalid => "invalid",
+                        Self::Active => "active",
+                        Self::Completed => "completed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentSchemaResponseAppointmentStatus {
@@ -1399,11 +1544,10 @@ pub mod types {
         }
     }
     ///`Availability`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Availability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
-        #[serde(default)]
         pub deleted: bool,
         pub hours: ::std::vec::Vec<Hour>,
     }
@@ -1456,22 +1600,31 @@ pub mod types {
             deserializer.deserialize_struct("Availability", FIELDS, AvailabilityVisitor)
         }
     }
+    impl ::serde::Serialize for Availability {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("Availability", len)?;
+            state.serialize_field("date", &self.date)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("hours", &self.hours)?;
+            state.end()
+        }
+    }
     impl Availability {
         pub fn builder() -> builder::Availability {
             Default::default()
         }
     }
     ///`AvailabilityResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailabilityResponse {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::std::string::String>,
-        #[serde(default)]
         pub deleted: bool,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailabilityResponse {
@@ -1532,39 +1685,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailabilityResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::std::option::Option::is_none(&self.hours));
+            let mut state = serializer.serialize_struct("AvailabilityResponse", len)?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            state.serialize_field("deleted", &self.deleted)?;
+            if !::std::option::Option::is_none(&self.hours) {
+                state.serialize_field("hours", &self.hours)?;
+            }
+            state.end()
+        }
+    }
     ///`BlockSlotCreateRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BlockSlotCreateRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlockSlotCreateRequestDto {
@@ -1657,44 +1810,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlockSlotCreateRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("BlockSlotCreateRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl BlockSlotCreateRequestDto {
         pub fn builder() -> builder::BlockSlotCreateRequestDto {
             Default::default()
         }
     }
     ///`BlockSlotEditRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BlockSlotEditRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlockSlotEditRequestDto {
@@ -1787,56 +1951,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlockSlotEditRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("BlockSlotEditRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl BlockSlotEditRequestDto {
         pub fn builder() -> builder::BlockSlotEditRequestDto {
             Default::default()
         }
     }
     ///`BlockedSlotSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlockedSlotSuccessfulResponseDto {
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar id
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::serde_json::Value>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::serde_json::Value>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlockedSlotSuccessfulResponseDto {
@@ -1936,11 +2100,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlockedSlotSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("BlockedSlotSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarByIdSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarByIdSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar: ::std::option::Option<CalendarDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarByIdSuccessfulResponseDto {
@@ -1990,313 +2192,112 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarByIdSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar));
+            let mut state = serializer
+                .serialize_struct("CalendarByIdSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar) {
+                state.serialize_field("calendar", &self.calendar)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarCreateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarCreateDto {
-        #[serde(
-            rename = "alertEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
-        #[serde(
-            rename = "allowBookingAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
-        #[serde(
-            rename = "allowBookingAfterUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarCreateDtoAllowBookingAfterUnit,
         >,
         ///Minimum number of days/weeks/months for which to allow booking events
-        #[serde(
-            rename = "allowBookingFor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
-        #[serde(
-            rename = "allowBookingForUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarCreateDtoAllowBookingForUnit,
         >,
-        #[serde(
-            rename = "allowCancellation",
-            default = "defaults::default_bool::<true>"
-        )]
         pub allow_cancellation: bool,
-        #[serde(rename = "allowReschedule", default = "defaults::default_bool::<true>")]
         pub allow_reschedule: bool,
         ///Number of appointments that can be booked for a given day
-        #[serde(
-            rename = "appoinmentPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         ///Maximum bookings per slot (per user). Maximum seats per slot in case of Class Booking Calendar.
-        #[serde(
-            rename = "appoinmentPerSlot",
-            default = "defaults::calendar_create_dto_appoinment_per_slot"
-        )]
         pub appoinment_per_slot: f64,
-        #[serde(rename = "autoConfirm", default = "defaults::default_bool::<true>")]
         pub auto_confirm: bool,
         ///This is only to set the custom availability. For standard availability, use the openHours property
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub availabilities: ::std::vec::Vec<Availability>,
         /**Determines which availability type to consider:
 - **1**: Only custom availabilities will be used.
 - **0**: Only open hours will be used.
 - **null**: Both custom availabilities and open hours will be considered.*/
-        #[serde(
-            rename = "availabilityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<CalendarCreateDtoAvailabilityType>,
-        #[serde(
-            rename = "calendarCoverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "calendarType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_type: ::std::option::Option<CalendarCreateDtoCalendarType>,
-        #[serde(
-            rename = "consentLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
-        #[serde(rename = "enableRecurring", default)]
         pub enable_recurring: bool,
-        #[serde(
-            rename = "eventColor",
-            default = "defaults::calendar_create_dto_event_color"
-        )]
         pub event_color: ::std::string::String,
-        #[serde(
-            rename = "eventTitle",
-            default = "defaults::calendar_create_dto_event_title"
-        )]
         pub event_title: ::std::string::String,
-        #[serde(
-            rename = "eventType",
-            default = "defaults::calendar_create_dto_event_type"
-        )]
         pub event_type: CalendarCreateDtoEventType,
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitRedirectURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitThanksMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitType",
-            default = "defaults::calendar_create_dto_form_submit_type"
-        )]
         pub form_submit_type: CalendarCreateDtoFormSubmitType,
-        #[serde(rename = "googleInvitationEmails", default)]
         pub google_invitation_emails: bool,
         ///Group Id
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "guestType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarCreateDtoGuestType>,
         ///Should the created calendar be active or draft
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
-        #[serde(
-            rename = "isLivePaymentMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
-        #[serde(
-            rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_configurations: ::std::vec::Vec<LocationConfiguration>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Look Busy Configuration
-        #[serde(
-            rename = "lookBusyConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         pub name: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub notifications: ::std::vec::Vec<CalendarNotification>,
         ///This is only to set the standard availability. For custom availability, use the availabilities property
-        #[serde(
-            rename = "openHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub open_hours: ::std::vec::Vec<OpenHour>,
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarCreateDtoPreBufferUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<Recurring>,
-        #[serde(
-            rename = "shouldAssignContactToTeamMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendAlertEmailsToAssignedMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSkipAssigningContactForExisting",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "slotBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///Unit for slot buffer.
-        #[serde(
-            rename = "slotBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer_unit: ::std::option::Option<CalendarCreateDtoSlotBufferUnit>,
         ///This controls the duration of the meeting
-        #[serde(
-            rename = "slotDuration",
-            default = "defaults::calendar_create_dto_slot_duration"
-        )]
         pub slot_duration: f64,
         ///Unit for slot duration.
-        #[serde(
-            rename = "slotDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarCreateDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
-        #[serde(
-            rename = "slotInterval",
-            default = "defaults::calendar_create_dto_slot_interval"
-        )]
         pub slot_interval: f64,
         ///Unit for slot interval.
-        #[serde(
-            rename = "slotIntervalUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarCreateDtoSlotIntervalUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stickyContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are required for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
-        #[serde(
-            rename = "teamMembers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub team_members: ::std::vec::Vec<TeamMember>,
-        #[serde(
-            rename = "widgetSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-        #[serde(
-            rename = "widgetType",
-            default = "defaults::calendar_create_dto_widget_type"
-        )]
         pub widget_type: CalendarCreateDtoWidgetType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDto {
@@ -2759,25 +2760,265 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarCreateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 16usize
+                + usize::from(!::std::option::Option::is_none(&self.alert_email))
+                + usize::from(!::std::option::Option::is_none(&self.allow_booking_after))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_after_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.allow_booking_for))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_for_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_day))
+                + usize::from(!::std::vec::Vec::is_empty(&self.availabilities))
+                + usize::from(!::std::option::Option::is_none(&self.availability_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.calendar_cover_image),
+                ) + usize::from(!::std::option::Option::is_none(&self.calendar_type))
+                + usize::from(!::std::option::Option::is_none(&self.consent_label))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_redirect_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_thanks_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.guest_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_live_payment_mode),
+                )
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_configurations))
+                + usize::from(!::std::option::Option::is_none(&self.look_busy_config))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.notifications))
+                + usize::from(!::std::vec::Vec::is_empty(&self.open_hours))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_assign_contact_to_team_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_send_alert_emails_to_assigned_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_skip_assigning_contact_for_existing,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.slot_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.slot_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_duration_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_interval_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.sticky_contact))
+                + usize::from(!::std::vec::Vec::is_empty(&self.team_members))
+                + usize::from(!::std::option::Option::is_none(&self.widget_slug));
+            let mut state = serializer.serialize_struct("CalendarCreateDto", len)?;
+            if !::std::option::Option::is_none(&self.alert_email) {
+                state.serialize_field("alertEmail", &self.alert_email)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after) {
+                state.serialize_field("allowBookingAfter", &self.allow_booking_after)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingAfterUnit",
+                        &self.allow_booking_after_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for) {
+                state.serialize_field("allowBookingFor", &self.allow_booking_for)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingForUnit",
+                        &self.allow_booking_for_unit,
+                    )?;
+            }
+            state.serialize_field("allowCancellation", &self.allow_cancellation)?;
+            state.serialize_field("allowReschedule", &self.allow_reschedule)?;
+            if !::std::option::Option::is_none(&self.appoinment_per_day) {
+                state.serialize_field("appoinmentPerDay", &self.appoinment_per_day)?;
+            }
+            state.serialize_field("appoinmentPerSlot", &self.appoinment_per_slot)?;
+            state.serialize_field("autoConfirm", &self.auto_confirm)?;
+            if !::std::vec::Vec::is_empty(&self.availabilities) {
+                state.serialize_field("availabilities", &self.availabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.availability_type) {
+                state.serialize_field("availabilityType", &self.availability_type)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_cover_image) {
+                state.serialize_field("calendarCoverImage", &self.calendar_cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_type) {
+                state.serialize_field("calendarType", &self.calendar_type)?;
+            }
+            if !::std::option::Option::is_none(&self.consent_label) {
+                state.serialize_field("consentLabel", &self.consent_label)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("enableRecurring", &self.enable_recurring)?;
+            state.serialize_field("eventColor", &self.event_color)?;
+            state.serialize_field("eventTitle", &self.event_title)?;
+            state.serialize_field("eventType", &self.event_type)?;
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_redirect_url) {
+                state
+                    .serialize_field(
+                        "formSubmitRedirectURL",
+                        &self.form_submit_redirect_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_thanks_message) {
+                state
+                    .serialize_field(
+                        "formSubmitThanksMessage",
+                        &self.form_submit_thanks_message,
+                    )?;
+            }
+            state.serialize_field("formSubmitType", &self.form_submit_type)?;
+            state
+                .serialize_field(
+                    "googleInvitationEmails",
+                    &self.google_invitation_emails,
+                )?;
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.guest_type) {
+                state.serialize_field("guestType", &self.guest_type)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            if !::std::option::Option::is_none(&self.is_live_payment_mode) {
+                state.serialize_field("isLivePaymentMode", &self.is_live_payment_mode)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.look_busy_config) {
+                state.serialize_field("lookBusyConfig", &self.look_busy_config)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.notifications) {
+                state.serialize_field("notifications", &self.notifications)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_assign_contact_to_team_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldAssignContactToTeamMember",
+                        &self.should_assign_contact_to_team_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_send_alert_emails_to_assigned_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSendAlertEmailsToAssignedMember",
+                        &self.should_send_alert_emails_to_assigned_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_skip_assigning_contact_for_existing,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSkipAssigningContactForExisting",
+                        &self.should_skip_assigning_contact_for_existing,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer) {
+                state.serialize_field("slotBuffer", &self.slot_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer_unit) {
+                state.serialize_field("slotBufferUnit", &self.slot_buffer_unit)?;
+            }
+            state.serialize_field("slotDuration", &self.slot_duration)?;
+            if !::std::option::Option::is_none(&self.slot_duration_unit) {
+                state.serialize_field("slotDurationUnit", &self.slot_duration_unit)?;
+            }
+            state.serialize_field("slotInterval", &self.slot_interval)?;
+            if !::std::option::Option::is_none(&self.slot_interval_unit) {
+                state.serialize_field("slotIntervalUnit", &self.slot_interval_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.sticky_contact) {
+                state.serialize_field("stickyContact", &self.sticky_contact)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.team_members) {
+                state.serialize_field("teamMembers", &self.team_members)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_slug) {
+                state.serialize_field("widgetSlug", &self.widget_slug)?;
+            }
+            state.serialize_field("widgetType", &self.widget_type)?;
+            state.end()
+        }
+    }
     impl CalendarCreateDto {
         pub fn builder() -> builder::CalendarCreateDto {
             Default::default()
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingAfterUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingAfterUnit {
@@ -2796,6 +3037,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoAllowBookingAfterUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingAfterUnit {
@@ -2841,17 +3099,13 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingForUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingForUnit {
@@ -2869,6 +3123,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoAllowBookingForUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingForUnit {
@@ -2951,23 +3221,16 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoCalendarType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoCalendarType {
-        #[serde(rename = "round_robin")]
         RoundRobin,
-        #[serde(rename = "event")]
         Event,
-        #[serde(rename = "class_booking")]
         ClassBooking,
-        #[serde(rename = "collective")]
         Collective,
-        #[serde(rename = "service_booking")]
         ServiceBooking,
-        #[serde(rename = "personal")]
         Personal,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoCalendarType {
@@ -2988,6 +3251,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoCalendarType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobin => "round_robin",
+                        Self::Event => "event",
+                        Self::ClassBooking => "class_booking",
+                        Self::Collective => "collective",
+                        Self::ServiceBooking => "service_booking",
+                        Self::Personal => "personal",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoCalendarType {
@@ -3037,15 +3319,12 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoEventType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoEventType {
-        #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
-        #[serde(rename = "RoundRobin_OptimizeForEqualDistribution")]
         RoundRobinOptimizeForEqualDistribution,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoEventType {
@@ -3066,6 +3345,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobinOptimizeForAvailability => {
+                            "RoundRobin_OptimizeForAvailability"
+                        }
+                        Self::RoundRobinOptimizeForEqualDistribution => {
+                            "RoundRobin_OptimizeForEqualDistribution"
+                        }
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoEventType {
@@ -3119,14 +3417,12 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoFormSubmitType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoFormSubmitType {
-        #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoFormSubmitType {
@@ -3143,6 +3439,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoFormSubmitType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RedirectUrl => "RedirectURL",
+                        Self::ThankYouMessage => "ThankYouMessage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
@@ -3189,15 +3500,12 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoGuestType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoGuestType {
-        #[serde(rename = "count_only")]
         CountOnly,
-        #[serde(rename = "collect_detail")]
         CollectDetail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoGuestType {
@@ -3214,6 +3522,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoGuestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CountOnly => "count_only",
+                        Self::CollectDetail => "collect_detail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoGuestType {
@@ -3254,15 +3577,12 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoPreBufferUnit {
@@ -3279,6 +3599,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoPreBufferUnit {
@@ -3320,15 +3655,12 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotBufferUnit {
@@ -3345,6 +3677,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoSlotBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotBufferUnit {
@@ -3386,15 +3733,12 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotDurationUnit {
@@ -3411,6 +3755,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoSlotDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotDurationUnit {
@@ -3452,15 +3811,12 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotIntervalUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotIntervalUnit {
@@ -3477,6 +3833,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoSlotIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotIntervalUnit {
@@ -3518,15 +3889,12 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoWidgetType {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "classic")]
         Classic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoWidgetType {
@@ -3543,6 +3911,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoWidgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Classic => "classic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoWidgetType {
@@ -3588,11 +3971,9 @@ pub mod types {
         }
     }
     ///`CalendarDeleteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarDeleteSuccessfulResponseDto {
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDeleteSuccessfulResponseDto {
@@ -3646,316 +4027,117 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarDeleteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CalendarDeleteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarDto {
-        #[serde(
-            rename = "alertEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
-        #[serde(
-            rename = "allowBookingAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
-        #[serde(
-            rename = "allowBookingAfterUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarDtoAllowBookingAfterUnit,
         >,
         ///Minimum number of days/weeks/months for which to allow booking events
-        #[serde(
-            rename = "allowBookingFor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
-        #[serde(
-            rename = "allowBookingForUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarDtoAllowBookingForUnit,
         >,
-        #[serde(
-            rename = "allowCancellation",
-            default = "defaults::default_bool::<true>"
-        )]
         pub allow_cancellation: bool,
-        #[serde(rename = "allowReschedule", default = "defaults::default_bool::<true>")]
         pub allow_reschedule: bool,
         ///Number of appointments that can be booked for a given day
-        #[serde(
-            rename = "appoinmentPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         ///Maximum bookings per slot (per user). Maximum seats per slot in case of Class Booking Calendar.
-        #[serde(
-            rename = "appoinmentPerSlot",
-            default = "defaults::calendar_dto_appoinment_per_slot"
-        )]
         pub appoinment_per_slot: f64,
-        #[serde(rename = "autoConfirm", default = "defaults::default_bool::<true>")]
         pub auto_confirm: bool,
         ///This is only to set the custom availability. For standard availability, use the openHours property
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availabilities: ::std::option::Option<::std::vec::Vec<AvailabilityResponse>>,
         /**Determines which availability type to consider:
 - **1**: Only custom availabilities will be used.
 - **0**: Only open hours will be used.
 - **null**: Both custom availabilities and open hours will be considered.*/
-        #[serde(
-            rename = "availabilityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<f64>,
-        #[serde(
-            rename = "calendarCoverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "calendarType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_type: ::std::option::Option<CalendarDtoCalendarType>,
-        #[serde(
-            rename = "consentLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
-        #[serde(rename = "enableRecurring", default)]
         pub enable_recurring: bool,
-        #[serde(rename = "eventColor", default = "defaults::calendar_dto_event_color")]
         pub event_color: ::std::string::String,
-        #[serde(rename = "eventTitle", default = "defaults::calendar_dto_event_title")]
         pub event_title: ::std::string::String,
-        #[serde(rename = "eventType", default = "defaults::calendar_dto_event_type")]
         pub event_type: CalendarDtoEventType,
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitRedirectURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitThanksMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitType",
-            default = "defaults::calendar_dto_form_submit_type"
-        )]
         pub form_submit_type: CalendarDtoFormSubmitType,
-        #[serde(rename = "googleInvitationEmails", default)]
         pub google_invitation_emails: bool,
         ///Group Id
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "guestType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarDtoGuestType>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Should the created calendar be active or draft
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
-        #[serde(
-            rename = "isLivePaymentMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
-        #[serde(
-            rename = "locationConfigurations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_configurations: ::std::option::Option<
             ::std::vec::Vec<LocationConfigurationResponse>,
         >,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Look Busy Configuration
-        #[serde(
-            rename = "lookBusyConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfigurationResponse>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notifications: ::std::option::Option<
             ::std::vec::Vec<CalendarNotificationResponse>,
         >,
         ///This is only to set the standard availability. For custom availability, use the availabilities property
-        #[serde(
-            rename = "openHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_hours: ::std::option::Option<::std::vec::Vec<OpenHourResponse>>,
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarDtoPreBufferUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringResponse>,
-        #[serde(
-            rename = "shouldAssignContactToTeamMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendAlertEmailsToAssignedMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSkipAssigningContactForExisting",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "slotBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///Unit for slot buffer.
-        #[serde(
-            rename = "slotBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer_unit: ::std::option::Option<CalendarDtoSlotBufferUnit>,
         ///This controls the duration of the meeting
-        #[serde(
-            rename = "slotDuration",
-            default = "defaults::calendar_dto_slot_duration"
-        )]
         pub slot_duration: f64,
         ///Unit for slot duration.
-        #[serde(
-            rename = "slotDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
-        #[serde(
-            rename = "slotInterval",
-            default = "defaults::calendar_dto_slot_interval"
-        )]
         pub slot_interval: f64,
         ///Unit for slot interval.
-        #[serde(
-            rename = "slotIntervalUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarDtoSlotIntervalUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stickyContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
-        #[serde(
-            rename = "teamMembers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_members: ::std::option::Option<::std::vec::Vec<TeamMemberResponse>>,
-        #[serde(
-            rename = "widgetSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-        #[serde(rename = "widgetType", default = "defaults::calendar_dto_widget_type")]
         pub widget_type: CalendarDtoWidgetType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDto {
@@ -4428,6 +4610,262 @@ pub mod types {
             deserializer.deserialize_struct("CalendarDto", FIELDS, CalendarDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CalendarDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 14usize
+                + usize::from(!::std::option::Option::is_none(&self.alert_email))
+                + usize::from(!::std::option::Option::is_none(&self.allow_booking_after))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_after_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.allow_booking_for))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_for_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.availabilities))
+                + usize::from(!::std::option::Option::is_none(&self.availability_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.calendar_cover_image),
+                ) + usize::from(!::std::option::Option::is_none(&self.calendar_type))
+                + usize::from(!::std::option::Option::is_none(&self.consent_label))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_redirect_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_thanks_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.guest_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_live_payment_mode),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.location_configurations),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.look_busy_config))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.notifications))
+                + usize::from(!::std::option::Option::is_none(&self.open_hours))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_assign_contact_to_team_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_send_alert_emails_to_assigned_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_skip_assigning_contact_for_existing,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.slot_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.slot_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_duration_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_interval_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.sticky_contact))
+                + usize::from(!::std::option::Option::is_none(&self.team_members))
+                + usize::from(!::std::option::Option::is_none(&self.widget_slug));
+            let mut state = serializer.serialize_struct("CalendarDto", len)?;
+            if !::std::option::Option::is_none(&self.alert_email) {
+                state.serialize_field("alertEmail", &self.alert_email)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after) {
+                state.serialize_field("allowBookingAfter", &self.allow_booking_after)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingAfterUnit",
+                        &self.allow_booking_after_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for) {
+                state.serialize_field("allowBookingFor", &self.allow_booking_for)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingForUnit",
+                        &self.allow_booking_for_unit,
+                    )?;
+            }
+            state.serialize_field("allowCancellation", &self.allow_cancellation)?;
+            state.serialize_field("allowReschedule", &self.allow_reschedule)?;
+            if !::std::option::Option::is_none(&self.appoinment_per_day) {
+                state.serialize_field("appoinmentPerDay", &self.appoinment_per_day)?;
+            }
+            state.serialize_field("appoinmentPerSlot", &self.appoinment_per_slot)?;
+            state.serialize_field("autoConfirm", &self.auto_confirm)?;
+            if !::std::option::Option::is_none(&self.availabilities) {
+                state.serialize_field("availabilities", &self.availabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.availability_type) {
+                state.serialize_field("availabilityType", &self.availability_type)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_cover_image) {
+                state.serialize_field("calendarCoverImage", &self.calendar_cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_type) {
+                state.serialize_field("calendarType", &self.calendar_type)?;
+            }
+            if !::std::option::Option::is_none(&self.consent_label) {
+                state.serialize_field("consentLabel", &self.consent_label)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("enableRecurring", &self.enable_recurring)?;
+            state.serialize_field("eventColor", &self.event_color)?;
+            state.serialize_field("eventTitle", &self.event_title)?;
+            state.serialize_field("eventType", &self.event_type)?;
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_redirect_url) {
+                state
+                    .serialize_field(
+                        "formSubmitRedirectURL",
+                        &self.form_submit_redirect_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_thanks_message) {
+                state
+                    .serialize_field(
+                        "formSubmitThanksMessage",
+                        &self.form_submit_thanks_message,
+                    )?;
+            }
+            state.serialize_field("formSubmitType", &self.form_submit_type)?;
+            state
+                .serialize_field(
+                    "googleInvitationEmails",
+                    &self.google_invitation_emails,
+                )?;
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.guest_type) {
+                state.serialize_field("guestType", &self.guest_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            if !::std::option::Option::is_none(&self.is_live_payment_mode) {
+                state.serialize_field("isLivePaymentMode", &self.is_live_payment_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.look_busy_config) {
+                state.serialize_field("lookBusyConfig", &self.look_busy_config)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.notifications) {
+                state.serialize_field("notifications", &self.notifications)?;
+            }
+            if !::std::option::Option::is_none(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_assign_contact_to_team_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldAssignContactToTeamMember",
+                        &self.should_assign_contact_to_team_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_send_alert_emails_to_assigned_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSendAlertEmailsToAssignedMember",
+                        &self.should_send_alert_emails_to_assigned_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_skip_assigning_contact_for_existing,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSkipAssigningContactForExisting",
+                        &self.should_skip_assigning_contact_for_existing,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer) {
+                state.serialize_field("slotBuffer", &self.slot_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer_unit) {
+                state.serialize_field("slotBufferUnit", &self.slot_buffer_unit)?;
+            }
+            state.serialize_field("slotDuration", &self.slot_duration)?;
+            if !::std::option::Option::is_none(&self.slot_duration_unit) {
+                state.serialize_field("slotDurationUnit", &self.slot_duration_unit)?;
+            }
+            state.serialize_field("slotInterval", &self.slot_interval)?;
+            if !::std::option::Option::is_none(&self.slot_interval_unit) {
+                state.serialize_field("slotIntervalUnit", &self.slot_interval_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.sticky_contact) {
+                state.serialize_field("stickyContact", &self.sticky_contact)?;
+            }
+            if !::std::option::Option::is_none(&self.team_members) {
+                state.serialize_field("teamMembers", &self.team_members)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_slug) {
+                state.serialize_field("widgetSlug", &self.widget_slug)?;
+            }
+            state.serialize_field("widgetType", &self.widget_type)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for CalendarDto {
         fn default() -> Self {
             Self {
@@ -4491,19 +4929,14 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingAfterUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingAfterUnit {
@@ -4522,6 +4955,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoAllowBookingAfterUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingAfterUnit {
@@ -4567,17 +5017,13 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingForUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingForUnit {
@@ -4595,6 +5041,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoAllowBookingForUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingForUnit {
@@ -4638,23 +5100,16 @@ pub mod types {
         }
     }
     ///`CalendarDtoCalendarType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoCalendarType {
-        #[serde(rename = "round_robin")]
         RoundRobin,
-        #[serde(rename = "event")]
         Event,
-        #[serde(rename = "class_booking")]
         ClassBooking,
-        #[serde(rename = "collective")]
         Collective,
-        #[serde(rename = "service_booking")]
         ServiceBooking,
-        #[serde(rename = "personal")]
         Personal,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoCalendarType {
@@ -4675,6 +5130,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoCalendarType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobin => "round_robin",
+                        Self::Event => "event",
+                        Self::ClassBooking => "class_booking",
+                        Self::Collective => "collective",
+                        Self::ServiceBooking => "service_booking",
+                        Self::Personal => "personal",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoCalendarType {
@@ -4723,15 +5197,12 @@ pub mod types {
         }
     }
     ///`CalendarDtoEventType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoEventType {
-        #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
-        #[serde(rename = "RoundRobin_OptimizeForEqualDistribution")]
         RoundRobinOptimizeForEqualDistribution,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoEventType {
@@ -4752,6 +5223,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobinOptimizeForAvailability => {
+                            "RoundRobin_OptimizeForAvailability"
+                        }
+                        Self::RoundRobinOptimizeForEqualDistribution => {
+                            "RoundRobin_OptimizeForEqualDistribution"
+                        }
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoEventType {
@@ -4805,14 +5295,12 @@ pub mod types {
         }
     }
     ///`CalendarDtoFormSubmitType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoFormSubmitType {
-        #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoFormSubmitType {
@@ -4829,6 +5317,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoFormSubmitType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RedirectUrl => "RedirectURL",
+                        Self::ThankYouMessage => "ThankYouMessage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
@@ -4874,15 +5377,12 @@ pub mod types {
         }
     }
     ///`CalendarDtoGuestType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoGuestType {
-        #[serde(rename = "count_only")]
         CountOnly,
-        #[serde(rename = "collect_detail")]
         CollectDetail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoGuestType {
@@ -4899,6 +5399,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoGuestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CountOnly => "count_only",
+                        Self::CollectDetail => "collect_detail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoGuestType {
@@ -4939,15 +5454,12 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoPreBufferUnit {
@@ -4964,6 +5476,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoPreBufferUnit {
@@ -5004,15 +5531,12 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotBufferUnit {
@@ -5029,6 +5553,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoSlotBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotBufferUnit {
@@ -5069,15 +5608,12 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotDurationUnit {
@@ -5094,6 +5630,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoSlotDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotDurationUnit {
@@ -5134,15 +5685,12 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotIntervalUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotIntervalUnit {
@@ -5159,6 +5707,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoSlotIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotIntervalUnit {
@@ -5199,15 +5762,12 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoWidgetType {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "classic")]
         Classic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoWidgetType {
@@ -5224,6 +5784,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoWidgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Classic => "classic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoWidgetType {
@@ -5269,135 +5844,51 @@ pub mod types {
         }
     }
     ///`CalendarEventDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarEventDto {
         ///Calendar Event address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Appointment Status
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<::std::string::String>,
         ///Ids of associated resources rooms and/or equipments
-        #[serde(
-            rename = "assignedResources",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_resources: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///AssignedUser - the primary owner of an appointment
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Contact ID
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Appointment booked by metadata
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedOrUpdatedBy>,
         ///Date Added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::serde_json::Value>,
         ///Date Updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::serde_json::Value>,
         ///Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::serde_json::Value>,
         ///Group ID
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
         ///Event Id or Instance id for a recurring event
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///true if the event is recurring otherwise false
-        #[serde(
-            rename = "isRecurring",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_recurring: ::std::option::Option<::serde_json::Value>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Master event id for a recurring instance
-        #[serde(
-            rename = "masterEventId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub master_event_id: ::std::option::Option<::std::string::String>,
         ///Notes
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::serde_json::Value>,
         ///Calendar Event title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Users - the secondary owners of an appointment.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarEventDto {
@@ -5604,22 +6095,111 @@ pub mod types {
                 .deserialize_struct("CalendarEventDto", FIELDS, CalendarEventDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CalendarEventDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_resources))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_recurring))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.master_event_id))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.users));
+            let mut state = serializer.serialize_struct("CalendarEventDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_resources) {
+                state.serialize_field("assignedResources", &self.assigned_resources)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_recurring) {
+                state.serialize_field("isRecurring", &self.is_recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.master_event_id) {
+                state.serialize_field("masterEventId", &self.master_event_id)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.users) {
+                state.serialize_field("users", &self.users)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarNotification`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarNotification {
         ///Comma separated emails
-        #[serde(rename = "selectedUsers")]
         pub selected_users: ::std::string::String,
-        #[serde(rename = "shouldSendToContact")]
         pub should_send_to_contact: bool,
-        #[serde(rename = "shouldSendToGuest")]
         pub should_send_to_guest: bool,
-        #[serde(rename = "shouldSendToSelectedUsers")]
         pub should_send_to_selected_users: bool,
-        #[serde(rename = "shouldSendToUser")]
         pub should_send_to_user: bool,
         ///Calendar Notification
-        #[serde(rename = "type", default = "defaults::calendar_notification_type")]
         pub type_: CalendarNotificationType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotification {
@@ -5714,17 +6294,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotification {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer.serialize_struct("CalendarNotification", len)?;
+            state.serialize_field("selectedUsers", &self.selected_users)?;
+            state.serialize_field("shouldSendToContact", &self.should_send_to_contact)?;
+            state.serialize_field("shouldSendToGuest", &self.should_send_to_guest)?;
+            state
+                .serialize_field(
+                    "shouldSendToSelectedUsers",
+                    &self.should_send_to_selected_users,
+                )?;
+            state.serialize_field("shouldSendToUser", &self.should_send_to_user)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl CalendarNotification {
         pub fn builder() -> builder::CalendarNotification {
             Default::default()
         }
     }
     ///`CalendarNotificationDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarNotificationDeleteResponseDto {
         ///Result of delete/update operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationDeleteResponseDto {
@@ -5778,45 +6377,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotificationDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message));
+            let mut state = serializer
+                .serialize_struct("CalendarNotificationDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarNotificationResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarNotificationResponse {
         ///Comma separated emails
-        #[serde(
-            rename = "selectedUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_users: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "shouldSendToContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_contact: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendToGuest",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_guest: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendToSelectedUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_selected_users: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendToUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_user: ::std::option::Option<bool>,
         ///Calendar Notification
-        #[serde(
-            rename = "type",
-            default = "defaults::calendar_notification_response_type"
-        )]
         pub type_: CalendarNotificationResponseType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponse {
@@ -5908,6 +6494,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotificationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.selected_users))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_contact),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_guest),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_selected_users),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_user),
+                );
+            let mut state = serializer
+                .serialize_struct("CalendarNotificationResponse", len)?;
+            if !::std::option::Option::is_none(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_contact) {
+                state
+                    .serialize_field(
+                        "shouldSendToContact",
+                        &self.should_send_to_contact,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_guest) {
+                state.serialize_field("shouldSendToGuest", &self.should_send_to_guest)?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_selected_users) {
+                state
+                    .serialize_field(
+                        "shouldSendToSelectedUsers",
+                        &self.should_send_to_selected_users,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_user) {
+                state.serialize_field("shouldSendToUser", &self.should_send_to_user)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for CalendarNotificationResponse {
         fn default() -> Self {
             Self {
@@ -5921,95 +6556,35 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarNotificationResponseDto {
-        #[serde(
-            rename = "additionalEmailIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_email_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "additionalPhoneNumbers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_phone_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "additionalWhatsappNumbers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_whatsapp_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "afterTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub after_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
-        #[serde(
-            rename = "beforeTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub before_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<CalendarNotificationResponseDtoChannel>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Notification ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "notificationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_type: ::std::option::Option<
             CalendarNotificationResponseDtoNotificationType,
         >,
-        #[serde(
-            rename = "receiverType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receiver_type: ::std::option::Option<
             CalendarNotificationResponseDtoReceiverType,
         >,
-        #[serde(
-            rename = "selectedUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDto {
@@ -6173,20 +6748,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotificationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.additional_email_ids),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.additional_phone_numbers),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.additional_whatsapp_numbers),
+                ) + usize::from(!::std::option::Option::is_none(&self.after_time))
+                + usize::from(!::std::option::Option::is_none(&self.before_time))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.channel))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.notification_type))
+                + usize::from(!::std::option::Option::is_none(&self.receiver_type))
+                + usize::from(!::std::option::Option::is_none(&self.selected_users))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("CalendarNotificationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.additional_email_ids) {
+                state.serialize_field("additionalEmailIds", &self.additional_email_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.additional_phone_numbers) {
+                state
+                    .serialize_field(
+                        "additionalPhoneNumbers",
+                        &self.additional_phone_numbers,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.additional_whatsapp_numbers) {
+                state
+                    .serialize_field(
+                        "additionalWhatsappNumbers",
+                        &self.additional_whatsapp_numbers,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.after_time) {
+                state.serialize_field("afterTime", &self.after_time)?;
+            }
+            if !::std::option::Option::is_none(&self.before_time) {
+                state.serialize_field("beforeTime", &self.before_time)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.channel) {
+                state.serialize_field("channel", &self.channel)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.notification_type) {
+                state.serialize_field("notificationType", &self.notification_type)?;
+            }
+            if !::std::option::Option::is_none(&self.receiver_type) {
+                state.serialize_field("receiverType", &self.receiver_type)?;
+            }
+            if !::std::option::Option::is_none(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarNotificationResponseDtoChannel`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoChannel {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "inApp")]
         InApp,
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoChannel {
@@ -6205,6 +6860,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseDtoChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::InApp => "inApp",
+                        Self::Sms => "sms",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoChannel {
@@ -6250,23 +6922,16 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoNotificationType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoNotificationType {
-        #[serde(rename = "booked")]
         Booked,
-        #[serde(rename = "confirmation")]
         Confirmation,
-        #[serde(rename = "cancellation")]
         Cancellation,
-        #[serde(rename = "reminder")]
         Reminder,
-        #[serde(rename = "followup")]
         Followup,
-        #[serde(rename = "reschedule")]
         Reschedule,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6288,6 +6953,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseDtoNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Booked => "booked",
+                        Self::Confirmation => "confirmation",
+                        Self::Cancellation => "cancellation",
+                        Self::Reminder => "reminder",
+                        Self::Followup => "followup",
+                        Self::Reschedule => "reschedule",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoNotificationType {
@@ -6338,23 +7022,16 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoReceiverType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoReceiverType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "guest")]
         Guest,
-        #[serde(rename = "assignedUser")]
         AssignedUser,
-        #[serde(rename = "emails")]
         Emails,
-        #[serde(rename = "phoneNumbers")]
         PhoneNumbers,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoReceiverType {
@@ -6375,6 +7052,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseDtoReceiverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Guest => "guest",
+                        Self::AssignedUser => "assignedUser",
+                        Self::Emails => "emails",
+                        Self::PhoneNumbers => "phoneNumbers",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoReceiverType {
@@ -6424,13 +7120,11 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseType {
-        #[serde(rename = "email")]
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseType {
@@ -6446,6 +7140,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseType {
@@ -6490,13 +7198,11 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationType {
-        #[serde(rename = "email")]
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationType {
@@ -6512,6 +7218,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationType {
@@ -6555,57 +7275,24 @@ pub mod types {
         }
     }
     ///`CalendarResourceByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarResourceByIdResponseDto {
         ///Calendar IDs
-        #[serde(
-            rename = "calendarIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Capacity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         ///Description of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether the resource is active
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID of the resource
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if the resource is out of service
-        #[serde(
-            rename = "outOfService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
-        #[serde(
-            rename = "resourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_type: ::std::option::Option<
             CalendarResourceByIdResponseDtoResourceType,
         >,
@@ -6723,16 +7410,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarResourceByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar_ids))
+                + usize::from(!::std::option::Option::is_none(&self.capacity))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.out_of_service))
+                + usize::from(!::std::option::Option::is_none(&self.quantity))
+                + usize::from(!::std::option::Option::is_none(&self.resource_type));
+            let mut state = serializer
+                .serialize_struct("CalendarResourceByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.capacity) {
+                state.serialize_field("capacity", &self.capacity)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.out_of_service) {
+                state.serialize_field("outOfService", &self.out_of_service)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_type) {
+                state.serialize_field("resourceType", &self.resource_type)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarResourceByIdResponseDtoResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceByIdResponseDtoResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarResourceByIdResponseDtoResourceType {
@@ -6749,6 +7481,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarResourceByIdResponseDtoResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarResourceByIdResponseDtoResourceType {
@@ -6790,50 +7537,22 @@ pub mod types {
         }
     }
     ///`CalendarResourceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarResourceResponseDto {
         ///Capacity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         ///Description of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether the resource is active
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID of the resource
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if the resource is out of service
-        #[serde(
-            rename = "outOfService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
-        #[serde(
-            rename = "resourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_type: ::std::option::Option<
             CalendarResourceResponseDtoResourceType,
         >,
@@ -6942,16 +7661,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarResourceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.capacity))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.out_of_service))
+                + usize::from(!::std::option::Option::is_none(&self.quantity))
+                + usize::from(!::std::option::Option::is_none(&self.resource_type));
+            let mut state = serializer
+                .serialize_struct("CalendarResourceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.capacity) {
+                state.serialize_field("capacity", &self.capacity)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.out_of_service) {
+                state.serialize_field("outOfService", &self.out_of_service)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_type) {
+                state.serialize_field("resourceType", &self.resource_type)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarResourceResponseDtoResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceResponseDtoResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarResourceResponseDtoResourceType {
@@ -6968,6 +7728,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarResourceResponseDtoResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarResourceResponseDtoResourceType {
@@ -7009,316 +7784,88 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarUpdateDto {
-        #[serde(
-            rename = "alertEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
-        #[serde(
-            rename = "allowBookingAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
-        #[serde(
-            rename = "allowBookingAfterUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarUpdateDtoAllowBookingAfterUnit,
         >,
         ///Minimum number of days/weeks/months for which to allow booking events
-        #[serde(
-            rename = "allowBookingFor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
-        #[serde(
-            rename = "allowBookingForUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarUpdateDtoAllowBookingForUnit,
         >,
-        #[serde(
-            rename = "allowCancellation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_cancellation: ::std::option::Option<bool>,
-        #[serde(
-            rename = "allowReschedule",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_reschedule: ::std::option::Option<bool>,
         ///Number of appointments that can be booked for a given day
-        #[serde(
-            rename = "appoinmentPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
-        #[serde(
-            rename = "appoinmentPerSlot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_slot: ::std::option::Option<f64>,
-        #[serde(
-            rename = "autoConfirm",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_confirm: ::std::option::Option<bool>,
         ///This is only to set the custom availability. For standard availability, use the openHours property
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub availabilities: ::std::vec::Vec<UpdateAvailability>,
         /**Determines which availability type to consider:
 - **1**: Only custom availabilities will be used.
 - **0**: Only open hours will be used.
 - **null**: Both the custom availabilities and open hours will be considered.*/
-        #[serde(
-            rename = "availabilityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<CalendarUpdateDtoAvailabilityType>,
-        #[serde(
-            rename = "calendarCoverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "consentLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
-        #[serde(rename = "enableRecurring", default)]
         pub enable_recurring: bool,
-        #[serde(
-            rename = "eventColor",
-            default = "defaults::calendar_update_dto_event_color"
-        )]
         pub event_color: ::std::string::String,
-        #[serde(
-            rename = "eventTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_title: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "eventType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_type: ::std::option::Option<CalendarUpdateDtoEventType>,
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitRedirectURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitThanksMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitType",
-            default = "defaults::calendar_update_dto_form_submit_type"
-        )]
         pub form_submit_type: CalendarUpdateDtoFormSubmitType,
-        #[serde(
-            rename = "googleInvitationEmails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_invitation_emails: ::std::option::Option<bool>,
         ///Group Id
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "guestType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarUpdateDtoGuestType>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isLivePaymentMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
-        #[serde(
-            rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_configurations: ::std::vec::Vec<LocationConfiguration>,
         ///Look Busy Configuration
-        #[serde(
-            rename = "lookBusyConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub notifications: ::std::vec::Vec<CalendarNotification>,
-        #[serde(
-            rename = "openHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub open_hours: ::std::vec::Vec<OpenHour>,
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarUpdateDtoPreBufferUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<Recurring>,
-        #[serde(
-            rename = "shouldAssignContactToTeamMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendAlertEmailsToAssignedMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSkipAssigningContactForExisting",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "slotBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///This controls the duration of the meeting
-        #[serde(
-            rename = "slotDuration",
-            default = "defaults::calendar_update_dto_slot_duration"
-        )]
         pub slot_duration: f64,
         ///Unit for slot duration.
-        #[serde(
-            rename = "slotDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarUpdateDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
-        #[serde(
-            rename = "slotInterval",
-            default = "defaults::calendar_update_dto_slot_interval"
-        )]
         pub slot_interval: f64,
         ///Unit for slot interval.
-        #[serde(
-            rename = "slotIntervalUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarUpdateDtoSlotIntervalUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stickyContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are required for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
-        #[serde(
-            rename = "teamMembers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub team_members: ::std::vec::Vec<TeamMember>,
-        #[serde(
-            rename = "widgetSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-        #[serde(
-            rename = "widgetType",
-            default = "defaults::calendar_update_dto_widget_type"
-        )]
         pub widget_type: CalendarUpdateDtoWidgetType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDto {
@@ -7765,6 +8312,271 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.alert_email))
+                + usize::from(!::std::option::Option::is_none(&self.allow_booking_after))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_after_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.allow_booking_for))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_for_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.allow_cancellation))
+                + usize::from(!::std::option::Option::is_none(&self.allow_reschedule))
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_slot))
+                + usize::from(!::std::option::Option::is_none(&self.auto_confirm))
+                + usize::from(!::std::vec::Vec::is_empty(&self.availabilities))
+                + usize::from(!::std::option::Option::is_none(&self.availability_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.calendar_cover_image),
+                ) + usize::from(!::std::option::Option::is_none(&self.consent_label))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.event_title))
+                + usize::from(!::std::option::Option::is_none(&self.event_type))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_redirect_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_thanks_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.google_invitation_emails),
+                ) + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.guest_type))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_live_payment_mode),
+                )
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_configurations))
+                + usize::from(!::std::option::Option::is_none(&self.look_busy_config))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.notifications))
+                + usize::from(!::std::vec::Vec::is_empty(&self.open_hours))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_assign_contact_to_team_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_send_alert_emails_to_assigned_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_skip_assigning_contact_for_existing,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.slot_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.slot_duration_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_interval_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.sticky_contact))
+                + usize::from(!::std::vec::Vec::is_empty(&self.team_members))
+                + usize::from(!::std::option::Option::is_none(&self.widget_slug));
+            let mut state = serializer.serialize_struct("CalendarUpdateDto", len)?;
+            if !::std::option::Option::is_none(&self.alert_email) {
+                state.serialize_field("alertEmail", &self.alert_email)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after) {
+                state.serialize_field("allowBookingAfter", &self.allow_booking_after)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingAfterUnit",
+                        &self.allow_booking_after_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for) {
+                state.serialize_field("allowBookingFor", &self.allow_booking_for)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingForUnit",
+                        &self.allow_booking_for_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_cancellation) {
+                state.serialize_field("allowCancellation", &self.allow_cancellation)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_reschedule) {
+                state.serialize_field("allowReschedule", &self.allow_reschedule)?;
+            }
+            if !::std::option::Option::is_none(&self.appoinment_per_day) {
+                state.serialize_field("appoinmentPerDay", &self.appoinment_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.appoinment_per_slot) {
+                state.serialize_field("appoinmentPerSlot", &self.appoinment_per_slot)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_confirm) {
+                state.serialize_field("autoConfirm", &self.auto_confirm)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.availabilities) {
+                state.serialize_field("availabilities", &self.availabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.availability_type) {
+                state.serialize_field("availabilityType", &self.availability_type)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_cover_image) {
+                state.serialize_field("calendarCoverImage", &self.calendar_cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.consent_label) {
+                state.serialize_field("consentLabel", &self.consent_label)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("enableRecurring", &self.enable_recurring)?;
+            state.serialize_field("eventColor", &self.event_color)?;
+            if !::std::option::Option::is_none(&self.event_title) {
+                state.serialize_field("eventTitle", &self.event_title)?;
+            }
+            if !::std::option::Option::is_none(&self.event_type) {
+                state.serialize_field("eventType", &self.event_type)?;
+            }
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_redirect_url) {
+                state
+                    .serialize_field(
+                        "formSubmitRedirectURL",
+                        &self.form_submit_redirect_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_thanks_message) {
+                state
+                    .serialize_field(
+                        "formSubmitThanksMessage",
+                        &self.form_submit_thanks_message,
+                    )?;
+            }
+            state.serialize_field("formSubmitType", &self.form_submit_type)?;
+            if !::std::option::Option::is_none(&self.google_invitation_emails) {
+                state
+                    .serialize_field(
+                        "googleInvitationEmails",
+                        &self.google_invitation_emails,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.guest_type) {
+                state.serialize_field("guestType", &self.guest_type)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.is_live_payment_mode) {
+                state.serialize_field("isLivePaymentMode", &self.is_live_payment_mode)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.look_busy_config) {
+                state.serialize_field("lookBusyConfig", &self.look_busy_config)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.notifications) {
+                state.serialize_field("notifications", &self.notifications)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_assign_contact_to_team_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldAssignContactToTeamMember",
+                        &self.should_assign_contact_to_team_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_send_alert_emails_to_assigned_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSendAlertEmailsToAssignedMember",
+                        &self.should_send_alert_emails_to_assigned_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_skip_assigning_contact_for_existing,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSkipAssigningContactForExisting",
+                        &self.should_skip_assigning_contact_for_existing,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer) {
+                state.serialize_field("slotBuffer", &self.slot_buffer)?;
+            }
+            state.serialize_field("slotDuration", &self.slot_duration)?;
+            if !::std::option::Option::is_none(&self.slot_duration_unit) {
+                state.serialize_field("slotDurationUnit", &self.slot_duration_unit)?;
+            }
+            state.serialize_field("slotInterval", &self.slot_interval)?;
+            if !::std::option::Option::is_none(&self.slot_interval_unit) {
+                state.serialize_field("slotIntervalUnit", &self.slot_interval_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.sticky_contact) {
+                state.serialize_field("stickyContact", &self.sticky_contact)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.team_members) {
+                state.serialize_field("teamMembers", &self.team_members)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_slug) {
+                state.serialize_field("widgetSlug", &self.widget_slug)?;
+            }
+            state.serialize_field("widgetType", &self.widget_type)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for CalendarUpdateDto {
         fn default() -> Self {
             Self {
@@ -7829,19 +8641,14 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingAfterUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingAfterUnit {
@@ -7860,6 +8667,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoAllowBookingAfterUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingAfterUnit {
@@ -7905,17 +8729,13 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingForUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingForUnit {
@@ -7933,6 +8753,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoAllowBookingForUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingForUnit {
@@ -8015,15 +8851,12 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoEventType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoEventType {
-        #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
-        #[serde(rename = "RoundRobin_OptimizeForEqualDistribution")]
         RoundRobinOptimizeForEqualDistribution,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoEventType {
@@ -8044,6 +8877,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobinOptimizeForAvailability => {
+                            "RoundRobin_OptimizeForAvailability"
+                        }
+                        Self::RoundRobinOptimizeForEqualDistribution => {
+                            "RoundRobin_OptimizeForEqualDistribution"
+                        }
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoEventType {
@@ -8092,14 +8944,12 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoFormSubmitType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoFormSubmitType {
-        #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoFormSubmitType {
@@ -8116,6 +8966,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoFormSubmitType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RedirectUrl => "RedirectURL",
+                        Self::ThankYouMessage => "ThankYouMessage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
@@ -8162,15 +9027,12 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoGuestType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoGuestType {
-        #[serde(rename = "count_only")]
         CountOnly,
-        #[serde(rename = "collect_detail")]
         CollectDetail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoGuestType {
@@ -8187,6 +9049,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoGuestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CountOnly => "count_only",
+                        Self::CollectDetail => "collect_detail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoGuestType {
@@ -8227,15 +9104,12 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoPreBufferUnit {
@@ -8252,6 +9126,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoPreBufferUnit {
@@ -8293,15 +9182,12 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotDurationUnit {
@@ -8318,6 +9204,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoSlotDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotDurationUnit {
@@ -8359,15 +9260,12 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotIntervalUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotIntervalUnit {
@@ -8384,6 +9282,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoSlotIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotIntervalUnit {
@@ -8425,15 +9338,12 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoWidgetType {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "classic")]
         Classic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoWidgetType {
@@ -8450,6 +9360,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoWidgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Classic => "classic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoWidgetType {
@@ -8495,10 +9420,8 @@ pub mod types {
         }
     }
     ///`CalendarsGetSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarsGetSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendars: ::std::option::Option<::std::vec::Vec<CalendarDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarsGetSuccessfulResponseDto {
@@ -8548,90 +9471,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarsGetSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendars));
+            let mut state = serializer
+                .serialize_struct("CalendarsGetSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendars) {
+                state.serialize_field("calendars", &self.calendars)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateCalendarNotificationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCalendarNotificationDto {
         ///Additional email addresses to receive notifications.
-        #[serde(
-            rename = "additionalEmailIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_email_ids: ::std::vec::Vec<::std::string::String>,
         ///Additional phone numbers to receive notifications.
-        #[serde(
-            rename = "additionalPhoneNumbers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_phone_numbers: ::std::vec::Vec<::std::string::String>,
         ///Specifies the time after which the follow-up notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "afterTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub after_time: ::std::vec::Vec<SchedulesDto>,
         ///Specifies the time before which the reminder notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "beforeTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub before_time: ::std::vec::Vec<SchedulesDto>,
         ///Body  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Notification channel
         pub channel: CreateCalendarNotificationDtoChannel,
         ///from address for email notification
-        #[serde(
-            rename = "fromAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_address: ::std::option::Option<::std::string::String>,
         ///from name for email/sms notification
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///from number for sms notification
-        #[serde(
-            rename = "fromNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Is the notification active
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
         ///Notification type
-        #[serde(rename = "notificationType")]
         pub notification_type: CreateCalendarNotificationDtoNotificationType,
         ///notification recipient type
-        #[serde(rename = "receiverType")]
         pub receiver_type: CreateCalendarNotificationDtoReceiverType,
         ///Selected users for in-App and business email notifications. Supports user IDs and special keyword "sub_account_admin"
-        #[serde(
-            rename = "selectedUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub selected_users: ::std::vec::Vec<::std::string::String>,
         ///Subject  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Template ID for email notification. Not necessary for in-App notification
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDto {
@@ -8787,25 +9674,84 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCalendarNotificationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_email_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_phone_numbers))
+                + usize::from(!::std::vec::Vec::is_empty(&self.after_time))
+                + usize::from(!::std::vec::Vec::is_empty(&self.before_time))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.from_address))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.from_number))
+                + usize::from(!::std::vec::Vec::is_empty(&self.selected_users))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("CreateCalendarNotificationDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.additional_email_ids) {
+                state.serialize_field("additionalEmailIds", &self.additional_email_ids)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.additional_phone_numbers) {
+                state
+                    .serialize_field(
+                        "additionalPhoneNumbers",
+                        &self.additional_phone_numbers,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.after_time) {
+                state.serialize_field("afterTime", &self.after_time)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.before_time) {
+                state.serialize_field("beforeTime", &self.before_time)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            state.serialize_field("channel", &self.channel)?;
+            if !::std::option::Option::is_none(&self.from_address) {
+                state.serialize_field("fromAddress", &self.from_address)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.from_number) {
+                state.serialize_field("fromNumber", &self.from_number)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            state.serialize_field("notificationType", &self.notification_type)?;
+            state.serialize_field("receiverType", &self.receiver_type)?;
+            if !::std::vec::Vec::is_empty(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateCalendarNotificationDto {
         pub fn builder() -> builder::CreateCalendarNotificationDto {
             Default::default()
         }
     }
     ///Notification channel
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoChannel {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "inApp")]
         InApp,
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoChannel {
@@ -8824,6 +9770,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarNotificationDtoChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::InApp => "inApp",
+                        Self::Sms => "sms",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoChannel {
@@ -8869,23 +9832,16 @@ pub mod types {
         }
     }
     ///Notification type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoNotificationType {
-        #[serde(rename = "booked")]
         Booked,
-        #[serde(rename = "confirmation")]
         Confirmation,
-        #[serde(rename = "cancellation")]
         Cancellation,
-        #[serde(rename = "reminder")]
         Reminder,
-        #[serde(rename = "followup")]
         Followup,
-        #[serde(rename = "reschedule")]
         Reschedule,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8907,6 +9863,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarNotificationDtoNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Booked => "booked",
+                        Self::Confirmation => "confirmation",
+                        Self::Cancellation => "cancellation",
+                        Self::Reminder => "reminder",
+                        Self::Followup => "followup",
+                        Self::Reschedule => "reschedule",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoNotificationType {
@@ -8957,23 +9932,16 @@ pub mod types {
         }
     }
     ///notification recipient type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoReceiverType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "guest")]
         Guest,
-        #[serde(rename = "assignedUser")]
         AssignedUser,
-        #[serde(rename = "emails")]
         Emails,
-        #[serde(rename = "phoneNumbers")]
         PhoneNumbers,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoReceiverType {
@@ -8994,6 +9962,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarNotificationDtoReceiverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Guest => "guest",
+                        Self::AssignedUser => "assignedUser",
+                        Self::Emails => "emails",
+                        Self::PhoneNumbers => "phoneNumbers",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoReceiverType {
@@ -9043,23 +10030,20 @@ pub mod types {
         }
     }
     ///`CreateCalendarResourceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
     One equipment can only be mapped with one service calendar.
 
 One room can be mapped with multiple service calendars.*/
-        #[serde(rename = "calendarIds")]
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Capacity of the room.
         pub capacity: f64,
         pub description: ::std::string::String,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub name: ::std::string::String,
         ///Quantity of the out of service equipment.
-        #[serde(rename = "outOfService")]
         pub out_of_service: f64,
         ///Quantity of the equipment.
         pub quantity: f64,
@@ -9164,21 +10148,37 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateCalendarResourceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize;
+            let mut state = serializer
+                .serialize_struct("CreateCalendarResourceDto", len)?;
+            state.serialize_field("calendarIds", &self.calendar_ids)?;
+            state.serialize_field("capacity", &self.capacity)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("outOfService", &self.out_of_service)?;
+            state.serialize_field("quantity", &self.quantity)?;
+            state.end()
+        }
+    }
     impl CreateCalendarResourceDto {
         pub fn builder() -> builder::CreateCalendarResourceDto {
             Default::default()
         }
     }
     ///`CreateCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarResourceResourceType {
@@ -9195,6 +10195,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarResourceResourceType {
@@ -9236,27 +10251,19 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateScheduleDto {
         ///Calendar IDs associated with the schedule
-        #[serde(
-            rename = "calendarIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Location ID where this schedule applies
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Human-readable name for the schedule
         pub name: ::std::string::String,
         ///Schedule rules defining when the schedule is active
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Timezone for the schedule (IANA timezone identifier)
         pub timezone: CreateScheduleDtoTimezone,
         ///User ID associated with the schedule
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateScheduleDto {
@@ -9341,6 +10348,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.calendar_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.rules));
+            let mut state = serializer.serialize_struct("CreateScheduleDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::vec::Vec::is_empty(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            state.serialize_field("timezone", &self.timezone)?;
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl CreateScheduleDto {
         pub fn builder() -> builder::CreateScheduleDto {
             Default::default()
@@ -9403,18 +10433,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreatedOrUpdatedBy`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatedOrUpdatedBy {
         ///The source of the appointment
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///The ID of the user who created or updated the appointment
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatedOrUpdatedBy {
@@ -9470,6 +10493,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreatedOrUpdatedBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("CreatedOrUpdatedBy", len)?;
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteAppointmentSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -9500,15 +10541,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCalendarResourceResourceType {
@@ -9525,6 +10563,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteCalendarResourceResourceType {
@@ -9566,10 +10619,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteEventSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteEventSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteEventSuccessfulResponseDto {
@@ -9619,11 +10670,25 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteEventSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeeded));
+            let mut state = serializer
+                .serialize_struct("DeleteEventSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeeded) {
+                state.serialize_field("succeeded", &self.succeeded)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteNoteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteNoteSuccessfulResponseDto {
@@ -9673,12 +10738,26 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteNoteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteNoteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteScheduleResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteScheduleResponse {
         ///Whether the deletion was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteScheduleResponse {
@@ -9727,16 +10806,28 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteScheduleResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeleteScheduleResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchCalendarResourcesResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchCalendarResourcesResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FetchCalendarResourcesResourceType {
@@ -9753,6 +10844,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FetchCalendarResourcesResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FetchCalendarResourcesResourceType {
@@ -9794,11 +10900,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetAllSchedulesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAllSchedulesResponseDto {
         ///Array of schedules
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleObjectResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAllSchedulesResponseDto {
@@ -9847,11 +10951,25 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetAllSchedulesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedules));
+            let mut state = serializer
+                .serialize_struct("GetAllSchedulesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.schedules) {
+                state.serialize_field("schedules", &self.schedules)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCalendarEventSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCalendarEventSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event: ::std::option::Option<CalendarEventDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCalendarEventSuccessfulResponseDto {
@@ -9905,11 +11023,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetCalendarEventSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.event));
+            let mut state = serializer
+                .serialize_struct("GetCalendarEventSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.event) {
+                state.serialize_field("event", &self.event)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCalendarEventsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCalendarEventsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<CalendarEventDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCalendarEventsSuccessfulResponseDto {
@@ -9963,16 +11094,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetCalendarEventsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.events));
+            let mut state = serializer
+                .serialize_struct("GetCalendarEventsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.events) {
+                state.serialize_field("events", &self.events)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCalendarResourceResourceType {
@@ -9989,6 +11133,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCalendarResourceResourceType {
@@ -10030,10 +11189,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetCreateUpdateNoteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCreateUpdateNoteSuccessfulResponseDto {
@@ -10089,38 +11246,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetCreateUpdateNoteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.note));
+            let mut state = serializer
+                .serialize_struct("GetCreateUpdateNoteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.note) {
+                state.serialize_field("note", &self.note)?;
+            }
+            state.end()
+        }
+    }
     ///`GetNoteSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNoteSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<NoteCreatedBySchema>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNoteSchema {
@@ -10207,17 +11355,44 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("GetNoteSchema", FIELDS, GetNoteSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetNoteSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("GetNoteSchema", len)?;
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`GetNotesListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
-        #[serde(
-            rename = "hasMore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNotesListSuccessfulResponseDto {
@@ -10274,17 +11449,31 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetNotesListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.has_more))
+                + usize::from(!::std::option::Option::is_none(&self.notes));
+            let mut state = serializer
+                .serialize_struct("GetNotesListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.has_more) {
+                state.serialize_field("hasMore", &self.has_more)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupCreateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GroupCreateDto {
         pub description: ::std::string::String,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub name: ::std::string::String,
         pub slug: ::std::string::String,
@@ -10363,16 +11552,33 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("GroupCreateDto", FIELDS, GroupCreateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GroupCreateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.is_active));
+            let mut state = serializer.serialize_struct("GroupCreateDto", len)?;
+            state.serialize_field("description", &self.description)?;
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl GroupCreateDto {
         pub fn builder() -> builder::GroupCreateDto {
             Default::default()
         }
     }
     ///`GroupCreateSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GroupCreateSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group: ::std::option::Option<GroupDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupCreateSuccessfulResponseDto {
@@ -10422,32 +11628,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GroupCreateSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.group));
+            let mut state = serializer
+                .serialize_struct("GroupCreateSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.group) {
+                state.serialize_field("group", &self.group)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GroupDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupDto {
@@ -10533,11 +11736,45 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("GroupDto", FIELDS, GroupDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GroupDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.slug));
+            let mut state = serializer.serialize_struct("GroupDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupStatusUpdateParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GroupStatusUpdateParams {
         ///Is Active?
-        #[serde(rename = "isActive")]
         pub is_active: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupStatusUpdateParams {
@@ -10587,17 +11824,27 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GroupStatusUpdateParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("GroupStatusUpdateParams", len)?;
+            state.serialize_field("isActive", &self.is_active)?;
+            state.end()
+        }
+    }
     impl GroupStatusUpdateParams {
         pub fn builder() -> builder::GroupStatusUpdateParams {
             Default::default()
         }
     }
     ///`GroupSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GroupSuccessfulResponseDto {
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupSuccessfulResponseDto {
@@ -10646,8 +11893,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GroupSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GroupSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GroupUpdateDto {
         pub description: ::std::string::String,
         pub name: ::std::string::String,
@@ -10706,21 +11969,31 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("GroupUpdateDto", FIELDS, GroupUpdateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GroupUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("GroupUpdateDto", len)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl GroupUpdateDto {
         pub fn builder() -> builder::GroupUpdateDto {
             Default::default()
         }
     }
     ///`Hour`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Hour {
-        #[serde(rename = "closeHour")]
         pub close_hour: f64,
-        #[serde(rename = "closeMinute")]
         pub close_minute: f64,
-        #[serde(rename = "openHour")]
         pub open_hour: f64,
-        #[serde(rename = "openMinute")]
         pub open_minute: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for Hour {
@@ -10794,37 +12067,32 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("Hour", FIELDS, HourVisitor)
         }
     }
+    impl ::serde::Serialize for Hour {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("Hour", len)?;
+            state.serialize_field("closeHour", &self.close_hour)?;
+            state.serialize_field("closeMinute", &self.close_minute)?;
+            state.serialize_field("openHour", &self.open_hour)?;
+            state.serialize_field("openMinute", &self.open_minute)?;
+            state.end()
+        }
+    }
     impl Hour {
         pub fn builder() -> builder::Hour {
             Default::default()
         }
     }
     ///`HourResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct HourResponse {
-        #[serde(
-            rename = "closeHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub close_hour: ::std::option::Option<f64>,
-        #[serde(
-            rename = "closeMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub close_minute: ::std::option::Option<f64>,
-        #[serde(
-            rename = "openHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_hour: ::std::option::Option<f64>,
-        #[serde(
-            rename = "openMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_minute: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for HourResponse {
@@ -10894,14 +12162,39 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("HourResponse", FIELDS, HourResponseVisitor)
         }
     }
+    impl ::serde::Serialize for HourResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.close_hour))
+                + usize::from(!::std::option::Option::is_none(&self.close_minute))
+                + usize::from(!::std::option::Option::is_none(&self.open_hour))
+                + usize::from(!::std::option::Option::is_none(&self.open_minute));
+            let mut state = serializer.serialize_struct("HourResponse", len)?;
+            if !::std::option::Option::is_none(&self.close_hour) {
+                state.serialize_field("closeHour", &self.close_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.close_minute) {
+                state.serialize_field("closeMinute", &self.close_minute)?;
+            }
+            if !::std::option::Option::is_none(&self.open_hour) {
+                state.serialize_field("openHour", &self.open_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.open_minute) {
+                state.serialize_field("openMinute", &self.open_minute)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationConfiguration`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LocationConfiguration {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         pub kind: LocationConfigurationKind,
         ///Address for meeting location. Not applicable on "zoom_conference", "google_conference" and "ms_teams_conference" kind
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfiguration {
@@ -10955,33 +12248,40 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LocationConfiguration {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.location));
+            let mut state = serializer.serialize_struct("LocationConfiguration", len)?;
+            state.serialize_field("kind", &self.kind)?;
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            state.end()
+        }
+    }
     impl LocationConfiguration {
         pub fn builder() -> builder::LocationConfiguration {
             Default::default()
         }
     }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationKind {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom_conference")]
         ZoomConference,
-        #[serde(rename = "google_conference")]
         GoogleConference,
-        #[serde(rename = "inbound_call")]
         InboundCall,
-        #[serde(rename = "outbound_call")]
         OutboundCall,
-        #[serde(rename = "physical")]
         Physical,
-        #[serde(rename = "booker")]
         Booker,
-        #[serde(rename = "ms_teams_conference")]
         MsTeamsConference,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfigurationKind {
@@ -11004,6 +12304,27 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LocationConfigurationKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::ZoomConference => "zoom_conference",
+                        Self::GoogleConference => "google_conference",
+                        Self::InboundCall => "inbound_call",
+                        Self::OutboundCall => "outbound_call",
+                        Self::Physical => "physical",
+                        Self::Booker => "booker",
+                        Self::MsTeamsConference => "ms_teams_conference",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LocationConfigurationKind {
@@ -11056,22 +12377,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LocationConfigurationResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationConfigurationResponse {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kind: ::std::option::Option<LocationConfigurationResponseKind>,
         ///Address for meeting location. Not applicable on "zoom_conference", "google_conference" and "ms_teams_conference" kind
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
         ///Unique ID used to select a specific meeting location
-        #[serde(
-            rename = "meetingId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponse {
@@ -11135,28 +12447,42 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LocationConfigurationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.kind))
+                + usize::from(!::std::option::Option::is_none(&self.location))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_id));
+            let mut state = serializer
+                .serialize_struct("LocationConfigurationResponse", len)?;
+            if !::std::option::Option::is_none(&self.kind) {
+                state.serialize_field("kind", &self.kind)?;
+            }
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_id) {
+                state.serialize_field("meetingId", &self.meeting_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationResponseKind {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom_conference")]
         ZoomConference,
-        #[serde(rename = "google_conference")]
         GoogleConference,
-        #[serde(rename = "inbound_call")]
         InboundCall,
-        #[serde(rename = "outbound_call")]
         OutboundCall,
-        #[serde(rename = "physical")]
         Physical,
-        #[serde(rename = "booker")]
         Booker,
-        #[serde(rename = "ms_teams_conference")]
         MsTeamsConference,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponseKind {
@@ -11179,6 +12505,27 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LocationConfigurationResponseKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::ZoomConference => "zoom_conference",
+                        Self::GoogleConference => "google_conference",
+                        Self::InboundCall => "inbound_call",
+                        Self::OutboundCall => "outbound_call",
+                        Self::Physical => "physical",
+                        Self::Booker => "booker",
+                        Self::MsTeamsConference => "ms_teams_conference",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LocationConfigurationResponseKind {
@@ -11232,12 +12579,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LookBusyConfiguration`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LookBusyConfiguration {
         ///Apply Look Busy
         pub enabled: bool,
         ///Percentage of slots that will be hidden
-        #[serde(rename = "LookBusyPercentage")]
         pub look_busy_percentage: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for LookBusyConfiguration {
@@ -11295,23 +12641,30 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LookBusyConfiguration {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LookBusyConfiguration", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("LookBusyPercentage", &self.look_busy_percentage)?;
+            state.end()
+        }
+    }
     impl LookBusyConfiguration {
         pub fn builder() -> builder::LookBusyConfiguration {
             Default::default()
         }
     }
     ///`LookBusyConfigurationResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LookBusyConfigurationResponse {
         ///Apply Look Busy
-        #[serde(default)]
         pub enabled: bool,
         ///Percentage of slots that will be hidden
-        #[serde(
-            rename = "LookBusyPercentage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_percentage: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LookBusyConfigurationResponse {
@@ -11366,14 +12719,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LookBusyConfigurationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.look_busy_percentage),
+                );
+            let mut state = serializer
+                .serialize_struct("LookBusyConfigurationResponse", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            if !::std::option::Option::is_none(&self.look_busy_percentage) {
+                state.serialize_field("LookBusyPercentage", &self.look_busy_percentage)?;
+            }
+            state.end()
+        }
+    }
     ///`NoteCreatedBySchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NoteCreatedBySchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NoteCreatedBySchema {
@@ -11429,16 +12797,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for NoteCreatedBySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("NoteCreatedBySchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`NotesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NotesDto {
         ///Note body
         pub body: NotesDtoBody,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotesDto {
@@ -11485,6 +12866,22 @@ One room can be mapped with multiple service calendars.*/
                 }
             }
             deserializer.deserialize_struct("NotesDto", FIELDS, NotesDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for NotesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("NotesDto", len)?;
+            state.serialize_field("body", &self.body)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
         }
     }
     impl NotesDto {
@@ -11547,9 +12944,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`OpenHour`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct OpenHour {
-        #[serde(rename = "daysOfTheWeek")]
         pub days_of_the_week: ::std::vec::Vec<f64>,
         pub hours: ::std::vec::Vec<Hour>,
     }
@@ -11600,22 +12996,28 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("OpenHour", FIELDS, OpenHourVisitor)
         }
     }
+    impl ::serde::Serialize for OpenHour {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("OpenHour", len)?;
+            state.serialize_field("daysOfTheWeek", &self.days_of_the_week)?;
+            state.serialize_field("hours", &self.hours)?;
+            state.end()
+        }
+    }
     impl OpenHour {
         pub fn builder() -> builder::OpenHour {
             Default::default()
         }
     }
     ///`OpenHourResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OpenHourResponse {
-        #[serde(
-            rename = "daysOfTheWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_the_week: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for OpenHourResponse {
@@ -11667,31 +13069,36 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("OpenHourResponse", FIELDS, OpenHourResponseVisitor)
         }
     }
+    impl ::serde::Serialize for OpenHourResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.days_of_the_week))
+                + usize::from(!::std::option::Option::is_none(&self.hours));
+            let mut state = serializer.serialize_struct("OpenHourResponse", len)?;
+            if !::std::option::Option::is_none(&self.days_of_the_week) {
+                state.serialize_field("daysOfTheWeek", &self.days_of_the_week)?;
+            }
+            if !::std::option::Option::is_none(&self.hours) {
+                state.serialize_field("hours", &self.hours)?;
+            }
+            state.end()
+        }
+    }
     ///`Recurring`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct Recurring {
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_option: ::std::option::Option<RecurringBookingOption>,
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOverlapDefaultStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_overlap_default_status: ::std::option::Option<
             RecurringBookingOverlapDefaultStatus,
         >,
         ///Number of recurrences
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringFreq>,
     }
     impl<'de> ::serde::Deserialize<'de> for Recurring {
@@ -11761,23 +13168,51 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("Recurring", FIELDS, RecurringVisitor)
         }
     }
+    impl ::serde::Serialize for Recurring {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.booking_option))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.booking_overlap_default_status),
+                ) + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.freq));
+            let mut state = serializer.serialize_struct("Recurring", len)?;
+            if !::std::option::Option::is_none(&self.booking_option) {
+                state.serialize_field("bookingOption", &self.booking_option)?;
+            }
+            if !::std::option::Option::is_none(&self.booking_overlap_default_status) {
+                state
+                    .serialize_field(
+                        "bookingOverlapDefaultStatus",
+                        &self.booking_overlap_default_status,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.freq) {
+                state.serialize_field("freq", &self.freq)?;
+            }
+            state.end()
+        }
+    }
     impl Recurring {
         pub fn builder() -> builder::Recurring {
             Default::default()
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOption {
-        #[serde(rename = "skip")]
         Skip,
-        #[serde(rename = "continue")]
         Continue,
-        #[serde(rename = "book_next")]
         BookNext,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringBookingOption {
@@ -11795,6 +13230,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringBookingOption {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Skip => "skip",
+                        Self::Continue => "continue",
+                        Self::BookNext => "book_next",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringBookingOption {
@@ -11837,15 +13288,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOverlapDefaultStatus {
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "new")]
         New,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringBookingOverlapDefaultStatus {
@@ -11862,6 +13310,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringBookingOverlapDefaultStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Confirmed => "confirmed",
+                        Self::New => "new",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringBookingOverlapDefaultStatus {
@@ -11903,17 +13366,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringFreq`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringFreq {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "WEEKLY")]
         Weekly,
-        #[serde(rename = "MONTHLY")]
         Monthly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringFreq {
@@ -11931,6 +13390,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringFreq {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Weekly => "WEEKLY",
+                        Self::Monthly => "MONTHLY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringFreq {
@@ -11973,30 +13448,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringResponse {
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_option: ::std::option::Option<RecurringResponseBookingOption>,
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOverlapDefaultStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_overlap_default_status: ::std::option::Option<
             RecurringResponseBookingOverlapDefaultStatus,
         >,
         ///Number of recurrences
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringResponseFreq>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringResponse {
@@ -12071,18 +13532,46 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for RecurringResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.booking_option))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.booking_overlap_default_status),
+                ) + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.freq));
+            let mut state = serializer.serialize_struct("RecurringResponse", len)?;
+            if !::std::option::Option::is_none(&self.booking_option) {
+                state.serialize_field("bookingOption", &self.booking_option)?;
+            }
+            if !::std::option::Option::is_none(&self.booking_overlap_default_status) {
+                state
+                    .serialize_field(
+                        "bookingOverlapDefaultStatus",
+                        &self.booking_overlap_default_status,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.freq) {
+                state.serialize_field("freq", &self.freq)?;
+            }
+            state.end()
+        }
+    }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOption {
-        #[serde(rename = "skip")]
         Skip,
-        #[serde(rename = "continue")]
         Continue,
-        #[serde(rename = "book_next")]
         BookNext,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringResponseBookingOption {
@@ -12100,6 +13589,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringResponseBookingOption {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Skip => "skip",
+                        Self::Continue => "continue",
+                        Self::BookNext => "book_next",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOption {
@@ -12143,15 +13648,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOverlapDefaultStatus {
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "new")]
         New,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -12169,6 +13671,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringResponseBookingOverlapDefaultStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Confirmed => "confirmed",
+                        Self::New => "new",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOverlapDefaultStatus {
@@ -12210,17 +13727,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponseFreq`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseFreq {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "WEEKLY")]
         Weekly,
-        #[serde(rename = "MONTHLY")]
         Monthly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringResponseFreq {
@@ -12238,6 +13751,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringResponseFreq {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Weekly => "WEEKLY",
+                        Self::Monthly => "MONTHLY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringResponseFreq {
@@ -12280,10 +13809,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RemoveCalendarFromScheduleResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RemoveCalendarFromScheduleResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for RemoveCalendarFromScheduleResponse {
@@ -12336,12 +13863,26 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for RemoveCalendarFromScheduleResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("RemoveCalendarFromScheduleResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ResourceDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ResourceDeleteResponseDto {
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for ResourceDeleteResponseDto {
@@ -12390,8 +13931,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ResourceDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("ResourceDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleIntervalDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleIntervalDto {
         ///Start time in HH:MM format (24-hour format)
         pub from: ScheduleIntervalDtoFrom,
@@ -12445,6 +14002,19 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     ScheduleIntervalDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ScheduleIntervalDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("ScheduleIntervalDto", len)?;
+            state.serialize_field("from", &self.from)?;
+            state.serialize_field("to", &self.to)?;
+            state.end()
         }
     }
     impl ScheduleIntervalDto {
@@ -12511,15 +14081,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleIntervalDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleIntervalDtoResponse {
         ///Start time in HH:MM format (24-hour format)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///End time in HH:MM format (24-hour format)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleIntervalDtoResponse {
@@ -12573,6 +14139,25 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     ScheduleIntervalDtoResponseVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ScheduleIntervalDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.from))
+                + usize::from(!::std::option::Option::is_none(&self.to));
+            let mut state = serializer
+                .serialize_struct("ScheduleIntervalDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.from) {
+                state.serialize_field("from", &self.from)?;
+            }
+            if !::std::option::Option::is_none(&self.to) {
+                state.serialize_field("to", &self.to)?;
+            }
+            state.end()
         }
     }
     ///End time in HH:MM format (24-hour format)
@@ -12634,62 +14219,27 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleObjectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleObjectResponseDto {
         ///Calendar IDs associated with the schedule
-        #[serde(
-            rename = "calendarIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///ISO date string when the schedule was created
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///ISO date string when the schedule was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Whether the schedule has been deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for the schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID where this schedule applies
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for the schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Schedule rules defining when the schedule is active
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rules: ::std::option::Option<::std::vec::Vec<ScheduleRuleDtoResponse>>,
         ///Timezone for the schedule (IANA timezone identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///User ID associated with the schedule
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleObjectResponseDto {
@@ -12812,12 +14362,62 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleObjectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar_ids))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.rules))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("ScheduleObjectResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleResponseDto {
         ///Schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleObjectResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleResponseDto {
@@ -12866,21 +14466,31 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedule));
+            let mut state = serializer.serialize_struct("ScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleRuleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleRuleDto {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<ScheduleRuleDtoDate>,
         ///Day of week (only for weekday-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<ScheduleRuleDtoDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
         pub intervals: ::std::vec::Vec<ScheduleIntervalDto>,
         ///Type of schedule rule - weekday (recurring) or date (specific date)
-        #[serde(rename = "type")]
         pub type_: ScheduleRuleDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDto {
@@ -12945,6 +14555,26 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("ScheduleRuleDto", FIELDS, ScheduleRuleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ScheduleRuleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::std::option::Option::is_none(&self.day));
+            let mut state = serializer.serialize_struct("ScheduleRuleDto", len)?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            if !::std::option::Option::is_none(&self.day) {
+                state.serialize_field("day", &self.day)?;
+            }
+            state.serialize_field("intervals", &self.intervals)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ScheduleRuleDto {
         pub fn builder() -> builder::ScheduleRuleDto {
             Default::default()
@@ -13007,25 +14637,17 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Day of week (only for weekday-type rules)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoDay {
-        #[serde(rename = "sunday")]
         Sunday,
-        #[serde(rename = "monday")]
         Monday,
-        #[serde(rename = "tuesday")]
         Tuesday,
-        #[serde(rename = "wednesday")]
         Wednesday,
-        #[serde(rename = "thursday")]
         Thursday,
-        #[serde(rename = "friday")]
         Friday,
-        #[serde(rename = "saturday")]
         Saturday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoDay {
@@ -13047,6 +14669,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoDay {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sunday => "sunday",
+                        Self::Monday => "monday",
+                        Self::Tuesday => "tuesday",
+                        Self::Wednesday => "wednesday",
+                        Self::Thursday => "thursday",
+                        Self::Friday => "friday",
+                        Self::Saturday => "saturday",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoDay {
@@ -13097,25 +14739,17 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleRuleDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleRuleDtoResponse {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::std::string::String>,
         ///Day of week (only for weekday-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<ScheduleRuleDtoResponseDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<
             ::std::vec::Vec<ScheduleIntervalDtoResponse>,
         >,
         ///Type of schedule rule - weekday (recurring) or date (specific date)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ScheduleRuleDtoResponseType>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponse {
@@ -13185,26 +14819,44 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleRuleDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::std::option::Option::is_none(&self.day))
+                + usize::from(!::std::option::Option::is_none(&self.intervals))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("ScheduleRuleDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            if !::std::option::Option::is_none(&self.day) {
+                state.serialize_field("day", &self.day)?;
+            }
+            if !::std::option::Option::is_none(&self.intervals) {
+                state.serialize_field("intervals", &self.intervals)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Day of week (only for weekday-type rules)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseDay {
-        #[serde(rename = "sunday")]
         Sunday,
-        #[serde(rename = "monday")]
         Monday,
-        #[serde(rename = "tuesday")]
         Tuesday,
-        #[serde(rename = "wednesday")]
         Wednesday,
-        #[serde(rename = "thursday")]
         Thursday,
-        #[serde(rename = "friday")]
         Friday,
-        #[serde(rename = "saturday")]
         Saturday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseDay {
@@ -13226,6 +14878,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoResponseDay {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sunday => "sunday",
+                        Self::Monday => "monday",
+                        Self::Tuesday => "tuesday",
+                        Self::Wednesday => "wednesday",
+                        Self::Thursday => "thursday",
+                        Self::Friday => "friday",
+                        Self::Saturday => "saturday",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseDay {
@@ -13276,15 +14948,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseType {
-        #[serde(rename = "wday")]
         Wday,
-        #[serde(rename = "date")]
         Date,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseType {
@@ -13301,6 +14970,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Wday => "wday",
+                        Self::Date => "date",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseType {
@@ -13341,15 +15025,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoType {
-        #[serde(rename = "wday")]
         Wday,
-        #[serde(rename = "date")]
         Date,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoType {
@@ -13366,6 +15047,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Wday => "wday",
+                        Self::Date => "date",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoType {
@@ -13406,16 +15102,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`SchedulesDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SchedulesDto {
-        #[serde(
-            rename = "timeOffset",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub time_offset: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SchedulesDto {
@@ -13466,22 +15155,34 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("SchedulesDto", FIELDS, SchedulesDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SchedulesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.time_offset))
+                + usize::from(!::std::option::Option::is_none(&self.unit));
+            let mut state = serializer.serialize_struct("SchedulesDto", len)?;
+            if !::std::option::Option::is_none(&self.time_offset) {
+                state.serialize_field("timeOffset", &self.time_offset)?;
+            }
+            if !::std::option::Option::is_none(&self.unit) {
+                state.serialize_field("unit", &self.unit)?;
+            }
+            state.end()
+        }
+    }
     impl SchedulesDto {
         pub fn builder() -> builder::SchedulesDto {
             Default::default()
         }
     }
     ///`SchedulesDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SchedulesDtoResponse {
-        #[serde(
-            rename = "timeOffset",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub time_offset: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SchedulesDtoResponse {
@@ -13537,11 +15238,28 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for SchedulesDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.time_offset))
+                + usize::from(!::std::option::Option::is_none(&self.unit));
+            let mut state = serializer.serialize_struct("SchedulesDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.time_offset) {
+                state.serialize_field("timeOffset", &self.time_offset)?;
+            }
+            if !::std::option::Option::is_none(&self.unit) {
+                state.serialize_field("unit", &self.unit)?;
+            }
+            state.end()
+        }
+    }
     ///`SlotsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SlotsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for SlotsSchema {
@@ -13585,41 +15303,34 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("SlotsSchema", FIELDS, SlotsSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for SlotsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.slots));
+            let mut state = serializer.serialize_struct("SlotsSchema", len)?;
+            if !::std::option::Option::is_none(&self.slots) {
+                state.serialize_field("slots", &self.slots)?;
+            }
+            state.end()
+        }
+    }
     ///`TeamMember`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TeamMember {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         /**Meeting location configuration for event calendar.
 - *Multiple locations are allowed only when one team member is selected.*
 - *For **Class booking** and **Collective** calendars, only one location configuration is allowed for each team member.**/
-        #[serde(
-            rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_configurations: ::std::vec::Vec<LocationConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-        #[serde(
-            rename = "meetingLocationType",
-            default = "defaults::team_member_meeting_location_type"
-        )]
         pub meeting_location_type: TeamMemberMeetingLocationType,
-        #[serde(default = "defaults::team_member_priority")]
         pub priority: TeamMemberPriority,
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMember {
@@ -13698,31 +15409,53 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("TeamMember", FIELDS, TeamMemberVisitor)
         }
     }
+    impl ::serde::Serialize for TeamMember {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_configurations))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location));
+            let mut state = serializer.serialize_struct("TeamMember", len)?;
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            state.serialize_field("meetingLocationType", &self.meeting_location_type)?;
+            state.serialize_field("priority", &self.priority)?;
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl TeamMember {
         pub fn builder() -> builder::TeamMember {
             Default::default()
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "teams")]
         Teams,
-        #[serde(rename = "booker")]
         Booker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberMeetingLocationType {
@@ -13744,6 +15477,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TeamMemberMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::Teams => "teams",
+                        Self::Booker => "booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TeamMemberMeetingLocationType {
@@ -13841,44 +15594,19 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`TeamMemberResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TeamMemberResponse {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Meeting location configurations
-        #[serde(
-            rename = "locationConfigurations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_configurations: ::std::option::Option<
             ::std::vec::Vec<LocationConfigurationResponse>,
         >,
         ///🚨 Deprecated! Use `locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-        #[serde(
-            rename = "meetingLocationType",
-            default = "defaults::team_member_response_meeting_location_type"
-        )]
         pub meeting_location_type: TeamMemberResponseMeetingLocationType,
-        #[serde(default = "defaults::team_member_response_priority")]
         pub priority: f64,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberResponse {
@@ -13969,6 +15697,40 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for TeamMemberResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.location_configurations),
+                ) + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("TeamMemberResponse", len)?;
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::option::Option::is_none(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            state.serialize_field("meetingLocationType", &self.meeting_location_type)?;
+            state.serialize_field("priority", &self.priority)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for TeamMemberResponse {
         fn default() -> Self {
             Self {
@@ -13982,25 +15744,17 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberResponseMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "teams")]
         Teams,
-        #[serde(rename = "booker")]
         Booker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberResponseMeetingLocationType {
@@ -14022,6 +15776,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TeamMemberResponseMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::Teams => "teams",
+                        Self::Booker => "booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TeamMemberResponseMeetingLocationType {
@@ -14078,16 +15852,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateAvailability`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateAvailability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
-        #[serde(default)]
         pub deleted: bool,
         pub hours: ::std::vec::Vec<Hour>,
         ///The ID of the custom availability object. It is required while updating or deleting the existing custom date availability
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateAvailability {
@@ -14151,112 +15922,66 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateAvailability {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("UpdateAvailability", len)?;
+            state.serialize_field("date", &self.date)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("hours", &self.hours)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateAvailability {
         pub fn builder() -> builder::UpdateAvailability {
             Default::default()
         }
     }
     ///`UpdateCalendarNotificationsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCalendarNotificationsDto {
         ///Additional email addresses to receive notifications.
-        #[serde(
-            rename = "additionalEmailIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_email_ids: ::std::vec::Vec<::std::string::String>,
         ///Additional phone numbers to receive notifications.
-        #[serde(
-            rename = "additionalPhoneNumbers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_phone_numbers: ::std::vec::Vec<::std::string::String>,
         ///Specifies the time after which the follow-up notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "afterTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub after_time: ::std::vec::Vec<SchedulesDto>,
         ///Specifies the time before which the reminder notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "beforeTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub before_time: ::std::vec::Vec<SchedulesDto>,
         ///Body  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Notification channel
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<UpdateCalendarNotificationsDtoChannel>,
         ///Marks the notification as deleted (soft delete)
-        #[serde(default)]
         pub deleted: bool,
         ///From address for email notification
-        #[serde(
-            rename = "fromAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_address: ::std::option::Option<::std::string::String>,
         ///From name for email/sms notification
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///from number for sms notification
-        #[serde(
-            rename = "fromNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Is the notification active
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
         ///Notification type
-        #[serde(
-            rename = "notificationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_type: ::std::option::Option<
             UpdateCalendarNotificationsDtoNotificationType,
         >,
         ///Notification recipient type
-        #[serde(
-            rename = "receiverType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receiver_type: ::std::option::Option<
             UpdateCalendarNotificationsDtoReceiverType,
         >,
         ///Selected users for in-App and business email notifications. Supports user IDs and special keyword "sub_account_admin"
-        #[serde(
-            rename = "selectedUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub selected_users: ::std::vec::Vec<::std::string::String>,
         ///Subject  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Template ID for email notification
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDto {
@@ -14415,6 +16140,80 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_email_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_phone_numbers))
+                + usize::from(!::std::vec::Vec::is_empty(&self.after_time))
+                + usize::from(!::std::vec::Vec::is_empty(&self.before_time))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.channel))
+                + usize::from(!::std::option::Option::is_none(&self.from_address))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.from_number))
+                + usize::from(!::std::option::Option::is_none(&self.notification_type))
+                + usize::from(!::std::option::Option::is_none(&self.receiver_type))
+                + usize::from(!::std::vec::Vec::is_empty(&self.selected_users))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("UpdateCalendarNotificationsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.additional_email_ids) {
+                state.serialize_field("additionalEmailIds", &self.additional_email_ids)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.additional_phone_numbers) {
+                state
+                    .serialize_field(
+                        "additionalPhoneNumbers",
+                        &self.additional_phone_numbers,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.after_time) {
+                state.serialize_field("afterTime", &self.after_time)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.before_time) {
+                state.serialize_field("beforeTime", &self.before_time)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.channel) {
+                state.serialize_field("channel", &self.channel)?;
+            }
+            state.serialize_field("deleted", &self.deleted)?;
+            if !::std::option::Option::is_none(&self.from_address) {
+                state.serialize_field("fromAddress", &self.from_address)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.from_number) {
+                state.serialize_field("fromNumber", &self.from_number)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            if !::std::option::Option::is_none(&self.notification_type) {
+                state.serialize_field("notificationType", &self.notification_type)?;
+            }
+            if !::std::option::Option::is_none(&self.receiver_type) {
+                state.serialize_field("receiverType", &self.receiver_type)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
         fn default() -> Self {
             Self {
@@ -14443,19 +16242,14 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification channel
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoChannel {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "inApp")]
         InApp,
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoChannel {
@@ -14474,6 +16268,23 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDtoChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::InApp => "inApp",
+                        Self::Sms => "sms",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoChannel {
@@ -14519,23 +16330,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoNotificationType {
-        #[serde(rename = "booked")]
         Booked,
-        #[serde(rename = "confirmation")]
         Confirmation,
-        #[serde(rename = "cancellation")]
         Cancellation,
-        #[serde(rename = "reminder")]
         Reminder,
-        #[serde(rename = "followup")]
         Followup,
-        #[serde(rename = "reschedule")]
         Reschedule,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -14557,6 +16361,25 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDtoNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Booked => "booked",
+                        Self::Confirmation => "confirmation",
+                        Self::Cancellation => "cancellation",
+                        Self::Reminder => "reminder",
+                        Self::Followup => "followup",
+                        Self::Reschedule => "reschedule",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoNotificationType {
@@ -14607,23 +16430,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification recipient type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoReceiverType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "guest")]
         Guest,
-        #[serde(rename = "assignedUser")]
         AssignedUser,
-        #[serde(rename = "emails")]
         Emails,
-        #[serde(rename = "phoneNumbers")]
         PhoneNumbers,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoReceiverType {
@@ -14644,6 +16460,25 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDtoReceiverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Guest => "guest",
+                        Self::AssignedUser => "assignedUser",
+                        Self::Emails => "emails",
+                        Self::PhoneNumbers => "phoneNumbers",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoReceiverType {
@@ -14693,51 +16528,23 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateCalendarResourceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
     One equipment can only be mapped with one service calendar.
 
 One room can be mapped with multiple service calendars.*/
-        #[serde(
-            rename = "calendarIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Capacity of the room.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Quantity of the out of service equipment.
-        #[serde(
-            rename = "outOfService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the equipment.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceDto {
@@ -14842,21 +16649,62 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCalendarResourceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.calendar_ids))
+                + usize::from(!::std::option::Option::is_none(&self.capacity))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.out_of_service))
+                + usize::from(!::std::option::Option::is_none(&self.quantity));
+            let mut state = serializer
+                .serialize_struct("UpdateCalendarResourceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.capacity) {
+                state.serialize_field("capacity", &self.capacity)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.out_of_service) {
+                state.serialize_field("outOfService", &self.out_of_service)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateCalendarResourceDto {
         pub fn builder() -> builder::UpdateCalendarResourceDto {
             Default::default()
         }
     }
     ///`UpdateCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceResourceType {
@@ -14873,6 +16721,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarResourceResourceType {
@@ -14914,18 +16777,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateScheduleDto {
         ///Human-readable name for the schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Updated schedule rules defining when the schedule is active
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Updated timezone for the schedule (IANA timezone identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateScheduleDtoTimezone>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateScheduleDto {
@@ -14984,6 +16842,28 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     UpdateScheduleDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.rules))
+                + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer.serialize_struct("UpdateScheduleDto", len)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
         }
     }
     impl UpdateScheduleDto {
@@ -15048,10 +16928,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ValidateGroupSlugPostBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ValidateGroupSlugPostBody {
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Slug
         pub slug: ::std::string::String,
@@ -15108,16 +16987,28 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ValidateGroupSlugPostBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("ValidateGroupSlugPostBody", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl ValidateGroupSlugPostBody {
         pub fn builder() -> builder::ValidateGroupSlugPostBody {
             Default::default()
         }
     }
     ///`ValidateGroupSlugSuccessResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ValidateGroupSlugSuccessResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ValidateGroupSlugSuccessResponseDto {
@@ -15169,6 +17060,22 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     ValidateGroupSlugSuccessResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ValidateGroupSlugSuccessResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.available));
+            let mut state = serializer
+                .serialize_struct("ValidateGroupSlugSuccessResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.available) {
+                state.serialize_field("available", &self.available)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

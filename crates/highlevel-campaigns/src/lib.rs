@@ -13,22 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CampaignsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CampaignsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignsSchema {
@@ -94,11 +83,35 @@ pub mod types {
                 .deserialize_struct("CampaignsSchema", FIELDS, CampaignsSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CampaignsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("CampaignsSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CampaignsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CampaignsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaigns: ::std::option::Option<::std::vec::Vec<CampaignsSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CampaignsSuccessfulResponseDto {
@@ -146,6 +159,22 @@ pub mod types {
                     FIELDS,
                     CampaignsSuccessfulResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for CampaignsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaigns));
+            let mut state = serializer
+                .serialize_struct("CampaignsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaigns) {
+                state.serialize_field("campaigns", &self.campaigns)?;
+            }
+            state.end()
         }
     }
     /// Error types.

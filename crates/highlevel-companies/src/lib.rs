@@ -13,273 +13,67 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`GetCompanyByIdSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCompanyByIdSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "affiliatePolicyAcceptedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_policy_accepted_by: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "affiliatePolicyAcceptedDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_policy_accepted_date: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "affiliatePolicyVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_policy_version: ::std::option::Option<::std::string::String>,
         ///Flag to set if auto suspend is enabled
-        #[serde(
-            rename = "autoSuspendEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_suspend_enabled: ::std::option::Option<bool>,
         ///The affinity group of the agency
-        #[serde(
-            rename = "businessAffinityGroup",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_affinity_group: ::std::option::Option<::std::string::String>,
         ///Business category
-        #[serde(
-            rename = "businessCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_category: ::std::option::Option<::std::string::String>,
         ///The business niche in which the agency is operating
-        #[serde(
-            rename = "businessNiche",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_niche: ::std::option::Option<::std::string::String>,
         ///Flag to set if cancel plan is enabled
-        #[serde(
-            rename = "cancelEnabledForClients",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cancel_enabled_for_clients: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customerType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_type: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "disableEmailService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_email_service: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "enableDepreciatedFeatures",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_depreciated_features: ::std::option::Option<bool>,
         ///Flag to determine if new sub-accounts should use default data
-        #[serde(
-            rename = "enableNewSubAccountDefaultData",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_new_sub_account_default_data: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isEnterpriseAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_enterprise_account: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isReselling",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_reselling: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isSandboxAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_sandbox_account: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_count: ::std::option::Option<f64>,
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "onboardingInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub onboarding_info: ::std::option::Option<IOnboardingDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan: ::std::option::Option<f64>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///If you want to enable / disable Priority Support for any agency. Default value is false.
-        #[serde(rename = "premiumUpgraded", default)]
         pub premium_upgraded: bool,
-        #[serde(
-            rename = "privacyPolicy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "privacyPolicyAcceptedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_accepted_by: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "privacyPolicyAcceptedDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_accepted_date: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "privacyPolicyVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_version: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "referralId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub referral_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "relationshipNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relationship_number: ::std::option::Option<::std::string::String>,
         ///Saas Settings
-        #[serde(
-            rename = "saasSettings",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub saas_settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(
-            rename = "spareDomain",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub spare_domain: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stripeConnectId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_connect_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subdomain: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "termsConditions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_conditions: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "termsOfServiceAcceptedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_accepted_by: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "termsOfServiceAcceptedDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_accepted_date: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "termsOfServiceVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_version: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "twilioFreeCredits",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio_free_credits: ::std::option::Option<f64>,
-        #[serde(
-            rename = "twilioTrialMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio_trial_mode: ::std::option::Option<bool>,
         ///Flag to set if upgrade plan is enabled
-        #[serde(
-            rename = "upgradeEnabledForClients",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upgrade_enabled_for_clients: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCompanyByIdSchema {
@@ -727,11 +521,315 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCompanyByIdSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.affiliate_policy_accepted_by),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.affiliate_policy_accepted_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.affiliate_policy_version),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.auto_suspend_enabled),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.business_affinity_group),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_category))
+                + usize::from(!::std::option::Option::is_none(&self.business_niche))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.cancel_enabled_for_clients),
+                ) + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.customer_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.disable_email_service),
+                ) + usize::from(!::std::option::Option::is_none(&self.domain))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.enable_depreciated_features),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.enable_new_sub_account_default_data,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_enterprise_account),
+                ) + usize::from(!::std::option::Option::is_none(&self.is_reselling))
+                + usize::from(!::std::option::Option::is_none(&self.is_sandbox_account))
+                + usize::from(!::std::option::Option::is_none(&self.location_count))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.onboarding_info))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.plan))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.privacy_policy))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.privacy_policy_accepted_by),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.privacy_policy_accepted_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.privacy_policy_version),
+                ) + usize::from(!::std::option::Option::is_none(&self.referral_id))
+                + usize::from(!::std::option::Option::is_none(&self.relationship_number))
+                + usize::from(!::serde_json::Map::is_empty(&self.saas_settings))
+                + usize::from(!::std::option::Option::is_none(&self.spare_domain))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.stripe_connect_id))
+                + usize::from(!::std::option::Option::is_none(&self.subdomain))
+                + usize::from(!::std::option::Option::is_none(&self.terms_conditions))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.terms_of_service_accepted_by),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.terms_of_service_accepted_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.terms_of_service_version),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.twilio_free_credits))
+                + usize::from(!::std::option::Option::is_none(&self.twilio_trial_mode))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.upgrade_enabled_for_clients),
+                ) + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("GetCompanyByIdSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_policy_accepted_by) {
+                state
+                    .serialize_field(
+                        "affiliatePolicyAcceptedBy",
+                        &self.affiliate_policy_accepted_by,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_policy_accepted_date) {
+                state
+                    .serialize_field(
+                        "affiliatePolicyAcceptedDate",
+                        &self.affiliate_policy_accepted_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_policy_version) {
+                state
+                    .serialize_field(
+                        "affiliatePolicyVersion",
+                        &self.affiliate_policy_version,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.auto_suspend_enabled) {
+                state.serialize_field("autoSuspendEnabled", &self.auto_suspend_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.business_affinity_group) {
+                state
+                    .serialize_field(
+                        "businessAffinityGroup",
+                        &self.business_affinity_group,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_category) {
+                state.serialize_field("businessCategory", &self.business_category)?;
+            }
+            if !::std::option::Option::is_none(&self.business_niche) {
+                state.serialize_field("businessNiche", &self.business_niche)?;
+            }
+            if !::std::option::Option::is_none(&self.cancel_enabled_for_clients) {
+                state
+                    .serialize_field(
+                        "cancelEnabledForClients",
+                        &self.cancel_enabled_for_clients,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.customer_type) {
+                state.serialize_field("customerType", &self.customer_type)?;
+            }
+            if !::std::option::Option::is_none(&self.disable_email_service) {
+                state
+                    .serialize_field(
+                        "disableEmailService",
+                        &self.disable_email_service,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.domain) {
+                state.serialize_field("domain", &self.domain)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_depreciated_features) {
+                state
+                    .serialize_field(
+                        "enableDepreciatedFeatures",
+                        &self.enable_depreciated_features,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.enable_new_sub_account_default_data,
+            ) {
+                state
+                    .serialize_field(
+                        "enableNewSubAccountDefaultData",
+                        &self.enable_new_sub_account_default_data,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_enterprise_account) {
+                state
+                    .serialize_field(
+                        "isEnterpriseAccount",
+                        &self.is_enterprise_account,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.is_reselling) {
+                state.serialize_field("isReselling", &self.is_reselling)?;
+            }
+            if !::std::option::Option::is_none(&self.is_sandbox_account) {
+                state.serialize_field("isSandboxAccount", &self.is_sandbox_account)?;
+            }
+            if !::std::option::Option::is_none(&self.location_count) {
+                state.serialize_field("locationCount", &self.location_count)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.onboarding_info) {
+                state.serialize_field("onboardingInfo", &self.onboarding_info)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.plan) {
+                state.serialize_field("plan", &self.plan)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            state.serialize_field("premiumUpgraded", &self.premium_upgraded)?;
+            if !::std::option::Option::is_none(&self.privacy_policy) {
+                state.serialize_field("privacyPolicy", &self.privacy_policy)?;
+            }
+            if !::std::option::Option::is_none(&self.privacy_policy_accepted_by) {
+                state
+                    .serialize_field(
+                        "privacyPolicyAcceptedBy",
+                        &self.privacy_policy_accepted_by,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.privacy_policy_accepted_date) {
+                state
+                    .serialize_field(
+                        "privacyPolicyAcceptedDate",
+                        &self.privacy_policy_accepted_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.privacy_policy_version) {
+                state
+                    .serialize_field(
+                        "privacyPolicyVersion",
+                        &self.privacy_policy_version,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.referral_id) {
+                state.serialize_field("referralId", &self.referral_id)?;
+            }
+            if !::std::option::Option::is_none(&self.relationship_number) {
+                state.serialize_field("relationshipNumber", &self.relationship_number)?;
+            }
+            if !::serde_json::Map::is_empty(&self.saas_settings) {
+                state.serialize_field("saasSettings", &self.saas_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.spare_domain) {
+                state.serialize_field("spareDomain", &self.spare_domain)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.stripe_connect_id) {
+                state.serialize_field("stripeConnectId", &self.stripe_connect_id)?;
+            }
+            if !::std::option::Option::is_none(&self.subdomain) {
+                state.serialize_field("subdomain", &self.subdomain)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_conditions) {
+                state.serialize_field("termsConditions", &self.terms_conditions)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_of_service_accepted_by) {
+                state
+                    .serialize_field(
+                        "termsOfServiceAcceptedBy",
+                        &self.terms_of_service_accepted_by,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.terms_of_service_accepted_date) {
+                state
+                    .serialize_field(
+                        "termsOfServiceAcceptedDate",
+                        &self.terms_of_service_accepted_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.terms_of_service_version) {
+                state
+                    .serialize_field(
+                        "termsOfServiceVersion",
+                        &self.terms_of_service_version,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.twilio_free_credits) {
+                state.serialize_field("twilioFreeCredits", &self.twilio_free_credits)?;
+            }
+            if !::std::option::Option::is_none(&self.twilio_trial_mode) {
+                state.serialize_field("twilioTrialMode", &self.twilio_trial_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.upgrade_enabled_for_clients) {
+                state
+                    .serialize_field(
+                        "upgradeEnabledForClients",
+                        &self.upgrade_enabled_for_clients,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCompanyByIdSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCompanyByIdSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company: ::std::option::Option<GetCompanyByIdSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCompanyByIdSuccessfulResponseDto {
@@ -785,105 +883,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCompanyByIdSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company));
+            let mut state = serializer
+                .serialize_struct("GetCompanyByIdSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.company) {
+                state.serialize_field("company", &self.company)?;
+            }
+            state.end()
+        }
+    }
     ///`IOnboardingDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IOnboardingDto {
         ///Set to true if it is from affiliate
-        #[serde(
-            rename = "affiliateSignup",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_signup: ::std::option::Option<bool>,
-        #[serde(
-            rename = "conversationDemo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_demo: ::std::option::Option<::serde_json::Value>,
-        #[serde(
-            rename = "customerCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_count: ::std::option::Option<::std::string::String>,
         ///Set to true if user joined implementation call
-        #[serde(
-            rename = "hasJoinedImplementationCall",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_joined_implementation_call: ::std::option::Option<bool>,
         ///Set to true if user joined onboarding call
-        #[serde(
-            rename = "hasJoinedKickoffCall",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_joined_kickoff_call: ::std::option::Option<bool>,
-        #[serde(
-            rename = "haveWebsite",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub have_website: ::std::option::Option<::serde_json::Value>,
-        #[serde(
-            rename = "industryServed",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub industry_served: ::std::option::Option<::std::string::String>,
         ///Set to true if user joined onboarding call
-        #[serde(
-            rename = "kickoffActionTaken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kickoff_action_taken: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::serde_json::Value>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///metaData for onboarding
-        #[serde(
-            rename = "metaData",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub meta_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pending: ::std::option::Option<::serde_json::Value>,
         ///Selected agency plan unique plan Id
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "snapshotId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tools: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///This helps in A/B tracking of onboarding flow
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "websiteUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for IOnboardingDto {
@@ -1054,6 +1095,97 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("IOnboardingDto", FIELDS, IOnboardingDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for IOnboardingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.affiliate_signup))
+                + usize::from(!::std::option::Option::is_none(&self.conversation_demo))
+                + usize::from(!::std::option::Option::is_none(&self.customer_count))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.has_joined_implementation_call),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.has_joined_kickoff_call),
+                ) + usize::from(!::std::option::Option::is_none(&self.have_website))
+                + usize::from(!::std::option::Option::is_none(&self.industry_served))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.kickoff_action_taken),
+                ) + usize::from(!::std::option::Option::is_none(&self.location))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta_data))
+                + usize::from(!::std::option::Option::is_none(&self.pending))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.snapshot_id))
+                + usize::from(!::std::option::Option::is_none(&self.tools))
+                + usize::from(!::std::option::Option::is_none(&self.version))
+                + usize::from(!::std::option::Option::is_none(&self.website_url));
+            let mut state = serializer.serialize_struct("IOnboardingDto", len)?;
+            if !::std::option::Option::is_none(&self.affiliate_signup) {
+                state.serialize_field("affiliateSignup", &self.affiliate_signup)?;
+            }
+            if !::std::option::Option::is_none(&self.conversation_demo) {
+                state.serialize_field("conversationDemo", &self.conversation_demo)?;
+            }
+            if !::std::option::Option::is_none(&self.customer_count) {
+                state.serialize_field("customerCount", &self.customer_count)?;
+            }
+            if !::std::option::Option::is_none(&self.has_joined_implementation_call) {
+                state
+                    .serialize_field(
+                        "hasJoinedImplementationCall",
+                        &self.has_joined_implementation_call,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.has_joined_kickoff_call) {
+                state
+                    .serialize_field(
+                        "hasJoinedKickoffCall",
+                        &self.has_joined_kickoff_call,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.have_website) {
+                state.serialize_field("haveWebsite", &self.have_website)?;
+            }
+            if !::std::option::Option::is_none(&self.industry_served) {
+                state.serialize_field("industryServed", &self.industry_served)?;
+            }
+            if !::std::option::Option::is_none(&self.kickoff_action_taken) {
+                state.serialize_field("kickoffActionTaken", &self.kickoff_action_taken)?;
+            }
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta_data) {
+                state.serialize_field("metaData", &self.meta_data)?;
+            }
+            if !::std::option::Option::is_none(&self.pending) {
+                state.serialize_field("pending", &self.pending)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.snapshot_id) {
+                state.serialize_field("snapshotId", &self.snapshot_id)?;
+            }
+            if !::std::option::Option::is_none(&self.tools) {
+                state.serialize_field("tools", &self.tools)?;
+            }
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            if !::std::option::Option::is_none(&self.website_url) {
+                state.serialize_field("websiteUrl", &self.website_url)?;
+            }
+            state.end()
         }
     }
     /// Error types.

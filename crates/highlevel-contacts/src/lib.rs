@@ -42,82 +42,25 @@ pub mod types {
         }
     }
     ///`AttributionSource`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttributionSource {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "campaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dclid: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fbEventId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb_event_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fbc: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fbclid: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fbp: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gclid: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medium: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "mediumId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medium_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub msclikid: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub referrer: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userAgent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_agent: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "utmContent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub utm_content: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "utmMedium",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub utm_medium: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "utmSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub utm_source: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttributionSource {
@@ -304,14 +247,94 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttributionSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaign))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_id))
+                + usize::from(!::std::option::Option::is_none(&self.dclid))
+                + usize::from(!::std::option::Option::is_none(&self.fb_event_id))
+                + usize::from(!::std::option::Option::is_none(&self.fbc))
+                + usize::from(!::std::option::Option::is_none(&self.fbclid))
+                + usize::from(!::std::option::Option::is_none(&self.fbp))
+                + usize::from(!::std::option::Option::is_none(&self.gclid))
+                + usize::from(!::std::option::Option::is_none(&self.ip))
+                + usize::from(!::std::option::Option::is_none(&self.medium))
+                + usize::from(!::std::option::Option::is_none(&self.medium_id))
+                + usize::from(!::std::option::Option::is_none(&self.msclikid))
+                + usize::from(!::std::option::Option::is_none(&self.referrer))
+                + usize::from(!::std::option::Option::is_none(&self.url))
+                + usize::from(!::std::option::Option::is_none(&self.user_agent))
+                + usize::from(!::std::option::Option::is_none(&self.utm_content))
+                + usize::from(!::std::option::Option::is_none(&self.utm_medium))
+                + usize::from(!::std::option::Option::is_none(&self.utm_source));
+            let mut state = serializer.serialize_struct("AttributionSource", len)?;
+            if !::std::option::Option::is_none(&self.campaign) {
+                state.serialize_field("campaign", &self.campaign)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_id) {
+                state.serialize_field("campaignId", &self.campaign_id)?;
+            }
+            if !::std::option::Option::is_none(&self.dclid) {
+                state.serialize_field("dclid", &self.dclid)?;
+            }
+            if !::std::option::Option::is_none(&self.fb_event_id) {
+                state.serialize_field("fbEventId", &self.fb_event_id)?;
+            }
+            if !::std::option::Option::is_none(&self.fbc) {
+                state.serialize_field("fbc", &self.fbc)?;
+            }
+            if !::std::option::Option::is_none(&self.fbclid) {
+                state.serialize_field("fbclid", &self.fbclid)?;
+            }
+            if !::std::option::Option::is_none(&self.fbp) {
+                state.serialize_field("fbp", &self.fbp)?;
+            }
+            if !::std::option::Option::is_none(&self.gclid) {
+                state.serialize_field("gclid", &self.gclid)?;
+            }
+            if !::std::option::Option::is_none(&self.ip) {
+                state.serialize_field("ip", &self.ip)?;
+            }
+            if !::std::option::Option::is_none(&self.medium) {
+                state.serialize_field("medium", &self.medium)?;
+            }
+            if !::std::option::Option::is_none(&self.medium_id) {
+                state.serialize_field("mediumId", &self.medium_id)?;
+            }
+            if !::std::option::Option::is_none(&self.msclikid) {
+                state.serialize_field("msclikid", &self.msclikid)?;
+            }
+            if !::std::option::Option::is_none(&self.referrer) {
+                state.serialize_field("referrer", &self.referrer)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            if !::std::option::Option::is_none(&self.user_agent) {
+                state.serialize_field("userAgent", &self.user_agent)?;
+            }
+            if !::std::option::Option::is_none(&self.utm_content) {
+                state.serialize_field("utmContent", &self.utm_content)?;
+            }
+            if !::std::option::Option::is_none(&self.utm_medium) {
+                state.serialize_field("utmMedium", &self.utm_medium)?;
+            }
+            if !::std::option::Option::is_none(&self.utm_source) {
+                state.serialize_field("utmSource", &self.utm_source)?;
+            }
+            state.end()
+        }
+    }
     ///`CheckboxField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CheckboxField {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CheckboxField {
@@ -366,19 +389,34 @@ pub mod types {
                 .deserialize_struct("CheckboxField", FIELDS, CheckboxFieldVisitor)
         }
     }
+    impl ::serde::Serialize for CheckboxField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("CheckboxField", len)?;
+            if !::std::vec::Vec::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CheckboxField {
         pub fn builder() -> builder::CheckboxField {
             Default::default()
         }
     }
     ///`ContactsBulkUpateResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactsBulkUpateResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactsBulkUpateResponse {
@@ -432,6 +470,25 @@ pub mod types {
                     FIELDS,
                     ContactsBulkUpateResponseVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ContactsBulkUpateResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.ids))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("ContactsBulkUpateResponse", len)?;
+            if !::std::option::Option::is_none(&self.ids) {
+                state.serialize_field("ids", &self.ids)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
         }
     }
     ///`ContactsBusinessUpdate`
@@ -507,10 +564,8 @@ pub mod types {
         }
     }
     ///`ContactsByIdSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactsByIdSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<GetContectByIdSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactsByIdSuccessfulResponseDto {
@@ -560,47 +615,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactsByIdSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact));
+            let mut state = serializer
+                .serialize_struct("ContactsByIdSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.contact) {
+                state.serialize_field("contact", &self.contact)?;
+            }
+            state.end()
+        }
+    }
     ///`ContactsMetaSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactsMetaSchema {
-        #[serde(
-            rename = "currentPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub current_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "nextPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "nextPageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "prevPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prev_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "startAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after: ::std::option::Option<f64>,
-        #[serde(
-            rename = "startAfterId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactsMetaSchema {
@@ -699,89 +738,65 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactsMetaSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.current_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page_url))
+                + usize::from(!::std::option::Option::is_none(&self.prev_page))
+                + usize::from(!::std::option::Option::is_none(&self.start_after))
+                + usize::from(!::std::option::Option::is_none(&self.start_after_id))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("ContactsMetaSchema", len)?;
+            if !::std::option::Option::is_none(&self.current_page) {
+                state.serialize_field("currentPage", &self.current_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page) {
+                state.serialize_field("nextPage", &self.next_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page_url) {
+                state.serialize_field("nextPageUrl", &self.next_page_url)?;
+            }
+            if !::std::option::Option::is_none(&self.prev_page) {
+                state.serialize_field("prevPage", &self.prev_page)?;
+            }
+            if !::std::option::Option::is_none(&self.start_after) {
+                state.serialize_field("startAfter", &self.start_after)?;
+            }
+            if !::std::option::Option::is_none(&self.start_after_id) {
+                state.serialize_field("startAfterId", &self.start_after_id)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ContactsSearchSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactsSearchSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attributions: ::std::option::Option<::std::vec::Vec<AttributionSource>>,
-        #[serde(
-            rename = "businessId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contactName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactsSearchSchema {
@@ -968,17 +983,94 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactsSearchSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.attributions))
+                + usize::from(!::std::option::Option::is_none(&self.business_id))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.contact_name))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer.serialize_struct("ContactsSearchSchema", len)?;
+            if !::std::option::Option::is_none(&self.attributions) {
+                state.serialize_field("attributions", &self.attributions)?;
+            }
+            if !::std::option::Option::is_none(&self.business_id) {
+                state.serialize_field("businessId", &self.business_id)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_name) {
+                state.serialize_field("contactName", &self.contact_name)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
+        }
+    }
     ///`ContactsSearchSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactsSearchSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contacts: ::std::option::Option<::std::vec::Vec<ContactsSearchSchema>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<ContactsMetaSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactsSearchSuccessfulResponseDto {
@@ -1046,11 +1138,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactsSearchSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contacts))
+                + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.meta));
+            let mut state = serializer
+                .serialize_struct("ContactsSearchSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.contacts) {
+                state.serialize_field("contacts", &self.contacts)?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.end()
+        }
+    }
     ///`ContactsWorkflowSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactsWorkflowSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactsWorkflowSuccessfulResponseDto {
@@ -1104,17 +1218,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactsWorkflowSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("ContactsWorkflowSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateAddFollowersSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "followersAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_added: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -1177,11 +1300,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateAddFollowersSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.followers_added));
+            let mut state = serializer
+                .serialize_struct("CreateAddFollowersSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.followers_added) {
+                state.serialize_field("followersAdded", &self.followers_added)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateAddTagSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateAddTagSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateAddTagSuccessfulResponseDto {
@@ -1231,104 +1372,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateAddTagSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("CreateAddTagSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateContactDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateContactDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address1: ::std::option::Option<::std::string::String>,
         ///User's Id
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<CreateContactDtoCustomFieldsItem>,
         ///The birth date of the contact. Supported formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD, MM_DD_YYYY
-        #[serde(
-            rename = "dateOfBirth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_of_birth: ::std::option::Option<::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd_settings: ::std::option::Option<DndSettingsSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gender: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "inboundDndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_dnd_settings: ::std::option::Option<InboundDndSettingsSchema>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateContactDto {
@@ -1548,6 +1633,107 @@ pub mod types {
                 .deserialize_struct("CreateContactDto", FIELDS, CreateContactDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateContactDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address1))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.date_of_birth))
+                + usize::from(!::std::option::Option::is_none(&self.dnd))
+                + usize::from(!::std::option::Option::is_none(&self.dnd_settings))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.gender))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.inbound_dnd_settings),
+                ) + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("CreateContactDto", len)?;
+            if !::std::option::Option::is_none(&self.address1) {
+                state.serialize_field("address1", &self.address1)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.date_of_birth) {
+                state.serialize_field("dateOfBirth", &self.date_of_birth)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd) {
+                state.serialize_field("dnd", &self.dnd)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd_settings) {
+                state.serialize_field("dndSettings", &self.dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.gender) {
+                state.serialize_field("gender", &self.gender)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_dnd_settings) {
+                state.serialize_field("inboundDndSettings", &self.inbound_dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl CreateContactDto {
         pub fn builder() -> builder::CreateContactDto {
             Default::default()
@@ -1590,179 +1776,44 @@ pub mod types {
         }
     }
     ///`CreateContactSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateContactSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address1: ::std::option::Option<::std::string::String>,
         ///User's Id
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "birthDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub birth_day: ::std::option::Option<f64>,
-        #[serde(
-            rename = "birthMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub birth_month: ::std::option::Option<f64>,
-        #[serde(
-            rename = "bounceEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bounce_email: ::std::option::Option<bool>,
-        #[serde(
-            rename = "businessId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateOfBirth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_of_birth: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd_settings: ::std::option::Option<DndSettingsSchemaResponse>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "emailLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstNameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fullNameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub full_name_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastNameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastSessionActivityAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_session_activity_at: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub offers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "unsubscribeEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unsubscribe_email: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateContactSchema {
@@ -2093,11 +2144,175 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateContactSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address1))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.birth_day))
+                + usize::from(!::std::option::Option::is_none(&self.birth_month))
+                + usize::from(!::std::option::Option::is_none(&self.bounce_email))
+                + usize::from(!::std::option::Option::is_none(&self.business_id))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_of_birth))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.dnd))
+                + usize::from(!::std::option::Option::is_none(&self.dnd_settings))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.email_lower_case))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.first_name_lower_case),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.full_name_lower_case),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_name_lower_case),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_session_activity_at),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.offers))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.products))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.unsubscribe_email))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("CreateContactSchema", len)?;
+            if !::std::option::Option::is_none(&self.address1) {
+                state.serialize_field("address1", &self.address1)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.birth_day) {
+                state.serialize_field("birthDay", &self.birth_day)?;
+            }
+            if !::std::option::Option::is_none(&self.birth_month) {
+                state.serialize_field("birthMonth", &self.birth_month)?;
+            }
+            if !::std::option::Option::is_none(&self.bounce_email) {
+                state.serialize_field("bounceEmail", &self.bounce_email)?;
+            }
+            if !::std::option::Option::is_none(&self.business_id) {
+                state.serialize_field("businessId", &self.business_id)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_of_birth) {
+                state.serialize_field("dateOfBirth", &self.date_of_birth)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd) {
+                state.serialize_field("dnd", &self.dnd)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd_settings) {
+                state.serialize_field("dndSettings", &self.dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.email_lower_case) {
+                state.serialize_field("emailLowerCase", &self.email_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name_lower_case) {
+                state
+                    .serialize_field("firstNameLowerCase", &self.first_name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.full_name_lower_case) {
+                state.serialize_field("fullNameLowerCase", &self.full_name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name_lower_case) {
+                state.serialize_field("lastNameLowerCase", &self.last_name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.last_session_activity_at) {
+                state
+                    .serialize_field(
+                        "lastSessionActivityAt",
+                        &self.last_session_activity_at,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.offers) {
+                state.serialize_field("offers", &self.offers)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.products) {
+                state.serialize_field("products", &self.products)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.unsubscribe_email) {
+                state.serialize_field("unsubscribeEmail", &self.unsubscribe_email)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateContactsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateContactsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<CreateContactSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateContactsSuccessfulResponseDto {
@@ -2151,11 +2366,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateContactsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact));
+            let mut state = serializer
+                .serialize_struct("CreateContactsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.contact) {
+                state.serialize_field("contact", &self.contact)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateDeleteCantactsCampaignsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateDeleteCantactsCampaignsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2212,11 +2441,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateDeleteCantactsCampaignsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct(
+                    "CreateDeleteCantactsCampaignsSuccessfulResponseDto",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateDeleteTagSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateDeleteTagSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateDeleteTagSuccessfulResponseDto {
@@ -2270,20 +2516,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateDeleteTagSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("CreateDeleteTagSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateTaskParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateTaskParams {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         pub completed: bool,
-        #[serde(rename = "dueDate")]
         pub due_date: ::std::string::String,
         pub title: ::std::string::String,
     }
@@ -2363,19 +2616,36 @@ pub mod types {
                 .deserialize_struct("CreateTaskParams", FIELDS, CreateTaskParamsVisitor)
         }
     }
+    impl ::serde::Serialize for CreateTaskParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.body));
+            let mut state = serializer.serialize_struct("CreateTaskParams", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            state.serialize_field("completed", &self.completed)?;
+            state.serialize_field("dueDate", &self.due_date)?;
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl CreateTaskParams {
         pub fn builder() -> builder::CreateTaskParams {
             Default::default()
         }
     }
     ///`CreateWorkflowDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateWorkflowDto {
-        #[serde(
-            rename = "eventStartTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_start_time: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateWorkflowDto {
@@ -2424,19 +2694,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateWorkflowDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.event_start_time));
+            let mut state = serializer.serialize_struct("CreateWorkflowDto", len)?;
+            if !::std::option::Option::is_none(&self.event_start_time) {
+                state.serialize_field("eventStartTime", &self.event_start_time)?;
+            }
+            state.end()
+        }
+    }
     impl CreateWorkflowDto {
         pub fn builder() -> builder::CreateWorkflowDto {
             Default::default()
         }
     }
     ///`CustomFieldSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldSchema {
@@ -2492,14 +2773,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer.serialize_struct("CustomFieldSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsInputArraySchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomFieldsInputArraySchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputArraySchema {
@@ -2558,14 +2854,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputArraySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputArraySchema", len)?;
+            if !::std::vec::Vec::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsInputObjectSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomFieldsInputObjectSchema {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputObjectSchema {
@@ -2625,19 +2938,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputObjectSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputObjectSchema", len)?;
+            if !::serde_json::Map::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsInputStringSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldsInputStringSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputStringSchema {
@@ -2701,11 +3029,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputStringSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputStringSchema", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteContactsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteContactsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteContactsSuccessfulResponseDto {
@@ -2759,17 +3109,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteContactsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("DeleteContactsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteFollowersSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "followersRemoved",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_removed: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -2832,11 +3191,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteFollowersSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.followers_removed));
+            let mut state = serializer
+                .serialize_struct("DeleteFollowersSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.followers_removed) {
+                state.serialize_field("followersRemoved", &self.followers_removed)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteNoteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteNoteSuccessfulResponseDto {
@@ -2886,11 +3263,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteNoteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("DeleteNoteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteTaskSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteTaskSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteTaskSuccessfulResponseDto {
@@ -2940,14 +3331,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteTaskSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("DeleteTaskSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`DndSettingSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DndSettingSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         pub status: DndSettingSchemaStatus,
     }
@@ -3005,22 +3408,35 @@ pub mod types {
                 .deserialize_struct("DndSettingSchema", FIELDS, DndSettingSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for DndSettingSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.message));
+            let mut state = serializer.serialize_struct("DndSettingSchema", len)?;
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl DndSettingSchema {
         pub fn builder() -> builder::DndSettingSchema {
             Default::default()
         }
     }
     ///`DndSettingSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DndSettingSchemaResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DndSettingSchemaResponseStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for DndSettingSchemaResponse {
@@ -3083,18 +3499,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DndSettingSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DndSettingSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DndSettingSchemaResponseStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DndSettingSchemaResponseStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "permanent")]
         Permanent,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DndSettingSchemaResponseStatus {
@@ -3112,6 +3547,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DndSettingSchemaResponseStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Inactive => "inactive",
+                        Self::Permanent => "permanent",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DndSettingSchemaResponseStatus {
@@ -3155,17 +3606,13 @@ pub mod types {
         }
     }
     ///`DndSettingSchemaStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DndSettingSchemaStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "permanent")]
         Permanent,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DndSettingSchemaStatus {
@@ -3183,6 +3630,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DndSettingSchemaStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Inactive => "inactive",
+                        Self::Permanent => "permanent",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DndSettingSchemaStatus {
@@ -3225,31 +3688,13 @@ pub mod types {
         }
     }
     ///`DndSettingsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DndSettingsSchema {
-        #[serde(rename = "Call", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call: ::std::option::Option<DndSettingSchema>,
-        #[serde(
-            rename = "Email",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<DndSettingSchema>,
-        #[serde(rename = "FB", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb: ::std::option::Option<DndSettingSchema>,
-        #[serde(rename = "GMB", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb: ::std::option::Option<DndSettingSchema>,
-        #[serde(rename = "SMS", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<DndSettingSchema>,
-        #[serde(
-            rename = "WhatsApp",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whats_app: ::std::option::Option<DndSettingSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for DndSettingsSchema {
@@ -3333,37 +3778,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DndSettingsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.call))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.fb))
+                + usize::from(!::std::option::Option::is_none(&self.gmb))
+                + usize::from(!::std::option::Option::is_none(&self.sms))
+                + usize::from(!::std::option::Option::is_none(&self.whats_app));
+            let mut state = serializer.serialize_struct("DndSettingsSchema", len)?;
+            if !::std::option::Option::is_none(&self.call) {
+                state.serialize_field("Call", &self.call)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("Email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.fb) {
+                state.serialize_field("FB", &self.fb)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb) {
+                state.serialize_field("GMB", &self.gmb)?;
+            }
+            if !::std::option::Option::is_none(&self.sms) {
+                state.serialize_field("SMS", &self.sms)?;
+            }
+            if !::std::option::Option::is_none(&self.whats_app) {
+                state.serialize_field("WhatsApp", &self.whats_app)?;
+            }
+            state.end()
+        }
+    }
     impl DndSettingsSchema {
         pub fn builder() -> builder::DndSettingsSchema {
             Default::default()
         }
     }
     ///`DndSettingsSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DndSettingsSchemaResponse {
-        #[serde(rename = "Call", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call: ::std::option::Option<DndSettingSchemaResponse>,
-        #[serde(
-            rename = "Email",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<DndSettingSchemaResponse>,
-        #[serde(rename = "FB", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb: ::std::option::Option<DndSettingSchemaResponse>,
-        #[serde(rename = "GMB", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb: ::std::option::Option<DndSettingSchemaResponse>,
-        #[serde(rename = "SMS", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<DndSettingSchemaResponse>,
-        #[serde(
-            rename = "WhatsApp",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whats_app: ::std::option::Option<DndSettingSchemaResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for DndSettingsSchemaResponse {
@@ -3447,14 +3908,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DndSettingsSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.call))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.fb))
+                + usize::from(!::std::option::Option::is_none(&self.gmb))
+                + usize::from(!::std::option::Option::is_none(&self.sms))
+                + usize::from(!::std::option::Option::is_none(&self.whats_app));
+            let mut state = serializer
+                .serialize_struct("DndSettingsSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.call) {
+                state.serialize_field("Call", &self.call)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("Email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.fb) {
+                state.serialize_field("FB", &self.fb)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb) {
+                state.serialize_field("GMB", &self.gmb)?;
+            }
+            if !::std::option::Option::is_none(&self.sms) {
+                state.serialize_field("SMS", &self.sms)?;
+            }
+            if !::std::option::Option::is_none(&self.whats_app) {
+                state.serialize_field("WhatsApp", &self.whats_app)?;
+            }
+            state.end()
+        }
+    }
     ///`FileField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FileField {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FileField {
@@ -3508,13 +4001,33 @@ pub mod types {
             deserializer.deserialize_struct("FileField", FIELDS, FileFieldVisitor)
         }
     }
+    impl ::serde::Serialize for FileField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("FileField", len)?;
+            if !::serde_json::Map::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl FileField {
         pub fn builder() -> builder::FileField {
             Default::default()
         }
     }
     ///`FollowersDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowersDto {
         pub followers: ::std::vec::Vec<::std::string::String>,
     }
@@ -3560,185 +4073,63 @@ pub mod types {
             deserializer.deserialize_struct("FollowersDto", FIELDS, FollowersDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FollowersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("FollowersDto", len)?;
+            state.serialize_field("followers", &self.followers)?;
+            state.end()
+        }
+    }
     impl FollowersDto {
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
     }
     ///`GetContectByIdSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetContectByIdSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address1: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "attributionSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attribution_source: ::std::option::Option<AttributionSource>,
-        #[serde(
-            rename = "businessId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateOfBirth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_of_birth: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd_settings: ::std::option::Option<DndSettingsSchemaResponse>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "emailLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstNameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fullNameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub full_name_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub keyword: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastActivity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_activity: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastAttributionSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_attribution_source: ::std::option::Option<AttributionSource>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastNameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name_lower_case: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ssn: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///visitorId is the Unique ID assigned to each Live chat visitor.
-        #[serde(
-            rename = "visitorId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub visitor_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetContectByIdSchema {
@@ -4077,11 +4468,178 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetContectByIdSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address1))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.attribution_source))
+                + usize::from(!::std::option::Option::is_none(&self.business_id))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_of_birth))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.dnd))
+                + usize::from(!::std::option::Option::is_none(&self.dnd_settings))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.email_lower_case))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.first_name_lower_case),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.full_name_lower_case),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.keyword))
+                + usize::from(!::std::option::Option::is_none(&self.last_activity))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_attribution_source),
+                ) + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_name_lower_case),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.ssn))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.visitor_id))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("GetContectByIdSchema", len)?;
+            if !::std::option::Option::is_none(&self.address1) {
+                state.serialize_field("address1", &self.address1)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.attribution_source) {
+                state.serialize_field("attributionSource", &self.attribution_source)?;
+            }
+            if !::std::option::Option::is_none(&self.business_id) {
+                state.serialize_field("businessId", &self.business_id)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_of_birth) {
+                state.serialize_field("dateOfBirth", &self.date_of_birth)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd) {
+                state.serialize_field("dnd", &self.dnd)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd_settings) {
+                state.serialize_field("dndSettings", &self.dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.email_lower_case) {
+                state.serialize_field("emailLowerCase", &self.email_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name_lower_case) {
+                state
+                    .serialize_field("firstNameLowerCase", &self.first_name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.full_name_lower_case) {
+                state.serialize_field("fullNameLowerCase", &self.full_name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.keyword) {
+                state.serialize_field("keyword", &self.keyword)?;
+            }
+            if !::std::option::Option::is_none(&self.last_activity) {
+                state.serialize_field("lastActivity", &self.last_activity)?;
+            }
+            if !::std::option::Option::is_none(&self.last_attribution_source) {
+                state
+                    .serialize_field(
+                        "lastAttributionSource",
+                        &self.last_attribution_source,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name_lower_case) {
+                state.serialize_field("lastNameLowerCase", &self.last_name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.ssn) {
+                state.serialize_field("ssn", &self.ssn)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.visitor_id) {
+                state.serialize_field("visitorId", &self.visitor_id)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCreateUpdateNoteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCreateUpdateNoteSuccessfulResponseDto {
@@ -4137,94 +4695,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCreateUpdateNoteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.note));
+            let mut state = serializer
+                .serialize_struct("GetCreateUpdateNoteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.note) {
+                state.serialize_field("note", &self.note)?;
+            }
+            state.end()
+        }
+    }
     ///`GetEventSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetEventSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "assignedResources",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_resources: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetEventSchema {
@@ -4399,11 +4905,88 @@ pub mod types {
                 .deserialize_struct("GetEventSchema", FIELDS, GetEventSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetEventSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_resources))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.users));
+            let mut state = serializer.serialize_struct("GetEventSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_resources) {
+                state.serialize_field("assignedResources", &self.assigned_resources)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.users) {
+                state.serialize_field("users", &self.users)?;
+            }
+            state.end()
+        }
+    }
     ///`GetEventsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetEventsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<GetEventSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetEventsSuccessfulResponseDto {
@@ -4453,41 +5036,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetEventsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.events));
+            let mut state = serializer
+                .serialize_struct("GetEventsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.events) {
+                state.serialize_field("events", &self.events)?;
+            }
+            state.end()
+        }
+    }
     ///`GetNoteSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNoteSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub color: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinned: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNoteSchema {
@@ -4590,11 +5164,51 @@ pub mod types {
                 .deserialize_struct("GetNoteSchema", FIELDS, GetNoteSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetNoteSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.color))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.pinned))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("GetNoteSchema", len)?;
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.color) {
+                state.serialize_field("color", &self.color)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.pinned) {
+                state.serialize_field("pinned", &self.pinned)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`GetNotesListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNotesListSuccessfulResponseDto {
@@ -4644,11 +5258,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetNotesListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.notes));
+            let mut state = serializer
+                .serialize_struct("GetNotesListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            state.end()
+        }
+    }
     ///`InboundDndSettingSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct InboundDndSettingSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         pub status: InboundDndSettingSchemaStatus,
     }
@@ -4703,21 +5330,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InboundDndSettingSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.message));
+            let mut state = serializer.serialize_struct("InboundDndSettingSchema", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl InboundDndSettingSchema {
         pub fn builder() -> builder::InboundDndSettingSchema {
             Default::default()
         }
     }
     ///`InboundDndSettingSchemaStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum InboundDndSettingSchemaStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "inactive")]
         Inactive,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for InboundDndSettingSchemaStatus {
@@ -4734,6 +5374,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for InboundDndSettingSchemaStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Inactive => "inactive",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for InboundDndSettingSchemaStatus {
@@ -4775,10 +5430,8 @@ pub mod types {
         }
     }
     ///`InboundDndSettingsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InboundDndSettingsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub all: ::std::option::Option<InboundDndSettingSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for InboundDndSettingsSchema {
@@ -4827,20 +5480,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InboundDndSettingsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.all));
+            let mut state = serializer
+                .serialize_struct("InboundDndSettingsSchema", len)?;
+            if !::std::option::Option::is_none(&self.all) {
+                state.serialize_field("all", &self.all)?;
+            }
+            state.end()
+        }
+    }
     impl InboundDndSettingsSchema {
         pub fn builder() -> builder::InboundDndSettingsSchema {
             Default::default()
         }
     }
     ///`LargeTextField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LargeTextField {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LargeTextField {
@@ -4897,19 +5561,36 @@ pub mod types {
                 .deserialize_struct("LargeTextField", FIELDS, LargeTextFieldVisitor)
         }
     }
+    impl ::serde::Serialize for LargeTextField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("LargeTextField", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl LargeTextField {
         pub fn builder() -> builder::LargeTextField {
             Default::default()
         }
     }
     ///`MonetoryField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MonetoryField {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MonetoryField {
@@ -4964,19 +5645,36 @@ pub mod types {
                 .deserialize_struct("MonetoryField", FIELDS, MonetoryFieldVisitor)
         }
     }
+    impl ::serde::Serialize for MonetoryField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("MonetoryField", len)?;
+            if !::serde_json::Map::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl MonetoryField {
         pub fn builder() -> builder::MonetoryField {
             Default::default()
         }
     }
     ///`MultiSelectField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MultiSelectField {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MultiSelectField {
@@ -5031,29 +5729,37 @@ pub mod types {
                 .deserialize_struct("MultiSelectField", FIELDS, MultiSelectFieldVisitor)
         }
     }
+    impl ::serde::Serialize for MultiSelectField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("MultiSelectField", len)?;
+            if !::std::vec::Vec::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl MultiSelectField {
         pub fn builder() -> builder::MultiSelectField {
             Default::default()
         }
     }
     ///`NotesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NotesDto {
         pub body: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub color: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinned: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotesDto {
@@ -5123,19 +5829,43 @@ pub mod types {
             deserializer.deserialize_struct("NotesDto", FIELDS, NotesDtoVisitor)
         }
     }
+    impl ::serde::Serialize for NotesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.color))
+                + usize::from(!::std::option::Option::is_none(&self.pinned))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("NotesDto", len)?;
+            state.serialize_field("body", &self.body)?;
+            if !::std::option::Option::is_none(&self.color) {
+                state.serialize_field("color", &self.color)?;
+            }
+            if !::std::option::Option::is_none(&self.pinned) {
+                state.serialize_field("pinned", &self.pinned)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl NotesDto {
         pub fn builder() -> builder::NotesDto {
             Default::default()
         }
     }
     ///`NumericField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NumericField {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NumericField {
@@ -5189,20 +5919,36 @@ pub mod types {
             deserializer.deserialize_struct("NumericField", FIELDS, NumericFieldVisitor)
         }
     }
+    impl ::serde::Serialize for NumericField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("NumericField", len)?;
+            if !::serde_json::Map::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl NumericField {
         pub fn builder() -> builder::NumericField {
             Default::default()
         }
     }
     ///`RadioField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RadioField {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RadioField {
@@ -5258,6 +6004,26 @@ pub mod types {
             deserializer.deserialize_struct("RadioField", FIELDS, RadioFieldVisitor)
         }
     }
+    impl ::serde::Serialize for RadioField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("RadioField", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl RadioField {
         pub fn builder() -> builder::RadioField {
             Default::default()
@@ -5293,14 +6059,10 @@ pub mod types {
         }
     }
     ///`SingleSelectField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SingleSelectField {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SingleSelectField {
@@ -5361,13 +6123,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SingleSelectField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("SingleSelectField", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl SingleSelectField {
         pub fn builder() -> builder::SingleSelectField {
             Default::default()
         }
     }
     ///`TagsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TagsDto {
         pub tags: ::std::vec::Vec<::std::string::String>,
     }
@@ -5410,16 +6192,26 @@ pub mod types {
             deserializer.deserialize_struct("TagsDto", FIELDS, TagsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for TagsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("TagsDto", len)?;
+            state.serialize_field("tags", &self.tags)?;
+            state.end()
+        }
+    }
     impl TagsDto {
         pub fn builder() -> builder::TagsDto {
             Default::default()
         }
     }
     ///`TaskByIsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TaskByIsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub task: ::std::option::Option<TaskSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for TaskByIsSuccessfulResponseDto {
@@ -5469,38 +6261,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TaskByIsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.task));
+            let mut state = serializer
+                .serialize_struct("TaskByIsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.task) {
+                state.serialize_field("task", &self.task)?;
+            }
+            state.end()
+        }
+    }
     ///`TaskSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TaskSchema {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed: ::std::option::Option<bool>,
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TaskSchema {
@@ -5594,11 +6378,48 @@ pub mod types {
             deserializer.deserialize_struct("TaskSchema", FIELDS, TaskSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for TaskSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.completed))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("TaskSchema", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.completed) {
+                state.serialize_field("completed", &self.completed)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`TasksListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TasksListSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<::std::vec::Vec<TaskSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for TasksListSuccessfulResponseDto {
@@ -5648,15 +6469,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TasksListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.tasks));
+            let mut state = serializer
+                .serialize_struct("TasksListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.tasks) {
+                state.serialize_field("tasks", &self.tasks)?;
+            }
+            state.end()
+        }
+    }
     ///`TextField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TextField {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TextField {
@@ -5712,99 +6544,56 @@ pub mod types {
             deserializer.deserialize_struct("TextField", FIELDS, TextFieldVisitor)
         }
     }
+    impl ::serde::Serialize for TextField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer.serialize_struct("TextField", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl TextField {
         pub fn builder() -> builder::TextField {
             Default::default()
         }
     }
     ///`UpdateContactDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateContactDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address1: ::std::option::Option<::std::string::String>,
         ///User's Id
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<UpdateContactDtoCustomFieldsItem>,
         ///The birth date of the contact. Supported formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD, MM_DD_YYYY
-        #[serde(
-            rename = "dateOfBirth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_of_birth: ::std::option::Option<::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd_settings: ::std::option::Option<DndSettingsSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "inboundDndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_dnd_settings: ::std::option::Option<InboundDndSettingsSchema>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///This field will overwrite all current tags associated with the contact. To update a tags, it is recommended to use the Add Tag or Remove Tag API instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateContactDto {
@@ -5999,6 +6788,98 @@ pub mod types {
                 .deserialize_struct("UpdateContactDto", FIELDS, UpdateContactDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateContactDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address1))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.date_of_birth))
+                + usize::from(!::std::option::Option::is_none(&self.dnd))
+                + usize::from(!::std::option::Option::is_none(&self.dnd_settings))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.inbound_dnd_settings),
+                ) + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("UpdateContactDto", len)?;
+            if !::std::option::Option::is_none(&self.address1) {
+                state.serialize_field("address1", &self.address1)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.date_of_birth) {
+                state.serialize_field("dateOfBirth", &self.date_of_birth)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd) {
+                state.serialize_field("dnd", &self.dnd)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd_settings) {
+                state.serialize_field("dndSettings", &self.dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_dnd_settings) {
+                state.serialize_field("inboundDndSettings", &self.inbound_dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateContactDto {
         pub fn builder() -> builder::UpdateContactDto {
             Default::default()
@@ -6041,13 +6922,9 @@ pub mod types {
         }
     }
     ///`UpdateContactsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateContactsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<GetContectByIdSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateContactsSuccessfulResponseDto {
@@ -6108,26 +6985,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateContactsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact))
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("UpdateContactsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.contact) {
+                state.serialize_field("contact", &self.contact)?;
+            }
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateNoteDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateNoteDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub color: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinned: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateNoteDto {
@@ -6200,25 +7084,49 @@ pub mod types {
                 .deserialize_struct("UpdateNoteDto", FIELDS, UpdateNoteDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateNoteDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.color))
+                + usize::from(!::std::option::Option::is_none(&self.pinned))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("UpdateNoteDto", len)?;
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.color) {
+                state.serialize_field("color", &self.color)?;
+            }
+            if !::std::option::Option::is_none(&self.pinned) {
+                state.serialize_field("pinned", &self.pinned)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateNoteDto {
         pub fn builder() -> builder::UpdateNoteDto {
             Default::default()
         }
     }
     ///`UpdateTagsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateTagsDto {
         ///list of contact ids to be processed
         pub contacts: ::std::vec::Vec<::std::string::String>,
         ///location id from where the bulk request is executed
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Option to implement remove all tags. if true, all tags will be removed from the contacts. Can only be used with remove type.
-        #[serde(
-            rename = "removeAllTags",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub remove_all_tags: ::std::option::Option<::serde_json::Value>,
         ///list of tags to be added or removed
         pub tags: ::std::vec::Vec<::std::string::String>,
@@ -6286,28 +7194,37 @@ pub mod types {
                 .deserialize_struct("UpdateTagsDto", FIELDS, UpdateTagsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateTagsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.remove_all_tags));
+            let mut state = serializer.serialize_struct("UpdateTagsDto", len)?;
+            state.serialize_field("contacts", &self.contacts)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.remove_all_tags) {
+                state.serialize_field("removeAllTags", &self.remove_all_tags)?;
+            }
+            state.serialize_field("tags", &self.tags)?;
+            state.end()
+        }
+    }
     impl UpdateTagsDto {
         pub fn builder() -> builder::UpdateTagsDto {
             Default::default()
         }
     }
     ///`UpdateTagsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateTagsResponseDto {
         ///Number of errors encountered during the operation
-        #[serde(
-            rename = "errorCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error_count: ::std::option::Option<f64>,
         ///Responses for each contact processed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub responses: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Indicates if the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTagsResponseDto {
@@ -6370,29 +7287,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateTagsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.error_count))
+                + usize::from(!::std::option::Option::is_none(&self.responses))
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer.serialize_struct("UpdateTagsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.error_count) {
+                state.serialize_field("errorCount", &self.error_count)?;
+            }
+            if !::std::option::Option::is_none(&self.responses) {
+                state.serialize_field("responses", &self.responses)?;
+            }
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateTaskBody`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateTaskBody {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTaskBody {
@@ -6471,13 +7395,44 @@ pub mod types {
                 .deserialize_struct("UpdateTaskBody", FIELDS, UpdateTaskBodyVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateTaskBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.completed))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("UpdateTaskBody", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.completed) {
+                state.serialize_field("completed", &self.completed)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateTaskBody {
         pub fn builder() -> builder::UpdateTaskBody {
             Default::default()
         }
     }
     ///`UpdateTaskStatusParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateTaskStatusParams {
         pub completed: bool,
     }
@@ -6528,113 +7483,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateTaskStatusParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("UpdateTaskStatusParams", len)?;
+            state.serialize_field("completed", &self.completed)?;
+            state.end()
+        }
+    }
     impl UpdateTaskStatusParams {
         pub fn builder() -> builder::UpdateTaskStatusParams {
             Default::default()
         }
     }
     ///`UpsertContactDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertContactDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address1: ::std::option::Option<::std::string::String>,
         ///User's Id
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         ///Controls whether to create a new contact or update an existing duplicate. **Scenario 1:** If this value is `true` and the location allows duplicate contacts, a new contact will be created immediately without checking for duplicates. **Scenario 2:** If this value is `true` but the location does not allow duplicate contacts, this field is ignored and the normal upsert behavior applies: the API will search for an existing duplicate contact, update it if found, or create a new contact if not found. **Scenario 3:** If this value is `false` or not provided, the normal upsert behavior applies regardless of the location's duplicate contact setting.
-        #[serde(rename = "createNewIfDuplicateAllowed", default)]
         pub create_new_if_duplicate_allowed: bool,
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<UpsertContactDtoCustomFieldsItem>,
         ///The birth date of the contact. Supported formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD, MM_DD_YYYY
-        #[serde(
-            rename = "dateOfBirth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_of_birth: ::std::option::Option<::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd: ::std::option::Option<bool>,
-        #[serde(
-            rename = "dndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dnd_settings: ::std::option::Option<DndSettingsSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gender: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "inboundDndSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_dnd_settings: ::std::option::Option<InboundDndSettingsSchema>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///This field will overwrite all current tags associated with the contact. To update a tags, it is recommended to use the Add Tag or Remove Tag API instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertContactDto {
@@ -6860,6 +7755,112 @@ pub mod types {
                 .deserialize_struct("UpsertContactDto", FIELDS, UpsertContactDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpsertContactDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.address1))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.date_of_birth))
+                + usize::from(!::std::option::Option::is_none(&self.dnd))
+                + usize::from(!::std::option::Option::is_none(&self.dnd_settings))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.gender))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.inbound_dnd_settings),
+                ) + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("UpsertContactDto", len)?;
+            if !::std::option::Option::is_none(&self.address1) {
+                state.serialize_field("address1", &self.address1)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            state
+                .serialize_field(
+                    "createNewIfDuplicateAllowed",
+                    &self.create_new_if_duplicate_allowed,
+                )?;
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.date_of_birth) {
+                state.serialize_field("dateOfBirth", &self.date_of_birth)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd) {
+                state.serialize_field("dnd", &self.dnd)?;
+            }
+            if !::std::option::Option::is_none(&self.dnd_settings) {
+                state.serialize_field("dndSettings", &self.dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.gender) {
+                state.serialize_field("gender", &self.gender)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_dnd_settings) {
+                state.serialize_field("inboundDndSettings", &self.inbound_dnd_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertContactDto {
         pub fn builder() -> builder::UpsertContactDto {
             Default::default()
@@ -6902,19 +7903,10 @@ pub mod types {
         }
     }
     ///`UpsertContactsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpsertContactsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<GetContectByIdSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub new: ::std::option::Option<bool>,
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertContactsSuccessfulResponseDto {
@@ -6980,6 +7972,30 @@ pub mod types {
                     FIELDS,
                     UpsertContactsSuccessfulResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpsertContactsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact))
+                + usize::from(!::std::option::Option::is_none(&self.new))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("UpsertContactsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.contact) {
+                state.serialize_field("contact", &self.contact)?;
+            }
+            if !::std::option::Option::is_none(&self.new) {
+                state.serialize_field("new", &self.new)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

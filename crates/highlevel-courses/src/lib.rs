@@ -13,21 +13,10 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CategoryInterface`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CategoryInterface {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub posts: ::std::vec::Vec<PostInterface>,
-        #[serde(
-            rename = "subCategories",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub sub_categories: ::std::vec::Vec<SubCategoryInterface>,
-        #[serde(
-            rename = "thumbnailUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         pub title: ::std::string::String,
         pub visibility: Visibility,
@@ -107,23 +96,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CategoryInterface {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.posts))
+                + usize::from(!::std::vec::Vec::is_empty(&self.sub_categories))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail_url));
+            let mut state = serializer.serialize_struct("CategoryInterface", len)?;
+            if !::std::vec::Vec::is_empty(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.sub_categories) {
+                state.serialize_field("subCategories", &self.sub_categories)?;
+            }
+            if !::std::option::Option::is_none(&self.thumbnail_url) {
+                state.serialize_field("thumbnailUrl", &self.thumbnail_url)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("visibility", &self.visibility)?;
+            state.end()
+        }
+    }
     impl CategoryInterface {
         pub fn builder() -> builder::CategoryInterface {
             Default::default()
         }
     }
     ///`ContentType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ContentType {
-        #[serde(rename = "video")]
         Video,
-        #[serde(rename = "assignment")]
         Assignment,
-        #[serde(rename = "quiz")]
         Quiz,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ContentType {
@@ -141,6 +150,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ContentType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Video => "video",
+                        Self::Assignment => "assignment",
+                        Self::Quiz => "quiz",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ContentType {
@@ -183,7 +208,7 @@ pub mod types {
         }
     }
     ///`InstructorDetails`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct InstructorDetails {
         pub description: ::std::string::String,
         pub name: ::std::string::String,
@@ -240,34 +265,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InstructorDetails {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("InstructorDetails", len)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl InstructorDetails {
         pub fn builder() -> builder::InstructorDetails {
             Default::default()
         }
     }
     ///`PostInterface`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostInterface {
-        #[serde(
-            rename = "bucketVideoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bucket_video_url: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "contentType")]
         pub content_type: ContentType,
         pub description: ::std::string::String,
-        #[serde(
-            rename = "postMaterials",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub post_materials: ::std::vec::Vec<PostMaterialInterface>,
-        #[serde(
-            rename = "thumbnailUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         pub title: ::std::string::String,
         pub visibility: Visibility,
@@ -363,16 +385,42 @@ pub mod types {
                 .deserialize_struct("PostInterface", FIELDS, PostInterfaceVisitor)
         }
     }
+    impl ::serde::Serialize for PostInterface {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.bucket_video_url))
+                + usize::from(!::std::vec::Vec::is_empty(&self.post_materials))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail_url));
+            let mut state = serializer.serialize_struct("PostInterface", len)?;
+            if !::std::option::Option::is_none(&self.bucket_video_url) {
+                state.serialize_field("bucketVideoUrl", &self.bucket_video_url)?;
+            }
+            state.serialize_field("contentType", &self.content_type)?;
+            state.serialize_field("description", &self.description)?;
+            if !::std::vec::Vec::is_empty(&self.post_materials) {
+                state.serialize_field("postMaterials", &self.post_materials)?;
+            }
+            if !::std::option::Option::is_none(&self.thumbnail_url) {
+                state.serialize_field("thumbnailUrl", &self.thumbnail_url)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("visibility", &self.visibility)?;
+            state.end()
+        }
+    }
     impl PostInterface {
         pub fn builder() -> builder::PostInterface {
             Default::default()
         }
     }
     ///`PostMaterialInterface`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostMaterialInterface {
         pub title: ::std::string::String,
-        #[serde(rename = "type")]
         pub type_: Type,
         pub url: ::std::string::String,
     }
@@ -430,27 +478,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostMaterialInterface {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("PostMaterialInterface", len)?;
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl PostMaterialInterface {
         pub fn builder() -> builder::PostMaterialInterface {
             Default::default()
         }
     }
     ///`ProductInterface`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductInterface {
         pub categories: ::std::vec::Vec<CategoryInterface>,
         pub description: ::std::string::String,
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "instructorDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instructor_details: ::std::option::Option<InstructorDetails>,
         pub title: ::std::string::String,
     }
@@ -530,22 +582,38 @@ pub mod types {
                 .deserialize_struct("ProductInterface", FIELDS, ProductInterfaceVisitor)
         }
     }
+    impl ::serde::Serialize for ProductInterface {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.instructor_details));
+            let mut state = serializer.serialize_struct("ProductInterface", len)?;
+            state.serialize_field("categories", &self.categories)?;
+            state.serialize_field("description", &self.description)?;
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.instructor_details) {
+                state.serialize_field("instructorDetails", &self.instructor_details)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl ProductInterface {
         pub fn builder() -> builder::ProductInterface {
             Default::default()
         }
     }
     ///`PublicExporterPayload`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PublicExporterPayload {
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub products: ::std::vec::Vec<ProductInterface>,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PublicExporterPayload {
@@ -610,21 +678,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PublicExporterPayload {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("PublicExporterPayload", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("products", &self.products)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl PublicExporterPayload {
         pub fn builder() -> builder::PublicExporterPayload {
             Default::default()
         }
     }
     ///`SubCategoryInterface`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SubCategoryInterface {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub posts: ::std::vec::Vec<PostInterface>,
-        #[serde(
-            rename = "thumbnailUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail_url: ::std::option::Option<::std::string::String>,
         pub title: ::std::string::String,
         pub visibility: Visibility,
@@ -693,123 +772,89 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SubCategoryInterface {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.posts))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail_url));
+            let mut state = serializer.serialize_struct("SubCategoryInterface", len)?;
+            if !::std::vec::Vec::is_empty(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            if !::std::option::Option::is_none(&self.thumbnail_url) {
+                state.serialize_field("thumbnailUrl", &self.thumbnail_url)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("visibility", &self.visibility)?;
+            state.end()
+        }
+    }
     impl SubCategoryInterface {
         pub fn builder() -> builder::SubCategoryInterface {
             Default::default()
         }
     }
     ///`Type`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum Type {
-        #[serde(rename = "pdf")]
         Pdf,
-        #[serde(rename = "image")]
         Image,
-        #[serde(rename = "docx")]
         Docx,
-        #[serde(rename = "pptx")]
         Pptx,
-        #[serde(rename = "xlsx")]
         Xlsx,
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "dotx")]
         Dotx,
-        #[serde(rename = "epub")]
         Epub,
-        #[serde(rename = "webp")]
         Webp,
-        #[serde(rename = "gdoc")]
         Gdoc,
-        #[serde(rename = "mp3")]
         Mp3,
-        #[serde(rename = "doc")]
         Doc,
-        #[serde(rename = "txt")]
         Txt,
-        #[serde(rename = "zip")]
         Zip,
-        #[serde(rename = "ppt")]
         Ppt,
-        #[serde(rename = "key")]
         Key,
-        #[serde(rename = "htm")]
         Htm,
-        #[serde(rename = "xls")]
         Xls,
-        #[serde(rename = "odp")]
         Odp,
-        #[serde(rename = "odt")]
         Odt,
-        #[serde(rename = "rtf")]
         Rtf,
-        #[serde(rename = "m4a")]
         M4a,
-        #[serde(rename = "ods")]
         Ods,
-        #[serde(rename = "mp4")]
         Mp4,
-        #[serde(rename = "ai")]
         Ai,
-        #[serde(rename = "avi")]
         Avi,
-        #[serde(rename = "mov")]
         Mov,
-        #[serde(rename = "wmv")]
         Wmv,
-        #[serde(rename = "mkv")]
         Mkv,
-        #[serde(rename = "wav")]
         Wav,
-        #[serde(rename = "flac")]
         Flac,
-        #[serde(rename = "ogg")]
         Ogg,
-        #[serde(rename = "png")]
         Png,
-        #[serde(rename = "jpeg")]
         Jpeg,
-        #[serde(rename = "jpg")]
         Jpg,
-        #[serde(rename = "gif")]
         Gif,
-        #[serde(rename = "bmp")]
         Bmp,
-        #[serde(rename = "tiff")]
         Tiff,
-        #[serde(rename = "svg")]
         Svg,
-        #[serde(rename = "odg")]
         Odg,
-        #[serde(rename = "sxw")]
         Sxw,
-        #[serde(rename = "sxc")]
         Sxc,
-        #[serde(rename = "sxi")]
         Sxi,
-        #[serde(rename = "rar")]
         Rar,
-        #[serde(rename = "7z")]
         X7z,
-        #[serde(rename = "json")]
         Json,
-        #[serde(rename = "xml")]
         Xml,
-        #[serde(rename = "csv")]
         Csv,
-        #[serde(rename = "md")]
         Md,
-        #[serde(rename = "obj")]
         Obj,
-        #[serde(rename = "stl")]
         Stl,
-        #[serde(rename = "woff")]
         Woff,
-        #[serde(rename = "ttf")]
         Ttf,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for Type {
@@ -877,6 +922,72 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for Type {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pdf => "pdf",
+                        Self::Image => "image",
+                        Self::Docx => "docx",
+                        Self::Pptx => "pptx",
+                        Self::Xlsx => "xlsx",
+                        Self::Html => "html",
+                        Self::Dotx => "dotx",
+                        Self::Epub => "epub",
+                        Self::Webp => "webp",
+                        Self::Gdoc => "gdoc",
+                        Self::Mp3 => "mp3",
+                        Self::Doc => "doc",
+                        Self::Txt => "txt",
+                        Self::Zip => "zip",
+                        Self::Ppt => "ppt",
+                        Self::Key => "key",
+                        Self::Htm => "htm",
+                        Self::Xls => "xls",
+                        Self::Odp => "odp",
+                        Self::Odt => "odt",
+                        Self::Rtf => "rtf",
+                        Self::M4a => "m4a",
+                        Self::Ods => "ods",
+                        Self::Mp4 => "mp4",
+                        Self::Ai => "ai",
+                        Self::Avi => "avi",
+                        Self::Mov => "mov",
+                        Self::Wmv => "wmv",
+                        Self::Mkv => "mkv",
+                        Self::Wav => "wav",
+                        Self::Flac => "flac",
+                        Self::Ogg => "ogg",
+                        Self::Png => "png",
+                        Self::Jpeg => "jpeg",
+                        Self::Jpg => "jpg",
+                        Self::Gif => "gif",
+                        Self::Bmp => "bmp",
+                        Self::Tiff => "tiff",
+                        Self::Svg => "svg",
+                        Self::Odg => "odg",
+                        Self::Sxw => "sxw",
+                        Self::Sxc => "sxc",
+                        Self::Sxi => "sxi",
+                        Self::Rar => "rar",
+                        Self::X7z => "7z",
+                        Self::Json => "json",
+                        Self::Xml => "xml",
+                        Self::Csv => "csv",
+                        Self::Md => "md",
+                        Self::Obj => "obj",
+                        Self::Stl => "stl",
+                        Self::Woff => "woff",
+                        Self::Ttf => "ttf",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for Type {
@@ -1019,15 +1130,12 @@ pub mod types {
         }
     }
     ///`Visibility`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum Visibility {
-        #[serde(rename = "published")]
         Published,
-        #[serde(rename = "draft")]
         Draft,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for Visibility {
@@ -1044,6 +1152,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for Visibility {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "published",
+                        Self::Draft => "draft",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for Visibility {

@@ -13,44 +13,29 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateCustomMenuDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCustomMenuDto {
         ///Whether to allow camera access (only for iframe mode)
-        #[serde(
-            rename = "allowCamera",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_camera: ::std::option::Option<bool>,
         ///Whether to allow microphone access (only for iframe mode)
-        #[serde(
-            rename = "allowMicrophone",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_microphone: ::std::option::Option<bool>,
         ///Icon information for the custom menu
         pub icon: IconSchema,
         ///List of sub-account IDs where the menu should be shown. This list is applicable only when showOnLocation is true and showToAllLocations is false
         pub locations: ::std::vec::Vec<::std::string::String>,
         ///Mode for opening the menu link
-        #[serde(rename = "openMode")]
         pub open_mode: CreateCustomMenuDtoOpenMode,
         ///Whether the menu must be displayed on the agency's level
-        #[serde(rename = "showOnCompany")]
         pub show_on_company: bool,
         ///Whether the menu must be displayed for sub-accounts level
-        #[serde(rename = "showOnLocation")]
         pub show_on_location: bool,
         ///Whether the menu must be displayed to all sub-accounts
-        #[serde(rename = "showToAllLocations")]
         pub show_to_all_locations: bool,
         ///Title of the custom menu
         pub title: ::std::string::String,
         ///URL of the custom menu
         pub url: ::std::string::String,
         ///Which user-roles should the menu be accessible to?
-        #[serde(rename = "userRole")]
         pub user_role: CreateCustomMenuDtoUserRole,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomMenuDto {
@@ -181,23 +166,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCustomMenuDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 9usize
+                + usize::from(!::std::option::Option::is_none(&self.allow_camera))
+                + usize::from(!::std::option::Option::is_none(&self.allow_microphone));
+            let mut state = serializer.serialize_struct("CreateCustomMenuDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_camera) {
+                state.serialize_field("allowCamera", &self.allow_camera)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_microphone) {
+                state.serialize_field("allowMicrophone", &self.allow_microphone)?;
+            }
+            state.serialize_field("icon", &self.icon)?;
+            state.serialize_field("locations", &self.locations)?;
+            state.serialize_field("openMode", &self.open_mode)?;
+            state.serialize_field("showOnCompany", &self.show_on_company)?;
+            state.serialize_field("showOnLocation", &self.show_on_location)?;
+            state.serialize_field("showToAllLocations", &self.show_to_all_locations)?;
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("url", &self.url)?;
+            state.serialize_field("userRole", &self.user_role)?;
+            state.end()
+        }
+    }
     impl CreateCustomMenuDto {
         pub fn builder() -> builder::CreateCustomMenuDto {
             Default::default()
         }
     }
     ///Mode for opening the menu link
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomMenuDtoOpenMode {
-        #[serde(rename = "iframe")]
         Iframe,
-        #[serde(rename = "new_tab")]
         NewTab,
-        #[serde(rename = "current_tab")]
         CurrentTab,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomMenuDtoOpenMode {
@@ -215,6 +224,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCustomMenuDtoOpenMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Iframe => "iframe",
+                        Self::NewTab => "new_tab",
+                        Self::CurrentTab => "current_tab",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCustomMenuDtoOpenMode {
@@ -257,17 +282,13 @@ pub mod types {
         }
     }
     ///Which user-roles should the menu be accessible to?
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomMenuDtoUserRole {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "admin")]
         Admin,
-        #[serde(rename = "user")]
         User,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomMenuDtoUserRole {
@@ -285,6 +306,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCustomMenuDtoUserRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Admin => "admin",
+                        Self::User => "user",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCustomMenuDtoUserRole {
@@ -327,80 +364,33 @@ pub mod types {
         }
     }
     ///`CustomMenuSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomMenuSchema {
         ///Indicates if camera access is allowed for this menu
-        #[serde(
-            rename = "allowCamera",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_camera: ::std::option::Option<bool>,
         ///Indicates if microphone access is allowed for this menu
-        #[serde(
-            rename = "allowMicrophone",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_microphone: ::std::option::Option<bool>,
         ///Icon information for the menu item
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub icon: ::std::option::Option<IconSchemaOptionalResponse>,
         ///Unique identifier for the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of sub-account IDs where the menu should be shown. This list is applicable only when showOnLocation is true and showToAllLocations is false
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Mode for opening the menu link
-        #[serde(
-            rename = "openMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_mode: ::std::option::Option<CustomMenuSchemaOpenMode>,
         ///Order of the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub order: ::std::option::Option<f64>,
         ///Filter to show only agency-level menu links. When omitted, fetches both agency and sub-account menu links. Ignored if locationId is provided
-        #[serde(
-            rename = "showOnCompany",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_on_company: ::std::option::Option<bool>,
         ///Whether the menu must be displayed for sub-accounts level
-        #[serde(
-            rename = "showOnLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_on_location: ::std::option::Option<bool>,
         ///Whether the menu must be displayed to all sub-accounts
-        #[serde(
-            rename = "showToAllLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_to_all_locations: ::std::option::Option<bool>,
         ///Title of the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///URL of the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Which user-roles should the menu be accessible to?
-        #[serde(
-            rename = "userRole",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_role: ::std::option::Option<CustomMenuSchemaUserRole>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomMenuSchema {
@@ -543,18 +533,79 @@ pub mod types {
                 .deserialize_struct("CustomMenuSchema", FIELDS, CustomMenuSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CustomMenuSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.allow_camera))
+                + usize::from(!::std::option::Option::is_none(&self.allow_microphone))
+                + usize::from(!::std::option::Option::is_none(&self.icon))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.locations))
+                + usize::from(!::std::option::Option::is_none(&self.open_mode))
+                + usize::from(!::std::option::Option::is_none(&self.order))
+                + usize::from(!::std::option::Option::is_none(&self.show_on_company))
+                + usize::from(!::std::option::Option::is_none(&self.show_on_location))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.show_to_all_locations),
+                ) + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.url))
+                + usize::from(!::std::option::Option::is_none(&self.user_role));
+            let mut state = serializer.serialize_struct("CustomMenuSchema", len)?;
+            if !::std::option::Option::is_none(&self.allow_camera) {
+                state.serialize_field("allowCamera", &self.allow_camera)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_microphone) {
+                state.serialize_field("allowMicrophone", &self.allow_microphone)?;
+            }
+            if !::std::option::Option::is_none(&self.icon) {
+                state.serialize_field("icon", &self.icon)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            if !::std::option::Option::is_none(&self.open_mode) {
+                state.serialize_field("openMode", &self.open_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.order) {
+                state.serialize_field("order", &self.order)?;
+            }
+            if !::std::option::Option::is_none(&self.show_on_company) {
+                state.serialize_field("showOnCompany", &self.show_on_company)?;
+            }
+            if !::std::option::Option::is_none(&self.show_on_location) {
+                state.serialize_field("showOnLocation", &self.show_on_location)?;
+            }
+            if !::std::option::Option::is_none(&self.show_to_all_locations) {
+                state
+                    .serialize_field("showToAllLocations", &self.show_to_all_locations)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            if !::std::option::Option::is_none(&self.user_role) {
+                state.serialize_field("userRole", &self.user_role)?;
+            }
+            state.end()
+        }
+    }
     ///Mode for opening the menu link
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomMenuSchemaOpenMode {
-        #[serde(rename = "iframe")]
         Iframe,
-        #[serde(rename = "new_tab")]
         NewTab,
-        #[serde(rename = "current_tab")]
         CurrentTab,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomMenuSchemaOpenMode {
@@ -572,6 +623,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomMenuSchemaOpenMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Iframe => "iframe",
+                        Self::NewTab => "new_tab",
+                        Self::CurrentTab => "current_tab",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomMenuSchemaOpenMode {
@@ -614,17 +681,13 @@ pub mod types {
         }
     }
     ///Which user-roles should the menu be accessible to?
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomMenuSchemaUserRole {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "admin")]
         Admin,
-        #[serde(rename = "user")]
         User,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomMenuSchemaUserRole {
@@ -642,6 +705,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomMenuSchemaUserRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Admin => "admin",
+                        Self::User => "user",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomMenuSchemaUserRole {
@@ -684,29 +763,15 @@ pub mod types {
         }
     }
     ///`DeleteCustomMenuSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteCustomMenuSuccessfulResponseDto {
         ///Timestamp of when the deletion was performed
-        #[serde(
-            rename = "deletedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted_at: ::std::option::Option<::std::string::String>,
         ///The ID of the deleted custom menu
-        #[serde(
-            rename = "deletedMenuId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted_menu_id: ::std::option::Option<::std::string::String>,
         ///A message providing additional information about the deletion operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates whether the custom menu was successfully deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCustomMenuSuccessfulResponseDto {
@@ -786,22 +851,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCustomMenuSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted_menu_id))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteCustomMenuSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.deleted_at) {
+                state.serialize_field("deletedAt", &self.deleted_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted_menu_id) {
+                state.serialize_field("deletedMenuId", &self.deleted_menu_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCustomMenusResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCustomMenusResponseDto {
         ///Array of custom menu links
-        #[serde(
-            rename = "customMenus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_menus: ::std::option::Option<::std::vec::Vec<CustomMenuSchema>>,
         ///Total number of custom menu records
-        #[serde(
-            rename = "totalLinks",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_links: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCustomMenusResponseDto {
@@ -857,15 +940,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCustomMenusResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_menus))
+                + usize::from(!::std::option::Option::is_none(&self.total_links));
+            let mut state = serializer
+                .serialize_struct("GetCustomMenusResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_menus) {
+                state.serialize_field("customMenus", &self.custom_menus)?;
+            }
+            if !::std::option::Option::is_none(&self.total_links) {
+                state.serialize_field("totalLinks", &self.total_links)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSingleCustomMenusSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSingleCustomMenusSuccessfulResponseDto {
         ///Single Custom menu link object
-        #[serde(
-            rename = "customMenu",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_menu: ::std::option::Option<CustomMenuSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSingleCustomMenusSuccessfulResponseDto {
@@ -921,11 +1019,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSingleCustomMenusSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_menu));
+            let mut state = serializer
+                .serialize_struct("GetSingleCustomMenusSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_menu) {
+                state.serialize_field("customMenu", &self.custom_menu)?;
+            }
+            state.end()
+        }
+    }
     ///`IconSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct IconSchema {
         ///Font family of the icon
-        #[serde(rename = "fontFamily")]
         pub font_family: IconSchemaFontFamily,
         ///Name of the icon
         pub name: ::std::string::String,
@@ -977,23 +1090,32 @@ pub mod types {
             deserializer.deserialize_struct("IconSchema", FIELDS, IconSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for IconSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("IconSchema", len)?;
+            state.serialize_field("fontFamily", &self.font_family)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl IconSchema {
         pub fn builder() -> builder::IconSchema {
             Default::default()
         }
     }
     ///Font family of the icon
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum IconSchemaFontFamily {
-        #[serde(rename = "fab")]
         Fab,
-        #[serde(rename = "fas")]
         Fas,
-        #[serde(rename = "far")]
         Far,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for IconSchemaFontFamily {
@@ -1011,6 +1133,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for IconSchemaFontFamily {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fab => "fab",
+                        Self::Fas => "fas",
+                        Self::Far => "far",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for IconSchemaFontFamily {
@@ -1053,18 +1191,11 @@ pub mod types {
         }
     }
     ///`IconSchemaOptional`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IconSchemaOptional {
         ///Font family of the icon
-        #[serde(
-            rename = "fontFamily",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub font_family: ::std::option::Option<IconSchemaOptionalFontFamily>,
         ///Name of the icon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for IconSchemaOptional {
@@ -1120,23 +1251,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for IconSchemaOptional {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.font_family))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("IconSchemaOptional", len)?;
+            if !::std::option::Option::is_none(&self.font_family) {
+                state.serialize_field("fontFamily", &self.font_family)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     impl IconSchemaOptional {
         pub fn builder() -> builder::IconSchemaOptional {
             Default::default()
         }
     }
     ///Font family of the icon
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum IconSchemaOptionalFontFamily {
-        #[serde(rename = "fab")]
         Fab,
-        #[serde(rename = "fas")]
         Fas,
-        #[serde(rename = "far")]
         Far,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for IconSchemaOptionalFontFamily {
@@ -1154,6 +1300,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for IconSchemaOptionalFontFamily {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fab => "fab",
+                        Self::Fas => "fas",
+                        Self::Far => "far",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for IconSchemaOptionalFontFamily {
@@ -1197,18 +1359,11 @@ pub mod types {
         }
     }
     ///`IconSchemaOptionalResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IconSchemaOptionalResponse {
         ///Font family of the icon
-        #[serde(
-            rename = "fontFamily",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub font_family: ::std::option::Option<IconSchemaOptionalResponseFontFamily>,
         ///Name of the icon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for IconSchemaOptionalResponse {
@@ -1264,18 +1419,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for IconSchemaOptionalResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.font_family))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("IconSchemaOptionalResponse", len)?;
+            if !::std::option::Option::is_none(&self.font_family) {
+                state.serialize_field("fontFamily", &self.font_family)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///Font family of the icon
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum IconSchemaOptionalResponseFontFamily {
-        #[serde(rename = "fab")]
         Fab,
-        #[serde(rename = "fas")]
         Fas,
-        #[serde(rename = "far")]
         Far,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for IconSchemaOptionalResponseFontFamily {
@@ -1293,6 +1464,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for IconSchemaOptionalResponseFontFamily {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fab => "fab",
+                        Self::Fas => "fas",
+                        Self::Far => "far",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for IconSchemaOptionalResponseFontFamily {
@@ -1336,62 +1523,29 @@ pub mod types {
         }
     }
     ///`UpdateCustomMenuDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomMenuDto {
         ///Whether to allow camera access (only for iframe mode)
-        #[serde(
-            rename = "allowCamera",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_camera: ::std::option::Option<bool>,
         ///Whether to allow microphone access (only for iframe mode)
-        #[serde(
-            rename = "allowMicrophone",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_microphone: ::std::option::Option<bool>,
         ///Icon information for the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub icon: ::std::option::Option<IconSchemaOptional>,
         ///List of sub-account IDs where the menu should be shown. This list is applicable only when showOnLocation is true and showToAllLocations is false
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locations: ::std::vec::Vec<::std::string::String>,
         ///Mode for opening the menu link
-        #[serde(
-            rename = "openMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_mode: ::std::option::Option<UpdateCustomMenuDtoOpenMode>,
         ///Whether the menu must be displayed on the agency's level
-        #[serde(rename = "showOnCompany", default = "defaults::default_bool::<true>")]
         pub show_on_company: bool,
         ///Whether the menu must be displayed for sub-accounts level
-        #[serde(rename = "showOnLocation", default = "defaults::default_bool::<true>")]
         pub show_on_location: bool,
         ///Whether the menu must be displayed to all sub-accounts
-        #[serde(
-            rename = "showToAllLocations",
-            default = "defaults::default_bool::<true>"
-        )]
         pub show_to_all_locations: bool,
         ///Title of the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///URL of the custom menu
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Which user-roles should the menu be accessible to?
-        #[serde(
-            rename = "userRole",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_role: ::std::option::Option<UpdateCustomMenuDtoUserRole>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomMenuDto {
@@ -1517,6 +1671,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCustomMenuDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.allow_camera))
+                + usize::from(!::std::option::Option::is_none(&self.allow_microphone))
+                + usize::from(!::std::option::Option::is_none(&self.icon))
+                + usize::from(!::std::vec::Vec::is_empty(&self.locations))
+                + usize::from(!::std::option::Option::is_none(&self.open_mode))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.url))
+                + usize::from(!::std::option::Option::is_none(&self.user_role));
+            let mut state = serializer.serialize_struct("UpdateCustomMenuDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_camera) {
+                state.serialize_field("allowCamera", &self.allow_camera)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_microphone) {
+                state.serialize_field("allowMicrophone", &self.allow_microphone)?;
+            }
+            if !::std::option::Option::is_none(&self.icon) {
+                state.serialize_field("icon", &self.icon)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            if !::std::option::Option::is_none(&self.open_mode) {
+                state.serialize_field("openMode", &self.open_mode)?;
+            }
+            state.serialize_field("showOnCompany", &self.show_on_company)?;
+            state.serialize_field("showOnLocation", &self.show_on_location)?;
+            state.serialize_field("showToAllLocations", &self.show_to_all_locations)?;
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            if !::std::option::Option::is_none(&self.user_role) {
+                state.serialize_field("userRole", &self.user_role)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for UpdateCustomMenuDto {
         fn default() -> Self {
             Self {
@@ -1540,17 +1740,13 @@ pub mod types {
         }
     }
     ///Mode for opening the menu link
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCustomMenuDtoOpenMode {
-        #[serde(rename = "iframe")]
         Iframe,
-        #[serde(rename = "new_tab")]
         NewTab,
-        #[serde(rename = "current_tab")]
         CurrentTab,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomMenuDtoOpenMode {
@@ -1568,6 +1764,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomMenuDtoOpenMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Iframe => "iframe",
+                        Self::NewTab => "new_tab",
+                        Self::CurrentTab => "current_tab",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCustomMenuDtoOpenMode {
@@ -1610,17 +1822,13 @@ pub mod types {
         }
     }
     ///Which user-roles should the menu be accessible to?
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCustomMenuDtoUserRole {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "admin")]
         Admin,
-        #[serde(rename = "user")]
         User,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomMenuDtoUserRole {
@@ -1638,6 +1846,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomMenuDtoUserRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Admin => "admin",
+                        Self::User => "user",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCustomMenuDtoUserRole {
@@ -1680,18 +1904,11 @@ pub mod types {
         }
     }
     ///`UpdateCustomMenuLinkResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateCustomMenuLinkResponseDto {
         ///Updated custom menu link
-        #[serde(
-            rename = "customMenu",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_menu: ::std::option::Option<CustomMenuSchema>,
         ///Status of update
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomMenuLinkResponseDto {
@@ -1746,6 +1963,26 @@ pub mod types {
                     FIELDS,
                     UpdateCustomMenuLinkResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomMenuLinkResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_menu))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdateCustomMenuLinkResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_menu) {
+                state.serialize_field("customMenu", &self.custom_menu)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,19 +13,13 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`EmailNotVerifiedResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailNotVerifiedResponseDto {
         ///Email address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Email verification failure message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Email verification not processed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailNotVerifiedResponseDto {
@@ -88,33 +82,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailNotVerifiedResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer
+                .serialize_struct("EmailNotVerifiedResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     ///`EmailVerifiedResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailVerifiedResponseDto {
         ///Email address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Lead Connector email verification recomendation
-        #[serde(
-            rename = "leadconnectorRecomendation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub leadconnector_recomendation: ::std::option::Option<
             LeadConnectorRecomandationDto,
         >,
         ///Reason for email verification failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Email verification result
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub result: ::std::option::Option<EmailVerifiedResponseDtoResult>,
         ///Risk level of email sending to bounce
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risk: ::std::option::Option<EmailVerifiedResponseDtoRisk>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailVerifiedResponseDto {
@@ -197,22 +202,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailVerifiedResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.leadconnector_recomendation),
+                ) + usize::from(!::std::option::Option::is_none(&self.reason))
+                + usize::from(!::std::option::Option::is_none(&self.result))
+                + usize::from(!::std::option::Option::is_none(&self.risk));
+            let mut state = serializer
+                .serialize_struct("EmailVerifiedResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.leadconnector_recomendation) {
+                state
+                    .serialize_field(
+                        "leadconnectorRecomendation",
+                        &self.leadconnector_recomendation,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.reason) {
+                state.serialize_field("reason", &self.reason)?;
+            }
+            if !::std::option::Option::is_none(&self.result) {
+                state.serialize_field("result", &self.result)?;
+            }
+            if !::std::option::Option::is_none(&self.risk) {
+                state.serialize_field("risk", &self.risk)?;
+            }
+            state.end()
+        }
+    }
     ///Email verification result
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmailVerifiedResponseDtoResult {
-        #[serde(rename = "deliverable")]
         Deliverable,
-        #[serde(rename = "undeliverable")]
         Undeliverable,
-        #[serde(rename = "do_not_send")]
         DoNotSend,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "catch_all")]
         CatchAll,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmailVerifiedResponseDtoResult {
@@ -232,6 +268,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmailVerifiedResponseDtoResult {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Deliverable => "deliverable",
+                        Self::Undeliverable => "undeliverable",
+                        Self::DoNotSend => "do_not_send",
+                        Self::Unknown => "unknown",
+                        Self::CatchAll => "catch_all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmailVerifiedResponseDtoResult {
@@ -279,19 +333,14 @@ pub mod types {
         }
     }
     ///Risk level of email sending to bounce
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmailVerifiedResponseDtoRisk {
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmailVerifiedResponseDtoRisk {
@@ -310,6 +359,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmailVerifiedResponseDtoRisk {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::High => "high",
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::Unknown => "unknown",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmailVerifiedResponseDtoRisk {
@@ -355,14 +421,9 @@ pub mod types {
         }
     }
     ///`LeadConnectorRecomandationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LeadConnectorRecomandationDto {
         ///Email verification status
-        #[serde(
-            rename = "isEmailValid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_email_valid: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for LeadConnectorRecomandationDto {
@@ -412,11 +473,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LeadConnectorRecomandationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.is_email_valid));
+            let mut state = serializer
+                .serialize_struct("LeadConnectorRecomandationDto", len)?;
+            if !::std::option::Option::is_none(&self.is_email_valid) {
+                state.serialize_field("isEmailValid", &self.is_email_valid)?;
+            }
+            state.end()
+        }
+    }
     ///`VerificationBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct VerificationBodyDto {
         ///Email Verification type
-        #[serde(rename = "type")]
         pub type_: VerificationBodyDtoType,
         ///Email Verification recepient (email address / contactId)
         pub verify: ::std::string::String,
@@ -470,21 +546,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for VerificationBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("VerificationBodyDto", len)?;
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("verify", &self.verify)?;
+            state.end()
+        }
+    }
     impl VerificationBodyDto {
         pub fn builder() -> builder::VerificationBodyDto {
             Default::default()
         }
     }
     ///Email Verification type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VerificationBodyDtoType {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "contact")]
         Contact,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VerificationBodyDtoType {
@@ -501,6 +587,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VerificationBodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::Contact => "contact",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VerificationBodyDtoType {
@@ -541,40 +642,23 @@ pub mod types {
         }
     }
     ///`VerifyEmailResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct VerifyEmailResponse {
         ///Email address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Lead Connector email verification recomendation
-        #[serde(
-            rename = "leadconnectorRecomendation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub leadconnector_recomendation: ::std::option::Option<
             LeadConnectorRecomandationDto,
         >,
         ///Email verification failure message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Reason for email verification failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Email verification result
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub result: ::std::option::Option<VerifyEmailResponseResult>,
         ///Risk level of email sending to bounce
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risk: ::std::option::Option<VerifyEmailResponseRisk>,
         ///Email verification not processed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for VerifyEmailResponse {
@@ -673,22 +757,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for VerifyEmailResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.leadconnector_recomendation),
+                ) + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.reason))
+                + usize::from(!::std::option::Option::is_none(&self.result))
+                + usize::from(!::std::option::Option::is_none(&self.risk))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer.serialize_struct("VerifyEmailResponse", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.leadconnector_recomendation) {
+                state
+                    .serialize_field(
+                        "leadconnectorRecomendation",
+                        &self.leadconnector_recomendation,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.reason) {
+                state.serialize_field("reason", &self.reason)?;
+            }
+            if !::std::option::Option::is_none(&self.result) {
+                state.serialize_field("result", &self.result)?;
+            }
+            if !::std::option::Option::is_none(&self.risk) {
+                state.serialize_field("risk", &self.risk)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     ///Email verification result
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VerifyEmailResponseResult {
-        #[serde(rename = "deliverable")]
         Deliverable,
-        #[serde(rename = "undeliverable")]
         Undeliverable,
-        #[serde(rename = "do_not_send")]
         DoNotSend,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "catch_all")]
         CatchAll,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VerifyEmailResponseResult {
@@ -708,6 +830,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VerifyEmailResponseResult {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Deliverable => "deliverable",
+                        Self::Undeliverable => "undeliverable",
+                        Self::DoNotSend => "do_not_send",
+                        Self::Unknown => "unknown",
+                        Self::CatchAll => "catch_all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VerifyEmailResponseResult {
@@ -754,19 +894,14 @@ pub mod types {
         }
     }
     ///Risk level of email sending to bounce
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VerifyEmailResponseRisk {
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VerifyEmailResponseRisk {
@@ -785,6 +920,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VerifyEmailResponseRisk {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::High => "high",
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::Unknown => "unknown",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VerifyEmailResponseRisk {

@@ -13,32 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BuilderUpdateSuccessfulDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BuilderUpdateSuccessfulDto {
         ///ok
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ok: ::std::option::Option<::std::string::String>,
         ///preview url
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///template data download url
-        #[serde(
-            rename = "templateDownloadUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_download_url: ::std::option::Option<::std::string::String>,
         ///trace id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BuilderUpdateSuccessfulDto {
@@ -113,61 +96,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderUpdateSuccessfulDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.ok))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.template_download_url),
+                ) + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("BuilderUpdateSuccessfulDto", len)?;
+            if !::std::option::Option::is_none(&self.ok) {
+                state.serialize_field("ok", &self.ok)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.template_download_url) {
+                state
+                    .serialize_field(
+                        "templateDownloadUrl",
+                        &self.template_download_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBuilderDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBuilderDto {
-        #[serde(
-            rename = "builderVersion",
-            default = "defaults::create_builder_dto_builder_version"
-        )]
         pub builder_version: CreateBuilderDtoBuilderVersion,
-        #[serde(rename = "importProvider")]
         pub import_provider: CreateBuilderDtoImportProvider,
-        #[serde(
-            rename = "importURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub import_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateDataUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_data_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type")]
         pub type_: CreateBuilderDtoType,
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDto {
@@ -303,21 +277,65 @@ pub mod types {
                 .deserialize_struct("CreateBuilderDto", FIELDS, CreateBuilderDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateBuilderDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.import_url))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.template_data_url))
+                + usize::from(!::std::option::Option::is_none(&self.template_source))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by));
+            let mut state = serializer.serialize_struct("CreateBuilderDto", len)?;
+            state.serialize_field("builderVersion", &self.builder_version)?;
+            state.serialize_field("importProvider", &self.import_provider)?;
+            if !::std::option::Option::is_none(&self.import_url) {
+                state.serialize_field("importURL", &self.import_url)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.template_data_url) {
+                state.serialize_field("templateDataUrl", &self.template_data_url)?;
+            }
+            if !::std::option::Option::is_none(&self.template_source) {
+                state.serialize_field("templateSource", &self.template_source)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            state.end()
+        }
+    }
     impl CreateBuilderDto {
         pub fn builder() -> builder::CreateBuilderDto {
             Default::default()
         }
     }
     ///`CreateBuilderDtoBuilderVersion`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoBuilderVersion {
-        #[serde(rename = "1")]
         X1,
-        #[serde(rename = "2")]
         X2,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoBuilderVersion {
@@ -334,6 +352,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBuilderDtoBuilderVersion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::X1 => "1",
+                        Self::X2 => "2",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoBuilderVersion {
@@ -380,17 +413,13 @@ pub mod types {
         }
     }
     ///`CreateBuilderDtoImportProvider`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoImportProvider {
-        #[serde(rename = "mailchimp")]
         Mailchimp,
-        #[serde(rename = "active_campaign")]
         ActiveCampaign,
-        #[serde(rename = "kajabi")]
         Kajabi,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoImportProvider {
@@ -408,6 +437,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBuilderDtoImportProvider {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mailchimp => "mailchimp",
+                        Self::ActiveCampaign => "active_campaign",
+                        Self::Kajabi => "kajabi",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoImportProvider {
@@ -451,21 +496,15 @@ pub mod types {
         }
     }
     ///`CreateBuilderDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "folder")]
         Folder,
-        #[serde(rename = "import")]
         Import,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "blank")]
         Blank,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoType {
@@ -485,6 +524,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBuilderDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Folder => "folder",
+                        Self::Import => "import",
+                        Self::Builder => "builder",
+                        Self::Blank => "blank",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoType {
@@ -531,18 +588,11 @@ pub mod types {
         }
     }
     ///`CreateBuilderSuccesfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateBuilderSuccesfulResponseDto {
         ///template id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect: ::std::option::Option<::std::string::String>,
         ///trace id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderSuccesfulResponseDto {
@@ -599,19 +649,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBuilderSuccesfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.redirect))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("CreateBuilderSuccesfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.redirect) {
+                state.serialize_field("redirect", &self.redirect)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteBuilderSuccesfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteBuilderSuccesfulResponseDto {
         ///ok
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ok: ::std::option::Option<::std::string::String>,
         ///trace id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteBuilderSuccesfulResponseDto {
@@ -668,62 +731,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteBuilderSuccesfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.ok))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("DeleteBuilderSuccesfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.ok) {
+                state.serialize_field("ok", &self.ok)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchBuilderSuccesfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FetchBuilderSuccesfulResponseDto {
         ///date added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///plain text based template
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<::serde_json::Value>,
         ///last updated
-        #[serde(
-            rename = "lastUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated: ::std::option::Option<::std::string::String>,
         ///template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///preview url
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///type
-        #[serde(
-            rename = "templateType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_type: ::std::option::Option<::std::string::String>,
         ///updated by
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///version
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FetchBuilderSuccesfulResponseDto {
@@ -839,42 +885,74 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FetchBuilderSuccesfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.last_updated))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(!::std::option::Option::is_none(&self.template_type))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.version));
+            let mut state = serializer
+                .serialize_struct("FetchBuilderSuccesfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.last_updated) {
+                state.serialize_field("lastUpdated", &self.last_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.template_type) {
+                state.serialize_field("templateType", &self.template_type)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchCampaignsEmailStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchCampaignsEmailStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "not-started")]
         NotStarted,
-        #[serde(rename = "paused")]
         Paused,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "resumed")]
         Resumed,
-        #[serde(rename = "next-drip")]
         NextDrip,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "success")]
         Success,
-        #[serde(rename = "error")]
         Error,
-        #[serde(rename = "waiting")]
         Waiting,
-        #[serde(rename = "queued")]
         Queued,
-        #[serde(rename = "queueing")]
         Queueing,
-        #[serde(rename = "reading")]
         Reading,
-        #[serde(rename = "scheduled")]
         Scheduled,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FetchCampaignsEmailStatus {
@@ -904,6 +982,34 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FetchCampaignsEmailStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::NotStarted => "not-started",
+                        Self::Paused => "paused",
+                        Self::Cancelled => "cancelled",
+                        Self::Processing => "processing",
+                        Self::Resumed => "resumed",
+                        Self::NextDrip => "next-drip",
+                        Self::Complete => "complete",
+                        Self::Success => "success",
+                        Self::Error => "error",
+                        Self::Waiting => "waiting",
+                        Self::Queued => "queued",
+                        Self::Queueing => "queueing",
+                        Self::Reading => "reading",
+                        Self::Scheduled => "scheduled",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FetchCampaignsEmailStatus {
@@ -975,25 +1081,17 @@ pub mod types {
         }
     }
     ///`FetchCampaignsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchCampaignsStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "pause")]
         Pause,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "retry")]
         Retry,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "resend-scheduled")]
         ResendScheduled,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FetchCampaignsStatus {
@@ -1015,6 +1113,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FetchCampaignsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Pause => "pause",
+                        Self::Complete => "complete",
+                        Self::Cancelled => "cancelled",
+                        Self::Retry => "retry",
+                        Self::Draft => "draft",
+                        Self::ResendScheduled => "resend-scheduled",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FetchCampaignsStatus {
@@ -1070,15 +1188,12 @@ pub mod types {
         }
     }
     ///`FetchTemplateBuilderVersion`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchTemplateBuilderVersion {
-        #[serde(rename = "1")]
         X1,
-        #[serde(rename = "2")]
         X2,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FetchTemplateBuilderVersion {
@@ -1095,6 +1210,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FetchTemplateBuilderVersion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::X1 => "1",
+                        Self::X2 => "2",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FetchTemplateBuilderVersion {
@@ -1140,11 +1270,10 @@ pub mod types {
         }
     }
     ///`IBuilderJsonMapper`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct IBuilderJsonMapper {
         pub attrs: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub elements: ::std::vec::Vec<::std::string::String>,
-        #[serde(rename = "templateSettings")]
         pub template_settings: TemplateSettings,
     }
     impl<'de> ::serde::Deserialize<'de> for IBuilderJsonMapper {
@@ -1207,22 +1336,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for IBuilderJsonMapper {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("IBuilderJsonMapper", len)?;
+            state.serialize_field("attrs", &self.attrs)?;
+            state.serialize_field("elements", &self.elements)?;
+            state.serialize_field("templateSettings", &self.template_settings)?;
+            state.end()
+        }
+    }
     impl IBuilderJsonMapper {
         pub fn builder() -> builder::IBuilderJsonMapper {
             Default::default()
         }
     }
     ///`InvalidLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvalidLocationDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvalidLocationDto {
@@ -1278,20 +1414,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvalidLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InvalidLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`NotFoundDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NotFoundDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotFoundDto {
@@ -1349,30 +1495,38 @@ pub mod types {
             deserializer.deserialize_struct("NotFoundDto", FIELDS, NotFoundDtoVisitor)
         }
     }
+    impl ::serde::Serialize for NotFoundDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("NotFoundDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`SaveBuilderDataDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SaveBuilderDataDto {
         pub dnd: IBuilderJsonMapper,
-        #[serde(rename = "editorType")]
         pub editor_type: SaveBuilderDataDtoEditorType,
         pub html: ::std::string::String,
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<::serde_json::Value>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "templateId")]
         pub template_id: ::std::string::String,
-        #[serde(rename = "updatedBy")]
         pub updated_by: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SaveBuilderDataDto {
@@ -1479,21 +1633,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SaveBuilderDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text));
+            let mut state = serializer.serialize_struct("SaveBuilderDataDto", len)?;
+            state.serialize_field("dnd", &self.dnd)?;
+            state.serialize_field("editorType", &self.editor_type)?;
+            state.serialize_field("html", &self.html)?;
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            state.serialize_field("templateId", &self.template_id)?;
+            state.serialize_field("updatedBy", &self.updated_by)?;
+            state.end()
+        }
+    }
     impl SaveBuilderDataDto {
         pub fn builder() -> builder::SaveBuilderDataDto {
             Default::default()
         }
     }
     ///`SaveBuilderDataDtoEditorType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SaveBuilderDataDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SaveBuilderDataDtoEditorType {
@@ -1510,6 +1686,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SaveBuilderDataDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SaveBuilderDataDtoEditorType {
@@ -1551,139 +1742,33 @@ pub mod types {
         }
     }
     ///`ScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
-        #[serde(
-            rename = "bulkActionVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bulk_action_version: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "campaignType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub child: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "childCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub child_count: ::std::option::Option<f64>,
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(
-            rename = "documentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "downloadUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub download_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "enableResendToUnopened",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_resend_to_unopened: ::std::option::Option<bool>,
-        #[serde(
-            rename = "hasTracking",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_tracking: ::std::option::Option<bool>,
-        #[serde(
-            rename = "hasUtmTracking",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_utm_tracking: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migrated: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "repeatAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub repeat_after: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "sendDays",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateDataDownloadUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_data_download_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_type: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleDto {
@@ -1929,23 +2014,139 @@ pub mod types {
             deserializer.deserialize_struct("ScheduleDto", FIELDS, ScheduleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.archived))
+                + usize::from(!::std::option::Option::is_none(&self.bulk_action_version))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_type))
+                + usize::from(!::std::option::Option::is_none(&self.child))
+                + usize::from(!::std::option::Option::is_none(&self.child_count))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.document_id))
+                + usize::from(!::std::option::Option::is_none(&self.download_url))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.enable_resend_to_unopened),
+                ) + usize::from(!::std::option::Option::is_none(&self.has_tracking))
+                + usize::from(!::std::option::Option::is_none(&self.has_utm_tracking))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.migrated))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.repeat_after))
+                + usize::from(!::std::option::Option::is_none(&self.send_days))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.template_data_download_url),
+                ) + usize::from(!::std::option::Option::is_none(&self.template_id))
+                + usize::from(!::std::option::Option::is_none(&self.template_type))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.v));
+            let mut state = serializer.serialize_struct("ScheduleDto", len)?;
+            if !::std::option::Option::is_none(&self.archived) {
+                state.serialize_field("archived", &self.archived)?;
+            }
+            if !::std::option::Option::is_none(&self.bulk_action_version) {
+                state.serialize_field("bulkActionVersion", &self.bulk_action_version)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_type) {
+                state.serialize_field("campaignType", &self.campaign_type)?;
+            }
+            if !::std::option::Option::is_none(&self.child) {
+                state.serialize_field("child", &self.child)?;
+            }
+            if !::std::option::Option::is_none(&self.child_count) {
+                state.serialize_field("childCount", &self.child_count)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.document_id) {
+                state.serialize_field("documentId", &self.document_id)?;
+            }
+            if !::std::option::Option::is_none(&self.download_url) {
+                state.serialize_field("downloadUrl", &self.download_url)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_resend_to_unopened) {
+                state
+                    .serialize_field(
+                        "enableResendToUnopened",
+                        &self.enable_resend_to_unopened,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.has_tracking) {
+                state.serialize_field("hasTracking", &self.has_tracking)?;
+            }
+            if !::std::option::Option::is_none(&self.has_utm_tracking) {
+                state.serialize_field("hasUtmTracking", &self.has_utm_tracking)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.migrated) {
+                state.serialize_field("migrated", &self.migrated)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.repeat_after) {
+                state.serialize_field("repeatAfter", &self.repeat_after)?;
+            }
+            if !::std::option::Option::is_none(&self.send_days) {
+                state.serialize_field("sendDays", &self.send_days)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.template_data_download_url) {
+                state
+                    .serialize_field(
+                        "templateDataDownloadUrl",
+                        &self.template_data_download_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            if !::std::option::Option::is_none(&self.template_type) {
+                state.serialize_field("templateType", &self.template_type)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.v) {
+                state.serialize_field("__v", &self.v)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleFetchSuccessfulDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleFetchSuccessfulDto {
         ///The list of campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleDto>>,
         ///The total number of campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Trace Id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleFetchSuccessfulDto {
@@ -2006,6 +2207,30 @@ pub mod types {
                     FIELDS,
                     ScheduleFetchSuccessfulDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ScheduleFetchSuccessfulDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedules))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ScheduleFetchSuccessfulDto", len)?;
+            if !::std::option::Option::is_none(&self.schedules) {
+                state.serialize_field("schedules", &self.schedules)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
         }
     }
     ///`TemplateSettings`

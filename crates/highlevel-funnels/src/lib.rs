@@ -13,11 +13,10 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateRedirectParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateRedirectParams {
         pub action: CreateRedirectParamsAction,
         pub domain: ::std::string::String,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub path: ::std::string::String,
         pub target: ::std::string::String,
@@ -95,25 +94,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateRedirectParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("CreateRedirectParams", len)?;
+            state.serialize_field("action", &self.action)?;
+            state.serialize_field("domain", &self.domain)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("path", &self.path)?;
+            state.serialize_field("target", &self.target)?;
+            state.end()
+        }
+    }
     impl CreateRedirectParams {
         pub fn builder() -> builder::CreateRedirectParams {
             Default::default()
         }
     }
     ///`CreateRedirectParamsAction`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateRedirectParamsAction {
-        #[serde(rename = "funnel")]
         Funnel,
-        #[serde(rename = "website")]
         Website,
-        #[serde(rename = "url")]
         Url,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateRedirectParamsAction {
@@ -132,6 +142,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateRedirectParamsAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Funnel => "funnel",
+                        Self::Website => "website",
+                        Self::Url => "url",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateRedirectParamsAction {
@@ -176,11 +203,9 @@ pub mod types {
         }
     }
     ///`CreateRedirectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateRedirectResponseDto {
         ///Data containing details of the created redirect
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<RedirectResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateRedirectResponseDto {
@@ -229,11 +254,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateRedirectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("CreateRedirectResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteRedirectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteRedirectResponseDto {
         ///Status of the delete operation
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteRedirectResponseDto {
@@ -280,19 +319,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteRedirectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.data));
+            let mut state = serializer
+                .serialize_struct("DeleteRedirectResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`FunnelListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FunnelListResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub funnels: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FunnelListResponseDto {
@@ -353,11 +399,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FunnelListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::serde_json::Map::is_empty(&self.funnels))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer.serialize_struct("FunnelListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::serde_json::Map::is_empty(&self.funnels) {
+                state.serialize_field("funnels", &self.funnels)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`FunnelPageCountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FunnelPageCountResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for FunnelPageCountResponseDto {
@@ -406,41 +472,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FunnelPageCountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count));
+            let mut state = serializer
+                .serialize_struct("FunnelPageCountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            state.end()
+        }
+    }
     ///`FunnelPageResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FunnelPageResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "funnelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub funnel_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stepId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub step_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FunnelPageResponseDto {
@@ -539,11 +594,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FunnelPageResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.funnel_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.step_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("FunnelPageResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.funnel_id) {
+                state.serialize_field("funnelId", &self.funnel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.step_id) {
+                state.serialize_field("stepId", &self.step_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`RedirectListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RedirectListResponseDto {
         ///Object containing the count of redirects and an array of redirect data
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for RedirectListResponseDto {
@@ -590,46 +683,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RedirectListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.data));
+            let mut state = serializer.serialize_struct("RedirectListResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`RedirectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RedirectResponseDto {
         ///Action performed by the redirect
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action: ::std::option::Option<::std::string::String>,
         ///Domain where the redirect occurs
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the redirect
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Identifier of the location associated with the redirect
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Original path that will be redirected
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path: ::std::option::Option<::std::string::String>,
         ///Lowercase version of the original path
-        #[serde(
-            rename = "pathLowercase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path_lowercase: ::std::option::Option<::std::string::String>,
         ///Target URL to which the original path will be redirected
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target: ::std::option::Option<::std::string::String>,
         ///Type of redirect (e.g., Permanent, Temporary)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RedirectResponseDto {
@@ -736,11 +821,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RedirectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.action))
+                + usize::from(!::std::option::Option::is_none(&self.domain))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.path))
+                + usize::from(!::std::option::Option::is_none(&self.path_lowercase))
+                + usize::from(!::std::option::Option::is_none(&self.target))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("RedirectResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.action) {
+                state.serialize_field("action", &self.action)?;
+            }
+            if !::std::option::Option::is_none(&self.domain) {
+                state.serialize_field("domain", &self.domain)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.path) {
+                state.serialize_field("path", &self.path)?;
+            }
+            if !::std::option::Option::is_none(&self.path_lowercase) {
+                state.serialize_field("pathLowercase", &self.path_lowercase)?;
+            }
+            if !::std::option::Option::is_none(&self.target) {
+                state.serialize_field("target", &self.target)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateRedirectParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateRedirectParams {
         pub action: UpdateRedirectParamsAction,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub target: ::std::string::String,
     }
@@ -801,25 +927,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateRedirectParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpdateRedirectParams", len)?;
+            state.serialize_field("action", &self.action)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("target", &self.target)?;
+            state.end()
+        }
+    }
     impl UpdateRedirectParams {
         pub fn builder() -> builder::UpdateRedirectParams {
             Default::default()
         }
     }
     ///`UpdateRedirectParamsAction`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateRedirectParamsAction {
-        #[serde(rename = "funnel")]
         Funnel,
-        #[serde(rename = "website")]
         Website,
-        #[serde(rename = "url")]
         Url,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateRedirectParamsAction {
@@ -838,6 +973,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateRedirectParamsAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Funnel => "funnel",
+                        Self::Website => "website",
+                        Self::Url => "url",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateRedirectParamsAction {
@@ -882,11 +1034,9 @@ pub mod types {
         }
     }
     ///`UpdateRedirectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateRedirectResponseDto {
         ///Data containing details of the updated redirect
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<RedirectResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateRedirectResponseDto {
@@ -933,6 +1083,21 @@ pub mod types {
                     FIELDS,
                     UpdateRedirectResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateRedirectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("UpdateRedirectResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

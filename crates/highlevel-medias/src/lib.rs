@@ -13,22 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateFolderParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateFolderParams {
         ///Location Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Type of entity (location only)
-        #[serde(rename = "altType")]
         pub alt_type: CreateFolderParamsAltType,
         ///Name of the folder to be created
         pub name: ::std::string::String,
         ///ID of the parent folder (optional)
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateFolderParams {
@@ -95,19 +88,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateFolderParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.parent_id));
+            let mut state = serializer.serialize_struct("CreateFolderParams", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateFolderParams {
         pub fn builder() -> builder::CreateFolderParams {
             Default::default()
         }
     }
     ///Type of entity (location only)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateFolderParamsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateFolderParamsAltType {
@@ -123,6 +132,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateFolderParamsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateFolderParamsAltType {
@@ -161,13 +184,11 @@ pub mod types {
         }
     }
     ///`DeleteMediaContentAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteMediaContentAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteMediaContentAltType {
@@ -183,6 +204,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteMediaContentAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteMediaContentAltType {
@@ -221,10 +256,9 @@ pub mod types {
         }
     }
     ///`DeleteMediaObjectItem`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DeleteMediaObjectItem {
         ///Unique identifier of the file or folder to be deleted
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteMediaObjectItem {
@@ -271,22 +305,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteMediaObjectItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("DeleteMediaObjectItem", len)?;
+            state.serialize_field("_id", &self.id)?;
+            state.end()
+        }
+    }
     impl DeleteMediaObjectItem {
         pub fn builder() -> builder::DeleteMediaObjectItem {
             Default::default()
         }
     }
     ///`DeleteMediaObjectsBodyParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DeleteMediaObjectsBodyParams {
         ///Location identifier
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Type of entity that owns the files
-        #[serde(rename = "altType")]
         pub alt_type: DeleteMediaObjectsBodyParamsAltType,
         ///Array of file objects to be deleted or trashed
-        #[serde(rename = "filesToBeDeleted")]
         pub files_to_be_deleted: ::std::vec::Vec<DeleteMediaObjectItem>,
         ///Status to set for the files (deleted or trashed)
         pub status: DeleteMediaObjectsBodyParamsStatus,
@@ -356,19 +399,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteMediaObjectsBodyParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("DeleteMediaObjectsBodyParams", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("filesToBeDeleted", &self.files_to_be_deleted)?;
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl DeleteMediaObjectsBodyParams {
         pub fn builder() -> builder::DeleteMediaObjectsBodyParams {
             Default::default()
         }
     }
     ///Type of entity that owns the files
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteMediaObjectsBodyParamsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteMediaObjectsBodyParamsAltType {
@@ -384,6 +441,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteMediaObjectsBodyParamsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteMediaObjectsBodyParamsAltType {
@@ -423,15 +494,12 @@ pub mod types {
         }
     }
     ///Status to set for the files (deleted or trashed)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteMediaObjectsBodyParamsStatus {
-        #[serde(rename = "deleted")]
         Deleted,
-        #[serde(rename = "trashed")]
         Trashed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteMediaObjectsBodyParamsStatus {
@@ -448,6 +516,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteMediaObjectsBodyParamsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Deleted => "deleted",
+                        Self::Trashed => "trashed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteMediaObjectsBodyParamsStatus {
@@ -489,13 +572,11 @@ pub mod types {
         }
     }
     ///`FetchMediaContentAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchMediaContentAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FetchMediaContentAltType {
@@ -511,6 +592,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FetchMediaContentAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FetchMediaContentAltType {
@@ -549,104 +644,39 @@ pub mod types {
         }
     }
     ///`FolderDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FolderDto {
         ///Location identifier that owns this folder
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Type of entity that owns the folder
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<FolderDtoAltType>,
         ///Whether this is a system-generated application folder
-        #[serde(
-            rename = "appFolder",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_folder: ::std::option::Option<bool>,
         ///Primary category of content stored in the folder
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category: ::std::option::Option<::std::string::String>,
         ///Whether the folder has been deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Whether the folder is essential and should not be deleted
-        #[serde(
-            rename = "isEssential",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_essential: ::std::option::Option<bool>,
         ///Whether the folder is private and not publicly accessible
-        #[serde(
-            rename = "isPrivate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_private: ::std::option::Option<bool>,
         ///ID of the user who last updated the folder
-        #[serde(
-            rename = "lastUpdatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated_by: ::std::option::Option<::std::string::String>,
         ///Whether the data migration process has been completed for this folder
-        #[serde(
-            rename = "migrationCompleted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migration_completed: ::std::option::Option<bool>,
         ///Name of the folder
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///ID of the parent folder (null for root folders)
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Whether there are pending uploads to this folder
-        #[serde(
-            rename = "pendingUpload",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pending_upload: ::std::option::Option<bool>,
         ///Whether the folder has been moved from its original location
-        #[serde(
-            rename = "relocatedFolder",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relocated_folder: ::std::option::Option<bool>,
         ///Current status of the folder
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Sub-category of content stored in the folder
-        #[serde(
-            rename = "subCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_category: ::std::option::Option<::std::string::String>,
         ///Type of the object (always 'folder' for folders)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FolderDto {
@@ -812,14 +842,86 @@ pub mod types {
             deserializer.deserialize_struct("FolderDto", FIELDS, FolderDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FolderDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.app_folder))
+                + usize::from(!::std::option::Option::is_none(&self.category))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.is_essential))
+                + usize::from(!::std::option::Option::is_none(&self.is_private))
+                + usize::from(!::std::option::Option::is_none(&self.last_updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.migration_completed))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.pending_upload))
+                + usize::from(!::std::option::Option::is_none(&self.relocated_folder))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.sub_category))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("FolderDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.app_folder) {
+                state.serialize_field("appFolder", &self.app_folder)?;
+            }
+            if !::std::option::Option::is_none(&self.category) {
+                state.serialize_field("category", &self.category)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.is_essential) {
+                state.serialize_field("isEssential", &self.is_essential)?;
+            }
+            if !::std::option::Option::is_none(&self.is_private) {
+                state.serialize_field("isPrivate", &self.is_private)?;
+            }
+            if !::std::option::Option::is_none(&self.last_updated_by) {
+                state.serialize_field("lastUpdatedBy", &self.last_updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.migration_completed) {
+                state.serialize_field("migrationCompleted", &self.migration_completed)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pending_upload) {
+                state.serialize_field("pendingUpload", &self.pending_upload)?;
+            }
+            if !::std::option::Option::is_none(&self.relocated_folder) {
+                state.serialize_field("relocatedFolder", &self.relocated_folder)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.sub_category) {
+                state.serialize_field("subCategory", &self.sub_category)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Type of entity that owns the folder
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FolderDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FolderDtoAltType {
@@ -835,6 +937,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FolderDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FolderDtoAltType {
@@ -873,11 +989,9 @@ pub mod types {
         }
     }
     ///`GetFilesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetFilesResponseDto {
         ///Array of File Objects
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub files: ::std::option::Option<::std::vec::Vec<GetFilesResponseDtoFilesItem>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetFilesResponseDto {
@@ -926,41 +1040,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetFilesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.files));
+            let mut state = serializer.serialize_struct("GetFilesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.files) {
+                state.serialize_field("files", &self.files)?;
+            }
+            state.end()
+        }
+    }
     ///`GetFilesResponseDtoFilesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetFilesResponseDtoFilesItem {
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetFilesResponseDtoFilesItem {
@@ -1067,14 +1170,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetFilesResponseDtoFilesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.path))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer
+                .serialize_struct("GetFilesResponseDtoFilesItem", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.path) {
+                state.serialize_field("path", &self.path)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`MoveOrDeleteObjectParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MoveOrDeleteObjectParams {
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: ::std::string::String,
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for MoveOrDeleteObjectParams {
@@ -1134,14 +1277,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MoveOrDeleteObjectParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("MoveOrDeleteObjectParams", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("_id", &self.id)?;
+            state.end()
+        }
+    }
     ///`UpdateMediaObject`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateMediaObject {
         ///Unique identifier of the file or folder to be updated
         pub id: ::std::string::String,
         ///New name for the file or folder
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateMediaObject {
@@ -1195,22 +1351,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateMediaObject {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("UpdateMediaObject", len)?;
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateMediaObject {
         pub fn builder() -> builder::UpdateMediaObject {
             Default::default()
         }
     }
     ///`UpdateMediaObjects`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateMediaObjects {
         ///Location identifier
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Type of entity that owns the files
-        #[serde(rename = "altType")]
         pub alt_type: UpdateMediaObjectsAltType,
         ///Array of file objects to be updated
-        #[serde(rename = "filesToBeUpdated")]
         pub files_to_be_updated: ::std::vec::Vec<UpdateMediaObject>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateMediaObjects {
@@ -1273,19 +1441,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateMediaObjects {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpdateMediaObjects", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("filesToBeUpdated", &self.files_to_be_updated)?;
+            state.end()
+        }
+    }
     impl UpdateMediaObjects {
         pub fn builder() -> builder::UpdateMediaObjects {
             Default::default()
         }
     }
     ///Type of entity that owns the files
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateMediaObjectsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateMediaObjectsAltType {
@@ -1301,6 +1481,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateMediaObjectsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateMediaObjectsAltType {
@@ -1339,13 +1533,11 @@ pub mod types {
         }
     }
     ///`UpdateObject`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateObject {
         ///Location identifier that owns the file or folder
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Type of entity that owns the file or folder
-        #[serde(rename = "altType")]
         pub alt_type: UpdateObjectAltType,
         ///New name for the file or folder
         pub name: ::std::string::String,
@@ -1402,19 +1594,31 @@ pub mod types {
             deserializer.deserialize_struct("UpdateObject", FIELDS, UpdateObjectVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateObject {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpdateObject", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl UpdateObject {
         pub fn builder() -> builder::UpdateObject {
             Default::default()
         }
     }
     ///Type of entity that owns the file or folder
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateObjectAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateObjectAltType {
@@ -1430,6 +1634,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateObjectAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateObjectAltType {
@@ -1468,18 +1686,11 @@ pub mod types {
         }
     }
     ///`UploadFileResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UploadFileResponseDto {
         ///ID of the uploaded file
-        #[serde(
-            rename = "fileId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_id: ::std::option::Option<::std::string::String>,
         ///Google Cloud Storage URL of the uploaded file
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UploadFileResponseDto {
@@ -1533,6 +1744,25 @@ pub mod types {
                     FIELDS,
                     UploadFileResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UploadFileResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.file_id))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("UploadFileResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.file_id) {
+                state.serialize_field("fileId", &self.file_id)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,85 +13,30 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`GetAccessCodeSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAccessCodeSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///Boolean indicating if user approved all locations during bulk installation (only for company tokens)
-        #[serde(
-            rename = "approveAllLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approve_all_locations: ::std::option::Option<bool>,
         ///Approved locations to generate location access token
-        #[serde(
-            rename = "approvedLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approved_locations: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Boolean to control if user wants app to be automatically installed to future locations (only for company tokens)
-        #[serde(
-            rename = "installToFutureLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isBulkInstallation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_bulk_installation: ::std::option::Option<::serde_json::Value>,
         ///Location ID - Present only for Sub-Account Access Token
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_type: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessCodeSuccessfulResponseDto {
@@ -250,26 +195,99 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAccessCodeSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.access_token))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.approve_all_locations),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.approved_locations))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.expires_in))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.install_to_future_locations),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_bulk_installation),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::option::Option::is_none(&self.scope))
+                + usize::from(!::std::option::Option::is_none(&self.token_type))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.user_type));
+            let mut state = serializer
+                .serialize_struct("GetAccessCodeSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.access_token) {
+                state.serialize_field("access_token", &self.access_token)?;
+            }
+            if !::std::option::Option::is_none(&self.approve_all_locations) {
+                state
+                    .serialize_field(
+                        "approveAllLocations",
+                        &self.approve_all_locations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.approved_locations) {
+                state.serialize_field("approvedLocations", &self.approved_locations)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.expires_in) {
+                state.serialize_field("expires_in", &self.expires_in)?;
+            }
+            if !::std::option::Option::is_none(&self.install_to_future_locations) {
+                state
+                    .serialize_field(
+                        "installToFutureLocations",
+                        &self.install_to_future_locations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.is_bulk_installation) {
+                state.serialize_field("isBulkInstallation", &self.is_bulk_installation)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refresh_token", &self.refresh_token)?;
+            }
+            if !::std::option::Option::is_none(&self.scope) {
+                state.serialize_field("scope", &self.scope)?;
+            }
+            if !::std::option::Option::is_none(&self.token_type) {
+                state.serialize_field("token_type", &self.token_type)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_type) {
+                state.serialize_field("userType", &self.user_type)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAccessCodebodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetAccessCodebodyDto {
         ///The ID provided by GHL for your integration
         pub client_id: ::std::string::String,
         pub client_secret: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         pub grant_type: GetAccessCodebodyDtoGrantType,
         ///The redirect URI for your application
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_uri: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///The type of token to be requested
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_type: ::std::option::Option<GetAccessCodebodyDtoUserType>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessCodebodyDto {
@@ -371,23 +389,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAccessCodebodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.redirect_uri))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::option::Option::is_none(&self.user_type));
+            let mut state = serializer.serialize_struct("GetAccessCodebodyDto", len)?;
+            state.serialize_field("client_id", &self.client_id)?;
+            state.serialize_field("client_secret", &self.client_secret)?;
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            state.serialize_field("grant_type", &self.grant_type)?;
+            if !::std::option::Option::is_none(&self.redirect_uri) {
+                state.serialize_field("redirect_uri", &self.redirect_uri)?;
+            }
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refresh_token", &self.refresh_token)?;
+            }
+            if !::std::option::Option::is_none(&self.user_type) {
+                state.serialize_field("user_type", &self.user_type)?;
+            }
+            state.end()
+        }
+    }
     impl GetAccessCodebodyDto {
         pub fn builder() -> builder::GetAccessCodebodyDto {
             Default::default()
         }
     }
     ///`GetAccessCodebodyDtoGrantType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAccessCodebodyDtoGrantType {
-        #[serde(rename = "authorization_code")]
         AuthorizationCode,
-        #[serde(rename = "refresh_token")]
         RefreshToken,
-        #[serde(rename = "client_credentials")]
         ClientCredentials,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessCodebodyDtoGrantType {
@@ -405,6 +448,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAccessCodebodyDtoGrantType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AuthorizationCode => "authorization_code",
+                        Self::RefreshToken => "refresh_token",
+                        Self::ClientCredentials => "client_credentials",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAccessCodebodyDtoGrantType {
@@ -448,13 +507,12 @@ pub mod types {
         }
     }
     ///The type of token to be requested
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAccessCodebodyDtoUserType {
         Company,
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessCodebodyDtoUserType {
@@ -471,6 +529,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAccessCodebodyDtoUserType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Company => "Company",
+                        Self::Location => "Location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAccessCodebodyDtoUserType {
@@ -512,21 +585,12 @@ pub mod types {
         }
     }
     ///`GetInstalledLocationsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInstalledLocationsSuccessfulResponseDto {
         ///Total location count under the company
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Boolean to control if user wants app to be automatically installed to future locations
-        #[serde(
-            rename = "installToFutureLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<InstalledLocationSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInstalledLocationsSuccessfulResponseDto {
@@ -596,14 +660,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInstalledLocationsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.install_to_future_locations),
+                ) + usize::from(!::std::option::Option::is_none(&self.locations));
+            let mut state = serializer
+                .serialize_struct("GetInstalledLocationsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.install_to_future_locations) {
+                state
+                    .serialize_field(
+                        "installToFutureLocations",
+                        &self.install_to_future_locations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLocationAccessCodeBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetLocationAccessCodeBodyDto {
         ///Company Id of location you want to request token for
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///The location ID for which you want to obtain accessToken
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationAccessCodeBodyDto {
@@ -661,63 +751,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationAccessCodeBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("GetLocationAccessCodeBodyDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl GetLocationAccessCodeBodyDto {
         pub fn builder() -> builder::GetLocationAccessCodeBodyDto {
             Default::default()
         }
     }
     ///`GetLocationAccessTokenSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLocationAccessTokenSuccessfulResponseDto {
         ///Location access token which can be used to authenticate & authorize API under following scope
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///App ID of the installed application
-        #[serde(
-            rename = "appId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Time in seconds remaining for token to expire
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Location ID - Present only for Sub-Account Access Token
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///Scopes the following accessToken have access to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///Version ID of the installed app version
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationAccessTokenSuccessfulResponseDto {
@@ -839,41 +910,68 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationAccessTokenSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.access_token))
+                + usize::from(!::std::option::Option::is_none(&self.app_id))
+                + usize::from(!::std::option::Option::is_none(&self.expires_in))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.scope))
+                + usize::from(!::std::option::Option::is_none(&self.token_type))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer
+                .serialize_struct("GetLocationAccessTokenSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.access_token) {
+                state.serialize_field("access_token", &self.access_token)?;
+            }
+            if !::std::option::Option::is_none(&self.app_id) {
+                state.serialize_field("appId", &self.app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.expires_in) {
+                state.serialize_field("expires_in", &self.expires_in)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.scope) {
+                state.serialize_field("scope", &self.scope)?;
+            }
+            if !::std::option::Option::is_none(&self.token_type) {
+                state.serialize_field("token_type", &self.token_type)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
+        }
+    }
     ///`InstalledLocationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InstalledLocationSchema {
         ///Address linked to location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the app was installed on this location
-        #[serde(
-            rename = "installedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub installed_at: ::std::option::Option<::std::string::String>,
         ///Check if the requested app is installed for following location
-        #[serde(
-            rename = "isInstalled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_installed: ::std::option::Option<bool>,
         ///Name of the location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Version ID of the installed app version for this location
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InstalledLocationSchema {
@@ -962,6 +1060,41 @@ pub mod types {
                     FIELDS,
                     InstalledLocationSchemaVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for InstalledLocationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.installed_at))
+                + usize::from(!::std::option::Option::is_none(&self.is_installed))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer.serialize_struct("InstalledLocationSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.installed_at) {
+                state.serialize_field("installedAt", &self.installed_at)?;
+            }
+            if !::std::option::Option::is_none(&self.is_installed) {
+                state.serialize_field("isInstalled", &self.is_installed)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

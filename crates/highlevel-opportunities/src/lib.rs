@@ -13,13 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AdditionalDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AdditionalDetailsDto {
-        #[serde(rename = "calendarEvents")]
         pub calendar_events: bool,
         pub notes: bool,
         pub tasks: bool,
-        #[serde(rename = "unReadConversations")]
         pub un_read_conversations: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for AdditionalDetailsDto {
@@ -92,22 +90,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdditionalDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("AdditionalDetailsDto", len)?;
+            state.serialize_field("calendarEvents", &self.calendar_events)?;
+            state.serialize_field("notes", &self.notes)?;
+            state.serialize_field("tasks", &self.tasks)?;
+            state.serialize_field("unReadConversations", &self.un_read_conversations)?;
+            state.end()
+        }
+    }
     impl AdditionalDetailsDto {
         pub fn builder() -> builder::AdditionalDetailsDto {
             Default::default()
         }
     }
     ///`CreateAddFollowersSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "followersAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_added: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -170,41 +176,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateAddFollowersSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.followers_added));
+            let mut state = serializer
+                .serialize_struct("CreateAddFollowersSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.followers_added) {
+                state.serialize_field("followersAdded", &self.followers_added)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateDto {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Add custom fields to opportunities.
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<CreateDtoCustomFieldsItem>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(
-            rename = "monetaryValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         pub name: ::std::string::String,
         ///pipeline Id
-        #[serde(rename = "pipelineId")]
         pub pipeline_id: ::std::string::String,
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         pub status: CreateDtoStatus,
     }
@@ -312,6 +315,38 @@ pub mod types {
             deserializer.deserialize_struct("CreateDto", FIELDS, CreateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id));
+            let mut state = serializer.serialize_struct("CreateDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            state.serialize_field("contactId", &self.contact_id)?;
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("pipelineId", &self.pipeline_id)?;
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl CreateDto {
         pub fn builder() -> builder::CreateDto {
             Default::default()
@@ -336,21 +371,15 @@ pub mod types {
         }
     }
     ///`CreateDtoStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateDtoStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateDtoStatus {
@@ -370,6 +399,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateDtoStatus {
@@ -416,17 +463,10 @@ pub mod types {
         }
     }
     ///`CustomFieldResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldResponseSchema {
         ///The value of the custom field
-        #[serde(
-            rename = "fieldValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldResponseSchema {
@@ -482,14 +522,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer
+                .serialize_struct("CustomFieldResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("fieldValue", &self.field_value)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsInputArraySchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomFieldsInputArraySchema {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_value: ::std::vec::Vec<::std::string::String>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputArraySchema {
@@ -548,19 +605,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputArraySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputArraySchema", len)?;
+            if !::std::vec::Vec::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CustomFieldsInputArraySchema {
         pub fn builder() -> builder::CustomFieldsInputArraySchema {
             Default::default()
         }
     }
     ///`CustomFieldsInputObjectSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomFieldsInputObjectSchema {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputObjectSchema {
@@ -620,24 +694,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputObjectSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputObjectSchema", len)?;
+            if !::serde_json::Map::is_empty(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CustomFieldsInputObjectSchema {
         pub fn builder() -> builder::CustomFieldsInputObjectSchema {
             Default::default()
         }
     }
     ///`CustomFieldsInputStringSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldsInputStringSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputStringSchema {
@@ -701,22 +790,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputStringSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputStringSchema", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("field_value", &self.field_value)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CustomFieldsInputStringSchema {
         pub fn builder() -> builder::CustomFieldsInputStringSchema {
             Default::default()
         }
     }
     ///`DeleteFollowersSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "followersRemoved",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_removed: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -779,11 +885,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteFollowersSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.followers_removed));
+            let mut state = serializer
+                .serialize_struct("DeleteFollowersSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.followers_removed) {
+                state.serialize_field("followersRemoved", &self.followers_removed)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteUpdateOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteUpdateOpportunitySuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -840,8 +964,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteUpdateOpportunitySuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("DeleteUpdateOpportunitySuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`FollowersDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowersDto {
         pub followers: ::std::vec::Vec<::std::string::String>,
     }
@@ -887,16 +1027,26 @@ pub mod types {
             deserializer.deserialize_struct("FollowersDto", FIELDS, FollowersDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FollowersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("FollowersDto", len)?;
+            state.serialize_field("followers", &self.followers)?;
+            state.end()
+        }
+    }
     impl FollowersDto {
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
     }
     ///`GetPipelinesSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPipelinesSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipelines: ::std::option::Option<::std::vec::Vec<PipelinesResponseSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPipelinesSuccessfulResponseDto {
@@ -946,11 +1096,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPipelinesSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.pipelines));
+            let mut state = serializer
+                .serialize_struct("GetPipelinesSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.pipelines) {
+                state.serialize_field("pipelines", &self.pipelines)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPostOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPostOpportunitySuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunity: ::std::option::Option<SearchOpportunitiesResponseSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostOpportunitySuccessfulResponseDto {
@@ -1004,37 +1168,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPostOpportunitySuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.opportunity));
+            let mut state = serializer
+                .serialize_struct("GetPostOpportunitySuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.opportunity) {
+                state.serialize_field("opportunity", &self.opportunity)?;
+            }
+            state.end()
+        }
+    }
     ///`LostReasonResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LostReasonResponseSchema {
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///lost reason id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///lost reason name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LostReasonResponseSchema {
@@ -1117,19 +1278,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LostReasonResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("LostReasonResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`LostReasonsResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LostReasonsResponseSchema {
-        #[serde(
-            rename = "lostReasons",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reasons: ::std::option::Option<
             ::std::vec::Vec<LostReasonResponseSchema>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LostReasonsResponseSchema {
@@ -1185,18 +1371,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LostReasonsResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.lost_reasons))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("LostReasonsResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.lost_reasons) {
+                state.serialize_field("lostReasons", &self.lost_reasons)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`OpportunitySearchBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct OpportunitySearchBodyDto {
-        #[serde(rename = "additionalDetails")]
         pub additional_details: AdditionalDetailsDto,
         pub limit: f64,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub page: f64,
         pub query: ::std::string::String,
-        #[serde(rename = "searchAfter")]
         pub search_after: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OpportunitySearchBodyDto {
@@ -1284,49 +1487,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OpportunitySearchBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer
+                .serialize_struct("OpportunitySearchBodyDto", len)?;
+            state.serialize_field("additionalDetails", &self.additional_details)?;
+            state.serialize_field("limit", &self.limit)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("page", &self.page)?;
+            state.serialize_field("query", &self.query)?;
+            state.serialize_field("searchAfter", &self.search_after)?;
+            state.end()
+        }
+    }
     impl OpportunitySearchBodyDto {
         pub fn builder() -> builder::OpportunitySearchBodyDto {
             Default::default()
         }
     }
     ///`PipelinesResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PipelinesResponseSchema {
         ///How pipeline/stage colors are rendered
-        #[serde(
-            rename = "colorRenderMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub color_render_mode: ::std::option::Option<
             PipelinesResponseSchemaColorRenderMode,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "showInFunnel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_funnel: ::std::option::Option<bool>,
-        #[serde(
-            rename = "showInPieChart",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_pie_chart: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stages: ::std::option::Option<
             ::std::vec::Vec<PipelinesResponseSchemaStagesItem>,
         >,
@@ -1427,18 +1622,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PipelinesResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.color_render_mode))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.show_in_funnel))
+                + usize::from(!::std::option::Option::is_none(&self.show_in_pie_chart))
+                + usize::from(!::std::option::Option::is_none(&self.stages));
+            let mut state = serializer.serialize_struct("PipelinesResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.color_render_mode) {
+                state.serialize_field("colorRenderMode", &self.color_render_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.show_in_funnel) {
+                state.serialize_field("showInFunnel", &self.show_in_funnel)?;
+            }
+            if !::std::option::Option::is_none(&self.show_in_pie_chart) {
+                state.serialize_field("showInPieChart", &self.show_in_pie_chart)?;
+            }
+            if !::std::option::Option::is_none(&self.stages) {
+                state.serialize_field("stages", &self.stages)?;
+            }
+            state.end()
+        }
+    }
     ///How pipeline/stage colors are rendered
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PipelinesResponseSchemaColorRenderMode {
-        #[serde(rename = "dot")]
         Dot,
-        #[serde(rename = "bg-tint")]
         BgTint,
-        #[serde(rename = "none")]
         None,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchemaColorRenderMode {
@@ -1456,6 +1686,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PipelinesResponseSchemaColorRenderMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Dot => "dot",
+                        Self::BgTint => "bg-tint",
+                        Self::None => "none",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PipelinesResponseSchemaColorRenderMode {
@@ -1499,16 +1745,10 @@ pub mod types {
         }
     }
     ///`PipelinesResponseSchemaStagesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PipelinesResponseSchemaStagesItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchemaStagesItem {
@@ -1572,18 +1812,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PipelinesResponseSchemaStagesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.position));
+            let mut state = serializer
+                .serialize_struct("PipelinesResponseSchemaStagesItem", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.position) {
+                state.serialize_field("position", &self.position)?;
+            }
+            state.end()
+        }
+    }
     ///`PostSearchSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostSearchSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunities: ::std::option::Option<
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostSearchSuccessfulResponseDto {
@@ -1645,47 +1903,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSearchSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::serde_json::Map::is_empty(&self.aggregations))
+                + usize::from(!::std::option::Option::is_none(&self.opportunities))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("PostSearchSuccessfulResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.aggregations) {
+                state.serialize_field("aggregations", &self.aggregations)?;
+            }
+            if !::std::option::Option::is_none(&self.opportunities) {
+                state.serialize_field("opportunities", &self.opportunities)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchMetaResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchMetaResponseSchema {
-        #[serde(
-            rename = "currentPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub current_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "nextPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "nextPageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "prevPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prev_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "startAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after: ::std::option::Option<f64>,
-        #[serde(
-            rename = "startAfterId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchMetaResponseSchema {
@@ -1784,29 +2034,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchMetaResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.current_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page_url))
+                + usize::from(!::std::option::Option::is_none(&self.prev_page))
+                + usize::from(!::std::option::Option::is_none(&self.start_after))
+                + usize::from(!::std::option::Option::is_none(&self.start_after_id))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("SearchMetaResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.current_page) {
+                state.serialize_field("currentPage", &self.current_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page) {
+                state.serialize_field("nextPage", &self.next_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page_url) {
+                state.serialize_field("nextPageUrl", &self.next_page_url)?;
+            }
+            if !::std::option::Option::is_none(&self.prev_page) {
+                state.serialize_field("prevPage", &self.prev_page)?;
+            }
+            if !::std::option::Option::is_none(&self.start_after) {
+                state.serialize_field("startAfter", &self.start_after)?;
+            }
+            if !::std::option::Option::is_none(&self.start_after_id) {
+                state.serialize_field("startAfterId", &self.start_after_id)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchOpportunitiesContactResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchOpportunitiesContactResponseSchema {
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchOpportunitiesContactResponseSchema {
@@ -1904,138 +2179,78 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchOpportunitiesContactResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("SearchOpportunitiesContactResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchOpportunitiesResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchOpportunitiesResponseSchema {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "calendarEvents",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_events: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<SearchOpportunitiesContactResponseSchema>,
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<
             ::std::vec::Vec<CustomFieldResponseSchema>,
         >,
-        #[serde(
-            rename = "externalObjectId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub external_object_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "indexVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub index_version: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastActionDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_action_date: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastStageChangeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_stage_change_at: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastStatusChangeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_status_change_at: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lostReasonId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "monetaryValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
-        #[serde(
-            rename = "pipelineId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchOpportunitiesResponseSchema {
@@ -2271,22 +2486,128 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchOpportunitiesResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_events))
+                + usize::from(!::std::option::Option::is_none(&self.contact))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.external_object_id))
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.index_version))
+                + usize::from(!::std::option::Option::is_none(&self.last_action_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_stage_change_at),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_status_change_at),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.lost_reason_id))
+                + usize::from(!::std::option::Option::is_none(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_id))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.tasks))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SearchOpportunitiesResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_events) {
+                state.serialize_field("calendarEvents", &self.calendar_events)?;
+            }
+            if !::std::option::Option::is_none(&self.contact) {
+                state.serialize_field("contact", &self.contact)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.external_object_id) {
+                state.serialize_field("externalObjectId", &self.external_object_id)?;
+            }
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.index_version) {
+                state.serialize_field("indexVersion", &self.index_version)?;
+            }
+            if !::std::option::Option::is_none(&self.last_action_date) {
+                state.serialize_field("lastActionDate", &self.last_action_date)?;
+            }
+            if !::std::option::Option::is_none(&self.last_stage_change_at) {
+                state.serialize_field("lastStageChangeAt", &self.last_stage_change_at)?;
+            }
+            if !::std::option::Option::is_none(&self.last_status_change_at) {
+                state
+                    .serialize_field("lastStatusChangeAt", &self.last_status_change_at)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.lost_reason_id) {
+                state.serialize_field("lostReasonId", &self.lost_reason_id)?;
+            }
+            if !::std::option::Option::is_none(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_id) {
+                state.serialize_field("pipelineId", &self.pipeline_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.tasks) {
+                state.serialize_field("tasks", &self.tasks)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchOpportunityStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchOpportunityStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchOpportunityStatus {
@@ -2306,6 +2627,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchOpportunityStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchOpportunityStatus {
@@ -2352,15 +2691,10 @@ pub mod types {
         }
     }
     ///`SearchSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<SearchMetaResponseSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunities: ::std::option::Option<
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
@@ -2423,46 +2757,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::serde_json::Map::is_empty(&self.aggregations))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.opportunities));
+            let mut state = serializer
+                .serialize_struct("SearchSuccessfulResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.aggregations) {
+                state.serialize_field("aggregations", &self.aggregations)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.opportunities) {
+                state.serialize_field("opportunities", &self.opportunities)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateOpportunityDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateOpportunityDto {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Update custom fields to opportunities.
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<UpdateOpportunityDtoCustomFieldsItem>,
-        #[serde(
-            rename = "monetaryValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///pipeline Id
-        #[serde(
-            rename = "pipelineId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateOpportunityDtoStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDto {
@@ -2559,6 +2888,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateOpportunityDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_id))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("UpdateOpportunityDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_id) {
+                state.serialize_field("pipelineId", &self.pipeline_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateOpportunityDto {
         pub fn builder() -> builder::UpdateOpportunityDto {
             Default::default()
@@ -2583,21 +2951,15 @@ pub mod types {
         }
     }
     ///`UpdateOpportunityDtoStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateOpportunityDtoStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoStatus {
@@ -2617,6 +2979,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateOpportunityDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateOpportunityDtoStatus {
@@ -2663,14 +3043,9 @@ pub mod types {
         }
     }
     ///`UpdateStatusDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateStatusDto {
         ///lost reason Id
-        #[serde(
-            rename = "lostReasonId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         pub status: UpdateStatusDtoStatus,
     }
@@ -2721,27 +3096,37 @@ pub mod types {
                 .deserialize_struct("UpdateStatusDto", FIELDS, UpdateStatusDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateStatusDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.lost_reason_id));
+            let mut state = serializer.serialize_struct("UpdateStatusDto", len)?;
+            if !::std::option::Option::is_none(&self.lost_reason_id) {
+                state.serialize_field("lostReasonId", &self.lost_reason_id)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateStatusDto {
         pub fn builder() -> builder::UpdateStatusDto {
             Default::default()
         }
     }
     ///`UpdateStatusDtoStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateStatusDtoStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateStatusDtoStatus {
@@ -2761,6 +3146,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateStatusDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateStatusDtoStatus {
@@ -2807,60 +3210,30 @@ pub mod types {
         }
     }
     ///`UpsertOpportunityDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertOpportunityDto {
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///contactId
         pub followers: ::std::vec::Vec<::std::string::String>,
         ///followers action type
-        #[serde(rename = "followersActionType")]
         pub followers_action_type: UpsertOpportunityDtoFollowersActionType,
         ///opportunityId
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///isRemoveAllFollowers
-        #[serde(rename = "isRemoveAllFollowers")]
         pub is_remove_all_followers: bool,
         ///locationId
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///lost reason Id
-        #[serde(
-            rename = "lostReasonId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "monetaryValue",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub monetary_value: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///pipeline Id
-        #[serde(rename = "pipelineId")]
         pub pipeline_id: ::std::string::String,
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpsertOpportunityDtoStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDto {
@@ -3002,21 +3375,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpsertOpportunityDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.lost_reason_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("UpsertOpportunityDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            state.serialize_field("followers", &self.followers)?;
+            state.serialize_field("followersActionType", &self.followers_action_type)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state
+                .serialize_field("isRemoveAllFollowers", &self.is_remove_all_followers)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.lost_reason_id) {
+                state.serialize_field("lostReasonId", &self.lost_reason_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.serialize_field("pipelineId", &self.pipeline_id)?;
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertOpportunityDto {
         pub fn builder() -> builder::UpsertOpportunityDto {
             Default::default()
         }
     }
     ///followers action type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertOpportunityDtoFollowersActionType {
-        #[serde(rename = "add")]
         Add,
-        #[serde(rename = "remove")]
         Remove,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDtoFollowersActionType {
@@ -3033,6 +3448,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertOpportunityDtoFollowersActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Add => "add",
+                        Self::Remove => "remove",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoFollowersActionType {
@@ -3074,21 +3504,15 @@ pub mod types {
         }
     }
     ///`UpsertOpportunityDtoStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertOpportunityDtoStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDtoStatus {
@@ -3108,6 +3532,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertOpportunityDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoStatus {
@@ -3154,13 +3596,10 @@ pub mod types {
         }
     }
     ///`UpsertOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpsertOpportunitySuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub new: ::std::option::Option<bool>,
         ///Updated / New Opportunity
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub opportunity: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunitySuccessfulResponseDto {
@@ -3217,6 +3656,25 @@ pub mod types {
                     FIELDS,
                     UpsertOpportunitySuccessfulResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpsertOpportunitySuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.new))
+                + usize::from(!::serde_json::Map::is_empty(&self.opportunity));
+            let mut state = serializer
+                .serialize_struct("UpsertOpportunitySuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.new) {
+                state.serialize_field("new", &self.new)?;
+            }
+            if !::serde_json::Map::is_empty(&self.opportunity) {
+                state.serialize_field("opportunity", &self.opportunity)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,36 +13,17 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ActiveNumbersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ActiveNumbersResponse {
         ///Current status of the account
-        #[serde(
-            rename = "accountStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_status: ::std::option::Option<ActiveNumbersResponseAccountStatus>,
         ///Whether this account is manged by LeadconnectorHQ
-        #[serde(
-            rename = "isUnderGhl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_under_ghl: ::std::option::Option<bool>,
         ///Array of phone number objects with detailed configuration
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<DetailedPhoneNumberDto>>,
         ///Current page index (0-based)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Number of items requested per page
-        #[serde(
-            rename = "pageSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ActiveNumbersResponse {
@@ -125,18 +106,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ActiveNumbersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_status))
+                + usize::from(!::std::option::Option::is_none(&self.is_under_ghl))
+                + usize::from(!::std::option::Option::is_none(&self.numbers))
+                + usize::from(!::std::option::Option::is_none(&self.page))
+                + usize::from(!::std::option::Option::is_none(&self.page_size));
+            let mut state = serializer.serialize_struct("ActiveNumbersResponse", len)?;
+            if !::std::option::Option::is_none(&self.account_status) {
+                state.serialize_field("accountStatus", &self.account_status)?;
+            }
+            if !::std::option::Option::is_none(&self.is_under_ghl) {
+                state.serialize_field("isUnderGhl", &self.is_under_ghl)?;
+            }
+            if !::std::option::Option::is_none(&self.numbers) {
+                state.serialize_field("numbers", &self.numbers)?;
+            }
+            if !::std::option::Option::is_none(&self.page) {
+                state.serialize_field("page", &self.page)?;
+            }
+            if !::std::option::Option::is_none(&self.page_size) {
+                state.serialize_field("pageSize", &self.page_size)?;
+            }
+            state.end()
+        }
+    }
     ///Current status of the account
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActiveNumbersResponseAccountStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "suspended")]
         Suspended,
-        #[serde(rename = "closed")]
         Closed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActiveNumbersResponseAccountStatus {
@@ -154,6 +162,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActiveNumbersResponseAccountStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Suspended => "suspended",
+                        Self::Closed => "closed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActiveNumbersResponseAccountStatus {
@@ -197,18 +221,11 @@ pub mod types {
         }
     }
     ///`AvailableNumbersResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailableNumbersResponseDto {
         ///Unique fingerprint ID for this search result, required when purchasing one of the returned numbers
-        #[serde(
-            rename = "fingerprintId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint_id: ::std::option::Option<::std::string::String>,
         ///List of available phone numbers matching the search criteria
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<AvailablePhoneNumberDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailableNumbersResponseDto {
@@ -264,82 +281,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailableNumbersResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.fingerprint_id))
+                + usize::from(!::std::option::Option::is_none(&self.numbers));
+            let mut state = serializer
+                .serialize_struct("AvailableNumbersResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.fingerprint_id) {
+                state.serialize_field("fingerprintId", &self.fingerprint_id)?;
+            }
+            if !::std::option::Option::is_none(&self.numbers) {
+                state.serialize_field("numbers", &self.numbers)?;
+            }
+            state.end()
+        }
+    }
     ///`AvailablePhoneNumberDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDto {
         ///Address requirements for purchasing this number
-        #[serde(
-            rename = "addressRequirements",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_requirements: ::std::option::Option<
             AvailablePhoneNumberDtoAddressRequirements,
         >,
         ///Whether this is a beta number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub beta: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capabilities: ::std::option::Option<AvailablePhoneNumberDtoCapabilities>,
         ///Human-readable formatted phone number
-        #[serde(
-            rename = "friendlyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///ISO 3166-1 alpha-2 country code
-        #[serde(
-            rename = "isoCountry",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub iso_country: ::std::option::Option<::std::string::String>,
         ///Local Access and Transport Area code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lata: ::std::option::Option<::std::string::String>,
         ///Latitude coordinate of the number's location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub latitude: ::std::option::Option<::std::string::String>,
         ///City or locality of the number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locality: ::std::option::Option<::std::string::String>,
         ///Longitude coordinate of the number's location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub longitude: ::std::option::Option<::std::string::String>,
         ///E.164 formatted phone number
-        #[serde(
-            rename = "phoneNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Postal code of the number
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<AvailablePhoneNumberDtoPrice>,
         ///Rate center of the number
-        #[serde(
-            rename = "rateCenter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rate_center: ::std::option::Option<::std::string::String>,
         ///State or region abbreviation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub region: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDto {
@@ -494,20 +485,84 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailablePhoneNumberDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.address_requirements),
+                ) + usize::from(!::std::option::Option::is_none(&self.beta))
+                + usize::from(!::std::option::Option::is_none(&self.capabilities))
+                + usize::from(!::std::option::Option::is_none(&self.friendly_name))
+                + usize::from(!::std::option::Option::is_none(&self.iso_country))
+                + usize::from(!::std::option::Option::is_none(&self.lata))
+                + usize::from(!::std::option::Option::is_none(&self.latitude))
+                + usize::from(!::std::option::Option::is_none(&self.locality))
+                + usize::from(!::std::option::Option::is_none(&self.longitude))
+                + usize::from(!::std::option::Option::is_none(&self.phone_number))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.price))
+                + usize::from(!::std::option::Option::is_none(&self.rate_center))
+                + usize::from(!::std::option::Option::is_none(&self.region));
+            let mut state = serializer.serialize_struct("AvailablePhoneNumberDto", len)?;
+            if !::std::option::Option::is_none(&self.address_requirements) {
+                state
+                    .serialize_field("addressRequirements", &self.address_requirements)?;
+            }
+            if !::std::option::Option::is_none(&self.beta) {
+                state.serialize_field("beta", &self.beta)?;
+            }
+            if !::std::option::Option::is_none(&self.capabilities) {
+                state.serialize_field("capabilities", &self.capabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.friendly_name) {
+                state.serialize_field("friendlyName", &self.friendly_name)?;
+            }
+            if !::std::option::Option::is_none(&self.iso_country) {
+                state.serialize_field("isoCountry", &self.iso_country)?;
+            }
+            if !::std::option::Option::is_none(&self.lata) {
+                state.serialize_field("lata", &self.lata)?;
+            }
+            if !::std::option::Option::is_none(&self.latitude) {
+                state.serialize_field("latitude", &self.latitude)?;
+            }
+            if !::std::option::Option::is_none(&self.locality) {
+                state.serialize_field("locality", &self.locality)?;
+            }
+            if !::std::option::Option::is_none(&self.longitude) {
+                state.serialize_field("longitude", &self.longitude)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_number) {
+                state.serialize_field("phoneNumber", &self.phone_number)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.price) {
+                state.serialize_field("price", &self.price)?;
+            }
+            if !::std::option::Option::is_none(&self.rate_center) {
+                state.serialize_field("rateCenter", &self.rate_center)?;
+            }
+            if !::std::option::Option::is_none(&self.region) {
+                state.serialize_field("region", &self.region)?;
+            }
+            state.end()
+        }
+    }
     ///Address requirements for purchasing this number
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AvailablePhoneNumberDtoAddressRequirements {
-        #[serde(rename = "none")]
         None,
-        #[serde(rename = "any")]
         Any,
-        #[serde(rename = "local")]
         Local,
-        #[serde(rename = "foreign")]
         Foreign,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDtoAddressRequirements {
@@ -526,6 +581,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AvailablePhoneNumberDtoAddressRequirements {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::None => "none",
+                        Self::Any => "any",
+                        Self::Local => "local",
+                        Self::Foreign => "foreign",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AvailablePhoneNumberDtoAddressRequirements {
@@ -571,16 +643,10 @@ pub mod types {
         }
     }
     ///Communication capabilities supported by this number
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDtoCapabilities {
-        #[serde(rename = "MMS", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mms: ::std::option::Option<bool>,
-        #[serde(rename = "SMS", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDtoCapabilities {
@@ -648,20 +714,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailablePhoneNumberDtoCapabilities {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.mms))
+                + usize::from(!::std::option::Option::is_none(&self.sms))
+                + usize::from(!::std::option::Option::is_none(&self.voice));
+            let mut state = serializer
+                .serialize_struct("AvailablePhoneNumberDtoCapabilities", len)?;
+            if !::std::option::Option::is_none(&self.mms) {
+                state.serialize_field("MMS", &self.mms)?;
+            }
+            if !::std::option::Option::is_none(&self.sms) {
+                state.serialize_field("SMS", &self.sms)?;
+            }
+            if !::std::option::Option::is_none(&self.voice) {
+                state.serialize_field("voice", &self.voice)?;
+            }
+            state.end()
+        }
+    }
     ///Pricing information for this number
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailablePhoneNumberDtoPrice {
         ///Type of number for billing purposes
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_type: ::std::option::Option<::std::string::String>,
         ///Monthly price for this number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<f64>,
         ///Currency unit for the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailablePhoneNumberDtoPrice {
@@ -724,118 +807,69 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailablePhoneNumberDtoPrice {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.number_type))
+                + usize::from(!::std::option::Option::is_none(&self.price))
+                + usize::from(!::std::option::Option::is_none(&self.price_unit));
+            let mut state = serializer
+                .serialize_struct("AvailablePhoneNumberDtoPrice", len)?;
+            if !::std::option::Option::is_none(&self.number_type) {
+                state.serialize_field("number_type", &self.number_type)?;
+            }
+            if !::std::option::Option::is_none(&self.price) {
+                state.serialize_field("price", &self.price)?;
+            }
+            if !::std::option::Option::is_none(&self.price_unit) {
+                state.serialize_field("price_unit", &self.price_unit)?;
+            }
+            state.end()
+        }
+    }
     ///`DetailedPhoneNumberDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DetailedPhoneNumberDto {
         ///Address SID for compliance purposes
-        #[serde(
-            rename = "addressSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_sid: ::std::option::Option<::std::string::String>,
         ///Bundle SID for regulatory compliance
-        #[serde(
-            rename = "bundleSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bundle_sid: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capabilities: ::std::option::Option<DetailedPhoneNumberDtoCapabilities>,
         ///ISO 3166-1 alpha-2 country code
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///When the number was originally purchased/added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///When the number configuration was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Phone number to forward calls to
-        #[serde(
-            rename = "forwardingNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forwarding_number: ::std::option::Option<::std::string::String>,
         ///Human-readable name assigned to the number
-        #[serde(
-            rename = "friendlyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///Configuration for inbound call handling service
-        #[serde(
-            rename = "inboundCallService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_call_service: ::std::option::Option<
             DetailedPhoneNumberDtoInboundCallService,
         >,
         ///Whether this is the default outbound number for the location
-        #[serde(
-            rename = "isDefaultNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default_number: ::std::option::Option<bool>,
         ///Whether group conversations are enabled for this number (US/CA numbers with SMS/MMS only)
-        #[serde(
-            rename = "isGroupConversationEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_group_conversation_enabled: ::std::option::Option<bool>,
         ///Array of user IDs that should ring when this number is called
-        #[serde(
-            rename = "linkedRingAllUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_ring_all_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///User ID of the user assigned to this number
-        #[serde(
-            rename = "linkedUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_user: ::std::option::Option<::std::string::String>,
         ///Source or origin of the phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin: ::std::option::Option<DetailedPhoneNumberDtoOrigin>,
         ///E.164 formatted phone number
-        #[serde(
-            rename = "phoneNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Phone number SID (unique identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sid: ::std::option::Option<::std::string::String>,
         ///Type of phone number (local, toll-free, mobile, etc.)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DetailedPhoneNumberDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDto {
@@ -1014,24 +1048,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DetailedPhoneNumberDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address_sid))
+                + usize::from(!::std::option::Option::is_none(&self.bundle_sid))
+                + usize::from(!::std::option::Option::is_none(&self.capabilities))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.forwarding_number))
+                + usize::from(!::std::option::Option::is_none(&self.friendly_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.inbound_call_service),
+                ) + usize::from(!::std::option::Option::is_none(&self.is_default_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_group_conversation_enabled),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.linked_ring_all_users),
+                ) + usize::from(!::std::option::Option::is_none(&self.linked_user))
+                + usize::from(!::std::option::Option::is_none(&self.origin))
+                + usize::from(!::std::option::Option::is_none(&self.phone_number))
+                + usize::from(!::std::option::Option::is_none(&self.sid))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("DetailedPhoneNumberDto", len)?;
+            if !::std::option::Option::is_none(&self.address_sid) {
+                state.serialize_field("addressSid", &self.address_sid)?;
+            }
+            if !::std::option::Option::is_none(&self.bundle_sid) {
+                state.serialize_field("bundleSid", &self.bundle_sid)?;
+            }
+            if !::std::option::Option::is_none(&self.capabilities) {
+                state.serialize_field("capabilities", &self.capabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.forwarding_number) {
+                state.serialize_field("forwardingNumber", &self.forwarding_number)?;
+            }
+            if !::std::option::Option::is_none(&self.friendly_name) {
+                state.serialize_field("friendlyName", &self.friendly_name)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_call_service) {
+                state.serialize_field("inboundCallService", &self.inbound_call_service)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default_number) {
+                state.serialize_field("isDefaultNumber", &self.is_default_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_group_conversation_enabled) {
+                state
+                    .serialize_field(
+                        "isGroupConversationEnabled",
+                        &self.is_group_conversation_enabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.linked_ring_all_users) {
+                state
+                    .serialize_field("linkedRingAllUsers", &self.linked_ring_all_users)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_user) {
+                state.serialize_field("linkedUser", &self.linked_user)?;
+            }
+            if !::std::option::Option::is_none(&self.origin) {
+                state.serialize_field("origin", &self.origin)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_number) {
+                state.serialize_field("phoneNumber", &self.phone_number)?;
+            }
+            if !::std::option::Option::is_none(&self.sid) {
+                state.serialize_field("sid", &self.sid)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Communication capabilities supported by this number
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DetailedPhoneNumberDtoCapabilities {
         ///Whether the number supports fax transmission
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fax: ::std::option::Option<bool>,
         ///Whether the number supports MMS messaging
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mms: ::std::option::Option<bool>,
         ///Whether the number supports SMS messaging
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<bool>,
         ///Whether the number supports voice calls
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoCapabilities {
@@ -1105,16 +1219,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DetailedPhoneNumberDtoCapabilities {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.fax))
+                + usize::from(!::std::option::Option::is_none(&self.mms))
+                + usize::from(!::std::option::Option::is_none(&self.sms))
+                + usize::from(!::std::option::Option::is_none(&self.voice));
+            let mut state = serializer
+                .serialize_struct("DetailedPhoneNumberDtoCapabilities", len)?;
+            if !::std::option::Option::is_none(&self.fax) {
+                state.serialize_field("fax", &self.fax)?;
+            }
+            if !::std::option::Option::is_none(&self.mms) {
+                state.serialize_field("mms", &self.mms)?;
+            }
+            if !::std::option::Option::is_none(&self.sms) {
+                state.serialize_field("sms", &self.sms)?;
+            }
+            if !::std::option::Option::is_none(&self.voice) {
+                state.serialize_field("voice", &self.voice)?;
+            }
+            state.end()
+        }
+    }
     ///Configuration for inbound call handling service
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DetailedPhoneNumberDtoInboundCallService {
         ///Type of inbound call service
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DetailedPhoneNumberDtoInboundCallServiceType>,
         ///Service configuration value or ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoInboundCallService {
@@ -1177,18 +1314,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DetailedPhoneNumberDtoInboundCallService {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("DetailedPhoneNumberDtoInboundCallService", len)?;
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///Type of inbound call service
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DetailedPhoneNumberDtoInboundCallServiceType {
-        #[serde(rename = "voice_ai")]
         VoiceAi,
-        #[serde(rename = "ivr")]
         Ivr,
-        #[serde(rename = "forward")]
         Forward,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -1207,6 +1359,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DetailedPhoneNumberDtoInboundCallServiceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::VoiceAi => "voice_ai",
+                        Self::Ivr => "ivr",
+                        Self::Forward => "forward",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoInboundCallServiceType {
@@ -1250,17 +1418,13 @@ pub mod types {
         }
     }
     ///Source or origin of the phone number
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DetailedPhoneNumberDtoOrigin {
-        #[serde(rename = "twilio")]
         Twilio,
-        #[serde(rename = "hosted")]
         Hosted,
-        #[serde(rename = "ported")]
         Ported,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoOrigin {
@@ -1278,6 +1442,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DetailedPhoneNumberDtoOrigin {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Twilio => "twilio",
+                        Self::Hosted => "hosted",
+                        Self::Ported => "ported",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoOrigin {
@@ -1321,19 +1501,14 @@ pub mod types {
         }
     }
     ///Type of phone number (local, toll-free, mobile, etc.)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DetailedPhoneNumberDtoType {
-        #[serde(rename = "local")]
         Local,
-        #[serde(rename = "toll-free")]
         TollFree,
-        #[serde(rename = "mobile")]
         Mobile,
-        #[serde(rename = "national")]
         National,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DetailedPhoneNumberDtoType {
@@ -1352,6 +1527,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DetailedPhoneNumberDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Local => "local",
+                        Self::TollFree => "toll-free",
+                        Self::Mobile => "mobile",
+                        Self::National => "national",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoType {
@@ -1396,19 +1588,13 @@ pub mod types {
         }
     }
     ///`GetNumberPoolListResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNumberPoolListResponse {
         ///Array of number pool objects
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<NumberPoolDto>>,
         ///Indicates if the request was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Total number of pools returned
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNumberPoolListResponse {
@@ -1471,66 +1657,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetNumberPoolListResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("GetNumberPoolListResponse", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`NumberPoolDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NumberPoolDto {
         ///Whether call recording is enabled
-        #[serde(
-            rename = "callRecording",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_recording: ::std::option::Option<bool>,
         ///Number to forward calls to
-        #[serde(
-            rename = "forwardingNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forwarding_number: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the number pool
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Inbound call service configuration
-        #[serde(
-            rename = "inboundCallService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_call_service: ::std::option::Option<NumberPoolDtoInboundCallService>,
         ///Whether the number pool is active
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID this pool belongs to
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Human-readable name of the number pool
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Phone numbers in this pool
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<NumberPoolDtoNumbersItem>>,
         ///Whether whisper is enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whisper: ::std::option::Option<bool>,
         ///Message played during whisper
-        #[serde(
-            rename = "whisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whisper_message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NumberPoolDto {
@@ -1649,16 +1820,64 @@ pub mod types {
                 .deserialize_struct("NumberPoolDto", FIELDS, NumberPoolDtoVisitor)
         }
     }
+    impl ::serde::Serialize for NumberPoolDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.call_recording))
+                + usize::from(!::std::option::Option::is_none(&self.forwarding_number))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.inbound_call_service),
+                ) + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.numbers))
+                + usize::from(!::std::option::Option::is_none(&self.whisper))
+                + usize::from(!::std::option::Option::is_none(&self.whisper_message));
+            let mut state = serializer.serialize_struct("NumberPoolDto", len)?;
+            if !::std::option::Option::is_none(&self.call_recording) {
+                state.serialize_field("callRecording", &self.call_recording)?;
+            }
+            if !::std::option::Option::is_none(&self.forwarding_number) {
+                state.serialize_field("forwardingNumber", &self.forwarding_number)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_call_service) {
+                state.serialize_field("inboundCallService", &self.inbound_call_service)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.numbers) {
+                state.serialize_field("numbers", &self.numbers)?;
+            }
+            if !::std::option::Option::is_none(&self.whisper) {
+                state.serialize_field("whisper", &self.whisper)?;
+            }
+            if !::std::option::Option::is_none(&self.whisper_message) {
+                state.serialize_field("whisperMessage", &self.whisper_message)?;
+            }
+            state.end()
+        }
+    }
     ///Inbound call service configuration
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NumberPoolDtoInboundCallService {
         ///Type of inbound call service
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Service configuration value/ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NumberPoolDtoInboundCallService {
@@ -1715,22 +1934,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for NumberPoolDtoInboundCallService {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("NumberPoolDtoInboundCallService", len)?;
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`NumberPoolDtoNumbersItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NumberPoolDtoNumbersItem {
         ///Human-readable name for the number
-        #[serde(
-            rename = "friendlyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///E.164 formatted phone number
-        #[serde(
-            rename = "phoneNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NumberPoolDtoNumbersItem {
@@ -1786,61 +2014,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for NumberPoolDtoNumbersItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.friendly_name))
+                + usize::from(!::std::option::Option::is_none(&self.phone_number));
+            let mut state = serializer
+                .serialize_struct("NumberPoolDtoNumbersItem", len)?;
+            if !::std::option::Option::is_none(&self.friendly_name) {
+                state.serialize_field("friendlyName", &self.friendly_name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_number) {
+                state.serialize_field("phoneNumber", &self.phone_number)?;
+            }
+            state.end()
+        }
+    }
     ///`PurchasePhoneNumberBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PurchasePhoneNumberBodyDto {
         ///Twilio address SID for compliance
-        #[serde(
-            rename = "addressSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_sid: ::std::option::Option<::std::string::String>,
         ///Twilio bundle SID for regulatory compliance
-        #[serde(
-            rename = "bundleSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bundle_sid: ::std::option::Option<::std::string::String>,
         ///ISO 3166-1 alpha-2 country code of the number
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Unique request ID for idempotency (fingerprint of the purchase request)
-        #[serde(
-            rename = "fingerprintId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint_id: ::std::option::Option<::std::string::String>,
         ///Locality where the number is being purchased
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locality: ::std::option::Option<::std::string::String>,
         ///Type of phone number
-        #[serde(
-            rename = "numberType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_type: ::std::option::Option<PurchasePhoneNumberBodyDtoNumberType>,
         ///The phone number to purchase
-        #[serde(rename = "phoneNumber")]
         pub phone_number: ::std::string::String,
         ///Region where the number is being purchased
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub region: ::std::option::Option<::std::string::String>,
         ///Skip location-level KYC verification if agency-level compliance has already been verified
-        #[serde(
-            rename = "skipLocationKYC",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_location_kyc: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for PurchasePhoneNumberBodyDto {
@@ -1956,23 +2169,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PurchasePhoneNumberBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address_sid))
+                + usize::from(!::std::option::Option::is_none(&self.bundle_sid))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.fingerprint_id))
+                + usize::from(!::std::option::Option::is_none(&self.locality))
+                + usize::from(!::std::option::Option::is_none(&self.number_type))
+                + usize::from(!::std::option::Option::is_none(&self.region))
+                + usize::from(!::std::option::Option::is_none(&self.skip_location_kyc));
+            let mut state = serializer
+                .serialize_struct("PurchasePhoneNumberBodyDto", len)?;
+            if !::std::option::Option::is_none(&self.address_sid) {
+                state.serialize_field("addressSid", &self.address_sid)?;
+            }
+            if !::std::option::Option::is_none(&self.bundle_sid) {
+                state.serialize_field("bundleSid", &self.bundle_sid)?;
+            }
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.fingerprint_id) {
+                state.serialize_field("fingerprintId", &self.fingerprint_id)?;
+            }
+            if !::std::option::Option::is_none(&self.locality) {
+                state.serialize_field("locality", &self.locality)?;
+            }
+            if !::std::option::Option::is_none(&self.number_type) {
+                state.serialize_field("numberType", &self.number_type)?;
+            }
+            state.serialize_field("phoneNumber", &self.phone_number)?;
+            if !::std::option::Option::is_none(&self.region) {
+                state.serialize_field("region", &self.region)?;
+            }
+            if !::std::option::Option::is_none(&self.skip_location_kyc) {
+                state.serialize_field("skipLocationKYC", &self.skip_location_kyc)?;
+            }
+            state.end()
+        }
+    }
     impl PurchasePhoneNumberBodyDto {
         pub fn builder() -> builder::PurchasePhoneNumberBodyDto {
             Default::default()
         }
     }
     ///Type of phone number
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PurchasePhoneNumberBodyDtoNumberType {
-        #[serde(rename = "local")]
         Local,
-        #[serde(rename = "tollFree")]
         TollFree,
-        #[serde(rename = "mobile")]
         Mobile,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PurchasePhoneNumberBodyDtoNumberType {
@@ -1990,6 +2244,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PurchasePhoneNumberBodyDtoNumberType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Local => "local",
+                        Self::TollFree => "tollFree",
+                        Self::Mobile => "mobile",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PurchasePhoneNumberBodyDtoNumberType {
@@ -2033,68 +2303,40 @@ pub mod types {
         }
     }
     ///`TwilioAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TwilioAccountResponseDto {
         ///Twilio Account SID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_sid: ::std::option::Option<::std::string::String>,
         ///Map of phone numbers to assigned user IDs
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub assigned_to_numbers: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Unique identifier of the Twilio account record
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The location ID this Twilio account belongs to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///List of numbers being migrated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migration_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Current migration status of the account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub migration_status: ::std::option::Option<::std::string::String>,
         ///New account SID if the account has been migrated to new credentials
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub new_account_sid: ::std::option::Option<::std::string::String>,
         ///Map of phone numbers to their friendly names
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub number_name: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Map of phone numbers to their service type (e.g. 'conversation')
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub numbers: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///Whether this location is under a GHL-managed Twilio account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub under_ghl_account: ::std::option::Option<bool>,
         ///Whether SMS validation is enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub validate_sms: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for TwilioAccountResponseDto {
@@ -2217,6 +2459,63 @@ pub mod types {
                     FIELDS,
                     TwilioAccountResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for TwilioAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_sid))
+                + usize::from(
+                    !::std::collections::HashMap::is_empty(&self.assigned_to_numbers),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.migration_numbers))
+                + usize::from(!::std::option::Option::is_none(&self.migration_status))
+                + usize::from(!::std::option::Option::is_none(&self.new_account_sid))
+                + usize::from(!::std::collections::HashMap::is_empty(&self.number_name))
+                + usize::from(!::std::collections::HashMap::is_empty(&self.numbers))
+                + usize::from(!::std::option::Option::is_none(&self.under_ghl_account))
+                + usize::from(!::std::option::Option::is_none(&self.validate_sms));
+            let mut state = serializer
+                .serialize_struct("TwilioAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.account_sid) {
+                state.serialize_field("account_sid", &self.account_sid)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.assigned_to_numbers) {
+                state.serialize_field("assigned_to_numbers", &self.assigned_to_numbers)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("location_id", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.migration_numbers) {
+                state.serialize_field("migration_numbers", &self.migration_numbers)?;
+            }
+            if !::std::option::Option::is_none(&self.migration_status) {
+                state.serialize_field("migration_status", &self.migration_status)?;
+            }
+            if !::std::option::Option::is_none(&self.new_account_sid) {
+                state.serialize_field("new_account_sid", &self.new_account_sid)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.number_name) {
+                state.serialize_field("number_name", &self.number_name)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.numbers) {
+                state.serialize_field("numbers", &self.numbers)?;
+            }
+            if !::std::option::Option::is_none(&self.under_ghl_account) {
+                state.serialize_field("under_ghl_account", &self.under_ghl_account)?;
+            }
+            if !::std::option::Option::is_none(&self.validate_sms) {
+                state.serialize_field("validate_sms", &self.validate_sms)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,86 +13,35 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BulkEditPriceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkEditPriceDto {
         ///Allow out of stock purchases
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///Price amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///Compare at price
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///Price currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Price ID
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
         ///Price name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Recurring details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///Setup fee
-        #[serde(
-            rename = "setupFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Shipping options
-        #[serde(
-            rename = "shippingOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_options: ::std::option::Option<ShippingOptionsDto>,
         ///SKU
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///Total billing cycles
-        #[serde(
-            rename = "totalCycles",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_cycles: ::std::option::Option<f64>,
         ///Track inventory
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///Trial period in days
-        #[serde(
-            rename = "trialPeriod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkEditPriceDto {
@@ -241,92 +190,116 @@ pub mod types {
                 .deserialize_struct("BulkEditPriceDto", FIELDS, BulkEditPriceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BulkEditPriceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                ) + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.setup_fee))
+                + usize::from(!::std::option::Option::is_none(&self.shipping_options))
+                + usize::from(!::std::option::Option::is_none(&self.sku))
+                + usize::from(!::std::option::Option::is_none(&self.total_cycles))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.trial_period));
+            let mut state = serializer.serialize_struct("BulkEditPriceDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            state.serialize_field("_id", &self.id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.setup_fee) {
+                state.serialize_field("setupFee", &self.setup_fee)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_options) {
+                state.serialize_field("shippingOptions", &self.shipping_options)?;
+            }
+            if !::std::option::Option::is_none(&self.sku) {
+                state.serialize_field("sku", &self.sku)?;
+            }
+            if !::std::option::Option::is_none(&self.total_cycles) {
+                state.serialize_field("totalCycles", &self.total_cycles)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.trial_period) {
+                state.serialize_field("trialPeriod", &self.trial_period)?;
+            }
+            state.end()
+        }
+    }
     impl BulkEditPriceDto {
         pub fn builder() -> builder::BulkEditPriceDto {
             Default::default()
         }
     }
     ///`BulkEditProductDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkEditProductDto {
         ///Automatic tax category ID
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Product availability in store
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///Collection IDs
-        #[serde(
-            rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///Product description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Product ID
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
         ///Product image
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Enable product label
-        #[serde(
-            rename = "isLabelEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_label_enabled: ::std::option::Option<bool>,
         ///Enable taxes
-        #[serde(
-            rename = "isTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_taxes_enabled: ::std::option::Option<bool>,
         ///Product label
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub label: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Product media
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub medias: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Product name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Array of price variants for the product
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub prices: ::std::vec::Vec<BulkEditPriceDto>,
         ///SEO metadata for the product
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<ProductSeoDto>,
         ///Product URL slug
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///Tax inclusive pricing
-        #[serde(
-            rename = "taxInclusive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax_inclusive: ::std::option::Option<bool>,
         ///Product taxes
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub taxes: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
@@ -487,18 +460,94 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkEditProductDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::vec::Vec::is_empty(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.is_label_enabled))
+                + usize::from(!::std::option::Option::is_none(&self.is_taxes_enabled))
+                + usize::from(!::serde_json::Map::is_empty(&self.label))
+                + usize::from(!::std::vec::Vec::is_empty(&self.medias))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.prices))
+                + usize::from(!::std::option::Option::is_none(&self.seo))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.tax_inclusive))
+                + usize::from(!::std::vec::Vec::is_empty(&self.taxes));
+            let mut state = serializer.serialize_struct("BulkEditProductDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("_id", &self.id)?;
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            if !::std::option::Option::is_none(&self.is_label_enabled) {
+                state.serialize_field("isLabelEnabled", &self.is_label_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.is_taxes_enabled) {
+                state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            }
+            if !::serde_json::Map::is_empty(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.medias) {
+                state.serialize_field("medias", &self.medias)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.prices) {
+                state.serialize_field("prices", &self.prices)?;
+            }
+            if !::std::option::Option::is_none(&self.seo) {
+                state.serialize_field("seo", &self.seo)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.tax_inclusive) {
+                state.serialize_field("taxInclusive", &self.tax_inclusive)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            state.end()
+        }
+    }
     impl BulkEditProductDto {
         pub fn builder() -> builder::BulkEditProductDto {
             Default::default()
         }
     }
     ///`BulkEditRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkEditRequestDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: BulkEditRequestDtoAltType,
         ///Array of products to update. Note: The total count includes all prices within each product.
         pub products: ::std::vec::Vec<BulkEditProductDto>,
@@ -563,19 +612,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkEditRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("BulkEditRequestDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("products", &self.products)?;
+            state.end()
+        }
+    }
     impl BulkEditRequestDto {
         pub fn builder() -> builder::BulkEditRequestDto {
             Default::default()
         }
     }
     ///`BulkEditRequestDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkEditRequestDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BulkEditRequestDtoAltType {
@@ -591,6 +652,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BulkEditRequestDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BulkEditRequestDtoAltType {
@@ -629,22 +704,13 @@ pub mod types {
         }
     }
     ///`BulkEditResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkEditResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Operation status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
         ///Number of products updated
-        #[serde(
-            rename = "updatedCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkEditResponseDto {
@@ -707,49 +773,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkEditResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_count));
+            let mut state = serializer.serialize_struct("BulkEditResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_count) {
+                state.serialize_field("updatedCount", &self.updated_count)?;
+            }
+            state.end()
+        }
+    }
     ///`BulkUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkUpdateDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: BulkUpdateDtoAltType,
         ///New availability status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability: ::std::option::Option<bool>,
         ///Array of collection IDs
-        #[serde(
-            rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///Compare at price update configuration
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<PriceUpdateField>,
         ///Currency code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Filters to apply when selectAll is true
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub filters: ::std::option::Option<BulkUpdateFilters>,
         ///Price update configuration
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<PriceUpdateField>,
         ///Array of product IDs
-        #[serde(rename = "productIds")]
         pub product_ids: ::std::vec::Vec<::std::string::String>,
         ///Type of bulk update operation
-        #[serde(rename = "type")]
         pub type_: BulkUpdateDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkUpdateDto {
@@ -864,19 +931,56 @@ pub mod types {
                 .deserialize_struct("BulkUpdateDto", FIELDS, BulkUpdateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BulkUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.availability))
+                + usize::from(!::std::vec::Vec::is_empty(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.filters))
+                + usize::from(!::std::option::Option::is_none(&self.price));
+            let mut state = serializer.serialize_struct("BulkUpdateDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.availability) {
+                state.serialize_field("availability", &self.availability)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.filters) {
+                state.serialize_field("filters", &self.filters)?;
+            }
+            if !::std::option::Option::is_none(&self.price) {
+                state.serialize_field("price", &self.price)?;
+            }
+            state.serialize_field("productIds", &self.product_ids)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl BulkUpdateDto {
         pub fn builder() -> builder::BulkUpdateDto {
             Default::default()
         }
     }
     ///`BulkUpdateDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkUpdateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BulkUpdateDtoAltType {
@@ -892,6 +996,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BulkUpdateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BulkUpdateDtoAltType {
@@ -930,21 +1048,15 @@ pub mod types {
         }
     }
     ///Type of bulk update operation
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkUpdateDtoType {
-        #[serde(rename = "bulk-update-price")]
         BulkUpdatePrice,
-        #[serde(rename = "bulk-update-availability")]
         BulkUpdateAvailability,
-        #[serde(rename = "bulk-update-product-collection")]
         BulkUpdateProductCollection,
-        #[serde(rename = "bulk-delete-products")]
         BulkDeleteProducts,
-        #[serde(rename = "bulk-update-currency")]
         BulkUpdateCurrency,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BulkUpdateDtoType {
@@ -964,6 +1076,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BulkUpdateDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::BulkUpdatePrice => "bulk-update-price",
+                        Self::BulkUpdateAvailability => "bulk-update-availability",
+                        Self::BulkUpdateProductCollection => {
+                            "bulk-update-product-collection"
+                        }
+                        Self::BulkDeleteProducts => "bulk-delete-products",
+                        Self::BulkUpdateCurrency => "bulk-update-currency",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BulkUpdateDtoType {
@@ -1012,32 +1144,15 @@ pub mod types {
         }
     }
     ///`BulkUpdateFilters`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkUpdateFilters {
         ///Filter by availability status
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///Filter by collection IDs
-        #[serde(
-            rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///Filter by product type
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///Filter by search term
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub search: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkUpdateFilters {
@@ -1110,21 +1225,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkUpdateFilters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::vec::Vec::is_empty(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.search));
+            let mut state = serializer.serialize_struct("BulkUpdateFilters", len)?;
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.search) {
+                state.serialize_field("search", &self.search)?;
+            }
+            state.end()
+        }
+    }
     impl BulkUpdateFilters {
         pub fn builder() -> builder::BulkUpdateFilters {
             Default::default()
         }
     }
     ///`BulkUpdateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkUpdateResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkUpdateResponseDto {
@@ -1180,42 +1318,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkUpdateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("BulkUpdateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CollectionSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CollectionSchema {
         ///Location Id to which the collection is associated
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Date at which the collection was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the collection
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL of the image that is going to be displayed as the collection Thumbnail
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the collection
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The information which will be displayed in SEO previews
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<CollectionSeoDtoResponse>,
         ///Slug of the collection with which navigation is established. Special Characters and spacing is not allowed and should be unique
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CollectionSchema {
@@ -1310,16 +1447,50 @@ pub mod types {
                 .deserialize_struct("CollectionSchema", FIELDS, CollectionSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CollectionSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.seo))
+                + usize::from(!::std::option::Option::is_none(&self.slug));
+            let mut state = serializer.serialize_struct("CollectionSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.seo) {
+                state.serialize_field("seo", &self.seo)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            state.end()
+        }
+    }
     ///`CollectionSeoDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CollectionSeoDto {
         ///The description which would be displayed in preview purposes
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The title which will be displayed as an SEO format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CollectionSeoDto {
@@ -1371,21 +1542,36 @@ pub mod types {
                 .deserialize_struct("CollectionSeoDto", FIELDS, CollectionSeoDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CollectionSeoDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("CollectionSeoDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl CollectionSeoDto {
         pub fn builder() -> builder::CollectionSeoDto {
             Default::default()
         }
     }
     ///`CollectionSeoDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CollectionSeoDtoResponse {
         ///The description which would be displayed in preview purposes
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The title which will be displayed as an SEO format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CollectionSeoDtoResponse {
@@ -1441,12 +1627,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CollectionSeoDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("CollectionSeoDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`CountReviewsByStatusResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CountReviewsByStatusResponseDto {
         ///Array of review status counts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -1498,12 +1702,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CountReviewsByStatusResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("CountReviewsByStatusResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateCollectionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateCollectionResponseDto {
         ///created Collection
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<CollectionSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCollectionResponseDto {
@@ -1552,127 +1769,67 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCollectionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("CreateCollectionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`CreatePriceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreatePriceDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price. ( min: 0 )
         pub amount: f64,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare at price for the price.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The currency of the price.
         pub currency: ::std::string::String,
         ///A brief description of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Digital delivery options
-        #[serde(
-            rename = "digitalDelivery",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub digital_delivery: ::std::vec::Vec<::std::string::String>,
         ///Is the product a digital product
-        #[serde(
-            rename = "isDigitalProduct",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_digital_product: ::std::option::Option<bool>,
         ///The unique identifier of the location associated with the price.
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub membership_offers: ::std::vec::Vec<MembershipOfferDto>,
         ///Additional metadata associated with the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<PriceMetaDto>,
         ///The name of the price.
         pub name: ::std::string::String,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///The setup fee for the price.
-        #[serde(
-            rename = "setupFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Shipping options of the Price
-        #[serde(
-            rename = "shippingOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_options: ::std::option::Option<ShippingOptionsDto>,
         ///The unique identifier of the SKU associated with the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///The total number of billing cycles for the price. ( min: 1 )
-        #[serde(
-            rename = "totalCycles",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_cycles: ::std::option::Option<f64>,
         ///Need to track inventory stock quantity
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The trial period duration in days (if applicable).
-        #[serde(
-            rename = "trialPeriod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///The type of the price.
-        #[serde(rename = "type")]
         pub type_: CreatePriceDtoType,
         ///The unique identifier of the user who created the price.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePriceDto {
@@ -1877,21 +2034,108 @@ pub mod types {
                 .deserialize_struct("CreatePriceDto", FIELDS, CreatePriceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreatePriceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::vec::Vec::is_empty(&self.digital_delivery))
+                + usize::from(!::std::option::Option::is_none(&self.is_digital_product))
+                + usize::from(!::std::vec::Vec::is_empty(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.setup_fee))
+                + usize::from(!::std::option::Option::is_none(&self.shipping_options))
+                + usize::from(!::std::option::Option::is_none(&self.sku))
+                + usize::from(!::std::option::Option::is_none(&self.total_cycles))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.trial_period))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("CreatePriceDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            state.serialize_field("amount", &self.amount)?;
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.digital_delivery) {
+                state.serialize_field("digitalDelivery", &self.digital_delivery)?;
+            }
+            if !::std::option::Option::is_none(&self.is_digital_product) {
+                state.serialize_field("isDigitalProduct", &self.is_digital_product)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.setup_fee) {
+                state.serialize_field("setupFee", &self.setup_fee)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_options) {
+                state.serialize_field("shippingOptions", &self.shipping_options)?;
+            }
+            if !::std::option::Option::is_none(&self.sku) {
+                state.serialize_field("sku", &self.sku)?;
+            }
+            if !::std::option::Option::is_none(&self.total_cycles) {
+                state.serialize_field("totalCycles", &self.total_cycles)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.trial_period) {
+                state.serialize_field("trialPeriod", &self.trial_period)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     impl CreatePriceDto {
         pub fn builder() -> builder::CreatePriceDto {
             Default::default()
         }
     }
     ///The type of the price.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreatePriceDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePriceDtoType {
@@ -1908,6 +2152,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreatePriceDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreatePriceDtoType {
@@ -1948,107 +2207,43 @@ pub mod types {
         }
     }
     ///`CreatePriceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatePriceResponseDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<CreatePriceResponseDtoType>,
         ///The last update timestamp of the price.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -2229,16 +2424,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreatePriceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                ) + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("CreatePriceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     ///The type of the price (e.g., one_time).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreatePriceResponseDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePriceResponseDtoType {
@@ -2255,6 +2531,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreatePriceResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreatePriceResponseDtoType {
@@ -2295,30 +2586,19 @@ pub mod types {
         }
     }
     ///`CreateProductCollectionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateProductCollectionsDto {
         ///Location Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///The type of alt. For now it is only LOCATION
-        #[serde(rename = "altType")]
         pub alt_type: CreateProductCollectionsDtoAltType,
         ///Unique Identifier of the Product Collection, Mongo Id
-        #[serde(
-            rename = "collectionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_id: ::std::option::Option<::std::string::String>,
         ///The URL of the image that is going to be displayed as the collection Thumbnail
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the Product Collection
         pub name: ::std::string::String,
         ///The metadata information which will be displayed in SEO previews
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<CollectionSeoDto>,
         ///Slug of the Product Collection which helps in navigation
         pub slug: ::std::string::String,
@@ -2414,19 +2694,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateProductCollectionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.collection_id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.seo));
+            let mut state = serializer
+                .serialize_struct("CreateProductCollectionsDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.collection_id) {
+                state.serialize_field("collectionId", &self.collection_id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.seo) {
+                state.serialize_field("seo", &self.seo)?;
+            }
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl CreateProductCollectionsDto {
         pub fn builder() -> builder::CreateProductCollectionsDto {
             Default::default()
         }
     }
     ///The type of alt. For now it is only LOCATION
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateProductCollectionsDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateProductCollectionsDtoAltType {
@@ -2442,6 +2748,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateProductCollectionsDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateProductCollectionsDtoAltType {
@@ -2481,80 +2801,42 @@ pub mod types {
         }
     }
     ///`CreateProductDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateProductDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///A brief description of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Is the product label enabled. If this is true, label object cannot be empty.
-        #[serde(rename = "isLabelEnabled", default)]
         pub is_label_enabled: bool,
         ///Are there any taxes attached to the product. If this is true, taxes array cannot be empty.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///Details for Product Label
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDto>,
         ///The unique identifier for the location.
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///An array of medias for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub medias: ::std::vec::Vec<ProductMediaDto>,
         ///The name of the product.
         pub name: ::std::string::String,
-        #[serde(rename = "productType")]
         pub product_type: CreateProductDtoProductType,
         ///SEO data for the product that will be displayed in the preview
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<ProductSeoDto>,
         ///The slug using which the product navigation will be handled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///Whether the taxes should be included in the purchase price
-        #[serde(rename = "taxInclusive", default)]
         pub tax_inclusive: bool,
         ///List of ids of Taxes attached to the Product. If taxes are passed, isTaxesEnabled should be true.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub taxes: ::std::vec::Vec<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub variants: ::std::vec::Vec<ProductVariantDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateProductDto {
@@ -2723,25 +3005,93 @@ pub mod types {
                 .deserialize_struct("CreateProductDto", FIELDS, CreateProductDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateProductDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::vec::Vec::is_empty(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::vec::Vec::is_empty(&self.medias))
+                + usize::from(!::std::option::Option::is_none(&self.seo))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.taxes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variants));
+            let mut state = serializer.serialize_struct("CreateProductDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isLabelEnabled", &self.is_label_enabled)?;
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.medias) {
+                state.serialize_field("medias", &self.medias)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("productType", &self.product_type)?;
+            if !::std::option::Option::is_none(&self.seo) {
+                state.serialize_field("seo", &self.seo)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            state.serialize_field("taxInclusive", &self.tax_inclusive)?;
+            if !::std::vec::Vec::is_empty(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     impl CreateProductDto {
         pub fn builder() -> builder::CreateProductDto {
             Default::default()
         }
     }
     ///`CreateProductDtoProductType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateProductDtoProductType {
-        #[serde(rename = "DIGITAL")]
         Digital,
-        #[serde(rename = "PHYSICAL")]
         Physical,
-        #[serde(rename = "SERVICE")]
         Service,
-        #[serde(rename = "PHYSICAL/DIGITAL")]
         PhysicalDigital,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateProductDtoProductType {
@@ -2760,6 +3110,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateProductDtoProductType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Digital => "DIGITAL",
+                        Self::Physical => "PHYSICAL",
+                        Self::Service => "SERVICE",
+                        Self::PhysicalDigital => "PHYSICAL/DIGITAL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateProductDtoProductType {
@@ -2804,100 +3171,43 @@ pub mod types {
         }
     }
     ///`CreateProductResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateProductResponseDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///The creation timestamp of the product.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateProductResponseDto {
@@ -3074,16 +3384,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateProductResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::option::Option::is_none(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::option::Option::is_none(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variants));
+            let mut state = serializer
+                .serialize_struct("CreateProductResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::option::Option::is_none(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            if !::std::option::Option::is_none(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     ///`DefaultCollectionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DefaultCollectionResponseDto {
         ///Collection Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ProductCategories>,
         ///Status of the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultCollectionResponseDto {
@@ -3139,108 +3530,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DefaultCollectionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DefaultCollectionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DefaultPriceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DefaultPriceResponseDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DefaultPriceResponseDtoType>,
         ///The last update timestamp of the price.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -3421,16 +3767,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DefaultPriceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                ) + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("DefaultPriceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     ///The type of the price (e.g., one_time).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DefaultPriceResponseDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultPriceResponseDtoType {
@@ -3447,6 +3874,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DefaultPriceResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DefaultPriceResponseDtoType {
@@ -3487,100 +3929,43 @@ pub mod types {
         }
     }
     ///`DefaultProductResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DefaultProductResponseDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///The creation timestamp of the product.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultProductResponseDto {
@@ -3757,12 +4142,95 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DefaultProductResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::option::Option::is_none(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::option::Option::is_none(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variants));
+            let mut state = serializer
+                .serialize_struct("DefaultProductResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::option::Option::is_none(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            if !::std::option::Option::is_none(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePriceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePriceResponseDto {
         ///returns true if the price is successfully deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePriceResponseDto {
@@ -3811,14 +4279,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeletePriceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("DeletePriceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteProductCollectionAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteProductCollectionAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteProductCollectionAltType {
@@ -3834,6 +4315,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteProductCollectionAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteProductCollectionAltType {
@@ -3873,15 +4368,11 @@ pub mod types {
         }
     }
     ///`DeleteProductCollectionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteProductCollectionResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteProductCollectionResponseDto {
@@ -3941,12 +4432,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteProductCollectionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DeleteProductCollectionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteProductResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteProductResponseDto {
         ///returns true if the product is successfully deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteProductResponseDto {
@@ -3995,14 +4504,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteProductResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DeleteProductResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteProductReviewAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteProductReviewAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteProductReviewAltType {
@@ -4018,6 +4541,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteProductReviewAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteProductReviewAltType {
@@ -4056,15 +4593,11 @@ pub mod types {
         }
     }
     ///`DeleteProductReviewResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteProductReviewResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteProductReviewResponseDto {
@@ -4121,15 +4654,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteProductReviewResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DeleteProductReviewResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInventoryResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInventoryResponseDto {
         ///List of inventory items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inventory: ::std::option::Option<::std::vec::Vec<InventoryItemDto>>,
         ///Total count of inventory items
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub total: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInventoryResponseDto {
@@ -4183,14 +4733,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInventoryResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.inventory))
+                + usize::from(!::serde_json::Map::is_empty(&self.total));
+            let mut state = serializer.serialize_struct("GetInventoryResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.inventory) {
+                state.serialize_field("inventory", &self.inventory)?;
+            }
+            if !::serde_json::Map::is_empty(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetListInventoryAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetListInventoryAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetListInventoryAltType {
@@ -4206,6 +4773,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetListInventoryAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetListInventoryAltType {
@@ -4244,107 +4825,43 @@ pub mod types {
         }
     }
     ///`GetPriceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPriceResponseDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<GetPriceResponseDtoType>,
         ///The last update timestamp of the price.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -4525,16 +5042,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPriceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                ) + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("GetPriceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     ///The type of the price (e.g., one_time).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetPriceResponseDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetPriceResponseDtoType {
@@ -4551,6 +5149,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetPriceResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetPriceResponseDtoType {
@@ -4591,13 +5204,11 @@ pub mod types {
         }
     }
     ///`GetProductCollectionAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetProductCollectionAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductCollectionAltType {
@@ -4613,6 +5224,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetProductCollectionAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetProductCollectionAltType {
@@ -4651,100 +5276,43 @@ pub mod types {
         }
     }
     ///`GetProductResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetProductResponseDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///The creation timestamp of the product.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductResponseDto {
@@ -4921,14 +5489,96 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetProductResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::option::Option::is_none(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::option::Option::is_none(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variants));
+            let mut state = serializer.serialize_struct("GetProductResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::option::Option::is_none(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            if !::std::option::Option::is_none(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     ///`GetProductReviewsAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetProductReviewsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductReviewsAltType {
@@ -4944,6 +5594,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetProductReviewsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetProductReviewsAltType {
@@ -4982,15 +5646,12 @@ pub mod types {
         }
     }
     ///`GetProductReviewsSortField`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetProductReviewsSortField {
-        #[serde(rename = "createdAt")]
         CreatedAt,
-        #[serde(rename = "rating")]
         Rating,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductReviewsSortField {
@@ -5007,6 +5668,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetProductReviewsSortField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CreatedAt => "createdAt",
+                        Self::Rating => "rating",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetProductReviewsSortField {
@@ -5047,15 +5723,12 @@ pub mod types {
         }
     }
     ///`GetProductReviewsSortOrder`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetProductReviewsSortOrder {
-        #[serde(rename = "asc")]
         Asc,
-        #[serde(rename = "desc")]
         Desc,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductReviewsSortOrder {
@@ -5072,6 +5745,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetProductReviewsSortOrder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Asc => "asc",
+                        Self::Desc => "desc",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetProductReviewsSortOrder {
@@ -5112,28 +5800,13 @@ pub mod types {
         }
     }
     ///`GetProductStatsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetProductStatsResponseDto {
         ///Number of products excluded from the store
-        #[serde(
-            rename = "excludedFromStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub excluded_from_store: ::std::option::Option<f64>,
         ///Number of products included in the store
-        #[serde(
-            rename = "includedInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub included_in_store: ::std::option::Option<f64>,
         ///Total number of products
-        #[serde(
-            rename = "totalProducts",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_products: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductStatsResponseDto {
@@ -5200,14 +5873,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetProductStatsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.excluded_from_store))
+                + usize::from(!::std::option::Option::is_none(&self.included_in_store))
+                + usize::from(!::std::option::Option::is_none(&self.total_products));
+            let mut state = serializer
+                .serialize_struct("GetProductStatsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.excluded_from_store) {
+                state.serialize_field("excludedFromStore", &self.excluded_from_store)?;
+            }
+            if !::std::option::Option::is_none(&self.included_in_store) {
+                state.serialize_field("includedInStore", &self.included_in_store)?;
+            }
+            if !::std::option::Option::is_none(&self.total_products) {
+                state.serialize_field("totalProducts", &self.total_products)?;
+            }
+            state.end()
+        }
+    }
     ///`GetProductStoreStatsAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetProductStoreStatsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetProductStoreStatsAltType {
@@ -5223,6 +5918,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetProductStoreStatsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetProductStoreStatsAltType {
@@ -5261,13 +5970,11 @@ pub mod types {
         }
     }
     ///`GetReviewsCountAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetReviewsCountAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetReviewsCountAltType {
@@ -5283,6 +5990,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetReviewsCountAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetReviewsCountAltType {
@@ -5321,55 +6042,25 @@ pub mod types {
         }
     }
     ///`InventoryItemDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InventoryItemDto {
         ///Whether out of stock purchases are allowed
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///Available quantity in inventory
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The unique identifier for the price
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Product image URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the price/variant
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Product ID this price belongs to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///Product name
-        #[serde(
-            rename = "productName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_name: ::std::option::Option<::std::string::String>,
         ///SKU for the product variant
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InventoryItemDto {
@@ -5480,20 +6171,69 @@ pub mod types {
                 .deserialize_struct("InventoryItemDto", FIELDS, InventoryItemDtoVisitor)
         }
     }
+    impl ::serde::Serialize for InventoryItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.product_name))
+                + usize::from(!::std::option::Option::is_none(&self.sku))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("InventoryItemDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.product_name) {
+                state.serialize_field("productName", &self.product_name)?;
+            }
+            if !::std::option::Option::is_none(&self.sku) {
+                state.serialize_field("sku", &self.sku)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`ListCollectionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListCollectionResponseDto {
         ///Array of Collections
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
         >,
         ///The total count of the collections present, which is useful to calculate the pagination
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListCollectionResponseDto {
@@ -5549,16 +6289,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListCollectionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ListCollectionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListInvoicesSortOrder`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoicesSortOrder {
-        #[serde(rename = "asc")]
         Asc,
-        #[serde(rename = "desc")]
         Desc,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoicesSortOrder {
@@ -5575,6 +6331,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoicesSortOrder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Asc => "asc",
+                        Self::Desc => "desc",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoicesSortOrder {
@@ -5615,14 +6386,10 @@ pub mod types {
         }
     }
     ///`ListPricesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListPricesResponseDto {
         ///An array of prices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prices: ::std::option::Option<::std::vec::Vec<DefaultPriceResponseDto>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListPricesResponseDto {
@@ -5678,20 +6445,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListPricesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.prices))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("ListPricesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.prices) {
+                state.serialize_field("prices", &self.prices)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListProductReviewsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListProductReviewsResponseDto {
         ///Array of Collections
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
         >,
         ///The total count of the collections present, which is useful to calculate the pagination
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListProductReviewsResponseDto {
@@ -5748,16 +6529,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListProductReviewsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ListProductReviewsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListProductsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListProductsResponseDto {
         ///An array of products
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub products: ::std::option::Option<::std::vec::Vec<DefaultProductResponseDto>>,
         ///list products status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<::std::vec::Vec<ListProductsStats>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListProductsResponseDto {
@@ -5813,12 +6609,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListProductsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.products))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("ListProductsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.products) {
+                state.serialize_field("products", &self.products)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListProductsStats`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListProductsStats {
         ///Total number of products
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListProductsStats {
@@ -5867,11 +6680,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListProductsStats {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("ListProductsStats", len)?;
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`MembershipOfferDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MembershipOfferDto {
         ///The unique identifier for the membership offer.
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
         ///Membership offer label
         pub label: ::std::string::String,
@@ -5932,25 +6758,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MembershipOfferDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("MembershipOfferDto", len)?;
+            state.serialize_field("_id", &self.id)?;
+            state.serialize_field("label", &self.label)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl MembershipOfferDto {
         pub fn builder() -> builder::MembershipOfferDto {
             Default::default()
         }
     }
     ///`MembershipOfferDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MembershipOfferDtoResponse {
         ///The unique identifier for the membership offer.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Membership offer label
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Membership offer label
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MembershipOfferDtoResponse {
@@ -6013,8 +6847,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MembershipOfferDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("MembershipOfferDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`PriceDimensionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PriceDimensionsDto {
         ///Height of the price
         pub height: f64,
@@ -6084,23 +6941,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PriceDimensionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("PriceDimensionsDto", len)?;
+            state.serialize_field("height", &self.height)?;
+            state.serialize_field("length", &self.length)?;
+            state.serialize_field("unit", &self.unit)?;
+            state.serialize_field("width", &self.width)?;
+            state.end()
+        }
+    }
     impl PriceDimensionsDto {
         pub fn builder() -> builder::PriceDimensionsDto {
             Default::default()
         }
     }
     ///Unit of the price dimensions
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PriceDimensionsDtoUnit {
-        #[serde(rename = "cm")]
         Cm,
-        #[serde(rename = "in")]
         In,
-        #[serde(rename = "m")]
         M,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PriceDimensionsDtoUnit {
@@ -6118,6 +6986,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PriceDimensionsDtoUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Cm => "cm",
+                        Self::In => "in",
+                        Self::M => "m",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PriceDimensionsDtoUnit {
@@ -6160,22 +7044,15 @@ pub mod types {
         }
     }
     ///`PriceMetaDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PriceMetaDto {
         ///The internal source of the price.
-        #[serde(rename = "internalSource")]
         pub internal_source: PriceMetaDtoInternalSource,
         ///The source of the price.
         pub source: PriceMetaDtoSource,
         ///The id of the source of the price from where it is imported
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///The Stripe price ID associated with the price.
-        #[serde(rename = "stripePriceId")]
         pub stripe_price_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for PriceMetaDto {
@@ -6245,29 +7122,40 @@ pub mod types {
             deserializer.deserialize_struct("PriceMetaDto", FIELDS, PriceMetaDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PriceMetaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.source_id));
+            let mut state = serializer.serialize_struct("PriceMetaDto", len)?;
+            state.serialize_field("internalSource", &self.internal_source)?;
+            state.serialize_field("source", &self.source)?;
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            state.serialize_field("stripePriceId", &self.stripe_price_id)?;
+            state.end()
+        }
+    }
     impl PriceMetaDto {
         pub fn builder() -> builder::PriceMetaDto {
             Default::default()
         }
     }
     ///The internal source of the price.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PriceMetaDtoInternalSource {
-        #[serde(rename = "agency_plan")]
         AgencyPlan,
-        #[serde(rename = "funnel")]
         Funnel,
-        #[serde(rename = "membership")]
         Membership,
-        #[serde(rename = "communities")]
         Communities,
-        #[serde(rename = "gokollab")]
         Gokollab,
-        #[serde(rename = "calendar")]
         Calendar,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PriceMetaDtoInternalSource {
@@ -6288,6 +7176,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PriceMetaDtoInternalSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AgencyPlan => "agency_plan",
+                        Self::Funnel => "funnel",
+                        Self::Membership => "membership",
+                        Self::Communities => "communities",
+                        Self::Gokollab => "gokollab",
+                        Self::Calendar => "calendar",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PriceMetaDtoInternalSource {
@@ -6336,17 +7243,13 @@ pub mod types {
         }
     }
     ///The source of the price.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PriceMetaDtoSource {
-        #[serde(rename = "stripe")]
         Stripe,
-        #[serde(rename = "woocommerce")]
         Woocommerce,
-        #[serde(rename = "shopify")]
         Shopify,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PriceMetaDtoSource {
@@ -6364,6 +7267,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PriceMetaDtoSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Stripe => "stripe",
+                        Self::Woocommerce => "woocommerce",
+                        Self::Shopify => "shopify",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PriceMetaDtoSource {
@@ -6406,17 +7325,11 @@ pub mod types {
         }
     }
     ///`PriceUpdateField`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PriceUpdateField {
         ///Round to nearest whole number
-        #[serde(
-            rename = "roundToWhole",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub round_to_whole: ::std::option::Option<bool>,
         ///Type of price update
-        #[serde(rename = "type")]
         pub type_: PriceUpdateFieldType,
         ///Value to update (amount or percentage based on type)
         pub value: f64,
@@ -6473,27 +7386,38 @@ pub mod types {
                 .deserialize_struct("PriceUpdateField", FIELDS, PriceUpdateFieldVisitor)
         }
     }
+    impl ::serde::Serialize for PriceUpdateField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.round_to_whole));
+            let mut state = serializer.serialize_struct("PriceUpdateField", len)?;
+            if !::std::option::Option::is_none(&self.round_to_whole) {
+                state.serialize_field("roundToWhole", &self.round_to_whole)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl PriceUpdateField {
         pub fn builder() -> builder::PriceUpdateField {
             Default::default()
         }
     }
     ///Type of price update
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PriceUpdateFieldType {
-        #[serde(rename = "INCREASE_BY_AMOUNT")]
         IncreaseByAmount,
-        #[serde(rename = "REDUCE_BY_AMOUNT")]
         ReduceByAmount,
-        #[serde(rename = "SET_NEW_PRICE")]
         SetNewPrice,
-        #[serde(rename = "INCREASE_BY_PERCENTAGE")]
         IncreaseByPercentage,
-        #[serde(rename = "REDUCE_BY_PERCENTAGE")]
         ReduceByPercentage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PriceUpdateFieldType {
@@ -6513,6 +7437,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PriceUpdateFieldType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::IncreaseByAmount => "INCREASE_BY_AMOUNT",
+                        Self::ReduceByAmount => "REDUCE_BY_AMOUNT",
+                        Self::SetNewPrice => "SET_NEW_PRICE",
+                        Self::IncreaseByPercentage => "INCREASE_BY_PERCENTAGE",
+                        Self::ReduceByPercentage => "REDUCE_BY_PERCENTAGE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PriceUpdateFieldType {
@@ -6588,21 +7530,11 @@ pub mod types {
         }
     }
     ///`ProductLabelDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductLabelDto {
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///The content for the product label.
         pub title: ::std::string::String,
@@ -6661,31 +7593,39 @@ pub mod types {
                 .deserialize_struct("ProductLabelDto", FIELDS, ProductLabelDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ProductLabelDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_date));
+            let mut state = serializer.serialize_struct("ProductLabelDto", len)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl ProductLabelDto {
         pub fn builder() -> builder::ProductLabelDto {
             Default::default()
         }
     }
     ///`ProductLabelDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductLabelDtoResponse {
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///The content for the product label.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProductLabelDtoResponse {
@@ -6748,31 +7688,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductLabelDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("ProductLabelDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`ProductMediaDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductMediaDto {
         ///The unique identifier for the media.
         pub id: ::std::string::String,
         ///Indicates whether the media is featured.
-        #[serde(
-            rename = "isFeatured",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_featured: ::std::option::Option<bool>,
         ///Mongo ObjectIds of the prices for which the media is assigned
-        #[serde(
-            rename = "priceIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub price_ids: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
         ///The title of the media file.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///The type of the media file (e.g., image, video will be supporting soon).
-        #[serde(rename = "type")]
         pub type_: ProductMediaDtoType,
         ///The URL where the media file is stored.
         pub url: ::std::string::String,
@@ -6853,21 +7803,44 @@ pub mod types {
                 .deserialize_struct("ProductMediaDto", FIELDS, ProductMediaDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ProductMediaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.is_featured))
+                + usize::from(!::std::vec::Vec::is_empty(&self.price_ids))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("ProductMediaDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.is_featured) {
+                state.serialize_field("isFeatured", &self.is_featured)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.price_ids) {
+                state.serialize_field("priceIds", &self.price_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl ProductMediaDto {
         pub fn builder() -> builder::ProductMediaDto {
             Default::default()
         }
     }
     ///The type of the media file (e.g., image, video will be supporting soon).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProductMediaDtoType {
-        #[serde(rename = "image")]
         Image,
-        #[serde(rename = "video")]
         Video,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ProductMediaDtoType {
@@ -6884,6 +7857,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ProductMediaDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Image => "image",
+                        Self::Video => "video",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ProductMediaDtoType {
@@ -6924,7 +7912,7 @@ pub mod types {
         }
     }
     ///`ProductReviewDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductReviewDto {
         ///Detailed Review of the product
         pub comment: ProductReviewDtoComment,
@@ -6987,6 +7975,20 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("ProductReviewDto", FIELDS, ProductReviewDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for ProductReviewDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ProductReviewDto", len)?;
+            state.serialize_field("comment", &self.comment)?;
+            state.serialize_field("headline", &self.headline)?;
+            state.serialize_field("user", &self.user)?;
+            state.end()
         }
     }
     impl ProductReviewDto {
@@ -7109,15 +8111,11 @@ pub mod types {
         }
     }
     ///`ProductSeoDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductSeoDto {
         ///SEO description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///SEO title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProductSeoDto {
@@ -7169,13 +8167,32 @@ pub mod types {
                 .deserialize_struct("ProductSeoDto", FIELDS, ProductSeoDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ProductSeoDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("ProductSeoDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl ProductSeoDto {
         pub fn builder() -> builder::ProductSeoDto {
             Default::default()
         }
     }
     ///`ProductVariantDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductVariantDto {
         ///A unique identifier for the variant.
         pub id: ::std::string::String,
@@ -7241,25 +8258,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductVariantDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ProductVariantDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("options", &self.options)?;
+            state.end()
+        }
+    }
     impl ProductVariantDto {
         pub fn builder() -> builder::ProductVariantDto {
             Default::default()
         }
     }
     ///`ProductVariantDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductVariantDtoResponse {
         ///A unique identifier for the variant.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the variant.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of options for the variant.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<
             ::std::vec::Vec<ProductVariantOptionDtoResponse>,
         >,
@@ -7324,8 +8349,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductVariantDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.options));
+            let mut state = serializer
+                .serialize_struct("ProductVariantDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            state.end()
+        }
+    }
     ///`ProductVariantOptionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductVariantOptionDto {
         ///The unique identifier for the option.
         pub id: ::std::string::String,
@@ -7381,21 +8429,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductVariantOptionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("ProductVariantOptionDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl ProductVariantOptionDto {
         pub fn builder() -> builder::ProductVariantOptionDto {
             Default::default()
         }
     }
     ///`ProductVariantOptionDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductVariantOptionDtoResponse {
         ///The unique identifier for the option.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the option.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProductVariantOptionDtoResponse {
@@ -7452,13 +8509,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductVariantOptionDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("ProductVariantOptionDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`RecurringDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RecurringDto {
         ///The interval at which the recurring event occurs.
         pub interval: RecurringDtoInterval,
         ///The number of intervals between each occurrence of the event.
-        #[serde(rename = "intervalCount")]
         pub interval_count: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringDto {
@@ -7511,25 +8586,33 @@ pub mod types {
             deserializer.deserialize_struct("RecurringDto", FIELDS, RecurringDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RecurringDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("RecurringDto", len)?;
+            state.serialize_field("interval", &self.interval)?;
+            state.serialize_field("intervalCount", &self.interval_count)?;
+            state.end()
+        }
+    }
     impl RecurringDto {
         pub fn builder() -> builder::RecurringDto {
             Default::default()
         }
     }
     ///The interval at which the recurring event occurs.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringDtoInterval {
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "year")]
         Year,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringDtoInterval {
@@ -7548,6 +8631,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringDtoInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Month => "month",
+                        Self::Week => "week",
+                        Self::Year => "year",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringDtoInterval {
@@ -7592,18 +8692,11 @@ pub mod types {
         }
     }
     ///`RecurringDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringDtoResponse {
         ///The interval at which the recurring event occurs.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<RecurringDtoResponseInterval>,
         ///The number of intervals between each occurrence of the event.
-        #[serde(
-            rename = "intervalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringDtoResponse {
@@ -7659,20 +8752,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecurringDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_count));
+            let mut state = serializer.serialize_struct("RecurringDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_count) {
+                state.serialize_field("intervalCount", &self.interval_count)?;
+            }
+            state.end()
+        }
+    }
     ///The interval at which the recurring event occurs.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringDtoResponseInterval {
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "year")]
         Year,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringDtoResponseInterval {
@@ -7691,6 +8798,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringDtoResponseInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Month => "month",
+                        Self::Week => "week",
+                        Self::Year => "year",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringDtoResponseInterval {
@@ -7736,15 +8860,11 @@ pub mod types {
         }
     }
     ///`ShippingOptionsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingOptionsDto {
         ///Dimensions of the product
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dimensions: ::std::option::Option<PriceDimensionsDto>,
         ///Weight options of the product
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub weight: ::std::option::Option<WeightOptionsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingOptionsDto {
@@ -7800,18 +8920,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingOptionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.dimensions))
+                + usize::from(!::std::option::Option::is_none(&self.weight));
+            let mut state = serializer.serialize_struct("ShippingOptionsDto", len)?;
+            if !::std::option::Option::is_none(&self.dimensions) {
+                state.serialize_field("dimensions", &self.dimensions)?;
+            }
+            if !::std::option::Option::is_none(&self.weight) {
+                state.serialize_field("weight", &self.weight)?;
+            }
+            state.end()
+        }
+    }
     impl ShippingOptionsDto {
         pub fn builder() -> builder::ShippingOptionsDto {
             Default::default()
         }
     }
     ///`UpdateDisplayPriorityBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateDisplayPriorityBodyDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: UpdateDisplayPriorityBodyDtoAltType,
         ///Array of products with their display priorities
         pub products: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
@@ -7876,19 +9013,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateDisplayPriorityBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("UpdateDisplayPriorityBodyDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("products", &self.products)?;
+            state.end()
+        }
+    }
     impl UpdateDisplayPriorityBodyDto {
         pub fn builder() -> builder::UpdateDisplayPriorityBodyDto {
             Default::default()
         }
     }
     ///`UpdateDisplayPriorityBodyDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateDisplayPriorityBodyDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateDisplayPriorityBodyDtoAltType {
@@ -7904,6 +9054,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateDisplayPriorityBodyDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateDisplayPriorityBodyDtoAltType {
@@ -7943,12 +9107,10 @@ pub mod types {
         }
     }
     ///`UpdateInventoryDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateInventoryDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: UpdateInventoryDtoAltType,
         ///Array of items to update in the inventory.
         pub items: ::std::vec::Vec<UpdateInventoryItemDto>,
@@ -8010,19 +9172,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInventoryDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpdateInventoryDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("items", &self.items)?;
+            state.end()
+        }
+    }
     impl UpdateInventoryDto {
         pub fn builder() -> builder::UpdateInventoryDto {
             Default::default()
         }
     }
     ///`UpdateInventoryDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInventoryDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInventoryDtoAltType {
@@ -8038,6 +9212,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInventoryDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInventoryDtoAltType {
@@ -8076,24 +9264,13 @@ pub mod types {
         }
     }
     ///`UpdateInventoryItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateInventoryItemDto {
         ///Whether to continue selling the item when out of stock.
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The available quantity of the item.
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The unique identifier for the price, in MongoDB ID format.
-        #[serde(rename = "priceId")]
         pub price_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInventoryItemDto {
@@ -8161,21 +9338,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInventoryItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity));
+            let mut state = serializer.serialize_struct("UpdateInventoryItemDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            state.serialize_field("priceId", &self.price_id)?;
+            state.end()
+        }
+    }
     impl UpdateInventoryItemDto {
         pub fn builder() -> builder::UpdateInventoryItemDto {
             Default::default()
         }
     }
     ///`UpdateInventoryResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateInventoryResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInventoryResponseDto {
@@ -8231,127 +9430,72 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInventoryResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateInventoryResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdatePriceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdatePriceDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price. ( min: 0 )
         pub amount: f64,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare at price for the price.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The currency of the price.
         pub currency: ::std::string::String,
         ///A brief description of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Digital delivery options
-        #[serde(
-            rename = "digitalDelivery",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub digital_delivery: ::std::vec::Vec<::std::string::String>,
         ///Is the product a digital product
-        #[serde(
-            rename = "isDigitalProduct",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_digital_product: ::std::option::Option<bool>,
         ///The unique identifier of the location associated with the price.
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub membership_offers: ::std::vec::Vec<MembershipOfferDto>,
         ///Additional metadata associated with the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<PriceMetaDto>,
         ///The name of the price.
         pub name: ::std::string::String,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///The setup fee for the price.
-        #[serde(
-            rename = "setupFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Shipping options of the Price
-        #[serde(
-            rename = "shippingOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_options: ::std::option::Option<ShippingOptionsDto>,
         ///The unique identifier of the SKU associated with the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sku: ::std::option::Option<::std::string::String>,
         ///The total number of billing cycles for the price. ( min: 1 )
-        #[serde(
-            rename = "totalCycles",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_cycles: ::std::option::Option<f64>,
         ///Need to track inventory stock quantity
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The trial period duration in days (if applicable).
-        #[serde(
-            rename = "trialPeriod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///The type of the price.
-        #[serde(rename = "type")]
         pub type_: UpdatePriceDtoType,
         ///The unique identifier of the user who created the price.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub variant_option_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePriceDto {
@@ -8556,21 +9700,108 @@ pub mod types {
                 .deserialize_struct("UpdatePriceDto", FIELDS, UpdatePriceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdatePriceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::vec::Vec::is_empty(&self.digital_delivery))
+                + usize::from(!::std::option::Option::is_none(&self.is_digital_product))
+                + usize::from(!::std::vec::Vec::is_empty(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.setup_fee))
+                + usize::from(!::std::option::Option::is_none(&self.shipping_options))
+                + usize::from(!::std::option::Option::is_none(&self.sku))
+                + usize::from(!::std::option::Option::is_none(&self.total_cycles))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.trial_period))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("UpdatePriceDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            state.serialize_field("amount", &self.amount)?;
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.digital_delivery) {
+                state.serialize_field("digitalDelivery", &self.digital_delivery)?;
+            }
+            if !::std::option::Option::is_none(&self.is_digital_product) {
+                state.serialize_field("isDigitalProduct", &self.is_digital_product)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.setup_fee) {
+                state.serialize_field("setupFee", &self.setup_fee)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_options) {
+                state.serialize_field("shippingOptions", &self.shipping_options)?;
+            }
+            if !::std::option::Option::is_none(&self.sku) {
+                state.serialize_field("sku", &self.sku)?;
+            }
+            if !::std::option::Option::is_none(&self.total_cycles) {
+                state.serialize_field("totalCycles", &self.total_cycles)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.trial_period) {
+                state.serialize_field("trialPeriod", &self.trial_period)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     impl UpdatePriceDto {
         pub fn builder() -> builder::UpdatePriceDto {
             Default::default()
         }
     }
     ///The type of the price.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdatePriceDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePriceDtoType {
@@ -8587,6 +9818,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdatePriceDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdatePriceDtoType {
@@ -8627,107 +9873,43 @@ pub mod types {
         }
     }
     ///`UpdatePriceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdatePriceResponseDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDtoResponse>,
         >,
         ///The name of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDtoResponse>,
         ///Indicates whether inventory tracking is enabled.
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<UpdatePriceResponseDtoType>,
         ///The last update timestamp of the price.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -8908,16 +10090,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdatePriceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                ) + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("UpdatePriceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     ///The type of the price (e.g., one_time).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdatePriceResponseDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePriceResponseDtoType {
@@ -8934,6 +10197,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdatePriceResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdatePriceResponseDtoType {
@@ -8974,15 +10252,11 @@ pub mod types {
         }
     }
     ///`UpdateProductCollectionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateProductCollectionResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductCollectionResponseDto {
@@ -9042,30 +10316,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductCollectionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateProductCollectionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateProductCollectionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateProductCollectionsDto {
         ///Location Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///The type of alt. For now it is only LOCATION
-        #[serde(rename = "altType")]
         pub alt_type: UpdateProductCollectionsDtoAltType,
         ///The URL of the image that is going to be displayed as the collection Thumbnail
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Name of the Product Collection
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The metadata information which will be displayed in SEO previews
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<CollectionSeoDto>,
         ///Slug of the Product Collection which helps in navigation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductCollectionsDto {
@@ -9155,19 +10439,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductCollectionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.seo))
+                + usize::from(!::std::option::Option::is_none(&self.slug));
+            let mut state = serializer
+                .serialize_struct("UpdateProductCollectionsDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.seo) {
+                state.serialize_field("seo", &self.seo)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateProductCollectionsDto {
         pub fn builder() -> builder::UpdateProductCollectionsDto {
             Default::default()
         }
     }
     ///The type of alt. For now it is only LOCATION
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateProductCollectionsDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductCollectionsDtoAltType {
@@ -9183,6 +10494,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateProductCollectionsDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateProductCollectionsDtoAltType {
@@ -9222,83 +10547,44 @@ pub mod types {
         }
     }
     ///`UpdateProductDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateProductDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub collection_ids: ::std::vec::Vec<::std::string::String>,
         ///A brief description of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///Is the product label enabled. If this is true, label object cannot be empty.
-        #[serde(rename = "isLabelEnabled", default)]
         pub is_label_enabled: bool,
         ///Are there any taxes attached to the product. If this is true, taxes array cannot be empty.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///Details for Product Label
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDto>,
         ///The unique identifier for the location.
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///An array of medias for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub medias: ::std::vec::Vec<ProductMediaDto>,
         ///The name of the product.
         pub name: ::std::string::String,
         ///The prices of the product
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub prices: ::std::vec::Vec<::std::string::String>,
-        #[serde(rename = "productType")]
         pub product_type: UpdateProductDtoProductType,
         ///SEO data for the product that will be displayed in the preview
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seo: ::std::option::Option<ProductSeoDto>,
         ///The slug using which the product navigation will be handled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///Whether the taxes should be included in the purchase price
-        #[serde(rename = "taxInclusive", default)]
         pub tax_inclusive: bool,
         ///List of ids of Taxes attached to the Product. If taxes are passed, isTaxesEnabled should be true.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub taxes: ::std::vec::Vec<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub variants: ::std::vec::Vec<ProductVariantDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductDto {
@@ -9473,25 +10759,97 @@ pub mod types {
                 .deserialize_struct("UpdateProductDto", FIELDS, UpdateProductDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateProductDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::vec::Vec::is_empty(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::vec::Vec::is_empty(&self.medias))
+                + usize::from(!::std::vec::Vec::is_empty(&self.prices))
+                + usize::from(!::std::option::Option::is_none(&self.seo))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.taxes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variants));
+            let mut state = serializer.serialize_struct("UpdateProductDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isLabelEnabled", &self.is_label_enabled)?;
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.medias) {
+                state.serialize_field("medias", &self.medias)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::vec::Vec::is_empty(&self.prices) {
+                state.serialize_field("prices", &self.prices)?;
+            }
+            state.serialize_field("productType", &self.product_type)?;
+            if !::std::option::Option::is_none(&self.seo) {
+                state.serialize_field("seo", &self.seo)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            state.serialize_field("taxInclusive", &self.tax_inclusive)?;
+            if !::std::vec::Vec::is_empty(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateProductDto {
         pub fn builder() -> builder::UpdateProductDto {
             Default::default()
         }
     }
     ///`UpdateProductDtoProductType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateProductDtoProductType {
-        #[serde(rename = "DIGITAL")]
         Digital,
-        #[serde(rename = "PHYSICAL")]
         Physical,
-        #[serde(rename = "SERVICE")]
         Service,
-        #[serde(rename = "PHYSICAL/DIGITAL")]
         PhysicalDigital,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductDtoProductType {
@@ -9510,6 +10868,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateProductDtoProductType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Digital => "DIGITAL",
+                        Self::Physical => "PHYSICAL",
+                        Self::Service => "SERVICE",
+                        Self::PhysicalDigital => "PHYSICAL/DIGITAL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateProductDtoProductType {
@@ -9554,100 +10929,43 @@ pub mod types {
         }
     }
     ///`UpdateProductResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateProductResponseDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///The creation timestamp of the product.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDtoResponse>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDtoResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductResponseDto {
@@ -9824,31 +11142,106 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::option::Option::is_none(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::option::Option::is_none(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variants));
+            let mut state = serializer
+                .serialize_struct("UpdateProductResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::option::Option::is_none(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            if !::std::option::Option::is_none(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateProductReviewDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateProductReviewDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: UpdateProductReviewDtoAltType,
         ///Detailed Review of the product
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub detail: ::std::option::Option<::std::string::String>,
         ///Headline of the Review
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headline: ::std::option::Option<::std::string::String>,
         ///Product Id
-        #[serde(rename = "productId")]
         pub product_id: ::std::string::String,
         ///Rating of the product
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rating: ::std::option::Option<f64>,
         ///Reply of the review
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub reply: ::std::vec::Vec<ProductReviewDto>,
         ///Status of the review
         pub status: ::std::string::String,
@@ -9953,19 +11346,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductReviewDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize + usize::from(!::std::option::Option::is_none(&self.detail))
+                + usize::from(!::std::option::Option::is_none(&self.headline))
+                + usize::from(!::std::option::Option::is_none(&self.rating))
+                + usize::from(!::std::vec::Vec::is_empty(&self.reply));
+            let mut state = serializer.serialize_struct("UpdateProductReviewDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.detail) {
+                state.serialize_field("detail", &self.detail)?;
+            }
+            if !::std::option::Option::is_none(&self.headline) {
+                state.serialize_field("headline", &self.headline)?;
+            }
+            state.serialize_field("productId", &self.product_id)?;
+            if !::std::option::Option::is_none(&self.rating) {
+                state.serialize_field("rating", &self.rating)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.reply) {
+                state.serialize_field("reply", &self.reply)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateProductReviewDto {
         pub fn builder() -> builder::UpdateProductReviewDto {
             Default::default()
         }
     }
     ///`UpdateProductReviewDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateProductReviewDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductReviewDtoAltType {
@@ -9981,6 +11402,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateProductReviewDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateProductReviewDtoAltType {
@@ -10020,16 +11455,13 @@ pub mod types {
         }
     }
     ///`UpdateProductReviewObjectDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateProductReviewObjectDto {
         ///Product Id
-        #[serde(rename = "productId")]
         pub product_id: ::std::string::String,
         ///Review Id
-        #[serde(rename = "reviewId")]
         pub review_id: ::std::string::String,
         ///Store Id
-        #[serde(rename = "storeId")]
         pub store_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductReviewObjectDto {
@@ -10095,18 +11527,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductReviewObjectDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("UpdateProductReviewObjectDto", len)?;
+            state.serialize_field("productId", &self.product_id)?;
+            state.serialize_field("reviewId", &self.review_id)?;
+            state.serialize_field("storeId", &self.store_id)?;
+            state.end()
+        }
+    }
     impl UpdateProductReviewObjectDto {
         pub fn builder() -> builder::UpdateProductReviewObjectDto {
             Default::default()
         }
     }
     ///`UpdateProductReviewsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateProductReviewsDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: UpdateProductReviewsDtoAltType,
         ///Array of Product Reviews
         pub reviews: ::std::vec::Vec<UpdateProductReviewObjectDto>,
@@ -10178,19 +11623,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductReviewsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("UpdateProductReviewsDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("reviews", &self.reviews)?;
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateProductReviewsDto {
         pub fn builder() -> builder::UpdateProductReviewsDto {
             Default::default()
         }
     }
     ///`UpdateProductReviewsDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateProductReviewsDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductReviewsDtoAltType {
@@ -10206,6 +11664,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateProductReviewsDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateProductReviewsDtoAltType {
@@ -10245,15 +11717,11 @@ pub mod types {
         }
     }
     ///`UpdateProductReviewsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateProductReviewsResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductReviewsResponseDto {
@@ -10310,18 +11778,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductReviewsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateProductReviewsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateProductStoreDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateProductStoreDto {
         ///Action to include or exclude the product from the store
         pub action: UpdateProductStoreDtoAction,
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: UpdateProductStoreDtoAltType,
         ///Array of product IDs
-        #[serde(rename = "productIds")]
         pub product_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductStoreDto {
@@ -10389,21 +11874,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductStoreDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("UpdateProductStoreDto", len)?;
+            state.serialize_field("action", &self.action)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("productIds", &self.product_ids)?;
+            state.end()
+        }
+    }
     impl UpdateProductStoreDto {
         pub fn builder() -> builder::UpdateProductStoreDto {
             Default::default()
         }
     }
     ///Action to include or exclude the product from the store
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateProductStoreDtoAction {
-        #[serde(rename = "include")]
         Include,
-        #[serde(rename = "exclude")]
         Exclude,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductStoreDtoAction {
@@ -10420,6 +11917,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateProductStoreDtoAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Include => "include",
+                        Self::Exclude => "exclude",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateProductStoreDtoAction {
@@ -10460,13 +11972,11 @@ pub mod types {
         }
     }
     ///`UpdateProductStoreDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateProductStoreDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductStoreDtoAltType {
@@ -10482,6 +11992,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateProductStoreDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateProductStoreDtoAltType {
@@ -10521,15 +12045,11 @@ pub mod types {
         }
     }
     ///`UpdateProductStoreResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateProductStoreResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateProductStoreResponseDto {
@@ -10586,23 +12106,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateProductStoreResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateProductStoreResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`UserDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UserDetailsDto {
         ///Email of the customer
         pub email: ::std::string::String,
         ///Is the person an admin or customer
-        #[serde(
-            rename = "isCustomer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_customer: ::std::option::Option<bool>,
         ///Name of the customer
         pub name: UserDetailsDtoName,
         ///Phone no of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UserDetailsDto {
@@ -10662,6 +12195,27 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("UserDetailsDto", FIELDS, UserDetailsDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for UserDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.is_customer))
+                + usize::from(!::std::option::Option::is_none(&self.phone));
+            let mut state = serializer.serialize_struct("UserDetailsDto", len)?;
+            state.serialize_field("email", &self.email)?;
+            if !::std::option::Option::is_none(&self.is_customer) {
+                state.serialize_field("isCustomer", &self.is_customer)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            state.end()
         }
     }
     impl UserDetailsDto {
@@ -10727,7 +12281,7 @@ pub mod types {
         }
     }
     ///`WeightOptionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct WeightOptionsDto {
         ///Weight unit of the product
         pub unit: WeightOptionsDtoUnit,
@@ -10779,25 +12333,33 @@ pub mod types {
                 .deserialize_struct("WeightOptionsDto", FIELDS, WeightOptionsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for WeightOptionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("WeightOptionsDto", len)?;
+            state.serialize_field("unit", &self.unit)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl WeightOptionsDto {
         pub fn builder() -> builder::WeightOptionsDto {
             Default::default()
         }
     }
     ///Weight unit of the product
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WeightOptionsDtoUnit {
-        #[serde(rename = "kg")]
         Kg,
-        #[serde(rename = "lb")]
         Lb,
-        #[serde(rename = "g")]
         G,
-        #[serde(rename = "oz")]
         Oz,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for WeightOptionsDtoUnit {
@@ -10816,6 +12378,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for WeightOptionsDtoUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Kg => "kg",
+                        Self::Lb => "lb",
+                        Self::G => "g",
+                        Self::Oz => "oz",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for WeightOptionsDtoUnit {

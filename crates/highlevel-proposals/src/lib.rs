@@ -13,16 +13,9 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BadRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BadRequestDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for BadRequestDto {
@@ -74,24 +67,39 @@ pub mod types {
                 .deserialize_struct("BadRequestDto", FIELDS, BadRequestDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BadRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("BadRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`CcRecipientItem`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CcRecipientItem {
         ///Contact Name
-        #[serde(rename = "contactName")]
         pub contact_name: ::std::string::String,
         ///Email
         pub email: ::std::string::String,
         ///First Name
-        #[serde(rename = "firstName")]
         pub first_name: ::std::string::String,
         ///Contact ID
         pub id: ::std::string::String,
         ///Contact Image URL
-        #[serde(rename = "imageUrl")]
         pub image_url: ::std::string::String,
         ///Last Name
-        #[serde(rename = "lastName")]
         pub last_name: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CcRecipientItem {
@@ -178,25 +186,36 @@ pub mod types {
                 .deserialize_struct("CcRecipientItem", FIELDS, CcRecipientItemVisitor)
         }
     }
+    impl ::serde::Serialize for CcRecipientItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer.serialize_struct("CcRecipientItem", len)?;
+            state.serialize_field("contactName", &self.contact_name)?;
+            state.serialize_field("email", &self.email)?;
+            state.serialize_field("firstName", &self.first_name)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("imageUrl", &self.image_url)?;
+            state.serialize_field("lastName", &self.last_name)?;
+            state.end()
+        }
+    }
     impl CcRecipientItem {
         pub fn builder() -> builder::CcRecipientItem {
             Default::default()
         }
     }
     ///`DiscountDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DiscountDto {
         ///Unique identifier for the discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Type of discount
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DiscountDtoType>,
         ///Discount value (either a percentage or custom amount)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for DiscountDto {
@@ -254,16 +273,35 @@ pub mod types {
             deserializer.deserialize_struct("DiscountDto", FIELDS, DiscountDtoVisitor)
         }
     }
+    impl ::serde::Serialize for DiscountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer.serialize_struct("DiscountDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///Type of discount
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DiscountDtoType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "custom_amount")]
         CustomAmount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DiscountDtoType {
@@ -280,6 +318,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DiscountDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::CustomAmount => "custom_amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DiscountDtoType {
@@ -320,104 +373,43 @@ pub mod types {
         }
     }
     ///`DocumentDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DocumentDto {
         ///Date to (ISO 8601)
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the document is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Document Id
-        #[serde(
-            rename = "documentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
         ///Number of times document is moved to draft state
-        #[serde(
-            rename = "documentRevision",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_revision: ::std::option::Option<f64>,
         ///Fillable fields
-        #[serde(
-            rename = "fillableFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fillable_fields: ::std::option::Option<::std::vec::Vec<FillableFieldsDto>>,
         ///Grand total object of the document
-        #[serde(
-            rename = "grandTotal",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub grand_total: ::std::option::Option<GrandTotalDto>,
         ///Unique identifier
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the document is expired
-        #[serde(
-            rename = "isExpired",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_expired: ::std::option::Option<bool>,
         ///Links for the document if its sent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Locale of the location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locale: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the document
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment status
-        #[serde(
-            rename = "paymentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_status: ::std::option::Option<
             ::std::vec::Vec<DocumentDtoPaymentStatusItem>,
         >,
         ///Recipients
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipients: ::std::option::Option<::std::vec::Vec<RecipientItem>>,
         ///Document status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::vec::Vec<DocumentDtoStatusItem>>,
         ///Type of the document
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Date start from (ISO 8601)
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DocumentDto {
@@ -591,18 +583,93 @@ pub mod types {
             deserializer.deserialize_struct("DocumentDto", FIELDS, DocumentDtoVisitor)
         }
     }
+    impl ::serde::Serialize for DocumentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.document_id))
+                + usize::from(!::std::option::Option::is_none(&self.document_revision))
+                + usize::from(!::std::option::Option::is_none(&self.fillable_fields))
+                + usize::from(!::std::option::Option::is_none(&self.grand_total))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_expired))
+                + usize::from(!::std::option::Option::is_none(&self.links))
+                + usize::from(!::std::option::Option::is_none(&self.locale))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment_status))
+                + usize::from(!::std::option::Option::is_none(&self.recipients))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("DocumentDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.document_id) {
+                state.serialize_field("documentId", &self.document_id)?;
+            }
+            if !::std::option::Option::is_none(&self.document_revision) {
+                state.serialize_field("documentRevision", &self.document_revision)?;
+            }
+            if !::std::option::Option::is_none(&self.fillable_fields) {
+                state.serialize_field("fillableFields", &self.fillable_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.grand_total) {
+                state.serialize_field("grandTotal", &self.grand_total)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_expired) {
+                state.serialize_field("isExpired", &self.is_expired)?;
+            }
+            if !::std::option::Option::is_none(&self.links) {
+                state.serialize_field("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.locale) {
+                state.serialize_field("locale", &self.locale)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_status) {
+                state.serialize_field("paymentStatus", &self.payment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.recipients) {
+                state.serialize_field("recipients", &self.recipients)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`DocumentDtoPaymentStatusItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DocumentDtoPaymentStatusItem {
-        #[serde(rename = "waiting_for_payment")]
         WaitingForPayment,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "no_payment")]
         NoPayment,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DocumentDtoPaymentStatusItem {
@@ -620,6 +687,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DocumentDtoPaymentStatusItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::WaitingForPayment => "waiting_for_payment",
+                        Self::Paid => "paid",
+                        Self::NoPayment => "no_payment",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DocumentDtoPaymentStatusItem {
@@ -663,21 +746,15 @@ pub mod types {
         }
     }
     ///`DocumentDtoStatusItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DocumentDtoStatusItem {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "viewed")]
         Viewed,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "accepted")]
         Accepted,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DocumentDtoStatusItem {
@@ -697,6 +774,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DocumentDtoStatusItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::Viewed => "viewed",
+                        Self::Completed => "completed",
+                        Self::Accepted => "accepted",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DocumentDtoStatusItem {
@@ -743,29 +838,15 @@ pub mod types {
         }
     }
     ///`DocumentListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DocumentListResponseDto {
         ///List of documents
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub documents: ::std::option::Option<::std::vec::Vec<DocumentDto>>,
         ///Total records available
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///WhiteLabel url for document
-        #[serde(
-            rename = "whiteLabelBaseUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub white_label_base_url: ::std::option::Option<::serde_json::Value>,
         ///WhiteLabel url for invoice
-        #[serde(
-            rename = "whiteLabelBaseUrlForInvoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub white_label_base_url_for_invoice: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for DocumentListResponseDto {
@@ -840,8 +921,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DocumentListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.documents))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.white_label_base_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.white_label_base_url_for_invoice,
+                    ),
+                );
+            let mut state = serializer.serialize_struct("DocumentListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.documents) {
+                state.serialize_field("documents", &self.documents)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.white_label_base_url) {
+                state.serialize_field("whiteLabelBaseUrl", &self.white_label_base_url)?;
+            }
+            if !::std::option::Option::is_none(&self.white_label_base_url_for_invoice) {
+                state
+                    .serialize_field(
+                        "whiteLabelBaseUrlForInvoice",
+                        &self.white_label_base_url_for_invoice,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///Element type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ElementsLookup {
         Page,
         Text,
@@ -860,7 +978,6 @@ pub mod types {
         Column,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ElementsLookup {
@@ -890,6 +1007,34 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ElementsLookup {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Page => "Page",
+                        Self::Text => "Text",
+                        Self::Image => "Image",
+                        Self::Video => "Video",
+                        Self::Table => "Table",
+                        Self::ProductList => "ProductList",
+                        Self::PageBreak => "PageBreak",
+                        Self::Signature => "Signature",
+                        Self::PaymentDetails => "PaymentDetails",
+                        Self::TextField => "TextField",
+                        Self::DateField => "DateField",
+                        Self::InitialsField => "InitialsField",
+                        Self::Checkbox => "Checkbox",
+                        Self::Row => "Row",
+                        Self::Column => "Column",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ElementsLookup {
@@ -956,15 +1101,12 @@ pub mod types {
         }
     }
     ///Entity type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EntityReference {
-        #[serde(rename = "contacts")]
         Contacts,
-        #[serde(rename = "users")]
         Users,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EntityReference {
@@ -981,6 +1123,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EntityReference {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contacts => "contacts",
+                        Self::Users => "users",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EntityReference {
@@ -1021,49 +1178,21 @@ pub mod types {
         }
     }
     ///`FillableFieldsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FillableFieldsDto {
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<EntityReference>,
         ///Field Id
-        #[serde(
-            rename = "fieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_id: ::std::option::Option<::std::string::String>,
         ///Has the field been completed
-        #[serde(
-            rename = "hasCompleted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_completed: ::std::option::Option<bool>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Is the field required
-        #[serde(
-            rename = "isRequired",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_required: ::std::option::Option<bool>,
         ///Recipient
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ElementsLookup>,
         ///Value of the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FillableFieldsDto {
@@ -1170,27 +1299,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FillableFieldsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::std::option::Option::is_none(&self.field_id))
+                + usize::from(!::std::option::Option::is_none(&self.has_completed))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_required))
+                + usize::from(!::std::option::Option::is_none(&self.recipient))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer.serialize_struct("FillableFieldsDto", len)?;
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::std::option::Option::is_none(&self.field_id) {
+                state.serialize_field("fieldId", &self.field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.has_completed) {
+                state.serialize_field("hasCompleted", &self.has_completed)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_required) {
+                state.serialize_field("isRequired", &self.is_required)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient) {
+                state.serialize_field("recipient", &self.recipient)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`GrandTotalDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GrandTotalDto {
         ///Total amount before discounts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Currency of the total amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Total discount percentage applied
-        #[serde(
-            rename = "discountPercentage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_percentage: ::std::option::Option<f64>,
         ///List of applied discounts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discounts: ::std::option::Option<::std::vec::Vec<DiscountDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GrandTotalDto {
@@ -1261,18 +1422,40 @@ pub mod types {
                 .deserialize_struct("GrandTotalDto", FIELDS, GrandTotalDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GrandTotalDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount_percentage))
+                + usize::from(!::std::option::Option::is_none(&self.discounts));
+            let mut state = serializer.serialize_struct("GrandTotalDto", len)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount_percentage) {
+                state.serialize_field("discountPercentage", &self.discount_percentage)?;
+            }
+            if !::std::option::Option::is_none(&self.discounts) {
+                state.serialize_field("discounts", &self.discounts)?;
+            }
+            state.end()
+        }
+    }
     ///`ListDocumentsContractsPaymentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListDocumentsContractsPaymentStatus {
-        #[serde(rename = "waiting_for_payment")]
         WaitingForPayment,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "no_payment")]
         NoPayment,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListDocumentsContractsPaymentStatus {
@@ -1290,6 +1473,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListDocumentsContractsPaymentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::WaitingForPayment => "waiting_for_payment",
+                        Self::Paid => "paid",
+                        Self::NoPayment => "no_payment",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListDocumentsContractsPaymentStatus {
@@ -1333,21 +1532,15 @@ pub mod types {
         }
     }
     ///`ListDocumentsContractsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListDocumentsContractsStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "viewed")]
         Viewed,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "accepted")]
         Accepted,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListDocumentsContractsStatus {
@@ -1367,6 +1560,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListDocumentsContractsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::Viewed => "viewed",
+                        Self::Completed => "completed",
+                        Self::Accepted => "accepted",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListDocumentsContractsStatus {
@@ -1414,10 +1625,9 @@ pub mod types {
         }
     }
     ///`NotificationSendSettingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NotificationSendSettingDto {
         pub subject: ::std::string::String,
-        #[serde(rename = "templateId")]
         pub template_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for NotificationSendSettingDto {
@@ -1475,17 +1685,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for NotificationSendSettingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("NotificationSendSettingDto", len)?;
+            state.serialize_field("subject", &self.subject)?;
+            state.serialize_field("templateId", &self.template_id)?;
+            state.end()
+        }
+    }
     impl NotificationSendSettingDto {
         pub fn builder() -> builder::NotificationSendSettingDto {
             Default::default()
         }
     }
     ///`NotificationSenderSettingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NotificationSenderSettingDto {
-        #[serde(rename = "fromEmail")]
         pub from_email: ::std::string::String,
-        #[serde(rename = "fromName")]
         pub from_name: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for NotificationSenderSettingDto {
@@ -1543,13 +1765,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for NotificationSenderSettingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("NotificationSenderSettingDto", len)?;
+            state.serialize_field("fromEmail", &self.from_email)?;
+            state.serialize_field("fromName", &self.from_name)?;
+            state.end()
+        }
+    }
     impl NotificationSenderSettingDto {
         pub fn builder() -> builder::NotificationSenderSettingDto {
             Default::default()
         }
     }
     ///`NotificationSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NotificationSettingsDto {
         pub receive: NotificationSendSettingDto,
         pub sender: NotificationSenderSettingDto,
@@ -1606,68 +1842,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for NotificationSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("NotificationSettingsDto", len)?;
+            state.serialize_field("receive", &self.receive)?;
+            state.serialize_field("sender", &self.sender)?;
+            state.end()
+        }
+    }
     impl NotificationSettingsDto {
         pub fn builder() -> builder::NotificationSettingsDto {
             Default::default()
         }
     }
     ///`ProposalEstimateLinksDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProposalEstimateLinksDto {
         ///Created by user ID
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Whether the document is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Document ID
-        #[serde(
-            rename = "documentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
         ///Document revision number
-        #[serde(
-            rename = "documentRevision",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_revision: ::std::option::Option<f64>,
         ///Entity name that the recipient belongs to
-        #[serde(
-            rename = "entityName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_name: ::std::option::Option<ProposalEstimateLinksDtoEntityName>,
         ///Recipient category (recipient, cc, or bcc)
-        #[serde(
-            rename = "recipientCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_category: ::std::option::Option<
             ProposalEstimateLinksDtoRecipientCategory,
         >,
         ///Recipient ID
-        #[serde(
-            rename = "recipientId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_id: ::std::option::Option<::std::string::String>,
         ///Reference ID
-        #[serde(
-            rename = "referenceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reference_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProposalEstimateLinksDto {
@@ -1774,16 +1986,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProposalEstimateLinksDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.document_id))
+                + usize::from(!::std::option::Option::is_none(&self.document_revision))
+                + usize::from(!::std::option::Option::is_none(&self.entity_name))
+                + usize::from(!::std::option::Option::is_none(&self.recipient_category))
+                + usize::from(!::std::option::Option::is_none(&self.recipient_id))
+                + usize::from(!::std::option::Option::is_none(&self.reference_id));
+            let mut state = serializer
+                .serialize_struct("ProposalEstimateLinksDto", len)?;
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.document_id) {
+                state.serialize_field("documentId", &self.document_id)?;
+            }
+            if !::std::option::Option::is_none(&self.document_revision) {
+                state.serialize_field("documentRevision", &self.document_revision)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_name) {
+                state.serialize_field("entityName", &self.entity_name)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient_category) {
+                state.serialize_field("recipientCategory", &self.recipient_category)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient_id) {
+                state.serialize_field("recipientId", &self.recipient_id)?;
+            }
+            if !::std::option::Option::is_none(&self.reference_id) {
+                state.serialize_field("referenceId", &self.reference_id)?;
+            }
+            state.end()
+        }
+    }
     ///Entity name that the recipient belongs to
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProposalEstimateLinksDtoEntityName {
-        #[serde(rename = "contacts")]
         Contacts,
-        #[serde(rename = "users")]
         Users,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ProposalEstimateLinksDtoEntityName {
@@ -1800,6 +2053,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ProposalEstimateLinksDtoEntityName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contacts => "contacts",
+                        Self::Users => "users",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ProposalEstimateLinksDtoEntityName {
@@ -1841,17 +2109,13 @@ pub mod types {
         }
     }
     ///Recipient category (recipient, cc, or bcc)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProposalEstimateLinksDtoRecipientCategory {
-        #[serde(rename = "recipient")]
         Recipient,
-        #[serde(rename = "cc")]
         Cc,
-        #[serde(rename = "bcc")]
         Bcc,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ProposalEstimateLinksDtoRecipientCategory {
@@ -1869,6 +2133,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ProposalEstimateLinksDtoRecipientCategory {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Recipient => "recipient",
+                        Self::Cc => "cc",
+                        Self::Bcc => "bcc",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ProposalEstimateLinksDtoRecipientCategory {
@@ -1912,129 +2192,47 @@ pub mod types {
         }
     }
     ///`RecipientItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecipientItem {
         ///Recipient contact name
-        #[serde(
-            rename = "contactName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///Recipient country
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         ///Recipient Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Recipient entity name
-        #[serde(
-            rename = "entityName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_name: ::std::option::Option<::std::string::String>,
         ///Recipient First Name
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Recipient has completed the document
-        #[serde(
-            rename = "hasCompleted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_completed: ::std::option::Option<bool>,
         ///Recipient Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Recipient image url
-        #[serde(
-            rename = "imgUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub img_url: ::std::option::Option<::std::string::String>,
         ///Recipient initials image url
-        #[serde(
-            rename = "initialsImgUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub initials_img_url: ::std::option::Option<::std::string::String>,
         ///Recipient ip
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip: ::std::option::Option<::std::string::String>,
         ///Recipient is primary
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Recipient Last Name
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Recipient last viewed date
-        #[serde(
-            rename = "lastViewedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_viewed_at: ::std::option::Option<::std::string::String>,
         ///Recipient Phone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Recipient Phone Number
-        #[serde(
-            rename = "phoneNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Recipient role
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub role: ::std::option::Option<RecipientItemRole>,
         ///Share link
-        #[serde(
-            rename = "shareLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub share_link: ::std::option::Option<::std::string::String>,
         ///Recipient signed date
-        #[serde(
-            rename = "signedDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub signed_date: ::std::option::Option<::std::string::String>,
         ///Recipient signing order
-        #[serde(
-            rename = "signingOrder",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub signing_order: ::std::option::Option<f64>,
         ///Recipient user agent
-        #[serde(
-            rename = "userAgent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecipientItem {
@@ -2233,16 +2431,104 @@ pub mod types {
                 .deserialize_struct("RecipientItem", FIELDS, RecipientItemVisitor)
         }
     }
+    impl ::serde::Serialize for RecipientItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_name))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.entity_name))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.has_completed))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.img_url))
+                + usize::from(!::std::option::Option::is_none(&self.initials_img_url))
+                + usize::from(!::std::option::Option::is_none(&self.ip))
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.last_viewed_at))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.phone_number))
+                + usize::from(!::std::option::Option::is_none(&self.role))
+                + usize::from(!::std::option::Option::is_none(&self.share_link))
+                + usize::from(!::std::option::Option::is_none(&self.signed_date))
+                + usize::from(!::std::option::Option::is_none(&self.signing_order))
+                + usize::from(!::std::option::Option::is_none(&self.user_agent));
+            let mut state = serializer.serialize_struct("RecipientItem", len)?;
+            if !::std::option::Option::is_none(&self.contact_name) {
+                state.serialize_field("contactName", &self.contact_name)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_name) {
+                state.serialize_field("entityName", &self.entity_name)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.has_completed) {
+                state.serialize_field("hasCompleted", &self.has_completed)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.img_url) {
+                state.serialize_field("imgUrl", &self.img_url)?;
+            }
+            if !::std::option::Option::is_none(&self.initials_img_url) {
+                state.serialize_field("initialsImgUrl", &self.initials_img_url)?;
+            }
+            if !::std::option::Option::is_none(&self.ip) {
+                state.serialize_field("ip", &self.ip)?;
+            }
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.last_viewed_at) {
+                state.serialize_field("lastViewedAt", &self.last_viewed_at)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_number) {
+                state.serialize_field("phoneNumber", &self.phone_number)?;
+            }
+            if !::std::option::Option::is_none(&self.role) {
+                state.serialize_field("role", &self.role)?;
+            }
+            if !::std::option::Option::is_none(&self.share_link) {
+                state.serialize_field("shareLink", &self.share_link)?;
+            }
+            if !::std::option::Option::is_none(&self.signed_date) {
+                state.serialize_field("signedDate", &self.signed_date)?;
+            }
+            if !::std::option::Option::is_none(&self.signing_order) {
+                state.serialize_field("signingOrder", &self.signing_order)?;
+            }
+            if !::std::option::Option::is_none(&self.user_agent) {
+                state.serialize_field("userAgent", &self.user_agent)?;
+            }
+            state.end()
+        }
+    }
     ///Recipient role
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecipientItemRole {
-        #[serde(rename = "user")]
         User,
-        #[serde(rename = "signer")]
         Signer,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecipientItemRole {
@@ -2259,6 +2545,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecipientItemRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::User => "user",
+                        Self::Signer => "signer",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecipientItemRole {
@@ -2299,40 +2600,20 @@ pub mod types {
         }
     }
     ///`SendDocumentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendDocumentDto {
         ///CC Recipient
-        #[serde(
-            rename = "ccRecipients",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub cc_recipients: ::std::vec::Vec<CcRecipientItem>,
         ///Document Id
-        #[serde(rename = "documentId")]
         pub document_id: ::std::string::String,
         ///Document Name
-        #[serde(
-            rename = "documentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_name: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Medium to be used for sending the document
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medium: ::std::option::Option<SendDocumentDtoMedium>,
-        #[serde(
-            rename = "notificationSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_settings: ::std::option::Option<NotificationSettingsDto>,
         ///Sent ByUser Id
-        #[serde(rename = "sentBy")]
         pub sent_by: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SendDocumentDto {
@@ -2425,21 +2706,54 @@ pub mod types {
                 .deserialize_struct("SendDocumentDto", FIELDS, SendDocumentDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SendDocumentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.cc_recipients))
+                + usize::from(!::std::option::Option::is_none(&self.document_name))
+                + usize::from(!::std::option::Option::is_none(&self.medium))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.notification_settings),
+                );
+            let mut state = serializer.serialize_struct("SendDocumentDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.cc_recipients) {
+                state.serialize_field("ccRecipients", &self.cc_recipients)?;
+            }
+            state.serialize_field("documentId", &self.document_id)?;
+            if !::std::option::Option::is_none(&self.document_name) {
+                state.serialize_field("documentName", &self.document_name)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.medium) {
+                state.serialize_field("medium", &self.medium)?;
+            }
+            if !::std::option::Option::is_none(&self.notification_settings) {
+                state
+                    .serialize_field(
+                        "notificationSettings",
+                        &self.notification_settings,
+                    )?;
+            }
+            state.serialize_field("sentBy", &self.sent_by)?;
+            state.end()
+        }
+    }
     impl SendDocumentDto {
         pub fn builder() -> builder::SendDocumentDto {
             Default::default()
         }
     }
     ///Medium to be used for sending the document
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendDocumentDtoMedium {
-        #[serde(rename = "link")]
         Link,
-        #[serde(rename = "email")]
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendDocumentDtoMedium {
@@ -2456,6 +2770,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendDocumentDtoMedium {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Link => "link",
+                        Self::Email => "email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendDocumentDtoMedium {
@@ -2496,33 +2825,19 @@ pub mod types {
         }
     }
     ///`SendDocumentFromPublicApiBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendDocumentFromPublicApiBodyDto {
         ///Contact Id
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Opportunity Id
-        #[serde(
-            rename = "opportunityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunity_id: ::std::option::Option<::std::string::String>,
         ///Send Document
-        #[serde(
-            rename = "sendDocument",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_document: ::std::option::Option<bool>,
         ///Template Id
-        #[serde(rename = "templateId")]
         pub template_id: ::std::string::String,
         ///User Id
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SendDocumentFromPublicApiBodyDto {
@@ -2615,21 +2930,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendDocumentFromPublicApiBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.opportunity_id))
+                + usize::from(!::std::option::Option::is_none(&self.send_document));
+            let mut state = serializer
+                .serialize_struct("SendDocumentFromPublicApiBodyDto", len)?;
+            state.serialize_field("contactId", &self.contact_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.opportunity_id) {
+                state.serialize_field("opportunityId", &self.opportunity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.send_document) {
+                state.serialize_field("sendDocument", &self.send_document)?;
+            }
+            state.serialize_field("templateId", &self.template_id)?;
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl SendDocumentFromPublicApiBodyDto {
         pub fn builder() -> builder::SendDocumentFromPublicApiBodyDto {
             Default::default()
         }
     }
     ///`SendDocumentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SendDocumentResponseDto {
         ///Links for all recipients
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendDocumentResponseDto {
@@ -2685,16 +3020,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendDocumentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.links))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("SendDocumentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.links) {
+                state.serialize_field("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SendTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SendTemplateResponseDto {
         ///Links for all recipients
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<ProposalEstimateLinksDto>>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendTemplateResponseDto {
@@ -2750,23 +3099,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.links))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("SendTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.links) {
+                state.serialize_field("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`TemplateListPaginationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TemplateListPaginationResponseDto {
         ///Array of templates
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<TemplateListResponseDto>>,
         ///Total number of templates
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID for request tracking
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TemplateListPaginationResponseDto {
@@ -2830,77 +3188,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TemplateListPaginationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("TemplateListPaginationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`TemplateListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TemplateListResponseDto {
         ///Template creation date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the template is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Document form URL (only present when isPublicDocument is true)
-        #[serde(
-            rename = "docFormUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub doc_form_url: ::std::option::Option<::std::string::String>,
         ///Document count (only present when isPublicDocument is true)
-        #[serde(
-            rename = "documentCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_count: ::std::option::Option<f64>,
         ///Template ID (alias for _id)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the template is a public document
-        #[serde(
-            rename = "isPublicDocument",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_public_document: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Template type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<TemplateListResponseDtoType>,
         ///Template last update date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User ID who last updated the template
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///Template version
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for TemplateListResponseDto {
@@ -3039,18 +3375,73 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TemplateListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.doc_form_url))
+                + usize::from(!::std::option::Option::is_none(&self.document_count))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_public_document))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.version));
+            let mut state = serializer.serialize_struct("TemplateListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.doc_form_url) {
+                state.serialize_field("docFormUrl", &self.doc_form_url)?;
+            }
+            if !::std::option::Option::is_none(&self.document_count) {
+                state.serialize_field("documentCount", &self.document_count)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_public_document) {
+                state.serialize_field("isPublicDocument", &self.is_public_document)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            state.end()
+        }
+    }
     ///Template type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TemplateListResponseDtoType {
-        #[serde(rename = "proposal")]
         Proposal,
-        #[serde(rename = "estimate")]
         Estimate,
-        #[serde(rename = "contentLibrary")]
         ContentLibrary,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TemplateListResponseDtoType {
@@ -3068,6 +3459,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TemplateListResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Proposal => "proposal",
+                        Self::Estimate => "estimate",
+                        Self::ContentLibrary => "contentLibrary",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TemplateListResponseDtoType {
@@ -3110,19 +3517,10 @@ pub mod types {
         }
     }
     ///`UnauthorizedDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UnauthorizedDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UnauthorizedDto {
@@ -3179,6 +3577,28 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("UnauthorizedDto", FIELDS, UnauthorizedDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for UnauthorizedDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("UnauthorizedDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

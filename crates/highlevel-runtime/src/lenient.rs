@@ -7,7 +7,7 @@
 //!
 //! Most generated structs do not use serde's derive for `Deserialize`: the generator writes a
 //! short `visit_map` that finds each key with [`FieldIndex`] and decodes the value in place
-//! (`xtask/src/codegen/lean_deserialize.rs`). serde's derive also emits a sequence visitor, a
+//! (`xtask/src/codegen/serde_impls.rs`). serde's derive also emits a sequence visitor, a
 //! field-name enum and two wrapper types per lenient field; none of that is needed for JSON
 //! objects, and it was half of a generated crate's compile time.
 

@@ -13,26 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AccountsListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AccountsListResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<AccountsListResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AccountsListResponseDto {
@@ -102,14 +91,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AccountsListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("AccountsListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`AccountsListResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AccountsListResponseSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accounts: ::std::option::Option<::std::vec::Vec<GetAccountSchema>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub groups: ::std::option::Option<::std::vec::Vec<GetGroupSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AccountsListResponseSchema {
@@ -165,30 +177,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AccountsListResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.accounts))
+                + usize::from(!::std::option::Option::is_none(&self.groups));
+            let mut state = serializer
+                .serialize_struct("AccountsListResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.accounts) {
+                state.serialize_field("accounts", &self.accounts)?;
+            }
+            if !::std::option::Option::is_none(&self.groups) {
+                state.serialize_field("groups", &self.groups)?;
+            }
+            state.end()
+        }
+    }
     ///`AttachFbAccountDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttachFbAccountDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachFbAccountDto {
@@ -265,24 +281,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachFbAccountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("AttachFbAccountDto", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl AttachFbAccountDto {
         pub fn builder() -> builder::AttachFbAccountDto {
             Default::default()
         }
     }
     ///`AttachGmbLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttachGmbLocationDto {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub account: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub location: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachGmbLocationDto {
@@ -341,34 +380,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachGmbLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.account))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.location));
+            let mut state = serializer.serialize_struct("AttachGmbLocationDto", len)?;
+            if !::serde_json::Map::is_empty(&self.account) {
+                state.serialize_field("account", &self.account)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            state.end()
+        }
+    }
     impl AttachGmbLocationDto {
         pub fn builder() -> builder::AttachGmbLocationDto {
             Default::default()
         }
     }
     ///`AttachIgAccountDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AttachIgAccountDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "pageId")]
         pub page_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachIgAccountDto {
@@ -449,38 +495,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachIgAccountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id));
+            let mut state = serializer.serialize_struct("AttachIgAccountDto", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            state.serialize_field("pageId", &self.page_id)?;
+            state.end()
+        }
+    }
     impl AttachIgAccountDto {
         pub fn builder() -> builder::AttachIgAccountDto {
             Default::default()
         }
     }
     ///`AttachLinkedinAccountDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttachLinkedinAccountDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<AttachLinkedinAccountDtoType>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urn: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachLinkedinAccountDto {
@@ -571,27 +626,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachLinkedinAccountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.urn));
+            let mut state = serializer
+                .serialize_struct("AttachLinkedinAccountDto", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.urn) {
+                state.serialize_field("urn", &self.urn)?;
+            }
+            state.end()
+        }
+    }
     impl AttachLinkedinAccountDto {
         pub fn builder() -> builder::AttachLinkedinAccountDto {
             Default::default()
         }
     }
     ///`AttachLinkedinAccountDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AttachLinkedinAccountDtoType {
-        #[serde(rename = "page")]
         Page,
-        #[serde(rename = "group")]
         Group,
-        #[serde(rename = "profile")]
         Profile,
-        #[serde(rename = "location")]
         Location,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AttachLinkedinAccountDtoType {
@@ -611,6 +695,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AttachLinkedinAccountDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Page => "page",
+                        Self::Group => "group",
+                        Self::Profile => "profile",
+                        Self::Location => "location",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AttachLinkedinAccountDtoType {
@@ -658,35 +760,15 @@ pub mod types {
         }
     }
     ///`AttachTiktokAccountDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttachTiktokAccountDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<AttachTiktokAccountDtoType>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub username: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachTiktokAccountDto {
@@ -785,27 +867,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachTiktokAccountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.username))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer.serialize_struct("AttachTiktokAccountDto", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.username) {
+                state.serialize_field("username", &self.username)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     impl AttachTiktokAccountDto {
         pub fn builder() -> builder::AttachTiktokAccountDto {
             Default::default()
         }
     }
     ///`AttachTiktokAccountDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AttachTiktokAccountDtoType {
-        #[serde(rename = "page")]
         Page,
-        #[serde(rename = "group")]
         Group,
-        #[serde(rename = "profile")]
         Profile,
-        #[serde(rename = "location")]
         Location,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AttachTiktokAccountDtoType {
@@ -825,6 +939,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AttachTiktokAccountDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Page => "page",
+                        Self::Group => "group",
+                        Self::Profile => "profile",
+                        Self::Location => "location",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AttachTiktokAccountDtoType {
@@ -871,35 +1003,15 @@ pub mod types {
         }
     }
     ///`AttachTwitterAccountDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttachTwitterAccountDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub protected: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub username: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachTwitterAccountDto {
@@ -998,19 +1110,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachTwitterAccountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.protected))
+                + usize::from(!::std::option::Option::is_none(&self.username))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer.serialize_struct("AttachTwitterAccountDto", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.protected) {
+                state.serialize_field("protected", &self.protected)?;
+            }
+            if !::std::option::Option::is_none(&self.username) {
+                state.serialize_field("username", &self.username)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     impl AttachTwitterAccountDto {
         pub fn builder() -> builder::AttachTwitterAccountDto {
             Default::default()
         }
     }
     ///`BulkDeletePostSuccessfulResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkDeletePostSuccessfulResponseSchema {
-        #[serde(
-            rename = "deletedCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkDeletePostSuccessfulResponseSchema {
@@ -1064,27 +1209,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkDeletePostSuccessfulResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted_count));
+            let mut state = serializer
+                .serialize_struct("BulkDeletePostSuccessfulResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.deleted_count) {
+                state.serialize_field("deletedCount", &self.deleted_count)?;
+            }
+            state.end()
+        }
+    }
     ///`BulkDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkDeleteResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Message and deleted count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<::serde_json::Value>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkDeleteResponseDto {
@@ -1154,60 +1304,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("BulkDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CategorySchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CategorySchema {
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By User
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Deleted Value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Category Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Color For Category
-        #[serde(
-            rename = "primaryColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_color: ::std::option::Option<::std::string::String>,
         ///Secondary Color
-        #[serde(
-            rename = "secondaryColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub secondary_color: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CategorySchema {
@@ -1318,96 +1459,89 @@ pub mod types {
                 .deserialize_struct("CategorySchema", FIELDS, CategorySchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CategorySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.primary_color))
+                + usize::from(!::std::option::Option::is_none(&self.secondary_color))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("CategorySchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.primary_color) {
+                state.serialize_field("primaryColor", &self.primary_color)?;
+            }
+            if !::std::option::Option::is_none(&self.secondary_color) {
+                state.serialize_field("secondaryColor", &self.secondary_color)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CreatePostDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreatePostDto {
         ///Account Ids
-        #[serde(rename = "accountIds")]
         pub account_ids: ::std::vec::Vec<::std::string::String>,
         ///Category Id
-        #[serde(
-            rename = "categoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category_id: ::std::option::Option<::std::string::String>,
         ///Created By
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Follow Up Comment on platform. It is not allowed on Tiktok and GMB accounts and there is a limit of 280 charecters for twitter account
-        #[serde(
-            rename = "followUpComment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_comment: ::std::option::Option<::std::string::String>,
         ///GMB Post Details
-        #[serde(
-            rename = "gmbPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_post_details: ::std::option::Option<GmbPostSchema>,
         /**Post Media Data
  The limitations of media as per the platforms is provided through the reference link in API description*/
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<PostMediaSchema>,
         ///Og Tags Meta Data
-        #[serde(
-            rename = "ogTagsDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_tags_details: ::std::option::Option<OgTagsSchema>,
         ///Post Approval Details
-        #[serde(
-            rename = "postApprovalDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_approval_details: ::std::option::Option<PostApprovalSchema>,
         ///Schedule Date
-        #[serde(
-            rename = "scheduleDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_date: ::std::option::Option<::std::string::String>,
         ///if schedule datetime is updated
-        #[serde(
-            rename = "scheduleTimeUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_time_updated: ::std::option::Option<bool>,
         ///Status must be one of the following values: null, in_progress, draft, failed, published, scheduled, in_review, notification_sent, deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         /**Post Content
  The limitations of content as per the platforms is provided through the reference link in API description. The summary will be trimmed based on the limit*/
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Array of Tag Value
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
         ///Tiktok Post Details
-        #[serde(
-            rename = "tiktokPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchema>,
         ///Post Type must be one of the following values: - post, story, reel
-        #[serde(rename = "type")]
         pub type_: ::serde_json::Value,
         ///User ID
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePostDto {
@@ -1570,32 +1704,99 @@ pub mod types {
                 .deserialize_struct("CreatePostDto", FIELDS, CreatePostDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreatePostDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.category_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.follow_up_comment))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_post_details))
+                + usize::from(!::std::vec::Vec::is_empty(&self.media))
+                + usize::from(!::std::option::Option::is_none(&self.og_tags_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.post_approval_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.schedule_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.schedule_time_updated),
+                ) + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.summary))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.tiktok_post_details),
+                );
+            let mut state = serializer.serialize_struct("CreatePostDto", len)?;
+            state.serialize_field("accountIds", &self.account_ids)?;
+            if !::std::option::Option::is_none(&self.category_id) {
+                state.serialize_field("categoryId", &self.category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.follow_up_comment) {
+                state.serialize_field("followUpComment", &self.follow_up_comment)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_post_details) {
+                state.serialize_field("gmbPostDetails", &self.gmb_post_details)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            if !::std::option::Option::is_none(&self.og_tags_details) {
+                state.serialize_field("ogTagsDetails", &self.og_tags_details)?;
+            }
+            if !::std::option::Option::is_none(&self.post_approval_details) {
+                state
+                    .serialize_field(
+                        "postApprovalDetails",
+                        &self.post_approval_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_date) {
+                state.serialize_field("scheduleDate", &self.schedule_date)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_time_updated) {
+                state
+                    .serialize_field(
+                        "scheduleTimeUpdated",
+                        &self.schedule_time_updated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.summary) {
+                state.serialize_field("summary", &self.summary)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.tiktok_post_details) {
+                state.serialize_field("tiktokPostDetails", &self.tiktok_post_details)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl CreatePostDto {
         pub fn builder() -> builder::CreatePostDto {
             Default::default()
         }
     }
     ///`CreatePostSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatePostSuccessfulResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<CreatePostSuccessfulResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePostSuccessfulResponseDto {
@@ -1666,12 +1867,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreatePostSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CreatePostSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CreatePostSuccessfulResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatePostSuccessfulResponseSchema {
         ///Post Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post: ::std::option::Option<GetPostFormattedSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePostSuccessfulResponseSchema {
@@ -1724,15 +1951,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreatePostSuccessfulResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.post));
+            let mut state = serializer
+                .serialize_struct("CreatePostSuccessfulResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.post) {
+                state.serialize_field("post", &self.post)?;
+            }
+            state.end()
+        }
+    }
     ///`CsvDefaultDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvDefaultDto {
         ///User ID
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvDefaultDto {
@@ -1777,82 +2014,52 @@ pub mod types {
                 .deserialize_struct("CsvDefaultDto", FIELDS, CsvDefaultDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CsvDefaultDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("CsvDefaultDto", len)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl CsvDefaultDto {
         pub fn builder() -> builder::CsvDefaultDto {
             Default::default()
         }
     }
     ///`CsvImportSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvImportSchema {
         ///Account Ids
-        #[serde(
-            rename = "accountIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Approver Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver: ::std::option::Option<::std::string::String>,
         ///Posts count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Date Created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By Id
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///File path
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file: ::std::option::Option<::std::string::String>,
         ///File Name
-        #[serde(
-            rename = "fileName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_name: ::std::option::Option<::std::string::String>,
         ///Csv Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///locationId
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Origin Id
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
         ///status must be one of the following values: pending, in_progress, completed, failed, in_review, importing, deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Trace Id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvImportSchema {
@@ -1987,149 +2194,115 @@ pub mod types {
                 .deserialize_struct("CsvImportSchema", FIELDS, CsvImportSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CsvImportSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_ids))
+                + usize::from(!::std::option::Option::is_none(&self.approver))
+                + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.file))
+                + usize::from(!::std::option::Option::is_none(&self.file_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer.serialize_struct("CsvImportSchema", len)?;
+            if !::std::option::Option::is_none(&self.account_ids) {
+                state.serialize_field("accountIds", &self.account_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.approver) {
+                state.serialize_field("approver", &self.approver)?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.file) {
+                state.serialize_field("file", &self.file)?;
+            }
+            if !::std::option::Option::is_none(&self.file_name) {
+                state.serialize_field("fileName", &self.file_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`CsvMediaResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvMediaResponseSchema {
         ///Media Aspect Ratio
-        #[serde(
-            rename = "aspectRatio",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub aspect_ratio: ::std::option::Option<f64>,
         ///Audio Channel
-        #[serde(
-            rename = "audioChannels",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audio_channels: ::std::option::Option<f64>,
         ///Audio Codec
-        #[serde(
-            rename = "audioCodecName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub audio_codec_name: ::std::option::Option<::std::string::String>,
         ///Display Aspect Ratio
-        #[serde(
-            rename = "displayAspectRatio",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub display_aspect_ratio: ::std::option::Option<::std::string::String>,
         ///Media Aspect Ratio
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration: ::std::option::Option<f64>,
         ///Error
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Facebook media error. It can be one of the following errors: imageSize, imageType, videoDuration, videoSize
-        #[serde(
-            rename = "facebookError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_error: ::std::option::Option<::std::string::String>,
         ///Media format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub format: ::std::option::Option<::std::string::String>,
         ///Video Frame Rate
-        #[serde(
-            rename = "frameRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub frame_rate: ::std::option::Option<f64>,
         ///List of frames
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub frames: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///GMB media error. It can be one of the following errors: imageSize, imageDimension, imageType
-        #[serde(
-            rename = "gmbError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_error: ::std::option::Option<::std::string::String>,
         ///Media Height
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub height: ::std::option::Option<f64>,
         ///Instagram media error. It can we one of the following errors: imageSize, imageType, imageAspectRatio, videoType, videoDuration, videoSize, videoAspectRatio, videoWidthHeight, audioCodec, audioCodecChannels, videoCodec, videoFrameRate
-        #[serde(
-            rename = "instagramError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_error: ::std::option::Option<::std::string::String>,
         ///Media error. It can be one of the following values: imageSize, imageWidth
-        #[serde(
-            rename = "invalidError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invalid_error: ::std::option::Option<::std::string::String>,
         ///LinkedIn media error. It can be one of the following errors: imageSize, imageType, videoType, videoDuration, videoSize
-        #[serde(
-            rename = "linkedinError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linkedin_error: ::std::option::Option<::std::string::String>,
         ///Selected Poster
-        #[serde(
-            rename = "selectedPoster",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_poster: ::std::option::Option<f64>,
         ///Media Size
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub size: ::std::option::Option<f64>,
         ///Tikok Business media error. It can be one of the following errors: videoType, videoDuration, videoSize, videoWidthHeight, videoCodec, videoFrameRate
-        #[serde(
-            rename = "tiktokBusinessError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tiktok_business_error: ::std::option::Option<::std::string::String>,
         ///Tiktok media error. It can be one of the following errors: videoType, videoDuration, videoSize, videoWidthHeight, videoCodec, videoFrameRate
-        #[serde(
-            rename = "tiktokError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tiktok_error: ::std::option::Option<::std::string::String>,
         ///Twitter media error. It can be one of the following errors: imageSize, videoType, videoDuration, videoSize
-        #[serde(
-            rename = "twitterError",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter_error: ::std::option::Option<::std::string::String>,
         ///Media Type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Media Url
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Video Codec
-        #[serde(
-            rename = "videoCodecName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub video_codec_name: ::std::option::Option<::std::string::String>,
         ///Media Width
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub width: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvMediaResponseSchema {
@@ -2364,62 +2537,137 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CsvMediaResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.aspect_ratio))
+                + usize::from(!::std::option::Option::is_none(&self.audio_channels))
+                + usize::from(!::std::option::Option::is_none(&self.audio_codec_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.display_aspect_ratio),
+                ) + usize::from(!::std::option::Option::is_none(&self.duration))
+                + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_error))
+                + usize::from(!::std::option::Option::is_none(&self.format))
+                + usize::from(!::std::option::Option::is_none(&self.frame_rate))
+                + usize::from(!::std::option::Option::is_none(&self.frames))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_error))
+                + usize::from(!::std::option::Option::is_none(&self.height))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_error))
+                + usize::from(!::std::option::Option::is_none(&self.invalid_error))
+                + usize::from(!::std::option::Option::is_none(&self.linkedin_error))
+                + usize::from(!::std::option::Option::is_none(&self.selected_poster))
+                + usize::from(!::std::option::Option::is_none(&self.size))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.tiktok_business_error),
+                ) + usize::from(!::std::option::Option::is_none(&self.tiktok_error))
+                + usize::from(!::std::option::Option::is_none(&self.twitter_error))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url))
+                + usize::from(!::std::option::Option::is_none(&self.video_codec_name))
+                + usize::from(!::std::option::Option::is_none(&self.width));
+            let mut state = serializer.serialize_struct("CsvMediaResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.aspect_ratio) {
+                state.serialize_field("aspectRatio", &self.aspect_ratio)?;
+            }
+            if !::std::option::Option::is_none(&self.audio_channels) {
+                state.serialize_field("audioChannels", &self.audio_channels)?;
+            }
+            if !::std::option::Option::is_none(&self.audio_codec_name) {
+                state.serialize_field("audioCodecName", &self.audio_codec_name)?;
+            }
+            if !::std::option::Option::is_none(&self.display_aspect_ratio) {
+                state.serialize_field("displayAspectRatio", &self.display_aspect_ratio)?;
+            }
+            if !::std::option::Option::is_none(&self.duration) {
+                state.serialize_field("duration", &self.duration)?;
+            }
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_error) {
+                state.serialize_field("facebookError", &self.facebook_error)?;
+            }
+            if !::std::option::Option::is_none(&self.format) {
+                state.serialize_field("format", &self.format)?;
+            }
+            if !::std::option::Option::is_none(&self.frame_rate) {
+                state.serialize_field("frameRate", &self.frame_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.frames) {
+                state.serialize_field("frames", &self.frames)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_error) {
+                state.serialize_field("gmbError", &self.gmb_error)?;
+            }
+            if !::std::option::Option::is_none(&self.height) {
+                state.serialize_field("height", &self.height)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_error) {
+                state.serialize_field("instagramError", &self.instagram_error)?;
+            }
+            if !::std::option::Option::is_none(&self.invalid_error) {
+                state.serialize_field("invalidError", &self.invalid_error)?;
+            }
+            if !::std::option::Option::is_none(&self.linkedin_error) {
+                state.serialize_field("linkedinError", &self.linkedin_error)?;
+            }
+            if !::std::option::Option::is_none(&self.selected_poster) {
+                state.serialize_field("selectedPoster", &self.selected_poster)?;
+            }
+            if !::std::option::Option::is_none(&self.size) {
+                state.serialize_field("size", &self.size)?;
+            }
+            if !::std::option::Option::is_none(&self.tiktok_business_error) {
+                state
+                    .serialize_field(
+                        "tiktokBusinessError",
+                        &self.tiktok_business_error,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.tiktok_error) {
+                state.serialize_field("tiktokError", &self.tiktok_error)?;
+            }
+            if !::std::option::Option::is_none(&self.twitter_error) {
+                state.serialize_field("twitterError", &self.twitter_error)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            if !::std::option::Option::is_none(&self.video_codec_name) {
+                state.serialize_field("videoCodecName", &self.video_codec_name)?;
+            }
+            if !::std::option::Option::is_none(&self.width) {
+                state.serialize_field("width", &self.width)?;
+            }
+            state.end()
+        }
+    }
     ///`CsvPostSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvPostSchema {
         ///Account Ids
-        #[serde(
-            rename = "accountIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Error Description
-        #[serde(
-            rename = "errorMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "followUpComment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_comment: ::std::option::Option<::std::string::String>,
         ///GMB Post Details
-        #[serde(
-            rename = "gmbPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_post_details: ::std::option::Option<GmbPostSchemaResponse>,
         ///OG Tag
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub link: ::std::option::Option<IOgTagsSchema>,
         ///Post Media List
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medias: ::std::option::Option<::std::vec::Vec<CsvMediaResponseSchema>>,
-        #[serde(
-            rename = "scheduleDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_date: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Tiktok Post Details
-        #[serde(
-            rename = "tiktokPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchemaResponse>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvPostSchema {
@@ -2538,23 +2786,65 @@ pub mod types {
                 .deserialize_struct("CsvPostSchema", FIELDS, CsvPostSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CsvPostSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_ids))
+                + usize::from(!::std::option::Option::is_none(&self.error_message))
+                + usize::from(!::std::option::Option::is_none(&self.follow_up_comment))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_post_details))
+                + usize::from(!::std::option::Option::is_none(&self.link))
+                + usize::from(!::std::option::Option::is_none(&self.medias))
+                + usize::from(!::std::option::Option::is_none(&self.schedule_date))
+                + usize::from(!::std::option::Option::is_none(&self.summary))
+                + usize::from(!::std::option::Option::is_none(&self.tiktok_post_details))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("CsvPostSchema", len)?;
+            if !::std::option::Option::is_none(&self.account_ids) {
+                state.serialize_field("accountIds", &self.account_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.error_message) {
+                state.serialize_field("errorMessage", &self.error_message)?;
+            }
+            if !::std::option::Option::is_none(&self.follow_up_comment) {
+                state.serialize_field("followUpComment", &self.follow_up_comment)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_post_details) {
+                state.serialize_field("gmbPostDetails", &self.gmb_post_details)?;
+            }
+            if !::std::option::Option::is_none(&self.link) {
+                state.serialize_field("link", &self.link)?;
+            }
+            if !::std::option::Option::is_none(&self.medias) {
+                state.serialize_field("medias", &self.medias)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_date) {
+                state.serialize_field("scheduleDate", &self.schedule_date)?;
+            }
+            if !::std::option::Option::is_none(&self.summary) {
+                state.serialize_field("summary", &self.summary)?;
+            }
+            if !::std::option::Option::is_none(&self.tiktok_post_details) {
+                state.serialize_field("tiktokPostDetails", &self.tiktok_post_details)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`CsvPostStatusResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvPostStatusResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvPostStatusResponseDto {
@@ -2617,58 +2907,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CsvPostStatusResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CsvPostStatusResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CsvResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvResponse {
         ///Account Ids
-        #[serde(
-            rename = "accountIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fileName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
         ///status must be one of the following values: pending, in_progress, completed, failed, in_review, importing, deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvResponse {
@@ -2786,12 +3062,61 @@ pub mod types {
             deserializer.deserialize_struct("CsvResponse", FIELDS, CsvResponseVisitor)
         }
     }
+    impl ::serde::Serialize for CsvResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_ids))
+                + usize::from(!::std::option::Option::is_none(&self.approver))
+                + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.file))
+                + usize::from(!::std::option::Option::is_none(&self.file_name))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer.serialize_struct("CsvResponse", len)?;
+            if !::std::option::Option::is_none(&self.account_ids) {
+                state.serialize_field("accountIds", &self.account_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.approver) {
+                state.serialize_field("approver", &self.approver)?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.file) {
+                state.serialize_field("file", &self.file)?;
+            }
+            if !::std::option::Option::is_none(&self.file_name) {
+                state.serialize_field("fileName", &self.file_name)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`CsvResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CsvResponseSchema {
         ///CSV Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csv: ::std::option::Option<CsvResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for CsvResponseSchema {
@@ -2840,8 +3165,22 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CsvResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.csv));
+            let mut state = serializer.serialize_struct("CsvResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.csv) {
+                state.serialize_field("csv", &self.csv)?;
+            }
+            state.end()
+        }
+    }
     ///`DateSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DateSchema {
         pub day: f64,
         pub month: f64,
@@ -2896,22 +3235,30 @@ pub mod types {
             deserializer.deserialize_struct("DateSchema", FIELDS, DateSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for DateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("DateSchema", len)?;
+            state.serialize_field("day", &self.day)?;
+            state.serialize_field("month", &self.month)?;
+            state.serialize_field("year", &self.year)?;
+            state.end()
+        }
+    }
     impl DateSchema {
         pub fn builder() -> builder::DateSchema {
             Default::default()
         }
     }
     ///`DateSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DateSchemaResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub year: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for DateSchemaResponse {
@@ -2974,19 +3321,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DateSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.day))
+                + usize::from(!::std::option::Option::is_none(&self.month))
+                + usize::from(!::std::option::Option::is_none(&self.year));
+            let mut state = serializer.serialize_struct("DateSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.day) {
+                state.serialize_field("day", &self.day)?;
+            }
+            if !::std::option::Option::is_none(&self.month) {
+                state.serialize_field("month", &self.month)?;
+            }
+            if !::std::option::Option::is_none(&self.year) {
+                state.serialize_field("year", &self.year)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteAccountResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteAccountResponseSchema {
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteAccountResponseSchema {
@@ -3042,27 +3404,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteAccountResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id));
+            let mut state = serializer
+                .serialize_struct("DeleteAccountResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteCsvResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteCsvResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<CsvResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCsvResponseDto {
@@ -3132,27 +3502,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCsvResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeleteCsvResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePostResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePostResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<DeletePostResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePostResponseDto {
@@ -3222,15 +3608,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeletePostResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeletePostResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePostResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePostResponseSchema {
         ///Post Id
-        #[serde(
-            rename = "postId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePostResponseSchema {
@@ -3279,27 +3687,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeletePostResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.post_id));
+            let mut state = serializer
+                .serialize_struct("DeletePostResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.post_id) {
+                state.serialize_field("postId", &self.post_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePostSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePostSuccessfulResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<DeletePostSuccessfulResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePostSuccessfulResponseDto {
@@ -3370,14 +3783,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeletePostSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeletePostSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePostSuccessfulResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePostSuccessfulResponseSchema {
-        #[serde(
-            rename = "postId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePostSuccessfulResponseSchema {
@@ -3430,15 +3866,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeletePostSuccessfulResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.post_id));
+            let mut state = serializer
+                .serialize_struct("DeletePostSuccessfulResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.post_id) {
+                state.serialize_field("postId", &self.post_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePostsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePostsDto {
         ///Requested Results
-        #[serde(
-            rename = "postIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub post_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePostsDto {
@@ -3481,27 +3928,31 @@ pub mod types {
                 .deserialize_struct("DeletePostsDto", FIELDS, DeletePostsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for DeletePostsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.post_ids));
+            let mut state = serializer.serialize_struct("DeletePostsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.post_ids) {
+                state.serialize_field("postIds", &self.post_ids)?;
+            }
+            state.end()
+        }
+    }
     impl DeletePostsDto {
         pub fn builder() -> builder::DeletePostsDto {
             Default::default()
         }
     }
     ///`EndDateSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EndDateSchema {
         ///End Date
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<DateSchema>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<TimeSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for EndDateSchema {
@@ -3553,27 +4004,36 @@ pub mod types {
                 .deserialize_struct("EndDateSchema", FIELDS, EndDateSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for EndDateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.end_time));
+            let mut state = serializer.serialize_struct("EndDateSchema", len)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            state.end()
+        }
+    }
     impl EndDateSchema {
         pub fn builder() -> builder::EndDateSchema {
             Default::default()
         }
     }
     ///`EndDateSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EndDateSchemaResponse {
         ///End Date
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<DateSchemaResponse>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<TimeSchemaResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for EndDateSchemaResponse {
@@ -3629,29 +4089,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EndDateSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.end_time));
+            let mut state = serializer.serialize_struct("EndDateSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            state.end()
+        }
+    }
     ///`FacebookPageSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FacebookPageSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isOwned",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_owned: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookPageSchema {
@@ -3728,40 +4191,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FacebookPageSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.is_owned))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("FacebookPageSchema", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.is_owned) {
+                state.serialize_field("isOwned", &self.is_owned)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`FormatedApprovalDetails`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FormatedApprovalDetails {
         ///Approval Status must be one of the following values: pending, approved, rejected, not_required
-        #[serde(
-            rename = "approvalStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approval_status: ::std::option::Option<::serde_json::Value>,
         ///Approver
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver: ::std::option::Option<::std::string::String>,
         ///Approver Notes
-        #[serde(
-            rename = "approverNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver_note: ::std::option::Option<::std::string::String>,
         ///Approver User Details
-        #[serde(
-            rename = "approverUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver_user: ::std::option::Option<PostUserSchema>,
         ///Requester Notes
-        #[serde(
-            rename = "requesterNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub requester_note: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FormatedApprovalDetails {
@@ -3844,44 +4315,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FormatedApprovalDetails {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.approval_status))
+                + usize::from(!::std::option::Option::is_none(&self.approver))
+                + usize::from(!::std::option::Option::is_none(&self.approver_note))
+                + usize::from(!::std::option::Option::is_none(&self.approver_user))
+                + usize::from(!::std::option::Option::is_none(&self.requester_note));
+            let mut state = serializer.serialize_struct("FormatedApprovalDetails", len)?;
+            if !::std::option::Option::is_none(&self.approval_status) {
+                state.serialize_field("approvalStatus", &self.approval_status)?;
+            }
+            if !::std::option::Option::is_none(&self.approver) {
+                state.serialize_field("approver", &self.approver)?;
+            }
+            if !::std::option::Option::is_none(&self.approver_note) {
+                state.serialize_field("approverNote", &self.approver_note)?;
+            }
+            if !::std::option::Option::is_none(&self.approver_user) {
+                state.serialize_field("approverUser", &self.approver_user)?;
+            }
+            if !::std::option::Option::is_none(&self.requester_note) {
+                state.serialize_field("requesterNote", &self.requester_note)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expire: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isExpired",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_expired: ::std::option::Option<bool>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oauthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub oauth_id: ::std::option::Option<::std::string::String>,
         ///platform must be one of the following values: google, facebook, instagram, linkedin, twitter, tiktok
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "profileId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile_id: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccountSchema {
@@ -3990,27 +4466,62 @@ pub mod types {
                 .deserialize_struct("GetAccountSchema", FIELDS, GetAccountSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.expire))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_expired))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.oauth_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.profile_id))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("GetAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.expire) {
+                state.serialize_field("expire", &self.expire)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_expired) {
+                state.serialize_field("isExpired", &self.is_expired)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.oauth_id) {
+                state.serialize_field("oauthId", &self.oauth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.profile_id) {
+                state.serialize_field("profileId", &self.profile_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`GetByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetByIdResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetCategorySchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetByIdResponseDto {
@@ -4080,64 +4591,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("GetByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetByIdResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetByIdResponseSchema {
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By User
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Deleted Value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Category Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Color For Category
-        #[serde(
-            rename = "primaryColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_color: ::std::option::Option<::std::string::String>,
         ///Secondary Color
-        #[serde(
-            rename = "secondaryColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub secondary_color: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetByIdResponseSchema {
@@ -4260,27 +4760,67 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetByIdResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.primary_color))
+                + usize::from(!::std::option::Option::is_none(&self.secondary_color))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetByIdResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.primary_color) {
+                state.serialize_field("primaryColor", &self.primary_color)?;
+            }
+            if !::std::option::Option::is_none(&self.secondary_color) {
+                state.serialize_field("secondaryColor", &self.secondary_color)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetByLocationIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetByLocationIdResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetByLocationIdResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetByLocationIdResponseDto {
@@ -4350,16 +4890,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetByLocationIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetByLocationIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetByLocationIdResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetByLocationIdResponseSchema {
         ///Meta Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub categories: ::std::option::Option<::std::vec::Vec<CategorySchema>>,
         ///Count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetByLocationIdResponseSchema {
@@ -4416,12 +4980,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetByLocationIdResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.categories))
+                + usize::from(!::std::option::Option::is_none(&self.count));
+            let mut state = serializer
+                .serialize_struct("GetByLocationIdResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.categories) {
+                state.serialize_field("categories", &self.categories)?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCategorySchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCategorySchema {
         ///Category Schema
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category: ::std::option::Option<GetByIdResponseSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCategorySchema {
@@ -4470,27 +5052,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCategorySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.category));
+            let mut state = serializer.serialize_struct("GetCategorySchema", len)?;
+            if !::std::option::Option::is_none(&self.category) {
+                state.serialize_field("category", &self.category)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCsvPostResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCsvPostResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetCsvPostResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCsvPostResponseDto {
@@ -4560,19 +5146,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCsvPostResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("GetCsvPostResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCsvPostResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCsvPostResponseSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///CSV Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csv: ::std::option::Option<CsvImportSchema>,
         ///CSV Posts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub posts: ::std::option::Option<::std::vec::Vec<CsvPostSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCsvPostResponseSchema {
@@ -4635,27 +5242,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCsvPostResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.csv))
+                + usize::from(!::std::option::Option::is_none(&self.posts));
+            let mut state = serializer
+                .serialize_struct("GetCsvPostResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.csv) {
+                state.serialize_field("csv", &self.csv)?;
+            }
+            if !::std::option::Option::is_none(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            state.end()
+        }
+    }
     ///`GetFacebookAccountsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetFacebookAccountsResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetFacebookAccountsSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetFacebookAccountsResponseDto {
@@ -4726,12 +5345,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetFacebookAccountsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetFacebookAccountsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetFacebookAccountsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetFacebookAccountsSchema {
         ///Facebook Pages Details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pages: ::std::option::Option<::std::vec::Vec<FacebookPageSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetFacebookAccountsSchema {
@@ -4780,12 +5425,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetFacebookAccountsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.pages));
+            let mut state = serializer
+                .serialize_struct("GetFacebookAccountsSchema", len)?;
+            if !::std::option::Option::is_none(&self.pages) {
+                state.serialize_field("pages", &self.pages)?;
+            }
+            state.end()
+        }
+    }
     ///`GetGoogleLocationAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetGoogleLocationAccountSchema {
         ///Locations
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<GetGoogleLocationSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetGoogleLocationAccountSchema {
@@ -4835,27 +5493,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetGoogleLocationAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.locations));
+            let mut state = serializer
+                .serialize_struct("GetGoogleLocationAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            state.end()
+        }
+    }
     ///`GetGoogleLocationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetGoogleLocationResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetGoogleLocationAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetGoogleLocationResponseDto {
@@ -4925,16 +5588,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetGoogleLocationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetGoogleLocationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetGoogleLocationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetGoogleLocationSchema {
         ///Google Account Details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account: ::std::option::Option<GoogleAccountsSchema>,
         ///Google Location Details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<GoogleLocationSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetGoogleLocationSchema {
@@ -4990,22 +5677,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetGoogleLocationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account))
+                + usize::from(!::std::option::Option::is_none(&self.location));
+            let mut state = serializer.serialize_struct("GetGoogleLocationSchema", len)?;
+            if !::std::option::Option::is_none(&self.account) {
+                state.serialize_field("account", &self.account)?;
+            }
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            state.end()
+        }
+    }
     ///`GetGroupSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetGroupSchema {
-        #[serde(
-            rename = "accountIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Group Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///name of group
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetGroupSchema {
@@ -5064,27 +5761,39 @@ pub mod types {
                 .deserialize_struct("GetGroupSchema", FIELDS, GetGroupSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetGroupSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_ids))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("GetGroupSchema", len)?;
+            if !::std::option::Option::is_none(&self.account_ids) {
+                state.serialize_field("accountIds", &self.account_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInstagramAccountsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInstagramAccountsResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetInstagramAccountsSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInstagramAccountsResponseDto {
@@ -5155,12 +5864,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInstagramAccountsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetInstagramAccountsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInstagramAccountsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInstagramAccountsSchema {
         ///Instagram Account Details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accounts: ::std::option::Option<::std::vec::Vec<InstagramAccountSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInstagramAccountsSchema {
@@ -5209,16 +5944,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInstagramAccountsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.accounts));
+            let mut state = serializer
+                .serialize_struct("GetInstagramAccountsSchema", len)?;
+            if !::std::option::Option::is_none(&self.accounts) {
+                state.serialize_field("accounts", &self.accounts)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLinkedInAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLinkedInAccountSchema {
         ///LinkedIn Pages
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pages: ::std::option::Option<::std::vec::Vec<LinkedInPageSchema>>,
         ///LinkedIn Profile Details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile: ::std::option::Option<::std::vec::Vec<LinkedInProfileSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLinkedInAccountSchema {
@@ -5274,27 +6021,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLinkedInAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.pages))
+                + usize::from(!::std::option::Option::is_none(&self.profile));
+            let mut state = serializer
+                .serialize_struct("GetLinkedInAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.pages) {
+                state.serialize_field("pages", &self.pages)?;
+            }
+            if !::std::option::Option::is_none(&self.profile) {
+                state.serialize_field("profile", &self.profile)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLinkedInAccountsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLinkedInAccountsResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetLinkedInAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLinkedInAccountsResponseDto {
@@ -5365,132 +6120,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLinkedInAccountsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetLinkedInAccountsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPostFormattedSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPostFormattedSchema {
         ///Account Id
-        #[serde(
-            rename = "accountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_id: ::std::option::Option<::std::string::String>,
         ///Account Ids
-        #[serde(
-            rename = "accountIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "displayDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub display_date: ::std::option::Option<::std::string::String>,
         ///Error
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///GMB Post Details
-        #[serde(
-            rename = "gmbPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_post_details: ::std::option::Option<GmbPostSchemaResponse>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         /**Post Media Data
  The limitations of media as per the platforms is provided through the reference link in API description*/
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media: ::std::option::Option<::std::vec::Vec<PostMediaSchemaResponse>>,
         ///Og Tags Meta Data
-        #[serde(
-            rename = "ogTagsDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_tags_details: ::std::option::Option<OgTagsSchemaResponse>,
         ///platform must be one of the following values: google, facebook, instagram, linkedin, twitter, tiktok
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::std::string::String>,
         ///Post Approval Details
-        #[serde(
-            rename = "postApprovalDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_approval_details: ::std::option::Option<FormatedApprovalDetails>,
-        #[serde(
-            rename = "postId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "publishedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub published_at: ::std::option::Option<::std::string::String>,
         ///source must be one of the following values: composer, recurring, csv
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<GetPostFormattedSchemaSource>,
         ///Status must be one of the following values: in_progress, draft, failed, published, scheduled, in_review, notification_sent, deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Tag Ids
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Tiktok Post Details
-        #[serde(
-            rename = "tiktokPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchemaResponse>,
         ///Post Type must be one of the following values: - post, story, reel
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user: ::std::option::Option<PostUserSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostFormattedSchema {
@@ -5717,22 +6415,124 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPostFormattedSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_id))
+                + usize::from(!::std::option::Option::is_none(&self.account_ids))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.display_date))
+                + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_post_details))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.media))
+                + usize::from(!::std::option::Option::is_none(&self.og_tags_details))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.post_approval_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.post_id))
+                + usize::from(!::std::option::Option::is_none(&self.published_at))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.summary))
+                + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.tiktok_post_details))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user));
+            let mut state = serializer.serialize_struct("GetPostFormattedSchema", len)?;
+            if !::std::option::Option::is_none(&self.account_id) {
+                state.serialize_field("accountId", &self.account_id)?;
+            }
+            if !::std::option::Option::is_none(&self.account_ids) {
+                state.serialize_field("accountIds", &self.account_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.display_date) {
+                state.serialize_field("displayDate", &self.display_date)?;
+            }
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_post_details) {
+                state.serialize_field("gmbPostDetails", &self.gmb_post_details)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            if !::std::option::Option::is_none(&self.og_tags_details) {
+                state.serialize_field("ogTagsDetails", &self.og_tags_details)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.post_approval_details) {
+                state
+                    .serialize_field(
+                        "postApprovalDetails",
+                        &self.post_approval_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.post_id) {
+                state.serialize_field("postId", &self.post_id)?;
+            }
+            if !::std::option::Option::is_none(&self.published_at) {
+                state.serialize_field("publishedAt", &self.published_at)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.summary) {
+                state.serialize_field("summary", &self.summary)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.tiktok_post_details) {
+                state.serialize_field("tiktokPostDetails", &self.tiktok_post_details)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user) {
+                state.serialize_field("user", &self.user)?;
+            }
+            state.end()
+        }
+    }
     ///source must be one of the following values: composer, recurring, csv
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetPostFormattedSchemaSource {
-        #[serde(rename = "composer")]
         Composer,
-        #[serde(rename = "csv")]
         Csv,
-        #[serde(rename = "recurring")]
         Recurring,
-        #[serde(rename = "review")]
         Review,
-        #[serde(rename = "rss")]
         Rss,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostFormattedSchemaSource {
@@ -5752,6 +6552,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetPostFormattedSchemaSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Composer => "composer",
+                        Self::Csv => "csv",
+                        Self::Recurring => "recurring",
+                        Self::Review => "review",
+                        Self::Rss => "rss",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetPostFormattedSchemaSource {
@@ -5799,26 +6617,15 @@ pub mod types {
         }
     }
     ///`GetPostSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPostSuccessfulResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetPostSuccessfulResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostSuccessfulResponseDto {
@@ -5888,12 +6695,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPostSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetPostSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPostSuccessfulResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPostSuccessfulResponseSchema {
         ///Post Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post: ::std::option::Option<GetPostFormattedSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostSuccessfulResponseSchema {
@@ -5943,14 +6776,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPostSuccessfulResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.post));
+            let mut state = serializer
+                .serialize_struct("GetPostSuccessfulResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.post) {
+                state.serialize_field("post", &self.post)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetSocialMediaStatisticsBody {
         ///Array of social media platforms to filter analytics by. If not provided, all platforms will be included. NOTE: Linkedin (PAGE only) and Tiktok (BUSINESS only) are supported.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub platforms: ::std::vec::Vec<GetSocialMediaStatisticsBodyPlatformsItem>,
         ///Array of connected social media account IDs to fetch analytics for. This can be found as 'profileId' in /accounts api.
-        #[serde(rename = "profileIds")]
         pub profile_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSocialMediaStatisticsBody {
@@ -6005,31 +6851,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.platforms));
+            let mut state = serializer
+                .serialize_struct("GetSocialMediaStatisticsBody", len)?;
+            if !::std::vec::Vec::is_empty(&self.platforms) {
+                state.serialize_field("platforms", &self.platforms)?;
+            }
+            state.serialize_field("profileIds", &self.profile_ids)?;
+            state.end()
+        }
+    }
     impl GetSocialMediaStatisticsBody {
         pub fn builder() -> builder::GetSocialMediaStatisticsBody {
             Default::default()
         }
     }
     ///`GetSocialMediaStatisticsBodyPlatformsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetSocialMediaStatisticsBodyPlatformsItem {
-        #[serde(rename = "facebook")]
         Facebook,
-        #[serde(rename = "instagram")]
         Instagram,
-        #[serde(rename = "linkedin")]
         Linkedin,
-        #[serde(rename = "google")]
         Google,
-        #[serde(rename = "pinterest")]
         Pinterest,
-        #[serde(rename = "youtube")]
         Youtube,
-        #[serde(rename = "tiktok")]
         Tiktok,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetSocialMediaStatisticsBodyPlatformsItem {
@@ -6051,6 +6905,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetSocialMediaStatisticsBodyPlatformsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Facebook => "facebook",
+                        Self::Instagram => "instagram",
+                        Self::Linkedin => "linkedin",
+                        Self::Google => "google",
+                        Self::Pinterest => "pinterest",
+                        Self::Youtube => "youtube",
+                        Self::Tiktok => "tiktok",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetSocialMediaStatisticsBodyPlatformsItem {
@@ -6102,19 +6976,10 @@ pub mod types {
         }
     }
     ///`GetSocialMediaStatisticsResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetSocialMediaStatisticsResponseResults>,
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSocialMediaStatisticsResponse {
@@ -6178,44 +7043,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("GetSocialMediaStatisticsResponse", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///Analytics data grouped by metrics and platforms
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResults {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub breakdowns: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsBreakdowns,
         >,
         ///Array of day names for the analytics period
-        #[serde(
-            rename = "dayRange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_range: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub demographics: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographics,
         >,
-        #[serde(
-            rename = "platformTotals",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform_totals: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsPlatformTotals,
         >,
-        #[serde(
-            rename = "postPerformance",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_performance: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsPostPerformance,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub totals: ::std::option::Option<GetSocialMediaStatisticsResponseResultsTotals>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSocialMediaStatisticsResponseResults {
@@ -6311,29 +7179,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResults {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.breakdowns))
+                + usize::from(!::std::option::Option::is_none(&self.day_range))
+                + usize::from(!::std::option::Option::is_none(&self.demographics))
+                + usize::from(!::std::option::Option::is_none(&self.platform_totals))
+                + usize::from(!::std::option::Option::is_none(&self.post_performance))
+                + usize::from(!::std::option::Option::is_none(&self.totals));
+            let mut state = serializer
+                .serialize_struct("GetSocialMediaStatisticsResponseResults", len)?;
+            if !::std::option::Option::is_none(&self.breakdowns) {
+                state.serialize_field("breakdowns", &self.breakdowns)?;
+            }
+            if !::std::option::Option::is_none(&self.day_range) {
+                state.serialize_field("dayRange", &self.day_range)?;
+            }
+            if !::std::option::Option::is_none(&self.demographics) {
+                state.serialize_field("demographics", &self.demographics)?;
+            }
+            if !::std::option::Option::is_none(&self.platform_totals) {
+                state.serialize_field("platformTotals", &self.platform_totals)?;
+            }
+            if !::std::option::Option::is_none(&self.post_performance) {
+                state.serialize_field("postPerformance", &self.post_performance)?;
+            }
+            if !::std::option::Option::is_none(&self.totals) {
+                state.serialize_field("totals", &self.totals)?;
+            }
+            state.end()
+        }
+    }
     ///Detailed breakdowns by metric and platform
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdowns {
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub engagement: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValue,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub impressions: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsBreakdownsImpressions,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub posts: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsBreakdownsPosts,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reach: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsBreakdownsReach,
         >,
@@ -6411,20 +7305,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsBreakdowns {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::collections::HashMap::is_empty(&self.engagement))
+                + usize::from(!::std::option::Option::is_none(&self.impressions))
+                + usize::from(!::std::option::Option::is_none(&self.posts))
+                + usize::from(!::std::option::Option::is_none(&self.reach));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdowns",
+                    len,
+                )?;
+            if !::std::collections::HashMap::is_empty(&self.engagement) {
+                state.serialize_field("engagement", &self.engagement)?;
+            }
+            if !::std::option::Option::is_none(&self.impressions) {
+                state.serialize_field("impressions", &self.impressions)?;
+            }
+            if !::std::option::Option::is_none(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            if !::std::option::Option::is_none(&self.reach) {
+                state.serialize_field("reach", &self.reach)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub change: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub comments: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub likes: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shares: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6502,25 +7419,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.change))
+                + usize::from(!::std::option::Option::is_none(&self.comments))
+                + usize::from(!::std::option::Option::is_none(&self.likes))
+                + usize::from(!::std::option::Option::is_none(&self.shares));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.change) {
+                state.serialize_field("change", &self.change)?;
+            }
+            if !::std::option::Option::is_none(&self.comments) {
+                state.serialize_field("comments", &self.comments)?;
+            }
+            if !::std::option::Option::is_none(&self.likes) {
+                state.serialize_field("likes", &self.likes)?;
+            }
+            if !::std::option::Option::is_none(&self.shares) {
+                state.serialize_field("shares", &self.shares)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsImpressions`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsImpressions {
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub platforms: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValue,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
-        #[serde(
-            rename = "totalChange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_change: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6589,14 +7526,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsBreakdownsImpressions {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::collections::HashMap::is_empty(&self.platforms))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.total_change));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsImpressions",
+                    len,
+                )?;
+            if !::std::collections::HashMap::is_empty(&self.platforms) {
+                state.serialize_field("platforms", &self.platforms)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.total_change) {
+                state.serialize_field("totalChange", &self.total_change)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub change: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6660,25 +7621,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.change))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.change) {
+                state.serialize_field("change", &self.change)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsPosts`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsPosts {
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub platforms: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValue,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
-        #[serde(
-            rename = "totalChange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_change: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6747,14 +7720,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsBreakdownsPosts {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::collections::HashMap::is_empty(&self.platforms))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.total_change));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsPosts",
+                    len,
+                )?;
+            if !::std::collections::HashMap::is_empty(&self.platforms) {
+                state.serialize_field("platforms", &self.platforms)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.total_change) {
+                state.serialize_field("totalChange", &self.total_change)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub change: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6818,25 +7814,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.change))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.change) {
+                state.serialize_field("change", &self.change)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsReach`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsReach {
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub platforms: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValue,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
-        #[serde(
-            rename = "totalChange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_change: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6905,14 +7913,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsBreakdownsReach {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::collections::HashMap::is_empty(&self.platforms))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.total_change));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsReach",
+                    len,
+                )?;
+            if !::std::collections::HashMap::is_empty(&self.platforms) {
+                state.serialize_field("platforms", &self.platforms)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.total_change) {
+                state.serialize_field("totalChange", &self.total_change)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub change: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6976,16 +8007,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.change))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.change) {
+                state.serialize_field("change", &self.change)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///Demographic data breakdown
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographics {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub age: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsAge,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gender: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsGender,
         >,
@@ -7051,11 +8101,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsDemographics {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.age))
+                + usize::from(!::std::option::Option::is_none(&self.gender));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographics",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.age) {
+                state.serialize_field("age", &self.age)?;
+            }
+            if !::std::option::Option::is_none(&self.gender) {
+                state.serialize_field("gender", &self.gender)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsAge`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsAge {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub totals: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsAgeTotals,
         >,
@@ -7114,47 +8184,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsDemographicsAge {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.totals));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsAge",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.totals) {
+                state.serialize_field("totals", &self.totals)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsAgeTotals`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsAgeTotals {
-        #[serde(
-            rename = "13-17",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x13_17: ::std::option::Option<f64>,
-        #[serde(
-            rename = "18-24",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x18_24: ::std::option::Option<f64>,
-        #[serde(
-            rename = "25-34",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x25_34: ::std::option::Option<f64>,
-        #[serde(
-            rename = "35-44",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x35_44: ::std::option::Option<f64>,
-        #[serde(
-            rename = "45-54",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x45_54: ::std::option::Option<f64>,
-        #[serde(
-            rename = "55-64",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x55_64: ::std::option::Option<f64>,
-        #[serde(rename = "65+", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub x65: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7261,11 +8318,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsDemographicsAgeTotals {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.x13_17))
+                + usize::from(!::std::option::Option::is_none(&self.x18_24))
+                + usize::from(!::std::option::Option::is_none(&self.x25_34))
+                + usize::from(!::std::option::Option::is_none(&self.x35_44))
+                + usize::from(!::std::option::Option::is_none(&self.x45_54))
+                + usize::from(!::std::option::Option::is_none(&self.x55_64))
+                + usize::from(!::std::option::Option::is_none(&self.x65));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsAgeTotals",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.x13_17) {
+                state.serialize_field("13-17", &self.x13_17)?;
+            }
+            if !::std::option::Option::is_none(&self.x18_24) {
+                state.serialize_field("18-24", &self.x18_24)?;
+            }
+            if !::std::option::Option::is_none(&self.x25_34) {
+                state.serialize_field("25-34", &self.x25_34)?;
+            }
+            if !::std::option::Option::is_none(&self.x35_44) {
+                state.serialize_field("35-44", &self.x35_44)?;
+            }
+            if !::std::option::Option::is_none(&self.x45_54) {
+                state.serialize_field("45-54", &self.x45_54)?;
+            }
+            if !::std::option::Option::is_none(&self.x55_64) {
+                state.serialize_field("55-64", &self.x55_64)?;
+            }
+            if !::std::option::Option::is_none(&self.x65) {
+                state.serialize_field("65+", &self.x65)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsGender`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsGender {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub totals: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsGenderTotals,
         >,
@@ -7324,21 +8422,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsDemographicsGender {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.totals));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsGender",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.totals) {
+                state.serialize_field("totals", &self.totals)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsGenderTotals`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsGenderTotals {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub female: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemale,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub male: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMale,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unknown: ::std::option::Option<
             GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknown,
         >,
@@ -7411,14 +8523,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotals {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.female))
+                + usize::from(!::std::option::Option::is_none(&self.male))
+                + usize::from(!::std::option::Option::is_none(&self.unknown));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsGenderTotals",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.female) {
+                state.serialize_field("female", &self.female)?;
+            }
+            if !::std::option::Option::is_none(&self.male) {
+                state.serialize_field("male", &self.male)?;
+            }
+            if !::std::option::Option::is_none(&self.unknown) {
+                state.serialize_field("unknown", &self.unknown)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemale`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemale {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7482,14 +8617,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemale {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.percentage))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemale",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.percentage) {
+                state.serialize_field("percentage", &self.percentage)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMale`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMale {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7553,14 +8708,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMale {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.percentage))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMale",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.percentage) {
+                state.serialize_field("percentage", &self.percentage)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknown`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknown {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7624,29 +8799,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknown {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.percentage))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknown",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.percentage) {
+                state.serialize_field("percentage", &self.percentage)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///Platform-wise totals with time series data
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotals {
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub followers: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue,
         >,
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub impressions: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue,
         >,
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub likes: ::std::collections::HashMap<
             ::std::string::String,
             GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue,
@@ -7714,14 +8901,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsPlatformTotals {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::collections::HashMap::is_empty(&self.followers))
+                + usize::from(!::std::collections::HashMap::is_empty(&self.impressions))
+                + usize::from(!::std::collections::HashMap::is_empty(&self.likes));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsPlatformTotals",
+                    len,
+                )?;
+            if !::std::collections::HashMap::is_empty(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.impressions) {
+                state.serialize_field("impressions", &self.impressions)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.likes) {
+                state.serialize_field("likes", &self.likes)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub series: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7785,14 +8995,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.series))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.series) {
+                state.serialize_field("series", &self.series)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub series: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7856,14 +9085,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.series))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.series) {
+                state.serialize_field("series", &self.series)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub series: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7927,22 +9175,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize
+    for GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.series))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.series) {
+                state.serialize_field("series", &self.series)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///Post performance metrics over time
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsPostPerformance {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub comments: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub impressions: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub likes: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub posts: ::std::collections::HashMap<
             ::std::string::String,
             ::std::option::Option<::std::vec::Vec<f64>>,
@@ -8021,23 +9282,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsPostPerformance {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.comments))
+                + usize::from(!::std::option::Option::is_none(&self.impressions))
+                + usize::from(!::std::option::Option::is_none(&self.likes))
+                + usize::from(!::std::collections::HashMap::is_empty(&self.posts));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetSocialMediaStatisticsResponseResultsPostPerformance",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.comments) {
+                state.serialize_field("comments", &self.comments)?;
+            }
+            if !::std::option::Option::is_none(&self.impressions) {
+                state.serialize_field("impressions", &self.impressions)?;
+            }
+            if !::std::option::Option::is_none(&self.likes) {
+                state.serialize_field("likes", &self.likes)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            state.end()
+        }
+    }
     ///Aggregated metrics totals
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSocialMediaStatisticsResponseResultsTotals {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub comments: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub impressions: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub likes: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub posts: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8128,27 +9410,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSocialMediaStatisticsResponseResultsTotals {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.comments))
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.impressions))
+                + usize::from(!::std::option::Option::is_none(&self.likes))
+                + usize::from(!::std::option::Option::is_none(&self.posts));
+            let mut state = serializer
+                .serialize_struct("GetSocialMediaStatisticsResponseResultsTotals", len)?;
+            if !::std::option::Option::is_none(&self.comments) {
+                state.serialize_field("comments", &self.comments)?;
+            }
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.impressions) {
+                state.serialize_field("impressions", &self.impressions)?;
+            }
+            if !::std::option::Option::is_none(&self.likes) {
+                state.serialize_field("likes", &self.likes)?;
+            }
+            if !::std::option::Option::is_none(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTagsByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTagsByIdResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetTagsByIdResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTagsByIdResponseDto {
@@ -8218,16 +9521,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTagsByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("GetTagsByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTagsByIdResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTagsByIdResponseSchema {
         ///Count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Social Media Tag Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<SocialMediaTagSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTagsByIdResponseSchema {
@@ -8283,27 +9609,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTagsByIdResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("GetTagsByIdResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTagsByLocationIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTagsByLocationIdResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetTagsByLocationIdResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTagsByLocationIdResponseDto {
@@ -8374,16 +9708,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTagsByLocationIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetTagsByLocationIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTagsByLocationIdResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTagsByLocationIdResponseSchema {
         ///Count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Tags Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<SocialMediaTagSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTagsByLocationIdResponseSchema {
@@ -8440,27 +9798,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTagsByLocationIdResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("GetTagsByLocationIdResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTiktokAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTiktokAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetTiktokAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTiktokAccountResponseDto {
@@ -8530,12 +9896,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTiktokAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetTiktokAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTiktokAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTiktokAccountSchema {
         ///Tiktok Business Account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile: ::std::option::Option<::std::vec::Vec<TiktokProfileSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTiktokAccountSchema {
@@ -8584,27 +9976,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTiktokAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.profile));
+            let mut state = serializer.serialize_struct("GetTiktokAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.profile) {
+                state.serialize_field("profile", &self.profile)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTiktokBusinessAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTiktokBusinessAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetTiktokBusinessAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTiktokBusinessAccountResponseDto {
@@ -8679,12 +10075,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTiktokBusinessAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetTiktokBusinessAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTiktokBusinessAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTiktokBusinessAccountSchema {
         ///Tiktok Profile
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile: ::std::option::Option<::std::vec::Vec<TiktokProfileSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTiktokBusinessAccountSchema {
@@ -8734,27 +10156,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTiktokBusinessAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.profile));
+            let mut state = serializer
+                .serialize_struct("GetTiktokBusinessAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.profile) {
+                state.serialize_field("profile", &self.profile)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTwitterAccountsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTwitterAccountsResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetTwitterAccountsSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTwitterAccountsResponseDto {
@@ -8825,12 +10252,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTwitterAccountsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetTwitterAccountsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTwitterAccountsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTwitterAccountsSchema {
         ///Twitter Profile Details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile: ::std::option::Option<::std::vec::Vec<TwitterProfileSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTwitterAccountsSchema {
@@ -8879,27 +10332,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTwitterAccountsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.profile));
+            let mut state = serializer
+                .serialize_struct("GetTwitterAccountsSchema", len)?;
+            if !::std::option::Option::is_none(&self.profile) {
+                state.serialize_field("profile", &self.profile)?;
+            }
+            state.end()
+        }
+    }
     ///`GetUploadStatusResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetUploadStatusResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<GetUploadStatusResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetUploadStatusResponseDto {
@@ -8969,15 +10427,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetUploadStatusResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetUploadStatusResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetUploadStatusResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetUploadStatusResponseSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///CSV Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub csvs: ::std::option::Option<CsvImportSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetUploadStatusResponseSchema {
@@ -9034,72 +10516,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetUploadStatusResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.csvs));
+            let mut state = serializer
+                .serialize_struct("GetUploadStatusResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.csvs) {
+                state.serialize_field("csvs", &self.csvs)?;
+            }
+            state.end()
+        }
+    }
     ///`GmbPostSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GmbPostSchema {
         ///Action Type must be one of the following values: none, order, book, shop, learn_more, call, sign_up
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<::serde_json::Value>,
         ///Coupon Code
-        #[serde(
-            rename = "couponCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon_code: ::std::option::Option<::std::string::String>,
         ///End Date
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<EndDateSchema>,
         ///gmbEventType must be one of the following values: STANDARD, EVENT, OFFER
-        #[serde(
-            rename = "gmbEventType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_event_type: ::std::option::Option<::std::string::String>,
         ///Offer Title
-        #[serde(
-            rename = "offerTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub offer_title: ::std::option::Option<::std::string::String>,
         ///Redeem Online Url
-        #[serde(
-            rename = "redeemOnlineUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redeem_online_url: ::std::option::Option<::std::string::String>,
         ///Start Date
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<StartDateSchema>,
         ///Terms Condition Url
-        #[serde(
-            rename = "termsConditions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_conditions: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Url
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GmbPostSchema {
@@ -9218,77 +10675,84 @@ pub mod types {
                 .deserialize_struct("GmbPostSchema", FIELDS, GmbPostSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GmbPostSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.coupon_code))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_event_type))
+                + usize::from(!::std::option::Option::is_none(&self.offer_title))
+                + usize::from(!::std::option::Option::is_none(&self.redeem_online_url))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.terms_conditions))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("GmbPostSchema", len)?;
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.coupon_code) {
+                state.serialize_field("couponCode", &self.coupon_code)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_event_type) {
+                state.serialize_field("gmbEventType", &self.gmb_event_type)?;
+            }
+            if !::std::option::Option::is_none(&self.offer_title) {
+                state.serialize_field("offerTitle", &self.offer_title)?;
+            }
+            if !::std::option::Option::is_none(&self.redeem_online_url) {
+                state.serialize_field("redeemOnlineUrl", &self.redeem_online_url)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_conditions) {
+                state.serialize_field("termsConditions", &self.terms_conditions)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     impl GmbPostSchema {
         pub fn builder() -> builder::GmbPostSchema {
             Default::default()
         }
     }
     ///`GmbPostSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GmbPostSchemaResponse {
         ///Action Type must be one of the following values: none, order, book, shop, learn_more, call, sign_up
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<::serde_json::Value>,
         ///Coupon Code
-        #[serde(
-            rename = "couponCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon_code: ::std::option::Option<::std::string::String>,
         ///End Date
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<EndDateSchemaResponse>,
         ///gmbEventType must be one of the following values: STANDARD, EVENT, OFFER
-        #[serde(
-            rename = "gmbEventType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_event_type: ::std::option::Option<::std::string::String>,
         ///Offer Title
-        #[serde(
-            rename = "offerTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub offer_title: ::std::option::Option<::std::string::String>,
         ///Redeem Online Url
-        #[serde(
-            rename = "redeemOnlineUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redeem_online_url: ::std::option::Option<::std::string::String>,
         ///Start Date
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<StartDateSchemaResponse>,
         ///Terms Condition Url
-        #[serde(
-            rename = "termsConditions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_conditions: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Url
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GmbPostSchemaResponse {
@@ -9411,32 +10875,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GmbPostSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.coupon_code))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_event_type))
+                + usize::from(!::std::option::Option::is_none(&self.offer_title))
+                + usize::from(!::std::option::Option::is_none(&self.redeem_online_url))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.terms_conditions))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("GmbPostSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.coupon_code) {
+                state.serialize_field("couponCode", &self.coupon_code)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_event_type) {
+                state.serialize_field("gmbEventType", &self.gmb_event_type)?;
+            }
+            if !::std::option::Option::is_none(&self.offer_title) {
+                state.serialize_field("offerTitle", &self.offer_title)?;
+            }
+            if !::std::option::Option::is_none(&self.redeem_online_url) {
+                state.serialize_field("redeemOnlineUrl", &self.redeem_online_url)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_conditions) {
+                state.serialize_field("termsConditions", &self.terms_conditions)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`GoogleAccountsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleAccountsSchema {
-        #[serde(
-            rename = "accountName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "verificationState",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verification_state: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "vettedState",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub vetted_state: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleAccountsSchema {
@@ -9519,61 +11015,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleAccountsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_name))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.verification_state))
+                + usize::from(!::std::option::Option::is_none(&self.vetted_state));
+            let mut state = serializer.serialize_struct("GoogleAccountsSchema", len)?;
+            if !::std::option::Option::is_none(&self.account_name) {
+                state.serialize_field("accountName", &self.account_name)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.verification_state) {
+                state.serialize_field("verificationState", &self.verification_state)?;
+            }
+            if !::std::option::Option::is_none(&self.vetted_state) {
+                state.serialize_field("vettedState", &self.vetted_state)?;
+            }
+            state.end()
+        }
+    }
     ///`GoogleLocationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GoogleLocationSchema {
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isVerified",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_verified: ::std::option::Option<bool>,
-        #[serde(
-            rename = "maxLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_location: ::std::option::Option<bool>,
         ///Meta data not related to User
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///All locations and chain related to this one
-        #[serde(
-            rename = "relationshipData",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub relationship_data: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
-        #[serde(
-            rename = "storeCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_code: ::std::option::Option<::std::string::String>,
         ///Store front address
-        #[serde(
-            rename = "storefrontAddress",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub storefront_address: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GoogleLocationSchema {
@@ -9682,51 +11174,69 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GoogleLocationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.is_verified))
+                + usize::from(!::std::option::Option::is_none(&self.max_location))
+                + usize::from(!::serde_json::Map::is_empty(&self.metadata))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.relationship_data))
+                + usize::from(!::std::option::Option::is_none(&self.store_code))
+                + usize::from(!::serde_json::Map::is_empty(&self.storefront_address))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("GoogleLocationSchema", len)?;
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.is_verified) {
+                state.serialize_field("isVerified", &self.is_verified)?;
+            }
+            if !::std::option::Option::is_none(&self.max_location) {
+                state.serialize_field("maxLocation", &self.max_location)?;
+            }
+            if !::serde_json::Map::is_empty(&self.metadata) {
+                state.serialize_field("metadata", &self.metadata)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.relationship_data) {
+                state.serialize_field("relationshipData", &self.relationship_data)?;
+            }
+            if !::std::option::Option::is_none(&self.store_code) {
+                state.serialize_field("storeCode", &self.store_code)?;
+            }
+            if !::serde_json::Map::is_empty(&self.storefront_address) {
+                state.serialize_field("storefrontAddress", &self.storefront_address)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`IOgTagsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IOgTagsSchema {
         ///Og Tag Error
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Tag description
-        #[serde(
-            rename = "ogDescription",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_description: ::std::option::Option<::std::string::String>,
         ///Tag description
-        #[serde(
-            rename = "ogImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_image: ::std::option::Option<OgImageSchema>,
         ///Site Name
-        #[serde(
-            rename = "ogSiteName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_site_name: ::std::option::Option<::std::string::String>,
         ///Tag Title
-        #[serde(
-            rename = "ogTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_title: ::std::option::Option<::std::string::String>,
         ///Tag Url
-        #[serde(
-            rename = "ogUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_url: ::std::option::Option<::std::string::String>,
         ///Tag url
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for IOgTagsSchema {
@@ -9821,29 +11331,51 @@ pub mod types {
                 .deserialize_struct("IOgTagsSchema", FIELDS, IOgTagsSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for IOgTagsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.og_description))
+                + usize::from(!::std::option::Option::is_none(&self.og_image))
+                + usize::from(!::std::option::Option::is_none(&self.og_site_name))
+                + usize::from(!::std::option::Option::is_none(&self.og_title))
+                + usize::from(!::std::option::Option::is_none(&self.og_url))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("IOgTagsSchema", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.og_description) {
+                state.serialize_field("ogDescription", &self.og_description)?;
+            }
+            if !::std::option::Option::is_none(&self.og_image) {
+                state.serialize_field("ogImage", &self.og_image)?;
+            }
+            if !::std::option::Option::is_none(&self.og_site_name) {
+                state.serialize_field("ogSiteName", &self.og_site_name)?;
+            }
+            if !::std::option::Option::is_none(&self.og_title) {
+                state.serialize_field("ogTitle", &self.og_title)?;
+            }
+            if !::std::option::Option::is_none(&self.og_url) {
+                state.serialize_field("ogUrl", &self.og_url)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`InstagramAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InstagramAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "pageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InstagramAccountSchema {
@@ -9920,31 +11452,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InstagramAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.page_id));
+            let mut state = serializer.serialize_struct("InstagramAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.page_id) {
+                state.serialize_field("pageId", &self.page_id)?;
+            }
+            state.end()
+        }
+    }
     ///`LinkedInPageSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LinkedInPageSchema {
         ///Profile Avatar url
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Page ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///is connected to app
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
         ///LinkedIn Page Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///URN
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urn: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInPageSchema {
@@ -10021,31 +11570,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LinkedInPageSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.urn));
+            let mut state = serializer.serialize_struct("LinkedInPageSchema", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.urn) {
+                state.serialize_field("urn", &self.urn)?;
+            }
+            state.end()
+        }
+    }
     ///`LinkedInProfileSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LinkedInProfileSchema {
         ///Profile avatar
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///is connected to app
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
         ///Name of profile
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///URN
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urn: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkedInProfileSchema {
@@ -10122,27 +11688,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LinkedInProfileSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.urn));
+            let mut state = serializer.serialize_struct("LinkedInProfileSchema", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.urn) {
+                state.serialize_field("urn", &self.urn)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationAndAccountDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationAndAccountDeleteResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<DeleteAccountResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationAndAccountDeleteResponseDto {
@@ -10217,24 +11802,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationAndAccountDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("LocationAndAccountDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`OgImageSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OgImageSchema {
         ///Image height
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub height: ::std::option::Option<f64>,
         ///Image Type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///Image url
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Image width
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub width: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for OgImageSchema {
@@ -10300,22 +11905,38 @@ pub mod types {
                 .deserialize_struct("OgImageSchema", FIELDS, OgImageSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for OgImageSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.height))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url))
+                + usize::from(!::std::option::Option::is_none(&self.width));
+            let mut state = serializer.serialize_struct("OgImageSchema", len)?;
+            if !::std::option::Option::is_none(&self.height) {
+                state.serialize_field("height", &self.height)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            if !::std::option::Option::is_none(&self.width) {
+                state.serialize_field("width", &self.width)?;
+            }
+            state.end()
+        }
+    }
     ///`OgTagsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OgTagsSchema {
         ///Meta Image
-        #[serde(
-            rename = "metaImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta_image: ::std::option::Option<::std::string::String>,
         ///Meta Link
-        #[serde(
-            rename = "metaLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta_link: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OgTagsSchema {
@@ -10366,27 +11987,36 @@ pub mod types {
             deserializer.deserialize_struct("OgTagsSchema", FIELDS, OgTagsSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for OgTagsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.meta_image))
+                + usize::from(!::std::option::Option::is_none(&self.meta_link));
+            let mut state = serializer.serialize_struct("OgTagsSchema", len)?;
+            if !::std::option::Option::is_none(&self.meta_image) {
+                state.serialize_field("metaImage", &self.meta_image)?;
+            }
+            if !::std::option::Option::is_none(&self.meta_link) {
+                state.serialize_field("metaLink", &self.meta_link)?;
+            }
+            state.end()
+        }
+    }
     impl OgTagsSchema {
         pub fn builder() -> builder::OgTagsSchema {
             Default::default()
         }
     }
     ///`OgTagsSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OgTagsSchemaResponse {
         ///Meta Image
-        #[serde(
-            rename = "metaImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta_image: ::std::option::Option<::std::string::String>,
         ///Meta Link
-        #[serde(
-            rename = "metaLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta_link: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OgTagsSchemaResponse {
@@ -10442,33 +12072,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OgTagsSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.meta_image))
+                + usize::from(!::std::option::Option::is_none(&self.meta_link));
+            let mut state = serializer.serialize_struct("OgTagsSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.meta_image) {
+                state.serialize_field("metaImage", &self.meta_image)?;
+            }
+            if !::std::option::Option::is_none(&self.meta_link) {
+                state.serialize_field("metaLink", &self.meta_link)?;
+            }
+            state.end()
+        }
+    }
     ///`PostApprovalSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostApprovalSchema {
         ///Approval Status must be one of the following values: pending, approved, rejected, not_required
-        #[serde(
-            rename = "approvalStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approval_status: ::std::option::Option<::serde_json::Value>,
         ///Approver
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver: ::std::option::Option<::std::string::String>,
         ///Approver Notes
-        #[serde(
-            rename = "approverNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver_note: ::std::option::Option<::std::string::String>,
         ///Requester Notes
-        #[serde(
-            rename = "requesterNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub requester_note: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostApprovalSchema {
@@ -10543,109 +12175,74 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostApprovalSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.approval_status))
+                + usize::from(!::std::option::Option::is_none(&self.approver))
+                + usize::from(!::std::option::Option::is_none(&self.approver_note))
+                + usize::from(!::std::option::Option::is_none(&self.requester_note));
+            let mut state = serializer.serialize_struct("PostApprovalSchema", len)?;
+            if !::std::option::Option::is_none(&self.approval_status) {
+                state.serialize_field("approvalStatus", &self.approval_status)?;
+            }
+            if !::std::option::Option::is_none(&self.approver) {
+                state.serialize_field("approver", &self.approver)?;
+            }
+            if !::std::option::Option::is_none(&self.approver_note) {
+                state.serialize_field("approverNote", &self.approver_note)?;
+            }
+            if !::std::option::Option::is_none(&self.requester_note) {
+                state.serialize_field("requesterNote", &self.requester_note)?;
+            }
+            state.end()
+        }
+    }
     impl PostApprovalSchema {
         pub fn builder() -> builder::PostApprovalSchema {
             Default::default()
         }
     }
     ///`PostCreateRequest`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostCreateRequest {
         ///Account Ids
-        #[serde(
-            rename = "accountIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub account_ids: ::std::vec::Vec<::std::string::String>,
         ///Category Id
-        #[serde(
-            rename = "categoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category_id: ::std::option::Option<::std::string::String>,
         ///Created By
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Follow Up Comment on platform. It is not allowed on Tiktok and GMB accounts and there is a limit of 280 charecters for twitter account
-        #[serde(
-            rename = "followUpComment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_comment: ::std::option::Option<::std::string::String>,
         ///GMB Post Details
-        #[serde(
-            rename = "gmbPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub gmb_post_details: ::std::option::Option<GmbPostSchema>,
         /**Post Media Data
  The limitations of media as per the platforms is provided through the reference link in API description*/
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub media: ::std::vec::Vec<PostMediaSchema>,
         ///Og Tags Meta Data
-        #[serde(
-            rename = "ogTagsDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub og_tags_details: ::std::option::Option<OgTagsSchema>,
         ///Post Approval Details
-        #[serde(
-            rename = "postApprovalDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_approval_details: ::std::option::Option<PostApprovalSchema>,
         ///Schedule Date
-        #[serde(
-            rename = "scheduleDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_date: ::std::option::Option<::std::string::String>,
         ///if schedule datetime is updated
-        #[serde(
-            rename = "scheduleTimeUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_time_updated: ::std::option::Option<bool>,
         ///Status must be one of the following values: in_progress, draft, failed, published, scheduled, in_review, notification_sent, deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         /**Post Content
  The limitations of content as per the platforms is provided through the reference link in API description*/
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Array of Tag Value
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
         ///Tiktok Post Details
-        #[serde(
-            rename = "tiktokPostDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tiktok_post_details: ::std::option::Option<TiktokPostSchema>,
         ///Post Type must be one of the following values: - post, story, reel
-        #[serde(rename = "type")]
         pub type_: ::serde_json::Value,
         ///User ID
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostCreateRequest {
@@ -10808,31 +12405,99 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostCreateRequest {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.account_ids))
+                + usize::from(!::std::option::Option::is_none(&self.category_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.follow_up_comment))
+                + usize::from(!::std::option::Option::is_none(&self.gmb_post_details))
+                + usize::from(!::std::vec::Vec::is_empty(&self.media))
+                + usize::from(!::std::option::Option::is_none(&self.og_tags_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.post_approval_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.schedule_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.schedule_time_updated),
+                ) + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.summary))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.tiktok_post_details))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("PostCreateRequest", len)?;
+            if !::std::vec::Vec::is_empty(&self.account_ids) {
+                state.serialize_field("accountIds", &self.account_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.category_id) {
+                state.serialize_field("categoryId", &self.category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.follow_up_comment) {
+                state.serialize_field("followUpComment", &self.follow_up_comment)?;
+            }
+            if !::std::option::Option::is_none(&self.gmb_post_details) {
+                state.serialize_field("gmbPostDetails", &self.gmb_post_details)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.media) {
+                state.serialize_field("media", &self.media)?;
+            }
+            if !::std::option::Option::is_none(&self.og_tags_details) {
+                state.serialize_field("ogTagsDetails", &self.og_tags_details)?;
+            }
+            if !::std::option::Option::is_none(&self.post_approval_details) {
+                state
+                    .serialize_field(
+                        "postApprovalDetails",
+                        &self.post_approval_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_date) {
+                state.serialize_field("scheduleDate", &self.schedule_date)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_time_updated) {
+                state
+                    .serialize_field(
+                        "scheduleTimeUpdated",
+                        &self.schedule_time_updated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.summary) {
+                state.serialize_field("summary", &self.summary)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.tiktok_post_details) {
+                state.serialize_field("tiktokPostDetails", &self.tiktok_post_details)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl PostCreateRequest {
         pub fn builder() -> builder::PostCreateRequest {
             Default::default()
         }
     }
     ///`PostMediaSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostMediaSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub caption: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "defaultThumb",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_thumb: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         pub url: ::std::string::String,
     }
@@ -10918,34 +12583,51 @@ pub mod types {
                 .deserialize_struct("PostMediaSchema", FIELDS, PostMediaSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for PostMediaSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.caption))
+                + usize::from(!::std::option::Option::is_none(&self.default_thumb))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("PostMediaSchema", len)?;
+            if !::std::option::Option::is_none(&self.caption) {
+                state.serialize_field("caption", &self.caption)?;
+            }
+            if !::std::option::Option::is_none(&self.default_thumb) {
+                state.serialize_field("defaultThumb", &self.default_thumb)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.thumbnail) {
+                state.serialize_field("thumbnail", &self.thumbnail)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl PostMediaSchema {
         pub fn builder() -> builder::PostMediaSchema {
             Default::default()
         }
     }
     ///`PostMediaSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostMediaSchemaResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub caption: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "defaultThumb",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_thumb: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thumbnail: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostMediaSchemaResponse {
@@ -11036,27 +12718,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostMediaSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.caption))
+                + usize::from(!::std::option::Option::is_none(&self.default_thumb))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.thumbnail))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("PostMediaSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.caption) {
+                state.serialize_field("caption", &self.caption)?;
+            }
+            if !::std::option::Option::is_none(&self.default_thumb) {
+                state.serialize_field("defaultThumb", &self.default_thumb)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.thumbnail) {
+                state.serialize_field("thumbnail", &self.thumbnail)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`PostSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostSuccessfulResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<PostSuccessfulResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostSuccessfulResponseDto {
@@ -11126,15 +12832,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("PostSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`PostSuccessfulResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostSuccessfulResponseSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Post Data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub posts: ::std::option::Option<::std::vec::Vec<GetPostFormattedSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostSuccessfulResponseSchema {
@@ -11190,45 +12920,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSuccessfulResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.posts));
+            let mut state = serializer
+                .serialize_struct("PostSuccessfulResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.posts) {
+                state.serialize_field("posts", &self.posts)?;
+            }
+            state.end()
+        }
+    }
     ///`PostUserSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostUserSchema {
         ///Email Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///First name
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///User Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Last name
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Profile photo
-        #[serde(
-            rename = "profilePhoto",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile_photo: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostUserSchema {
@@ -11323,33 +13049,60 @@ pub mod types {
                 .deserialize_struct("PostUserSchema", FIELDS, PostUserSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for PostUserSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.profile_photo))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("PostUserSchema", len)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.profile_photo) {
+                state.serialize_field("profilePhoto", &self.profile_photo)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchPostDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SearchPostDto {
         ///List of account Ids seperated by comma as a string
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accounts: ::std::option::Option<::std::string::String>,
         ///From Date
-        #[serde(rename = "fromDate")]
         pub from_date: ::std::string::String,
         ///Include User Data
-        #[serde(rename = "includeUsers")]
         pub include_users: ::std::string::String,
         pub limit: ::std::string::String,
         ///Post Type must be one of the following values: - post, story, reel
-        #[serde(
-            rename = "postType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_type: ::std::option::Option<::serde_json::Value>,
         pub skip: ::std::string::String,
         ///To Date
-        #[serde(rename = "toDate")]
         pub to_date: ::std::string::String,
         ///type must be one of the following values: recent, all, scheduled, draft, failed, in_review, published, in_progress and deleted
-        #[serde(rename = "type", default = "defaults::search_post_dto_type")]
         pub type_: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchPostDto {
@@ -11449,35 +13202,49 @@ pub mod types {
                 .deserialize_struct("SearchPostDto", FIELDS, SearchPostDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SearchPostDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.accounts))
+                + usize::from(!::std::option::Option::is_none(&self.post_type));
+            let mut state = serializer.serialize_struct("SearchPostDto", len)?;
+            if !::std::option::Option::is_none(&self.accounts) {
+                state.serialize_field("accounts", &self.accounts)?;
+            }
+            state.serialize_field("fromDate", &self.from_date)?;
+            state.serialize_field("includeUsers", &self.include_users)?;
+            state.serialize_field("limit", &self.limit)?;
+            if !::std::option::Option::is_none(&self.post_type) {
+                state.serialize_field("postType", &self.post_type)?;
+            }
+            state.serialize_field("skip", &self.skip)?;
+            state.serialize_field("toDate", &self.to_date)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl SearchPostDto {
         pub fn builder() -> builder::SearchPostDto {
             Default::default()
         }
     }
     ///`SetAccountsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SetAccountsDto {
         ///Account Ids
-        #[serde(rename = "accountIds")]
         pub account_ids: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approver: ::std::option::Option<::std::string::String>,
         ///Name of file
-        #[serde(rename = "fileName")]
         pub file_name: ::std::string::String,
         ///File path
-        #[serde(rename = "filePath")]
         pub file_path: ::std::string::String,
         ///Entires Count. rowcCount must be between 1 and number of posts in CSV
-        #[serde(rename = "rowsCount")]
         pub rows_count: f64,
         ///User ID
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SetAccountsDto {
@@ -11568,28 +13335,42 @@ pub mod types {
                 .deserialize_struct("SetAccountsDto", FIELDS, SetAccountsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SetAccountsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.approver))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("SetAccountsDto", len)?;
+            state.serialize_field("accountIds", &self.account_ids)?;
+            if !::std::option::Option::is_none(&self.approver) {
+                state.serialize_field("approver", &self.approver)?;
+            }
+            state.serialize_field("fileName", &self.file_name)?;
+            state.serialize_field("filePath", &self.file_path)?;
+            state.serialize_field("rowsCount", &self.rows_count)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl SetAccountsDto {
         pub fn builder() -> builder::SetAccountsDto {
             Default::default()
         }
     }
     ///`SetAccountsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SetAccountsResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SetAccountsResponseDto {
@@ -11652,69 +13433,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SetAccountsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("SetAccountsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialGoogleMediaAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialGoogleMediaAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///created date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oAuthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub o_auth_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub old_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::serde_json::Value>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialGoogleMediaAccountSchema {
@@ -11868,70 +13627,92 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialGoogleMediaAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.o_auth_id))
+                + usize::from(!::std::option::Option::is_none(&self.old_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SocialGoogleMediaAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.o_auth_id) {
+                state.serialize_field("oAuthId", &self.o_auth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.old_id) {
+                state.serialize_field("oldId", &self.old_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaFacebookAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaFacebookAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///created date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oAuthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub o_auth_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub old_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::serde_json::Value>,
         ///type value must be page
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaFacebookAccountSchema {
@@ -12085,27 +13866,83 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaFacebookAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.o_auth_id))
+                + usize::from(!::std::option::Option::is_none(&self.old_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SocialMediaFacebookAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.o_auth_id) {
+                state.serialize_field("oAuthId", &self.o_auth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.old_id) {
+                state.serialize_field("oldId", &self.old_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaFbAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaFbAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<SocialMediaFacebookAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaFbAccountResponseDto {
@@ -12176,27 +14013,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaFbAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("SocialMediaFbAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaGmbAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaGmbAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<SocialGoogleMediaAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaGmbAccountResponseDto {
@@ -12267,27 +14121,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaGmbAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("SocialMediaGmbAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaInstagramAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaInstagramAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<SocialMediaInstagramAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaInstagramAccountResponseDto {
@@ -12362,69 +14233,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaInstagramAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("SocialMediaInstagramAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaInstagramAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaInstagramAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///created date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oAuthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub o_auth_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub old_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::serde_json::Value>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaInstagramAccountSchema {
@@ -12578,27 +14432,83 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaInstagramAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.o_auth_id))
+                + usize::from(!::std::option::Option::is_none(&self.old_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SocialMediaInstagramAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.o_auth_id) {
+                state.serialize_field("oAuthId", &self.o_auth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.old_id) {
+                state.serialize_field("oldId", &self.old_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaLinkedInAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaLinkedInAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<SocialMediaLinkedInAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaLinkedInAccountResponseDto {
@@ -12673,70 +14583,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaLinkedInAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("SocialMediaLinkedInAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaLinkedInAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaLinkedInAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///created date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oAuthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub o_auth_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub old_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::serde_json::Value>,
         ///type must be one of the following values: page, profile
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaLinkedInAccountSchema {
@@ -12890,46 +14783,87 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaLinkedInAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.o_auth_id))
+                + usize::from(!::std::option::Option::is_none(&self.old_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SocialMediaLinkedInAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.o_auth_id) {
+                state.serialize_field("oAuthId", &self.o_auth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.old_id) {
+                state.serialize_field("oldId", &self.old_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaTagSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaTagSchema {
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By User Id
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Deleted boolean value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Tag Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tag: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaTagSchema {
@@ -13028,27 +14962,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaTagSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.tag))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("SocialMediaTagSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.tag) {
+                state.serialize_field("tag", &self.tag)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaTiktokAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaTiktokAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<SocialMediaTiktokAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaTiktokAccountResponseDto {
@@ -13123,70 +15085,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaTiktokAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("SocialMediaTiktokAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaTiktokAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaTiktokAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///created date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oAuthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub o_auth_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub old_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::serde_json::Value>,
         ///type must be one of the following values: profile, business
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaTiktokAccountSchema {
@@ -13340,27 +15285,83 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaTiktokAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.o_auth_id))
+                + usize::from(!::std::option::Option::is_none(&self.old_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SocialMediaTiktokAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.o_auth_id) {
+                state.serialize_field("oAuthId", &self.o_auth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.old_id) {
+                state.serialize_field("oldId", &self.old_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaTwitterAccountResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaTwitterAccountResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<SocialMediaTwitterAccountSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaTwitterAccountResponseDto {
@@ -13435,69 +15436,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaTwitterAccountResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("SocialMediaTwitterAccountResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`SocialMediaTwitterAccountSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialMediaTwitterAccountSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///created date
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oAuthId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub o_auth_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "oldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub old_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform: ::std::option::Option<::serde_json::Value>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///updated date
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialMediaTwitterAccountSchema {
@@ -13651,22 +15635,79 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialMediaTwitterAccountSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.o_auth_id))
+                + usize::from(!::std::option::Option::is_none(&self.old_id))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.platform))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SocialMediaTwitterAccountSchema", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.o_auth_id) {
+                state.serialize_field("oAuthId", &self.o_auth_id)?;
+            }
+            if !::std::option::Option::is_none(&self.old_id) {
+                state.serialize_field("oldId", &self.old_id)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.platform) {
+                state.serialize_field("platform", &self.platform)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`StartDateSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StartDateSchema {
         ///Start Date
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<DateSchema>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<TimeSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for StartDateSchema {
@@ -13718,27 +15759,36 @@ pub mod types {
                 .deserialize_struct("StartDateSchema", FIELDS, StartDateSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for StartDateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_time));
+            let mut state = serializer.serialize_struct("StartDateSchema", len)?;
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            state.end()
+        }
+    }
     impl StartDateSchema {
         pub fn builder() -> builder::StartDateSchema {
             Default::default()
         }
     }
     ///`StartDateSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StartDateSchemaResponse {
         ///Start Date
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<DateSchemaResponse>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<TimeSchemaResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for StartDateSchemaResponse {
@@ -13794,57 +15844,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StartDateSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_time));
+            let mut state = serializer.serialize_struct("StartDateSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            state.end()
+        }
+    }
     ///`TiktokPostSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TiktokPostSchema {
         ///enable comment
-        #[serde(
-            rename = "enableComment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_comment: ::std::option::Option<bool>,
         ///enable duet
-        #[serde(
-            rename = "enableDuet",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_duet: ::std::option::Option<bool>,
         ///enable stitch
-        #[serde(
-            rename = "enableStitch",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_stitch: ::std::option::Option<bool>,
         ///privacy level is an enum and must be one of the following values: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, SELF_ONLY
-        #[serde(
-            rename = "privacyLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_level: ::std::option::Option<::serde_json::Value>,
         ///promote other brand
-        #[serde(
-            rename = "promoteOtherBrand",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub promote_other_brand: ::std::option::Option<bool>,
         ///promote your brand
-        #[serde(
-            rename = "promoteYourBrand",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub promote_your_brand: ::std::option::Option<bool>,
         ///video disclosure
-        #[serde(
-            rename = "videoDisclosure",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub video_disclosure: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for TiktokPostSchema {
@@ -13939,62 +15973,66 @@ pub mod types {
                 .deserialize_struct("TiktokPostSchema", FIELDS, TiktokPostSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for TiktokPostSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enable_comment))
+                + usize::from(!::std::option::Option::is_none(&self.enable_duet))
+                + usize::from(!::std::option::Option::is_none(&self.enable_stitch))
+                + usize::from(!::std::option::Option::is_none(&self.privacy_level))
+                + usize::from(!::std::option::Option::is_none(&self.promote_other_brand))
+                + usize::from(!::std::option::Option::is_none(&self.promote_your_brand))
+                + usize::from(!::std::option::Option::is_none(&self.video_disclosure));
+            let mut state = serializer.serialize_struct("TiktokPostSchema", len)?;
+            if !::std::option::Option::is_none(&self.enable_comment) {
+                state.serialize_field("enableComment", &self.enable_comment)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_duet) {
+                state.serialize_field("enableDuet", &self.enable_duet)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_stitch) {
+                state.serialize_field("enableStitch", &self.enable_stitch)?;
+            }
+            if !::std::option::Option::is_none(&self.privacy_level) {
+                state.serialize_field("privacyLevel", &self.privacy_level)?;
+            }
+            if !::std::option::Option::is_none(&self.promote_other_brand) {
+                state.serialize_field("promoteOtherBrand", &self.promote_other_brand)?;
+            }
+            if !::std::option::Option::is_none(&self.promote_your_brand) {
+                state.serialize_field("promoteYourBrand", &self.promote_your_brand)?;
+            }
+            if !::std::option::Option::is_none(&self.video_disclosure) {
+                state.serialize_field("videoDisclosure", &self.video_disclosure)?;
+            }
+            state.end()
+        }
+    }
     impl TiktokPostSchema {
         pub fn builder() -> builder::TiktokPostSchema {
             Default::default()
         }
     }
     ///`TiktokPostSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TiktokPostSchemaResponse {
         ///enable comment
-        #[serde(
-            rename = "enableComment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_comment: ::std::option::Option<bool>,
         ///enable duet
-        #[serde(
-            rename = "enableDuet",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_duet: ::std::option::Option<bool>,
         ///enable stitch
-        #[serde(
-            rename = "enableStitch",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_stitch: ::std::option::Option<bool>,
         ///privacy level is an enum and must be one of the following values: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, SELF_ONLY
-        #[serde(
-            rename = "privacyLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_level: ::std::option::Option<::serde_json::Value>,
         ///promote other brand
-        #[serde(
-            rename = "promoteOtherBrand",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub promote_other_brand: ::std::option::Option<bool>,
         ///promote your brand
-        #[serde(
-            rename = "promoteYourBrand",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub promote_your_brand: ::std::option::Option<bool>,
         ///video disclosure
-        #[serde(
-            rename = "videoDisclosure",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub video_disclosure: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for TiktokPostSchemaResponse {
@@ -14093,39 +16131,62 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TiktokPostSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enable_comment))
+                + usize::from(!::std::option::Option::is_none(&self.enable_duet))
+                + usize::from(!::std::option::Option::is_none(&self.enable_stitch))
+                + usize::from(!::std::option::Option::is_none(&self.privacy_level))
+                + usize::from(!::std::option::Option::is_none(&self.promote_other_brand))
+                + usize::from(!::std::option::Option::is_none(&self.promote_your_brand))
+                + usize::from(!::std::option::Option::is_none(&self.video_disclosure));
+            let mut state = serializer
+                .serialize_struct("TiktokPostSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.enable_comment) {
+                state.serialize_field("enableComment", &self.enable_comment)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_duet) {
+                state.serialize_field("enableDuet", &self.enable_duet)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_stitch) {
+                state.serialize_field("enableStitch", &self.enable_stitch)?;
+            }
+            if !::std::option::Option::is_none(&self.privacy_level) {
+                state.serialize_field("privacyLevel", &self.privacy_level)?;
+            }
+            if !::std::option::Option::is_none(&self.promote_other_brand) {
+                state.serialize_field("promoteOtherBrand", &self.promote_other_brand)?;
+            }
+            if !::std::option::Option::is_none(&self.promote_your_brand) {
+                state.serialize_field("promoteYourBrand", &self.promote_your_brand)?;
+            }
+            if !::std::option::Option::is_none(&self.video_disclosure) {
+                state.serialize_field("videoDisclosure", &self.video_disclosure)?;
+            }
+            state.end()
+        }
+    }
     ///`TiktokProfileSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TiktokProfileSchema {
         ///Avatar of profile account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Is connected
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
         ///Name of account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Tiktok Account Type must be one of the following values: business, profile
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
         ///Username of account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub username: ::std::option::Option<::std::string::String>,
         ///Is verified
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for TiktokProfileSchema {
@@ -14224,8 +16285,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TiktokProfileSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.username))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer.serialize_struct("TiktokProfileSchema", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.username) {
+                state.serialize_field("username", &self.username)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     ///`TimeSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TimeSchema {
         pub hours: f64,
         pub minutes: f64,
@@ -14286,22 +16385,30 @@ pub mod types {
             deserializer.deserialize_struct("TimeSchema", FIELDS, TimeSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for TimeSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("TimeSchema", len)?;
+            state.serialize_field("hours", &self.hours)?;
+            state.serialize_field("minutes", &self.minutes)?;
+            state.serialize_field("seconds", &self.seconds)?;
+            state.end()
+        }
+    }
     impl TimeSchema {
         pub fn builder() -> builder::TimeSchema {
             Default::default()
         }
     }
     ///`TimeSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TimeSchemaResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub minutes: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub seconds: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for TimeSchemaResponse {
@@ -14364,39 +16471,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TimeSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.hours))
+                + usize::from(!::std::option::Option::is_none(&self.minutes))
+                + usize::from(!::std::option::Option::is_none(&self.seconds));
+            let mut state = serializer.serialize_struct("TimeSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.hours) {
+                state.serialize_field("hours", &self.hours)?;
+            }
+            if !::std::option::Option::is_none(&self.minutes) {
+                state.serialize_field("minutes", &self.minutes)?;
+            }
+            if !::std::option::Option::is_none(&self.seconds) {
+                state.serialize_field("seconds", &self.seconds)?;
+            }
+            state.end()
+        }
+    }
     ///`TwitterProfileSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TwitterProfileSchema {
         ///Avatar of profile
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///ID of profile
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Is connected
-        #[serde(
-            rename = "isConnected",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_connected: ::std::option::Option<bool>,
         ///Name of profile
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Is protected
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub protected: ::std::option::Option<bool>,
         ///Username of profile
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub username: ::std::option::Option<::std::string::String>,
         ///Is verified
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for TwitterProfileSchema {
@@ -14495,23 +16607,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TwitterProfileSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_connected))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.protected))
+                + usize::from(!::std::option::Option::is_none(&self.username))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer.serialize_struct("TwitterProfileSchema", len)?;
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_connected) {
+                state.serialize_field("isConnected", &self.is_connected)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.protected) {
+                state.serialize_field("protected", &self.protected)?;
+            }
+            if !::std::option::Option::is_none(&self.username) {
+                state.serialize_field("username", &self.username)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdatePostSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdatePostSuccessfulResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePostSuccessfulResponseDto {
@@ -14575,11 +16716,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdatePostSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdatePostSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateTagDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateTagDto {
         ///Array of Tag Ids
-        #[serde(rename = "tagIds")]
         pub tag_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTagDto {
@@ -14621,16 +16785,26 @@ pub mod types {
             deserializer.deserialize_struct("UpdateTagDto", FIELDS, UpdateTagDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateTagDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("UpdateTagDto", len)?;
+            state.serialize_field("tagIds", &self.tag_ids)?;
+            state.end()
+        }
+    }
     impl UpdateTagDto {
         pub fn builder() -> builder::UpdateTagDto {
             Default::default()
         }
     }
     ///`UploadCsvdto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UploadCsvdto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UploadCsvdto {
@@ -14674,27 +16848,30 @@ pub mod types {
             deserializer.deserialize_struct("UploadCsvdto", FIELDS, UploadCsvdtoVisitor)
         }
     }
+    impl ::serde::Serialize for UploadCsvdto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.file));
+            let mut state = serializer.serialize_struct("UploadCsvdto", len)?;
+            if !::std::option::Option::is_none(&self.file) {
+                state.serialize_field("file", &self.file)?;
+            }
+            state.end()
+        }
+    }
     ///`UploadFileResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UploadFileResponseDto {
         ///Message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Requested Results
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub results: ::std::option::Option<UploadFileResponseSchema>,
         ///Status Code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
         ///Success or Failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UploadFileResponseDto {
@@ -14764,26 +16941,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UploadFileResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.results))
+                + usize::from(!::std::option::Option::is_none(&self.status_code))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("UploadFileResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.results) {
+                state.serialize_field("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UploadFileResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UploadFileResponseSchema {
-        #[serde(
-            rename = "fileName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "filePath",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_path: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "rowsCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rows_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UploadFileResponseSchema {
@@ -14844,6 +17033,30 @@ pub mod types {
                     FIELDS,
                     UploadFileResponseSchemaVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UploadFileResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.file_name))
+                + usize::from(!::std::option::Option::is_none(&self.file_path))
+                + usize::from(!::std::option::Option::is_none(&self.rows_count));
+            let mut state = serializer
+                .serialize_struct("UploadFileResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.file_name) {
+                state.serialize_field("fileName", &self.file_name)?;
+            }
+            if !::std::option::Option::is_none(&self.file_path) {
+                state.serialize_field("filePath", &self.file_path)?;
+            }
+            if !::std::option::Option::is_none(&self.rows_count) {
+                state.serialize_field("rowsCount", &self.rows_count)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

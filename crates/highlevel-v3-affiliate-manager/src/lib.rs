@@ -13,11 +13,9 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AffiliateListMetaResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AffiliateListMetaResponseDto {
         ///Total affiliates matching the applied filters
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for AffiliateListMetaResponseDto {
@@ -66,20 +64,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AffiliateListMetaResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count));
+            let mut state = serializer
+                .serialize_struct("AffiliateListMetaResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            state.end()
+        }
+    }
     ///`CommissionAffiliateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CommissionAffiliateResponseDto {
         ///Affiliate email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Affiliate id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Affiliate display name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CommissionAffiliateResponseDto {
@@ -143,23 +150,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CommissionAffiliateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("CommissionAffiliateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`CommissionCampaignResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CommissionCampaignResponseDto {
         ///Campaign id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is in live mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CommissionCampaignResponseDto {
@@ -223,34 +244,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CommissionCampaignResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("CommissionCampaignResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`CommissionCustomerResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CommissionCustomerResponseDto {
         ///Customer email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Customer first name
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Customer id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Customer last name
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Customer type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CommissionCustomerResponseDto {
@@ -328,160 +356,91 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CommissionCustomerResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("CommissionCustomerResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`CommissionListItemResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CommissionListItemResponseDto {
         ///Affiliate details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate: ::std::option::Option<CommissionAffiliateResponseDto>,
         ///Affiliate id
-        #[serde(
-            rename = "affiliateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_id: ::std::option::Option<::std::string::String>,
         ///Base amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Campaign details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign: ::std::option::Option<CommissionCampaignResponseDto>,
         ///Campaign name
-        #[serde(
-            rename = "campaignName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_name: ::std::option::Option<::std::string::String>,
         ///Commission percentage or value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commission: ::std::option::Option<f64>,
         ///Commission amount
-        #[serde(
-            rename = "commissionAmount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commission_amount: ::std::option::Option<f64>,
         ///Commission type
-        #[serde(
-            rename = "commissionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commission_type: ::std::option::Option<::std::string::String>,
         ///Created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Customer details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer: ::std::option::Option<CommissionCustomerResponseDto>,
         ///Due date
-        #[serde(
-            rename = "dueAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_at: ::std::option::Option<::std::string::String>,
         ///Event id
-        #[serde(
-            rename = "eventId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_id: ::std::option::Option<::std::string::String>,
         ///Commission id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the item is a trial commission
-        #[serde(
-            rename = "isTrial",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_trial: ::std::option::Option<bool>,
         ///Whether the commission is in live mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Payout id
-        #[serde(
-            rename = "payoutId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payout_id: ::std::option::Option<::std::string::String>,
         ///Product commission amount
-        #[serde(
-            rename = "productCommission",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_commission: ::std::option::Option<f64>,
         ///Product id
-        #[serde(
-            rename = "productId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Product name
-        #[serde(
-            rename = "productName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_name: ::std::option::Option<::std::string::String>,
         ///Quantity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qty: ::std::option::Option<f64>,
         ///Commission status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Commission tier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tier: ::std::option::Option<f64>,
         ///Transaction time
-        #[serde(
-            rename = "transactionAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_at: ::std::option::Option<::std::string::String>,
         ///Transaction id
-        #[serde(
-            rename = "transactionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_id: ::std::option::Option<::std::string::String>,
         ///Unit discount
-        #[serde(
-            rename = "unitDiscount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit_discount: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for CommissionListItemResponseDto {
@@ -733,12 +692,126 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CommissionListItemResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.affiliate))
+                + usize::from(!::std::option::Option::is_none(&self.affiliate_id))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.campaign))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_name))
+                + usize::from(!::std::option::Option::is_none(&self.commission))
+                + usize::from(!::std::option::Option::is_none(&self.commission_amount))
+                + usize::from(!::std::option::Option::is_none(&self.commission_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.customer))
+                + usize::from(!::std::option::Option::is_none(&self.due_at))
+                + usize::from(!::std::option::Option::is_none(&self.event_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_trial))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.payout_id))
+                + usize::from(!::std::option::Option::is_none(&self.product_commission))
+                + usize::from(!::std::option::Option::is_none(&self.product_id))
+                + usize::from(!::std::option::Option::is_none(&self.product_name))
+                + usize::from(!::std::option::Option::is_none(&self.qty))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.tier))
+                + usize::from(!::std::option::Option::is_none(&self.transaction_at))
+                + usize::from(!::std::option::Option::is_none(&self.transaction_id))
+                + usize::from(!::std::option::Option::is_none(&self.unit_discount));
+            let mut state = serializer
+                .serialize_struct("CommissionListItemResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.affiliate) {
+                state.serialize_field("affiliate", &self.affiliate)?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_id) {
+                state.serialize_field("affiliateId", &self.affiliate_id)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign) {
+                state.serialize_field("campaign", &self.campaign)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_name) {
+                state.serialize_field("campaignName", &self.campaign_name)?;
+            }
+            if !::std::option::Option::is_none(&self.commission) {
+                state.serialize_field("commission", &self.commission)?;
+            }
+            if !::std::option::Option::is_none(&self.commission_amount) {
+                state.serialize_field("commissionAmount", &self.commission_amount)?;
+            }
+            if !::std::option::Option::is_none(&self.commission_type) {
+                state.serialize_field("commissionType", &self.commission_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.customer) {
+                state.serialize_field("customer", &self.customer)?;
+            }
+            if !::std::option::Option::is_none(&self.due_at) {
+                state.serialize_field("dueAt", &self.due_at)?;
+            }
+            if !::std::option::Option::is_none(&self.event_id) {
+                state.serialize_field("eventId", &self.event_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_trial) {
+                state.serialize_field("isTrial", &self.is_trial)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.payout_id) {
+                state.serialize_field("payoutId", &self.payout_id)?;
+            }
+            if !::std::option::Option::is_none(&self.product_commission) {
+                state.serialize_field("productCommission", &self.product_commission)?;
+            }
+            if !::std::option::Option::is_none(&self.product_id) {
+                state.serialize_field("productId", &self.product_id)?;
+            }
+            if !::std::option::Option::is_none(&self.product_name) {
+                state.serialize_field("productName", &self.product_name)?;
+            }
+            if !::std::option::Option::is_none(&self.qty) {
+                state.serialize_field("qty", &self.qty)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.tier) {
+                state.serialize_field("tier", &self.tier)?;
+            }
+            if !::std::option::Option::is_none(&self.transaction_at) {
+                state.serialize_field("transactionAt", &self.transaction_at)?;
+            }
+            if !::std::option::Option::is_none(&self.transaction_id) {
+                state.serialize_field("transactionId", &self.transaction_id)?;
+            }
+            if !::std::option::Option::is_none(&self.unit_discount) {
+                state.serialize_field("unitDiscount", &self.unit_discount)?;
+            }
+            state.end()
+        }
+    }
     ///`CommissionListMetaResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CommissionListMetaResponseDto {
         ///Total commissions matching the filters
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for CommissionListMetaResponseDto {
@@ -788,203 +861,92 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CommissionListMetaResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count));
+            let mut state = serializer
+                .serialize_struct("CommissionListMetaResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAffiliateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAffiliateResponseDto {
         ///Whether the affiliate is active
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         ///Affiliate address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Affiliate avatar URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Campaign ids
-        #[serde(
-            rename = "campaignIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Click count
-        #[serde(
-            rename = "clickCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub click_count: ::std::option::Option<f64>,
         ///Contact id associated with the affiliate
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created by audit info
-        #[serde(
-            rename = "createdBy",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub created_by: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Currency code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Customer count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer: ::std::option::Option<f64>,
         ///Whether the affiliate is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Dropped customer count
-        #[serde(
-            rename = "droppedCustomer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dropped_customer: ::std::option::Option<f64>,
         ///Affiliate email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Facebook URL
-        #[serde(
-            rename = "facebookUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Affiliate first name
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Affiliate id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(
-            rename = "instagramUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_url: ::std::option::Option<::std::string::String>,
         ///Affiliate last name
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Last updated by audit info
-        #[serde(
-            rename = "lastUpdatedBy",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub last_updated_by: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Lead count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead: ::std::option::Option<f64>,
         ///LinkedIn URL
-        #[serde(
-            rename = "linkedInUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_url: ::std::option::Option<::std::string::String>,
         ///Location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Owned amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owned: ::std::option::Option<f64>,
         ///Paid amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid: ::std::option::Option<f64>,
         ///Affiliate phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Affiliate revenue
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub revenue: ::std::option::Option<f64>,
         ///Twitter URL
-        #[serde(
-            rename = "twitterUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter_url: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///VAT ID
-        #[serde(
-            rename = "vatId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub vat_id: ::std::option::Option<::std::string::String>,
         ///W8 form URL
-        #[serde(
-            rename = "w8Form",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w8_form: ::std::option::Option<::std::string::String>,
         ///W9 form URL
-        #[serde(
-            rename = "w9Form",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w9_form: ::std::option::Option<::std::string::String>,
         ///Website URL
-        #[serde(
-            rename = "websiteUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
         ///YouTube URL
-        #[serde(
-            rename = "youtubeUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAffiliateResponseDto {
@@ -1287,18 +1249,156 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAffiliateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_ids))
+                + usize::from(!::std::option::Option::is_none(&self.click_count))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::serde_json::Map::is_empty(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.customer))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.dropped_customer))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_url))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_url))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::serde_json::Map::is_empty(&self.last_updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.lead))
+                + usize::from(!::std::option::Option::is_none(&self.linked_in_url))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.owned))
+                + usize::from(!::std::option::Option::is_none(&self.paid))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.revenue))
+                + usize::from(!::std::option::Option::is_none(&self.twitter_url))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.vat_id))
+                + usize::from(!::std::option::Option::is_none(&self.w8_form))
+                + usize::from(!::std::option::Option::is_none(&self.w9_form))
+                + usize::from(!::std::option::Option::is_none(&self.website_url))
+                + usize::from(!::std::option::Option::is_none(&self.youtube_url));
+            let mut state = serializer.serialize_struct("GetAffiliateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_ids) {
+                state.serialize_field("campaignIds", &self.campaign_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.click_count) {
+                state.serialize_field("clickCount", &self.click_count)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::serde_json::Map::is_empty(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.customer) {
+                state.serialize_field("customer", &self.customer)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.dropped_customer) {
+                state.serialize_field("droppedCustomer", &self.dropped_customer)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_url) {
+                state.serialize_field("facebookUrl", &self.facebook_url)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_url) {
+                state.serialize_field("instagramUrl", &self.instagram_url)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.last_updated_by) {
+                state.serialize_field("lastUpdatedBy", &self.last_updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.lead) {
+                state.serialize_field("lead", &self.lead)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in_url) {
+                state.serialize_field("linkedInUrl", &self.linked_in_url)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.owned) {
+                state.serialize_field("owned", &self.owned)?;
+            }
+            if !::std::option::Option::is_none(&self.paid) {
+                state.serialize_field("paid", &self.paid)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.revenue) {
+                state.serialize_field("revenue", &self.revenue)?;
+            }
+            if !::std::option::Option::is_none(&self.twitter_url) {
+                state.serialize_field("twitterUrl", &self.twitter_url)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.vat_id) {
+                state.serialize_field("vatId", &self.vat_id)?;
+            }
+            if !::std::option::Option::is_none(&self.w8_form) {
+                state.serialize_field("w8Form", &self.w8_form)?;
+            }
+            if !::std::option::Option::is_none(&self.w9_form) {
+                state.serialize_field("w9Form", &self.w9_form)?;
+            }
+            if !::std::option::Option::is_none(&self.website_url) {
+                state.serialize_field("websiteUrl", &self.website_url)?;
+            }
+            if !::std::option::Option::is_none(&self.youtube_url) {
+                state.serialize_field("youtubeUrl", &self.youtube_url)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCommissionListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCommissionListResponseDto {
         ///Commission list
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub commissions: ::std::option::Option<
             ::std::vec::Vec<CommissionListItemResponseDto>,
         >,
         ///Pagination metadata
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<CommissionListMetaResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCommissionListResponseDto {
@@ -1354,16 +1454,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCommissionListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.commissions))
+                + usize::from(!::std::option::Option::is_none(&self.meta));
+            let mut state = serializer
+                .serialize_struct("GetCommissionListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.commissions) {
+                state.serialize_field("commissions", &self.commissions)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPayoutListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPayoutListResponseDto {
         ///Pagination metadata
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<PayoutListMetaResponseDto>,
         ///Payout list
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payouts: ::std::option::Option<::std::vec::Vec<PayoutListItemResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPayoutListResponseDto {
@@ -1419,18 +1535,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPayoutListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.payouts));
+            let mut state = serializer
+                .serialize_struct("GetPayoutListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.payouts) {
+                state.serialize_field("payouts", &self.payouts)?;
+            }
+            state.end()
+        }
+    }
     ///`ListAffiliatesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListAffiliatesResponseDto {
         ///Affiliate list
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliates: ::std::option::Option<
             ::std::vec::Vec<OAuthAffiliateListItemResponseDto>,
         >,
         ///Pagination metadata
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<AffiliateListMetaResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListAffiliatesResponseDto {
@@ -1486,203 +1617,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListAffiliatesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.affiliates))
+                + usize::from(!::std::option::Option::is_none(&self.meta));
+            let mut state = serializer
+                .serialize_struct("ListAffiliatesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.affiliates) {
+                state.serialize_field("affiliates", &self.affiliates)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.end()
+        }
+    }
     ///`OAuthAffiliateListItemResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OAuthAffiliateListItemResponseDto {
         ///Whether the affiliate is active
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         ///Affiliate address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Affiliate avatar URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar: ::std::option::Option<::std::string::String>,
         ///Campaign ids
-        #[serde(
-            rename = "campaignIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Click count
-        #[serde(
-            rename = "clickCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub click_count: ::std::option::Option<f64>,
         ///Contact id associated with the affiliate
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created by audit info
-        #[serde(
-            rename = "createdBy",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub created_by: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Currency code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Customer count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer: ::std::option::Option<f64>,
         ///Whether the affiliate is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Dropped customer count
-        #[serde(
-            rename = "droppedCustomer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dropped_customer: ::std::option::Option<f64>,
         ///Affiliate email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Facebook URL
-        #[serde(
-            rename = "facebookUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Affiliate first name
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Affiliate id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(
-            rename = "instagramUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_url: ::std::option::Option<::std::string::String>,
         ///Affiliate last name
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///Last updated by audit info
-        #[serde(
-            rename = "lastUpdatedBy",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub last_updated_by: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Lead count
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead: ::std::option::Option<f64>,
         ///LinkedIn URL
-        #[serde(
-            rename = "linkedInUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in_url: ::std::option::Option<::std::string::String>,
         ///Location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Owned amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owned: ::std::option::Option<f64>,
         ///Paid amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid: ::std::option::Option<f64>,
         ///Affiliate phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Affiliate revenue
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub revenue: ::std::option::Option<f64>,
         ///Twitter URL
-        #[serde(
-            rename = "twitterUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter_url: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///VAT ID
-        #[serde(
-            rename = "vatId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub vat_id: ::std::option::Option<::std::string::String>,
         ///W8 form URL
-        #[serde(
-            rename = "w8Form",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w8_form: ::std::option::Option<::std::string::String>,
         ///W9 form URL
-        #[serde(
-            rename = "w9Form",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub w9_form: ::std::option::Option<::std::string::String>,
         ///Website URL
-        #[serde(
-            rename = "websiteUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website_url: ::std::option::Option<::std::string::String>,
         ///YouTube URL
-        #[serde(
-            rename = "youtubeUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OAuthAffiliateListItemResponseDto {
@@ -1986,141 +2011,195 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OAuthAffiliateListItemResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.avatar))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_ids))
+                + usize::from(!::std::option::Option::is_none(&self.click_count))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::serde_json::Map::is_empty(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.customer))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.dropped_customer))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_url))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_url))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::serde_json::Map::is_empty(&self.last_updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.lead))
+                + usize::from(!::std::option::Option::is_none(&self.linked_in_url))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.owned))
+                + usize::from(!::std::option::Option::is_none(&self.paid))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.revenue))
+                + usize::from(!::std::option::Option::is_none(&self.twitter_url))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.vat_id))
+                + usize::from(!::std::option::Option::is_none(&self.w8_form))
+                + usize::from(!::std::option::Option::is_none(&self.w9_form))
+                + usize::from(!::std::option::Option::is_none(&self.website_url))
+                + usize::from(!::std::option::Option::is_none(&self.youtube_url));
+            let mut state = serializer
+                .serialize_struct("OAuthAffiliateListItemResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.avatar) {
+                state.serialize_field("avatar", &self.avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_ids) {
+                state.serialize_field("campaignIds", &self.campaign_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.click_count) {
+                state.serialize_field("clickCount", &self.click_count)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::serde_json::Map::is_empty(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.customer) {
+                state.serialize_field("customer", &self.customer)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.dropped_customer) {
+                state.serialize_field("droppedCustomer", &self.dropped_customer)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_url) {
+                state.serialize_field("facebookUrl", &self.facebook_url)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_url) {
+                state.serialize_field("instagramUrl", &self.instagram_url)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.last_updated_by) {
+                state.serialize_field("lastUpdatedBy", &self.last_updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.lead) {
+                state.serialize_field("lead", &self.lead)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in_url) {
+                state.serialize_field("linkedInUrl", &self.linked_in_url)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.owned) {
+                state.serialize_field("owned", &self.owned)?;
+            }
+            if !::std::option::Option::is_none(&self.paid) {
+                state.serialize_field("paid", &self.paid)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.revenue) {
+                state.serialize_field("revenue", &self.revenue)?;
+            }
+            if !::std::option::Option::is_none(&self.twitter_url) {
+                state.serialize_field("twitterUrl", &self.twitter_url)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.vat_id) {
+                state.serialize_field("vatId", &self.vat_id)?;
+            }
+            if !::std::option::Option::is_none(&self.w8_form) {
+                state.serialize_field("w8Form", &self.w8_form)?;
+            }
+            if !::std::option::Option::is_none(&self.w9_form) {
+                state.serialize_field("w9Form", &self.w9_form)?;
+            }
+            if !::std::option::Option::is_none(&self.website_url) {
+                state.serialize_field("websiteUrl", &self.website_url)?;
+            }
+            if !::std::option::Option::is_none(&self.youtube_url) {
+                state.serialize_field("youtubeUrl", &self.youtube_url)?;
+            }
+            state.end()
+        }
+    }
     ///`PayoutListItemResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PayoutListItemResponseDto {
         ///Affiliate details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate: ::std::option::Option<OAuthAffiliateListItemResponseDto>,
         ///Affiliate email
-        #[serde(
-            rename = "affiliateEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_email: ::std::option::Option<::std::string::String>,
         ///Affiliate id
-        #[serde(
-            rename = "affiliateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_id: ::std::option::Option<::std::string::String>,
         ///Affiliate display name
-        #[serde(
-            rename = "affiliateName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub affiliate_name: ::std::option::Option<::std::string::String>,
         ///Alternate id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Payout amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign: ::std::option::Option<::std::string::String>,
         ///Campaign id
-        #[serde(
-            rename = "campaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_id: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Payout currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Whether the payout is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Payout due date
-        #[serde(
-            rename = "dueAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_at: ::std::option::Option<::std::string::String>,
         ///Payout id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the payout is migrated
-        #[serde(
-            rename = "isMigrated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_migrated: ::std::option::Option<bool>,
         ///Location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Payout paid date
-        #[serde(
-            rename = "paidAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid_at: ::std::option::Option<::std::string::String>,
         ///Payout metadata
-        #[serde(
-            rename = "paidMeta",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub paid_meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Payout paid method
-        #[serde(
-            rename = "paidMethod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub paid_method: ::std::option::Option<::std::string::String>,
         ///Primary payout method
-        #[serde(
-            rename = "payoutMethod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payout_method: ::std::option::Option<::std::string::String>,
         ///Payout month
-        #[serde(
-            rename = "payoutMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payout_month: ::std::option::Option<::std::string::String>,
         ///Payout status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PayoutListItemResponseDto {
@@ -2337,12 +2416,110 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PayoutListItemResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.affiliate))
+                + usize::from(!::std::option::Option::is_none(&self.affiliate_email))
+                + usize::from(!::std::option::Option::is_none(&self.affiliate_id))
+                + usize::from(!::std::option::Option::is_none(&self.affiliate_name))
+                + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.campaign))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.due_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_migrated))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.paid_at))
+                + usize::from(!::serde_json::Map::is_empty(&self.paid_meta))
+                + usize::from(!::std::option::Option::is_none(&self.paid_method))
+                + usize::from(!::std::option::Option::is_none(&self.payout_method))
+                + usize::from(!::std::option::Option::is_none(&self.payout_month))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("PayoutListItemResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.affiliate) {
+                state.serialize_field("affiliate", &self.affiliate)?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_email) {
+                state.serialize_field("affiliateEmail", &self.affiliate_email)?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_id) {
+                state.serialize_field("affiliateId", &self.affiliate_id)?;
+            }
+            if !::std::option::Option::is_none(&self.affiliate_name) {
+                state.serialize_field("affiliateName", &self.affiliate_name)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign) {
+                state.serialize_field("campaign", &self.campaign)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_id) {
+                state.serialize_field("campaignId", &self.campaign_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.due_at) {
+                state.serialize_field("dueAt", &self.due_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_migrated) {
+                state.serialize_field("isMigrated", &self.is_migrated)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.paid_at) {
+                state.serialize_field("paidAt", &self.paid_at)?;
+            }
+            if !::serde_json::Map::is_empty(&self.paid_meta) {
+                state.serialize_field("paidMeta", &self.paid_meta)?;
+            }
+            if !::std::option::Option::is_none(&self.paid_method) {
+                state.serialize_field("paidMethod", &self.paid_method)?;
+            }
+            if !::std::option::Option::is_none(&self.payout_method) {
+                state.serialize_field("payoutMethod", &self.payout_method)?;
+            }
+            if !::std::option::Option::is_none(&self.payout_month) {
+                state.serialize_field("payoutMonth", &self.payout_month)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`PayoutListMetaResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PayoutListMetaResponseDto {
         ///Total payouts matching the filters
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for PayoutListMetaResponseDto {
@@ -2389,6 +2566,21 @@ pub mod types {
                     FIELDS,
                     PayoutListMetaResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for PayoutListMetaResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count));
+            let mut state = serializer
+                .serialize_struct("PayoutListMetaResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            state.end()
         }
     }
     /// Error types.

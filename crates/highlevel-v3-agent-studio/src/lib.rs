@@ -13,52 +13,25 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreatePublicAgentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreatePublicAgentDto {
         ///Agency ID
-        #[serde(
-            rename = "agencyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agency_id: ::std::option::Option<::std::string::String>,
         ///Author email
-        #[serde(
-            rename = "authorEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub author_email: ::std::option::Option<::std::string::String>,
         ///Author ID
-        #[serde(
-            rename = "authorId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub author_id: ::std::option::Option<::std::string::String>,
         ///Author name
-        #[serde(
-            rename = "authorName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub author_name: ::std::option::Option<::std::string::String>,
         ///Description of the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Edges array (deprecated, prefer using version.edges)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub edges: ::std::vec::Vec<::std::string::String>,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Name of the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Nodes array (deprecated, prefer using version.nodes)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub nodes: ::std::vec::Vec<::std::string::String>,
         ///Status of the agent
         pub status: CreatePublicAgentDtoStatus,
@@ -189,23 +162,65 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreatePublicAgentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.agency_id))
+                + usize::from(!::std::option::Option::is_none(&self.author_email))
+                + usize::from(!::std::option::Option::is_none(&self.author_id))
+                + usize::from(!::std::option::Option::is_none(&self.author_name))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::vec::Vec::is_empty(&self.edges))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.nodes));
+            let mut state = serializer.serialize_struct("CreatePublicAgentDto", len)?;
+            if !::std::option::Option::is_none(&self.agency_id) {
+                state.serialize_field("agencyId", &self.agency_id)?;
+            }
+            if !::std::option::Option::is_none(&self.author_email) {
+                state.serialize_field("authorEmail", &self.author_email)?;
+            }
+            if !::std::option::Option::is_none(&self.author_id) {
+                state.serialize_field("authorId", &self.author_id)?;
+            }
+            if !::std::option::Option::is_none(&self.author_name) {
+                state.serialize_field("authorName", &self.author_name)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.edges) {
+                state.serialize_field("edges", &self.edges)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.nodes) {
+                state.serialize_field("nodes", &self.nodes)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.serialize_field("version", &self.version)?;
+            state.end()
+        }
+    }
     impl CreatePublicAgentDto {
         pub fn builder() -> builder::CreatePublicAgentDto {
             Default::default()
         }
     }
     ///Status of the agent
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreatePublicAgentDtoStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "archived")]
         Archived,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePublicAgentDtoStatus {
@@ -223,6 +238,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreatePublicAgentDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Inactive => "inactive",
+                        Self::Archived => "archived",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreatePublicAgentDtoStatus {
@@ -265,22 +296,15 @@ pub mod types {
         }
     }
     ///`CreatePublicAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatePublicAgentResponseDto {
         ///Created agent data with metadata
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub agent: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Created versions array (initial staging version)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub versions: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePublicAgentResponseDto {
@@ -348,23 +372,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreatePublicAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.agent))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success))
+                + usize::from(!::std::option::Option::is_none(&self.versions));
+            let mut state = serializer
+                .serialize_struct("CreatePublicAgentResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.agent) {
+                state.serialize_field("agent", &self.agent)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            if !::std::option::Option::is_none(&self.versions) {
+                state.serialize_field("versions", &self.versions)?;
+            }
+            state.end()
+        }
+    }
     ///`DeletePublicAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeletePublicAgentResponseDto {
         ///Deleted agent ID
-        #[serde(
-            rename = "agentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeletePublicAgentResponseDto {
@@ -427,47 +469,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeletePublicAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_id))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeletePublicAgentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_id) {
+                state.serialize_field("agentId", &self.agent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ExecutePublicAgentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ExecutePublicAgentDto {
         ///Attachments for the message
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<PublicAttachmentSchema>,
         ///Contact ID to associate with this execution. When provided, contact data will be hydrated and made available to the agent.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Unique session identifier that maintains conversational context across multiple interactions within the same agent session. Omit this field for the first message in a new session. Include the executionId returned from the previous response to maintain context in subsequent messages.
-        #[serde(
-            rename = "executionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execution_id: ::std::option::Option<::std::string::String>,
         ///Input variables to pass to the agent. These should match the input variables defined in the agent configuration.
-        #[serde(
-            rename = "inputVariables",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub input_variables: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Message to send to the agent
         pub message: ::std::string::String,
         ///Published version ID to execute. If not provided, the latest published production version will be used.
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ExecutePublicAgentDto {
@@ -564,80 +608,69 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ExecutePublicAgentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.execution_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.input_variables))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer.serialize_struct("ExecutePublicAgentDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.execution_id) {
+                state.serialize_field("executionId", &self.execution_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.input_variables) {
+                state.serialize_field("inputVariables", &self.input_variables)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("message", &self.message)?;
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
+        }
+    }
     impl ExecutePublicAgentDto {
         pub fn builder() -> builder::ExecutePublicAgentDto {
             Default::default()
         }
     }
     ///`ExecutePublicAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ExecutePublicAgentResponseDto {
         ///Response attachments
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Unique session identifier that maintains conversational context across multiple interactions within the same agent session. Use this ID in subsequent requests to continue the conversation.
-        #[serde(
-            rename = "executionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execution_id: ::std::option::Option<::std::string::String>,
         ///Execution status
-        #[serde(
-            rename = "executionStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execution_status: ::std::option::Option<::std::string::String>,
         ///Whether flow was switched
-        #[serde(
-            rename = "flowSwitch",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub flow_switch: ::std::option::Option<bool>,
         ///Generated outputs
-        #[serde(
-            rename = "generativeOutputs",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub generative_outputs: ::std::option::Option<
             ::std::vec::Vec<::serde_json::Value>,
         >,
         ///When end node is added in the graph, this will be true if the agent reached the end node in the graph
-        #[serde(
-            rename = "goalCompletion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal_completion: ::std::option::Option<bool>,
         ///Unique identifier for a single interaction cycle, consisting of one user input and the corresponding agent response. Each message exchange generates a new interactionId.
-        #[serde(
-            rename = "interactionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interaction_id: ::std::option::Option<::std::string::String>,
         ///Expected input type for next interaction
-        #[serde(
-            rename = "nextExpectedInput",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_expected_input: ::std::option::Option<::std::string::String>,
         ///Agent response text
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response: ::std::option::Option<::std::string::String>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Response type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ExecutePublicAgentResponseDto {
@@ -769,26 +802,72 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ExecutePublicAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.execution_id))
+                + usize::from(!::std::option::Option::is_none(&self.execution_status))
+                + usize::from(!::std::option::Option::is_none(&self.flow_switch))
+                + usize::from(!::std::option::Option::is_none(&self.generative_outputs))
+                + usize::from(!::std::option::Option::is_none(&self.goal_completion))
+                + usize::from(!::std::option::Option::is_none(&self.interaction_id))
+                + usize::from(!::std::option::Option::is_none(&self.next_expected_input))
+                + usize::from(!::std::option::Option::is_none(&self.response))
+                + usize::from(!::std::option::Option::is_none(&self.success))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("ExecutePublicAgentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.execution_id) {
+                state.serialize_field("executionId", &self.execution_id)?;
+            }
+            if !::std::option::Option::is_none(&self.execution_status) {
+                state.serialize_field("executionStatus", &self.execution_status)?;
+            }
+            if !::std::option::Option::is_none(&self.flow_switch) {
+                state.serialize_field("flowSwitch", &self.flow_switch)?;
+            }
+            if !::std::option::Option::is_none(&self.generative_outputs) {
+                state.serialize_field("generativeOutputs", &self.generative_outputs)?;
+            }
+            if !::std::option::Option::is_none(&self.goal_completion) {
+                state.serialize_field("goalCompletion", &self.goal_completion)?;
+            }
+            if !::std::option::Option::is_none(&self.interaction_id) {
+                state.serialize_field("interactionId", &self.interaction_id)?;
+            }
+            if !::std::option::Option::is_none(&self.next_expected_input) {
+                state.serialize_field("nextExpectedInput", &self.next_expected_input)?;
+            }
+            if !::std::option::Option::is_none(&self.response) {
+                state.serialize_field("response", &self.response)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAgentByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAgentByIdResponseDto {
         ///Agent metadata with all active versions
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub agent: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Request trace ID for debugging
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAgentByIdResponseDto {
@@ -856,25 +935,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAgentByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.agent))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer.serialize_struct("GetAgentByIdResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.agent) {
+                state.serialize_field("agent", &self.agent)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPublishedAgentsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPublishedAgentsResponseDto {
         ///List of agents with metadata
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agents: ::std::option::Option<
             ::std::vec::Vec<GetPublishedAgentsResponseDtoAgentsItem>,
         >,
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pagination: ::std::option::Option<GetPublishedAgentsResponseDtoPagination>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPublishedAgentsResponseDto {
@@ -945,48 +1042,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPublishedAgentsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.agents))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.pagination))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetPublishedAgentsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.agents) {
+                state.serialize_field("agents", &self.agents)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.pagination) {
+                state.serialize_field("pagination", &self.pagination)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPublishedAgentsResponseDtoAgentsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPublishedAgentsResponseDtoAgentsItem {
         ///Agent ID
-        #[serde(
-            rename = "agentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Agent description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Agent name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Agent status (always "active")
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPublishedAgentsResponseDtoAgentsItem {
@@ -1090,27 +1188,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPublishedAgentsResponseDtoAgentsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetPublishedAgentsResponseDtoAgentsItem", len)?;
+            if !::std::option::Option::is_none(&self.agent_id) {
+                state.serialize_field("agentId", &self.agent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Pagination metadata
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPublishedAgentsResponseDtoPagination {
         ///Whether more agents exist
-        #[serde(
-            rename = "hasMore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
         ///Number of agents per page
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit: ::std::option::Option<f64>,
         ///Starting position
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub offset: ::std::option::Option<f64>,
         ///Total number of agents
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPublishedAgentsResponseDtoPagination {
@@ -1185,17 +1312,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPublishedAgentsResponseDtoPagination {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.has_more))
+                + usize::from(!::std::option::Option::is_none(&self.limit))
+                + usize::from(!::std::option::Option::is_none(&self.offset))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("GetPublishedAgentsResponseDtoPagination", len)?;
+            if !::std::option::Option::is_none(&self.has_more) {
+                state.serialize_field("hasMore", &self.has_more)?;
+            }
+            if !::std::option::Option::is_none(&self.limit) {
+                state.serialize_field("limit", &self.limit)?;
+            }
+            if !::std::option::Option::is_none(&self.offset) {
+                state.serialize_field("offset", &self.offset)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`InternalServerErrorDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InternalServerErrorDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InternalServerErrorDto {
@@ -1251,32 +1399,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InternalServerErrorDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InternalServerErrorDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`PromoteAndPublishDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PromoteAndPublishDto {
         ///Location ID for authorization
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///User email performing the promotion action
-        #[serde(
-            rename = "userEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_email: ::std::option::Option<::std::string::String>,
         ///User ID performing the promotion action
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///User name performing the promotion action
-        #[serde(
-            rename = "userName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PromoteAndPublishDto {
@@ -1347,24 +1498,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PromoteAndPublishDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.user_email))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.user_name));
+            let mut state = serializer.serialize_struct("PromoteAndPublishDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.user_email) {
+                state.serialize_field("userEmail", &self.user_email)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_name) {
+                state.serialize_field("userName", &self.user_name)?;
+            }
+            state.end()
+        }
+    }
     impl PromoteAndPublishDto {
         pub fn builder() -> builder::PromoteAndPublishDto {
             Default::default()
         }
     }
     ///`PromoteAndPublishResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PromoteAndPublishResponseDto {
         ///Result data with production and new draft version details
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for PromoteAndPublishResponseDto {
@@ -1425,14 +1595,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PromoteAndPublishResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("PromoteAndPublishResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`PublicAttachmentSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PublicAttachmentSchema {
         ///URL of the image attachment
-        #[serde(rename = "imageUrl")]
         pub image_url: ::std::string::String,
         ///Type of attachment
-        #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for PublicAttachmentSchema {
@@ -1487,28 +1678,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PublicAttachmentSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("PublicAttachmentSchema", len)?;
+            state.serialize_field("imageUrl", &self.image_url)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl PublicAttachmentSchema {
         pub fn builder() -> builder::PublicAttachmentSchema {
             Default::default()
         }
     }
     ///`UpdatePublicAgentMetadataDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdatePublicAgentMetadataDto {
         ///Description of the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Location ID for authorization (cannot be updated)
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Name of the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Status of the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdatePublicAgentMetadataDtoStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePublicAgentMetadataDto {
@@ -1579,23 +1776,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdatePublicAgentMetadataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdatePublicAgentMetadataDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     impl UpdatePublicAgentMetadataDto {
         pub fn builder() -> builder::UpdatePublicAgentMetadataDto {
             Default::default()
         }
     }
     ///Status of the agent
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdatePublicAgentMetadataDtoStatus {
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "inactive")]
         Inactive,
-        #[serde(rename = "archived")]
         Archived,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePublicAgentMetadataDtoStatus {
@@ -1613,6 +1831,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdatePublicAgentMetadataDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Active => "active",
+                        Self::Inactive => "inactive",
+                        Self::Archived => "archived",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdatePublicAgentMetadataDtoStatus {
@@ -1656,18 +1890,13 @@ pub mod types {
         }
     }
     ///`UpdatePublicAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdatePublicAgentResponseDto {
         ///Updated agent or version data
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePublicAgentResponseDto {
@@ -1728,80 +1957,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdatePublicAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdatePublicAgentResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdatePublicAgentVersionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdatePublicAgentVersionDto {
         ///Description of the version
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Complete array of edges connecting the nodes. Provide all edges including unchanged ones.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub edges: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Global configuration including prompts and settings
-        #[serde(
-            rename = "globalConfig",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub global_config: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Global variables accessible throughout the agent workflow
-        #[serde(
-            rename = "globalVariables",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub global_variables: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Input variables required from user at execution time
-        #[serde(
-            rename = "inputVariables",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub input_variables: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Location ID for authorization
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Complete array of nodes for the agent workflow. Provide all nodes including unchanged ones.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub nodes: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Runtime variables generated during agent execution
-        #[serde(
-            rename = "runtimeVariables",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub runtime_variables: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///User ID performing the update
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///User name performing the update
-        #[serde(
-            rename = "userName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_name: ::std::option::Option<::std::string::String>,
         ///Version name
-        #[serde(
-            rename = "versionName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePublicAgentVersionDto {
@@ -1919,6 +2131,59 @@ pub mod types {
                     FIELDS,
                     UpdatePublicAgentVersionDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdatePublicAgentVersionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::vec::Vec::is_empty(&self.edges))
+                + usize::from(!::serde_json::Map::is_empty(&self.global_config))
+                + usize::from(!::std::vec::Vec::is_empty(&self.global_variables))
+                + usize::from(!::std::vec::Vec::is_empty(&self.input_variables))
+                + usize::from(!::std::vec::Vec::is_empty(&self.nodes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.runtime_variables))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.user_name))
+                + usize::from(!::std::option::Option::is_none(&self.version_name));
+            let mut state = serializer
+                .serialize_struct("UpdatePublicAgentVersionDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.edges) {
+                state.serialize_field("edges", &self.edges)?;
+            }
+            if !::serde_json::Map::is_empty(&self.global_config) {
+                state.serialize_field("globalConfig", &self.global_config)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.global_variables) {
+                state.serialize_field("globalVariables", &self.global_variables)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.input_variables) {
+                state.serialize_field("inputVariables", &self.input_variables)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.nodes) {
+                state.serialize_field("nodes", &self.nodes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.runtime_variables) {
+                state.serialize_field("runtimeVariables", &self.runtime_variables)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_name) {
+                state.serialize_field("userName", &self.user_name)?;
+            }
+            if !::std::option::Option::is_none(&self.version_name) {
+                state.serialize_field("versionName", &self.version_name)?;
+            }
+            state.end()
         }
     }
     impl UpdatePublicAgentVersionDto {

@@ -13,23 +13,18 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateAssociationReqDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateAssociationReqDto {
         ///First Objects Key
-        #[serde(rename = "firstObjectKey")]
         pub first_object_key: ::serde_json::Value,
         ///First Objects Association Label (custom_objects.children)
-        #[serde(rename = "firstObjectLabel")]
         pub first_object_label: ::serde_json::Value,
         ///Association's Unique key
         pub key: ::std::string::String,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Second Objects Key
-        #[serde(rename = "secondObjectKey")]
         pub second_object_key: ::serde_json::Value,
         ///Second Object Association Label (contact)
-        #[serde(rename = "secondObjectLabel")]
         pub second_object_label: ::serde_json::Value,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateAssociationReqDto {
@@ -123,25 +118,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateAssociationReqDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer.serialize_struct("CreateAssociationReqDto", len)?;
+            state.serialize_field("firstObjectKey", &self.first_object_key)?;
+            state.serialize_field("firstObjectLabel", &self.first_object_label)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("secondObjectKey", &self.second_object_key)?;
+            state.serialize_field("secondObjectLabel", &self.second_object_label)?;
+            state.end()
+        }
+    }
     impl CreateAssociationReqDto {
         pub fn builder() -> builder::CreateAssociationReqDto {
             Default::default()
         }
     }
     ///`CreateRelationReqDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateRelationReqDto {
         ///Association's Id
-        #[serde(rename = "associationId")]
         pub association_id: ::std::string::String,
         ///First Record's Id. For instance, if you have an association between a contact and a custom object, and you specify the contact as the first object while creating the association, then your firstRecordId would be the contactId
-        #[serde(rename = "firstRecordId")]
         pub first_record_id: ::std::string::String,
         ///Your Sub Account's ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Second Record's Id.For instance, if you have an association between a contact and a custom object, and you specify the custom object as the second entity while creating the association, then your secondRecordId would be the customObject record Id
-        #[serde(rename = "secondRecordId")]
         pub second_record_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateRelationReqDto {
@@ -220,24 +228,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateRelationReqDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("CreateRelationReqDto", len)?;
+            state.serialize_field("associationId", &self.association_id)?;
+            state.serialize_field("firstRecordId", &self.first_record_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("secondRecordId", &self.second_record_id)?;
+            state.end()
+        }
+    }
     impl CreateRelationReqDto {
         pub fn builder() -> builder::CreateRelationReqDto {
             Default::default()
         }
     }
     ///`DeleteAssociationsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteAssociationsResponseDto {
         ///Deletion status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Association Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteAssociationsResponseDto {
@@ -301,56 +318,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteAssociationsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.message));
+            let mut state = serializer
+                .serialize_struct("DeleteAssociationsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPostSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPostSuccessfulResponseDto {
         ///Association Type can be USER_DEFINED or SYSTEM_DEFINED
-        #[serde(
-            rename = "associationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub association_type: ::std::option::Option<::serde_json::Value>,
         ///First Objects Key
-        #[serde(
-            rename = "firstObjectKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_object_key: ::std::option::Option<::serde_json::Value>,
         ///First Objects Association Label (custom_objects.children)
-        #[serde(
-            rename = "firstObjectLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_object_label: ::std::option::Option<::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///First Objects Association Label (custom_objects.children)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Second Objects Key
-        #[serde(
-            rename = "secondObjectKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub second_object_key: ::std::option::Option<::serde_json::Value>,
         ///Second Object Association Label (contact)
-        #[serde(
-            rename = "secondObjectLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub second_object_label: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostSuccessfulResponseDto {
@@ -457,12 +464,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPostSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.association_type))
+                + usize::from(!::std::option::Option::is_none(&self.first_object_key))
+                + usize::from(!::std::option::Option::is_none(&self.first_object_label))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.second_object_key))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.second_object_label),
+                );
+            let mut state = serializer
+                .serialize_struct("GetPostSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.association_type) {
+                state.serialize_field("associationType", &self.association_type)?;
+            }
+            if !::std::option::Option::is_none(&self.first_object_key) {
+                state.serialize_field("firstObjectKey", &self.first_object_key)?;
+            }
+            if !::std::option::Option::is_none(&self.first_object_label) {
+                state.serialize_field("firstObjectLabel", &self.first_object_label)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.second_object_key) {
+                state.serialize_field("secondObjectKey", &self.second_object_key)?;
+            }
+            if !::std::option::Option::is_none(&self.second_object_label) {
+                state.serialize_field("secondObjectLabel", &self.second_object_label)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateAssociationReqDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateAssociationReqDto {
-        #[serde(rename = "firstObjectLabel")]
         pub first_object_label: ::serde_json::Value,
-        #[serde(rename = "secondObjectLabel")]
         pub second_object_label: ::serde_json::Value,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateAssociationReqDto {
@@ -518,6 +569,19 @@ pub mod types {
                     FIELDS,
                     UpdateAssociationReqDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateAssociationReqDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("UpdateAssociationReqDto", len)?;
+            state.serialize_field("firstObjectLabel", &self.first_object_label)?;
+            state.serialize_field("secondObjectLabel", &self.second_object_label)?;
+            state.end()
         }
     }
     impl UpdateAssociationReqDto {

@@ -13,26 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BrandBoardListItemDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BrandBoardListItemDto {
         ///Brand board ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Metadata about the brand board
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MetaData>,
         ///Brand board name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BrandBoardListItemDto {
@@ -102,107 +91,68 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BrandBoardListItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("BrandBoardListItemDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`BrandVoiceAnswersDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BrandVoiceAnswersDto {
         ///Brand Name
-        #[serde(rename = "brandName")]
         pub brand_name: ::std::string::String,
         ///Brand Promise
-        #[serde(
-            rename = "brandPromise",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_promise: ::std::option::Option<::std::string::String>,
         ///Brand Purpose
-        #[serde(
-            rename = "brandPurpose",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_purpose: ::std::option::Option<::std::string::String>,
         ///Brand Values
-        #[serde(
-            rename = "brandValues",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_values: ::std::option::Option<::std::string::String>,
         ///Business Hours
-        #[serde(
-            rename = "businessHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_hours: ::std::option::Option<::std::string::String>,
         ///Business Type
-        #[serde(
-            rename = "businessType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_type: ::std::option::Option<::std::string::String>,
         ///Call to Action
-        #[serde(
-            rename = "callToAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action: ::std::option::Option<::std::string::String>,
         ///Company Address
-        #[serde(
-            rename = "companyAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_address: ::std::option::Option<::std::string::String>,
         ///Company Email
-        #[serde(
-            rename = "companyEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_email: ::std::option::Option<::std::string::String>,
         ///Company Website
-        #[serde(
-            rename = "companyWebsite",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_website: ::std::option::Option<::std::string::String>,
         ///Competitive Advantage
-        #[serde(
-            rename = "competitiveAdvantage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub competitive_advantage: ::std::option::Option<::std::string::String>,
         ///Customer Pain Points
-        #[serde(rename = "customerPainPoints")]
         pub customer_pain_points: ::std::string::String,
         ///Phone Information
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub phone: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Risks of Inaction
-        #[serde(
-            rename = "risksOfInaction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risks_of_inaction: ::std::option::Option<::std::string::String>,
         ///Target Audience
-        #[serde(rename = "targetAudience")]
         pub target_audience: ::std::string::String,
         ///Tone of Voice
-        #[serde(rename = "toneOfVoice")]
         pub tone_of_voice: ::std::string::String,
         ///Unique Selling Proposition
-        #[serde(
-            rename = "uniqueSellingProposition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unique_selling_proposition: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BrandVoiceAnswersDto {
@@ -383,128 +333,125 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BrandVoiceAnswersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_promise))
+                + usize::from(!::std::option::Option::is_none(&self.brand_purpose))
+                + usize::from(!::std::option::Option::is_none(&self.brand_values))
+                + usize::from(!::std::option::Option::is_none(&self.business_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_type))
+                + usize::from(!::std::option::Option::is_none(&self.call_to_action))
+                + usize::from(!::std::option::Option::is_none(&self.company_address))
+                + usize::from(!::std::option::Option::is_none(&self.company_email))
+                + usize::from(!::std::option::Option::is_none(&self.company_website))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.competitive_advantage),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.risks_of_inaction))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.unique_selling_proposition),
+                );
+            let mut state = serializer.serialize_struct("BrandVoiceAnswersDto", len)?;
+            state.serialize_field("brandName", &self.brand_name)?;
+            if !::std::option::Option::is_none(&self.brand_promise) {
+                state.serialize_field("brandPromise", &self.brand_promise)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_purpose) {
+                state.serialize_field("brandPurpose", &self.brand_purpose)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_values) {
+                state.serialize_field("brandValues", &self.brand_values)?;
+            }
+            if !::std::option::Option::is_none(&self.business_hours) {
+                state.serialize_field("businessHours", &self.business_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_type) {
+                state.serialize_field("businessType", &self.business_type)?;
+            }
+            if !::std::option::Option::is_none(&self.call_to_action) {
+                state.serialize_field("callToAction", &self.call_to_action)?;
+            }
+            if !::std::option::Option::is_none(&self.company_address) {
+                state.serialize_field("companyAddress", &self.company_address)?;
+            }
+            if !::std::option::Option::is_none(&self.company_email) {
+                state.serialize_field("companyEmail", &self.company_email)?;
+            }
+            if !::std::option::Option::is_none(&self.company_website) {
+                state.serialize_field("companyWebsite", &self.company_website)?;
+            }
+            if !::std::option::Option::is_none(&self.competitive_advantage) {
+                state
+                    .serialize_field(
+                        "competitiveAdvantage",
+                        &self.competitive_advantage,
+                    )?;
+            }
+            state.serialize_field("customerPainPoints", &self.customer_pain_points)?;
+            if !::serde_json::Map::is_empty(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.risks_of_inaction) {
+                state.serialize_field("risksOfInaction", &self.risks_of_inaction)?;
+            }
+            state.serialize_field("targetAudience", &self.target_audience)?;
+            state.serialize_field("toneOfVoice", &self.tone_of_voice)?;
+            if !::std::option::Option::is_none(&self.unique_selling_proposition) {
+                state
+                    .serialize_field(
+                        "uniqueSellingProposition",
+                        &self.unique_selling_proposition,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl BrandVoiceAnswersDto {
         pub fn builder() -> builder::BrandVoiceAnswersDto {
             Default::default()
         }
     }
     ///`BrandVoiceAnswersPublicV1Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BrandVoiceAnswersPublicV1Dto {
         ///Brand Name
-        #[serde(
-            rename = "brandName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_name: ::std::option::Option<::std::string::String>,
         ///Brand Promise
-        #[serde(
-            rename = "brandPromise",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_promise: ::std::option::Option<::std::string::String>,
         ///Brand Purpose
-        #[serde(
-            rename = "brandPurpose",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_purpose: ::std::option::Option<::std::string::String>,
         ///Brand Values
-        #[serde(
-            rename = "brandValues",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_values: ::std::option::Option<::std::string::String>,
         ///Business Hours
-        #[serde(
-            rename = "businessHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_hours: ::std::option::Option<::std::string::String>,
         ///Business Type
-        #[serde(
-            rename = "businessType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_type: ::std::option::Option<::std::string::String>,
         ///Call to Action
-        #[serde(
-            rename = "callToAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action: ::std::option::Option<::std::string::String>,
         ///Company Address
-        #[serde(
-            rename = "companyAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_address: ::std::option::Option<::std::string::String>,
         ///Company Email
-        #[serde(
-            rename = "companyEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_email: ::std::option::Option<::std::string::String>,
         ///Company Website
-        #[serde(
-            rename = "companyWebsite",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_website: ::std::option::Option<::std::string::String>,
         ///Competitive Advantage
-        #[serde(
-            rename = "competitiveAdvantage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub competitive_advantage: ::std::option::Option<::std::string::String>,
         ///Customer Pain Points
-        #[serde(
-            rename = "customerPainPoints",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_pain_points: ::std::option::Option<::std::string::String>,
         ///Phone Information
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub phone: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Risks of Inaction
-        #[serde(
-            rename = "risksOfInaction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risks_of_inaction: ::std::option::Option<::std::string::String>,
         ///Target Audience
-        #[serde(
-            rename = "targetAudience",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_audience: ::std::option::Option<::std::string::String>,
         ///Tone of Voice
-        #[serde(
-            rename = "toneOfVoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tone_of_voice: ::std::option::Option<::std::string::String>,
         ///Unique Selling Proposition
-        #[serde(
-            rename = "uniqueSellingProposition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unique_selling_proposition: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BrandVoiceAnswersPublicV1Dto {
@@ -681,37 +628,111 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BrandVoiceAnswersPublicV1Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_name))
+                + usize::from(!::std::option::Option::is_none(&self.brand_promise))
+                + usize::from(!::std::option::Option::is_none(&self.brand_purpose))
+                + usize::from(!::std::option::Option::is_none(&self.brand_values))
+                + usize::from(!::std::option::Option::is_none(&self.business_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_type))
+                + usize::from(!::std::option::Option::is_none(&self.call_to_action))
+                + usize::from(!::std::option::Option::is_none(&self.company_address))
+                + usize::from(!::std::option::Option::is_none(&self.company_email))
+                + usize::from(!::std::option::Option::is_none(&self.company_website))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.competitive_advantage),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_pain_points),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.risks_of_inaction))
+                + usize::from(!::std::option::Option::is_none(&self.target_audience))
+                + usize::from(!::std::option::Option::is_none(&self.tone_of_voice))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.unique_selling_proposition),
+                );
+            let mut state = serializer
+                .serialize_struct("BrandVoiceAnswersPublicV1Dto", len)?;
+            if !::std::option::Option::is_none(&self.brand_name) {
+                state.serialize_field("brandName", &self.brand_name)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_promise) {
+                state.serialize_field("brandPromise", &self.brand_promise)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_purpose) {
+                state.serialize_field("brandPurpose", &self.brand_purpose)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_values) {
+                state.serialize_field("brandValues", &self.brand_values)?;
+            }
+            if !::std::option::Option::is_none(&self.business_hours) {
+                state.serialize_field("businessHours", &self.business_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_type) {
+                state.serialize_field("businessType", &self.business_type)?;
+            }
+            if !::std::option::Option::is_none(&self.call_to_action) {
+                state.serialize_field("callToAction", &self.call_to_action)?;
+            }
+            if !::std::option::Option::is_none(&self.company_address) {
+                state.serialize_field("companyAddress", &self.company_address)?;
+            }
+            if !::std::option::Option::is_none(&self.company_email) {
+                state.serialize_field("companyEmail", &self.company_email)?;
+            }
+            if !::std::option::Option::is_none(&self.company_website) {
+                state.serialize_field("companyWebsite", &self.company_website)?;
+            }
+            if !::std::option::Option::is_none(&self.competitive_advantage) {
+                state
+                    .serialize_field(
+                        "competitiveAdvantage",
+                        &self.competitive_advantage,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_pain_points) {
+                state.serialize_field("customerPainPoints", &self.customer_pain_points)?;
+            }
+            if !::serde_json::Map::is_empty(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.risks_of_inaction) {
+                state.serialize_field("risksOfInaction", &self.risks_of_inaction)?;
+            }
+            if !::std::option::Option::is_none(&self.target_audience) {
+                state.serialize_field("targetAudience", &self.target_audience)?;
+            }
+            if !::std::option::Option::is_none(&self.tone_of_voice) {
+                state.serialize_field("toneOfVoice", &self.tone_of_voice)?;
+            }
+            if !::std::option::Option::is_none(&self.unique_selling_proposition) {
+                state
+                    .serialize_field(
+                        "uniqueSellingProposition",
+                        &self.unique_selling_proposition,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`BrandVoicePublicV1Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BrandVoicePublicV1Dto {
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Brand voice ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether this is the default brand voice
-        #[serde(
-            rename = "isDefault",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Brand voice name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BrandVoicePublicV1Dto {
@@ -794,16 +815,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BrandVoicePublicV1Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_default))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("BrandVoicePublicV1Dto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default) {
+                state.serialize_field("isDefault", &self.is_default)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`Color`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Color {
         ///Color in HEX format
         pub hex: ::std::string::String,
         ///Color in 8-digit hexadecimal notation with alpha channel
         pub hexa: ::std::string::String,
         ///Unique identifier for the color
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the color
         pub label: ::std::string::String,
@@ -878,37 +928,44 @@ pub mod types {
             deserializer.deserialize_struct("Color", FIELDS, ColorVisitor)
         }
     }
+    impl ::serde::Serialize for Color {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("Color", len)?;
+            state.serialize_field("hex", &self.hex)?;
+            state.serialize_field("hexa", &self.hexa)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("label", &self.label)?;
+            state.serialize_field("rgb", &self.rgb)?;
+            state.serialize_field("rgba", &self.rgba)?;
+            state.end()
+        }
+    }
     impl Color {
         pub fn builder() -> builder::Color {
             Default::default()
         }
     }
     ///`ColorResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ColorResponse {
         ///Color in HEX format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hex: ::std::option::Option<::std::string::String>,
         ///Color in 8-digit hexadecimal notation with alpha channel
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hexa: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the color
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the color
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Color in RGB format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rgb: ::std::option::Option<::std::string::String>,
         ///Color with red, green, blue, and alpha channel values
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rgba: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ColorResponse {
@@ -988,44 +1045,60 @@ pub mod types {
                 .deserialize_struct("ColorResponse", FIELDS, ColorResponseVisitor)
         }
     }
+    impl ::serde::Serialize for ColorResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.hex))
+                + usize::from(!::std::option::Option::is_none(&self.hexa))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.rgb))
+                + usize::from(!::std::option::Option::is_none(&self.rgba));
+            let mut state = serializer.serialize_struct("ColorResponse", len)?;
+            if !::std::option::Option::is_none(&self.hex) {
+                state.serialize_field("hex", &self.hex)?;
+            }
+            if !::std::option::Option::is_none(&self.hexa) {
+                state.serialize_field("hexa", &self.hexa)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.rgb) {
+                state.serialize_field("rgb", &self.rgb)?;
+            }
+            if !::std::option::Option::is_none(&self.rgba) {
+                state.serialize_field("rgba", &self.rgba)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBrandBoardParam`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBrandBoardParam {
         ///Source brand board ID to copy from (creates a new brand board based on this template)
-        #[serde(
-            rename = "brandBoardId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_board_id: ::std::option::Option<::std::string::String>,
         ///Array of colors for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub colors: ::std::vec::Vec<Color>,
         ///Array of fonts for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fonts: ::std::vec::Vec<Font>,
         ///Location ID where the brand board will be created
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Array of logos for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub logos: ::std::vec::Vec<Logo>,
         ///Name of the brand board
         pub name: ::std::string::String,
         ///Parent folder ID in media library for organizing brand boards
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Source type indicating how the brand board was created
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<CreateBrandBoardParamType>,
         ///Website URL to extract design kit from (colors, fonts, logos)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandBoardParam {
@@ -1133,25 +1206,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBrandBoardParam {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_board_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.colors))
+                + usize::from(!::std::vec::Vec::is_empty(&self.fonts))
+                + usize::from(!::std::vec::Vec::is_empty(&self.logos))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("CreateBrandBoardParam", len)?;
+            if !::std::option::Option::is_none(&self.brand_board_id) {
+                state.serialize_field("brandBoardId", &self.brand_board_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::vec::Vec::is_empty(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     impl CreateBrandBoardParam {
         pub fn builder() -> builder::CreateBrandBoardParam {
             Default::default()
         }
     }
     ///Source type indicating how the brand board was created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBrandBoardParamType {
-        #[serde(rename = "template")]
         Template,
-        #[serde(rename = "blank")]
         Blank,
-        #[serde(rename = "snapshot")]
         Snapshot,
-        #[serde(rename = "url")]
         Url,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandBoardParamType {
@@ -1170,6 +1279,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBrandBoardParamType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Template => "template",
+                        Self::Blank => "blank",
+                        Self::Snapshot => "snapshot",
+                        Self::Url => "url",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBrandBoardParamType {
@@ -1214,26 +1340,17 @@ pub mod types {
         }
     }
     ///`CreateBrandVoicePublicV1BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBrandVoicePublicV1BodyDto {
         ///Brand voice answers. Required when type is "manual"
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answers: ::std::option::Option<BrandVoiceAnswersDto>,
         ///Company description to generate brand voice from. Required when type is "description", optional when type is "url"
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Creation type. "manual" creates with provided custom answers, "url" generates answers from a website, "description" generates answers from a text description
-        #[serde(rename = "type")]
         pub type_: CreateBrandVoicePublicV1BodyDtoType,
         ///Website URL to generate brand voice from. Required when type is "url"
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandVoicePublicV1BodyDto {
@@ -1309,23 +1426,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBrandVoicePublicV1BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.answers))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer
+                .serialize_struct("CreateBrandVoicePublicV1BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.answers) {
+                state.serialize_field("answers", &self.answers)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     impl CreateBrandVoicePublicV1BodyDto {
         pub fn builder() -> builder::CreateBrandVoicePublicV1BodyDto {
             Default::default()
         }
     }
     ///Creation type. "manual" creates with provided custom answers, "url" generates answers from a website, "description" generates answers from a text description
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBrandVoicePublicV1BodyDtoType {
-        #[serde(rename = "manual")]
         Manual,
-        #[serde(rename = "url")]
         Url,
-        #[serde(rename = "description")]
         Description,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandVoicePublicV1BodyDtoType {
@@ -1343,6 +1485,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBrandVoicePublicV1BodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Manual => "manual",
+                        Self::Url => "url",
+                        Self::Description => "description",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBrandVoicePublicV1BodyDtoType {
@@ -1386,58 +1544,25 @@ pub mod types {
         }
     }
     ///`CreateBrandVoicePublicV1ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateBrandVoicePublicV1ResponseDto {
         ///Brand voice answers
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answers: ::std::option::Option<BrandVoiceAnswersPublicV1Dto>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the brand voice has been soft deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Brand voice ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether this is the default brand voice
-        #[serde(
-            rename = "isDefault",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Brand voice name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBrandVoicePublicV1ResponseDto {
@@ -1557,19 +1682,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBrandVoicePublicV1ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.answers))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_default))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateBrandVoicePublicV1ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.answers) {
+                state.serialize_field("answers", &self.answers)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default) {
+                state.serialize_field("isDefault", &self.is_default)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteBrandVoicePublicV1ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteBrandVoicePublicV1ResponseDto {
         ///Whether the brand voice is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteBrandVoicePublicV1ResponseDto {
@@ -1630,16 +1796,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteBrandVoicePublicV1ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("DeleteBrandVoicePublicV1ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`Font`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Font {
         ///Fallback font family
         pub fallback: ::std::string::String,
         ///Font family name
         pub font: ::std::string::String,
         ///Unique identifier for the font
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the font
         pub label: ::std::string::String,
@@ -1703,29 +1887,38 @@ pub mod types {
             deserializer.deserialize_struct("Font", FIELDS, FontVisitor)
         }
     }
+    impl ::serde::Serialize for Font {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("Font", len)?;
+            state.serialize_field("fallback", &self.fallback)?;
+            state.serialize_field("font", &self.font)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("label", &self.label)?;
+            state.end()
+        }
+    }
     impl Font {
         pub fn builder() -> builder::Font {
             Default::default()
         }
     }
     ///`FontResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FontResponse {
         ///Fallback font family
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fallback: ::std::option::Option<::std::string::String>,
         ///Font family name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub font: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the font
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the font
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FontResponse {
@@ -1790,85 +1983,63 @@ pub mod types {
             deserializer.deserialize_struct("FontResponse", FIELDS, FontResponseVisitor)
         }
     }
+    impl ::serde::Serialize for FontResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.fallback))
+                + usize::from(!::std::option::Option::is_none(&self.font))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label));
+            let mut state = serializer.serialize_struct("FontResponse", len)?;
+            if !::std::option::Option::is_none(&self.fallback) {
+                state.serialize_field("fallback", &self.fallback)?;
+            }
+            if !::std::option::Option::is_none(&self.font) {
+                state.serialize_field("font", &self.font)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBrandBoardSuccessDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBrandBoardSuccessDto {
         ///Array of brand colors
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub colors: ::std::option::Option<::std::vec::Vec<ColorResponse>>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the brand board has been soft deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Media library folder ID for this brand board
-        #[serde(
-            rename = "folderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub folder_id: ::std::option::Option<::std::string::String>,
         ///Array of brand fonts
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fonts: ::std::option::Option<::std::vec::Vec<FontResponse>>,
         ///Brand board ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Array of logos
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logos: ::std::option::Option<::std::vec::Vec<LogoResponse>>,
         ///Metadata about the brand board
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MetaData>,
         ///Assets that used fallbacks/defaults (only returned when creating from URL)
-        #[serde(
-            rename = "missingAssets",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub missing_assets: ::std::option::Option<MissingAssets>,
         ///Brand board name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Original brand board ID if cloned from snapshot
-        #[serde(
-            rename = "originId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin_id: ::std::option::Option<::std::string::String>,
         ///Parent folder ID in media library
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBrandBoardSuccessDto {
@@ -2023,22 +2194,78 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBrandBoardSuccessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.colors))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.fonts))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.logos))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.missing_assets))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.origin_id))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetBrandBoardSuccessDto", len)?;
+            if !::std::option::Option::is_none(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.folder_id) {
+                state.serialize_field("folderId", &self.folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.missing_assets) {
+                state.serialize_field("missingAssets", &self.missing_assets)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.origin_id) {
+                state.serialize_field("originId", &self.origin_id)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBrandBoardsByLocationSuccessDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBrandBoardsByLocationSuccessDto {
         ///Array of brand boards for the location
-        #[serde(
-            rename = "brandBoards",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_boards: ::std::option::Option<::std::vec::Vec<BrandBoardListItemDto>>,
         ///Total number of brand boards matching the query
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBrandBoardsByLocationSuccessDto {
@@ -2098,59 +2325,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBrandBoardsByLocationSuccessDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_boards))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer
+                .serialize_struct("GetBrandBoardsByLocationSuccessDto", len)?;
+            if !::std::option::Option::is_none(&self.brand_boards) {
+                state.serialize_field("brandBoards", &self.brand_boards)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBrandVoicePublicV1ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBrandVoicePublicV1ResponseDto {
         ///Brand voice answers
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answers: ::std::option::Option<BrandVoiceAnswersPublicV1Dto>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the brand voice has been soft deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Brand voice ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether this is the default brand voice
-        #[serde(
-            rename = "isDefault",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Brand voice name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBrandVoicePublicV1ResponseDto {
@@ -2266,19 +2480,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBrandVoicePublicV1ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.answers))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_default))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetBrandVoicePublicV1ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.answers) {
+                state.serialize_field("answers", &self.answers)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default) {
+                state.serialize_field("isDefault", &self.is_default)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`InvalidLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvalidLocationDto {
         ///Error message describing the location access failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP status code for invalid location access
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvalidLocationDto {
@@ -2334,23 +2589,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvalidLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InvalidLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`ListBrandVoicesPublicV1ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListBrandVoicesPublicV1ResponseDto {
         ///List of brand voices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<BrandVoicePublicV1Dto>>,
         ///Total count of brand voices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListBrandVoicesPublicV1ResponseDto {
@@ -2417,12 +2682,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListBrandVoicesPublicV1ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListBrandVoicesPublicV1ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`Logo`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Logo {
         ///Unique identifier for the logo
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the logo (e.g., Primary, Secondary)
         pub label: ::std::string::String,
@@ -2487,29 +2773,38 @@ pub mod types {
             deserializer.deserialize_struct("Logo", FIELDS, LogoVisitor)
         }
     }
+    impl ::serde::Serialize for Logo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("Logo", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("label", &self.label)?;
+            state.serialize_field("path", &self.path)?;
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl Logo {
         pub fn builder() -> builder::Logo {
             Default::default()
         }
     }
     ///`LogoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LogoResponse {
         ///Unique identifier for the logo
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Display label for the logo (e.g., Primary, Secondary)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Storage path of the logo in the media library
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub path: ::std::option::Option<::std::string::String>,
         ///Public URL of the logo image. Used for uploading to the brand board folder in media library
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LogoResponse {
@@ -2574,36 +2869,42 @@ pub mod types {
             deserializer.deserialize_struct("LogoResponse", FIELDS, LogoResponseVisitor)
         }
     }
+    impl ::serde::Serialize for LogoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.path))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("LogoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.path) {
+                state.serialize_field("path", &self.path)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`MetaData`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MetaData {
         ///Last action performed on the brand board
-        #[serde(
-            rename = "lastAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_action: ::std::option::Option<::std::string::String>,
         ///Source brand board ID if created from a template
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///How the brand board was created
-        #[serde(
-            rename = "sourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_type: ::std::option::Option<MetaDataSourceType>,
         ///User ID who last updated the brand board
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MetaData {
@@ -2673,20 +2974,42 @@ pub mod types {
             deserializer.deserialize_struct("MetaData", FIELDS, MetaDataVisitor)
         }
     }
+    impl ::serde::Serialize for MetaData {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.last_action))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.source_type))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by));
+            let mut state = serializer.serialize_struct("MetaData", len)?;
+            if !::std::option::Option::is_none(&self.last_action) {
+                state.serialize_field("lastAction", &self.last_action)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source_type) {
+                state.serialize_field("sourceType", &self.source_type)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            state.end()
+        }
+    }
     ///How the brand board was created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MetaDataSourceType {
-        #[serde(rename = "template")]
         Template,
-        #[serde(rename = "blank")]
         Blank,
-        #[serde(rename = "snapshot")]
         Snapshot,
-        #[serde(rename = "url")]
         Url,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for MetaDataSourceType {
@@ -2705,6 +3028,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for MetaDataSourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Template => "template",
+                        Self::Blank => "blank",
+                        Self::Snapshot => "snapshot",
+                        Self::Url => "url",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for MetaDataSourceType {
@@ -2749,19 +3089,13 @@ pub mod types {
         }
     }
     ///`MissingAssets`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MissingAssets {
         ///Color labels that used defaults
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub colors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Font labels that used defaults
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fonts: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Logo labels that used fallbacks
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logos: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for MissingAssets {
@@ -2820,23 +3154,36 @@ pub mod types {
                 .deserialize_struct("MissingAssets", FIELDS, MissingAssetsVisitor)
         }
     }
+    impl ::serde::Serialize for MissingAssets {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.colors))
+                + usize::from(!::std::option::Option::is_none(&self.fonts))
+                + usize::from(!::std::option::Option::is_none(&self.logos));
+            let mut state = serializer.serialize_struct("MissingAssets", len)?;
+            if !::std::option::Option::is_none(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::option::Option::is_none(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            if !::std::option::Option::is_none(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            state.end()
+        }
+    }
     ///`NotFoundDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NotFoundDto {
         ///Error type identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Error message describing the not found failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP status code for not found
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotFoundDto {
@@ -2894,26 +3241,36 @@ pub mod types {
             deserializer.deserialize_struct("NotFoundDto", FIELDS, NotFoundDtoVisitor)
         }
     }
+    impl ::serde::Serialize for NotFoundDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("NotFoundDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`SetDefaultBrandVoicePublicV1ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SetDefaultBrandVoicePublicV1ResponseDto {
         ///Brand voice ID that was set as default
-        #[serde(
-            rename = "brandVoiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_voice_id: ::std::option::Option<::std::string::String>,
         ///Whether the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SetDefaultBrandVoicePublicV1ResponseDto {
@@ -2981,28 +3338,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SetDefaultBrandVoicePublicV1ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_voice_id))
+                + usize::from(!::std::option::Option::is_none(&self.success))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("SetDefaultBrandVoicePublicV1ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.brand_voice_id) {
+                state.serialize_field("brandVoiceId", &self.brand_voice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateBrandBoardBody`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBrandBoardBody {
         ///Array of colors for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub colors: ::std::vec::Vec<Color>,
         ///Array of fonts for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub fonts: ::std::vec::Vec<Font>,
         ///Array of logos for the brand board
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub logos: ::std::vec::Vec<Logo>,
         ///Name of the brand board
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID in media library (reserved for future use)
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBrandBoardBody {
@@ -3073,128 +3444,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateBrandBoardBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.colors))
+                + usize::from(!::std::vec::Vec::is_empty(&self.fonts))
+                + usize::from(!::std::vec::Vec::is_empty(&self.logos))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id));
+            let mut state = serializer.serialize_struct("UpdateBrandBoardBody", len)?;
+            if !::std::vec::Vec::is_empty(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.fonts) {
+                state.serialize_field("fonts", &self.fonts)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.logos) {
+                state.serialize_field("logos", &self.logos)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateBrandBoardBody {
         pub fn builder() -> builder::UpdateBrandBoardBody {
             Default::default()
         }
     }
     ///`UpdateBrandVoiceAnswersDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBrandVoiceAnswersDto {
         ///Brand Name
-        #[serde(
-            rename = "brandName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_name: ::std::option::Option<::std::string::String>,
         ///Brand Promise
-        #[serde(
-            rename = "brandPromise",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_promise: ::std::option::Option<::std::string::String>,
         ///Brand Purpose
-        #[serde(
-            rename = "brandPurpose",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_purpose: ::std::option::Option<::std::string::String>,
         ///Brand Values
-        #[serde(
-            rename = "brandValues",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub brand_values: ::std::option::Option<::std::string::String>,
         ///Business Hours
-        #[serde(
-            rename = "businessHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_hours: ::std::option::Option<::std::string::String>,
         ///Business Type
-        #[serde(
-            rename = "businessType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_type: ::std::option::Option<::std::string::String>,
         ///Call to Action
-        #[serde(
-            rename = "callToAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_to_action: ::std::option::Option<::std::string::String>,
         ///Company Address
-        #[serde(
-            rename = "companyAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_address: ::std::option::Option<::std::string::String>,
         ///Company Email
-        #[serde(
-            rename = "companyEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_email: ::std::option::Option<::std::string::String>,
         ///Company Website
-        #[serde(
-            rename = "companyWebsite",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_website: ::std::option::Option<::std::string::String>,
         ///Competitive Advantage
-        #[serde(
-            rename = "competitiveAdvantage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub competitive_advantage: ::std::option::Option<::std::string::String>,
         ///Customer Pain Points
-        #[serde(
-            rename = "customerPainPoints",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_pain_points: ::std::option::Option<::std::string::String>,
         ///Phone Information
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub phone: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Risks of Inaction
-        #[serde(
-            rename = "risksOfInaction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risks_of_inaction: ::std::option::Option<::std::string::String>,
         ///Target Audience
-        #[serde(
-            rename = "targetAudience",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub target_audience: ::std::option::Option<::std::string::String>,
         ///Tone of Voice
-        #[serde(
-            rename = "toneOfVoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tone_of_voice: ::std::option::Option<::std::string::String>,
         ///Unique Selling Proposition
-        #[serde(
-            rename = "uniqueSellingProposition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unique_selling_proposition: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBrandVoiceAnswersDto {
@@ -3371,21 +3691,110 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateBrandVoiceAnswersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.brand_name))
+                + usize::from(!::std::option::Option::is_none(&self.brand_promise))
+                + usize::from(!::std::option::Option::is_none(&self.brand_purpose))
+                + usize::from(!::std::option::Option::is_none(&self.brand_values))
+                + usize::from(!::std::option::Option::is_none(&self.business_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_type))
+                + usize::from(!::std::option::Option::is_none(&self.call_to_action))
+                + usize::from(!::std::option::Option::is_none(&self.company_address))
+                + usize::from(!::std::option::Option::is_none(&self.company_email))
+                + usize::from(!::std::option::Option::is_none(&self.company_website))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.competitive_advantage),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_pain_points),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.risks_of_inaction))
+                + usize::from(!::std::option::Option::is_none(&self.target_audience))
+                + usize::from(!::std::option::Option::is_none(&self.tone_of_voice))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.unique_selling_proposition),
+                );
+            let mut state = serializer
+                .serialize_struct("UpdateBrandVoiceAnswersDto", len)?;
+            if !::std::option::Option::is_none(&self.brand_name) {
+                state.serialize_field("brandName", &self.brand_name)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_promise) {
+                state.serialize_field("brandPromise", &self.brand_promise)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_purpose) {
+                state.serialize_field("brandPurpose", &self.brand_purpose)?;
+            }
+            if !::std::option::Option::is_none(&self.brand_values) {
+                state.serialize_field("brandValues", &self.brand_values)?;
+            }
+            if !::std::option::Option::is_none(&self.business_hours) {
+                state.serialize_field("businessHours", &self.business_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_type) {
+                state.serialize_field("businessType", &self.business_type)?;
+            }
+            if !::std::option::Option::is_none(&self.call_to_action) {
+                state.serialize_field("callToAction", &self.call_to_action)?;
+            }
+            if !::std::option::Option::is_none(&self.company_address) {
+                state.serialize_field("companyAddress", &self.company_address)?;
+            }
+            if !::std::option::Option::is_none(&self.company_email) {
+                state.serialize_field("companyEmail", &self.company_email)?;
+            }
+            if !::std::option::Option::is_none(&self.company_website) {
+                state.serialize_field("companyWebsite", &self.company_website)?;
+            }
+            if !::std::option::Option::is_none(&self.competitive_advantage) {
+                state
+                    .serialize_field(
+                        "competitiveAdvantage",
+                        &self.competitive_advantage,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_pain_points) {
+                state.serialize_field("customerPainPoints", &self.customer_pain_points)?;
+            }
+            if !::serde_json::Map::is_empty(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.risks_of_inaction) {
+                state.serialize_field("risksOfInaction", &self.risks_of_inaction)?;
+            }
+            if !::std::option::Option::is_none(&self.target_audience) {
+                state.serialize_field("targetAudience", &self.target_audience)?;
+            }
+            if !::std::option::Option::is_none(&self.tone_of_voice) {
+                state.serialize_field("toneOfVoice", &self.tone_of_voice)?;
+            }
+            if !::std::option::Option::is_none(&self.unique_selling_proposition) {
+                state
+                    .serialize_field(
+                        "uniqueSellingProposition",
+                        &self.unique_selling_proposition,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl UpdateBrandVoiceAnswersDto {
         pub fn builder() -> builder::UpdateBrandVoiceAnswersDto {
             Default::default()
         }
     }
     ///`UpdateBrandVoicePublicV1BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBrandVoicePublicV1BodyDto {
         ///Updated answers
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answers: ::std::option::Option<UpdateBrandVoiceAnswersDto>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBrandVoicePublicV1BodyDto {
@@ -3442,64 +3851,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateBrandVoicePublicV1BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.answers))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("UpdateBrandVoicePublicV1BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.answers) {
+                state.serialize_field("answers", &self.answers)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateBrandVoicePublicV1BodyDto {
         pub fn builder() -> builder::UpdateBrandVoicePublicV1BodyDto {
             Default::default()
         }
     }
     ///`UpdateBrandVoicePublicV1ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateBrandVoicePublicV1ResponseDto {
         ///Brand voice answers
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answers: ::std::option::Option<BrandVoiceAnswersPublicV1Dto>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the brand voice has been soft deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Brand voice ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether this is the default brand voice
-        #[serde(
-            rename = "isDefault",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Brand voice name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateBrandVoicePublicV1ResponseDto {
@@ -3617,6 +4013,54 @@ pub mod types {
                     FIELDS,
                     UpdateBrandVoicePublicV1ResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateBrandVoicePublicV1ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.answers))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_default))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("UpdateBrandVoicePublicV1ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.answers) {
+                state.serialize_field("answers", &self.answers)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default) {
+                state.serialize_field("isDefault", &self.is_default)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,10 +13,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddCalendarToScheduleResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AddCalendarToScheduleResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AddCalendarToScheduleResponse {
@@ -66,11 +64,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AddCalendarToScheduleResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("AddCalendarToScheduleResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`AllGroupsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AllGroupsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub groups: ::std::option::Option<::std::vec::Vec<GroupDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AllGroupsSuccessfulResponseDto {
@@ -120,76 +132,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AllGroupsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.groups));
+            let mut state = serializer
+                .serialize_struct("AllGroupsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.groups) {
+                state.serialize_field("groups", &self.groups)?;
+            }
+            state.end()
+        }
+    }
     ///`AppointmentCreateSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentCreateSchema {
         ///Appointment Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentCreateSchemaAppointmentStatus,
         >,
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///Contact Id
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Appointment Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///If set to true, the minimum scheduling notice and date range would be ignored
-        #[serde(
-            rename = "ignoreDateRange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_date_range: ::std::option::Option<bool>,
         ///If true the time slot validation would be avoided for any appointment creation (even the ignoreDateRange)
-        #[serde(
-            rename = "ignoreFreeSlotValidation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_free_slot_validation: ::std::option::Option<bool>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         /**The unique identifier for the meeting location.
 - This value can be found in `calendar.locationConfigurations`or `calendar.teamMembers[].locationConfigurations`*/
-        #[serde(
-            rename = "meetingLocationId",
-            default = "defaults::appointment_create_schema_meeting_location_id"
-        )]
         pub meeting_location_id: ::std::string::String,
         /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-        #[serde(
-            rename = "meetingLocationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location_type: ::std::option::Option<
             AppointmentCreateSchemaMeetingLocationType,
         >,
@@ -197,25 +184,14 @@ pub mod types {
 - **false** - If only `meetingLocationId` is provided
 - **true** - If only `meetingLocationType` is provided
 */
-        #[serde(
-            rename = "overrideLocationConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub override_location_config: ::std::option::Option<bool>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event. The rrule only be applied if ignoreFreeSlotValidation is true.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(rename = "startTime")]
         pub start_time: ::std::string::String,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///If set to false, the automations will not run. Defaults to true
-        #[serde(rename = "toNotify", default = "defaults::default_bool::<true>")]
         pub to_notify: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchema {
@@ -398,33 +374,102 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentCreateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.ignore_date_range))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ignore_free_slot_validation),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.meeting_location_type),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.override_location_config),
+                ) + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("AppointmentCreateSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            state.serialize_field("contactId", &self.contact_id)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_date_range) {
+                state.serialize_field("ignoreDateRange", &self.ignore_date_range)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_free_slot_validation) {
+                state
+                    .serialize_field(
+                        "ignoreFreeSlotValidation",
+                        &self.ignore_free_slot_validation,
+                    )?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("meetingLocationId", &self.meeting_location_id)?;
+            if !::std::option::Option::is_none(&self.meeting_location_type) {
+                state
+                    .serialize_field(
+                        "meetingLocationType",
+                        &self.meeting_location_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.override_location_config) {
+                state
+                    .serialize_field(
+                        "overrideLocationConfig",
+                        &self.override_location_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            state.serialize_field("startTime", &self.start_time)?;
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.serialize_field("toNotify", &self.to_notify)?;
+            state.end()
+        }
+    }
     impl AppointmentCreateSchema {
         pub fn builder() -> builder::AppointmentCreateSchema {
             Default::default()
         }
     }
     ///`AppointmentCreateSchemaAppointmentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaAppointmentStatus {
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "noshow")]
         Noshow,
-        #[serde(rename = "invalid")]
         Invalid,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "active")]
         Active,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaAppointmentStatus {
@@ -447,6 +492,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentCreateSchemaAppointmentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::New => "new",
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Showed => "showed",
+                        Self::Noshow => "noshow",
+                        Self::Invalid => "invalid",
+                        Self::Completed => "completed",
+                        Self::Active => "active",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaAppointmentStatus {
@@ -501,25 +567,17 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentCreateSchemaMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "ms_teams")]
         MsTeams,
-        #[serde(rename = "google")]
         Google,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentCreateSchemaMeetingLocationType {
@@ -541,6 +599,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentCreateSchemaMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::MsTeams => "ms_teams",
+                        Self::Google => "google",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaMeetingLocationType {
@@ -592,73 +670,30 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentEditSchema {
         ///Appointment Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentEditSchemaAppointmentStatus,
         >,
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Appointment Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///If set to true, the minimum scheduling notice and date range would be ignored
-        #[serde(
-            rename = "ignoreDateRange",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_date_range: ::std::option::Option<bool>,
         ///If true the time slot validation would be avoided for any appointment creation (even the ignoreDateRange)
-        #[serde(
-            rename = "ignoreFreeSlotValidation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_free_slot_validation: ::std::option::Option<bool>,
         /**The unique identifier for the meeting location.
 - This value can be found in `calendar.locationConfigurations`or `calendar.teamMembers[].locationConfigurations`*/
-        #[serde(
-            rename = "meetingLocationId",
-            default = "defaults::appointment_edit_schema_meeting_location_id"
-        )]
         pub meeting_location_id: ::std::string::String,
         /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-        #[serde(
-            rename = "meetingLocationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location_type: ::std::option::Option<
             AppointmentEditSchemaMeetingLocationType,
         >,
@@ -666,29 +701,14 @@ pub mod types {
 - **false** - If only `meetingLocationId` is provided
 - **true** - If only `meetingLocationType` is provided
 */
-        #[serde(
-            rename = "overrideLocationConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub override_location_config: ::std::option::Option<bool>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event. The rrule only be applied if ignoreFreeSlotValidation is true.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///If set to false, the automations will not run. Defaults to true
-        #[serde(rename = "toNotify", default = "defaults::default_bool::<true>")]
         pub to_notify: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchema {
@@ -851,6 +871,88 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentEditSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.ignore_date_range))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ignore_free_slot_validation),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.meeting_location_type),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.override_location_config),
+                ) + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("AppointmentEditSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_date_range) {
+                state.serialize_field("ignoreDateRange", &self.ignore_date_range)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_free_slot_validation) {
+                state
+                    .serialize_field(
+                        "ignoreFreeSlotValidation",
+                        &self.ignore_free_slot_validation,
+                    )?;
+            }
+            state.serialize_field("meetingLocationId", &self.meeting_location_id)?;
+            if !::std::option::Option::is_none(&self.meeting_location_type) {
+                state
+                    .serialize_field(
+                        "meetingLocationType",
+                        &self.meeting_location_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.override_location_config) {
+                state
+                    .serialize_field(
+                        "overrideLocationConfig",
+                        &self.override_location_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.serialize_field("toNotify", &self.to_notify)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for AppointmentEditSchema {
         fn default() -> Self {
             Self {
@@ -878,27 +980,18 @@ pub mod types {
         }
     }
     ///`AppointmentEditSchemaAppointmentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaAppointmentStatus {
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "noshow")]
         Noshow,
-        #[serde(rename = "invalid")]
         Invalid,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "active")]
         Active,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaAppointmentStatus {
@@ -921,6 +1014,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentEditSchemaAppointmentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::New => "new",
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Showed => "showed",
+                        Self::Noshow => "noshow",
+                        Self::Invalid => "invalid",
+                        Self::Completed => "completed",
+                        Self::Active => "active",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaAppointmentStatus {
@@ -975,25 +1089,17 @@ pub mod types {
     }
     /**Meeting location type.
 - If `address` is provided in the request body, the `meetingLocationType` defaults to **custom**.*/
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentEditSchemaMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "ms_teams")]
         MsTeams,
-        #[serde(rename = "google")]
         Google,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentEditSchemaMeetingLocationType {
@@ -1015,6 +1121,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentEditSchemaMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::MsTeams => "ms_teams",
+                        Self::Google => "google",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaMeetingLocationType {
@@ -1066,100 +1192,38 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentSchemaResponse {
         ///Appointment Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<
             AppointmentSchemaResponseAppointmentStatus,
         >,
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar Id
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Contact Id
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Date Added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date Updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///true if the event is recurring otherwise false
-        #[serde(
-            rename = "isRecurring",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_recurring: ::std::option::Option<::serde_json::Value>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Meeting Location Type
-        #[serde(
-            rename = "meetingLocationType",
-            default = "defaults::appointment_schema_response_meeting_location_type"
-        )]
         pub meeting_location_type: ::std::string::String,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponse {
@@ -1323,6 +1387,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_recurring))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("AppointmentSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_recurring) {
+                state.serialize_field("isRecurring", &self.is_recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            state.serialize_field("meetingLocationType", &self.meeting_location_type)?;
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for AppointmentSchemaResponse {
         fn default() -> Self {
             Self {
@@ -1345,27 +1478,18 @@ pub mod types {
         }
     }
     ///`AppointmentSchemaResponseAppointmentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentSchemaResponseAppointmentStatus {
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "noshow")]
         Noshow,
-        #[serde(rename = "invalid")]
         Invalid,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "completed")]
         Completed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentSchemaResponseAppointmentStatus {
@@ -1388,6 +1512,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentSchemaResponseAppointmentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::New => "new",
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Showed => "showed",
+                        Self::Noshow => "noshow",
+                        Self::Invalid => "invalid",
+                        Self::Active => "active",
+                        Self::Completed => "completed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentSchemaResponseAppointmentStatus {
@@ -1441,11 +1586,10 @@ pub mod types {
         }
     }
     ///`Availability`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Availability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
-        #[serde(default)]
         pub deleted: bool,
         pub hours: ::std::vec::Vec<Hour>,
     }
@@ -1498,22 +1642,31 @@ pub mod types {
             deserializer.deserialize_struct("Availability", FIELDS, AvailabilityVisitor)
         }
     }
+    impl ::serde::Serialize for Availability {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("Availability", len)?;
+            state.serialize_field("date", &self.date)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("hours", &self.hours)?;
+            state.end()
+        }
+    }
     impl Availability {
         pub fn builder() -> builder::Availability {
             Default::default()
         }
     }
     ///`AvailabilityResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailabilityResponse {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::std::string::String>,
-        #[serde(default)]
         pub deleted: bool,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailabilityResponse {
@@ -1574,39 +1727,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailabilityResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::std::option::Option::is_none(&self.hours));
+            let mut state = serializer.serialize_struct("AvailabilityResponse", len)?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            state.serialize_field("deleted", &self.deleted)?;
+            if !::std::option::Option::is_none(&self.hours) {
+                state.serialize_field("hours", &self.hours)?;
+            }
+            state.end()
+        }
+    }
     ///`BlockSlotCreateRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BlockSlotCreateRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlockSlotCreateRequestDto {
@@ -1699,44 +1852,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlockSlotCreateRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("BlockSlotCreateRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl BlockSlotCreateRequestDto {
         pub fn builder() -> builder::BlockSlotCreateRequestDto {
             Default::default()
         }
     }
     ///`BlockSlotEditRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BlockSlotEditRequestDto {
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Either calendarId or assignedUserId can be set, not both.
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlockSlotEditRequestDto {
@@ -1829,56 +1993,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlockSlotEditRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("BlockSlotEditRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl BlockSlotEditRequestDto {
         pub fn builder() -> builder::BlockSlotEditRequestDto {
             Default::default()
         }
     }
     ///`BlockedSlotSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BlockedSlotSuccessfulResponseDto {
         ///Assigned User Id
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar id
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::serde_json::Value>,
         ///Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::serde_json::Value>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BlockedSlotSuccessfulResponseDto {
@@ -1978,11 +2142,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BlockedSlotSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("BlockedSlotSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarByIdSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarByIdSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar: ::std::option::Option<CalendarDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarByIdSuccessfulResponseDto {
@@ -2032,310 +2234,109 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarByIdSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar));
+            let mut state = serializer
+                .serialize_struct("CalendarByIdSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar) {
+                state.serialize_field("calendar", &self.calendar)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarCreateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarCreateDto {
-        #[serde(
-            rename = "alertEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
-        #[serde(
-            rename = "allowBookingAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
-        #[serde(
-            rename = "allowBookingAfterUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarCreateDtoAllowBookingAfterUnit,
         >,
         ///Minimum number of days/weeks/months for which to allow booking events
-        #[serde(
-            rename = "allowBookingFor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
-        #[serde(
-            rename = "allowBookingForUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarCreateDtoAllowBookingForUnit,
         >,
-        #[serde(
-            rename = "allowCancellation",
-            default = "defaults::default_bool::<true>"
-        )]
         pub allow_cancellation: bool,
-        #[serde(rename = "allowReschedule", default = "defaults::default_bool::<true>")]
         pub allow_reschedule: bool,
         ///Number of appointments that can be booked for a given day
-        #[serde(
-            rename = "appoinmentPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         ///Maximum bookings per slot (per user). Maximum seats per slot in case of Class Booking Calendar.
-        #[serde(
-            rename = "appoinmentPerSlot",
-            default = "defaults::calendar_create_dto_appoinment_per_slot"
-        )]
         pub appoinment_per_slot: f64,
-        #[serde(rename = "autoConfirm", default = "defaults::default_bool::<true>")]
         pub auto_confirm: bool,
         ///While we will support this property for backward compatibility, it is recommended to use 'Availability' APIs instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub availabilities: ::std::vec::Vec<Availability>,
         ///While we will support this property for backward compatibility, it is not required anymore.
-        #[serde(
-            rename = "availabilityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<CalendarCreateDtoAvailabilityType>,
-        #[serde(
-            rename = "calendarCoverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "calendarType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_type: ::std::option::Option<CalendarCreateDtoCalendarType>,
-        #[serde(
-            rename = "consentLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
-        #[serde(rename = "enableRecurring", default)]
         pub enable_recurring: bool,
-        #[serde(
-            rename = "eventColor",
-            default = "defaults::calendar_create_dto_event_color"
-        )]
         pub event_color: ::std::string::String,
-        #[serde(
-            rename = "eventTitle",
-            default = "defaults::calendar_create_dto_event_title"
-        )]
         pub event_title: ::std::string::String,
-        #[serde(
-            rename = "eventType",
-            default = "defaults::calendar_create_dto_event_type"
-        )]
         pub event_type: CalendarCreateDtoEventType,
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitRedirectURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitThanksMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitType",
-            default = "defaults::calendar_create_dto_form_submit_type"
-        )]
         pub form_submit_type: CalendarCreateDtoFormSubmitType,
-        #[serde(rename = "googleInvitationEmails", default)]
         pub google_invitation_emails: bool,
         ///Group Id
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "guestType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarCreateDtoGuestType>,
         ///Should the created calendar be active or draft
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
-        #[serde(
-            rename = "isLivePaymentMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
-        #[serde(
-            rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_configurations: ::std::vec::Vec<LocationConfiguration>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Look Busy Configuration
-        #[serde(
-            rename = "lookBusyConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         pub name: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub notifications: ::std::vec::Vec<CalendarNotification>,
         ///While we will support this property for backward compatibility, it is recommended to use 'Availability' APIs instead.
-        #[serde(
-            rename = "openHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub open_hours: ::std::vec::Vec<OpenHour>,
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarCreateDtoPreBufferUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<Recurring>,
-        #[serde(
-            rename = "shouldAssignContactToTeamMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendAlertEmailsToAssignedMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSkipAssigningContactForExisting",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "slotBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///Unit for slot buffer.
-        #[serde(
-            rename = "slotBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer_unit: ::std::option::Option<CalendarCreateDtoSlotBufferUnit>,
         ///This controls the duration of the meeting
-        #[serde(
-            rename = "slotDuration",
-            default = "defaults::calendar_create_dto_slot_duration"
-        )]
         pub slot_duration: f64,
         ///Unit for slot duration.
-        #[serde(
-            rename = "slotDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarCreateDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
-        #[serde(
-            rename = "slotInterval",
-            default = "defaults::calendar_create_dto_slot_interval"
-        )]
         pub slot_interval: f64,
         ///Unit for slot interval.
-        #[serde(
-            rename = "slotIntervalUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarCreateDtoSlotIntervalUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stickyContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are required for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
-        #[serde(
-            rename = "teamMembers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub team_members: ::std::vec::Vec<TeamMember>,
-        #[serde(
-            rename = "widgetSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-        #[serde(
-            rename = "widgetType",
-            default = "defaults::calendar_create_dto_widget_type"
-        )]
         pub widget_type: CalendarCreateDtoWidgetType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDto {
@@ -2798,27 +2799,266 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarCreateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 16usize
+                + usize::from(!::std::option::Option::is_none(&self.alert_email))
+                + usize::from(!::std::option::Option::is_none(&self.allow_booking_after))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_after_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.allow_booking_for))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_for_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_day))
+                + usize::from(!::std::vec::Vec::is_empty(&self.availabilities))
+                + usize::from(!::std::option::Option::is_none(&self.availability_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.calendar_cover_image),
+                ) + usize::from(!::std::option::Option::is_none(&self.calendar_type))
+                + usize::from(!::std::option::Option::is_none(&self.consent_label))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_redirect_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_thanks_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.guest_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_live_payment_mode),
+                )
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_configurations))
+                + usize::from(!::std::option::Option::is_none(&self.look_busy_config))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.notifications))
+                + usize::from(!::std::vec::Vec::is_empty(&self.open_hours))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_assign_contact_to_team_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_send_alert_emails_to_assigned_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_skip_assigning_contact_for_existing,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.slot_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.slot_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_duration_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_interval_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.sticky_contact))
+                + usize::from(!::std::vec::Vec::is_empty(&self.team_members))
+                + usize::from(!::std::option::Option::is_none(&self.widget_slug));
+            let mut state = serializer.serialize_struct("CalendarCreateDto", len)?;
+            if !::std::option::Option::is_none(&self.alert_email) {
+                state.serialize_field("alertEmail", &self.alert_email)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after) {
+                state.serialize_field("allowBookingAfter", &self.allow_booking_after)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingAfterUnit",
+                        &self.allow_booking_after_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for) {
+                state.serialize_field("allowBookingFor", &self.allow_booking_for)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingForUnit",
+                        &self.allow_booking_for_unit,
+                    )?;
+            }
+            state.serialize_field("allowCancellation", &self.allow_cancellation)?;
+            state.serialize_field("allowReschedule", &self.allow_reschedule)?;
+            if !::std::option::Option::is_none(&self.appoinment_per_day) {
+                state.serialize_field("appoinmentPerDay", &self.appoinment_per_day)?;
+            }
+            state.serialize_field("appoinmentPerSlot", &self.appoinment_per_slot)?;
+            state.serialize_field("autoConfirm", &self.auto_confirm)?;
+            if !::std::vec::Vec::is_empty(&self.availabilities) {
+                state.serialize_field("availabilities", &self.availabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.availability_type) {
+                state.serialize_field("availabilityType", &self.availability_type)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_cover_image) {
+                state.serialize_field("calendarCoverImage", &self.calendar_cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_type) {
+                state.serialize_field("calendarType", &self.calendar_type)?;
+            }
+            if !::std::option::Option::is_none(&self.consent_label) {
+                state.serialize_field("consentLabel", &self.consent_label)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("enableRecurring", &self.enable_recurring)?;
+            state.serialize_field("eventColor", &self.event_color)?;
+            state.serialize_field("eventTitle", &self.event_title)?;
+            state.serialize_field("eventType", &self.event_type)?;
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_redirect_url) {
+                state
+                    .serialize_field(
+                        "formSubmitRedirectURL",
+                        &self.form_submit_redirect_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_thanks_message) {
+                state
+                    .serialize_field(
+                        "formSubmitThanksMessage",
+                        &self.form_submit_thanks_message,
+                    )?;
+            }
+            state.serialize_field("formSubmitType", &self.form_submit_type)?;
+            state
+                .serialize_field(
+                    "googleInvitationEmails",
+                    &self.google_invitation_emails,
+                )?;
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.guest_type) {
+                state.serialize_field("guestType", &self.guest_type)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            if !::std::option::Option::is_none(&self.is_live_payment_mode) {
+                state.serialize_field("isLivePaymentMode", &self.is_live_payment_mode)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.look_busy_config) {
+                state.serialize_field("lookBusyConfig", &self.look_busy_config)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.notifications) {
+                state.serialize_field("notifications", &self.notifications)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_assign_contact_to_team_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldAssignContactToTeamMember",
+                        &self.should_assign_contact_to_team_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_send_alert_emails_to_assigned_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSendAlertEmailsToAssignedMember",
+                        &self.should_send_alert_emails_to_assigned_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_skip_assigning_contact_for_existing,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSkipAssigningContactForExisting",
+                        &self.should_skip_assigning_contact_for_existing,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer) {
+                state.serialize_field("slotBuffer", &self.slot_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer_unit) {
+                state.serialize_field("slotBufferUnit", &self.slot_buffer_unit)?;
+            }
+            state.serialize_field("slotDuration", &self.slot_duration)?;
+            if !::std::option::Option::is_none(&self.slot_duration_unit) {
+                state.serialize_field("slotDurationUnit", &self.slot_duration_unit)?;
+            }
+            state.serialize_field("slotInterval", &self.slot_interval)?;
+            if !::std::option::Option::is_none(&self.slot_interval_unit) {
+                state.serialize_field("slotIntervalUnit", &self.slot_interval_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.sticky_contact) {
+                state.serialize_field("stickyContact", &self.sticky_contact)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.team_members) {
+                state.serialize_field("teamMembers", &self.team_members)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_slug) {
+                state.serialize_field("widgetSlug", &self.widget_slug)?;
+            }
+            state.serialize_field("widgetType", &self.widget_type)?;
+            state.end()
+        }
+    }
     impl CalendarCreateDto {
         pub fn builder() -> builder::CalendarCreateDto {
             Default::default()
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingAfterUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
-        #[serde(rename = "mins")]
         Mins,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingAfterUnit {
@@ -2838,6 +3078,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoAllowBookingAfterUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Mins => "mins",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingAfterUnit {
@@ -2885,17 +3143,13 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoAllowBookingForUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoAllowBookingForUnit {
@@ -2913,6 +3167,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoAllowBookingForUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingForUnit {
@@ -2992,23 +3262,16 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoCalendarType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoCalendarType {
-        #[serde(rename = "round_robin")]
         RoundRobin,
-        #[serde(rename = "event")]
         Event,
-        #[serde(rename = "class_booking")]
         ClassBooking,
-        #[serde(rename = "collective")]
         Collective,
-        #[serde(rename = "service_booking")]
         ServiceBooking,
-        #[serde(rename = "personal")]
         Personal,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoCalendarType {
@@ -3029,6 +3292,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoCalendarType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobin => "round_robin",
+                        Self::Event => "event",
+                        Self::ClassBooking => "class_booking",
+                        Self::Collective => "collective",
+                        Self::ServiceBooking => "service_booking",
+                        Self::Personal => "personal",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoCalendarType {
@@ -3078,15 +3360,12 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoEventType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoEventType {
-        #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
-        #[serde(rename = "RoundRobin_OptimizeForEqualDistribution")]
         RoundRobinOptimizeForEqualDistribution,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoEventType {
@@ -3107,6 +3386,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobinOptimizeForAvailability => {
+                            "RoundRobin_OptimizeForAvailability"
+                        }
+                        Self::RoundRobinOptimizeForEqualDistribution => {
+                            "RoundRobin_OptimizeForEqualDistribution"
+                        }
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoEventType {
@@ -3160,14 +3458,12 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoFormSubmitType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoFormSubmitType {
-        #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoFormSubmitType {
@@ -3184,6 +3480,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoFormSubmitType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RedirectUrl => "RedirectURL",
+                        Self::ThankYouMessage => "ThankYouMessage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
@@ -3230,15 +3541,12 @@ pub mod types {
         }
     }
     ///`CalendarCreateDtoGuestType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoGuestType {
-        #[serde(rename = "count_only")]
         CountOnly,
-        #[serde(rename = "collect_detail")]
         CollectDetail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoGuestType {
@@ -3255,6 +3563,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoGuestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CountOnly => "count_only",
+                        Self::CollectDetail => "collect_detail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoGuestType {
@@ -3295,15 +3618,12 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoPreBufferUnit {
@@ -3320,6 +3640,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoPreBufferUnit {
@@ -3361,15 +3696,12 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotBufferUnit {
@@ -3386,6 +3718,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoSlotBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotBufferUnit {
@@ -3427,15 +3774,12 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotDurationUnit {
@@ -3452,6 +3796,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoSlotDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotDurationUnit {
@@ -3493,15 +3852,12 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoSlotIntervalUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoSlotIntervalUnit {
@@ -3518,6 +3874,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoSlotIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotIntervalUnit {
@@ -3559,15 +3930,12 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarCreateDtoWidgetType {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "classic")]
         Classic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarCreateDtoWidgetType {
@@ -3584,6 +3952,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarCreateDtoWidgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Classic => "classic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoWidgetType {
@@ -3629,11 +4012,9 @@ pub mod types {
         }
     }
     ///`CalendarDeleteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarDeleteSuccessfulResponseDto {
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDeleteSuccessfulResponseDto {
@@ -3687,313 +4068,114 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarDeleteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CalendarDeleteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarDto {
-        #[serde(
-            rename = "alertEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
-        #[serde(
-            rename = "allowBookingAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
-        #[serde(
-            rename = "allowBookingAfterUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarDtoAllowBookingAfterUnit,
         >,
         ///Minimum number of days/weeks/months for which to allow booking events
-        #[serde(
-            rename = "allowBookingFor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
-        #[serde(
-            rename = "allowBookingForUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarDtoAllowBookingForUnit,
         >,
-        #[serde(
-            rename = "allowCancellation",
-            default = "defaults::default_bool::<true>"
-        )]
         pub allow_cancellation: bool,
-        #[serde(rename = "allowReschedule", default = "defaults::default_bool::<true>")]
         pub allow_reschedule: bool,
         ///Number of appointments that can be booked for a given day
-        #[serde(
-            rename = "appoinmentPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
         ///Maximum bookings per slot (per user). Maximum seats per slot in case of Class Booking Calendar.
-        #[serde(
-            rename = "appoinmentPerSlot",
-            default = "defaults::calendar_dto_appoinment_per_slot"
-        )]
         pub appoinment_per_slot: f64,
-        #[serde(rename = "autoConfirm", default = "defaults::default_bool::<true>")]
         pub auto_confirm: bool,
         ///While we will support this property for backward compatibility, it is recommended to use 'Availability' APIs instead.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availabilities: ::std::option::Option<::std::vec::Vec<AvailabilityResponse>>,
         ///While we will support this property for backward compatibility, it is not required anymore.
-        #[serde(
-            rename = "availabilityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<f64>,
-        #[serde(
-            rename = "calendarCoverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "calendarType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_type: ::std::option::Option<CalendarDtoCalendarType>,
-        #[serde(
-            rename = "consentLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
-        #[serde(rename = "enableRecurring", default)]
         pub enable_recurring: bool,
-        #[serde(rename = "eventColor", default = "defaults::calendar_dto_event_color")]
         pub event_color: ::std::string::String,
-        #[serde(rename = "eventTitle", default = "defaults::calendar_dto_event_title")]
         pub event_title: ::std::string::String,
-        #[serde(rename = "eventType", default = "defaults::calendar_dto_event_type")]
         pub event_type: CalendarDtoEventType,
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitRedirectURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitThanksMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitType",
-            default = "defaults::calendar_dto_form_submit_type"
-        )]
         pub form_submit_type: CalendarDtoFormSubmitType,
-        #[serde(rename = "googleInvitationEmails", default)]
         pub google_invitation_emails: bool,
         ///Group Id
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "guestType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarDtoGuestType>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Should the created calendar be active or draft
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
-        #[serde(
-            rename = "isLivePaymentMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
-        #[serde(
-            rename = "locationConfigurations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_configurations: ::std::option::Option<
             ::std::vec::Vec<LocationConfigurationResponse>,
         >,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Look Busy Configuration
-        #[serde(
-            rename = "lookBusyConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfigurationResponse>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notifications: ::std::option::Option<
             ::std::vec::Vec<CalendarNotificationResponse>,
         >,
         ///While we will support this property for backward compatibility, it is recommended to use 'Availability' APIs instead.
-        #[serde(
-            rename = "openHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_hours: ::std::option::Option<::std::vec::Vec<OpenHourResponse>>,
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarDtoPreBufferUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringResponse>,
-        #[serde(
-            rename = "shouldAssignContactToTeamMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendAlertEmailsToAssignedMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSkipAssigningContactForExisting",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "slotBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///Unit for slot buffer.
-        #[serde(
-            rename = "slotBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer_unit: ::std::option::Option<CalendarDtoSlotBufferUnit>,
         ///This controls the duration of the meeting
-        #[serde(
-            rename = "slotDuration",
-            default = "defaults::calendar_dto_slot_duration"
-        )]
         pub slot_duration: f64,
         ///Unit for slot duration.
-        #[serde(
-            rename = "slotDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
-        #[serde(
-            rename = "slotInterval",
-            default = "defaults::calendar_dto_slot_interval"
-        )]
         pub slot_interval: f64,
         ///Unit for slot interval.
-        #[serde(
-            rename = "slotIntervalUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarDtoSlotIntervalUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stickyContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
-        #[serde(
-            rename = "teamMembers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_members: ::std::option::Option<::std::vec::Vec<TeamMemberResponse>>,
-        #[serde(
-            rename = "widgetSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-        #[serde(rename = "widgetType", default = "defaults::calendar_dto_widget_type")]
         pub widget_type: CalendarDtoWidgetType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDto {
@@ -4466,6 +4648,262 @@ pub mod types {
             deserializer.deserialize_struct("CalendarDto", FIELDS, CalendarDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CalendarDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 14usize
+                + usize::from(!::std::option::Option::is_none(&self.alert_email))
+                + usize::from(!::std::option::Option::is_none(&self.allow_booking_after))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_after_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.allow_booking_for))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_for_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.availabilities))
+                + usize::from(!::std::option::Option::is_none(&self.availability_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.calendar_cover_image),
+                ) + usize::from(!::std::option::Option::is_none(&self.calendar_type))
+                + usize::from(!::std::option::Option::is_none(&self.consent_label))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_redirect_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_thanks_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.guest_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_live_payment_mode),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.location_configurations),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.look_busy_config))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.notifications))
+                + usize::from(!::std::option::Option::is_none(&self.open_hours))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_assign_contact_to_team_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_send_alert_emails_to_assigned_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_skip_assigning_contact_for_existing,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.slot_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.slot_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_duration_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_interval_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.sticky_contact))
+                + usize::from(!::std::option::Option::is_none(&self.team_members))
+                + usize::from(!::std::option::Option::is_none(&self.widget_slug));
+            let mut state = serializer.serialize_struct("CalendarDto", len)?;
+            if !::std::option::Option::is_none(&self.alert_email) {
+                state.serialize_field("alertEmail", &self.alert_email)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after) {
+                state.serialize_field("allowBookingAfter", &self.allow_booking_after)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingAfterUnit",
+                        &self.allow_booking_after_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for) {
+                state.serialize_field("allowBookingFor", &self.allow_booking_for)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingForUnit",
+                        &self.allow_booking_for_unit,
+                    )?;
+            }
+            state.serialize_field("allowCancellation", &self.allow_cancellation)?;
+            state.serialize_field("allowReschedule", &self.allow_reschedule)?;
+            if !::std::option::Option::is_none(&self.appoinment_per_day) {
+                state.serialize_field("appoinmentPerDay", &self.appoinment_per_day)?;
+            }
+            state.serialize_field("appoinmentPerSlot", &self.appoinment_per_slot)?;
+            state.serialize_field("autoConfirm", &self.auto_confirm)?;
+            if !::std::option::Option::is_none(&self.availabilities) {
+                state.serialize_field("availabilities", &self.availabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.availability_type) {
+                state.serialize_field("availabilityType", &self.availability_type)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_cover_image) {
+                state.serialize_field("calendarCoverImage", &self.calendar_cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_type) {
+                state.serialize_field("calendarType", &self.calendar_type)?;
+            }
+            if !::std::option::Option::is_none(&self.consent_label) {
+                state.serialize_field("consentLabel", &self.consent_label)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("enableRecurring", &self.enable_recurring)?;
+            state.serialize_field("eventColor", &self.event_color)?;
+            state.serialize_field("eventTitle", &self.event_title)?;
+            state.serialize_field("eventType", &self.event_type)?;
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_redirect_url) {
+                state
+                    .serialize_field(
+                        "formSubmitRedirectURL",
+                        &self.form_submit_redirect_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_thanks_message) {
+                state
+                    .serialize_field(
+                        "formSubmitThanksMessage",
+                        &self.form_submit_thanks_message,
+                    )?;
+            }
+            state.serialize_field("formSubmitType", &self.form_submit_type)?;
+            state
+                .serialize_field(
+                    "googleInvitationEmails",
+                    &self.google_invitation_emails,
+                )?;
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.guest_type) {
+                state.serialize_field("guestType", &self.guest_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            if !::std::option::Option::is_none(&self.is_live_payment_mode) {
+                state.serialize_field("isLivePaymentMode", &self.is_live_payment_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.look_busy_config) {
+                state.serialize_field("lookBusyConfig", &self.look_busy_config)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.notifications) {
+                state.serialize_field("notifications", &self.notifications)?;
+            }
+            if !::std::option::Option::is_none(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_assign_contact_to_team_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldAssignContactToTeamMember",
+                        &self.should_assign_contact_to_team_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_send_alert_emails_to_assigned_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSendAlertEmailsToAssignedMember",
+                        &self.should_send_alert_emails_to_assigned_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_skip_assigning_contact_for_existing,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSkipAssigningContactForExisting",
+                        &self.should_skip_assigning_contact_for_existing,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer) {
+                state.serialize_field("slotBuffer", &self.slot_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer_unit) {
+                state.serialize_field("slotBufferUnit", &self.slot_buffer_unit)?;
+            }
+            state.serialize_field("slotDuration", &self.slot_duration)?;
+            if !::std::option::Option::is_none(&self.slot_duration_unit) {
+                state.serialize_field("slotDurationUnit", &self.slot_duration_unit)?;
+            }
+            state.serialize_field("slotInterval", &self.slot_interval)?;
+            if !::std::option::Option::is_none(&self.slot_interval_unit) {
+                state.serialize_field("slotIntervalUnit", &self.slot_interval_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.sticky_contact) {
+                state.serialize_field("stickyContact", &self.sticky_contact)?;
+            }
+            if !::std::option::Option::is_none(&self.team_members) {
+                state.serialize_field("teamMembers", &self.team_members)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_slug) {
+                state.serialize_field("widgetSlug", &self.widget_slug)?;
+            }
+            state.serialize_field("widgetType", &self.widget_type)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for CalendarDto {
         fn default() -> Self {
             Self {
@@ -4529,21 +4967,15 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingAfterUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
-        #[serde(rename = "mins")]
         Mins,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingAfterUnit {
@@ -4563,6 +4995,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoAllowBookingAfterUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Mins => "mins",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingAfterUnit {
@@ -4610,17 +5060,13 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoAllowBookingForUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoAllowBookingForUnit {
@@ -4638,6 +5084,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoAllowBookingForUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingForUnit {
@@ -4681,23 +5143,16 @@ pub mod types {
         }
     }
     ///`CalendarDtoCalendarType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoCalendarType {
-        #[serde(rename = "round_robin")]
         RoundRobin,
-        #[serde(rename = "event")]
         Event,
-        #[serde(rename = "class_booking")]
         ClassBooking,
-        #[serde(rename = "collective")]
         Collective,
-        #[serde(rename = "service_booking")]
         ServiceBooking,
-        #[serde(rename = "personal")]
         Personal,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoCalendarType {
@@ -4718,6 +5173,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoCalendarType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobin => "round_robin",
+                        Self::Event => "event",
+                        Self::ClassBooking => "class_booking",
+                        Self::Collective => "collective",
+                        Self::ServiceBooking => "service_booking",
+                        Self::Personal => "personal",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoCalendarType {
@@ -4766,15 +5240,12 @@ pub mod types {
         }
     }
     ///`CalendarDtoEventType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoEventType {
-        #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
-        #[serde(rename = "RoundRobin_OptimizeForEqualDistribution")]
         RoundRobinOptimizeForEqualDistribution,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoEventType {
@@ -4795,6 +5266,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobinOptimizeForAvailability => {
+                            "RoundRobin_OptimizeForAvailability"
+                        }
+                        Self::RoundRobinOptimizeForEqualDistribution => {
+                            "RoundRobin_OptimizeForEqualDistribution"
+                        }
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoEventType {
@@ -4848,14 +5338,12 @@ pub mod types {
         }
     }
     ///`CalendarDtoFormSubmitType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoFormSubmitType {
-        #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoFormSubmitType {
@@ -4872,6 +5360,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoFormSubmitType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RedirectUrl => "RedirectURL",
+                        Self::ThankYouMessage => "ThankYouMessage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
@@ -4917,15 +5420,12 @@ pub mod types {
         }
     }
     ///`CalendarDtoGuestType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoGuestType {
-        #[serde(rename = "count_only")]
         CountOnly,
-        #[serde(rename = "collect_detail")]
         CollectDetail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoGuestType {
@@ -4942,6 +5442,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoGuestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CountOnly => "count_only",
+                        Self::CollectDetail => "collect_detail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoGuestType {
@@ -4982,15 +5497,12 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoPreBufferUnit {
@@ -5007,6 +5519,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoPreBufferUnit {
@@ -5047,15 +5574,12 @@ pub mod types {
         }
     }
     ///Unit for slot buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotBufferUnit {
@@ -5072,6 +5596,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoSlotBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotBufferUnit {
@@ -5112,15 +5651,12 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotDurationUnit {
@@ -5137,6 +5673,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoSlotDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotDurationUnit {
@@ -5177,15 +5728,12 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoSlotIntervalUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoSlotIntervalUnit {
@@ -5202,6 +5750,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoSlotIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotIntervalUnit {
@@ -5242,15 +5805,12 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarDtoWidgetType {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "classic")]
         Classic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarDtoWidgetType {
@@ -5267,6 +5827,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarDtoWidgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Classic => "classic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarDtoWidgetType {
@@ -5312,139 +5887,53 @@ pub mod types {
         }
     }
     ///`CalendarEventDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarEventDto {
         ///Calendar Event address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Appointment Status
-        #[serde(
-            rename = "appointmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_status: ::std::option::Option<::std::string::String>,
         ///Ids of associated resources rooms and/or equipments
-        #[serde(
-            rename = "assignedResources",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_resources: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///AssignedUser - the primary owner of an appointment
-        #[serde(
-            rename = "assignedUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Contact ID
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Appointment booked by metadata
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedOrUpdatedBy>,
         ///Date Added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::serde_json::Value>,
         ///Date Updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::serde_json::Value>,
         ///Tells if a calendar event has been deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::serde_json::Value>,
         ///Group ID
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
         ///Event Id or Instance id for a recurring event
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///true if the event is recurring otherwise false
-        #[serde(
-            rename = "isRecurring",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_recurring: ::std::option::Option<::serde_json::Value>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Master event id for a recurring instance
-        #[serde(
-            rename = "masterEventId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub master_event_id: ::std::option::Option<::std::string::String>,
         ///Notes
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///RRULE as per the iCalendar (RFC 5545) specification for recurring events. DTSTART is not required, instance ids are calculated on the basis of startTime of the event.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<::std::string::String>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::serde_json::Value>,
         ///Calendar Event title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Users - the secondary owners of an appointment.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarEventDto {
@@ -5659,22 +6148,115 @@ pub mod types {
                 .deserialize_struct("CalendarEventDto", FIELDS, CalendarEventDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CalendarEventDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.appointment_status))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_resources))
+                + usize::from(!::std::option::Option::is_none(&self.assigned_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_recurring))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.master_event_id))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.rrule))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.users));
+            let mut state = serializer.serialize_struct("CalendarEventDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.appointment_status) {
+                state.serialize_field("appointmentStatus", &self.appointment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_resources) {
+                state.serialize_field("assignedResources", &self.assigned_resources)?;
+            }
+            if !::std::option::Option::is_none(&self.assigned_user_id) {
+                state.serialize_field("assignedUserId", &self.assigned_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_recurring) {
+                state.serialize_field("isRecurring", &self.is_recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.master_event_id) {
+                state.serialize_field("masterEventId", &self.master_event_id)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.users) {
+                state.serialize_field("users", &self.users)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarNotification`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarNotification {
         ///Comma separated emails
-        #[serde(rename = "selectedUsers")]
         pub selected_users: ::std::string::String,
-        #[serde(rename = "shouldSendToContact")]
         pub should_send_to_contact: bool,
-        #[serde(rename = "shouldSendToGuest")]
         pub should_send_to_guest: bool,
-        #[serde(rename = "shouldSendToSelectedUsers")]
         pub should_send_to_selected_users: bool,
-        #[serde(rename = "shouldSendToUser")]
         pub should_send_to_user: bool,
         ///Calendar Notification
-        #[serde(rename = "type", default = "defaults::calendar_notification_type")]
         pub type_: CalendarNotificationType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotification {
@@ -5769,17 +6351,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotification {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer.serialize_struct("CalendarNotification", len)?;
+            state.serialize_field("selectedUsers", &self.selected_users)?;
+            state.serialize_field("shouldSendToContact", &self.should_send_to_contact)?;
+            state.serialize_field("shouldSendToGuest", &self.should_send_to_guest)?;
+            state
+                .serialize_field(
+                    "shouldSendToSelectedUsers",
+                    &self.should_send_to_selected_users,
+                )?;
+            state.serialize_field("shouldSendToUser", &self.should_send_to_user)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl CalendarNotification {
         pub fn builder() -> builder::CalendarNotification {
             Default::default()
         }
     }
     ///`CalendarNotificationDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarNotificationDeleteResponseDto {
         ///Result of delete/update operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationDeleteResponseDto {
@@ -5833,45 +6434,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotificationDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message));
+            let mut state = serializer
+                .serialize_struct("CalendarNotificationDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarNotificationResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarNotificationResponse {
         ///Comma separated emails
-        #[serde(
-            rename = "selectedUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_users: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "shouldSendToContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_contact: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendToGuest",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_guest: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendToSelectedUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_selected_users: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendToUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_to_user: ::std::option::Option<bool>,
         ///Calendar Notification
-        #[serde(
-            rename = "type",
-            default = "defaults::calendar_notification_response_type"
-        )]
         pub type_: CalendarNotificationResponseType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponse {
@@ -5963,6 +6551,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotificationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.selected_users))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_contact),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_guest),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_selected_users),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.should_send_to_user),
+                );
+            let mut state = serializer
+                .serialize_struct("CalendarNotificationResponse", len)?;
+            if !::std::option::Option::is_none(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_contact) {
+                state
+                    .serialize_field(
+                        "shouldSendToContact",
+                        &self.should_send_to_contact,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_guest) {
+                state.serialize_field("shouldSendToGuest", &self.should_send_to_guest)?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_selected_users) {
+                state
+                    .serialize_field(
+                        "shouldSendToSelectedUsers",
+                        &self.should_send_to_selected_users,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.should_send_to_user) {
+                state.serialize_field("shouldSendToUser", &self.should_send_to_user)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for CalendarNotificationResponse {
         fn default() -> Self {
             Self {
@@ -5976,95 +6613,35 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarNotificationResponseDto {
-        #[serde(
-            rename = "additionalEmailIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_email_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "additionalPhoneNumbers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_phone_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "additionalWhatsappNumbers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_whatsapp_numbers: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "afterTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub after_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
-        #[serde(
-            rename = "beforeTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub before_time: ::std::option::Option<::std::vec::Vec<SchedulesDtoResponse>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<CalendarNotificationResponseDtoChannel>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Notification ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "notificationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_type: ::std::option::Option<
             CalendarNotificationResponseDtoNotificationType,
         >,
-        #[serde(
-            rename = "receiverType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receiver_type: ::std::option::Option<
             CalendarNotificationResponseDtoReceiverType,
         >,
-        #[serde(
-            rename = "selectedUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDto {
@@ -6228,20 +6805,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarNotificationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.additional_email_ids),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.additional_phone_numbers),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.additional_whatsapp_numbers),
+                ) + usize::from(!::std::option::Option::is_none(&self.after_time))
+                + usize::from(!::std::option::Option::is_none(&self.before_time))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.channel))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.notification_type))
+                + usize::from(!::std::option::Option::is_none(&self.receiver_type))
+                + usize::from(!::std::option::Option::is_none(&self.selected_users))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("CalendarNotificationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.additional_email_ids) {
+                state.serialize_field("additionalEmailIds", &self.additional_email_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.additional_phone_numbers) {
+                state
+                    .serialize_field(
+                        "additionalPhoneNumbers",
+                        &self.additional_phone_numbers,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.additional_whatsapp_numbers) {
+                state
+                    .serialize_field(
+                        "additionalWhatsappNumbers",
+                        &self.additional_whatsapp_numbers,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.after_time) {
+                state.serialize_field("afterTime", &self.after_time)?;
+            }
+            if !::std::option::Option::is_none(&self.before_time) {
+                state.serialize_field("beforeTime", &self.before_time)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.channel) {
+                state.serialize_field("channel", &self.channel)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.notification_type) {
+                state.serialize_field("notificationType", &self.notification_type)?;
+            }
+            if !::std::option::Option::is_none(&self.receiver_type) {
+                state.serialize_field("receiverType", &self.receiver_type)?;
+            }
+            if !::std::option::Option::is_none(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarNotificationResponseDtoChannel`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoChannel {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "inApp")]
         InApp,
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoChannel {
@@ -6260,6 +6917,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseDtoChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::InApp => "inApp",
+                        Self::Sms => "sms",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoChannel {
@@ -6305,23 +6979,16 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoNotificationType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoNotificationType {
-        #[serde(rename = "booked")]
         Booked,
-        #[serde(rename = "confirmation")]
         Confirmation,
-        #[serde(rename = "cancellation")]
         Cancellation,
-        #[serde(rename = "reminder")]
         Reminder,
-        #[serde(rename = "followup")]
         Followup,
-        #[serde(rename = "reschedule")]
         Reschedule,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6343,6 +7010,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseDtoNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Booked => "booked",
+                        Self::Confirmation => "confirmation",
+                        Self::Cancellation => "cancellation",
+                        Self::Reminder => "reminder",
+                        Self::Followup => "followup",
+                        Self::Reschedule => "reschedule",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoNotificationType {
@@ -6393,23 +7079,16 @@ pub mod types {
         }
     }
     ///`CalendarNotificationResponseDtoReceiverType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseDtoReceiverType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "guest")]
         Guest,
-        #[serde(rename = "assignedUser")]
         AssignedUser,
-        #[serde(rename = "emails")]
         Emails,
-        #[serde(rename = "phoneNumbers")]
         PhoneNumbers,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseDtoReceiverType {
@@ -6430,6 +7109,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseDtoReceiverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Guest => "guest",
+                        Self::AssignedUser => "assignedUser",
+                        Self::Emails => "emails",
+                        Self::PhoneNumbers => "phoneNumbers",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoReceiverType {
@@ -6479,13 +7177,11 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationResponseType {
-        #[serde(rename = "email")]
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationResponseType {
@@ -6501,6 +7197,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseType {
@@ -6545,13 +7255,11 @@ pub mod types {
         }
     }
     ///Calendar Notification
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarNotificationType {
-        #[serde(rename = "email")]
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarNotificationType {
@@ -6567,6 +7275,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarNotificationType {
@@ -6610,57 +7332,24 @@ pub mod types {
         }
     }
     ///`CalendarResourceByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarResourceByIdResponseDto {
         ///Calendar IDs
-        #[serde(
-            rename = "calendarIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Capacity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         ///Description of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether the resource is active
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID of the resource
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if the resource is out of service
-        #[serde(
-            rename = "outOfService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
-        #[serde(
-            rename = "resourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_type: ::std::option::Option<
             CalendarResourceByIdResponseDtoResourceType,
         >,
@@ -6778,16 +7467,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarResourceByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar_ids))
+                + usize::from(!::std::option::Option::is_none(&self.capacity))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.out_of_service))
+                + usize::from(!::std::option::Option::is_none(&self.quantity))
+                + usize::from(!::std::option::Option::is_none(&self.resource_type));
+            let mut state = serializer
+                .serialize_struct("CalendarResourceByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.capacity) {
+                state.serialize_field("capacity", &self.capacity)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.out_of_service) {
+                state.serialize_field("outOfService", &self.out_of_service)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_type) {
+                state.serialize_field("resourceType", &self.resource_type)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarResourceByIdResponseDtoResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceByIdResponseDtoResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarResourceByIdResponseDtoResourceType {
@@ -6804,6 +7538,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarResourceByIdResponseDtoResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarResourceByIdResponseDtoResourceType {
@@ -6845,50 +7594,22 @@ pub mod types {
         }
     }
     ///`CalendarResourceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarResourceResponseDto {
         ///Capacity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
         ///Description of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether the resource is active
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
         ///Location ID of the resource
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if the resource is out of service
-        #[serde(
-            rename = "outOfService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the resource
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
-        #[serde(
-            rename = "resourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resource_type: ::std::option::Option<
             CalendarResourceResponseDtoResourceType,
         >,
@@ -6997,16 +7718,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarResourceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.capacity))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.out_of_service))
+                + usize::from(!::std::option::Option::is_none(&self.quantity))
+                + usize::from(!::std::option::Option::is_none(&self.resource_type));
+            let mut state = serializer
+                .serialize_struct("CalendarResourceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.capacity) {
+                state.serialize_field("capacity", &self.capacity)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.out_of_service) {
+                state.serialize_field("outOfService", &self.out_of_service)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.resource_type) {
+                state.serialize_field("resourceType", &self.resource_type)?;
+            }
+            state.end()
+        }
+    }
     ///`CalendarResourceResponseDtoResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarResourceResponseDtoResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarResourceResponseDtoResourceType {
@@ -7023,6 +7785,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarResourceResponseDtoResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarResourceResponseDtoResourceType {
@@ -7064,314 +7841,86 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CalendarUpdateDto {
-        #[serde(
-            rename = "alertEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alert_email: ::std::option::Option<::std::string::String>,
         ///Minimum scheduling notice for events
-        #[serde(
-            rename = "allowBookingAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after: ::std::option::Option<f64>,
         ///Unit for minimum scheduling notice
-        #[serde(
-            rename = "allowBookingAfterUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_after_unit: ::std::option::Option<
             CalendarUpdateDtoAllowBookingAfterUnit,
         >,
         ///Minimum number of days/weeks/months for which to allow booking events
-        #[serde(
-            rename = "allowBookingFor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for: ::std::option::Option<f64>,
         ///Unit for controlling the duration for which booking would be allowed for
-        #[serde(
-            rename = "allowBookingForUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_booking_for_unit: ::std::option::Option<
             CalendarUpdateDtoAllowBookingForUnit,
         >,
-        #[serde(
-            rename = "allowCancellation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_cancellation: ::std::option::Option<bool>,
-        #[serde(
-            rename = "allowReschedule",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_reschedule: ::std::option::Option<bool>,
         ///Number of appointments that can be booked for a given day
-        #[serde(
-            rename = "appoinmentPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_day: ::std::option::Option<f64>,
-        #[serde(
-            rename = "appoinmentPerSlot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appoinment_per_slot: ::std::option::Option<f64>,
-        #[serde(
-            rename = "autoConfirm",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_confirm: ::std::option::Option<bool>,
         ///While we will support this property for backward compatibility, it is recommended to use 'Availability' APIs instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub availabilities: ::std::vec::Vec<UpdateAvailability>,
         ///While we will support this property for backward compatibility, it is not required anymore.
-        #[serde(
-            rename = "availabilityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub availability_type: ::std::option::Option<CalendarUpdateDtoAvailabilityType>,
-        #[serde(
-            rename = "calendarCoverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_cover_image: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "consentLabel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub consent_label: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Enable recurring appointments for the calendars. Please note that only one member should be added in the calendar to enable this
-        #[serde(rename = "enableRecurring", default)]
         pub enable_recurring: bool,
-        #[serde(
-            rename = "eventColor",
-            default = "defaults::calendar_update_dto_event_color"
-        )]
         pub event_color: ::std::string::String,
-        #[serde(
-            rename = "eventTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_title: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "eventType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_type: ::std::option::Option<CalendarUpdateDtoEventType>,
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitRedirectURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_redirect_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitThanksMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_submit_thanks_message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "formSubmitType",
-            default = "defaults::calendar_update_dto_form_submit_type"
-        )]
         pub form_submit_type: CalendarUpdateDtoFormSubmitType,
-        #[serde(
-            rename = "googleInvitationEmails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_invitation_emails: ::std::option::Option<bool>,
         ///Group Id
-        #[serde(
-            rename = "groupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "guestType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub guest_type: ::std::option::Option<CalendarUpdateDtoGuestType>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isLivePaymentMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_live_payment_mode: ::std::option::Option<bool>,
         ///Meeting location configuration for event calendar
-        #[serde(
-            rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_configurations: ::std::vec::Vec<LocationConfiguration>,
         ///Look Busy Configuration
-        #[serde(
-            rename = "lookBusyConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_config: ::std::option::Option<LookBusyConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` or `teamMembers[].locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Please use 'Calendar Notifications APIs' instead.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub notifications: ::std::vec::Vec<CalendarNotification>,
         ///While we will support this property for backward compatibility, it is recommended to use 'Availability' APIs instead.
-        #[serde(
-            rename = "openHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub open_hours: ::std::vec::Vec<OpenHour>,
-        #[serde(
-            rename = "pixelId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pixel_id: ::std::option::Option<::std::string::String>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Unit for pre-buffer.
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CalendarUpdateDtoPreBufferUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<Recurring>,
-        #[serde(
-            rename = "shouldAssignContactToTeamMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_assign_contact_to_team_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSendAlertEmailsToAssignedMember",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_send_alert_emails_to_assigned_member: ::std::option::Option<bool>,
-        #[serde(
-            rename = "shouldSkipAssigningContactForExisting",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub should_skip_assigning_contact_for_existing: ::std::option::Option<bool>,
         ///Slot-Buffer is additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "slotBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_buffer: ::std::option::Option<f64>,
         ///This controls the duration of the meeting
-        #[serde(
-            rename = "slotDuration",
-            default = "defaults::calendar_update_dto_slot_duration"
-        )]
         pub slot_duration: f64,
         ///Unit for slot duration.
-        #[serde(
-            rename = "slotDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_duration_unit: ::std::option::Option<CalendarUpdateDtoSlotDurationUnit>,
         ///Slot interval reflects the amount of time the between booking slots that will be shown in the calendar.
-        #[serde(
-            rename = "slotInterval",
-            default = "defaults::calendar_update_dto_slot_interval"
-        )]
         pub slot_interval: f64,
         ///Unit for slot interval.
-        #[serde(
-            rename = "slotIntervalUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slot_interval_unit: ::std::option::Option<CalendarUpdateDtoSlotIntervalUnit>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "stickyContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sticky_contact: ::std::option::Option<bool>,
         ///Team members are required for calendars of type: Round Robin, Collective, Class, Service. Personal calendar must have exactly one team member.
-        #[serde(
-            rename = "teamMembers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub team_members: ::std::vec::Vec<TeamMember>,
-        #[serde(
-            rename = "widgetSlug",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_slug: ::std::option::Option<::std::string::String>,
         ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-        #[serde(
-            rename = "widgetType",
-            default = "defaults::calendar_update_dto_widget_type"
-        )]
         pub widget_type: CalendarUpdateDtoWidgetType,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDto {
@@ -7818,6 +8367,271 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.alert_email))
+                + usize::from(!::std::option::Option::is_none(&self.allow_booking_after))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_after_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.allow_booking_for))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_booking_for_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.allow_cancellation))
+                + usize::from(!::std::option::Option::is_none(&self.allow_reschedule))
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.appoinment_per_slot))
+                + usize::from(!::std::option::Option::is_none(&self.auto_confirm))
+                + usize::from(!::std::vec::Vec::is_empty(&self.availabilities))
+                + usize::from(!::std::option::Option::is_none(&self.availability_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.calendar_cover_image),
+                ) + usize::from(!::std::option::Option::is_none(&self.consent_label))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.event_title))
+                + usize::from(!::std::option::Option::is_none(&self.event_type))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_redirect_url),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.form_submit_thanks_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.google_invitation_emails),
+                ) + usize::from(!::std::option::Option::is_none(&self.group_id))
+                + usize::from(!::std::option::Option::is_none(&self.guest_type))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_live_payment_mode),
+                )
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_configurations))
+                + usize::from(!::std::option::Option::is_none(&self.look_busy_config))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.notifications))
+                + usize::from(!::std::vec::Vec::is_empty(&self.open_hours))
+                + usize::from(!::std::option::Option::is_none(&self.pixel_id))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_assign_contact_to_team_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_send_alert_emails_to_assigned_member,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.should_skip_assigning_contact_for_existing,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.slot_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.slot_duration_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slot_interval_unit))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.sticky_contact))
+                + usize::from(!::std::vec::Vec::is_empty(&self.team_members))
+                + usize::from(!::std::option::Option::is_none(&self.widget_slug));
+            let mut state = serializer.serialize_struct("CalendarUpdateDto", len)?;
+            if !::std::option::Option::is_none(&self.alert_email) {
+                state.serialize_field("alertEmail", &self.alert_email)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after) {
+                state.serialize_field("allowBookingAfter", &self.allow_booking_after)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_after_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingAfterUnit",
+                        &self.allow_booking_after_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for) {
+                state.serialize_field("allowBookingFor", &self.allow_booking_for)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_booking_for_unit) {
+                state
+                    .serialize_field(
+                        "allowBookingForUnit",
+                        &self.allow_booking_for_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_cancellation) {
+                state.serialize_field("allowCancellation", &self.allow_cancellation)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_reschedule) {
+                state.serialize_field("allowReschedule", &self.allow_reschedule)?;
+            }
+            if !::std::option::Option::is_none(&self.appoinment_per_day) {
+                state.serialize_field("appoinmentPerDay", &self.appoinment_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.appoinment_per_slot) {
+                state.serialize_field("appoinmentPerSlot", &self.appoinment_per_slot)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_confirm) {
+                state.serialize_field("autoConfirm", &self.auto_confirm)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.availabilities) {
+                state.serialize_field("availabilities", &self.availabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.availability_type) {
+                state.serialize_field("availabilityType", &self.availability_type)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_cover_image) {
+                state.serialize_field("calendarCoverImage", &self.calendar_cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.consent_label) {
+                state.serialize_field("consentLabel", &self.consent_label)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("enableRecurring", &self.enable_recurring)?;
+            state.serialize_field("eventColor", &self.event_color)?;
+            if !::std::option::Option::is_none(&self.event_title) {
+                state.serialize_field("eventTitle", &self.event_title)?;
+            }
+            if !::std::option::Option::is_none(&self.event_type) {
+                state.serialize_field("eventType", &self.event_type)?;
+            }
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_redirect_url) {
+                state
+                    .serialize_field(
+                        "formSubmitRedirectURL",
+                        &self.form_submit_redirect_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.form_submit_thanks_message) {
+                state
+                    .serialize_field(
+                        "formSubmitThanksMessage",
+                        &self.form_submit_thanks_message,
+                    )?;
+            }
+            state.serialize_field("formSubmitType", &self.form_submit_type)?;
+            if !::std::option::Option::is_none(&self.google_invitation_emails) {
+                state
+                    .serialize_field(
+                        "googleInvitationEmails",
+                        &self.google_invitation_emails,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.group_id) {
+                state.serialize_field("groupId", &self.group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.guest_type) {
+                state.serialize_field("guestType", &self.guest_type)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.is_live_payment_mode) {
+                state.serialize_field("isLivePaymentMode", &self.is_live_payment_mode)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.look_busy_config) {
+                state.serialize_field("lookBusyConfig", &self.look_busy_config)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.notifications) {
+                state.serialize_field("notifications", &self.notifications)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.pixel_id) {
+                state.serialize_field("pixelId", &self.pixel_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_assign_contact_to_team_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldAssignContactToTeamMember",
+                        &self.should_assign_contact_to_team_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_send_alert_emails_to_assigned_member,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSendAlertEmailsToAssignedMember",
+                        &self.should_send_alert_emails_to_assigned_member,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.should_skip_assigning_contact_for_existing,
+            ) {
+                state
+                    .serialize_field(
+                        "shouldSkipAssigningContactForExisting",
+                        &self.should_skip_assigning_contact_for_existing,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slot_buffer) {
+                state.serialize_field("slotBuffer", &self.slot_buffer)?;
+            }
+            state.serialize_field("slotDuration", &self.slot_duration)?;
+            if !::std::option::Option::is_none(&self.slot_duration_unit) {
+                state.serialize_field("slotDurationUnit", &self.slot_duration_unit)?;
+            }
+            state.serialize_field("slotInterval", &self.slot_interval)?;
+            if !::std::option::Option::is_none(&self.slot_interval_unit) {
+                state.serialize_field("slotIntervalUnit", &self.slot_interval_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.sticky_contact) {
+                state.serialize_field("stickyContact", &self.sticky_contact)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.team_members) {
+                state.serialize_field("teamMembers", &self.team_members)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_slug) {
+                state.serialize_field("widgetSlug", &self.widget_slug)?;
+            }
+            state.serialize_field("widgetType", &self.widget_type)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for CalendarUpdateDto {
         fn default() -> Self {
             Self {
@@ -7882,21 +8696,15 @@ pub mod types {
         }
     }
     ///Unit for minimum scheduling notice
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingAfterUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
-        #[serde(rename = "mins")]
         Mins,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingAfterUnit {
@@ -7916,6 +8724,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoAllowBookingAfterUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Mins => "mins",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingAfterUnit {
@@ -7963,17 +8789,13 @@ pub mod types {
         }
     }
     ///Unit for controlling the duration for which booking would be allowed for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoAllowBookingForUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "weeks")]
         Weeks,
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoAllowBookingForUnit {
@@ -7991,6 +8813,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoAllowBookingForUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Weeks => "weeks",
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingForUnit {
@@ -8070,15 +8908,12 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoEventType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoEventType {
-        #[serde(rename = "RoundRobin_OptimizeForAvailability")]
         RoundRobinOptimizeForAvailability,
-        #[serde(rename = "RoundRobin_OptimizeForEqualDistribution")]
         RoundRobinOptimizeForEqualDistribution,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoEventType {
@@ -8099,6 +8934,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoEventType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RoundRobinOptimizeForAvailability => {
+                            "RoundRobin_OptimizeForAvailability"
+                        }
+                        Self::RoundRobinOptimizeForEqualDistribution => {
+                            "RoundRobin_OptimizeForEqualDistribution"
+                        }
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoEventType {
@@ -8147,14 +9001,12 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoFormSubmitType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoFormSubmitType {
-        #[serde(rename = "RedirectURL")]
         RedirectUrl,
         ThankYouMessage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoFormSubmitType {
@@ -8171,6 +9023,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoFormSubmitType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RedirectUrl => "RedirectURL",
+                        Self::ThankYouMessage => "ThankYouMessage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
@@ -8217,15 +9084,12 @@ pub mod types {
         }
     }
     ///`CalendarUpdateDtoGuestType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoGuestType {
-        #[serde(rename = "count_only")]
         CountOnly,
-        #[serde(rename = "collect_detail")]
         CollectDetail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoGuestType {
@@ -8242,6 +9106,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoGuestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CountOnly => "count_only",
+                        Self::CollectDetail => "collect_detail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoGuestType {
@@ -8282,15 +9161,12 @@ pub mod types {
         }
     }
     ///Unit for pre-buffer.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoPreBufferUnit {
@@ -8307,6 +9183,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoPreBufferUnit {
@@ -8348,15 +9239,12 @@ pub mod types {
         }
     }
     ///Unit for slot duration.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotDurationUnit {
@@ -8373,6 +9261,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoSlotDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotDurationUnit {
@@ -8414,15 +9317,12 @@ pub mod types {
         }
     }
     ///Unit for slot interval.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoSlotIntervalUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoSlotIntervalUnit {
@@ -8439,6 +9339,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoSlotIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotIntervalUnit {
@@ -8480,15 +9395,12 @@ pub mod types {
         }
     }
     ///Calendar widget type. Choose "default" for "neo" and "classic" for "classic" layout.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CalendarUpdateDtoWidgetType {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "classic")]
         Classic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarUpdateDtoWidgetType {
@@ -8505,6 +9417,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CalendarUpdateDtoWidgetType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Classic => "classic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoWidgetType {
@@ -8550,10 +9477,8 @@ pub mod types {
         }
     }
     ///`CalendarsGetSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CalendarsGetSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendars: ::std::option::Option<::std::vec::Vec<CalendarDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CalendarsGetSuccessfulResponseDto {
@@ -8603,28 +9528,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CalendarsGetSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendars));
+            let mut state = serializer
+                .serialize_struct("CalendarsGetSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendars) {
+                state.serialize_field("calendars", &self.calendars)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBookingServiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBookingServiceDto {
         ///Add-ons
-        #[serde(
-            rename = "addOns",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub add_ons: ::std::vec::Vec<ServiceAddOnDto>,
         ///Service ID
         pub id: ::std::string::String,
         ///Position
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
         ///Staff ID
-        #[serde(
-            rename = "staffId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub staff_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBookingServiceDto {
@@ -8690,95 +9619,66 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBookingServiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.add_ons))
+                + usize::from(!::std::option::Option::is_none(&self.position))
+                + usize::from(!::std::option::Option::is_none(&self.staff_id));
+            let mut state = serializer.serialize_struct("CreateBookingServiceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.add_ons) {
+                state.serialize_field("addOns", &self.add_ons)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.position) {
+                state.serialize_field("position", &self.position)?;
+            }
+            if !::std::option::Option::is_none(&self.staff_id) {
+                state.serialize_field("staffId", &self.staff_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateBookingServiceDto {
         pub fn builder() -> builder::CreateBookingServiceDto {
             Default::default()
         }
     }
     ///`CreateCalendarNotificationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCalendarNotificationDto {
         ///Additional email addresses to receive notifications.
-        #[serde(
-            rename = "additionalEmailIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_email_ids: ::std::vec::Vec<::std::string::String>,
         ///Additional phone numbers to receive notifications.
-        #[serde(
-            rename = "additionalPhoneNumbers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_phone_numbers: ::std::vec::Vec<::std::string::String>,
         ///Specifies the time after which the follow-up notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "afterTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub after_time: ::std::vec::Vec<SchedulesDto>,
         ///Specifies the time before which the reminder notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "beforeTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub before_time: ::std::vec::Vec<SchedulesDto>,
         ///Body  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Notification channel
         pub channel: CreateCalendarNotificationDtoChannel,
         ///from address for email notification
-        #[serde(
-            rename = "fromAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_address: ::std::option::Option<::std::string::String>,
         ///from name for email/sms notification
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///from number for sms notification
-        #[serde(
-            rename = "fromNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Is the notification active
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
         ///Notification type
-        #[serde(rename = "notificationType")]
         pub notification_type: CreateCalendarNotificationDtoNotificationType,
         ///notification recipient type
-        #[serde(rename = "receiverType")]
         pub receiver_type: CreateCalendarNotificationDtoReceiverType,
         ///Selected users for in-App and business email notifications. Supports user IDs and special keyword "sub_account_admin"
-        #[serde(
-            rename = "selectedUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub selected_users: ::std::vec::Vec<::std::string::String>,
         ///Subject  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Template ID for email notification. Not necessary for in-App notification
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDto {
@@ -8934,25 +9834,84 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCalendarNotificationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_email_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_phone_numbers))
+                + usize::from(!::std::vec::Vec::is_empty(&self.after_time))
+                + usize::from(!::std::vec::Vec::is_empty(&self.before_time))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.from_address))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.from_number))
+                + usize::from(!::std::vec::Vec::is_empty(&self.selected_users))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("CreateCalendarNotificationDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.additional_email_ids) {
+                state.serialize_field("additionalEmailIds", &self.additional_email_ids)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.additional_phone_numbers) {
+                state
+                    .serialize_field(
+                        "additionalPhoneNumbers",
+                        &self.additional_phone_numbers,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.after_time) {
+                state.serialize_field("afterTime", &self.after_time)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.before_time) {
+                state.serialize_field("beforeTime", &self.before_time)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            state.serialize_field("channel", &self.channel)?;
+            if !::std::option::Option::is_none(&self.from_address) {
+                state.serialize_field("fromAddress", &self.from_address)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.from_number) {
+                state.serialize_field("fromNumber", &self.from_number)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            state.serialize_field("notificationType", &self.notification_type)?;
+            state.serialize_field("receiverType", &self.receiver_type)?;
+            if !::std::vec::Vec::is_empty(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateCalendarNotificationDto {
         pub fn builder() -> builder::CreateCalendarNotificationDto {
             Default::default()
         }
     }
     ///Notification channel
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoChannel {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "inApp")]
         InApp,
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoChannel {
@@ -8971,6 +9930,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarNotificationDtoChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::InApp => "inApp",
+                        Self::Sms => "sms",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoChannel {
@@ -9016,23 +9992,16 @@ pub mod types {
         }
     }
     ///Notification type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoNotificationType {
-        #[serde(rename = "booked")]
         Booked,
-        #[serde(rename = "confirmation")]
         Confirmation,
-        #[serde(rename = "cancellation")]
         Cancellation,
-        #[serde(rename = "reminder")]
         Reminder,
-        #[serde(rename = "followup")]
         Followup,
-        #[serde(rename = "reschedule")]
         Reschedule,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -9054,6 +10023,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarNotificationDtoNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Booked => "booked",
+                        Self::Confirmation => "confirmation",
+                        Self::Cancellation => "cancellation",
+                        Self::Reminder => "reminder",
+                        Self::Followup => "followup",
+                        Self::Reschedule => "reschedule",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoNotificationType {
@@ -9104,23 +10092,16 @@ pub mod types {
         }
     }
     ///notification recipient type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarNotificationDtoReceiverType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "guest")]
         Guest,
-        #[serde(rename = "assignedUser")]
         AssignedUser,
-        #[serde(rename = "emails")]
         Emails,
-        #[serde(rename = "phoneNumbers")]
         PhoneNumbers,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarNotificationDtoReceiverType {
@@ -9141,6 +10122,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarNotificationDtoReceiverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Guest => "guest",
+                        Self::AssignedUser => "assignedUser",
+                        Self::Emails => "emails",
+                        Self::PhoneNumbers => "phoneNumbers",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoReceiverType {
@@ -9190,23 +10190,20 @@ pub mod types {
         }
     }
     ///`CreateCalendarResourceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
     One equipment can only be mapped with one service calendar.
 
 One room can be mapped with multiple service calendars.*/
-        #[serde(rename = "calendarIds")]
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Capacity of the room.
         pub capacity: f64,
         pub description: ::std::string::String,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub name: ::std::string::String,
         ///Quantity of the out of service equipment.
-        #[serde(rename = "outOfService")]
         pub out_of_service: f64,
         ///Quantity of the equipment.
         pub quantity: f64,
@@ -9311,21 +10308,37 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateCalendarResourceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize;
+            let mut state = serializer
+                .serialize_struct("CreateCalendarResourceDto", len)?;
+            state.serialize_field("calendarIds", &self.calendar_ids)?;
+            state.serialize_field("capacity", &self.capacity)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("outOfService", &self.out_of_service)?;
+            state.serialize_field("quantity", &self.quantity)?;
+            state.end()
+        }
+    }
     impl CreateCalendarResourceDto {
         pub fn builder() -> builder::CreateCalendarResourceDto {
             Default::default()
         }
     }
     ///`CreateCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCalendarResourceResourceType {
@@ -9342,6 +10355,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCalendarResourceResourceType {
@@ -9383,7 +10411,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateEventCalendarScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateEventCalendarScheduleDto {
         ///Schedule rules defining when the schedule is active
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
@@ -9441,6 +10469,20 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     CreateEventCalendarScheduleDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for CreateEventCalendarScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("CreateEventCalendarScheduleDto", len)?;
+            state.serialize_field("rules", &self.rules)?;
+            state.serialize_field("timezone", &self.timezone)?;
+            state.end()
         }
     }
     impl CreateEventCalendarScheduleDto {
@@ -9507,103 +10549,41 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateOrUpdateServiceBookingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateOrUpdateServiceBookingResponseDto {
         ///Booking ID
-        #[serde(
-            rename = "bookingId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_id: ::std::option::Option<::std::string::String>,
         ///Contact ID
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Booking booked by metadata
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedOrUpdatedBy>,
         ///Date Added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date Updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Tells if the booking is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Meeting Location (If service location is an ask the booker, then the meeting location is used for the booking)
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///Optional informative or warning messages (e.g. meeting location ignored for non-ask-booker locations)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messages: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///Service Location ID
-        #[serde(
-            rename = "serviceLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_location_id: ::std::option::Option<::std::string::String>,
         ///Services
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub services: ::std::option::Option<::std::vec::Vec<ServiceDto>>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Timezone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Service Booking Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateOrUpdateServiceBookingResponseDto {
@@ -9779,46 +10759,104 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateOrUpdateServiceBookingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.booking_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.messages))
+                + usize::from(!::std::option::Option::is_none(&self.service_location_id))
+                + usize::from(!::std::option::Option::is_none(&self.services))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("CreateOrUpdateServiceBookingResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.booking_id) {
+                state.serialize_field("bookingId", &self.booking_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.messages) {
+                state.serialize_field("messages", &self.messages)?;
+            }
+            if !::std::option::Option::is_none(&self.service_location_id) {
+                state.serialize_field("serviceLocationId", &self.service_location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`CreatePublicServiceBookingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreatePublicServiceBookingDto {
         ///Contact ID
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///End Time
-        #[serde(rename = "endTime")]
         pub end_time: ::std::string::String,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Meeting Location (If service location is an ask the booker, then the meeting location is required)
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///Service Location ID (If not provided, then the default service location will be used)
-        #[serde(
-            rename = "serviceLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_location_id: ::std::option::Option<::std::string::String>,
         ///Services
         pub services: ::std::vec::Vec<CreateBookingServiceDto>,
         ///Start Time
-        #[serde(rename = "startTime")]
         pub start_time: ::std::string::String,
         ///Status. (If not provided, the status configured in Service Global Settings will be used.)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CreatePublicServiceBookingDtoStatus>,
         ///Timezone
         pub timezone: ::std::string::String,
         ///Service Booking Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePublicServiceBookingDto {
@@ -9948,21 +10986,52 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreatePublicServiceBookingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.service_location_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("CreatePublicServiceBookingDto", len)?;
+            state.serialize_field("contactId", &self.contact_id)?;
+            state.serialize_field("endTime", &self.end_time)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.service_location_id) {
+                state.serialize_field("serviceLocationId", &self.service_location_id)?;
+            }
+            state.serialize_field("services", &self.services)?;
+            state.serialize_field("startTime", &self.start_time)?;
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.serialize_field("timezone", &self.timezone)?;
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl CreatePublicServiceBookingDto {
         pub fn builder() -> builder::CreatePublicServiceBookingDto {
             Default::default()
         }
     }
     ///Status. (If not provided, the status configured in Service Global Settings will be used.)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreatePublicServiceBookingDtoStatus {
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "new")]
         New,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreatePublicServiceBookingDtoStatus {
@@ -9979,6 +11048,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreatePublicServiceBookingDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Confirmed => "confirmed",
+                        Self::New => "new",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreatePublicServiceBookingDtoStatus {
@@ -10020,27 +11104,19 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateScheduleDto {
         ///Calendar IDs associated with the schedule
-        #[serde(
-            rename = "calendarIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Location ID where this schedule applies
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Human-readable name for the schedule
         pub name: ::std::string::String,
         ///Schedule rules defining when the schedule is active
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Timezone for the schedule (IANA timezone identifier)
         pub timezone: CreateScheduleDtoTimezone,
         ///User ID associated with the schedule
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateScheduleDto {
@@ -10125,6 +11201,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.calendar_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.rules));
+            let mut state = serializer.serialize_struct("CreateScheduleDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::vec::Vec::is_empty(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            state.serialize_field("timezone", &self.timezone)?;
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl CreateScheduleDto {
         pub fn builder() -> builder::CreateScheduleDto {
             Default::default()
@@ -10187,97 +11286,37 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateServiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateServiceDto {
         ///Service cover image URL
-        #[serde(
-            rename = "coverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cover_image: ::std::option::Option<::std::string::String>,
         ///Service description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Service event color (hex)
-        #[serde(
-            rename = "eventColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_color: ::std::option::Option<::std::string::String>,
         ///Custom form ID (will be used to display the custom form on the booking page, if only one service is selected)
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
         ///Whether service is private (not shown publicly)
-        #[serde(
-            rename = "isPrivate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_private: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Service name
         pub name: ::std::string::String,
         ///Payment details (default amount is 0, currency configured in Service Global Settings is used.)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment: ::std::option::Option<PaymentDto>,
         ///Post-buffer: Additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "postBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer: ::std::option::Option<f64>,
         ///Post-buffer unit
-        #[serde(
-            rename = "postBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer_unit: ::std::option::Option<CreateServiceDtoPostBufferUnit>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Pre-buffer unit
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<CreateServiceDtoPreBufferUnit>,
         ///Service category ID (uses default category if not provided)
-        #[serde(
-            rename = "serviceCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_category_id: ::std::option::Option<::std::string::String>,
         ///This controls the duration of the appointment
-        #[serde(
-            rename = "serviceDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration: ::std::option::Option<f64>,
         ///Duration unit
-        #[serde(
-            rename = "serviceDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration_unit: ::std::option::Option<
             CreateServiceDtoServiceDurationUnit,
         >,
@@ -10286,7 +11325,6 @@ One room can be mapped with multiple service calendars.*/
         ///Assigned staff members (at least one required)
         pub staff: ::std::vec::Vec<StaffDto>,
         ///Service variations (pass empty array for no variations)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub variations: ::std::vec::Vec<CreateServiceVariationDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceDto {
@@ -10462,21 +11500,94 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("CreateServiceDto", FIELDS, CreateServiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateServiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.cover_image))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.event_color))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(!::std::option::Option::is_none(&self.is_private))
+                + usize::from(!::std::option::Option::is_none(&self.payment))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.service_category_id))
+                + usize::from(!::std::option::Option::is_none(&self.service_duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.service_duration_unit),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.variations));
+            let mut state = serializer.serialize_struct("CreateServiceDto", len)?;
+            if !::std::option::Option::is_none(&self.cover_image) {
+                state.serialize_field("coverImage", &self.cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.event_color) {
+                state.serialize_field("eventColor", &self.event_color)?;
+            }
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_private) {
+                state.serialize_field("isPrivate", &self.is_private)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment) {
+                state.serialize_field("payment", &self.payment)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer) {
+                state.serialize_field("postBuffer", &self.post_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer_unit) {
+                state.serialize_field("postBufferUnit", &self.post_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.service_category_id) {
+                state.serialize_field("serviceCategoryId", &self.service_category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration) {
+                state.serialize_field("serviceDuration", &self.service_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration_unit) {
+                state
+                    .serialize_field(
+                        "serviceDurationUnit",
+                        &self.service_duration_unit,
+                    )?;
+            }
+            state.serialize_field("slug", &self.slug)?;
+            state.serialize_field("staff", &self.staff)?;
+            if !::std::vec::Vec::is_empty(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     impl CreateServiceDto {
         pub fn builder() -> builder::CreateServiceDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceDtoPostBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceDtoPostBufferUnit {
@@ -10493,6 +11604,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceDtoPostBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceDtoPostBufferUnit {
@@ -10534,15 +11660,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceDtoPreBufferUnit {
@@ -10559,6 +11682,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceDtoPreBufferUnit {
@@ -10600,15 +11738,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceDtoServiceDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceDtoServiceDurationUnit {
@@ -10625,6 +11760,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceDtoServiceDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceDtoServiceDurationUnit {
@@ -10666,34 +11816,19 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateServiceLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateServiceLocationDto {
         ///Use a full street address when locationType is offline. Use a user-facing label when locationType is ask_booker.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///URL of the cover image for this service location
-        #[serde(
-            rename = "coverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cover_image: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Location type
-        #[serde(
-            rename = "locationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_type: ::std::option::Option<CreateServiceLocationDtoLocationType>,
         ///Location name
         pub name: ::std::string::String,
         ///Phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///URL-friendly slug identifier
         pub slug: ::std::string::String,
@@ -10791,21 +11926,49 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateServiceLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.cover_image))
+                + usize::from(!::std::option::Option::is_none(&self.location_type))
+                + usize::from(!::std::option::Option::is_none(&self.phone));
+            let mut state = serializer
+                .serialize_struct("CreateServiceLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.cover_image) {
+                state.serialize_field("coverImage", &self.cover_image)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.location_type) {
+                state.serialize_field("locationType", &self.location_type)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl CreateServiceLocationDto {
         pub fn builder() -> builder::CreateServiceLocationDto {
             Default::default()
         }
     }
     ///Location type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceLocationDtoLocationType {
-        #[serde(rename = "offline")]
         Offline,
-        #[serde(rename = "ask_booker")]
         AskBooker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceLocationDtoLocationType {
@@ -10822,6 +11985,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceLocationDtoLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Offline => "offline",
+                        Self::AskBooker => "ask_booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceLocationDtoLocationType {
@@ -10863,59 +12041,27 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreateServiceVariationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateServiceVariationDto {
         ///Variation name
         pub name: ::std::string::String,
         ///Payment details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment: ::std::option::Option<PaymentDto>,
         ///Post-buffer: Additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "postBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer: ::std::option::Option<f64>,
         ///Post-buffer unit
-        #[serde(
-            rename = "postBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer_unit: ::std::option::Option<
             CreateServiceVariationDtoPostBufferUnit,
         >,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Pre-buffer unit
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<
             CreateServiceVariationDtoPreBufferUnit,
         >,
         ///This controls the duration of the appointment
-        #[serde(
-            rename = "serviceDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration: ::std::option::Option<f64>,
         ///Duration unit
-        #[serde(
-            rename = "serviceDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration_unit: ::std::option::Option<
             CreateServiceVariationDtoServiceDurationUnit,
         >,
@@ -11022,21 +12168,65 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreateServiceVariationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.payment))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.service_duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.service_duration_unit),
+                );
+            let mut state = serializer
+                .serialize_struct("CreateServiceVariationDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment) {
+                state.serialize_field("payment", &self.payment)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer) {
+                state.serialize_field("postBuffer", &self.post_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer_unit) {
+                state.serialize_field("postBufferUnit", &self.post_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration) {
+                state.serialize_field("serviceDuration", &self.service_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration_unit) {
+                state
+                    .serialize_field(
+                        "serviceDurationUnit",
+                        &self.service_duration_unit,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl CreateServiceVariationDto {
         pub fn builder() -> builder::CreateServiceVariationDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceVariationDtoPostBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceVariationDtoPostBufferUnit {
@@ -11053,6 +12243,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceVariationDtoPostBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoPostBufferUnit {
@@ -11094,15 +12299,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceVariationDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateServiceVariationDtoPreBufferUnit {
@@ -11119,6 +12321,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceVariationDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoPreBufferUnit {
@@ -11160,15 +12377,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateServiceVariationDtoServiceDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -11186,6 +12400,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateServiceVariationDtoServiceDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoServiceDurationUnit {
@@ -11227,18 +12456,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`CreatedOrUpdatedBy`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatedOrUpdatedBy {
         ///The source of the appointment
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///The ID of the user who created or updated the appointment
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatedOrUpdatedBy {
@@ -11294,6 +12516,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for CreatedOrUpdatedBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("CreatedOrUpdatedBy", len)?;
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteAppointmentSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -11324,15 +12564,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCalendarResourceResourceType {
@@ -11349,6 +12586,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteCalendarResourceResourceType {
@@ -11390,10 +12642,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteEventSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteEventSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteEventSuccessfulResponseDto {
@@ -11443,11 +12693,25 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteEventSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeeded));
+            let mut state = serializer
+                .serialize_struct("DeleteEventSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeeded) {
+                state.serialize_field("succeeded", &self.succeeded)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteNoteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteNoteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteNoteSuccessfulResponseDto {
@@ -11497,12 +12761,26 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteNoteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteNoteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteScheduleResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteScheduleResponse {
         ///Whether the deletion was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteScheduleResponse {
@@ -11551,16 +12829,27 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteScheduleResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeleteScheduleResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteServiceBookingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteServiceBookingResponseDto {
         ///Response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates if the deletion was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteServiceBookingResponseDto {
@@ -11617,16 +12906,32 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteServiceBookingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteServiceBookingResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteServiceLocationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteServiceLocationResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteServiceLocationResponseDto {
@@ -11683,16 +12988,32 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteServiceLocationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteServiceLocationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteServiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteServiceResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteServiceResponseDto {
@@ -11748,37 +13069,38 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for DeleteServiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteServiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`EventCalendarScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EventCalendarScheduleResponseDto {
         ///Calendar ID associated with the schedule
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Information about who created the schedule
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Information about who last updated the schedule
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Schedule rules defining when the schedule is active
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rules: ::std::option::Option<::std::vec::Vec<ScheduleRuleDtoResponse>>,
         ///Timezone for the schedule (IANA timezone identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for EventCalendarScheduleResponseDto {
@@ -11862,12 +13184,42 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for EventCalendarScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.rules))
+                + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer
+                .serialize_struct("EventCalendarScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
+        }
+    }
     ///`EventCalendarScheduleWrapperDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EventCalendarScheduleWrapperDto {
         ///The event calendar schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<EventCalendarScheduleResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for EventCalendarScheduleWrapperDto {
@@ -11917,16 +13269,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for EventCalendarScheduleWrapperDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedule));
+            let mut state = serializer
+                .serialize_struct("EventCalendarScheduleWrapperDto", len)?;
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchCalendarResourcesResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FetchCalendarResourcesResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FetchCalendarResourcesResourceType {
@@ -11943,6 +13308,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FetchCalendarResourcesResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FetchCalendarResourcesResourceType {
@@ -11984,11 +13364,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetAllSchedulesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAllSchedulesResponseDto {
         ///Array of schedules
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<ScheduleObjectResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAllSchedulesResponseDto {
@@ -12037,11 +13415,25 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetAllSchedulesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedules));
+            let mut state = serializer
+                .serialize_struct("GetAllSchedulesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.schedules) {
+                state.serialize_field("schedules", &self.schedules)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCalendarEventSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCalendarEventSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event: ::std::option::Option<CalendarEventDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCalendarEventSuccessfulResponseDto {
@@ -12095,11 +13487,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetCalendarEventSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.event));
+            let mut state = serializer
+                .serialize_struct("GetCalendarEventSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.event) {
+                state.serialize_field("event", &self.event)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCalendarEventsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCalendarEventsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<::std::vec::Vec<CalendarEventDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCalendarEventsSuccessfulResponseDto {
@@ -12153,16 +13558,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetCalendarEventsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.events));
+            let mut state = serializer
+                .serialize_struct("GetCalendarEventsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.events) {
+                state.serialize_field("events", &self.events)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCalendarResourceResourceType {
@@ -12179,6 +13597,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCalendarResourceResourceType {
@@ -12220,10 +13653,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`GetCreateUpdateNoteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCreateUpdateNoteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub note: ::std::option::Option<GetNoteSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCreateUpdateNoteSuccessfulResponseDto {
@@ -12279,38 +13710,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetCreateUpdateNoteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.note));
+            let mut state = serializer
+                .serialize_struct("GetCreateUpdateNoteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.note) {
+                state.serialize_field("note", &self.note)?;
+            }
+            state.end()
+        }
+    }
     ///`GetNoteSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNoteSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<NoteCreatedBySchema>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNoteSchema {
@@ -12397,17 +13819,44 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("GetNoteSchema", FIELDS, GetNoteSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetNoteSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("GetNoteSchema", len)?;
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`GetNotesListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetNotesListSuccessfulResponseDto {
-        #[serde(
-            rename = "hasMore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::vec::Vec<GetNoteSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetNotesListSuccessfulResponseDto {
@@ -12464,17 +13913,31 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GetNotesListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.has_more))
+                + usize::from(!::std::option::Option::is_none(&self.notes));
+            let mut state = serializer
+                .serialize_struct("GetNotesListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.has_more) {
+                state.serialize_field("hasMore", &self.has_more)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupCreateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GroupCreateDto {
         pub description: ::std::string::String,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub name: ::std::string::String,
         pub slug: ::std::string::String,
@@ -12553,16 +14016,33 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("GroupCreateDto", FIELDS, GroupCreateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GroupCreateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.is_active));
+            let mut state = serializer.serialize_struct("GroupCreateDto", len)?;
+            state.serialize_field("description", &self.description)?;
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl GroupCreateDto {
         pub fn builder() -> builder::GroupCreateDto {
             Default::default()
         }
     }
     ///`GroupCreateSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GroupCreateSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub group: ::std::option::Option<GroupDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupCreateSuccessfulResponseDto {
@@ -12612,32 +14092,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GroupCreateSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.group));
+            let mut state = serializer
+                .serialize_struct("GroupCreateSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.group) {
+                state.serialize_field("group", &self.group)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GroupDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupDto {
@@ -12723,11 +14200,45 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("GroupDto", FIELDS, GroupDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GroupDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.slug));
+            let mut state = serializer.serialize_struct("GroupDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupStatusUpdateParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GroupStatusUpdateParams {
         ///Is Active?
-        #[serde(rename = "isActive")]
         pub is_active: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupStatusUpdateParams {
@@ -12777,17 +14288,27 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GroupStatusUpdateParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("GroupStatusUpdateParams", len)?;
+            state.serialize_field("isActive", &self.is_active)?;
+            state.end()
+        }
+    }
     impl GroupStatusUpdateParams {
         pub fn builder() -> builder::GroupStatusUpdateParams {
             Default::default()
         }
     }
     ///`GroupSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GroupSuccessfulResponseDto {
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for GroupSuccessfulResponseDto {
@@ -12836,8 +14357,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for GroupSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GroupSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GroupUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GroupUpdateDto {
         pub description: ::std::string::String,
         pub name: ::std::string::String,
@@ -12896,21 +14433,31 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("GroupUpdateDto", FIELDS, GroupUpdateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for GroupUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("GroupUpdateDto", len)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl GroupUpdateDto {
         pub fn builder() -> builder::GroupUpdateDto {
             Default::default()
         }
     }
     ///`Hour`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Hour {
-        #[serde(rename = "closeHour")]
         pub close_hour: f64,
-        #[serde(rename = "closeMinute")]
         pub close_minute: f64,
-        #[serde(rename = "openHour")]
         pub open_hour: f64,
-        #[serde(rename = "openMinute")]
         pub open_minute: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for Hour {
@@ -12984,37 +14531,32 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("Hour", FIELDS, HourVisitor)
         }
     }
+    impl ::serde::Serialize for Hour {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("Hour", len)?;
+            state.serialize_field("closeHour", &self.close_hour)?;
+            state.serialize_field("closeMinute", &self.close_minute)?;
+            state.serialize_field("openHour", &self.open_hour)?;
+            state.serialize_field("openMinute", &self.open_minute)?;
+            state.end()
+        }
+    }
     impl Hour {
         pub fn builder() -> builder::Hour {
             Default::default()
         }
     }
     ///`HourResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct HourResponse {
-        #[serde(
-            rename = "closeHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub close_hour: ::std::option::Option<f64>,
-        #[serde(
-            rename = "closeMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub close_minute: ::std::option::Option<f64>,
-        #[serde(
-            rename = "openHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_hour: ::std::option::Option<f64>,
-        #[serde(
-            rename = "openMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_minute: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for HourResponse {
@@ -13084,14 +14626,39 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("HourResponse", FIELDS, HourResponseVisitor)
         }
     }
+    impl ::serde::Serialize for HourResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.close_hour))
+                + usize::from(!::std::option::Option::is_none(&self.close_minute))
+                + usize::from(!::std::option::Option::is_none(&self.open_hour))
+                + usize::from(!::std::option::Option::is_none(&self.open_minute));
+            let mut state = serializer.serialize_struct("HourResponse", len)?;
+            if !::std::option::Option::is_none(&self.close_hour) {
+                state.serialize_field("closeHour", &self.close_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.close_minute) {
+                state.serialize_field("closeMinute", &self.close_minute)?;
+            }
+            if !::std::option::Option::is_none(&self.open_hour) {
+                state.serialize_field("openHour", &self.open_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.open_minute) {
+                state.serialize_field("openMinute", &self.open_minute)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationConfiguration`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LocationConfiguration {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
         pub kind: LocationConfigurationKind,
         ///Address for meeting location. Not applicable on "zoom_conference", "google_conference" and "ms_teams_conference" kind
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfiguration {
@@ -13145,33 +14712,40 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LocationConfiguration {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.location));
+            let mut state = serializer.serialize_struct("LocationConfiguration", len)?;
+            state.serialize_field("kind", &self.kind)?;
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            state.end()
+        }
+    }
     impl LocationConfiguration {
         pub fn builder() -> builder::LocationConfiguration {
             Default::default()
         }
     }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationKind {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom_conference")]
         ZoomConference,
-        #[serde(rename = "google_conference")]
         GoogleConference,
-        #[serde(rename = "inbound_call")]
         InboundCall,
-        #[serde(rename = "outbound_call")]
         OutboundCall,
-        #[serde(rename = "physical")]
         Physical,
-        #[serde(rename = "booker")]
         Booker,
-        #[serde(rename = "ms_teams_conference")]
         MsTeamsConference,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfigurationKind {
@@ -13194,6 +14768,27 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LocationConfigurationKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::ZoomConference => "zoom_conference",
+                        Self::GoogleConference => "google_conference",
+                        Self::InboundCall => "inbound_call",
+                        Self::OutboundCall => "outbound_call",
+                        Self::Physical => "physical",
+                        Self::Booker => "booker",
+                        Self::MsTeamsConference => "ms_teams_conference",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LocationConfigurationKind {
@@ -13246,22 +14841,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LocationConfigurationResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationConfigurationResponse {
         ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kind: ::std::option::Option<LocationConfigurationResponseKind>,
         ///Address for meeting location. Not applicable on "zoom_conference", "google_conference" and "ms_teams_conference" kind
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<::std::string::String>,
         ///Unique ID used to select a specific meeting location
-        #[serde(
-            rename = "meetingId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponse {
@@ -13325,28 +14911,42 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LocationConfigurationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.kind))
+                + usize::from(!::std::option::Option::is_none(&self.location))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_id));
+            let mut state = serializer
+                .serialize_struct("LocationConfigurationResponse", len)?;
+            if !::std::option::Option::is_none(&self.kind) {
+                state.serialize_field("kind", &self.kind)?;
+            }
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_id) {
+                state.serialize_field("meetingId", &self.meeting_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of meeting location. zoom_conference/google_conference/ms_teams_conference is not supported in event calendar type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LocationConfigurationResponseKind {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom_conference")]
         ZoomConference,
-        #[serde(rename = "google_conference")]
         GoogleConference,
-        #[serde(rename = "inbound_call")]
         InboundCall,
-        #[serde(rename = "outbound_call")]
         OutboundCall,
-        #[serde(rename = "physical")]
         Physical,
-        #[serde(rename = "booker")]
         Booker,
-        #[serde(rename = "ms_teams_conference")]
         MsTeamsConference,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LocationConfigurationResponseKind {
@@ -13369,6 +14969,27 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LocationConfigurationResponseKind {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::ZoomConference => "zoom_conference",
+                        Self::GoogleConference => "google_conference",
+                        Self::InboundCall => "inbound_call",
+                        Self::OutboundCall => "outbound_call",
+                        Self::Physical => "physical",
+                        Self::Booker => "booker",
+                        Self::MsTeamsConference => "ms_teams_conference",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LocationConfigurationResponseKind {
@@ -13422,12 +15043,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`LookBusyConfiguration`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LookBusyConfiguration {
         ///Apply Look Busy
         pub enabled: bool,
         ///Percentage of slots that will be hidden
-        #[serde(rename = "LookBusyPercentage")]
         pub look_busy_percentage: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for LookBusyConfiguration {
@@ -13485,23 +15105,30 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LookBusyConfiguration {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LookBusyConfiguration", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("LookBusyPercentage", &self.look_busy_percentage)?;
+            state.end()
+        }
+    }
     impl LookBusyConfiguration {
         pub fn builder() -> builder::LookBusyConfiguration {
             Default::default()
         }
     }
     ///`LookBusyConfigurationResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LookBusyConfigurationResponse {
         ///Apply Look Busy
-        #[serde(default)]
         pub enabled: bool,
         ///Percentage of slots that will be hidden
-        #[serde(
-            rename = "LookBusyPercentage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub look_busy_percentage: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LookBusyConfigurationResponse {
@@ -13556,14 +15183,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for LookBusyConfigurationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.look_busy_percentage),
+                );
+            let mut state = serializer
+                .serialize_struct("LookBusyConfigurationResponse", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            if !::std::option::Option::is_none(&self.look_busy_percentage) {
+                state.serialize_field("LookBusyPercentage", &self.look_busy_percentage)?;
+            }
+            state.end()
+        }
+    }
     ///`NoteCreatedBySchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NoteCreatedBySchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NoteCreatedBySchema {
@@ -13619,16 +15261,29 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for NoteCreatedBySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("NoteCreatedBySchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`NotesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct NotesDto {
         ///Note body
         pub body: NotesDtoBody,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotesDto {
@@ -13675,6 +15330,22 @@ One room can be mapped with multiple service calendars.*/
                 }
             }
             deserializer.deserialize_struct("NotesDto", FIELDS, NotesDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for NotesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("NotesDto", len)?;
+            state.serialize_field("body", &self.body)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
         }
     }
     impl NotesDto {
@@ -13737,9 +15408,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`OpenHour`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct OpenHour {
-        #[serde(rename = "daysOfTheWeek")]
         pub days_of_the_week: ::std::vec::Vec<f64>,
         pub hours: ::std::vec::Vec<Hour>,
     }
@@ -13790,22 +15460,28 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("OpenHour", FIELDS, OpenHourVisitor)
         }
     }
+    impl ::serde::Serialize for OpenHour {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("OpenHour", len)?;
+            state.serialize_field("daysOfTheWeek", &self.days_of_the_week)?;
+            state.serialize_field("hours", &self.hours)?;
+            state.end()
+        }
+    }
     impl OpenHour {
         pub fn builder() -> builder::OpenHour {
             Default::default()
         }
     }
     ///`OpenHourResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OpenHourResponse {
-        #[serde(
-            rename = "daysOfTheWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_the_week: ::std::option::Option<::std::vec::Vec<f64>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours: ::std::option::Option<::std::vec::Vec<HourResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for OpenHourResponse {
@@ -13857,23 +15533,33 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("OpenHourResponse", FIELDS, OpenHourResponseVisitor)
         }
     }
+    impl ::serde::Serialize for OpenHourResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.days_of_the_week))
+                + usize::from(!::std::option::Option::is_none(&self.hours));
+            let mut state = serializer.serialize_struct("OpenHourResponse", len)?;
+            if !::std::option::Option::is_none(&self.days_of_the_week) {
+                state.serialize_field("daysOfTheWeek", &self.days_of_the_week)?;
+            }
+            if !::std::option::Option::is_none(&self.hours) {
+                state.serialize_field("hours", &self.hours)?;
+            }
+            state.end()
+        }
+    }
     ///`PaymentDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PaymentDto {
         ///Service price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Deposit amount or percentage value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deposit: ::std::option::Option<f64>,
         ///Deposit type
-        #[serde(
-            rename = "depositType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deposit_type: ::std::option::Option<PaymentDtoDepositType>,
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentDto {
@@ -13931,21 +15617,40 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("PaymentDto", FIELDS, PaymentDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PaymentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.deposit))
+                + usize::from(!::std::option::Option::is_none(&self.deposit_type));
+            let mut state = serializer.serialize_struct("PaymentDto", len)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.deposit) {
+                state.serialize_field("deposit", &self.deposit)?;
+            }
+            if !::std::option::Option::is_none(&self.deposit_type) {
+                state.serialize_field("depositType", &self.deposit_type)?;
+            }
+            state.end()
+        }
+    }
     impl PaymentDto {
         pub fn builder() -> builder::PaymentDto {
             Default::default()
         }
     }
     ///Deposit type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentDtoDepositType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "amount")]
         Amount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentDtoDepositType {
@@ -13962,6 +15667,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PaymentDtoDepositType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Amount => "amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PaymentDtoDepositType {
@@ -14002,22 +15722,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`PaymentDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PaymentDtoResponse {
         ///Service price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Deposit amount or percentage value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deposit: ::std::option::Option<f64>,
         ///Deposit type
-        #[serde(
-            rename = "depositType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deposit_type: ::std::option::Option<PaymentDtoResponseDepositType>,
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentDtoResponse {
@@ -14080,16 +15791,35 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for PaymentDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.deposit))
+                + usize::from(!::std::option::Option::is_none(&self.deposit_type));
+            let mut state = serializer.serialize_struct("PaymentDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.deposit) {
+                state.serialize_field("deposit", &self.deposit)?;
+            }
+            if !::std::option::Option::is_none(&self.deposit_type) {
+                state.serialize_field("depositType", &self.deposit_type)?;
+            }
+            state.end()
+        }
+    }
     ///Deposit type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentDtoResponseDepositType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "amount")]
         Amount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentDtoResponseDepositType {
@@ -14106,6 +15836,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PaymentDtoResponseDepositType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Amount => "amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PaymentDtoResponseDepositType {
@@ -14147,30 +15892,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`Recurring`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct Recurring {
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_option: ::std::option::Option<RecurringBookingOption>,
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOverlapDefaultStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_overlap_default_status: ::std::option::Option<
             RecurringBookingOverlapDefaultStatus,
         >,
         ///Number of recurrences
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringFreq>,
     }
     impl<'de> ::serde::Deserialize<'de> for Recurring {
@@ -14240,23 +15971,51 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("Recurring", FIELDS, RecurringVisitor)
         }
     }
+    impl ::serde::Serialize for Recurring {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.booking_option))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.booking_overlap_default_status),
+                ) + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.freq));
+            let mut state = serializer.serialize_struct("Recurring", len)?;
+            if !::std::option::Option::is_none(&self.booking_option) {
+                state.serialize_field("bookingOption", &self.booking_option)?;
+            }
+            if !::std::option::Option::is_none(&self.booking_overlap_default_status) {
+                state
+                    .serialize_field(
+                        "bookingOverlapDefaultStatus",
+                        &self.booking_overlap_default_status,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.freq) {
+                state.serialize_field("freq", &self.freq)?;
+            }
+            state.end()
+        }
+    }
     impl Recurring {
         pub fn builder() -> builder::Recurring {
             Default::default()
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOption {
-        #[serde(rename = "skip")]
         Skip,
-        #[serde(rename = "continue")]
         Continue,
-        #[serde(rename = "book_next")]
         BookNext,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringBookingOption {
@@ -14274,6 +16033,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringBookingOption {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Skip => "skip",
+                        Self::Continue => "continue",
+                        Self::BookNext => "book_next",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringBookingOption {
@@ -14316,15 +16091,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringBookingOverlapDefaultStatus {
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "new")]
         New,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringBookingOverlapDefaultStatus {
@@ -14341,6 +16113,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringBookingOverlapDefaultStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Confirmed => "confirmed",
+                        Self::New => "new",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringBookingOverlapDefaultStatus {
@@ -14382,17 +16169,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringFreq`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringFreq {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "WEEKLY")]
         Weekly,
-        #[serde(rename = "MONTHLY")]
         Monthly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringFreq {
@@ -14410,6 +16193,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringFreq {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Weekly => "WEEKLY",
+                        Self::Monthly => "MONTHLY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringFreq {
@@ -14452,30 +16251,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringResponse {
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_option: ::std::option::Option<RecurringResponseBookingOption>,
         ///This setting contols what to do incase a recurring slot is unavailable
-        #[serde(
-            rename = "bookingOverlapDefaultStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_overlap_default_status: ::std::option::Option<
             RecurringResponseBookingOverlapDefaultStatus,
         >,
         ///Number of recurrences
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub freq: ::std::option::Option<RecurringResponseFreq>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringResponse {
@@ -14550,18 +16335,46 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for RecurringResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.booking_option))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.booking_overlap_default_status),
+                ) + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.freq));
+            let mut state = serializer.serialize_struct("RecurringResponse", len)?;
+            if !::std::option::Option::is_none(&self.booking_option) {
+                state.serialize_field("bookingOption", &self.booking_option)?;
+            }
+            if !::std::option::Option::is_none(&self.booking_overlap_default_status) {
+                state
+                    .serialize_field(
+                        "bookingOverlapDefaultStatus",
+                        &self.booking_overlap_default_status,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.freq) {
+                state.serialize_field("freq", &self.freq)?;
+            }
+            state.end()
+        }
+    }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOption {
-        #[serde(rename = "skip")]
         Skip,
-        #[serde(rename = "continue")]
         Continue,
-        #[serde(rename = "book_next")]
         BookNext,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringResponseBookingOption {
@@ -14579,6 +16392,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringResponseBookingOption {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Skip => "skip",
+                        Self::Continue => "continue",
+                        Self::BookNext => "book_next",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOption {
@@ -14622,15 +16451,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///This setting contols what to do incase a recurring slot is unavailable
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseBookingOverlapDefaultStatus {
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "new")]
         New,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -14648,6 +16474,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringResponseBookingOverlapDefaultStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Confirmed => "confirmed",
+                        Self::New => "new",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOverlapDefaultStatus {
@@ -14689,17 +16530,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RecurringResponseFreq`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringResponseFreq {
-        #[serde(rename = "DAILY")]
         Daily,
-        #[serde(rename = "WEEKLY")]
         Weekly,
-        #[serde(rename = "MONTHLY")]
         Monthly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringResponseFreq {
@@ -14717,6 +16554,22 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringResponseFreq {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Daily => "DAILY",
+                        Self::Weekly => "WEEKLY",
+                        Self::Monthly => "MONTHLY",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringResponseFreq {
@@ -14759,10 +16612,8 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`RemoveCalendarFromScheduleResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RemoveCalendarFromScheduleResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for RemoveCalendarFromScheduleResponse {
@@ -14815,12 +16666,26 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for RemoveCalendarFromScheduleResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("RemoveCalendarFromScheduleResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ResourceDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ResourceDeleteResponseDto {
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for ResourceDeleteResponseDto {
@@ -14869,8 +16734,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ResourceDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("ResourceDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleIntervalDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleIntervalDto {
         ///Start time in HH:MM format (24-hour format)
         pub from: ScheduleIntervalDtoFrom,
@@ -14924,6 +16805,19 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     ScheduleIntervalDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ScheduleIntervalDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("ScheduleIntervalDto", len)?;
+            state.serialize_field("from", &self.from)?;
+            state.serialize_field("to", &self.to)?;
+            state.end()
         }
     }
     impl ScheduleIntervalDto {
@@ -14990,15 +16884,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleIntervalDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleIntervalDtoResponse {
         ///Start time in HH:MM format (24-hour format)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///End time in HH:MM format (24-hour format)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleIntervalDtoResponse {
@@ -15052,6 +16942,25 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     ScheduleIntervalDtoResponseVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ScheduleIntervalDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.from))
+                + usize::from(!::std::option::Option::is_none(&self.to));
+            let mut state = serializer
+                .serialize_struct("ScheduleIntervalDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.from) {
+                state.serialize_field("from", &self.from)?;
+            }
+            if !::std::option::Option::is_none(&self.to) {
+                state.serialize_field("to", &self.to)?;
+            }
+            state.end()
         }
     }
     ///End time in HH:MM format (24-hour format)
@@ -15113,62 +17022,27 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleObjectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleObjectResponseDto {
         ///Calendar IDs associated with the schedule
-        #[serde(
-            rename = "calendarIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///ISO date string when the schedule was created
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///ISO date string when the schedule was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Whether the schedule has been deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for the schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID where this schedule applies
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for the schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Schedule rules defining when the schedule is active
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rules: ::std::option::Option<::std::vec::Vec<ScheduleRuleDtoResponse>>,
         ///Timezone for the schedule (IANA timezone identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///User ID associated with the schedule
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleObjectResponseDto {
@@ -15291,12 +17165,62 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleObjectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar_ids))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.rules))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("ScheduleObjectResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleResponseDto {
         ///Schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleObjectResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleResponseDto {
@@ -15345,21 +17269,31 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedule));
+            let mut state = serializer.serialize_struct("ScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleRuleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleRuleDto {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<ScheduleRuleDtoDate>,
         ///Day of week (only for weekday-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<ScheduleRuleDtoDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
         pub intervals: ::std::vec::Vec<ScheduleIntervalDto>,
         ///Type of schedule rule - weekday (recurring) or date (specific date)
-        #[serde(rename = "type")]
         pub type_: ScheduleRuleDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDto {
@@ -15424,6 +17358,26 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("ScheduleRuleDto", FIELDS, ScheduleRuleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ScheduleRuleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::std::option::Option::is_none(&self.day));
+            let mut state = serializer.serialize_struct("ScheduleRuleDto", len)?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            if !::std::option::Option::is_none(&self.day) {
+                state.serialize_field("day", &self.day)?;
+            }
+            state.serialize_field("intervals", &self.intervals)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ScheduleRuleDto {
         pub fn builder() -> builder::ScheduleRuleDto {
             Default::default()
@@ -15486,25 +17440,17 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Day of week (only for weekday-type rules)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoDay {
-        #[serde(rename = "sunday")]
         Sunday,
-        #[serde(rename = "monday")]
         Monday,
-        #[serde(rename = "tuesday")]
         Tuesday,
-        #[serde(rename = "wednesday")]
         Wednesday,
-        #[serde(rename = "thursday")]
         Thursday,
-        #[serde(rename = "friday")]
         Friday,
-        #[serde(rename = "saturday")]
         Saturday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoDay {
@@ -15526,6 +17472,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoDay {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sunday => "sunday",
+                        Self::Monday => "monday",
+                        Self::Tuesday => "tuesday",
+                        Self::Wednesday => "wednesday",
+                        Self::Thursday => "thursday",
+                        Self::Friday => "friday",
+                        Self::Saturday => "saturday",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoDay {
@@ -15576,25 +17542,17 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ScheduleRuleDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleRuleDtoResponse {
         ///Specific date in YYYY-MM-DD format (only for date-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::std::string::String>,
         ///Day of week (only for weekday-type rules)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day: ::std::option::Option<ScheduleRuleDtoResponseDay>,
         ///Time intervals for the rule (e.g., 9 AM to 5 PM)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<
             ::std::vec::Vec<ScheduleIntervalDtoResponse>,
         >,
         ///Type of schedule rule - weekday (recurring) or date (specific date)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ScheduleRuleDtoResponseType>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponse {
@@ -15664,26 +17622,44 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleRuleDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::std::option::Option::is_none(&self.day))
+                + usize::from(!::std::option::Option::is_none(&self.intervals))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("ScheduleRuleDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            if !::std::option::Option::is_none(&self.day) {
+                state.serialize_field("day", &self.day)?;
+            }
+            if !::std::option::Option::is_none(&self.intervals) {
+                state.serialize_field("intervals", &self.intervals)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Day of week (only for weekday-type rules)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseDay {
-        #[serde(rename = "sunday")]
         Sunday,
-        #[serde(rename = "monday")]
         Monday,
-        #[serde(rename = "tuesday")]
         Tuesday,
-        #[serde(rename = "wednesday")]
         Wednesday,
-        #[serde(rename = "thursday")]
         Thursday,
-        #[serde(rename = "friday")]
         Friday,
-        #[serde(rename = "saturday")]
         Saturday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseDay {
@@ -15705,6 +17681,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoResponseDay {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sunday => "sunday",
+                        Self::Monday => "monday",
+                        Self::Tuesday => "tuesday",
+                        Self::Wednesday => "wednesday",
+                        Self::Thursday => "thursday",
+                        Self::Friday => "friday",
+                        Self::Saturday => "saturday",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseDay {
@@ -15755,15 +17751,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoResponseType {
-        #[serde(rename = "wday")]
         Wday,
-        #[serde(rename = "date")]
         Date,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoResponseType {
@@ -15780,6 +17773,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Wday => "wday",
+                        Self::Date => "date",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseType {
@@ -15820,15 +17828,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Type of schedule rule - weekday (recurring) or date (specific date)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleRuleDtoType {
-        #[serde(rename = "wday")]
         Wday,
-        #[serde(rename = "date")]
         Date,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleRuleDtoType {
@@ -15845,6 +17850,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleRuleDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Wday => "wday",
+                        Self::Date => "date",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoType {
@@ -15885,16 +17905,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`SchedulesDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SchedulesDto {
-        #[serde(
-            rename = "timeOffset",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub time_offset: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SchedulesDto {
@@ -15945,22 +17958,34 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("SchedulesDto", FIELDS, SchedulesDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SchedulesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.time_offset))
+                + usize::from(!::std::option::Option::is_none(&self.unit));
+            let mut state = serializer.serialize_struct("SchedulesDto", len)?;
+            if !::std::option::Option::is_none(&self.time_offset) {
+                state.serialize_field("timeOffset", &self.time_offset)?;
+            }
+            if !::std::option::Option::is_none(&self.unit) {
+                state.serialize_field("unit", &self.unit)?;
+            }
+            state.end()
+        }
+    }
     impl SchedulesDto {
         pub fn builder() -> builder::SchedulesDto {
             Default::default()
         }
     }
     ///`SchedulesDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SchedulesDtoResponse {
-        #[serde(
-            rename = "timeOffset",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub time_offset: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SchedulesDtoResponse {
@@ -16016,18 +18041,33 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for SchedulesDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.time_offset))
+                + usize::from(!::std::option::Option::is_none(&self.unit));
+            let mut state = serializer.serialize_struct("SchedulesDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.time_offset) {
+                state.serialize_field("timeOffset", &self.time_offset)?;
+            }
+            if !::std::option::Option::is_none(&self.unit) {
+                state.serialize_field("unit", &self.unit)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceAddOnDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ServiceAddOnDto {
         ///Add-on duration (in minutes)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration: ::std::option::Option<f64>,
         ///Add-on ID
         pub id: ::std::string::String,
         ///Add-on quantity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceAddOnDto {
@@ -16084,21 +18124,37 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("ServiceAddOnDto", FIELDS, ServiceAddOnDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ServiceAddOnDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.duration))
+                + usize::from(!::std::option::Option::is_none(&self.quantity));
+            let mut state = serializer.serialize_struct("ServiceAddOnDto", len)?;
+            if !::std::option::Option::is_none(&self.duration) {
+                state.serialize_field("duration", &self.duration)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            state.end()
+        }
+    }
     impl ServiceAddOnDto {
         pub fn builder() -> builder::ServiceAddOnDto {
             Default::default()
         }
     }
     ///`ServiceAddOnResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceAddOnResponseDto {
         ///Add-on ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Add-on quantity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceAddOnResponseDto {
@@ -16154,14 +18210,30 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceAddOnResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.quantity));
+            let mut state = serializer.serialize_struct("ServiceAddOnResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceBookingQueryDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceBookingQueryDto {
         ///If true the time slot validation would be avoided for any booking creation/update (even the skipSchedulingNotice)
-        #[serde(rename = "overrideAvailability", default)]
         pub override_availability: bool,
         ///If set to true, the minimum scheduling notice and date range would be ignored
-        #[serde(rename = "skipSchedulingNotice", default)]
         pub skip_scheduling_notice: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceBookingQueryDto {
@@ -16213,98 +18285,51 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceBookingQueryDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("ServiceBookingQueryDto", len)?;
+            state.serialize_field("overrideAvailability", &self.override_availability)?;
+            state.serialize_field("skipSchedulingNotice", &self.skip_scheduling_notice)?;
+            state.end()
+        }
+    }
     ///`ServiceBookingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceBookingResponseDto {
         ///Booking ID
-        #[serde(
-            rename = "bookingId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub booking_id: ::std::option::Option<::std::string::String>,
         ///Contact ID
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Booking booked by metadata
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedOrUpdatedBy>,
         ///Date Added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date Updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Tells if the booking is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Meeting Location (If service location is an ask the booker, then the meeting location is used for the booking)
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///Service Location ID
-        #[serde(
-            rename = "serviceLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_location_id: ::std::option::Option<::std::string::String>,
         ///Services
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub services: ::std::option::Option<::std::vec::Vec<ServiceDto>>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Timezone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Service Booking Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceBookingResponseDto {
@@ -16467,12 +18492,82 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceBookingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.booking_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.service_location_id))
+                + usize::from(!::std::option::Option::is_none(&self.services))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("ServiceBookingResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.booking_id) {
+                state.serialize_field("bookingId", &self.booking_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.service_location_id) {
+                state.serialize_field("serviceLocationId", &self.service_location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceBookingsListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceBookingsListResponseDto {
         ///Service Bookings
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bookings: ::std::option::Option<::std::vec::Vec<ServiceBookingResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceBookingsListResponseDto {
@@ -16522,58 +18617,42 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceBookingsListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.bookings));
+            let mut state = serializer
+                .serialize_struct("ServiceBookingsListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.bookings) {
+                state.serialize_field("bookings", &self.bookings)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceDto {
         ///Service ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Service Add-ons
-        #[serde(
-            rename = "serviceAddOns",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_add_ons: ::std::option::Option<
             ::std::vec::Vec<ServiceAddOnResponseDto>,
         >,
         ///Service Category ID
-        #[serde(
-            rename = "serviceCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_category_id: ::std::option::Option<::std::string::String>,
         ///Service End Time
-        #[serde(
-            rename = "serviceEndTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_end_time: ::std::option::Option<::std::string::String>,
         ///Service Resources
-        #[serde(
-            rename = "serviceResources",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_resources: ::std::option::Option<
             ::std::vec::Vec<ServiceResourceDto>,
         >,
         ///Service Staff ID
-        #[serde(
-            rename = "serviceStaffId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_staff_id: ::std::option::Option<::std::string::String>,
         ///Service Start Time
-        #[serde(
-            rename = "serviceStartTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_start_time: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceDto {
@@ -16667,15 +18746,48 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("ServiceDto", FIELDS, ServiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ServiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.service_add_ons))
+                + usize::from(!::std::option::Option::is_none(&self.service_category_id))
+                + usize::from(!::std::option::Option::is_none(&self.service_end_time))
+                + usize::from(!::std::option::Option::is_none(&self.service_resources))
+                + usize::from(!::std::option::Option::is_none(&self.service_staff_id))
+                + usize::from(!::std::option::Option::is_none(&self.service_start_time));
+            let mut state = serializer.serialize_struct("ServiceDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.service_add_ons) {
+                state.serialize_field("serviceAddOns", &self.service_add_ons)?;
+            }
+            if !::std::option::Option::is_none(&self.service_category_id) {
+                state.serialize_field("serviceCategoryId", &self.service_category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.service_end_time) {
+                state.serialize_field("serviceEndTime", &self.service_end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.service_resources) {
+                state.serialize_field("serviceResources", &self.service_resources)?;
+            }
+            if !::std::option::Option::is_none(&self.service_staff_id) {
+                state.serialize_field("serviceStaffId", &self.service_staff_id)?;
+            }
+            if !::std::option::Option::is_none(&self.service_start_time) {
+                state.serialize_field("serviceStartTime", &self.service_start_time)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceLocationListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceLocationListResponseDto {
         ///List of service locations
-        #[serde(
-            rename = "serviceLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_locations: ::std::option::Option<
             ::std::vec::Vec<ServiceLocationResponseDto>,
         >,
@@ -16727,55 +18839,44 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceLocationListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.service_locations));
+            let mut state = serializer
+                .serialize_struct("ServiceLocationListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.service_locations) {
+                state.serialize_field("serviceLocations", &self.service_locations)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceLocationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ServiceLocationResponseDto {
         ///Use a full street address when locationType is offline. Use a user-facing label when locationType is ask_booker.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///URL of the cover image displayed for this location
-        #[serde(
-            rename = "coverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cover_image: ::std::option::Option<::std::string::String>,
         ///Service Location ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether location is active
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
         ///Whether location is private (not shown publicly)
-        #[serde(rename = "isPrivate", default)]
         pub is_private: bool,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Location type
-        #[serde(
-            rename = "locationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_type: ::std::option::Option<ServiceLocationResponseDtoLocationType>,
         ///Location name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Contact phone number for the service location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Unique URL-friendly identifier for the service location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceLocationResponseDto {
@@ -16895,6 +18996,52 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceLocationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.cover_image))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.location_type))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.slug));
+            let mut state = serializer
+                .serialize_struct("ServiceLocationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.cover_image) {
+                state.serialize_field("coverImage", &self.cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            state.serialize_field("isPrivate", &self.is_private)?;
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_type) {
+                state.serialize_field("locationType", &self.location_type)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for ServiceLocationResponseDto {
         fn default() -> Self {
             Self {
@@ -16912,15 +19059,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Location type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceLocationResponseDtoLocationType {
-        #[serde(rename = "offline")]
         Offline,
-        #[serde(rename = "ask_booker")]
         AskBooker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceLocationResponseDtoLocationType {
@@ -16937,6 +19081,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceLocationResponseDtoLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Offline => "offline",
+                        Self::AskBooker => "ask_booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceLocationResponseDtoLocationType {
@@ -16978,11 +19137,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ServiceResourceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceResourceDto {
         ///Resource ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceResourceDto {
@@ -17031,118 +19188,62 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceResourceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("ServiceResourceDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceResponseDto {
         ///Service cover image URL
-        #[serde(
-            rename = "coverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cover_image: ::std::option::Option<::std::string::String>,
         ///Service description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Service event color (hex)
-        #[serde(
-            rename = "eventColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_color: ::std::option::Option<::std::string::String>,
         ///Custom form ID (will be used to display the custom form on the booking page, if only one service is selected)
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
         ///Service ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether service is private (not shown publicly)
-        #[serde(rename = "isPrivate", default)]
         pub is_private: bool,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Service name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment: ::std::option::Option<PaymentDtoResponse>,
         ///Post-buffer: Additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "postBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer: ::std::option::Option<f64>,
         ///Post-buffer unit
-        #[serde(
-            rename = "postBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer_unit: ::std::option::Option<ServiceResponseDtoPostBufferUnit>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Pre-buffer unit
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<ServiceResponseDtoPreBufferUnit>,
         ///Service category ID
-        #[serde(
-            rename = "serviceCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_category_id: ::std::option::Option<::std::string::String>,
         ///This controls the duration of the appointment
-        #[serde(
-            rename = "serviceDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration: ::std::option::Option<f64>,
         ///Duration unit
-        #[serde(
-            rename = "serviceDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration_unit: ::std::option::Option<
             ServiceResponseDtoServiceDurationUnit,
         >,
         ///Unique URL-friendly identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///Assigned staff members
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub staff: ::std::option::Option<::std::vec::Vec<StaffDtoResponse>>,
         ///Service variations
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variations: ::std::option::Option<::std::vec::Vec<ServiceVariationDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceResponseDto {
@@ -17335,16 +19436,102 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.cover_image))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.event_color))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.service_category_id))
+                + usize::from(!::std::option::Option::is_none(&self.service_duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.service_duration_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::option::Option::is_none(&self.staff))
+                + usize::from(!::std::option::Option::is_none(&self.variations));
+            let mut state = serializer.serialize_struct("ServiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.cover_image) {
+                state.serialize_field("coverImage", &self.cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.event_color) {
+                state.serialize_field("eventColor", &self.event_color)?;
+            }
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("isPrivate", &self.is_private)?;
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment) {
+                state.serialize_field("payment", &self.payment)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer) {
+                state.serialize_field("postBuffer", &self.post_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer_unit) {
+                state.serialize_field("postBufferUnit", &self.post_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.service_category_id) {
+                state.serialize_field("serviceCategoryId", &self.service_category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration) {
+                state.serialize_field("serviceDuration", &self.service_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration_unit) {
+                state
+                    .serialize_field(
+                        "serviceDurationUnit",
+                        &self.service_duration_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.staff) {
+                state.serialize_field("staff", &self.staff)?;
+            }
+            if !::std::option::Option::is_none(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     ///Post-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceResponseDtoPostBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceResponseDtoPostBufferUnit {
@@ -17361,6 +19548,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceResponseDtoPostBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceResponseDtoPostBufferUnit {
@@ -17402,15 +19604,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceResponseDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceResponseDtoPreBufferUnit {
@@ -17427,6 +19626,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceResponseDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceResponseDtoPreBufferUnit {
@@ -17468,15 +19682,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceResponseDtoServiceDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceResponseDtoServiceDurationUnit {
@@ -17493,6 +19704,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceResponseDtoServiceDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceResponseDtoServiceDurationUnit {
@@ -17534,11 +19760,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ServiceResponseWrapperDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceResponseWrapperDto {
         ///Service details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service: ::std::option::Option<ServiceResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceResponseWrapperDto {
@@ -17587,62 +19811,42 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceResponseWrapperDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.service));
+            let mut state = serializer
+                .serialize_struct("ServiceResponseWrapperDto", len)?;
+            if !::std::option::Option::is_none(&self.service) {
+                state.serialize_field("service", &self.service)?;
+            }
+            state.end()
+        }
+    }
     ///`ServiceVariationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServiceVariationDto {
         ///Variation ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Variation name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment: ::std::option::Option<PaymentDtoResponse>,
         ///Post-buffer: Additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "postBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer: ::std::option::Option<f64>,
         ///Post-buffer unit
-        #[serde(
-            rename = "postBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer_unit: ::std::option::Option<ServiceVariationDtoPostBufferUnit>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Pre-buffer unit
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<ServiceVariationDtoPreBufferUnit>,
         ///This controls the duration of the appointment
-        #[serde(
-            rename = "serviceDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration: ::std::option::Option<f64>,
         ///Duration unit
-        #[serde(
-            rename = "serviceDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration_unit: ::std::option::Option<
             ServiceVariationDtoServiceDurationUnit,
         >,
@@ -17759,16 +19963,65 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServiceVariationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.service_duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.service_duration_unit),
+                );
+            let mut state = serializer.serialize_struct("ServiceVariationDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment) {
+                state.serialize_field("payment", &self.payment)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer) {
+                state.serialize_field("postBuffer", &self.post_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer_unit) {
+                state.serialize_field("postBufferUnit", &self.post_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration) {
+                state.serialize_field("serviceDuration", &self.service_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration_unit) {
+                state
+                    .serialize_field(
+                        "serviceDurationUnit",
+                        &self.service_duration_unit,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///Post-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceVariationDtoPostBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceVariationDtoPostBufferUnit {
@@ -17785,6 +20038,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceVariationDtoPostBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceVariationDtoPostBufferUnit {
@@ -17826,15 +20094,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceVariationDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceVariationDtoPreBufferUnit {
@@ -17851,6 +20116,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceVariationDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceVariationDtoPreBufferUnit {
@@ -17892,15 +20172,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ServiceVariationDtoServiceDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceVariationDtoServiceDurationUnit {
@@ -17917,6 +20194,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ServiceVariationDtoServiceDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ServiceVariationDtoServiceDurationUnit {
@@ -17958,11 +20250,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ServicesListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ServicesListResponseDto {
         ///List of services
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub services: ::std::option::Option<::std::vec::Vec<ServiceResponseDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ServicesListResponseDto {
@@ -18011,11 +20301,24 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ServicesListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.services));
+            let mut state = serializer.serialize_struct("ServicesListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            state.end()
+        }
+    }
     ///`SlotsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SlotsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for SlotsSchema {
@@ -18059,8 +20362,22 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("SlotsSchema", FIELDS, SlotsSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for SlotsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.slots));
+            let mut state = serializer.serialize_struct("SlotsSchema", len)?;
+            if !::std::option::Option::is_none(&self.slots) {
+                state.serialize_field("slots", &self.slots)?;
+            }
+            state.end()
+        }
+    }
     ///`StaffDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StaffDto {
         ///Staff ID
         pub id: ::std::string::String,
@@ -18104,17 +20421,27 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("StaffDto", FIELDS, StaffDtoVisitor)
         }
     }
+    impl ::serde::Serialize for StaffDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("StaffDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.end()
+        }
+    }
     impl StaffDto {
         pub fn builder() -> builder::StaffDto {
             Default::default()
         }
     }
     ///`StaffDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StaffDtoResponse {
         ///Staff ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for StaffDtoResponse {
@@ -18159,41 +20486,34 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("StaffDtoResponse", FIELDS, StaffDtoResponseVisitor)
         }
     }
+    impl ::serde::Serialize for StaffDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("StaffDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     ///`TeamMember`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TeamMember {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         /**Meeting location configuration for event calendar.
 - *Multiple locations are allowed only when one team member is selected.*
 - *For **Class booking** and **Collective** calendars, only one location configuration is allowed for each team member.**/
-        #[serde(
-            rename = "locationConfigurations",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_configurations: ::std::vec::Vec<LocationConfiguration>,
         ///🚨 Deprecated! Use `locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-        #[serde(
-            rename = "meetingLocationType",
-            default = "defaults::team_member_meeting_location_type"
-        )]
         pub meeting_location_type: TeamMemberMeetingLocationType,
-        #[serde(default = "defaults::team_member_priority")]
         pub priority: TeamMemberPriority,
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMember {
@@ -18272,31 +20592,53 @@ One room can be mapped with multiple service calendars.*/
             deserializer.deserialize_struct("TeamMember", FIELDS, TeamMemberVisitor)
         }
     }
+    impl ::serde::Serialize for TeamMember {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_configurations))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location));
+            let mut state = serializer.serialize_struct("TeamMember", len)?;
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            state.serialize_field("meetingLocationType", &self.meeting_location_type)?;
+            state.serialize_field("priority", &self.priority)?;
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl TeamMember {
         pub fn builder() -> builder::TeamMember {
             Default::default()
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "teams")]
         Teams,
-        #[serde(rename = "booker")]
         Booker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberMeetingLocationType {
@@ -18318,6 +20660,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TeamMemberMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::Teams => "teams",
+                        Self::Booker => "booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TeamMemberMeetingLocationType {
@@ -18415,44 +20777,19 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`TeamMemberResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TeamMemberResponse {
         ///Marks a user as primary. This property is required in case of collective booking calendars. Only one user can be primary.
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Meeting location configurations
-        #[serde(
-            rename = "locationConfigurations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_configurations: ::std::option::Option<
             ::std::vec::Vec<LocationConfigurationResponse>,
         >,
         ///🚨 Deprecated! Use `locationConfigurations.location` instead.
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-        #[serde(
-            rename = "meetingLocationType",
-            default = "defaults::team_member_response_meeting_location_type"
-        )]
         pub meeting_location_type: TeamMemberResponseMeetingLocationType,
-        #[serde(default = "defaults::team_member_response_priority")]
         pub priority: f64,
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberResponse {
@@ -18543,6 +20880,40 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for TeamMemberResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.location_configurations),
+                ) + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("TeamMemberResponse", len)?;
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::option::Option::is_none(&self.location_configurations) {
+                state
+                    .serialize_field(
+                        "locationConfigurations",
+                        &self.location_configurations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            state.serialize_field("meetingLocationType", &self.meeting_location_type)?;
+            state.serialize_field("priority", &self.priority)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for TeamMemberResponse {
         fn default() -> Self {
             Self {
@@ -18556,25 +20927,17 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///🚨 Deprecated! Use `locationConfigurations.kind` instead.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TeamMemberResponseMeetingLocationType {
-        #[serde(rename = "custom")]
         Custom,
-        #[serde(rename = "zoom")]
         Zoom,
-        #[serde(rename = "gmeet")]
         Gmeet,
-        #[serde(rename = "phone")]
         Phone,
-        #[serde(rename = "address")]
         Address,
-        #[serde(rename = "teams")]
         Teams,
-        #[serde(rename = "booker")]
         Booker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberResponseMeetingLocationType {
@@ -18596,6 +20959,26 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TeamMemberResponseMeetingLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Custom => "custom",
+                        Self::Zoom => "zoom",
+                        Self::Gmeet => "gmeet",
+                        Self::Phone => "phone",
+                        Self::Address => "address",
+                        Self::Teams => "teams",
+                        Self::Booker => "booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TeamMemberResponseMeetingLocationType {
@@ -18652,16 +21035,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateAvailability`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateAvailability {
         ///Formulate the date string in the format of `<YYYY-MM-DD in local timezone>T00:00:00.000Z`.
         pub date: ::std::string::String,
-        #[serde(default)]
         pub deleted: bool,
         pub hours: ::std::vec::Vec<Hour>,
         ///The ID of the custom availability object. It is required while updating or deleting the existing custom date availability
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateAvailability {
@@ -18725,112 +21105,66 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateAvailability {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("UpdateAvailability", len)?;
+            state.serialize_field("date", &self.date)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("hours", &self.hours)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateAvailability {
         pub fn builder() -> builder::UpdateAvailability {
             Default::default()
         }
     }
     ///`UpdateCalendarNotificationsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCalendarNotificationsDto {
         ///Additional email addresses to receive notifications.
-        #[serde(
-            rename = "additionalEmailIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_email_ids: ::std::vec::Vec<::std::string::String>,
         ///Additional phone numbers to receive notifications.
-        #[serde(
-            rename = "additionalPhoneNumbers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_phone_numbers: ::std::vec::Vec<::std::string::String>,
         ///Specifies the time after which the follow-up notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "afterTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub after_time: ::std::vec::Vec<SchedulesDto>,
         ///Specifies the time before which the reminder notification should be sent. This is not required for other notification types.
-        #[serde(
-            rename = "beforeTime",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub before_time: ::std::vec::Vec<SchedulesDto>,
         ///Body  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Notification channel
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<UpdateCalendarNotificationsDtoChannel>,
         ///Marks the notification as deleted (soft delete)
-        #[serde(default)]
         pub deleted: bool,
         ///From address for email notification
-        #[serde(
-            rename = "fromAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_address: ::std::option::Option<::std::string::String>,
         ///From name for email/sms notification
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///from number for sms notification
-        #[serde(
-            rename = "fromNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Is the notification active
-        #[serde(rename = "isActive", default = "defaults::default_bool::<true>")]
         pub is_active: bool,
         ///Notification type
-        #[serde(
-            rename = "notificationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notification_type: ::std::option::Option<
             UpdateCalendarNotificationsDtoNotificationType,
         >,
         ///Notification recipient type
-        #[serde(
-            rename = "receiverType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receiver_type: ::std::option::Option<
             UpdateCalendarNotificationsDtoReceiverType,
         >,
         ///Selected users for in-App and business email notifications. Supports user IDs and special keyword "sub_account_admin"
-        #[serde(
-            rename = "selectedUsers",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub selected_users: ::std::vec::Vec<::std::string::String>,
         ///Subject  for email notification. Not necessary for in-App notification
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Template ID for email notification
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDto {
@@ -18989,6 +21323,80 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_email_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_phone_numbers))
+                + usize::from(!::std::vec::Vec::is_empty(&self.after_time))
+                + usize::from(!::std::vec::Vec::is_empty(&self.before_time))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.channel))
+                + usize::from(!::std::option::Option::is_none(&self.from_address))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.from_number))
+                + usize::from(!::std::option::Option::is_none(&self.notification_type))
+                + usize::from(!::std::option::Option::is_none(&self.receiver_type))
+                + usize::from(!::std::vec::Vec::is_empty(&self.selected_users))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("UpdateCalendarNotificationsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.additional_email_ids) {
+                state.serialize_field("additionalEmailIds", &self.additional_email_ids)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.additional_phone_numbers) {
+                state
+                    .serialize_field(
+                        "additionalPhoneNumbers",
+                        &self.additional_phone_numbers,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.after_time) {
+                state.serialize_field("afterTime", &self.after_time)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.before_time) {
+                state.serialize_field("beforeTime", &self.before_time)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.channel) {
+                state.serialize_field("channel", &self.channel)?;
+            }
+            state.serialize_field("deleted", &self.deleted)?;
+            if !::std::option::Option::is_none(&self.from_address) {
+                state.serialize_field("fromAddress", &self.from_address)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.from_number) {
+                state.serialize_field("fromNumber", &self.from_number)?;
+            }
+            state.serialize_field("isActive", &self.is_active)?;
+            if !::std::option::Option::is_none(&self.notification_type) {
+                state.serialize_field("notificationType", &self.notification_type)?;
+            }
+            if !::std::option::Option::is_none(&self.receiver_type) {
+                state.serialize_field("receiverType", &self.receiver_type)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.selected_users) {
+                state.serialize_field("selectedUsers", &self.selected_users)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
         fn default() -> Self {
             Self {
@@ -19017,19 +21425,14 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification channel
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoChannel {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "inApp")]
         InApp,
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoChannel {
@@ -19048,6 +21451,23 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDtoChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::InApp => "inApp",
+                        Self::Sms => "sms",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoChannel {
@@ -19093,23 +21513,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoNotificationType {
-        #[serde(rename = "booked")]
         Booked,
-        #[serde(rename = "confirmation")]
         Confirmation,
-        #[serde(rename = "cancellation")]
         Cancellation,
-        #[serde(rename = "reminder")]
         Reminder,
-        #[serde(rename = "followup")]
         Followup,
-        #[serde(rename = "reschedule")]
         Reschedule,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -19131,6 +21544,25 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDtoNotificationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Booked => "booked",
+                        Self::Confirmation => "confirmation",
+                        Self::Cancellation => "cancellation",
+                        Self::Reminder => "reminder",
+                        Self::Followup => "followup",
+                        Self::Reschedule => "reschedule",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoNotificationType {
@@ -19181,23 +21613,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Notification recipient type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarNotificationsDtoReceiverType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "guest")]
         Guest,
-        #[serde(rename = "assignedUser")]
         AssignedUser,
-        #[serde(rename = "emails")]
         Emails,
-        #[serde(rename = "phoneNumbers")]
         PhoneNumbers,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarNotificationsDtoReceiverType {
@@ -19218,6 +21643,25 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarNotificationsDtoReceiverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Guest => "guest",
+                        Self::AssignedUser => "assignedUser",
+                        Self::Emails => "emails",
+                        Self::PhoneNumbers => "phoneNumbers",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoReceiverType {
@@ -19267,51 +21711,23 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateCalendarResourceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateCalendarResourceDto {
         /**Service calendar IDs to be mapped with the resource.
 
     One equipment can only be mapped with one service calendar.
 
 One room can be mapped with multiple service calendars.*/
-        #[serde(
-            rename = "calendarIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub calendar_ids: ::std::vec::Vec<::std::string::String>,
         ///Capacity of the room.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capacity: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isActive",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_active: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Quantity of the out of service equipment.
-        #[serde(
-            rename = "outOfService",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub out_of_service: ::std::option::Option<f64>,
         ///Quantity of the equipment.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub quantity: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceDto {
@@ -19416,21 +21832,62 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCalendarResourceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.calendar_ids))
+                + usize::from(!::std::option::Option::is_none(&self.capacity))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_active))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.out_of_service))
+                + usize::from(!::std::option::Option::is_none(&self.quantity));
+            let mut state = serializer
+                .serialize_struct("UpdateCalendarResourceDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.calendar_ids) {
+                state.serialize_field("calendarIds", &self.calendar_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.capacity) {
+                state.serialize_field("capacity", &self.capacity)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_active) {
+                state.serialize_field("isActive", &self.is_active)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.out_of_service) {
+                state.serialize_field("outOfService", &self.out_of_service)?;
+            }
+            if !::std::option::Option::is_none(&self.quantity) {
+                state.serialize_field("quantity", &self.quantity)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateCalendarResourceDto {
         pub fn builder() -> builder::UpdateCalendarResourceDto {
             Default::default()
         }
     }
     ///`UpdateCalendarResourceResourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCalendarResourceResourceType {
-        #[serde(rename = "equipments")]
         Equipments,
-        #[serde(rename = "rooms")]
         Rooms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCalendarResourceResourceType {
@@ -19447,6 +21904,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCalendarResourceResourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Equipments => "equipments",
+                        Self::Rooms => "rooms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCalendarResourceResourceType {
@@ -19488,14 +21960,11 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateEventCalendarScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateEventCalendarScheduleDto {
         ///Updated schedule rules defining when the schedule is active
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Updated timezone for the schedule (IANA timezone identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateEventCalendarScheduleDtoTimezone>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEventCalendarScheduleDto {
@@ -19548,6 +22017,25 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     UpdateEventCalendarScheduleDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateEventCalendarScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.rules))
+                + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer
+                .serialize_struct("UpdateEventCalendarScheduleDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
         }
     }
     impl UpdateEventCalendarScheduleDto {
@@ -19614,18 +22102,13 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateScheduleDto {
         ///Human-readable name for the schedule
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Updated schedule rules defining when the schedule is active
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub rules: ::std::vec::Vec<ScheduleRuleDto>,
         ///Updated timezone for the schedule (IANA timezone identifier)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<UpdateScheduleDtoTimezone>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateScheduleDto {
@@ -19684,6 +22167,28 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     UpdateScheduleDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.rules))
+                + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer.serialize_struct("UpdateScheduleDto", len)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.rules) {
+                state.serialize_field("rules", &self.rules)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
         }
     }
     impl UpdateScheduleDto {
@@ -19748,50 +22253,23 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceBookingDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateServiceBookingDto {
         ///End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Meeting Location (If service location is an ask the booker, then the meeting location is required)
-        #[serde(
-            rename = "meetingLocation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meeting_location: ::std::option::Option<::std::string::String>,
         ///Service Location ID
-        #[serde(
-            rename = "serviceLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_location_id: ::std::option::Option<::std::string::String>,
         ///If provided, services sent in the request will replace the existing services in the booking.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<CreateBookingServiceDto>,
         ///Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateServiceBookingDtoStatus>,
         ///Timezone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceBookingDto {
@@ -19896,29 +22374,65 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateServiceBookingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.meeting_location))
+                + usize::from(!::std::option::Option::is_none(&self.service_location_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.services))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("UpdateServiceBookingDto", len)?;
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.meeting_location) {
+                state.serialize_field("meetingLocation", &self.meeting_location)?;
+            }
+            if !::std::option::Option::is_none(&self.service_location_id) {
+                state.serialize_field("serviceLocationId", &self.service_location_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateServiceBookingDto {
         pub fn builder() -> builder::UpdateServiceBookingDto {
             Default::default()
         }
     }
     ///Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceBookingDtoStatus {
-        #[serde(rename = "confirmed")]
         Confirmed,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "invalid")]
         Invalid,
-        #[serde(rename = "new")]
         New,
-        #[serde(rename = "showed")]
         Showed,
-        #[serde(rename = "no_show")]
         NoShow,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceBookingDtoStatus {
@@ -19939,6 +22453,25 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceBookingDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Confirmed => "confirmed",
+                        Self::Cancelled => "cancelled",
+                        Self::Invalid => "invalid",
+                        Self::New => "new",
+                        Self::Showed => "showed",
+                        Self::NoShow => "no_show",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceBookingDtoStatus {
@@ -19988,108 +22521,43 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateServiceDto {
         ///Service cover image URL
-        #[serde(
-            rename = "coverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cover_image: ::std::option::Option<::std::string::String>,
         ///Service description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Service event color (hex)
-        #[serde(
-            rename = "eventColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_color: ::std::option::Option<::std::string::String>,
         ///Custom form ID (will be used to display the custom form on the booking page, if only one service is selected)
-        #[serde(
-            rename = "formId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub form_id: ::std::option::Option<::std::string::String>,
         ///Whether service is private (not shown publicly)
-        #[serde(
-            rename = "isPrivate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_private: ::std::option::Option<bool>,
         ///Service name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment details (currency configured in Service Global Settings is used.)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment: ::std::option::Option<PaymentDto>,
         ///Post-buffer: Additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "postBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer: ::std::option::Option<f64>,
         ///Post-buffer unit
-        #[serde(
-            rename = "postBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer_unit: ::std::option::Option<UpdateServiceDtoPostBufferUnit>,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Pre-buffer unit
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<UpdateServiceDtoPreBufferUnit>,
         ///Service category ID
-        #[serde(
-            rename = "serviceCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_category_id: ::std::option::Option<::std::string::String>,
         ///This controls the duration of the appointment
-        #[serde(
-            rename = "serviceDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration: ::std::option::Option<f64>,
         ///Duration unit
-        #[serde(
-            rename = "serviceDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration_unit: ::std::option::Option<
             UpdateServiceDtoServiceDurationUnit,
         >,
         ///Unique URL-friendly identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///Assigned staff members
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub staff: ::std::vec::Vec<StaffDto>,
         ///Service variations (an empty array removes all variations). Include an id to update an existing variation; omit the id to create a new one.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub variations: ::std::vec::Vec<UpdateServiceVariationDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceDto {
@@ -20260,21 +22728,102 @@ One room can be mapped with multiple service calendars.*/
                 .deserialize_struct("UpdateServiceDto", FIELDS, UpdateServiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateServiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.cover_image))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.event_color))
+                + usize::from(!::std::option::Option::is_none(&self.form_id))
+                + usize::from(!::std::option::Option::is_none(&self.is_private))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.service_category_id))
+                + usize::from(!::std::option::Option::is_none(&self.service_duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.service_duration_unit),
+                ) + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(!::std::vec::Vec::is_empty(&self.staff))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variations));
+            let mut state = serializer.serialize_struct("UpdateServiceDto", len)?;
+            if !::std::option::Option::is_none(&self.cover_image) {
+                state.serialize_field("coverImage", &self.cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.event_color) {
+                state.serialize_field("eventColor", &self.event_color)?;
+            }
+            if !::std::option::Option::is_none(&self.form_id) {
+                state.serialize_field("formId", &self.form_id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_private) {
+                state.serialize_field("isPrivate", &self.is_private)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment) {
+                state.serialize_field("payment", &self.payment)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer) {
+                state.serialize_field("postBuffer", &self.post_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer_unit) {
+                state.serialize_field("postBufferUnit", &self.post_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.service_category_id) {
+                state.serialize_field("serviceCategoryId", &self.service_category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration) {
+                state.serialize_field("serviceDuration", &self.service_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration_unit) {
+                state
+                    .serialize_field(
+                        "serviceDurationUnit",
+                        &self.service_duration_unit,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.staff) {
+                state.serialize_field("staff", &self.staff)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateServiceDto {
         pub fn builder() -> builder::UpdateServiceDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceDtoPostBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceDtoPostBufferUnit {
@@ -20291,6 +22840,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceDtoPostBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceDtoPostBufferUnit {
@@ -20332,15 +22896,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceDtoPreBufferUnit {
@@ -20357,6 +22918,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceDtoPreBufferUnit {
@@ -20398,15 +22974,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceDtoServiceDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceDtoServiceDurationUnit {
@@ -20423,6 +22996,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceDtoServiceDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceDtoServiceDurationUnit {
@@ -20464,37 +23052,19 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateServiceLocationDto {
         ///Use a full street address when locationType is offline. Use a user-facing label when locationType is ask_booker.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Updated URL of the cover image
-        #[serde(
-            rename = "coverImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cover_image: ::std::option::Option<::std::string::String>,
         ///Location type
-        #[serde(
-            rename = "locationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_type: ::std::option::Option<UpdateServiceLocationDtoLocationType>,
         ///Location name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Updated contact phone number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Updated URL-friendly slug identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceLocationDto {
@@ -20585,21 +23155,54 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateServiceLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.cover_image))
+                + usize::from(!::std::option::Option::is_none(&self.location_type))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.slug));
+            let mut state = serializer
+                .serialize_struct("UpdateServiceLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.cover_image) {
+                state.serialize_field("coverImage", &self.cover_image)?;
+            }
+            if !::std::option::Option::is_none(&self.location_type) {
+                state.serialize_field("locationType", &self.location_type)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateServiceLocationDto {
         pub fn builder() -> builder::UpdateServiceLocationDto {
             Default::default()
         }
     }
     ///Location type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceLocationDtoLocationType {
-        #[serde(rename = "offline")]
         Offline,
-        #[serde(rename = "ask_booker")]
         AskBooker,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceLocationDtoLocationType {
@@ -20616,6 +23219,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceLocationDtoLocationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Offline => "offline",
+                        Self::AskBooker => "ask_booker",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceLocationDtoLocationType {
@@ -20657,65 +23275,29 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`UpdateServiceVariationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateServiceVariationDto {
         ///Variation ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Variation name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment: ::std::option::Option<PaymentDto>,
         ///Post-buffer: Additional time that can be added after an appointment, allowing for extra time to wrap up
-        #[serde(
-            rename = "postBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer: ::std::option::Option<f64>,
         ///Post-buffer unit
-        #[serde(
-            rename = "postBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub post_buffer_unit: ::std::option::Option<
             UpdateServiceVariationDtoPostBufferUnit,
         >,
         ///Pre-Buffer is additional time that can be added before an appointment, allowing for extra time to get ready
-        #[serde(
-            rename = "preBuffer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer: ::std::option::Option<f64>,
         ///Pre-buffer unit
-        #[serde(
-            rename = "preBufferUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pre_buffer_unit: ::std::option::Option<
             UpdateServiceVariationDtoPreBufferUnit,
         >,
         ///This controls the duration of the appointment
-        #[serde(
-            rename = "serviceDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration: ::std::option::Option<f64>,
         ///Duration unit
-        #[serde(
-            rename = "serviceDurationUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub service_duration_unit: ::std::option::Option<
             UpdateServiceVariationDtoServiceDurationUnit,
         >,
@@ -20832,21 +23414,71 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for UpdateServiceVariationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.post_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer))
+                + usize::from(!::std::option::Option::is_none(&self.pre_buffer_unit))
+                + usize::from(!::std::option::Option::is_none(&self.service_duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.service_duration_unit),
+                );
+            let mut state = serializer
+                .serialize_struct("UpdateServiceVariationDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment) {
+                state.serialize_field("payment", &self.payment)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer) {
+                state.serialize_field("postBuffer", &self.post_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.post_buffer_unit) {
+                state.serialize_field("postBufferUnit", &self.post_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer) {
+                state.serialize_field("preBuffer", &self.pre_buffer)?;
+            }
+            if !::std::option::Option::is_none(&self.pre_buffer_unit) {
+                state.serialize_field("preBufferUnit", &self.pre_buffer_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration) {
+                state.serialize_field("serviceDuration", &self.service_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.service_duration_unit) {
+                state
+                    .serialize_field(
+                        "serviceDurationUnit",
+                        &self.service_duration_unit,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl UpdateServiceVariationDto {
         pub fn builder() -> builder::UpdateServiceVariationDto {
             Default::default()
         }
     }
     ///Post-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceVariationDtoPostBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceVariationDtoPostBufferUnit {
@@ -20863,6 +23495,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceVariationDtoPostBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoPostBufferUnit {
@@ -20904,15 +23551,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Pre-buffer unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceVariationDtoPreBufferUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateServiceVariationDtoPreBufferUnit {
@@ -20929,6 +23573,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceVariationDtoPreBufferUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoPreBufferUnit {
@@ -20970,15 +23629,12 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Duration unit
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateServiceVariationDtoServiceDurationUnit {
-        #[serde(rename = "mins")]
         Mins,
-        #[serde(rename = "hours")]
         Hours,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -20996,6 +23652,21 @@ One room can be mapped with multiple service calendars.*/
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateServiceVariationDtoServiceDurationUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mins => "mins",
+                        Self::Hours => "hours",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoServiceDurationUnit {
@@ -21037,10 +23708,9 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`ValidateGroupSlugPostBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ValidateGroupSlugPostBody {
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Slug
         pub slug: ::std::string::String,
@@ -21097,16 +23767,28 @@ One room can be mapped with multiple service calendars.*/
                 )
         }
     }
+    impl ::serde::Serialize for ValidateGroupSlugPostBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("ValidateGroupSlugPostBody", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("slug", &self.slug)?;
+            state.end()
+        }
+    }
     impl ValidateGroupSlugPostBody {
         pub fn builder() -> builder::ValidateGroupSlugPostBody {
             Default::default()
         }
     }
     ///`ValidateGroupSlugSuccessResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ValidateGroupSlugSuccessResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ValidateGroupSlugSuccessResponseDto {
@@ -21158,6 +23840,22 @@ One room can be mapped with multiple service calendars.*/
                     FIELDS,
                     ValidateGroupSlugSuccessResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for ValidateGroupSlugSuccessResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.available));
+            let mut state = serializer
+                .serialize_struct("ValidateGroupSlugSuccessResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.available) {
+                state.serialize_field("available", &self.available)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,91 +13,31 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`A2pComplianceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct A2pComplianceDto {
         ///A2P Opt In Form 1
-        #[serde(
-            rename = "a2pOptInForm1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a2p_opt_in_form1: ::std::option::Option<::std::string::String>,
         ///Pre-checked state for A2P Opt In Form 1 checkbox
-        #[serde(
-            rename = "a2pOptInForm1PreChecked",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a2p_opt_in_form1_pre_checked: ::std::option::Option<bool>,
         ///Show checkbox for A2P Opt In Form 1
-        #[serde(
-            rename = "a2pOptInForm1ShowCheckbox",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a2p_opt_in_form1_show_checkbox: ::std::option::Option<bool>,
         ///A2P Opt In Form 2
-        #[serde(
-            rename = "a2pOptInForm2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a2p_opt_in_form2: ::std::option::Option<::std::string::String>,
         ///Pre-checked state for A2P Opt In Form 2 checkbox
-        #[serde(
-            rename = "a2pOptInForm2PreChecked",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a2p_opt_in_form2_pre_checked: ::std::option::Option<bool>,
         ///Show checkbox for A2P Opt In Form 2
-        #[serde(
-            rename = "a2pOptInForm2ShowCheckbox",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a2p_opt_in_form2_show_checkbox: ::std::option::Option<bool>,
         ///Enable A2P Compliance
-        #[serde(
-            rename = "enableA2PCompliance",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_a2p_compliance: ::std::option::Option<bool>,
         ///Is A2P Opt In Form 1 enabled
-        #[serde(
-            rename = "isA2POptInForm1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_a2p_opt_in_form1: ::std::option::Option<bool>,
         ///Is A2P Opt In Form 2
-        #[serde(
-            rename = "isA2POptInForm2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_a2p_opt_in_form2: ::std::option::Option<bool>,
         ///Message Type
-        #[serde(
-            rename = "messageType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_type: ::std::option::Option<::std::string::String>,
         ///Privacy Policy Link
-        #[serde(
-            rename = "privacyPolicyLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub privacy_policy_link: ::std::option::Option<::std::string::String>,
         ///Terms of Service
-        #[serde(
-            rename = "termsOfServiceLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_of_service_link: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for A2pComplianceDto {
@@ -232,38 +172,112 @@ pub mod types {
                 .deserialize_struct("A2pComplianceDto", FIELDS, A2pComplianceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for A2pComplianceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.a2p_opt_in_form1))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.a2p_opt_in_form1_pre_checked),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.a2p_opt_in_form1_show_checkbox),
+                ) + usize::from(!::std::option::Option::is_none(&self.a2p_opt_in_form2))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.a2p_opt_in_form2_pre_checked),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.a2p_opt_in_form2_show_checkbox),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.enable_a2p_compliance),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.is_a2p_opt_in_form1))
+                + usize::from(!::std::option::Option::is_none(&self.is_a2p_opt_in_form2))
+                + usize::from(!::std::option::Option::is_none(&self.message_type))
+                + usize::from(!::std::option::Option::is_none(&self.privacy_policy_link))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.terms_of_service_link),
+                );
+            let mut state = serializer.serialize_struct("A2pComplianceDto", len)?;
+            if !::std::option::Option::is_none(&self.a2p_opt_in_form1) {
+                state.serialize_field("a2pOptInForm1", &self.a2p_opt_in_form1)?;
+            }
+            if !::std::option::Option::is_none(&self.a2p_opt_in_form1_pre_checked) {
+                state
+                    .serialize_field(
+                        "a2pOptInForm1PreChecked",
+                        &self.a2p_opt_in_form1_pre_checked,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.a2p_opt_in_form1_show_checkbox) {
+                state
+                    .serialize_field(
+                        "a2pOptInForm1ShowCheckbox",
+                        &self.a2p_opt_in_form1_show_checkbox,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.a2p_opt_in_form2) {
+                state.serialize_field("a2pOptInForm2", &self.a2p_opt_in_form2)?;
+            }
+            if !::std::option::Option::is_none(&self.a2p_opt_in_form2_pre_checked) {
+                state
+                    .serialize_field(
+                        "a2pOptInForm2PreChecked",
+                        &self.a2p_opt_in_form2_pre_checked,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.a2p_opt_in_form2_show_checkbox) {
+                state
+                    .serialize_field(
+                        "a2pOptInForm2ShowCheckbox",
+                        &self.a2p_opt_in_form2_show_checkbox,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.enable_a2p_compliance) {
+                state
+                    .serialize_field(
+                        "enableA2PCompliance",
+                        &self.enable_a2p_compliance,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.is_a2p_opt_in_form1) {
+                state.serialize_field("isA2POptInForm1", &self.is_a2p_opt_in_form1)?;
+            }
+            if !::std::option::Option::is_none(&self.is_a2p_opt_in_form2) {
+                state.serialize_field("isA2POptInForm2", &self.is_a2p_opt_in_form2)?;
+            }
+            if !::std::option::Option::is_none(&self.message_type) {
+                state.serialize_field("messageType", &self.message_type)?;
+            }
+            if !::std::option::Option::is_none(&self.privacy_policy_link) {
+                state.serialize_field("privacyPolicyLink", &self.privacy_policy_link)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_of_service_link) {
+                state
+                    .serialize_field("termsOfServiceLink", &self.terms_of_service_link)?;
+            }
+            state.end()
+        }
+    }
     impl A2pComplianceDto {
         pub fn builder() -> builder::A2pComplianceDto {
             Default::default()
         }
     }
     ///`AcknowledgementDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AcknowledgementDetailsDto {
         ///Icon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub icon: ::std::option::Option<::std::string::String>,
         ///Icon for live chat
-        #[serde(
-            rename = "liveChatIcon",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_icon: ::std::option::Option<::std::string::String>,
         ///Placeholder color for live chat
-        #[serde(
-            rename = "liveChatPlaceholderColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_placeholder_color: ::std::option::Option<::std::string::String>,
         ///Placeholder color
-        #[serde(
-            rename = "placeholderColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder_color: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AcknowledgementDetailsDto {
@@ -338,134 +352,85 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AcknowledgementDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.icon))
+                + usize::from(!::std::option::Option::is_none(&self.live_chat_icon))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.live_chat_placeholder_color),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.placeholder_color));
+            let mut state = serializer
+                .serialize_struct("AcknowledgementDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.icon) {
+                state.serialize_field("icon", &self.icon)?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_icon) {
+                state.serialize_field("liveChatIcon", &self.live_chat_icon)?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_placeholder_color) {
+                state
+                    .serialize_field(
+                        "liveChatPlaceholderColor",
+                        &self.live_chat_placeholder_color,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.placeholder_color) {
+                state.serialize_field("placeholderColor", &self.placeholder_color)?;
+            }
+            state.end()
+        }
+    }
     impl AcknowledgementDetailsDto {
         pub fn builder() -> builder::AcknowledgementDetailsDto {
             Default::default()
         }
     }
     ///`AdvanceSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AdvanceSettingsDto {
         ///A2P Compliance
-        #[serde(
-            rename = "aTwoPCompliance",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub a_two_p_compliance: ::std::option::Option<A2pComplianceDto>,
         ///Chat types included in the all-in-one widget
-        #[serde(
-            rename = "allInOneChatTypes",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub all_in_one_chat_types: ::std::vec::Vec<
             AdvanceSettingsDtoAllInOneChatTypesItem,
         >,
         ///All In One Initial Msg
-        #[serde(
-            rename = "allInOneInitialMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub all_in_one_initial_msg: ::std::option::Option<::std::string::String>,
         ///Branding Title
-        #[serde(
-            rename = "brandingTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub branding_title: ::std::option::Option<::std::string::String>,
         ///Business Office Hours
-        #[serde(
-            rename = "businessOfficeHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_office_hours: ::std::option::Option<BusinessOfficeHoursDto>,
         ///Contact Form Intro Message
-        #[serde(
-            rename = "contactFormIntroMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_form_intro_message: ::std::option::Option<::std::string::String>,
         ///Contact form field configuration
-        #[serde(
-            rename = "contactFormOptions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub contact_form_options: ::std::vec::Vec<::serde_json::Value>,
         ///Contact Form System Message
-        #[serde(
-            rename = "contactFormSystemMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_form_system_message: ::std::option::Option<::std::string::String>,
         ///By default consent check for contact form
-        #[serde(
-            rename = "defaultConsentCheck",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_consent_check: ::std::option::Option<bool>,
         ///Boolean for showing contact form at start
-        #[serde(
-            rename = "enableContactForm",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_contact_form: ::std::option::Option<bool>,
         ///Facebook Page
-        #[serde(
-            rename = "fbPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb_page: ::std::option::Option<FbPageDto>,
         ///Instagram Page
-        #[serde(
-            rename = "instagramPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_page: ::std::option::Option<InstagramPageDto>,
         ///Play Notification Sound
-        #[serde(
-            rename = "playNotificationSound",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub play_notification_sound: ::std::option::Option<bool>,
         ///Prefilled Message Text
-        #[serde(
-            rename = "prefilledMessageText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prefilled_message_text: ::std::option::Option<::std::string::String>,
         ///Redirect Object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect: ::std::option::Option<RedirectDto>,
         ///Voice AI Agent
-        #[serde(
-            rename = "voiceAiAgent",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub voice_ai_agent: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Voice Ai Send Action Text
-        #[serde(
-            rename = "voiceAiSendActionText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_ai_send_action_text: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AdvanceSettingsDto {
@@ -638,33 +603,148 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdvanceSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.a_two_p_compliance))
+                + usize::from(!::std::vec::Vec::is_empty(&self.all_in_one_chat_types))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.all_in_one_initial_msg),
+                ) + usize::from(!::std::option::Option::is_none(&self.branding_title))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.business_office_hours),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.contact_form_intro_message),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.contact_form_options))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.contact_form_system_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.default_consent_check),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.enable_contact_form))
+                + usize::from(!::std::option::Option::is_none(&self.fb_page))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_page))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.play_notification_sound),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.prefilled_message_text),
+                ) + usize::from(!::std::option::Option::is_none(&self.redirect))
+                + usize::from(!::serde_json::Map::is_empty(&self.voice_ai_agent))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.voice_ai_send_action_text),
+                );
+            let mut state = serializer.serialize_struct("AdvanceSettingsDto", len)?;
+            if !::std::option::Option::is_none(&self.a_two_p_compliance) {
+                state.serialize_field("aTwoPCompliance", &self.a_two_p_compliance)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.all_in_one_chat_types) {
+                state.serialize_field("allInOneChatTypes", &self.all_in_one_chat_types)?;
+            }
+            if !::std::option::Option::is_none(&self.all_in_one_initial_msg) {
+                state
+                    .serialize_field(
+                        "allInOneInitialMsg",
+                        &self.all_in_one_initial_msg,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.branding_title) {
+                state.serialize_field("brandingTitle", &self.branding_title)?;
+            }
+            if !::std::option::Option::is_none(&self.business_office_hours) {
+                state
+                    .serialize_field(
+                        "businessOfficeHours",
+                        &self.business_office_hours,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.contact_form_intro_message) {
+                state
+                    .serialize_field(
+                        "contactFormIntroMessage",
+                        &self.contact_form_intro_message,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.contact_form_options) {
+                state.serialize_field("contactFormOptions", &self.contact_form_options)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_form_system_message) {
+                state
+                    .serialize_field(
+                        "contactFormSystemMessage",
+                        &self.contact_form_system_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.default_consent_check) {
+                state
+                    .serialize_field(
+                        "defaultConsentCheck",
+                        &self.default_consent_check,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.enable_contact_form) {
+                state.serialize_field("enableContactForm", &self.enable_contact_form)?;
+            }
+            if !::std::option::Option::is_none(&self.fb_page) {
+                state.serialize_field("fbPage", &self.fb_page)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_page) {
+                state.serialize_field("instagramPage", &self.instagram_page)?;
+            }
+            if !::std::option::Option::is_none(&self.play_notification_sound) {
+                state
+                    .serialize_field(
+                        "playNotificationSound",
+                        &self.play_notification_sound,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.prefilled_message_text) {
+                state
+                    .serialize_field(
+                        "prefilledMessageText",
+                        &self.prefilled_message_text,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.redirect) {
+                state.serialize_field("redirect", &self.redirect)?;
+            }
+            if !::serde_json::Map::is_empty(&self.voice_ai_agent) {
+                state.serialize_field("voiceAiAgent", &self.voice_ai_agent)?;
+            }
+            if !::std::option::Option::is_none(&self.voice_ai_send_action_text) {
+                state
+                    .serialize_field(
+                        "voiceAiSendActionText",
+                        &self.voice_ai_send_action_text,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl AdvanceSettingsDto {
         pub fn builder() -> builder::AdvanceSettingsDto {
             Default::default()
         }
     }
     ///`AdvanceSettingsDtoAllInOneChatTypesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdvanceSettingsDtoAllInOneChatTypesItem {
-        #[serde(rename = "liveChat")]
         LiveChat,
-        #[serde(rename = "waChat")]
         WaChat,
-        #[serde(rename = "emailChat")]
         EmailChat,
-        #[serde(rename = "allInOneChat")]
         AllInOneChat,
-        #[serde(rename = "voiceAiChat")]
         VoiceAiChat,
-        #[serde(rename = "facebookChat")]
         FacebookChat,
-        #[serde(rename = "instagramChat")]
         InstagramChat,
-        #[serde(rename = "webChat")]
         WebChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdvanceSettingsDtoAllInOneChatTypesItem {
@@ -687,6 +767,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdvanceSettingsDtoAllInOneChatTypesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LiveChat => "liveChat",
+                        Self::WaChat => "waChat",
+                        Self::EmailChat => "emailChat",
+                        Self::AllInOneChat => "allInOneChat",
+                        Self::VoiceAiChat => "voiceAiChat",
+                        Self::FacebookChat => "facebookChat",
+                        Self::InstagramChat => "instagramChat",
+                        Self::WebChat => "webChat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdvanceSettingsDtoAllInOneChatTypesItem {
@@ -740,34 +841,17 @@ pub mod types {
         }
     }
     ///`BusinessOfficeHoursDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BusinessOfficeHoursDto {
         ///Enable Business Hours
-        #[serde(
-            rename = "enableBusinessHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_business_hours: ::std::option::Option<bool>,
         ///Open hours schedule
-        #[serde(
-            rename = "openHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub open_hours: ::std::vec::Vec<::serde_json::Value>,
         ///Time Zone
-        #[serde(
-            rename = "outsideOfficeHoursWelcomeMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub outside_office_hours_welcome_msg: ::std::option::Option<
             ::std::string::String,
         >,
         ///Time Zone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BusinessOfficeHoursDto {
@@ -840,23 +924,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BusinessOfficeHoursDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.enable_business_hours),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.open_hours))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.outside_office_hours_welcome_msg,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer.serialize_struct("BusinessOfficeHoursDto", len)?;
+            if !::std::option::Option::is_none(&self.enable_business_hours) {
+                state
+                    .serialize_field(
+                        "enableBusinessHours",
+                        &self.enable_business_hours,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.open_hours) {
+                state.serialize_field("openHours", &self.open_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.outside_office_hours_welcome_msg) {
+                state
+                    .serialize_field(
+                        "outsideOfficeHoursWelcomeMsg",
+                        &self.outside_office_hours_welcome_msg,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
+        }
+    }
     impl BusinessOfficeHoursDto {
         pub fn builder() -> builder::BusinessOfficeHoursDto {
             Default::default()
         }
     }
     ///`CloneChatWidgetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CloneChatWidgetDto {
         ///chat widget ID
-        #[serde(rename = "chatWidgetId")]
         pub chat_widget_id: ::std::string::String,
         ///locationId
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Name for the cloned widget
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CloneChatWidgetDto {
@@ -921,29 +1040,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CloneChatWidgetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("CloneChatWidgetDto", len)?;
+            state.serialize_field("chatWidgetId", &self.chat_widget_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     impl CloneChatWidgetDto {
         pub fn builder() -> builder::CloneChatWidgetDto {
             Default::default()
         }
     }
     ///`CreateWidgetDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateWidgetDto {
         ///Chat type
-        #[serde(rename = "chatType")]
         pub chat_type: CreateWidgetDtoChatType,
         ///Deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Name
         pub name: ::std::string::String,
         ///Settings
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<WidgetSettingsDto>,
         ///Version
         pub version: f64,
@@ -1033,21 +1162,41 @@ pub mod types {
                 .deserialize_struct("CreateWidgetDto", FIELDS, CreateWidgetDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateWidgetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.settings));
+            let mut state = serializer.serialize_struct("CreateWidgetDto", len)?;
+            state.serialize_field("chatType", &self.chat_type)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            state.serialize_field("version", &self.version)?;
+            state.end()
+        }
+    }
     impl CreateWidgetDto {
         pub fn builder() -> builder::CreateWidgetDto {
             Default::default()
         }
     }
     ///Chat type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateWidgetDtoChatType {
-        #[serde(rename = "liveChat")]
         LiveChat,
-        #[serde(rename = "emailChat")]
         EmailChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateWidgetDtoChatType {
@@ -1064,6 +1213,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateWidgetDtoChatType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LiveChat => "liveChat",
+                        Self::EmailChat => "emailChat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateWidgetDtoChatType {
@@ -1104,21 +1268,11 @@ pub mod types {
         }
     }
     ///`FbPageDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FbPageDto {
         ///Facebook Page ID
-        #[serde(
-            rename = "facebookPageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_page_id: ::std::option::Option<::std::string::String>,
         ///Facebook Page Name
-        #[serde(
-            rename = "facebookPageName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_page_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FbPageDto {
@@ -1169,41 +1323,40 @@ pub mod types {
             deserializer.deserialize_struct("FbPageDto", FIELDS, FbPageDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FbPageDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.facebook_page_id))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_page_name));
+            let mut state = serializer.serialize_struct("FbPageDto", len)?;
+            if !::std::option::Option::is_none(&self.facebook_page_id) {
+                state.serialize_field("facebookPageId", &self.facebook_page_id)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_page_name) {
+                state.serialize_field("facebookPageName", &self.facebook_page_name)?;
+            }
+            state.end()
+        }
+    }
     impl FbPageDto {
         pub fn builder() -> builder::FbPageDto {
             Default::default()
         }
     }
     ///`InstagramPageDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InstagramPageDto {
         ///Facebook Page ID
-        #[serde(
-            rename = "facebookPageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_page_id: ::std::option::Option<::std::string::String>,
         ///Facebook Page Name
-        #[serde(
-            rename = "facebookPageName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_page_name: ::std::option::Option<::std::string::String>,
         ///Instagram Page ID
-        #[serde(
-            rename = "instagramPageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_page_id: ::std::option::Option<::std::string::String>,
         ///Instagram UserName
-        #[serde(
-            rename = "instagramUsername",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram_username: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InstagramPageDto {
@@ -1274,33 +1427,51 @@ pub mod types {
                 .deserialize_struct("InstagramPageDto", FIELDS, InstagramPageDtoVisitor)
         }
     }
+    impl ::serde::Serialize for InstagramPageDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.facebook_page_id))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_page_name))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_page_id))
+                + usize::from(!::std::option::Option::is_none(&self.instagram_username));
+            let mut state = serializer.serialize_struct("InstagramPageDto", len)?;
+            if !::std::option::Option::is_none(&self.facebook_page_id) {
+                state.serialize_field("facebookPageId", &self.facebook_page_id)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_page_name) {
+                state.serialize_field("facebookPageName", &self.facebook_page_name)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_page_id) {
+                state.serialize_field("instagramPageId", &self.instagram_page_id)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram_username) {
+                state.serialize_field("instagramUsername", &self.instagram_username)?;
+            }
+            state.end()
+        }
+    }
     impl InstagramPageDto {
         pub fn builder() -> builder::InstagramPageDto {
             Default::default()
         }
     }
     ///`ListChatWidgetAllInOneChatTypes`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListChatWidgetAllInOneChatTypes {
-        #[serde(rename = "liveChat")]
         LiveChat,
-        #[serde(rename = "waChat")]
         WaChat,
-        #[serde(rename = "emailChat")]
         EmailChat,
-        #[serde(rename = "allInOneChat")]
         AllInOneChat,
-        #[serde(rename = "voiceAiChat")]
         VoiceAiChat,
-        #[serde(rename = "facebookChat")]
         FacebookChat,
-        #[serde(rename = "instagramChat")]
         InstagramChat,
-        #[serde(rename = "webChat")]
         WebChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListChatWidgetAllInOneChatTypes {
@@ -1323,6 +1494,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListChatWidgetAllInOneChatTypes {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LiveChat => "liveChat",
+                        Self::WaChat => "waChat",
+                        Self::EmailChat => "emailChat",
+                        Self::AllInOneChat => "allInOneChat",
+                        Self::VoiceAiChat => "voiceAiChat",
+                        Self::FacebookChat => "facebookChat",
+                        Self::InstagramChat => "instagramChat",
+                        Self::WebChat => "webChat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListChatWidgetAllInOneChatTypes {
@@ -1376,27 +1568,18 @@ pub mod types {
         }
     }
     ///`ListChatWidgetChatType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListChatWidgetChatType {
-        #[serde(rename = "liveChat")]
         LiveChat,
-        #[serde(rename = "waChat")]
         WaChat,
-        #[serde(rename = "emailChat")]
         EmailChat,
-        #[serde(rename = "allInOneChat")]
         AllInOneChat,
-        #[serde(rename = "voiceAiChat")]
         VoiceAiChat,
-        #[serde(rename = "facebookChat")]
         FacebookChat,
-        #[serde(rename = "instagramChat")]
         InstagramChat,
-        #[serde(rename = "webChat")]
         WebChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListChatWidgetChatType {
@@ -1419,6 +1602,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListChatWidgetChatType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LiveChat => "liveChat",
+                        Self::WaChat => "waChat",
+                        Self::EmailChat => "emailChat",
+                        Self::AllInOneChat => "allInOneChat",
+                        Self::VoiceAiChat => "voiceAiChat",
+                        Self::FacebookChat => "facebookChat",
+                        Self::InstagramChat => "instagramChat",
+                        Self::WebChat => "webChat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListChatWidgetChatType {
@@ -1471,25 +1675,17 @@ pub mod types {
         }
     }
     ///`ListChatWidgetExcludeChatType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListChatWidgetExcludeChatType {
-        #[serde(rename = "liveChat")]
         LiveChat,
-        #[serde(rename = "waChat")]
         WaChat,
-        #[serde(rename = "emailChat")]
         EmailChat,
-        #[serde(rename = "allInOneChat")]
         AllInOneChat,
-        #[serde(rename = "voiceAiChat")]
         VoiceAiChat,
-        #[serde(rename = "facebookChat")]
         FacebookChat,
-        #[serde(rename = "instagramChat")]
         InstagramChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListChatWidgetExcludeChatType {
@@ -1511,6 +1707,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListChatWidgetExcludeChatType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LiveChat => "liveChat",
+                        Self::WaChat => "waChat",
+                        Self::EmailChat => "emailChat",
+                        Self::AllInOneChat => "allInOneChat",
+                        Self::VoiceAiChat => "voiceAiChat",
+                        Self::FacebookChat => "facebookChat",
+                        Self::InstagramChat => "instagramChat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListChatWidgetExcludeChatType {
@@ -1562,28 +1778,13 @@ pub mod types {
         }
     }
     ///`RedirectDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RedirectDto {
         ///Redirect Action
-        #[serde(
-            rename = "redirectAction",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_action: ::std::option::Option<bool>,
         ///Redirect Text
-        #[serde(
-            rename = "redirectText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_text: ::std::option::Option<::std::string::String>,
         ///Redirect Website
-        #[serde(
-            rename = "redirectWebsite",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RedirectDto {
@@ -1645,32 +1846,44 @@ pub mod types {
             deserializer.deserialize_struct("RedirectDto", FIELDS, RedirectDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RedirectDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.redirect_action))
+                + usize::from(!::std::option::Option::is_none(&self.redirect_text))
+                + usize::from(!::std::option::Option::is_none(&self.redirect_website));
+            let mut state = serializer.serialize_struct("RedirectDto", len)?;
+            if !::std::option::Option::is_none(&self.redirect_action) {
+                state.serialize_field("redirectAction", &self.redirect_action)?;
+            }
+            if !::std::option::Option::is_none(&self.redirect_text) {
+                state.serialize_field("redirectText", &self.redirect_text)?;
+            }
+            if !::std::option::Option::is_none(&self.redirect_website) {
+                state.serialize_field("redirectWebsite", &self.redirect_website)?;
+            }
+            state.end()
+        }
+    }
     impl RedirectDto {
         pub fn builder() -> builder::RedirectDto {
             Default::default()
         }
     }
     ///`UpdateWidgetDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateWidgetDto {
         ///Chat type
-        #[serde(
-            rename = "chatType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub chat_type: ::std::option::Option<UpdateWidgetDtoChatType>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Settings
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<WidgetSettingsDto>,
         ///Version
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateWidgetDto {
@@ -1736,21 +1949,45 @@ pub mod types {
                 .deserialize_struct("UpdateWidgetDto", FIELDS, UpdateWidgetDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateWidgetDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.chat_type))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.settings))
+                + usize::from(!::std::option::Option::is_none(&self.version));
+            let mut state = serializer.serialize_struct("UpdateWidgetDto", len)?;
+            if !::std::option::Option::is_none(&self.chat_type) {
+                state.serialize_field("chatType", &self.chat_type)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateWidgetDto {
         pub fn builder() -> builder::UpdateWidgetDto {
             Default::default()
         }
     }
     ///Chat type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateWidgetDtoChatType {
-        #[serde(rename = "liveChat")]
         LiveChat,
-        #[serde(rename = "emailChat")]
         EmailChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateWidgetDtoChatType {
@@ -1767,6 +2004,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateWidgetDtoChatType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LiveChat => "liveChat",
+                        Self::EmailChat => "emailChat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateWidgetDtoChatType {
@@ -1807,15 +2059,11 @@ pub mod types {
         }
     }
     ///`WidgetSettingsCustomizationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WidgetSettingsCustomizationDto {
         ///Position
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<::std::string::String>,
         ///Typography Color Options
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sizes: ::std::option::Option<WidgetSettingsCustomizationSizeDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for WidgetSettingsCustomizationDto {
@@ -1872,21 +2120,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WidgetSettingsCustomizationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.position))
+                + usize::from(!::std::option::Option::is_none(&self.sizes));
+            let mut state = serializer
+                .serialize_struct("WidgetSettingsCustomizationDto", len)?;
+            if !::std::option::Option::is_none(&self.position) {
+                state.serialize_field("position", &self.position)?;
+            }
+            if !::std::option::Option::is_none(&self.sizes) {
+                state.serialize_field("sizes", &self.sizes)?;
+            }
+            state.end()
+        }
+    }
     impl WidgetSettingsCustomizationDto {
         pub fn builder() -> builder::WidgetSettingsCustomizationDto {
             Default::default()
         }
     }
     ///`WidgetSettingsCustomizationSizeDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WidgetSettingsCustomizationSizeDto {
         ///Height
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub height: ::std::option::Option<f64>,
         ///Width
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub width: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for WidgetSettingsCustomizationSizeDto {
@@ -1946,319 +2210,128 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WidgetSettingsCustomizationSizeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.height))
+                + usize::from(!::std::option::Option::is_none(&self.width));
+            let mut state = serializer
+                .serialize_struct("WidgetSettingsCustomizationSizeDto", len)?;
+            if !::std::option::Option::is_none(&self.height) {
+                state.serialize_field("height", &self.height)?;
+            }
+            if !::std::option::Option::is_none(&self.width) {
+                state.serialize_field("width", &self.width)?;
+            }
+            state.end()
+        }
+    }
     impl WidgetSettingsCustomizationSizeDto {
         pub fn builder() -> builder::WidgetSettingsCustomizationSizeDto {
             Default::default()
         }
     }
     ///`WidgetSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct WidgetSettingsDto {
         ///Acknowledgement Details
-        #[serde(
-            rename = "acknowledgementDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub acknowledgement_details: ::std::option::Option<AcknowledgementDetailsDto>,
         ///Advance Settings
-        #[serde(
-            rename = "advanceSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub advance_settings: ::std::option::Option<AdvanceSettingsDto>,
         ///Name of the agency
-        #[serde(
-            rename = "agencyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agency_name: ::std::option::Option<::std::string::String>,
         ///Website URL of the agency
-        #[serde(
-            rename = "agencyWebsite",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agency_website: ::std::option::Option<::std::string::String>,
         ///Allow avatar image
-        #[serde(
-            rename = "allowAvatarImage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_avatar_image: ::std::option::Option<bool>,
         ///Boolean indicating whether to automatically detect country code
-        #[serde(
-            rename = "autoCountryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_country_code: ::std::option::Option<bool>,
         ///Message Chat Circle
-        #[serde(rename = "chatIcon")]
         pub chat_icon: ::std::string::String,
         ///Chat Type
-        #[serde(rename = "chatType")]
         pub chat_type: ::std::string::String,
         ///Country code
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Customizations
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub dimensions: ::std::option::Option<WidgetSettingsCustomizationDto>,
         ///Boolean indicating whether to enable a revisit message
-        #[serde(
-            rename = "enableRevisitMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_revisit_message: ::std::option::Option<bool>,
         ///Heading text
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub heading: ::std::option::Option<::std::string::String>,
         ///Avatar Image Optimization
-        #[serde(
-            rename = "isPromptAvatarImageOptimize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_prompt_avatar_image_optimize: ::std::option::Option<bool>,
         ///Legal message
-        #[serde(
-            rename = "legalMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub legal_msg: ::std::option::Option<::std::string::String>,
         ///Message acknowledging a live chat
-        #[serde(
-            rename = "liveChatAckMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_ack_msg: ::std::option::Option<::std::string::String>,
         ///Message indicating the end of a live chat
-        #[serde(
-            rename = "liveChatEndedMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_ended_msg: ::std::option::Option<::std::string::String>,
         ///Message asking for feedback after a live chat
-        #[serde(
-            rename = "liveChatFeedbackMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_feedback_msg: ::std::option::Option<::std::string::String>,
         ///Note regarding live chat feedback
-        #[serde(
-            rename = "liveChatFeedbackNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_feedback_note: ::std::option::Option<::std::string::String>,
         ///Introduction message for a live chat
-        #[serde(
-            rename = "liveChatIntroMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_intro_msg: ::std::option::Option<::std::string::String>,
         ///Message for inactive users during a live chat
-        #[serde(
-            rename = "liveChatUserInactiveMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_user_inactive_msg: ::std::option::Option<::std::string::String>,
         ///Time for considering a user inactive during a live chat
-        #[serde(
-            rename = "liveChatUserInactiveTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_user_inactive_time: ::std::option::Option<::std::string::String>,
         ///Message for inactive visitors during a live chat
-        #[serde(
-            rename = "liveChatVisitorInactiveMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_visitor_inactive_msg: ::std::option::Option<::std::string::String>,
         ///Time for considering a visitor inactive during a live chat
-        #[serde(
-            rename = "liveChatVisitorInactiveTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_chat_visitor_inactive_time: ::std::option::Option<
             ::std::string::String,
         >,
         ///Locale setting
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locale: ::std::option::Option<::std::string::String>,
         ///Location Country Code
-        #[serde(
-            rename = "locationCountryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_country_code: ::std::option::Option<::std::string::String>,
         ///Avatar for prompts
-        #[serde(
-            rename = "promptAvatar",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prompt_avatar: ::std::option::Option<::std::string::String>,
         ///Prompt Avatar Alt Text
-        #[serde(
-            rename = "promptAvatarAltText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prompt_avatar_alt_text: ::std::option::Option<::std::string::String>,
         ///Prompt message
-        #[serde(
-            rename = "promptMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prompt_msg: ::std::option::Option<::std::string::String>,
         ///Prompt Type
-        #[serde(
-            rename = "promptType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prompt_type: ::std::option::Option<::std::string::String>,
         ///Representative Assigned Message
-        #[serde(
-            rename = "representativeAssignedMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub representative_assigned_message: ::std::option::Option<
             ::std::string::String,
         >,
         ///Message for revisiting prompts
-        #[serde(
-            rename = "revisitPromptMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub revisit_prompt_msg: ::std::option::Option<::std::string::String>,
         ///Text for send action
-        #[serde(
-            rename = "sendActionText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_action_text: ::std::option::Option<::std::string::String>,
         ///Boolean indicating whether to show agency branding
-        #[serde(
-            rename = "showAgencyBranding",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_agency_branding: ::std::option::Option<bool>,
         ///Boolean indicating whether to show a consent checkbox
-        #[serde(
-            rename = "showConsentCheckbox",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_consent_checkbox: ::std::option::Option<bool>,
         ///Boolean indicating whether to show a welcome message for live chat
-        #[serde(
-            rename = "showLiveChatWelcomeMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_live_chat_welcome_msg: ::std::option::Option<bool>,
         ///Boolean indicating whether to show prompts
-        #[serde(
-            rename = "showPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_prompt: ::std::option::Option<bool>,
         ///Subheading text
-        #[serde(
-            rename = "subHeading",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_heading: ::std::option::Option<::std::string::String>,
         ///Success message
-        #[serde(
-            rename = "successMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success_msg: ::std::option::Option<::std::string::String>,
         ///Contact information for support
-        #[serde(
-            rename = "supportContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub support_contact: ::std::option::Option<::std::string::String>,
         ///Thank you message
-        #[serde(
-            rename = "thankYouMsg",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thank_you_msg: ::std::option::Option<::std::string::String>,
         ///Theme
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub theme: ::std::option::Option<WidgetSettingsThemeDto>,
         ///Boolean indicating whether to use an email field
-        #[serde(
-            rename = "useEmailField",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_email_field: ::std::option::Option<bool>,
         ///WhatsApp number
-        #[serde(
-            rename = "waNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wa_number: ::std::option::Option<::std::string::String>,
         ///Widget Id
-        #[serde(
-            rename = "widgetId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_id: ::std::option::Option<::std::string::String>,
         ///Widget Placement
-        #[serde(
-            rename = "widgetPlacement",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_placement: ::std::option::Option<::std::string::String>,
         ///Primary color for the widget
-        #[serde(
-            rename = "widgetPrimaryColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub widget_primary_color: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WidgetSettingsDto {
@@ -2671,69 +2744,305 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WidgetSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.acknowledgement_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.advance_settings))
+                + usize::from(!::std::option::Option::is_none(&self.agency_name))
+                + usize::from(!::std::option::Option::is_none(&self.agency_website))
+                + usize::from(!::std::option::Option::is_none(&self.allow_avatar_image))
+                + usize::from(!::std::option::Option::is_none(&self.auto_country_code))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.dimensions))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.enable_revisit_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.heading))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.is_prompt_avatar_image_optimize,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.legal_msg))
+                + usize::from(!::std::option::Option::is_none(&self.live_chat_ack_msg))
+                + usize::from(!::std::option::Option::is_none(&self.live_chat_ended_msg))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.live_chat_feedback_msg),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.live_chat_feedback_note),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.live_chat_intro_msg))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.live_chat_user_inactive_msg),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.live_chat_user_inactive_time),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.live_chat_visitor_inactive_msg),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.live_chat_visitor_inactive_time,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.locale))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.location_country_code),
+                ) + usize::from(!::std::option::Option::is_none(&self.prompt_avatar))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.prompt_avatar_alt_text),
+                ) + usize::from(!::std::option::Option::is_none(&self.prompt_msg))
+                + usize::from(!::std::option::Option::is_none(&self.prompt_type))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.representative_assigned_message,
+                    ),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.revisit_prompt_msg))
+                + usize::from(!::std::option::Option::is_none(&self.send_action_text))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.show_agency_branding),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.show_consent_checkbox),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.show_live_chat_welcome_msg),
+                ) + usize::from(!::std::option::Option::is_none(&self.show_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.sub_heading))
+                + usize::from(!::std::option::Option::is_none(&self.success_msg))
+                + usize::from(!::std::option::Option::is_none(&self.support_contact))
+                + usize::from(!::std::option::Option::is_none(&self.thank_you_msg))
+                + usize::from(!::std::option::Option::is_none(&self.theme))
+                + usize::from(!::std::option::Option::is_none(&self.use_email_field))
+                + usize::from(!::std::option::Option::is_none(&self.wa_number))
+                + usize::from(!::std::option::Option::is_none(&self.widget_id))
+                + usize::from(!::std::option::Option::is_none(&self.widget_placement))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.widget_primary_color),
+                );
+            let mut state = serializer.serialize_struct("WidgetSettingsDto", len)?;
+            if !::std::option::Option::is_none(&self.acknowledgement_details) {
+                state
+                    .serialize_field(
+                        "acknowledgementDetails",
+                        &self.acknowledgement_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.advance_settings) {
+                state.serialize_field("advanceSettings", &self.advance_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.agency_name) {
+                state.serialize_field("agencyName", &self.agency_name)?;
+            }
+            if !::std::option::Option::is_none(&self.agency_website) {
+                state.serialize_field("agencyWebsite", &self.agency_website)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_avatar_image) {
+                state.serialize_field("allowAvatarImage", &self.allow_avatar_image)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_country_code) {
+                state.serialize_field("autoCountryCode", &self.auto_country_code)?;
+            }
+            state.serialize_field("chatIcon", &self.chat_icon)?;
+            state.serialize_field("chatType", &self.chat_type)?;
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.dimensions) {
+                state.serialize_field("dimensions", &self.dimensions)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_revisit_message) {
+                state
+                    .serialize_field(
+                        "enableRevisitMessage",
+                        &self.enable_revisit_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.heading) {
+                state.serialize_field("heading", &self.heading)?;
+            }
+            if !::std::option::Option::is_none(&self.is_prompt_avatar_image_optimize) {
+                state
+                    .serialize_field(
+                        "isPromptAvatarImageOptimize",
+                        &self.is_prompt_avatar_image_optimize,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.legal_msg) {
+                state.serialize_field("legalMsg", &self.legal_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_ack_msg) {
+                state.serialize_field("liveChatAckMsg", &self.live_chat_ack_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_ended_msg) {
+                state.serialize_field("liveChatEndedMsg", &self.live_chat_ended_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_feedback_msg) {
+                state
+                    .serialize_field(
+                        "liveChatFeedbackMsg",
+                        &self.live_chat_feedback_msg,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_feedback_note) {
+                state
+                    .serialize_field(
+                        "liveChatFeedbackNote",
+                        &self.live_chat_feedback_note,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_intro_msg) {
+                state.serialize_field("liveChatIntroMsg", &self.live_chat_intro_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_user_inactive_msg) {
+                state
+                    .serialize_field(
+                        "liveChatUserInactiveMsg",
+                        &self.live_chat_user_inactive_msg,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_user_inactive_time) {
+                state
+                    .serialize_field(
+                        "liveChatUserInactiveTime",
+                        &self.live_chat_user_inactive_time,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_visitor_inactive_msg) {
+                state
+                    .serialize_field(
+                        "liveChatVisitorInactiveMsg",
+                        &self.live_chat_visitor_inactive_msg,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.live_chat_visitor_inactive_time) {
+                state
+                    .serialize_field(
+                        "liveChatVisitorInactiveTime",
+                        &self.live_chat_visitor_inactive_time,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.locale) {
+                state.serialize_field("locale", &self.locale)?;
+            }
+            if !::std::option::Option::is_none(&self.location_country_code) {
+                state
+                    .serialize_field(
+                        "locationCountryCode",
+                        &self.location_country_code,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.prompt_avatar) {
+                state.serialize_field("promptAvatar", &self.prompt_avatar)?;
+            }
+            if !::std::option::Option::is_none(&self.prompt_avatar_alt_text) {
+                state
+                    .serialize_field(
+                        "promptAvatarAltText",
+                        &self.prompt_avatar_alt_text,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.prompt_msg) {
+                state.serialize_field("promptMsg", &self.prompt_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.prompt_type) {
+                state.serialize_field("promptType", &self.prompt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.representative_assigned_message) {
+                state
+                    .serialize_field(
+                        "representativeAssignedMessage",
+                        &self.representative_assigned_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.revisit_prompt_msg) {
+                state.serialize_field("revisitPromptMsg", &self.revisit_prompt_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.send_action_text) {
+                state.serialize_field("sendActionText", &self.send_action_text)?;
+            }
+            if !::std::option::Option::is_none(&self.show_agency_branding) {
+                state.serialize_field("showAgencyBranding", &self.show_agency_branding)?;
+            }
+            if !::std::option::Option::is_none(&self.show_consent_checkbox) {
+                state
+                    .serialize_field(
+                        "showConsentCheckbox",
+                        &self.show_consent_checkbox,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.show_live_chat_welcome_msg) {
+                state
+                    .serialize_field(
+                        "showLiveChatWelcomeMsg",
+                        &self.show_live_chat_welcome_msg,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.show_prompt) {
+                state.serialize_field("showPrompt", &self.show_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.sub_heading) {
+                state.serialize_field("subHeading", &self.sub_heading)?;
+            }
+            if !::std::option::Option::is_none(&self.success_msg) {
+                state.serialize_field("successMsg", &self.success_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.support_contact) {
+                state.serialize_field("supportContact", &self.support_contact)?;
+            }
+            if !::std::option::Option::is_none(&self.thank_you_msg) {
+                state.serialize_field("thankYouMsg", &self.thank_you_msg)?;
+            }
+            if !::std::option::Option::is_none(&self.theme) {
+                state.serialize_field("theme", &self.theme)?;
+            }
+            if !::std::option::Option::is_none(&self.use_email_field) {
+                state.serialize_field("useEmailField", &self.use_email_field)?;
+            }
+            if !::std::option::Option::is_none(&self.wa_number) {
+                state.serialize_field("waNumber", &self.wa_number)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_id) {
+                state.serialize_field("widgetId", &self.widget_id)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_placement) {
+                state.serialize_field("widgetPlacement", &self.widget_placement)?;
+            }
+            if !::std::option::Option::is_none(&self.widget_primary_color) {
+                state.serialize_field("widgetPrimaryColor", &self.widget_primary_color)?;
+            }
+            state.end()
+        }
+    }
     impl WidgetSettingsDto {
         pub fn builder() -> builder::WidgetSettingsDto {
             Default::default()
         }
     }
     ///`WidgetSettingsThemeCustomColorDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WidgetSettingsThemeCustomColorDto {
         ///Avatar Background Color
-        #[serde(
-            rename = "avatarBackgroundColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar_background_color: ::std::option::Option<::std::string::String>,
         ///Avatar Border Color
-        #[serde(
-            rename = "avatarBorderColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub avatar_border_color: ::std::option::Option<::std::string::String>,
         ///Background Color
-        #[serde(
-            rename = "backgroundColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub background_color: ::std::option::Option<::std::string::String>,
         ///Button Color
-        #[serde(
-            rename = "buttonColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub button_color: ::std::option::Option<::std::string::String>,
         ///Chat Bubble Color
-        #[serde(
-            rename = "chatBubbleColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub chat_bubble_color: ::std::option::Option<::std::string::String>,
         ///Header Color
-        #[serde(
-            rename = "headerColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub header_color: ::std::option::Option<::std::string::String>,
         ///Received Message Color
-        #[serde(
-            rename = "receivedMessageColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub received_message_color: ::std::option::Option<::std::string::String>,
         ///Sender Message Color
-        #[serde(
-            rename = "senderMessageColor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sender_message_color: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WidgetSettingsThemeCustomColorDto {
@@ -2841,21 +3150,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WidgetSettingsThemeCustomColorDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.avatar_background_color),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.avatar_border_color))
+                + usize::from(!::std::option::Option::is_none(&self.background_color))
+                + usize::from(!::std::option::Option::is_none(&self.button_color))
+                + usize::from(!::std::option::Option::is_none(&self.chat_bubble_color))
+                + usize::from(!::std::option::Option::is_none(&self.header_color))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.received_message_color),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sender_message_color),
+                );
+            let mut state = serializer
+                .serialize_struct("WidgetSettingsThemeCustomColorDto", len)?;
+            if !::std::option::Option::is_none(&self.avatar_background_color) {
+                state
+                    .serialize_field(
+                        "avatarBackgroundColor",
+                        &self.avatar_background_color,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.avatar_border_color) {
+                state.serialize_field("avatarBorderColor", &self.avatar_border_color)?;
+            }
+            if !::std::option::Option::is_none(&self.background_color) {
+                state.serialize_field("backgroundColor", &self.background_color)?;
+            }
+            if !::std::option::Option::is_none(&self.button_color) {
+                state.serialize_field("buttonColor", &self.button_color)?;
+            }
+            if !::std::option::Option::is_none(&self.chat_bubble_color) {
+                state.serialize_field("chatBubbleColor", &self.chat_bubble_color)?;
+            }
+            if !::std::option::Option::is_none(&self.header_color) {
+                state.serialize_field("headerColor", &self.header_color)?;
+            }
+            if !::std::option::Option::is_none(&self.received_message_color) {
+                state
+                    .serialize_field(
+                        "receivedMessageColor",
+                        &self.received_message_color,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sender_message_color) {
+                state.serialize_field("senderMessageColor", &self.sender_message_color)?;
+            }
+            state.end()
+        }
+    }
     impl WidgetSettingsThemeCustomColorDto {
         pub fn builder() -> builder::WidgetSettingsThemeCustomColorDto {
             Default::default()
         }
     }
     ///`WidgetSettingsThemeDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WidgetSettingsThemeDto {
         ///Custom Color Options
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub colors: ::std::option::Option<WidgetSettingsThemeCustomColorDto>,
         ///Theme Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WidgetSettingsThemeDto {
@@ -2909,6 +3272,24 @@ pub mod types {
                     FIELDS,
                     WidgetSettingsThemeDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for WidgetSettingsThemeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.colors))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("WidgetSettingsThemeDto", len)?;
+            if !::std::option::Option::is_none(&self.colors) {
+                state.serialize_field("colors", &self.colors)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
         }
     }
     impl WidgetSettingsThemeDto {

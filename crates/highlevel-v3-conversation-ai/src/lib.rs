@@ -13,29 +13,16 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ActionDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ActionDataDto {
         ///Agent ID where the action belongs
-        #[serde(
-            rename = "agentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub details: ::std::option::Option<ActionDataDtoDetails>,
         ///Unique identifier for the action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Type of the action
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ActionDataDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDto {
@@ -108,252 +95,123 @@ pub mod types {
                 .deserialize_struct("ActionDataDto", FIELDS, ActionDataDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ActionDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_id))
+                + usize::from(!::std::option::Option::is_none(&self.details))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("ActionDataDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_id) {
+                state.serialize_field("agentId", &self.agent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.details) {
+                state.serialize_field("details", &self.details)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Action-specific details. The structure depends on the action type. For TRIGGER_WORKFLOW use triggerWorkflowDto, for UPDATE_CONTACT_FIELD use updateContactFieldDto, for APPOINTMENT_BOOKING use appointmentBookingDto, for STOP_BOT use stopBotDto, for HUMAN_HAND_OVER use humanHandOverDto, for ADVANCED_FOLLOWUP use advancedFollowupDto, and for TRANSFER_BOT use transferBotDto.
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ActionDataDtoDetails {
         ///Optional action ID reference
-        #[serde(
-            rename = "actionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///ID of the user to assign the conversation to
-        #[serde(
-            rename = "assignToUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assign_to_user_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID for appointment booking
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Whether to allow appointment cancellation (cannot be true when onlySendLink is true)
-        #[serde(rename = "cancelEnabled", default)]
         pub cancel_enabled: bool,
         ///ID of the contact field in Contacts Table
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Contact update examples in Contacts Table. Not required when using standard fields, Monetory or Date Custom fields.
-        #[serde(
-            rename = "contactUpdateExamples",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_update_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Whether to create a task when handing over
-        #[serde(
-            rename = "createTask",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task: ::std::option::Option<bool>,
         ///Description of the contact field in Contacts Table
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Whether this action is enabled for the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Example phrases that trigger human handover (required when handoverType is custom or contactRequest)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Final message sent when stopping the bot
-        #[serde(
-            rename = "finalMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_message: ::std::option::Option<::std::string::String>,
         ///Sequence of followup actions to perform
-        #[serde(
-            rename = "followupSequence",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_sequence: ::std::option::Option<
             ::std::vec::Vec<FollowupSequenceResponse>,
         >,
         ///Additional settings for followup behavior
-        #[serde(
-            rename = "followupSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_settings: ::std::option::Option<FollowupSettingsResponse>,
         ///Type of human handover detection
-        #[serde(
-            rename = "handoverType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub handover_type: ::std::option::Option<ActionDataDtoDetailsHandoverType>,
         ///If true, only sends the appointment link without booking
-        #[serde(
-            rename = "onlySendLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub only_send_link: ::std::option::Option<bool>,
         ///Whether the bot can be reactivated after being stopped
-        #[serde(
-            rename = "reactivateEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reactivate_enabled: ::std::option::Option<bool>,
         ///Whether to allow appointment rescheduling (cannot be true when onlySendLink is true)
-        #[serde(rename = "rescheduleEnabled", default)]
         pub reschedule_enabled: bool,
         ///ID of the followup scenario
-        #[serde(
-            rename = "scenarioId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scenario_id: ::std::option::Option<ActionDataDtoDetailsScenarioId>,
         ///Whether to skip assigning to a specific user
-        #[serde(
-            rename = "skipAssignToUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_assign_to_user: ::std::option::Option<bool>,
         ///Whether to put the agent to sleep after booking (cannot be true when onlySendLink is true)
-        #[serde(
-            rename = "sleepAfterBooking",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_after_booking: ::std::option::Option<bool>,
         ///Sleep duration (required when sleepAfterBooking is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit for sleep time (required when sleepAfterBooking is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<ActionDataDtoDetailsSleepTimeUnit>,
         ///Type of stop bot detection - Goodbye or Custom
-        #[serde(
-            rename = "stopBotDetectionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_detection_type: ::std::option::Option<
             ActionDataDtoDetailsStopBotDetectionType,
         >,
         ///Example phrases that trigger stop bot action (minimum 2 required)
-        #[serde(
-            rename = "stopBotExamples",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Condition that triggers stopping the bot
-        #[serde(
-            rename = "stopBotTriggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Tags to apply when stopping the bot
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Agent ID to transfer to (required when transferBot is true)
-        #[serde(
-            rename = "transferAgent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_agent: ::std::option::Option<::std::string::String>,
         ///Whether to transfer to another agent after booking (cannot be true when onlySendLink is true)
-        #[serde(
-            rename = "transferBot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot: ::std::option::Option<bool>,
         ///Example phrases that trigger transfer (required for Custom type, minimum 2)
-        #[serde(
-            rename = "transferBotExamples",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Condition that triggers the transfer (required for Custom type)
-        #[serde(
-            rename = "transferBotTriggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Type of transfer - Default or Custom
-        #[serde(
-            rename = "transferBotType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_type: ::std::option::Option<
             ActionDataDtoDetailsTransferBotType,
         >,
         ///ID of the bot/agent to transfer to
-        #[serde(
-            rename = "transferToBot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_bot: ::std::option::Option<::std::string::String>,
         ///Condition that triggers the workflow
-        #[serde(
-            rename = "triggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_condition: ::std::option::Option<::std::string::String>,
         ///Optional message to send when triggering the workflow
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///Whether to trigger a workflow after booking (cannot be true when onlySendLink is true)
-        #[serde(
-            rename = "triggerWorkflow",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_workflow: ::std::option::Option<bool>,
         ///Array of workflow IDs to trigger
-        #[serde(
-            rename = "workflowIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoDetails {
@@ -680,20 +538,190 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ActionDataDtoDetails {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.action_id))
+                + usize::from(!::std::option::Option::is_none(&self.assign_to_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.contact_update_examples),
+                ) + usize::from(!::std::option::Option::is_none(&self.create_task))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(!::std::option::Option::is_none(&self.final_message))
+                + usize::from(!::std::option::Option::is_none(&self.followup_sequence))
+                + usize::from(!::std::option::Option::is_none(&self.followup_settings))
+                + usize::from(!::std::option::Option::is_none(&self.handover_type))
+                + usize::from(!::std::option::Option::is_none(&self.only_send_link))
+                + usize::from(!::std::option::Option::is_none(&self.reactivate_enabled))
+                + usize::from(!::std::option::Option::is_none(&self.scenario_id))
+                + usize::from(!::std::option::Option::is_none(&self.skip_assign_to_user))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_after_booking))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.stop_bot_detection_type),
+                ) + usize::from(!::std::option::Option::is_none(&self.stop_bot_examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.stop_bot_trigger_condition),
+                ) + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_agent))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_bot))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.transfer_bot_examples),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.transfer_bot_trigger_condition),
+                ) + usize::from(!::std::option::Option::is_none(&self.transfer_bot_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_bot))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_condition))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_workflow))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_ids));
+            let mut state = serializer.serialize_struct("ActionDataDtoDetails", len)?;
+            if !::std::option::Option::is_none(&self.action_id) {
+                state.serialize_field("actionId", &self.action_id)?;
+            }
+            if !::std::option::Option::is_none(&self.assign_to_user_id) {
+                state.serialize_field("assignToUserId", &self.assign_to_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            state.serialize_field("cancelEnabled", &self.cancel_enabled)?;
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_update_examples) {
+                state
+                    .serialize_field(
+                        "contactUpdateExamples",
+                        &self.contact_update_examples,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.create_task) {
+                state.serialize_field("createTask", &self.create_task)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.final_message) {
+                state.serialize_field("finalMessage", &self.final_message)?;
+            }
+            if !::std::option::Option::is_none(&self.followup_sequence) {
+                state.serialize_field("followupSequence", &self.followup_sequence)?;
+            }
+            if !::std::option::Option::is_none(&self.followup_settings) {
+                state.serialize_field("followupSettings", &self.followup_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.handover_type) {
+                state.serialize_field("handoverType", &self.handover_type)?;
+            }
+            if !::std::option::Option::is_none(&self.only_send_link) {
+                state.serialize_field("onlySendLink", &self.only_send_link)?;
+            }
+            if !::std::option::Option::is_none(&self.reactivate_enabled) {
+                state.serialize_field("reactivateEnabled", &self.reactivate_enabled)?;
+            }
+            state.serialize_field("rescheduleEnabled", &self.reschedule_enabled)?;
+            if !::std::option::Option::is_none(&self.scenario_id) {
+                state.serialize_field("scenarioId", &self.scenario_id)?;
+            }
+            if !::std::option::Option::is_none(&self.skip_assign_to_user) {
+                state.serialize_field("skipAssignToUser", &self.skip_assign_to_user)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_after_booking) {
+                state.serialize_field("sleepAfterBooking", &self.sleep_after_booking)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.stop_bot_detection_type) {
+                state
+                    .serialize_field(
+                        "stopBotDetectionType",
+                        &self.stop_bot_detection_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.stop_bot_examples) {
+                state.serialize_field("stopBotExamples", &self.stop_bot_examples)?;
+            }
+            if !::std::option::Option::is_none(&self.stop_bot_trigger_condition) {
+                state
+                    .serialize_field(
+                        "stopBotTriggerCondition",
+                        &self.stop_bot_trigger_condition,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_agent) {
+                state.serialize_field("transferAgent", &self.transfer_agent)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot) {
+                state.serialize_field("transferBot", &self.transfer_bot)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_examples) {
+                state
+                    .serialize_field(
+                        "transferBotExamples",
+                        &self.transfer_bot_examples,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_trigger_condition) {
+                state
+                    .serialize_field(
+                        "transferBotTriggerCondition",
+                        &self.transfer_bot_trigger_condition,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_type) {
+                state.serialize_field("transferBotType", &self.transfer_bot_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_bot) {
+                state.serialize_field("transferToBot", &self.transfer_to_bot)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_condition) {
+                state.serialize_field("triggerCondition", &self.trigger_condition)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_workflow) {
+                state.serialize_field("triggerWorkflow", &self.trigger_workflow)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_ids) {
+                state.serialize_field("workflowIds", &self.workflow_ids)?;
+            }
+            state.end()
+        }
+    }
     ///Type of human handover detection
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionDataDtoDetailsHandoverType {
-        #[serde(rename = "contactRequest")]
         ContactRequest,
-        #[serde(rename = "lackOfInformation")]
         LackOfInformation,
-        #[serde(rename = "failedToResolveIssue")]
         FailedToResolveIssue,
-        #[serde(rename = "custom")]
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoDetailsHandoverType {
@@ -712,6 +740,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionDataDtoDetailsHandoverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContactRequest => "contactRequest",
+                        Self::LackOfInformation => "lackOfInformation",
+                        Self::FailedToResolveIssue => "failedToResolveIssue",
+                        Self::Custom => "custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsHandoverType {
@@ -757,17 +802,13 @@ pub mod types {
         }
     }
     ///ID of the followup scenario
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionDataDtoDetailsScenarioId {
-        #[serde(rename = "contactStoppedReplying")]
         ContactStoppedReplying,
-        #[serde(rename = "contactIsBusy")]
         ContactIsBusy,
-        #[serde(rename = "contactRequested")]
         ContactRequested,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoDetailsScenarioId {
@@ -785,6 +826,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionDataDtoDetailsScenarioId {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContactStoppedReplying => "contactStoppedReplying",
+                        Self::ContactIsBusy => "contactIsBusy",
+                        Self::ContactRequested => "contactRequested",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsScenarioId {
@@ -828,17 +885,13 @@ pub mod types {
         }
     }
     ///Unit for sleep time (required when sleepAfterBooking is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionDataDtoDetailsSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoDetailsSleepTimeUnit {
@@ -856,6 +909,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionDataDtoDetailsSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsSleepTimeUnit {
@@ -899,13 +968,12 @@ pub mod types {
         }
     }
     ///Type of stop bot detection - Goodbye or Custom
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionDataDtoDetailsStopBotDetectionType {
         Goodbye,
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoDetailsStopBotDetectionType {
@@ -922,6 +990,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionDataDtoDetailsStopBotDetectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Goodbye => "Goodbye",
+                        Self::Custom => "Custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsStopBotDetectionType {
@@ -963,13 +1046,12 @@ pub mod types {
         }
     }
     ///Type of transfer - Default or Custom
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionDataDtoDetailsTransferBotType {
         Default,
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoDetailsTransferBotType {
@@ -986,6 +1068,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionDataDtoDetailsTransferBotType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "Default",
+                        Self::Custom => "Custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsTransferBotType {
@@ -1027,25 +1124,17 @@ pub mod types {
         }
     }
     ///Type of the action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionDataDtoType {
-        #[serde(rename = "triggerWorkflow")]
         TriggerWorkflow,
-        #[serde(rename = "updateContactField")]
         UpdateContactField,
-        #[serde(rename = "appointmentBooking")]
         AppointmentBooking,
-        #[serde(rename = "stopBot")]
         StopBot,
-        #[serde(rename = "humanHandOver")]
         HumanHandOver,
-        #[serde(rename = "advancedFollowup")]
         AdvancedFollowup,
-        #[serde(rename = "transferBot")]
         TransferBot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionDataDtoType {
@@ -1067,6 +1156,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionDataDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TriggerWorkflow => "triggerWorkflow",
+                        Self::UpdateContactField => "updateContactField",
+                        Self::AppointmentBooking => "appointmentBooking",
+                        Self::StopBot => "stopBot",
+                        Self::HumanHandOver => "humanHandOver",
+                        Self::AdvancedFollowup => "advancedFollowup",
+                        Self::TransferBot => "transferBot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionDataDtoType {
@@ -1117,15 +1226,11 @@ pub mod types {
         }
     }
     ///`ActionsIdDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ActionsIdDto {
         ///Unique identifier for the action.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///type of action.
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ActionsIdDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for ActionsIdDto {
@@ -1176,26 +1281,36 @@ pub mod types {
             deserializer.deserialize_struct("ActionsIdDto", FIELDS, ActionsIdDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ActionsIdDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("ActionsIdDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///type of action.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ActionsIdDtoType {
-        #[serde(rename = "triggerWorkflow")]
         TriggerWorkflow,
-        #[serde(rename = "updateContactField")]
         UpdateContactField,
-        #[serde(rename = "appointmentBooking")]
         AppointmentBooking,
-        #[serde(rename = "stopBot")]
         StopBot,
-        #[serde(rename = "humanHandOver")]
         HumanHandOver,
-        #[serde(rename = "advancedFollowup")]
         AdvancedFollowup,
-        #[serde(rename = "transferBot")]
         TransferBot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ActionsIdDtoType {
@@ -1217,6 +1332,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ActionsIdDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TriggerWorkflow => "triggerWorkflow",
+                        Self::UpdateContactField => "updateContactField",
+                        Self::AppointmentBooking => "appointmentBooking",
+                        Self::StopBot => "stopBot",
+                        Self::HumanHandOver => "humanHandOver",
+                        Self::AdvancedFollowup => "advancedFollowup",
+                        Self::TransferBot => "transferBot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ActionsIdDtoType {
@@ -1267,22 +1402,15 @@ pub mod types {
         }
     }
     ///`AdvancedFollowupDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AdvancedFollowupDto {
         ///Whether advanced followup is enabled
         pub enabled: bool,
         ///Sequence of followup actions to perform
-        #[serde(rename = "followupSequence")]
         pub followup_sequence: ::std::vec::Vec<FollowupSequence>,
         ///Additional settings for followup behavior
-        #[serde(
-            rename = "followupSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_settings: ::std::option::Option<FollowupSettings>,
         ///ID of the followup scenario
-        #[serde(rename = "scenarioId")]
         pub scenario_id: AdvancedFollowupDtoScenarioId,
     }
     impl<'de> ::serde::Deserialize<'de> for AdvancedFollowupDto {
@@ -1360,40 +1488,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdvancedFollowupDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.followup_settings));
+            let mut state = serializer.serialize_struct("AdvancedFollowupDto", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("followupSequence", &self.followup_sequence)?;
+            if !::std::option::Option::is_none(&self.followup_settings) {
+                state.serialize_field("followupSettings", &self.followup_settings)?;
+            }
+            state.serialize_field("scenarioId", &self.scenario_id)?;
+            state.end()
+        }
+    }
     impl AdvancedFollowupDto {
         pub fn builder() -> builder::AdvancedFollowupDto {
             Default::default()
         }
     }
     ///`AdvancedFollowupDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AdvancedFollowupDtoResponse {
         ///Whether advanced followup is enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Sequence of followup actions to perform
-        #[serde(
-            rename = "followupSequence",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_sequence: ::std::option::Option<
             ::std::vec::Vec<FollowupSequenceResponse>,
         >,
         ///Additional settings for followup behavior
-        #[serde(
-            rename = "followupSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_settings: ::std::option::Option<FollowupSettingsResponse>,
         ///ID of the followup scenario
-        #[serde(
-            rename = "scenarioId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scenario_id: ::std::option::Option<AdvancedFollowupDtoResponseScenarioId>,
     }
     impl<'de> ::serde::Deserialize<'de> for AdvancedFollowupDtoResponse {
@@ -1468,18 +1597,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdvancedFollowupDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.followup_sequence))
+                + usize::from(!::std::option::Option::is_none(&self.followup_settings))
+                + usize::from(!::std::option::Option::is_none(&self.scenario_id));
+            let mut state = serializer
+                .serialize_struct("AdvancedFollowupDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.followup_sequence) {
+                state.serialize_field("followupSequence", &self.followup_sequence)?;
+            }
+            if !::std::option::Option::is_none(&self.followup_settings) {
+                state.serialize_field("followupSettings", &self.followup_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.scenario_id) {
+                state.serialize_field("scenarioId", &self.scenario_id)?;
+            }
+            state.end()
+        }
+    }
     ///ID of the followup scenario
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdvancedFollowupDtoResponseScenarioId {
-        #[serde(rename = "contactStoppedReplying")]
         ContactStoppedReplying,
-        #[serde(rename = "contactIsBusy")]
         ContactIsBusy,
-        #[serde(rename = "contactRequested")]
         ContactRequested,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdvancedFollowupDtoResponseScenarioId {
@@ -1497,6 +1650,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdvancedFollowupDtoResponseScenarioId {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContactStoppedReplying => "contactStoppedReplying",
+                        Self::ContactIsBusy => "contactIsBusy",
+                        Self::ContactRequested => "contactRequested",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdvancedFollowupDtoResponseScenarioId {
@@ -1540,17 +1709,13 @@ pub mod types {
         }
     }
     ///ID of the followup scenario
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AdvancedFollowupDtoScenarioId {
-        #[serde(rename = "contactStoppedReplying")]
         ContactStoppedReplying,
-        #[serde(rename = "contactIsBusy")]
         ContactIsBusy,
-        #[serde(rename = "contactRequested")]
         ContactRequested,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AdvancedFollowupDtoScenarioId {
@@ -1568,6 +1733,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AdvancedFollowupDtoScenarioId {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContactStoppedReplying => "contactStoppedReplying",
+                        Self::ContactIsBusy => "contactIsBusy",
+                        Self::ContactRequested => "contactRequested",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AdvancedFollowupDtoScenarioId {
@@ -1611,63 +1792,31 @@ pub mod types {
         }
     }
     ///`AppointmentBookingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentBookingDto {
         ///Optional action ID reference
-        #[serde(
-            rename = "actionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID for appointment booking
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///Whether to allow appointment cancellation (cannot be true when onlySendLink is true)
-        #[serde(rename = "cancelEnabled")]
         pub cancel_enabled: bool,
         ///If true, only sends the appointment link without booking
-        #[serde(rename = "onlySendLink")]
         pub only_send_link: bool,
         ///Whether to allow appointment rescheduling (cannot be true when onlySendLink is true)
-        #[serde(rename = "rescheduleEnabled")]
         pub reschedule_enabled: bool,
         ///Whether to put the agent to sleep after booking (cannot be true when onlySendLink is true)
-        #[serde(rename = "sleepAfterBooking")]
         pub sleep_after_booking: bool,
         ///Sleep duration (required when sleepAfterBooking is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit for sleep time (required when sleepAfterBooking is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<AppointmentBookingDtoSleepTimeUnit>,
         ///Agent ID to transfer to (required when transferBot is true)
-        #[serde(
-            rename = "transferAgent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_agent: ::std::option::Option<::std::string::String>,
         ///Whether to transfer to another agent after booking (cannot be true when onlySendLink is true)
-        #[serde(rename = "transferBot")]
         pub transfer_bot: bool,
         ///Whether to trigger a workflow after booking (cannot be true when onlySendLink is true)
-        #[serde(rename = "triggerWorkflow")]
         pub trigger_workflow: bool,
         ///Workflow IDs to trigger after booking (required when triggerWorkflow is true)
-        #[serde(
-            rename = "workflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub workflow_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentBookingDto {
@@ -1811,91 +1960,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentBookingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize
+                + usize::from(!::std::option::Option::is_none(&self.action_id))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_agent))
+                + usize::from(!::std::vec::Vec::is_empty(&self.workflow_ids));
+            let mut state = serializer.serialize_struct("AppointmentBookingDto", len)?;
+            if !::std::option::Option::is_none(&self.action_id) {
+                state.serialize_field("actionId", &self.action_id)?;
+            }
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            state.serialize_field("cancelEnabled", &self.cancel_enabled)?;
+            state.serialize_field("onlySendLink", &self.only_send_link)?;
+            state.serialize_field("rescheduleEnabled", &self.reschedule_enabled)?;
+            state.serialize_field("sleepAfterBooking", &self.sleep_after_booking)?;
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_agent) {
+                state.serialize_field("transferAgent", &self.transfer_agent)?;
+            }
+            state.serialize_field("transferBot", &self.transfer_bot)?;
+            state.serialize_field("triggerWorkflow", &self.trigger_workflow)?;
+            if !::std::vec::Vec::is_empty(&self.workflow_ids) {
+                state.serialize_field("workflowIds", &self.workflow_ids)?;
+            }
+            state.end()
+        }
+    }
     impl AppointmentBookingDto {
         pub fn builder() -> builder::AppointmentBookingDto {
             Default::default()
         }
     }
     ///`AppointmentBookingDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AppointmentBookingDtoResponse {
         ///Optional action ID reference
-        #[serde(
-            rename = "actionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///Calendar ID for appointment booking
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Whether to allow appointment cancellation (cannot be true when onlySendLink is true)
-        #[serde(rename = "cancelEnabled", default)]
         pub cancel_enabled: bool,
         ///If true, only sends the appointment link without booking
-        #[serde(
-            rename = "onlySendLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub only_send_link: ::std::option::Option<bool>,
         ///Whether to allow appointment rescheduling (cannot be true when onlySendLink is true)
-        #[serde(rename = "rescheduleEnabled", default)]
         pub reschedule_enabled: bool,
         ///Whether to put the agent to sleep after booking (cannot be true when onlySendLink is true)
-        #[serde(
-            rename = "sleepAfterBooking",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_after_booking: ::std::option::Option<bool>,
         ///Sleep duration (required when sleepAfterBooking is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit for sleep time (required when sleepAfterBooking is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<
             AppointmentBookingDtoResponseSleepTimeUnit,
         >,
         ///Agent ID to transfer to (required when transferBot is true)
-        #[serde(
-            rename = "transferAgent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_agent: ::std::option::Option<::std::string::String>,
         ///Whether to transfer to another agent after booking (cannot be true when onlySendLink is true)
-        #[serde(
-            rename = "transferBot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot: ::std::option::Option<bool>,
         ///Whether to trigger a workflow after booking (cannot be true when onlySendLink is true)
-        #[serde(
-            rename = "triggerWorkflow",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_workflow: ::std::option::Option<bool>,
         ///Workflow IDs to trigger after booking (required when triggerWorkflow is true)
-        #[serde(
-            rename = "workflowIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentBookingDtoResponse {
@@ -2031,18 +2166,68 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentBookingDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.action_id))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.only_send_link))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_after_booking))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_agent))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_bot))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_workflow))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_ids));
+            let mut state = serializer
+                .serialize_struct("AppointmentBookingDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.action_id) {
+                state.serialize_field("actionId", &self.action_id)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            state.serialize_field("cancelEnabled", &self.cancel_enabled)?;
+            if !::std::option::Option::is_none(&self.only_send_link) {
+                state.serialize_field("onlySendLink", &self.only_send_link)?;
+            }
+            state.serialize_field("rescheduleEnabled", &self.reschedule_enabled)?;
+            if !::std::option::Option::is_none(&self.sleep_after_booking) {
+                state.serialize_field("sleepAfterBooking", &self.sleep_after_booking)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_agent) {
+                state.serialize_field("transferAgent", &self.transfer_agent)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot) {
+                state.serialize_field("transferBot", &self.transfer_bot)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_workflow) {
+                state.serialize_field("triggerWorkflow", &self.trigger_workflow)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_ids) {
+                state.serialize_field("workflowIds", &self.workflow_ids)?;
+            }
+            state.end()
+        }
+    }
     ///Unit for sleep time (required when sleepAfterBooking is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentBookingDtoResponseSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentBookingDtoResponseSleepTimeUnit {
@@ -2060,6 +2245,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentBookingDtoResponseSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentBookingDtoResponseSleepTimeUnit {
@@ -2103,17 +2304,13 @@ pub mod types {
         }
     }
     ///Unit for sleep time (required when sleepAfterBooking is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AppointmentBookingDtoSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentBookingDtoSleepTimeUnit {
@@ -2131,6 +2328,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AppointmentBookingDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AppointmentBookingDtoSleepTimeUnit {
@@ -2174,12 +2387,11 @@ pub mod types {
         }
     }
     ///`CreateActionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateActionDto {
         ///Action-specific details. The structure depends on the action type. For TRIGGER_WORKFLOW use triggerWorkflowDto, for UPDATE_CONTACT_FIELD use updateContactFieldDto, for APPOINTMENT_BOOKING use appointmentBookingDto, for STOP_BOT use stopBotDto, for HUMAN_HAND_OVER use humanHandOverDto, for ADVANCED_FOLLOWUP use advancedFollowupDto, and for TRANSFER_BOT use transferBotDto.
         pub details: CreateActionDtoDetails,
         pub name: ::std::string::String,
-        #[serde(rename = "type")]
         pub type_: CreateActionDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateActionDto {
@@ -2235,6 +2447,20 @@ pub mod types {
                 .deserialize_struct("CreateActionDto", FIELDS, CreateActionDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateActionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("CreateActionDto", len)?;
+            state.serialize_field("details", &self.details)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl CreateActionDto {
         pub fn builder() -> builder::CreateActionDto {
             Default::default()
@@ -2288,25 +2514,17 @@ pub mod types {
         }
     }
     ///`CreateActionDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateActionDtoType {
-        #[serde(rename = "triggerWorkflow")]
         TriggerWorkflow,
-        #[serde(rename = "updateContactField")]
         UpdateContactField,
-        #[serde(rename = "appointmentBooking")]
         AppointmentBooking,
-        #[serde(rename = "stopBot")]
         StopBot,
-        #[serde(rename = "humanHandOver")]
         HumanHandOver,
-        #[serde(rename = "advancedFollowup")]
         AdvancedFollowup,
-        #[serde(rename = "transferBot")]
         TransferBot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateActionDtoType {
@@ -2328,6 +2546,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateActionDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TriggerWorkflow => "triggerWorkflow",
+                        Self::UpdateContactField => "updateContactField",
+                        Self::AppointmentBooking => "appointmentBooking",
+                        Self::StopBot => "stopBot",
+                        Self::HumanHandOver => "humanHandOver",
+                        Self::AdvancedFollowup => "advancedFollowup",
+                        Self::TransferBot => "transferBot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateActionDtoType {
@@ -2378,15 +2616,11 @@ pub mod types {
         }
     }
     ///`CreateActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateActionResponseDto {
         ///Created action details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ActionDataDto>,
         ///Success status of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateActionResponseDto {
@@ -2442,94 +2676,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("CreateActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateEmployeeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateEmployeeDto {
         ///Maximum number of messages in auto-pilot mode before requiring human intervention. (max: 100, min: 1)
-        #[serde(
-            rename = "autoPilotMaxMessages",
-            default = "defaults::create_employee_dto_auto_pilot_max_messages"
-        )]
         pub auto_pilot_max_messages: f64,
         ///Name of the business the agent represents.
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent can operate on
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub channels: ::std::vec::Vec<CreateEmployeeDtoChannelsItem>,
         ///The goal of the agent.
         pub goal: ::std::string::String,
         ///Instructions for the agent.
         pub instructions: ::std::string::String,
         ///Indicates if this agent is a primary agent.
-        #[serde(rename = "isPrimary", default)]
         pub is_primary: bool,
         ///Array of knowledge base IDs associated with this agent.
-        #[serde(
-            rename = "knowledgeBaseIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub knowledge_base_ids: ::std::vec::Vec<::std::string::String>,
         ///Mode of operation - OFF, SUGGESTIVE, or AUTO_PILOT
-        #[serde(default = "defaults::create_employee_dto_mode")]
         pub mode: CreateEmployeeDtoMode,
         ///Name of the agent.
         pub name: ::std::string::String,
         ///Personality traits of the agent.
         pub personality: ::std::string::String,
         ///Allow agent to respond to audio
-        #[serde(rename = "respondToAudio", default)]
         pub respond_to_audio: bool,
         ///Allow agent to respond to images
-        #[serde(rename = "respondToImages", default)]
         pub respond_to_images: bool,
         ///Indicates if sleep functionality is enabled.
-        #[serde(rename = "sleepEnabled", default)]
         pub sleep_enabled: bool,
         ///Enable sleep when a manual outbound message is sent.
-        #[serde(
-            rename = "sleepOnManualMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Enable sleep when a workflow outbound message is sent.
-        #[serde(
-            rename = "sleepOnWorkflowMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period (required if sleepEnabled is true). Set to null for indefinite sleep. (max 2880 for minutes, 172800 for seconds, 48 for hours)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time - HOURS, MINUTES, or SECONDS (required if sleepEnabled is true). Set to null for indefinite sleep.
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<CreateEmployeeDtoSleepTimeUnit>,
         ///Wait time before agent responds (max 5 for minutes, 300 for seconds)
-        #[serde(
-            rename = "waitTime",
-            default = "defaults::create_employee_dto_wait_time"
-        )]
         pub wait_time: f64,
         ///Unit for wait time - SECONDS or MINUTES
-        #[serde(
-            rename = "waitTimeUnit",
-            default = "defaults::create_employee_dto_wait_time_unit"
-        )]
         pub wait_time_unit: CreateEmployeeDtoWaitTimeUnit,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEmployeeDto {
@@ -2707,27 +2911,85 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateEmployeeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 12usize
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.channels))
+                + usize::from(!::std::vec::Vec::is_empty(&self.knowledge_base_ids))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_manual_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_workflow_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit));
+            let mut state = serializer.serialize_struct("CreateEmployeeDto", len)?;
+            state
+                .serialize_field("autoPilotMaxMessages", &self.auto_pilot_max_messages)?;
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.channels) {
+                state.serialize_field("channels", &self.channels)?;
+            }
+            state.serialize_field("goal", &self.goal)?;
+            state.serialize_field("instructions", &self.instructions)?;
+            state.serialize_field("isPrimary", &self.is_primary)?;
+            if !::std::vec::Vec::is_empty(&self.knowledge_base_ids) {
+                state.serialize_field("knowledgeBaseIds", &self.knowledge_base_ids)?;
+            }
+            state.serialize_field("mode", &self.mode)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("personality", &self.personality)?;
+            state.serialize_field("respondToAudio", &self.respond_to_audio)?;
+            state.serialize_field("respondToImages", &self.respond_to_images)?;
+            state.serialize_field("sleepEnabled", &self.sleep_enabled)?;
+            if !::std::option::Option::is_none(&self.sleep_on_manual_message) {
+                state
+                    .serialize_field(
+                        "sleepOnManualMessage",
+                        &self.sleep_on_manual_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_workflow_message) {
+                state
+                    .serialize_field(
+                        "sleepOnWorkflowMessage",
+                        &self.sleep_on_workflow_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            state.serialize_field("waitTime", &self.wait_time)?;
+            state.serialize_field("waitTimeUnit", &self.wait_time_unit)?;
+            state.end()
+        }
+    }
     impl CreateEmployeeDto {
         pub fn builder() -> builder::CreateEmployeeDto {
             Default::default()
         }
     }
     ///`CreateEmployeeDtoChannelsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmployeeDtoChannelsItem {
-        #[serde(rename = "IG")]
         Ig,
-        #[serde(rename = "FB")]
         Fb,
-        #[serde(rename = "SMS")]
         Sms,
         WebChat,
         WhatsApp,
-        #[serde(rename = "Live_Chat")]
         LiveChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEmployeeDtoChannelsItem {
@@ -2748,6 +3010,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEmployeeDtoChannelsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Ig => "IG",
+                        Self::Fb => "FB",
+                        Self::Sms => "SMS",
+                        Self::WebChat => "WebChat",
+                        Self::WhatsApp => "WhatsApp",
+                        Self::LiveChat => "Live_Chat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoChannelsItem {
@@ -2797,17 +3078,13 @@ pub mod types {
         }
     }
     ///Mode of operation - OFF, SUGGESTIVE, or AUTO_PILOT
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmployeeDtoMode {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "suggestive")]
         Suggestive,
-        #[serde(rename = "auto-pilot")]
         AutoPilot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEmployeeDtoMode {
@@ -2825,6 +3102,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEmployeeDtoMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Off => "off",
+                        Self::Suggestive => "suggestive",
+                        Self::AutoPilot => "auto-pilot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoMode {
@@ -2872,17 +3165,13 @@ pub mod types {
         }
     }
     ///Unit of sleep time - HOURS, MINUTES, or SECONDS (required if sleepEnabled is true). Set to null for indefinite sleep.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmployeeDtoSleepTimeUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEmployeeDtoSleepTimeUnit {
@@ -2900,6 +3189,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEmployeeDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoSleepTimeUnit {
@@ -2943,15 +3248,12 @@ pub mod types {
         }
     }
     ///Unit for wait time - SECONDS or MINUTES
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmployeeDtoWaitTimeUnit {
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEmployeeDtoWaitTimeUnit {
@@ -2968,6 +3270,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEmployeeDtoWaitTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoWaitTimeUnit {
@@ -3014,11 +3331,9 @@ pub mod types {
         }
     }
     ///`DeleteActionDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteActionDataDto {
         ///ID of the deleted action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteActionDataDto {
@@ -3067,16 +3382,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteActionDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer.serialize_struct("DeleteActionDataDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteActionResponseDto {
         ///Deleted action information
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<DeleteActionDataDto>,
         ///Success status of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteActionResponseDto {
@@ -3132,16 +3457,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeleteActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteEmployeeResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteEmployeeResponseDto {
         ///Unique identifier of the deleted agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Indicates if the agent was deleted successfully.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteEmployeeResponseDto {
@@ -3197,128 +3536,71 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteEmployeeResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteEmployeeResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`EmployeeListItemDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmployeeListItemDto {
         ///List of actions associated with this agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub actions: ::std::option::Option<
             ::std::vec::Vec<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
         >,
         ///Maximum number of messages in auto-pilot mode before requiring human intervention.
-        #[serde(
-            rename = "autoPilotMaxMessages",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_pilot_max_messages: ::std::option::Option<f64>,
         ///Name of the business the agent represents.
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent operates on.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Timestamp when the agent was created.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Goal configuration for the agent.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub goal: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Unique identifier for the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Indicates if this agent is a primary agent. (First agent created for a location is primary by default)
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Array of knowledge base IDs associated with this agent.
-        #[serde(
-            rename = "knowledgeBaseIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Current operating mode of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<EmployeeListItemDtoMode>,
         ///Name of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Indicates if sleep functionality is enabled.
-        #[serde(
-            rename = "sleepEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_enabled: ::std::option::Option<bool>,
         ///Whether the bot sleeps on manual outbound messages.
-        #[serde(
-            rename = "sleepOnManualMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Whether the bot sleeps on workflow outbound messages.
-        #[serde(
-            rename = "sleepOnWorkflowMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period.
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time.
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<EmployeeListItemDtoSleepTimeUnit>,
         ///Timestamp when the agent was last updated.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Wait time before agent responds.
-        #[serde(
-            rename = "waitTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time: ::std::option::Option<f64>,
         ///Unit for wait time.
-        #[serde(
-            rename = "waitTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time_unit: ::std::option::Option<EmployeeListItemDtoWaitTimeUnit>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeListItemDto {
@@ -3511,18 +3793,117 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmployeeListItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.actions))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.auto_pilot_max_messages),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(!::std::option::Option::is_none(&self.channels))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::serde_json::Map::is_empty(&self.goal))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_ids))
+                + usize::from(!::std::option::Option::is_none(&self.mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_enabled))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_manual_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_workflow_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.wait_time))
+                + usize::from(!::std::option::Option::is_none(&self.wait_time_unit));
+            let mut state = serializer.serialize_struct("EmployeeListItemDto", len)?;
+            if !::std::option::Option::is_none(&self.actions) {
+                state.serialize_field("actions", &self.actions)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_pilot_max_messages) {
+                state
+                    .serialize_field(
+                        "autoPilotMaxMessages",
+                        &self.auto_pilot_max_messages,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::option::Option::is_none(&self.channels) {
+                state.serialize_field("channels", &self.channels)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::serde_json::Map::is_empty(&self.goal) {
+                state.serialize_field("goal", &self.goal)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_ids) {
+                state.serialize_field("knowledgeBaseIds", &self.knowledge_base_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.mode) {
+                state.serialize_field("mode", &self.mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_enabled) {
+                state.serialize_field("sleepEnabled", &self.sleep_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_manual_message) {
+                state
+                    .serialize_field(
+                        "sleepOnManualMessage",
+                        &self.sleep_on_manual_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_workflow_message) {
+                state
+                    .serialize_field(
+                        "sleepOnWorkflowMessage",
+                        &self.sleep_on_workflow_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_time) {
+                state.serialize_field("waitTime", &self.wait_time)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_time_unit) {
+                state.serialize_field("waitTimeUnit", &self.wait_time_unit)?;
+            }
+            state.end()
+        }
+    }
     ///Current operating mode of the agent.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeListItemDtoMode {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "suggestive")]
         Suggestive,
-        #[serde(rename = "auto-pilot")]
         AutoPilot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeListItemDtoMode {
@@ -3540,6 +3921,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeListItemDtoMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Off => "off",
+                        Self::Suggestive => "suggestive",
+                        Self::AutoPilot => "auto-pilot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeListItemDtoMode {
@@ -3582,17 +3979,13 @@ pub mod types {
         }
     }
     ///Unit of sleep time.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeListItemDtoSleepTimeUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeListItemDtoSleepTimeUnit {
@@ -3610,6 +4003,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeListItemDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeListItemDtoSleepTimeUnit {
@@ -3653,15 +4062,12 @@ pub mod types {
         }
     }
     ///Unit for wait time.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeListItemDtoWaitTimeUnit {
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeListItemDtoWaitTimeUnit {
@@ -3678,6 +4084,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeListItemDtoWaitTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeListItemDtoWaitTimeUnit {
@@ -3719,120 +4140,49 @@ pub mod types {
         }
     }
     ///`EmployeeResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmployeeResponseDto {
         ///List of actions associated with this agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub actions: ::std::option::Option<::std::vec::Vec<ActionsIdDto>>,
         ///Maximum number of messages in auto-pilot mode before requiring human intervention.
-        #[serde(
-            rename = "autoPilotMaxMessages",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_pilot_max_messages: ::std::option::Option<f64>,
         ///Name of the business the agent represents.
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Communication channels the agent operates on.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channels: ::std::option::Option<
             ::std::vec::Vec<EmployeeResponseDtoChannelsItem>,
         >,
         ///The goal of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Instructions for the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instructions: ::std::option::Option<::std::string::String>,
         ///Indicates if this agent is a primary agent.
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Array of knowledge base IDs associated with this agent.
-        #[serde(
-            rename = "knowledgeBaseIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Current operating mode of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<EmployeeResponseDtoMode>,
         ///Name of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Personality traits of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub personality: ::std::option::Option<::std::string::String>,
         ///Indicates if sleep functionality is enabled.
-        #[serde(
-            rename = "sleepEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_enabled: ::std::option::Option<bool>,
         ///Whether the bot sleeps on manual outbound messages.
-        #[serde(
-            rename = "sleepOnManualMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Whether the bot sleeps on workflow outbound messages.
-        #[serde(
-            rename = "sleepOnWorkflowMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period.
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time.
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<EmployeeResponseDtoSleepTimeUnit>,
         ///Wait time before agent responds.
-        #[serde(
-            rename = "waitTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time: ::std::option::Option<f64>,
         ///Unit for wait time.
-        #[serde(
-            rename = "waitTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time_unit: ::std::option::Option<EmployeeResponseDtoWaitTimeUnit>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeResponseDto {
@@ -4027,22 +4377,120 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmployeeResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.actions))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.auto_pilot_max_messages),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(!::std::option::Option::is_none(&self.channels))
+                + usize::from(!::std::option::Option::is_none(&self.goal))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.instructions))
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_ids))
+                + usize::from(!::std::option::Option::is_none(&self.mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.personality))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_enabled))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_manual_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_workflow_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.wait_time))
+                + usize::from(!::std::option::Option::is_none(&self.wait_time_unit));
+            let mut state = serializer.serialize_struct("EmployeeResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.actions) {
+                state.serialize_field("actions", &self.actions)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_pilot_max_messages) {
+                state
+                    .serialize_field(
+                        "autoPilotMaxMessages",
+                        &self.auto_pilot_max_messages,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::option::Option::is_none(&self.channels) {
+                state.serialize_field("channels", &self.channels)?;
+            }
+            if !::std::option::Option::is_none(&self.goal) {
+                state.serialize_field("goal", &self.goal)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.instructions) {
+                state.serialize_field("instructions", &self.instructions)?;
+            }
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_ids) {
+                state.serialize_field("knowledgeBaseIds", &self.knowledge_base_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.mode) {
+                state.serialize_field("mode", &self.mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.personality) {
+                state.serialize_field("personality", &self.personality)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_enabled) {
+                state.serialize_field("sleepEnabled", &self.sleep_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_manual_message) {
+                state
+                    .serialize_field(
+                        "sleepOnManualMessage",
+                        &self.sleep_on_manual_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_workflow_message) {
+                state
+                    .serialize_field(
+                        "sleepOnWorkflowMessage",
+                        &self.sleep_on_workflow_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_time) {
+                state.serialize_field("waitTime", &self.wait_time)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_time_unit) {
+                state.serialize_field("waitTimeUnit", &self.wait_time_unit)?;
+            }
+            state.end()
+        }
+    }
     ///`EmployeeResponseDtoChannelsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeResponseDtoChannelsItem {
-        #[serde(rename = "IG")]
         Ig,
-        #[serde(rename = "FB")]
         Fb,
-        #[serde(rename = "SMS")]
         Sms,
         WebChat,
         WhatsApp,
-        #[serde(rename = "Live_Chat")]
         LiveChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeResponseDtoChannelsItem {
@@ -4063,6 +4511,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeResponseDtoChannelsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Ig => "IG",
+                        Self::Fb => "FB",
+                        Self::Sms => "SMS",
+                        Self::WebChat => "WebChat",
+                        Self::WhatsApp => "WhatsApp",
+                        Self::LiveChat => "Live_Chat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoChannelsItem {
@@ -4112,17 +4579,13 @@ pub mod types {
         }
     }
     ///Current operating mode of the agent.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeResponseDtoMode {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "suggestive")]
         Suggestive,
-        #[serde(rename = "auto-pilot")]
         AutoPilot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeResponseDtoMode {
@@ -4140,6 +4603,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeResponseDtoMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Off => "off",
+                        Self::Suggestive => "suggestive",
+                        Self::AutoPilot => "auto-pilot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoMode {
@@ -4182,17 +4661,13 @@ pub mod types {
         }
     }
     ///Unit of sleep time.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeResponseDtoSleepTimeUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeResponseDtoSleepTimeUnit {
@@ -4210,6 +4685,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeResponseDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoSleepTimeUnit {
@@ -4253,15 +4744,12 @@ pub mod types {
         }
     }
     ///Unit for wait time.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmployeeResponseDtoWaitTimeUnit {
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmployeeResponseDtoWaitTimeUnit {
@@ -4278,6 +4766,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmployeeResponseDtoWaitTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoWaitTimeUnit {
@@ -4319,15 +4822,11 @@ pub mod types {
         }
     }
     ///`FetchActionDetailsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FetchActionDetailsResponseDto {
         ///Action details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ActionDataDto>,
         ///Success status of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for FetchActionDetailsResponseDto {
@@ -4384,16 +4883,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FetchActionDetailsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("FetchActionDetailsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchActionsForEmployeeResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FetchActionsForEmployeeResponseDto {
         ///Grouped actions by type
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ActionDataDto>>,
         ///Success status of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for FetchActionsForEmployeeResponseDto {
@@ -4453,57 +4967,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FetchActionsForEmployeeResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("FetchActionsForEmployeeResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchAiResponseDetailsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FetchAiResponseDetailsResponseDto {
         ///List of actions taken during this interaction.
-        #[serde(
-            rename = "actionLogs",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_logs: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///ID of the employee/agent that generated the response.
-        #[serde(
-            rename = "agentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///FAQ chunks used in generating the response from fine-tuned data.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faqs: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Conversation history leading up to this response.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub history: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///The original input message that triggered this response.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub input: ::std::option::Option<::std::string::String>,
         ///The intent/goal extracted from location prompt.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intent: ::std::option::Option<::std::string::String>,
         ///Mode of operation during this interaction.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<::std::string::String>,
         ///The complete prompt used for the AI response.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prompt: ::std::option::Option<::std::string::String>,
         ///The response message generated by the AI.
-        #[serde(
-            rename = "responseMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response_message: ::std::option::Option<::std::string::String>,
         ///Website content chunks used in generating the response.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     }
     impl<'de> ::serde::Deserialize<'de> for FetchAiResponseDetailsResponseDto {
@@ -4627,43 +5131,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FetchAiResponseDetailsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_logs))
+                + usize::from(!::std::option::Option::is_none(&self.agent_id))
+                + usize::from(!::std::option::Option::is_none(&self.faqs))
+                + usize::from(!::std::option::Option::is_none(&self.history))
+                + usize::from(!::std::option::Option::is_none(&self.input))
+                + usize::from(!::std::option::Option::is_none(&self.intent))
+                + usize::from(!::std::option::Option::is_none(&self.mode))
+                + usize::from(!::std::option::Option::is_none(&self.prompt))
+                + usize::from(!::std::option::Option::is_none(&self.response_message))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer
+                .serialize_struct("FetchAiResponseDetailsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.action_logs) {
+                state.serialize_field("actionLogs", &self.action_logs)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_id) {
+                state.serialize_field("agentId", &self.agent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.faqs) {
+                state.serialize_field("faqs", &self.faqs)?;
+            }
+            if !::std::option::Option::is_none(&self.history) {
+                state.serialize_field("history", &self.history)?;
+            }
+            if !::std::option::Option::is_none(&self.input) {
+                state.serialize_field("input", &self.input)?;
+            }
+            if !::std::option::Option::is_none(&self.intent) {
+                state.serialize_field("intent", &self.intent)?;
+            }
+            if !::std::option::Option::is_none(&self.mode) {
+                state.serialize_field("mode", &self.mode)?;
+            }
+            if !::std::option::Option::is_none(&self.prompt) {
+                state.serialize_field("prompt", &self.prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.response_message) {
+                state.serialize_field("responseMessage", &self.response_message)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`FollowupSequence`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowupSequence {
         ///Whether to use AI to generate the followup message
-        #[serde(rename = "aiEnabledMessage", default = "defaults::default_bool::<true>")]
         pub ai_enabled_message: bool,
         ///Whether contact was requested in this followup
-        #[serde(
-            rename = "contactRequested",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_requested: ::std::option::Option<bool>,
         ///Custom message to send (when aiEnabledMessage is false)
-        #[serde(
-            rename = "customMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_message: ::std::option::Option<::std::string::String>,
         ///Time duration before followup (max: 60 minutes, 24 hours, or 180 days depending on unit)
-        #[serde(rename = "followupTime")]
         pub followup_time: f64,
         ///Time unit for followup delay
-        #[serde(rename = "followupTimeUnit")]
         pub followup_time_unit: FollowupSequenceFollowupTimeUnit,
         ///Unique identifier for this followup step
         pub id: f64,
         ///Whether to trigger a workflow during this followup
-        #[serde(rename = "triggerWorkflow", default)]
         pub trigger_workflow: bool,
         ///Workflow ID to trigger (when triggerWorkflow is true)
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSequence {
@@ -4763,23 +5300,47 @@ pub mod types {
                 .deserialize_struct("FollowupSequence", FIELDS, FollowupSequenceVisitor)
         }
     }
+    impl ::serde::Serialize for FollowupSequence {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_requested))
+                + usize::from(!::std::option::Option::is_none(&self.custom_message))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer.serialize_struct("FollowupSequence", len)?;
+            state.serialize_field("aiEnabledMessage", &self.ai_enabled_message)?;
+            if !::std::option::Option::is_none(&self.contact_requested) {
+                state.serialize_field("contactRequested", &self.contact_requested)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_message) {
+                state.serialize_field("customMessage", &self.custom_message)?;
+            }
+            state.serialize_field("followupTime", &self.followup_time)?;
+            state.serialize_field("followupTimeUnit", &self.followup_time_unit)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("triggerWorkflow", &self.trigger_workflow)?;
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     impl FollowupSequence {
         pub fn builder() -> builder::FollowupSequence {
             Default::default()
         }
     }
     ///Time unit for followup delay
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FollowupSequenceFollowupTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSequenceFollowupTimeUnit {
@@ -4797,6 +5358,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FollowupSequenceFollowupTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FollowupSequenceFollowupTimeUnit {
@@ -4840,54 +5417,25 @@ pub mod types {
         }
     }
     ///`FollowupSequenceResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowupSequenceResponse {
         ///Whether to use AI to generate the followup message
-        #[serde(rename = "aiEnabledMessage", default = "defaults::default_bool::<true>")]
         pub ai_enabled_message: bool,
         ///Whether contact was requested in this followup
-        #[serde(
-            rename = "contactRequested",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_requested: ::std::option::Option<bool>,
         ///Custom message to send (when aiEnabledMessage is false)
-        #[serde(
-            rename = "customMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_message: ::std::option::Option<::std::string::String>,
         ///Time duration before followup (max: 60 minutes, 24 hours, or 180 days depending on unit)
-        #[serde(
-            rename = "followupTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_time: ::std::option::Option<f64>,
         ///Time unit for followup delay
-        #[serde(
-            rename = "followupTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followup_time_unit: ::std::option::Option<
             FollowupSequenceResponseFollowupTimeUnit,
         >,
         ///Unique identifier for this followup step
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<f64>,
         ///Whether to trigger a workflow during this followup
-        #[serde(rename = "triggerWorkflow", default)]
         pub trigger_workflow: bool,
         ///Workflow ID to trigger (when triggerWorkflow is true)
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSequenceResponse {
@@ -4991,6 +5539,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FollowupSequenceResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_requested))
+                + usize::from(!::std::option::Option::is_none(&self.custom_message))
+                + usize::from(!::std::option::Option::is_none(&self.followup_time))
+                + usize::from(!::std::option::Option::is_none(&self.followup_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("FollowupSequenceResponse", len)?;
+            state.serialize_field("aiEnabledMessage", &self.ai_enabled_message)?;
+            if !::std::option::Option::is_none(&self.contact_requested) {
+                state.serialize_field("contactRequested", &self.contact_requested)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_message) {
+                state.serialize_field("customMessage", &self.custom_message)?;
+            }
+            if !::std::option::Option::is_none(&self.followup_time) {
+                state.serialize_field("followupTime", &self.followup_time)?;
+            }
+            if !::std::option::Option::is_none(&self.followup_time_unit) {
+                state.serialize_field("followupTimeUnit", &self.followup_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.serialize_field("triggerWorkflow", &self.trigger_workflow)?;
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for FollowupSequenceResponse {
         fn default() -> Self {
             Self {
@@ -5006,17 +5592,13 @@ pub mod types {
         }
     }
     ///Time unit for followup delay
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FollowupSequenceResponseFollowupTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSequenceResponseFollowupTimeUnit {
@@ -5034,6 +5616,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FollowupSequenceResponseFollowupTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FollowupSequenceResponseFollowupTimeUnit {
@@ -5077,31 +5675,15 @@ pub mod types {
         }
     }
     ///`FollowupSettings`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowupSettings {
         ///Whether to dynamically switch channels for followups
-        #[serde(rename = "dynamicChannelSwitching")]
         pub dynamic_channel_switching: bool,
         ///Whether to respect working hours for followups
-        #[serde(
-            rename = "followUpHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_hours: ::std::option::Option<bool>,
         ///Timezone to use for followups, contact or location
-        #[serde(
-            rename = "timezoneToUse",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone_to_use: ::std::option::Option<FollowupSettingsTimezoneToUse>,
         ///Working hours configuration for followups
-        #[serde(
-            rename = "workingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub working_hours: ::std::vec::Vec<WorkingHours>,
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSettings {
@@ -5171,42 +5753,51 @@ pub mod types {
                 .deserialize_struct("FollowupSettings", FIELDS, FollowupSettingsVisitor)
         }
     }
+    impl ::serde::Serialize for FollowupSettings {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.follow_up_hours))
+                + usize::from(!::std::option::Option::is_none(&self.timezone_to_use))
+                + usize::from(!::std::vec::Vec::is_empty(&self.working_hours));
+            let mut state = serializer.serialize_struct("FollowupSettings", len)?;
+            state
+                .serialize_field(
+                    "dynamicChannelSwitching",
+                    &self.dynamic_channel_switching,
+                )?;
+            if !::std::option::Option::is_none(&self.follow_up_hours) {
+                state.serialize_field("followUpHours", &self.follow_up_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone_to_use) {
+                state.serialize_field("timezoneToUse", &self.timezone_to_use)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.working_hours) {
+                state.serialize_field("workingHours", &self.working_hours)?;
+            }
+            state.end()
+        }
+    }
     impl FollowupSettings {
         pub fn builder() -> builder::FollowupSettings {
             Default::default()
         }
     }
     ///`FollowupSettingsResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowupSettingsResponse {
         ///Whether to dynamically switch channels for followups
-        #[serde(
-            rename = "dynamicChannelSwitching",
-            default = "defaults::default_bool::<true>"
-        )]
         pub dynamic_channel_switching: bool,
         ///Whether to respect working hours for followups
-        #[serde(
-            rename = "followUpHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub follow_up_hours: ::std::option::Option<bool>,
         ///Timezone to use for followups, contact or location
-        #[serde(
-            rename = "timezoneToUse",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone_to_use: ::std::option::Option<
             FollowupSettingsResponseTimezoneToUse,
         >,
         ///Working hours configuration for followups
-        #[serde(
-            rename = "workingHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub working_hours: ::std::option::Option<::std::vec::Vec<WorkingHoursResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSettingsResponse {
@@ -5280,6 +5871,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FollowupSettingsResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.follow_up_hours))
+                + usize::from(!::std::option::Option::is_none(&self.timezone_to_use))
+                + usize::from(!::std::option::Option::is_none(&self.working_hours));
+            let mut state = serializer
+                .serialize_struct("FollowupSettingsResponse", len)?;
+            state
+                .serialize_field(
+                    "dynamicChannelSwitching",
+                    &self.dynamic_channel_switching,
+                )?;
+            if !::std::option::Option::is_none(&self.follow_up_hours) {
+                state.serialize_field("followUpHours", &self.follow_up_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone_to_use) {
+                state.serialize_field("timezoneToUse", &self.timezone_to_use)?;
+            }
+            if !::std::option::Option::is_none(&self.working_hours) {
+                state.serialize_field("workingHours", &self.working_hours)?;
+            }
+            state.end()
+        }
+    }
     impl ::std::default::Default for FollowupSettingsResponse {
         fn default() -> Self {
             Self {
@@ -5291,15 +5911,12 @@ pub mod types {
         }
     }
     ///Timezone to use for followups, contact or location
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FollowupSettingsResponseTimezoneToUse {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSettingsResponseTimezoneToUse {
@@ -5316,6 +5933,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FollowupSettingsResponseTimezoneToUse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FollowupSettingsResponseTimezoneToUse {
@@ -5357,15 +5989,12 @@ pub mod types {
         }
     }
     ///Timezone to use for followups, contact or location
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FollowupSettingsTimezoneToUse {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "business")]
         Business,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FollowupSettingsTimezoneToUse {
@@ -5382,6 +6011,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FollowupSettingsTimezoneToUse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Business => "business",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FollowupSettingsTimezoneToUse {
@@ -5423,15 +6067,12 @@ pub mod types {
         }
     }
     ///`GetGenerationDetailsSource`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetGenerationDetailsSource {
-        #[serde(rename = "conversation")]
         Conversation,
-        #[serde(rename = "workflow")]
         Workflow,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetGenerationDetailsSource {
@@ -5448,6 +6089,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetGenerationDetailsSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Conversation => "conversation",
+                        Self::Workflow => "workflow",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetGenerationDetailsSource {
@@ -5488,62 +6144,31 @@ pub mod types {
         }
     }
     ///`HumanHandOverDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct HumanHandOverDto {
         ///ID of the user to assign the conversation to
-        #[serde(
-            rename = "assignToUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assign_to_user_id: ::std::option::Option<::std::string::String>,
         ///Whether to create a task when handing over
-        #[serde(
-            rename = "createTask",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task: ::std::option::Option<bool>,
         ///Whether human handover action is enabled
         pub enabled: bool,
         ///Example phrases that trigger human handover (required when handoverType is custom or contactRequest)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub examples: ::std::vec::Vec<::std::string::String>,
         ///Final message sent when handing over to human
-        #[serde(rename = "finalMessage")]
         pub final_message: ::std::string::String,
         ///Type of human handover detection
-        #[serde(rename = "handoverType")]
         pub handover_type: HumanHandOverDtoHandoverType,
         ///Whether the agent can be reactivated after handover
-        #[serde(rename = "reactivateEnabled")]
         pub reactivate_enabled: bool,
         ///Whether to skip assigning to a specific user
-        #[serde(
-            rename = "skipAssignToUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_assign_to_user: ::std::option::Option<bool>,
         ///Time duration before reactivation (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<HumanHandOverDtoSleepTimeUnit>,
         ///Tags to apply during handover
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
         ///Condition that triggers human handover
-        #[serde(rename = "triggerCondition")]
         pub trigger_condition: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for HumanHandOverDto {
@@ -5679,25 +6304,64 @@ pub mod types {
                 .deserialize_struct("HumanHandOverDto", FIELDS, HumanHandOverDtoVisitor)
         }
     }
+    impl ::serde::Serialize for HumanHandOverDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.assign_to_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.create_task))
+                + usize::from(!::std::vec::Vec::is_empty(&self.examples))
+                + usize::from(!::std::option::Option::is_none(&self.skip_assign_to_user))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags));
+            let mut state = serializer.serialize_struct("HumanHandOverDto", len)?;
+            if !::std::option::Option::is_none(&self.assign_to_user_id) {
+                state.serialize_field("assignToUserId", &self.assign_to_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.create_task) {
+                state.serialize_field("createTask", &self.create_task)?;
+            }
+            state.serialize_field("enabled", &self.enabled)?;
+            if !::std::vec::Vec::is_empty(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            state.serialize_field("finalMessage", &self.final_message)?;
+            state.serialize_field("handoverType", &self.handover_type)?;
+            state.serialize_field("reactivateEnabled", &self.reactivate_enabled)?;
+            if !::std::option::Option::is_none(&self.skip_assign_to_user) {
+                state.serialize_field("skipAssignToUser", &self.skip_assign_to_user)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.serialize_field("triggerCondition", &self.trigger_condition)?;
+            state.end()
+        }
+    }
     impl HumanHandOverDto {
         pub fn builder() -> builder::HumanHandOverDto {
             Default::default()
         }
     }
     ///Type of human handover detection
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum HumanHandOverDtoHandoverType {
-        #[serde(rename = "contactRequest")]
         ContactRequest,
-        #[serde(rename = "lackOfInformation")]
         LackOfInformation,
-        #[serde(rename = "failedToResolveIssue")]
         FailedToResolveIssue,
-        #[serde(rename = "custom")]
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for HumanHandOverDtoHandoverType {
@@ -5716,6 +6380,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for HumanHandOverDtoHandoverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContactRequest => "contactRequest",
+                        Self::LackOfInformation => "lackOfInformation",
+                        Self::FailedToResolveIssue => "failedToResolveIssue",
+                        Self::Custom => "custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoHandoverType {
@@ -5761,84 +6442,33 @@ pub mod types {
         }
     }
     ///`HumanHandOverDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct HumanHandOverDtoResponse {
         ///ID of the user to assign the conversation to
-        #[serde(
-            rename = "assignToUserId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assign_to_user_id: ::std::option::Option<::std::string::String>,
         ///Whether to create a task when handing over
-        #[serde(
-            rename = "createTask",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task: ::std::option::Option<bool>,
         ///Whether human handover action is enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Example phrases that trigger human handover (required when handoverType is custom or contactRequest)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Final message sent when handing over to human
-        #[serde(
-            rename = "finalMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_message: ::std::option::Option<::std::string::String>,
         ///Type of human handover detection
-        #[serde(
-            rename = "handoverType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub handover_type: ::std::option::Option<HumanHandOverDtoResponseHandoverType>,
         ///Whether the agent can be reactivated after handover
-        #[serde(
-            rename = "reactivateEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reactivate_enabled: ::std::option::Option<bool>,
         ///Whether to skip assigning to a specific user
-        #[serde(
-            rename = "skipAssignToUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip_assign_to_user: ::std::option::Option<bool>,
         ///Time duration before reactivation (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<
             HumanHandOverDtoResponseSleepTimeUnit,
         >,
         ///Tags to apply during handover
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Condition that triggers human handover
-        #[serde(
-            rename = "triggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_condition: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for HumanHandOverDtoResponse {
@@ -5977,20 +6607,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for HumanHandOverDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assign_to_user_id))
+                + usize::from(!::std::option::Option::is_none(&self.create_task))
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(!::std::option::Option::is_none(&self.final_message))
+                + usize::from(!::std::option::Option::is_none(&self.handover_type))
+                + usize::from(!::std::option::Option::is_none(&self.reactivate_enabled))
+                + usize::from(!::std::option::Option::is_none(&self.skip_assign_to_user))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.tags))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_condition));
+            let mut state = serializer
+                .serialize_struct("HumanHandOverDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.assign_to_user_id) {
+                state.serialize_field("assignToUserId", &self.assign_to_user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.create_task) {
+                state.serialize_field("createTask", &self.create_task)?;
+            }
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.final_message) {
+                state.serialize_field("finalMessage", &self.final_message)?;
+            }
+            if !::std::option::Option::is_none(&self.handover_type) {
+                state.serialize_field("handoverType", &self.handover_type)?;
+            }
+            if !::std::option::Option::is_none(&self.reactivate_enabled) {
+                state.serialize_field("reactivateEnabled", &self.reactivate_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.skip_assign_to_user) {
+                state.serialize_field("skipAssignToUser", &self.skip_assign_to_user)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_condition) {
+                state.serialize_field("triggerCondition", &self.trigger_condition)?;
+            }
+            state.end()
+        }
+    }
     ///Type of human handover detection
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum HumanHandOverDtoResponseHandoverType {
-        #[serde(rename = "contactRequest")]
         ContactRequest,
-        #[serde(rename = "lackOfInformation")]
         LackOfInformation,
-        #[serde(rename = "failedToResolveIssue")]
         FailedToResolveIssue,
-        #[serde(rename = "custom")]
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for HumanHandOverDtoResponseHandoverType {
@@ -6009,6 +6694,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for HumanHandOverDtoResponseHandoverType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContactRequest => "contactRequest",
+                        Self::LackOfInformation => "lackOfInformation",
+                        Self::FailedToResolveIssue => "failedToResolveIssue",
+                        Self::Custom => "custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoResponseHandoverType {
@@ -6054,17 +6756,13 @@ pub mod types {
         }
     }
     ///Time unit for reactivation delay (required when reactivateEnabled is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum HumanHandOverDtoResponseSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for HumanHandOverDtoResponseSleepTimeUnit {
@@ -6082,6 +6780,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for HumanHandOverDtoResponseSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoResponseSleepTimeUnit {
@@ -6125,17 +6839,13 @@ pub mod types {
         }
     }
     ///Time unit for reactivation delay (required when reactivateEnabled is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum HumanHandOverDtoSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for HumanHandOverDtoSleepTimeUnit {
@@ -6153,6 +6863,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for HumanHandOverDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoSleepTimeUnit {
@@ -6196,19 +6922,15 @@ pub mod types {
         }
     }
     ///`Interval`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Interval {
         ///End hour (24-hour format)
-        #[serde(rename = "endHour")]
         pub end_hour: f64,
         ///End minute
-        #[serde(rename = "endMinute")]
         pub end_minute: f64,
         ///Start hour (24-hour format)
-        #[serde(rename = "startHour")]
         pub start_hour: f64,
         ///Start minute
-        #[serde(rename = "startMinute")]
         pub start_minute: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for Interval {
@@ -6282,41 +7004,36 @@ pub mod types {
             deserializer.deserialize_struct("Interval", FIELDS, IntervalVisitor)
         }
     }
+    impl ::serde::Serialize for Interval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("Interval", len)?;
+            state.serialize_field("endHour", &self.end_hour)?;
+            state.serialize_field("endMinute", &self.end_minute)?;
+            state.serialize_field("startHour", &self.start_hour)?;
+            state.serialize_field("startMinute", &self.start_minute)?;
+            state.end()
+        }
+    }
     impl Interval {
         pub fn builder() -> builder::Interval {
             Default::default()
         }
     }
     ///`IntervalResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IntervalResponse {
         ///End hour (24-hour format)
-        #[serde(
-            rename = "endHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_hour: ::std::option::Option<f64>,
         ///End minute
-        #[serde(
-            rename = "endMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_minute: ::std::option::Option<f64>,
         ///Start hour (24-hour format)
-        #[serde(
-            rename = "startHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_hour: ::std::option::Option<f64>,
         ///Start minute
-        #[serde(
-            rename = "startMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_minute: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for IntervalResponse {
@@ -6387,23 +7104,41 @@ pub mod types {
                 .deserialize_struct("IntervalResponse", FIELDS, IntervalResponseVisitor)
         }
     }
+    impl ::serde::Serialize for IntervalResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_hour))
+                + usize::from(!::std::option::Option::is_none(&self.end_minute))
+                + usize::from(!::std::option::Option::is_none(&self.start_hour))
+                + usize::from(!::std::option::Option::is_none(&self.start_minute));
+            let mut state = serializer.serialize_struct("IntervalResponse", len)?;
+            if !::std::option::Option::is_none(&self.end_hour) {
+                state.serialize_field("endHour", &self.end_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.end_minute) {
+                state.serialize_field("endMinute", &self.end_minute)?;
+            }
+            if !::std::option::Option::is_none(&self.start_hour) {
+                state.serialize_field("startHour", &self.start_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.start_minute) {
+                state.serialize_field("startMinute", &self.start_minute)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchEmployeeResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchEmployeeResponseDto {
         ///List of agents matching the search criteria.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agents: ::std::option::Option<::std::vec::Vec<EmployeeListItemDto>>,
         ///Number of agents in the current response (filtered/paginated count).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Total number of agents in the location (unfiltered count).
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchEmployeeResponseDto {
@@ -6466,42 +7201,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchEmployeeResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.agents))
+                + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer
+                .serialize_struct("SearchEmployeeResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.agents) {
+                state.serialize_field("agents", &self.agents)?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`StopBotDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StopBotDto {
         ///Whether this action is enabled for the agent
         pub enabled: bool,
         ///Final message sent when stopping the bot
-        #[serde(rename = "finalMessage")]
         pub final_message: ::std::string::String,
         ///Whether the bot can be reactivated after being stopped
-        #[serde(rename = "reactivateEnabled")]
         pub reactivate_enabled: bool,
         ///Time duration before reactivation (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<StopBotDtoSleepTimeUnit>,
         ///Type of stop bot detection - Goodbye or Custom
-        #[serde(rename = "stopBotDetectionType")]
         pub stop_bot_detection_type: StopBotDtoStopBotDetectionType,
         ///Example phrases that trigger stop bot action (minimum 2 required)
-        #[serde(rename = "stopBotExamples")]
         pub stop_bot_examples: ::std::vec::Vec<::std::string::String>,
         ///Condition that triggers stopping the bot
-        #[serde(rename = "stopBotTriggerCondition")]
         pub stop_bot_trigger_condition: ::std::string::String,
         ///Tags to apply when stopping the bot
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for StopBotDto {
@@ -6615,74 +7357,69 @@ pub mod types {
             deserializer.deserialize_struct("StopBotDto", FIELDS, StopBotDtoVisitor)
         }
     }
+    impl ::serde::Serialize for StopBotDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tags));
+            let mut state = serializer.serialize_struct("StopBotDto", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("finalMessage", &self.final_message)?;
+            state.serialize_field("reactivateEnabled", &self.reactivate_enabled)?;
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            state
+                .serialize_field("stopBotDetectionType", &self.stop_bot_detection_type)?;
+            state.serialize_field("stopBotExamples", &self.stop_bot_examples)?;
+            state
+                .serialize_field(
+                    "stopBotTriggerCondition",
+                    &self.stop_bot_trigger_condition,
+                )?;
+            if !::std::vec::Vec::is_empty(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     impl StopBotDto {
         pub fn builder() -> builder::StopBotDto {
             Default::default()
         }
     }
     ///`StopBotDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StopBotDtoResponse {
         ///Whether this action is enabled for the agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Final message sent when stopping the bot
-        #[serde(
-            rename = "finalMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub final_message: ::std::option::Option<::std::string::String>,
         ///Whether the bot can be reactivated after being stopped
-        #[serde(
-            rename = "reactivateEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reactivate_enabled: ::std::option::Option<bool>,
         ///Time duration before reactivation (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Time unit for reactivation delay (required when reactivateEnabled is true)
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<StopBotDtoResponseSleepTimeUnit>,
         ///Type of stop bot detection - Goodbye or Custom
-        #[serde(
-            rename = "stopBotDetectionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_detection_type: ::std::option::Option<
             StopBotDtoResponseStopBotDetectionType,
         >,
         ///Example phrases that trigger stop bot action (minimum 2 required)
-        #[serde(
-            rename = "stopBotExamples",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Condition that triggers stopping the bot
-        #[serde(
-            rename = "stopBotTriggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stop_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Tags to apply when stopping the bot
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for StopBotDtoResponse {
@@ -6797,18 +7534,71 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StopBotDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.final_message))
+                + usize::from(!::std::option::Option::is_none(&self.reactivate_enabled))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.stop_bot_detection_type),
+                ) + usize::from(!::std::option::Option::is_none(&self.stop_bot_examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.stop_bot_trigger_condition),
+                ) + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer.serialize_struct("StopBotDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.final_message) {
+                state.serialize_field("finalMessage", &self.final_message)?;
+            }
+            if !::std::option::Option::is_none(&self.reactivate_enabled) {
+                state.serialize_field("reactivateEnabled", &self.reactivate_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.stop_bot_detection_type) {
+                state
+                    .serialize_field(
+                        "stopBotDetectionType",
+                        &self.stop_bot_detection_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.stop_bot_examples) {
+                state.serialize_field("stopBotExamples", &self.stop_bot_examples)?;
+            }
+            if !::std::option::Option::is_none(&self.stop_bot_trigger_condition) {
+                state
+                    .serialize_field(
+                        "stopBotTriggerCondition",
+                        &self.stop_bot_trigger_condition,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///Time unit for reactivation delay (required when reactivateEnabled is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StopBotDtoResponseSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StopBotDtoResponseSleepTimeUnit {
@@ -6826,6 +7616,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StopBotDtoResponseSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StopBotDtoResponseSleepTimeUnit {
@@ -6869,13 +7675,12 @@ pub mod types {
         }
     }
     ///Type of stop bot detection - Goodbye or Custom
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StopBotDtoResponseStopBotDetectionType {
         Goodbye,
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StopBotDtoResponseStopBotDetectionType {
@@ -6892,6 +7697,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StopBotDtoResponseStopBotDetectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Goodbye => "Goodbye",
+                        Self::Custom => "Custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StopBotDtoResponseStopBotDetectionType {
@@ -6933,17 +7753,13 @@ pub mod types {
         }
     }
     ///Time unit for reactivation delay (required when reactivateEnabled is true)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StopBotDtoSleepTimeUnit {
-        #[serde(rename = "days")]
         Days,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StopBotDtoSleepTimeUnit {
@@ -6961,6 +7777,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StopBotDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Days => "days",
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StopBotDtoSleepTimeUnit {
@@ -7003,13 +7835,12 @@ pub mod types {
         }
     }
     ///Type of stop bot detection - Goodbye or Custom
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StopBotDtoStopBotDetectionType {
         Goodbye,
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StopBotDtoStopBotDetectionType {
@@ -7026,6 +7857,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StopBotDtoStopBotDetectionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Goodbye => "Goodbye",
+                        Self::Custom => "Custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StopBotDtoStopBotDetectionType {
@@ -7067,29 +7913,17 @@ pub mod types {
         }
     }
     ///`TransferBotDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TransferBotDto {
         ///Whether this transfer action is enabled
         pub enabled: bool,
         ///Example phrases that trigger transfer (required for Custom type, minimum 2)
-        #[serde(
-            rename = "transferBotExamples",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub transfer_bot_examples: ::std::vec::Vec<::std::string::String>,
         ///Condition that triggers the transfer (required for Custom type)
-        #[serde(
-            rename = "transferBotTriggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Type of transfer - Default or Custom
-        #[serde(rename = "transferBotType")]
         pub transfer_bot_type: TransferBotDtoTransferBotType,
         ///ID of the bot/agent to transfer to
-        #[serde(rename = "transferToBot")]
         pub transfer_to_bot: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for TransferBotDto {
@@ -7169,49 +8003,59 @@ pub mod types {
                 .deserialize_struct("TransferBotDto", FIELDS, TransferBotDtoVisitor)
         }
     }
+    impl ::serde::Serialize for TransferBotDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.transfer_bot_examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.transfer_bot_trigger_condition),
+                );
+            let mut state = serializer.serialize_struct("TransferBotDto", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            if !::std::vec::Vec::is_empty(&self.transfer_bot_examples) {
+                state
+                    .serialize_field(
+                        "transferBotExamples",
+                        &self.transfer_bot_examples,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_trigger_condition) {
+                state
+                    .serialize_field(
+                        "transferBotTriggerCondition",
+                        &self.transfer_bot_trigger_condition,
+                    )?;
+            }
+            state.serialize_field("transferBotType", &self.transfer_bot_type)?;
+            state.serialize_field("transferToBot", &self.transfer_to_bot)?;
+            state.end()
+        }
+    }
     impl TransferBotDto {
         pub fn builder() -> builder::TransferBotDto {
             Default::default()
         }
     }
     ///`TransferBotDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TransferBotDtoResponse {
         ///Whether this transfer action is enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Example phrases that trigger transfer (required for Custom type, minimum 2)
-        #[serde(
-            rename = "transferBotExamples",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Condition that triggers the transfer (required for Custom type)
-        #[serde(
-            rename = "transferBotTriggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_trigger_condition: ::std::option::Option<::std::string::String>,
         ///Type of transfer - Default or Custom
-        #[serde(
-            rename = "transferBotType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_bot_type: ::std::option::Option<
             TransferBotDtoResponseTransferBotType,
         >,
         ///ID of the bot/agent to transfer to
-        #[serde(
-            rename = "transferToBot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_bot: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TransferBotDtoResponse {
@@ -7294,14 +8138,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TransferBotDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.transfer_bot_examples),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.transfer_bot_trigger_condition),
+                ) + usize::from(!::std::option::Option::is_none(&self.transfer_bot_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_bot));
+            let mut state = serializer.serialize_struct("TransferBotDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_examples) {
+                state
+                    .serialize_field(
+                        "transferBotExamples",
+                        &self.transfer_bot_examples,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_trigger_condition) {
+                state
+                    .serialize_field(
+                        "transferBotTriggerCondition",
+                        &self.transfer_bot_trigger_condition,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_bot_type) {
+                state.serialize_field("transferBotType", &self.transfer_bot_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_bot) {
+                state.serialize_field("transferToBot", &self.transfer_to_bot)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer - Default or Custom
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TransferBotDtoResponseTransferBotType {
         Default,
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TransferBotDtoResponseTransferBotType {
@@ -7318,6 +8203,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TransferBotDtoResponseTransferBotType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "Default",
+                        Self::Custom => "Custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TransferBotDtoResponseTransferBotType {
@@ -7359,13 +8259,12 @@ pub mod types {
         }
     }
     ///Type of transfer - Default or Custom
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TransferBotDtoTransferBotType {
         Default,
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TransferBotDtoTransferBotType {
@@ -7382,6 +8281,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TransferBotDtoTransferBotType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "Default",
+                        Self::Custom => "Custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TransferBotDtoTransferBotType {
@@ -7423,20 +8337,13 @@ pub mod types {
         }
     }
     ///`TriggerWorkflowDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TriggerWorkflowDto {
         ///Condition that triggers the workflow
-        #[serde(rename = "triggerCondition")]
         pub trigger_condition: ::std::string::String,
         ///Optional message to send when triggering the workflow
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs to trigger
-        #[serde(rename = "workflowIds")]
         pub workflow_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TriggerWorkflowDto {
@@ -7505,34 +8412,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TriggerWorkflowDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message));
+            let mut state = serializer.serialize_struct("TriggerWorkflowDto", len)?;
+            state.serialize_field("triggerCondition", &self.trigger_condition)?;
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            state.serialize_field("workflowIds", &self.workflow_ids)?;
+            state.end()
+        }
+    }
     impl TriggerWorkflowDto {
         pub fn builder() -> builder::TriggerWorkflowDto {
             Default::default()
         }
     }
     ///`TriggerWorkflowDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TriggerWorkflowDtoResponse {
         ///Condition that triggers the workflow
-        #[serde(
-            rename = "triggerCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_condition: ::std::option::Option<::std::string::String>,
         ///Optional message to send when triggering the workflow
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs to trigger
-        #[serde(
-            rename = "workflowIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for TriggerWorkflowDtoResponse {
@@ -7599,16 +8508,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TriggerWorkflowDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.trigger_condition))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_ids));
+            let mut state = serializer
+                .serialize_struct("TriggerWorkflowDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.trigger_condition) {
+                state.serialize_field("triggerCondition", &self.trigger_condition)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_ids) {
+                state.serialize_field("workflowIds", &self.workflow_ids)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateActionResponseDto {
         ///Updated action details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ActionDataDto>,
         ///Success status of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateActionResponseDto {
@@ -7664,18 +8593,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("UpdateActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateContactFieldDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateContactFieldDto {
         ///ID of the contact field in Contacts Table
-        #[serde(rename = "contactFieldId")]
         pub contact_field_id: ::std::string::String,
         ///Contact update examples in Contacts Table. Not required when using standard fields, Monetory or Date Custom fields.
-        #[serde(
-            rename = "contactUpdateExamples",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub contact_update_examples: ::std::vec::Vec<::std::string::String>,
         ///Description of the contact field in Contacts Table
         pub description: ::std::string::String,
@@ -7744,33 +8685,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateContactFieldDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.contact_update_examples));
+            let mut state = serializer.serialize_struct("UpdateContactFieldDto", len)?;
+            state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            if !::std::vec::Vec::is_empty(&self.contact_update_examples) {
+                state
+                    .serialize_field(
+                        "contactUpdateExamples",
+                        &self.contact_update_examples,
+                    )?;
+            }
+            state.serialize_field("description", &self.description)?;
+            state.end()
+        }
+    }
     impl UpdateContactFieldDto {
         pub fn builder() -> builder::UpdateContactFieldDto {
             Default::default()
         }
     }
     ///`UpdateContactFieldDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateContactFieldDtoResponse {
         ///ID of the contact field in Contacts Table
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Contact update examples in Contacts Table. Not required when using standard fields, Monetory or Date Custom fields.
-        #[serde(
-            rename = "contactUpdateExamples",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_update_examples: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Description of the contact field in Contacts Table
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateContactFieldDtoResponse {
@@ -7838,110 +8788,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateContactFieldDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.contact_update_examples),
+                ) + usize::from(!::std::option::Option::is_none(&self.description));
+            let mut state = serializer
+                .serialize_struct("UpdateContactFieldDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_update_examples) {
+                state
+                    .serialize_field(
+                        "contactUpdateExamples",
+                        &self.contact_update_examples,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateEmployeeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateEmployeeDto {
         ///Maximum number of messages in auto-pilot mode before requiring human intervention. (max: 100, min: 1)
-        #[serde(rename = "autoPilotMaxMessages")]
         pub auto_pilot_max_messages: f64,
         ///Name of the business the agent represents.
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Channels the agent can use.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub channels: ::std::vec::Vec<UpdateEmployeeDtoChannelsItem>,
         ///The goal of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub goal: ::std::option::Option<::std::string::String>,
         ///Instructions for the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instructions: ::std::option::Option<::std::string::String>,
         ///Indicates if this agent is a primary agent.
-        #[serde(
-            rename = "isPrimary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_primary: ::std::option::Option<bool>,
         ///Array of knowledge base IDs associated with this agent.
-        #[serde(
-            rename = "knowledgeBaseIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub knowledge_base_ids: ::std::vec::Vec<::std::string::String>,
         ///Mode of operation for the agent, required if primary is enabled.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<UpdateEmployeeDtoMode>,
         ///Name of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Personality traits of the agent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub personality: ::std::option::Option<::std::string::String>,
         ///Allow agent to respond to audio
-        #[serde(rename = "respondToAudio", default)]
         pub respond_to_audio: bool,
         ///Allow agent to respond to images
-        #[serde(rename = "respondToImages", default)]
         pub respond_to_images: bool,
         ///Indicates if sleep functionality is enabled.
-        #[serde(
-            rename = "sleepEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_enabled: ::std::option::Option<bool>,
         ///Enable sleep when a manual outbound message is sent.
-        #[serde(
-            rename = "sleepOnManualMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_manual_message: ::std::option::Option<bool>,
         ///Enable sleep when a workflow outbound message is sent.
-        #[serde(
-            rename = "sleepOnWorkflowMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_on_workflow_message: ::std::option::Option<bool>,
         ///Duration of sleep period (required if sleepEnabled is true). Set to null for indefinite sleep. (max 2880 for minutes, 172800 for seconds, 48 for hours)
-        #[serde(
-            rename = "sleepTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time: ::std::option::Option<f64>,
         ///Unit of sleep time - HOURS, MINUTES, or SECONDS (required if sleepEnabled is true). Set to null for indefinite sleep.
-        #[serde(
-            rename = "sleepTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sleep_time_unit: ::std::option::Option<UpdateEmployeeDtoSleepTimeUnit>,
         ///Wait time before agent responds (max 5 for minutes, 300 for seconds).
-        #[serde(
-            rename = "waitTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time: ::std::option::Option<f64>,
         ///Unit for wait time - SECONDS or MINUTES
-        #[serde(
-            rename = "waitTimeUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_time_unit: ::std::option::Option<UpdateEmployeeDtoWaitTimeUnit>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmployeeDto {
@@ -8129,27 +9044,112 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmployeeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.channels))
+                + usize::from(!::std::option::Option::is_none(&self.goal))
+                + usize::from(!::std::option::Option::is_none(&self.instructions))
+                + usize::from(!::std::option::Option::is_none(&self.is_primary))
+                + usize::from(!::std::vec::Vec::is_empty(&self.knowledge_base_ids))
+                + usize::from(!::std::option::Option::is_none(&self.mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.personality))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_enabled))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_manual_message),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sleep_on_workflow_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.sleep_time))
+                + usize::from(!::std::option::Option::is_none(&self.sleep_time_unit))
+                + usize::from(!::std::option::Option::is_none(&self.wait_time))
+                + usize::from(!::std::option::Option::is_none(&self.wait_time_unit));
+            let mut state = serializer.serialize_struct("UpdateEmployeeDto", len)?;
+            state
+                .serialize_field("autoPilotMaxMessages", &self.auto_pilot_max_messages)?;
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.channels) {
+                state.serialize_field("channels", &self.channels)?;
+            }
+            if !::std::option::Option::is_none(&self.goal) {
+                state.serialize_field("goal", &self.goal)?;
+            }
+            if !::std::option::Option::is_none(&self.instructions) {
+                state.serialize_field("instructions", &self.instructions)?;
+            }
+            if !::std::option::Option::is_none(&self.is_primary) {
+                state.serialize_field("isPrimary", &self.is_primary)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.knowledge_base_ids) {
+                state.serialize_field("knowledgeBaseIds", &self.knowledge_base_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.mode) {
+                state.serialize_field("mode", &self.mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.personality) {
+                state.serialize_field("personality", &self.personality)?;
+            }
+            state.serialize_field("respondToAudio", &self.respond_to_audio)?;
+            state.serialize_field("respondToImages", &self.respond_to_images)?;
+            if !::std::option::Option::is_none(&self.sleep_enabled) {
+                state.serialize_field("sleepEnabled", &self.sleep_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_manual_message) {
+                state
+                    .serialize_field(
+                        "sleepOnManualMessage",
+                        &self.sleep_on_manual_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_on_workflow_message) {
+                state
+                    .serialize_field(
+                        "sleepOnWorkflowMessage",
+                        &self.sleep_on_workflow_message,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time) {
+                state.serialize_field("sleepTime", &self.sleep_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sleep_time_unit) {
+                state.serialize_field("sleepTimeUnit", &self.sleep_time_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_time) {
+                state.serialize_field("waitTime", &self.wait_time)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_time_unit) {
+                state.serialize_field("waitTimeUnit", &self.wait_time_unit)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateEmployeeDto {
         pub fn builder() -> builder::UpdateEmployeeDto {
             Default::default()
         }
     }
     ///`UpdateEmployeeDtoChannelsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmployeeDtoChannelsItem {
-        #[serde(rename = "IG")]
         Ig,
-        #[serde(rename = "FB")]
         Fb,
-        #[serde(rename = "SMS")]
         Sms,
         WebChat,
         WhatsApp,
-        #[serde(rename = "Live_Chat")]
         LiveChat,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmployeeDtoChannelsItem {
@@ -8170,6 +9170,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmployeeDtoChannelsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Ig => "IG",
+                        Self::Fb => "FB",
+                        Self::Sms => "SMS",
+                        Self::WebChat => "WebChat",
+                        Self::WhatsApp => "WhatsApp",
+                        Self::LiveChat => "Live_Chat",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoChannelsItem {
@@ -8219,17 +9238,13 @@ pub mod types {
         }
     }
     ///Mode of operation for the agent, required if primary is enabled.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmployeeDtoMode {
-        #[serde(rename = "off")]
         Off,
-        #[serde(rename = "suggestive")]
         Suggestive,
-        #[serde(rename = "auto-pilot")]
         AutoPilot,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmployeeDtoMode {
@@ -8247,6 +9262,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmployeeDtoMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Off => "off",
+                        Self::Suggestive => "suggestive",
+                        Self::AutoPilot => "auto-pilot",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoMode {
@@ -8289,17 +9320,13 @@ pub mod types {
         }
     }
     ///Unit of sleep time - HOURS, MINUTES, or SECONDS (required if sleepEnabled is true). Set to null for indefinite sleep.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmployeeDtoSleepTimeUnit {
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmployeeDtoSleepTimeUnit {
@@ -8317,6 +9344,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmployeeDtoSleepTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Hours => "hours",
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoSleepTimeUnit {
@@ -8360,15 +9403,12 @@ pub mod types {
         }
     }
     ///Unit for wait time - SECONDS or MINUTES
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmployeeDtoWaitTimeUnit {
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "seconds")]
         Seconds,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmployeeDtoWaitTimeUnit {
@@ -8385,6 +9425,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmployeeDtoWaitTimeUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minutes => "minutes",
+                        Self::Seconds => "seconds",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoWaitTimeUnit {
@@ -8426,11 +9481,9 @@ pub mod types {
         }
     }
     ///`UpdateFollowupSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateFollowupSettingsDto {
-        #[serde(rename = "actionIds")]
         pub action_ids: ::std::vec::Vec<::std::string::String>,
-        #[serde(rename = "followupSettings")]
         pub followup_settings: FollowupSettings,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateFollowupSettingsDto {
@@ -8488,19 +9541,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateFollowupSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("UpdateFollowupSettingsDto", len)?;
+            state.serialize_field("actionIds", &self.action_ids)?;
+            state.serialize_field("followupSettings", &self.followup_settings)?;
+            state.end()
+        }
+    }
     impl UpdateFollowupSettingsDto {
         pub fn builder() -> builder::UpdateFollowupSettingsDto {
             Default::default()
         }
     }
     ///`WorkingHours`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct WorkingHours {
         ///Day of the week (0=Sunday, 1=Monday, etc.)
-        #[serde(rename = "dayOfTheWeek")]
         pub day_of_the_week: f64,
         ///Time intervals for this day
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub intervals: ::std::vec::Vec<Interval>,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkingHours {
@@ -8550,24 +9615,32 @@ pub mod types {
             deserializer.deserialize_struct("WorkingHours", FIELDS, WorkingHoursVisitor)
         }
     }
+    impl ::serde::Serialize for WorkingHours {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.intervals));
+            let mut state = serializer.serialize_struct("WorkingHours", len)?;
+            state.serialize_field("dayOfTheWeek", &self.day_of_the_week)?;
+            if !::std::vec::Vec::is_empty(&self.intervals) {
+                state.serialize_field("intervals", &self.intervals)?;
+            }
+            state.end()
+        }
+    }
     impl WorkingHours {
         pub fn builder() -> builder::WorkingHours {
             Default::default()
         }
     }
     ///`WorkingHoursResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WorkingHoursResponse {
         ///Day of the week (0=Sunday, 1=Monday, etc.)
-        #[serde(
-            rename = "dayOfTheWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_the_week: ::std::option::Option<f64>,
         ///Time intervals for this day
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<::std::vec::Vec<IntervalResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkingHoursResponse {
@@ -8621,6 +9694,25 @@ pub mod types {
                     FIELDS,
                     WorkingHoursResponseVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for WorkingHoursResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.day_of_the_week))
+                + usize::from(!::std::option::Option::is_none(&self.intervals));
+            let mut state = serializer.serialize_struct("WorkingHoursResponse", len)?;
+            if !::std::option::Option::is_none(&self.day_of_the_week) {
+                state.serialize_field("dayOfTheWeek", &self.day_of_the_week)?;
+            }
+            if !::std::option::Option::is_none(&self.intervals) {
+                state.serialize_field("intervals", &self.intervals)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

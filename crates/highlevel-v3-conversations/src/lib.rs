@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddMessageAttachmentsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AddMessageAttachmentsDto {
         ///Array of attachment URLs to set on the message (replaces existing). Maximum 5 URLs.
         pub attachments: ::std::vec::Vec<::std::string::String>,
@@ -65,25 +65,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AddMessageAttachmentsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("AddMessageAttachmentsDto", len)?;
+            state.serialize_field("attachments", &self.attachments)?;
+            state.end()
+        }
+    }
     impl AddMessageAttachmentsDto {
         pub fn builder() -> builder::AddMessageAttachmentsDto {
             Default::default()
         }
     }
     ///`CallDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CallDataDto {
         ///Phone number of the dialer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///Call status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CallDataDtoStatus>,
         ///Phone number of the receiver
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallDataDto {
@@ -141,33 +148,46 @@ pub mod types {
             deserializer.deserialize_struct("CallDataDto", FIELDS, CallDataDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CallDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.from))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.to));
+            let mut state = serializer.serialize_struct("CallDataDto", len)?;
+            if !::std::option::Option::is_none(&self.from) {
+                state.serialize_field("from", &self.from)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.to) {
+                state.serialize_field("to", &self.to)?;
+            }
+            state.end()
+        }
+    }
     impl CallDataDto {
         pub fn builder() -> builder::CallDataDto {
             Default::default()
         }
     }
     ///Call status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CallDataDtoStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "answered")]
         Answered,
-        #[serde(rename = "busy")]
         Busy,
-        #[serde(rename = "no-answer")]
         NoAnswer,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "canceled")]
         Canceled,
-        #[serde(rename = "voicemail")]
         Voicemail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CallDataDtoStatus {
@@ -190,6 +210,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CallDataDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "pending",
+                        Self::Completed => "completed",
+                        Self::Answered => "answered",
+                        Self::Busy => "busy",
+                        Self::NoAnswer => "no-answer",
+                        Self::Failed => "failed",
+                        Self::Canceled => "canceled",
+                        Self::Voicemail => "voicemail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CallDataDtoStatus {
@@ -242,15 +283,11 @@ pub mod types {
         }
     }
     ///`CancelScheduledResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CancelScheduledResponseDto {
         ///Error message of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP Status code of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for CancelScheduledResponseDto {
@@ -306,22 +343,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CancelScheduledResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("CancelScheduledResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CompleteFileUploadDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CompleteFileUploadDto {
         ///Conversation ID
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///File path from request response
-        #[serde(rename = "filePath")]
         pub file_path: ::std::string::String,
         ///Original filename (for response mapping)
         pub filename: ::std::string::String,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Upload ID from request response
-        #[serde(rename = "uploadId")]
         pub upload_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CompleteFileUploadDto {
@@ -409,23 +462,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CompleteFileUploadDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("CompleteFileUploadDto", len)?;
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            state.serialize_field("filePath", &self.file_path)?;
+            state.serialize_field("filename", &self.filename)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("uploadId", &self.upload_id)?;
+            state.end()
+        }
+    }
     impl CompleteFileUploadDto {
         pub fn builder() -> builder::CompleteFileUploadDto {
             Default::default()
         }
     }
     ///`CompleteFileUploadResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CompleteFileUploadResponseDto {
         ///File metadata
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Map of filename to public URL
-        #[serde(
-            rename = "uploadedFiles",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub uploaded_files: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
@@ -481,58 +544,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CompleteFileUploadResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.metadata))
+                + usize::from(!::serde_json::Map::is_empty(&self.uploaded_files));
+            let mut state = serializer
+                .serialize_struct("CompleteFileUploadResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.metadata) {
+                state.serialize_field("metadata", &self.metadata)?;
+            }
+            if !::serde_json::Map::is_empty(&self.uploaded_files) {
+                state.serialize_field("uploadedFiles", &self.uploaded_files)?;
+            }
+            state.end()
+        }
+    }
     ///`ConversationCreateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConversationCreateResponseDto {
         ///Unique identifier of the team member assigned to this conversation
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the contact associated with this conversation
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Date when the conversation was created
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date when the conversation was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation has been deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for the conversation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Date of the last message in the conversation
-        #[serde(
-            rename = "lastMessageDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_date: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the business location where this conversation takes place
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationCreateResponseDto {
@@ -640,80 +688,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConversationCreateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_date))
+                + usize::from(!::std::option::Option::is_none(&self.location_id));
+            let mut state = serializer
+                .serialize_struct("ConversationCreateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_date) {
+                state.serialize_field("lastMessageDate", &self.last_message_date)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ConversationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConversationDto {
         ///Assigned User ID as string
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Contact ID as string
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Deleted status of the conversation.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Contact ID as string
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Inbox status of the conversation.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbox: ::std::option::Option<bool>,
         ///Last message body as string
-        #[serde(
-            rename = "lastMessageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_body: ::std::option::Option<::std::string::String>,
         ///Last message date as UTC
-        #[serde(
-            rename = "lastMessageDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_date: ::std::option::Option<::std::string::String>,
         ///Type of the last message sent/received in the conversation.
-        #[serde(
-            rename = "lastMessageType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_type: ::std::option::Option<ConversationDtoLastMessageType>,
         ///Location ID as string
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Starred status of the conversation.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub starred: ::std::option::Option<bool>,
         ///Count of unread messages in the conversation
-        #[serde(
-            rename = "unreadCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
         ///User ID as string
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationDto {
@@ -848,96 +892,112 @@ pub mod types {
                 .deserialize_struct("ConversationDto", FIELDS, ConversationDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ConversationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.inbox))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_body))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_date))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_type))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.starred))
+                + usize::from(!::std::option::Option::is_none(&self.unread_count))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("ConversationDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.inbox) {
+                state.serialize_field("inbox", &self.inbox)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_body) {
+                state.serialize_field("lastMessageBody", &self.last_message_body)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_date) {
+                state.serialize_field("lastMessageDate", &self.last_message_date)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_type) {
+                state.serialize_field("lastMessageType", &self.last_message_type)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.starred) {
+                state.serialize_field("starred", &self.starred)?;
+            }
+            if !::std::option::Option::is_none(&self.unread_count) {
+                state.serialize_field("unreadCount", &self.unread_count)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of the last message sent/received in the conversation.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationDtoLastMessageType {
-        #[serde(rename = "TYPE_CALL")]
         TypeCall,
-        #[serde(rename = "TYPE_SMS")]
         TypeSms,
-        #[serde(rename = "TYPE_RCS")]
         TypeRcs,
-        #[serde(rename = "TYPE_EMAIL")]
         TypeEmail,
-        #[serde(rename = "TYPE_SMS_REVIEW_REQUEST")]
         TypeSmsReviewRequest,
-        #[serde(rename = "TYPE_WEBCHAT")]
         TypeWebchat,
-        #[serde(rename = "TYPE_SMS_NO_SHOW_REQUEST")]
         TypeSmsNoShowRequest,
-        #[serde(rename = "TYPE_CAMPAIGN_SMS")]
         TypeCampaignSms,
-        #[serde(rename = "TYPE_CAMPAIGN_CALL")]
         TypeCampaignCall,
-        #[serde(rename = "TYPE_CAMPAIGN_EMAIL")]
         TypeCampaignEmail,
-        #[serde(rename = "TYPE_CAMPAIGN_VOICEMAIL")]
         TypeCampaignVoicemail,
-        #[serde(rename = "TYPE_FACEBOOK")]
         TypeFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_FACEBOOK")]
         TypeCampaignFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_CALL")]
         TypeCampaignManualCall,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_SMS")]
         TypeCampaignManualSms,
-        #[serde(rename = "TYPE_GMB")]
         TypeGmb,
-        #[serde(rename = "TYPE_CAMPAIGN_GMB")]
         TypeCampaignGmb,
-        #[serde(rename = "TYPE_REVIEW")]
         TypeReview,
-        #[serde(rename = "TYPE_INSTAGRAM")]
         TypeInstagram,
-        #[serde(rename = "TYPE_WHATSAPP")]
         TypeWhatsapp,
-        #[serde(rename = "TYPE_CUSTOM_SMS")]
         TypeCustomSms,
-        #[serde(rename = "TYPE_CUSTOM_EMAIL")]
         TypeCustomEmail,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_SMS")]
         TypeCustomProviderSms,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_EMAIL")]
         TypeCustomProviderEmail,
-        #[serde(rename = "TYPE_IVR_CALL")]
         TypeIvrCall,
-        #[serde(rename = "TYPE_ACTIVITY_CONTACT")]
         TypeActivityContact,
-        #[serde(rename = "TYPE_ACTIVITY_INVOICE")]
         TypeActivityInvoice,
-        #[serde(rename = "TYPE_ACTIVITY_PAYMENT")]
         TypeActivityPayment,
-        #[serde(rename = "TYPE_ACTIVITY_OPPORTUNITY")]
         TypeActivityOpportunity,
-        #[serde(rename = "TYPE_LIVE_CHAT")]
         TypeLiveChat,
-        #[serde(rename = "TYPE_LIVE_CHAT_INFO_MESSAGE")]
         TypeLiveChatInfoMessage,
-        #[serde(rename = "TYPE_ACTIVITY_APPOINTMENT")]
         TypeActivityAppointment,
-        #[serde(rename = "TYPE_FACEBOOK_COMMENT")]
         TypeFacebookComment,
-        #[serde(rename = "TYPE_INSTAGRAM_COMMENT")]
         TypeInstagramComment,
-        #[serde(rename = "TYPE_CUSTOM_CALL")]
         TypeCustomCall,
-        #[serde(rename = "TYPE_INTERNAL_COMMENT")]
         TypeInternalComment,
-        #[serde(rename = "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG")]
         TypeActivityEmployeeActionLog,
-        #[serde(rename = "TYPE_TIKTOK")]
         TypeTiktok,
-        #[serde(rename = "TYPE_TIKTOK_COMMENT")]
         TypeTiktokComment,
-        #[serde(rename = "TYPE_ACTIVITY_WHATSAPP")]
         TypeActivityWhatsapp,
-        #[serde(rename = "TYPE_FORM_SUBMISSION")]
         TypeFormSubmission,
-        #[serde(rename = "TYPE_SMS_REACTION")]
         TypeSmsReaction,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationDtoLastMessageType {
@@ -996,6 +1056,63 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ConversationDtoLastMessageType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TypeCall => "TYPE_CALL",
+                        Self::TypeSms => "TYPE_SMS",
+                        Self::TypeRcs => "TYPE_RCS",
+                        Self::TypeEmail => "TYPE_EMAIL",
+                        Self::TypeSmsReviewRequest => "TYPE_SMS_REVIEW_REQUEST",
+                        Self::TypeWebchat => "TYPE_WEBCHAT",
+                        Self::TypeSmsNoShowRequest => "TYPE_SMS_NO_SHOW_REQUEST",
+                        Self::TypeCampaignSms => "TYPE_CAMPAIGN_SMS",
+                        Self::TypeCampaignCall => "TYPE_CAMPAIGN_CALL",
+                        Self::TypeCampaignEmail => "TYPE_CAMPAIGN_EMAIL",
+                        Self::TypeCampaignVoicemail => "TYPE_CAMPAIGN_VOICEMAIL",
+                        Self::TypeFacebook => "TYPE_FACEBOOK",
+                        Self::TypeCampaignFacebook => "TYPE_CAMPAIGN_FACEBOOK",
+                        Self::TypeCampaignManualCall => "TYPE_CAMPAIGN_MANUAL_CALL",
+                        Self::TypeCampaignManualSms => "TYPE_CAMPAIGN_MANUAL_SMS",
+                        Self::TypeGmb => "TYPE_GMB",
+                        Self::TypeCampaignGmb => "TYPE_CAMPAIGN_GMB",
+                        Self::TypeReview => "TYPE_REVIEW",
+                        Self::TypeInstagram => "TYPE_INSTAGRAM",
+                        Self::TypeWhatsapp => "TYPE_WHATSAPP",
+                        Self::TypeCustomSms => "TYPE_CUSTOM_SMS",
+                        Self::TypeCustomEmail => "TYPE_CUSTOM_EMAIL",
+                        Self::TypeCustomProviderSms => "TYPE_CUSTOM_PROVIDER_SMS",
+                        Self::TypeCustomProviderEmail => "TYPE_CUSTOM_PROVIDER_EMAIL",
+                        Self::TypeIvrCall => "TYPE_IVR_CALL",
+                        Self::TypeActivityContact => "TYPE_ACTIVITY_CONTACT",
+                        Self::TypeActivityInvoice => "TYPE_ACTIVITY_INVOICE",
+                        Self::TypeActivityPayment => "TYPE_ACTIVITY_PAYMENT",
+                        Self::TypeActivityOpportunity => "TYPE_ACTIVITY_OPPORTUNITY",
+                        Self::TypeLiveChat => "TYPE_LIVE_CHAT",
+                        Self::TypeLiveChatInfoMessage => "TYPE_LIVE_CHAT_INFO_MESSAGE",
+                        Self::TypeActivityAppointment => "TYPE_ACTIVITY_APPOINTMENT",
+                        Self::TypeFacebookComment => "TYPE_FACEBOOK_COMMENT",
+                        Self::TypeInstagramComment => "TYPE_INSTAGRAM_COMMENT",
+                        Self::TypeCustomCall => "TYPE_CUSTOM_CALL",
+                        Self::TypeInternalComment => "TYPE_INTERNAL_COMMENT",
+                        Self::TypeActivityEmployeeActionLog => {
+                            "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG"
+                        }
+                        Self::TypeTiktok => "TYPE_TIKTOK",
+                        Self::TypeTiktokComment => "TYPE_TIKTOK_COMMENT",
+                        Self::TypeActivityWhatsapp => "TYPE_ACTIVITY_WHATSAPP",
+                        Self::TypeFormSubmission => "TYPE_FORM_SUBMISSION",
+                        Self::TypeSmsReaction => "TYPE_SMS_REACTION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ConversationDtoLastMessageType {
@@ -1125,93 +1242,33 @@ pub mod types {
         }
     }
     ///`ConversationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConversationSchema {
         ///Contact Id
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Alternative display name for the contact - used when full name is not available
-        #[serde(
-            rename = "contactName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<f64>,
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<f64>,
         ///Primary email address of the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Complete name of the contact (first and last name)
-        #[serde(
-            rename = "fullName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub full_name: ::std::option::Option<::std::string::String>,
         ///Conversation Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Content of the most recent message in the conversation
-        #[serde(
-            rename = "lastMessageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_body: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastMessageDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_date: ::std::option::Option<f64>,
         ///Channel/type of the most recent message (SMS, Email, Call, etc)
-        #[serde(
-            rename = "lastMessageType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_type: ::std::option::Option<ConversationSchemaLastMessageType>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Primary phone number of the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sort: ::std::option::Option<::std::vec::Vec<f64>>,
         ///Primary channel/type of the conversation (Phone, Email, etc)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ConversationSchemaType>,
         ///Number of unread messages in this conversation
-        #[serde(
-            rename = "unreadCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationSchema {
@@ -1374,96 +1431,124 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConversationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_name))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.full_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_body))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_date))
+                + usize::from(!::std::option::Option::is_none(&self.last_message_type))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.sort))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.unread_count));
+            let mut state = serializer.serialize_struct("ConversationSchema", len)?;
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_name) {
+                state.serialize_field("contactName", &self.contact_name)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.full_name) {
+                state.serialize_field("fullName", &self.full_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_body) {
+                state.serialize_field("lastMessageBody", &self.last_message_body)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_date) {
+                state.serialize_field("lastMessageDate", &self.last_message_date)?;
+            }
+            if !::std::option::Option::is_none(&self.last_message_type) {
+                state.serialize_field("lastMessageType", &self.last_message_type)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.sort) {
+                state.serialize_field("sort", &self.sort)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.unread_count) {
+                state.serialize_field("unreadCount", &self.unread_count)?;
+            }
+            state.end()
+        }
+    }
     ///Channel/type of the most recent message (SMS, Email, Call, etc)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationSchemaLastMessageType {
-        #[serde(rename = "TYPE_CALL")]
         TypeCall,
-        #[serde(rename = "TYPE_SMS")]
         TypeSms,
-        #[serde(rename = "TYPE_RCS")]
         TypeRcs,
-        #[serde(rename = "TYPE_EMAIL")]
         TypeEmail,
-        #[serde(rename = "TYPE_SMS_REVIEW_REQUEST")]
         TypeSmsReviewRequest,
-        #[serde(rename = "TYPE_WEBCHAT")]
         TypeWebchat,
-        #[serde(rename = "TYPE_SMS_NO_SHOW_REQUEST")]
         TypeSmsNoShowRequest,
-        #[serde(rename = "TYPE_CAMPAIGN_SMS")]
         TypeCampaignSms,
-        #[serde(rename = "TYPE_CAMPAIGN_CALL")]
         TypeCampaignCall,
-        #[serde(rename = "TYPE_CAMPAIGN_EMAIL")]
         TypeCampaignEmail,
-        #[serde(rename = "TYPE_CAMPAIGN_VOICEMAIL")]
         TypeCampaignVoicemail,
-        #[serde(rename = "TYPE_FACEBOOK")]
         TypeFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_FACEBOOK")]
         TypeCampaignFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_CALL")]
         TypeCampaignManualCall,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_SMS")]
         TypeCampaignManualSms,
-        #[serde(rename = "TYPE_GMB")]
         TypeGmb,
-        #[serde(rename = "TYPE_CAMPAIGN_GMB")]
         TypeCampaignGmb,
-        #[serde(rename = "TYPE_REVIEW")]
         TypeReview,
-        #[serde(rename = "TYPE_INSTAGRAM")]
         TypeInstagram,
-        #[serde(rename = "TYPE_WHATSAPP")]
         TypeWhatsapp,
-        #[serde(rename = "TYPE_CUSTOM_SMS")]
         TypeCustomSms,
-        #[serde(rename = "TYPE_CUSTOM_EMAIL")]
         TypeCustomEmail,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_SMS")]
         TypeCustomProviderSms,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_EMAIL")]
         TypeCustomProviderEmail,
-        #[serde(rename = "TYPE_IVR_CALL")]
         TypeIvrCall,
-        #[serde(rename = "TYPE_ACTIVITY_CONTACT")]
         TypeActivityContact,
-        #[serde(rename = "TYPE_ACTIVITY_INVOICE")]
         TypeActivityInvoice,
-        #[serde(rename = "TYPE_ACTIVITY_PAYMENT")]
         TypeActivityPayment,
-        #[serde(rename = "TYPE_ACTIVITY_OPPORTUNITY")]
         TypeActivityOpportunity,
-        #[serde(rename = "TYPE_LIVE_CHAT")]
         TypeLiveChat,
-        #[serde(rename = "TYPE_LIVE_CHAT_INFO_MESSAGE")]
         TypeLiveChatInfoMessage,
-        #[serde(rename = "TYPE_ACTIVITY_APPOINTMENT")]
         TypeActivityAppointment,
-        #[serde(rename = "TYPE_FACEBOOK_COMMENT")]
         TypeFacebookComment,
-        #[serde(rename = "TYPE_INSTAGRAM_COMMENT")]
         TypeInstagramComment,
-        #[serde(rename = "TYPE_CUSTOM_CALL")]
         TypeCustomCall,
-        #[serde(rename = "TYPE_INTERNAL_COMMENT")]
         TypeInternalComment,
-        #[serde(rename = "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG")]
         TypeActivityEmployeeActionLog,
-        #[serde(rename = "TYPE_TIKTOK")]
         TypeTiktok,
-        #[serde(rename = "TYPE_TIKTOK_COMMENT")]
         TypeTiktokComment,
-        #[serde(rename = "TYPE_ACTIVITY_WHATSAPP")]
         TypeActivityWhatsapp,
-        #[serde(rename = "TYPE_FORM_SUBMISSION")]
         TypeFormSubmission,
-        #[serde(rename = "TYPE_SMS_REACTION")]
         TypeSmsReaction,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationSchemaLastMessageType {
@@ -1522,6 +1607,63 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ConversationSchemaLastMessageType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TypeCall => "TYPE_CALL",
+                        Self::TypeSms => "TYPE_SMS",
+                        Self::TypeRcs => "TYPE_RCS",
+                        Self::TypeEmail => "TYPE_EMAIL",
+                        Self::TypeSmsReviewRequest => "TYPE_SMS_REVIEW_REQUEST",
+                        Self::TypeWebchat => "TYPE_WEBCHAT",
+                        Self::TypeSmsNoShowRequest => "TYPE_SMS_NO_SHOW_REQUEST",
+                        Self::TypeCampaignSms => "TYPE_CAMPAIGN_SMS",
+                        Self::TypeCampaignCall => "TYPE_CAMPAIGN_CALL",
+                        Self::TypeCampaignEmail => "TYPE_CAMPAIGN_EMAIL",
+                        Self::TypeCampaignVoicemail => "TYPE_CAMPAIGN_VOICEMAIL",
+                        Self::TypeFacebook => "TYPE_FACEBOOK",
+                        Self::TypeCampaignFacebook => "TYPE_CAMPAIGN_FACEBOOK",
+                        Self::TypeCampaignManualCall => "TYPE_CAMPAIGN_MANUAL_CALL",
+                        Self::TypeCampaignManualSms => "TYPE_CAMPAIGN_MANUAL_SMS",
+                        Self::TypeGmb => "TYPE_GMB",
+                        Self::TypeCampaignGmb => "TYPE_CAMPAIGN_GMB",
+                        Self::TypeReview => "TYPE_REVIEW",
+                        Self::TypeInstagram => "TYPE_INSTAGRAM",
+                        Self::TypeWhatsapp => "TYPE_WHATSAPP",
+                        Self::TypeCustomSms => "TYPE_CUSTOM_SMS",
+                        Self::TypeCustomEmail => "TYPE_CUSTOM_EMAIL",
+                        Self::TypeCustomProviderSms => "TYPE_CUSTOM_PROVIDER_SMS",
+                        Self::TypeCustomProviderEmail => "TYPE_CUSTOM_PROVIDER_EMAIL",
+                        Self::TypeIvrCall => "TYPE_IVR_CALL",
+                        Self::TypeActivityContact => "TYPE_ACTIVITY_CONTACT",
+                        Self::TypeActivityInvoice => "TYPE_ACTIVITY_INVOICE",
+                        Self::TypeActivityPayment => "TYPE_ACTIVITY_PAYMENT",
+                        Self::TypeActivityOpportunity => "TYPE_ACTIVITY_OPPORTUNITY",
+                        Self::TypeLiveChat => "TYPE_LIVE_CHAT",
+                        Self::TypeLiveChatInfoMessage => "TYPE_LIVE_CHAT_INFO_MESSAGE",
+                        Self::TypeActivityAppointment => "TYPE_ACTIVITY_APPOINTMENT",
+                        Self::TypeFacebookComment => "TYPE_FACEBOOK_COMMENT",
+                        Self::TypeInstagramComment => "TYPE_INSTAGRAM_COMMENT",
+                        Self::TypeCustomCall => "TYPE_CUSTOM_CALL",
+                        Self::TypeInternalComment => "TYPE_INTERNAL_COMMENT",
+                        Self::TypeActivityEmployeeActionLog => {
+                            "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG"
+                        }
+                        Self::TypeTiktok => "TYPE_TIKTOK",
+                        Self::TypeTiktokComment => "TYPE_TIKTOK_COMMENT",
+                        Self::TypeActivityWhatsapp => "TYPE_ACTIVITY_WHATSAPP",
+                        Self::TypeFormSubmission => "TYPE_FORM_SUBMISSION",
+                        Self::TypeSmsReaction => "TYPE_SMS_REACTION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ConversationSchemaLastMessageType {
@@ -1651,21 +1793,15 @@ pub mod types {
         }
     }
     ///Primary channel/type of the conversation (Phone, Email, etc)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationSchemaType {
-        #[serde(rename = "TYPE_PHONE")]
         TypePhone,
-        #[serde(rename = "TYPE_EMAIL")]
         TypeEmail,
-        #[serde(rename = "TYPE_FB_MESSENGER")]
         TypeFbMessenger,
-        #[serde(rename = "TYPE_REVIEW")]
         TypeReview,
-        #[serde(rename = "TYPE_GROUP_SMS")]
         TypeGroupSms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationSchemaType {
@@ -1685,6 +1821,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ConversationSchemaType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TypePhone => "TYPE_PHONE",
+                        Self::TypeEmail => "TYPE_EMAIL",
+                        Self::TypeFbMessenger => "TYPE_FB_MESSENGER",
+                        Self::TypeReview => "TYPE_REVIEW",
+                        Self::TypeGroupSms => "TYPE_GROUP_SMS",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ConversationSchemaType {
@@ -1731,13 +1885,11 @@ pub mod types {
         }
     }
     ///`CreateConversationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateConversationDto {
         ///Contact ID as string
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Location ID as string
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateConversationDto {
@@ -1795,21 +1947,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateConversationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CreateConversationDto", len)?;
+            state.serialize_field("contactId", &self.contact_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl CreateConversationDto {
         pub fn builder() -> builder::CreateConversationDto {
             Default::default()
         }
     }
     ///`CreateConversationSuccessResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateConversationSuccessResponse {
         ///Conversation data of the provided conversation ID.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation: ::std::option::Option<ConversationCreateResponseDto>,
         ///Indicates whether the API request was successful.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateConversationSuccessResponse {
@@ -1866,12 +2027,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateConversationSuccessResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.conversation))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CreateConversationSuccessResponse", len)?;
+            if !::std::option::Option::is_none(&self.conversation) {
+                state.serialize_field("conversation", &self.conversation)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateLiveChatMessageFeedbackResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateLiveChatMessageFeedbackResponse {
         ///Whether the live chat feedback was recorded successfully
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLiveChatMessageFeedbackResponse {
@@ -1925,12 +2104,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateLiveChatMessageFeedbackResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CreateLiveChatMessageFeedbackResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteConversationSuccessfulResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteConversationSuccessfulResponse {
         ///Boolean value as the API response.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteConversationSuccessfulResponse {
@@ -1982,6 +2175,22 @@ pub mod types {
                     FIELDS,
                     DeleteConversationSuccessfulResponseVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for DeleteConversationSuccessfulResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteConversationSuccessfulResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
         }
     }
     ///Aggregate delivery event counters for the email message. Values are merged into existing stored counters (additive update, not replacement). A value of `0` is treated as a no-op and will not reset the stored counter. Only include fields you want to update. Provider-specific counters such as `permanent_fail`, `temporary_fail`, and `esp_isp_block` may be sent using those snake_case keys.
@@ -2036,14 +2245,13 @@ pub mod types {
         }
     }
     ///`ErrorDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ErrorDto {
         ///Error Code
         pub code: ::std::string::String,
         ///Error Message
         pub message: ::std::string::String,
         ///Error Type
-        #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for ErrorDto {
@@ -2098,16 +2306,29 @@ pub mod types {
             deserializer.deserialize_struct("ErrorDto", FIELDS, ErrorDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ErrorDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ErrorDto", len)?;
+            state.serialize_field("code", &self.code)?;
+            state.serialize_field("message", &self.message)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ErrorDto {
         pub fn builder() -> builder::ErrorDto {
             Default::default()
         }
     }
     ///`ExportMessagesByLocationChannel`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ExportMessagesByLocationChannel {
         Call,
-        #[serde(rename = "SMS")]
         Sms,
         Email,
         WhatsApp,
@@ -2115,7 +2336,6 @@ pub mod types {
         Facebook,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ExportMessagesByLocationChannel {
@@ -2136,6 +2356,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ExportMessagesByLocationChannel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Call => "Call",
+                        Self::Sms => "SMS",
+                        Self::Email => "Email",
+                        Self::WhatsApp => "WhatsApp",
+                        Self::Instagram => "Instagram",
+                        Self::Facebook => "Facebook",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationChannel {
@@ -2185,15 +2424,12 @@ pub mod types {
         }
     }
     ///`ExportMessagesByLocationSortBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ExportMessagesByLocationSortBy {
-        #[serde(rename = "createdAt")]
         CreatedAt,
-        #[serde(rename = "updatedAt")]
         UpdatedAt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ExportMessagesByLocationSortBy {
@@ -2210,6 +2446,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ExportMessagesByLocationSortBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CreatedAt => "createdAt",
+                        Self::UpdatedAt => "updatedAt",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortBy {
@@ -2256,15 +2507,12 @@ pub mod types {
         }
     }
     ///`ExportMessagesByLocationSortOrder`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ExportMessagesByLocationSortOrder {
-        #[serde(rename = "asc")]
         Asc,
-        #[serde(rename = "desc")]
         Desc,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ExportMessagesByLocationSortOrder {
@@ -2281,6 +2529,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ExportMessagesByLocationSortOrder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Asc => "asc",
+                        Self::Desc => "desc",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortOrder {
@@ -2327,22 +2590,13 @@ pub mod types {
         }
     }
     ///`ExportMessagesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ExportMessagesResponseDto {
         ///Array of messages
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messages: ::std::option::Option<::std::vec::Vec<GetMessageResponseDto>>,
         ///Cursor for fetching next page. Null if no more results.
-        #[serde(
-            rename = "nextCursor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_cursor: ::std::option::Option<::std::string::String>,
         ///Total number of messages matching the query
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ExportMessagesResponseDto {
@@ -2405,67 +2659,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ExportMessagesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.messages))
+                + usize::from(!::std::option::Option::is_none(&self.next_cursor))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ExportMessagesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.messages) {
+                state.serialize_field("messages", &self.messages)?;
+            }
+            if !::std::option::Option::is_none(&self.next_cursor) {
+                state.serialize_field("nextCursor", &self.next_cursor)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ForwardConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ForwardConfigDto {
         ///Email Message ID of the specific email being forwarded (source) - Required for single email forward, ignored for thread forward
-        #[serde(
-            rename = "emailMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Specify if forwarding the whole thread or just a single email
-        #[serde(
-            rename = "forwardWholeThread",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_whole_thread: ::std::option::Option<bool>,
         ///Specify if this is a forwarded email
-        #[serde(rename = "isForwarded")]
         pub is_forwarded: bool,
         ///Message ID of the email thread being forwarded (source) - REQUIRED for forwarding
-        #[serde(
-            rename = "messageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Contact ID of recipient when forwarding (destination)
-        #[serde(
-            rename = "recipientContactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID of recipient when forwarding (destination)
-        #[serde(
-            rename = "recipientConversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_conversation_id: ::std::option::Option<::std::string::String>,
         ///Contact ID where the forwarded email originated from (source) - Auto-populated if not provided
-        #[serde(
-            rename = "sourceContactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID where the forwarded email originated from (source) - Auto-populated if not provided
-        #[serde(
-            rename = "sourceConversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_conversation_id: ::std::option::Option<::std::string::String>,
         ///Email address to forward to (destination)
-        #[serde(
-            rename = "toEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_email: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ForwardConfigDto {
@@ -2577,69 +2814,86 @@ pub mod types {
                 .deserialize_struct("ForwardConfigDto", FIELDS, ForwardConfigDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ForwardConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.email_message_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forward_whole_thread),
+                ) + usize::from(!::std::option::Option::is_none(&self.message_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.recipient_contact_id),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.recipient_conversation_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.source_contact_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.source_conversation_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.to_email));
+            let mut state = serializer.serialize_struct("ForwardConfigDto", len)?;
+            if !::std::option::Option::is_none(&self.email_message_id) {
+                state.serialize_field("emailMessageId", &self.email_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.forward_whole_thread) {
+                state.serialize_field("forwardWholeThread", &self.forward_whole_thread)?;
+            }
+            state.serialize_field("isForwarded", &self.is_forwarded)?;
+            if !::std::option::Option::is_none(&self.message_id) {
+                state.serialize_field("messageId", &self.message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient_contact_id) {
+                state.serialize_field("recipientContactId", &self.recipient_contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient_conversation_id) {
+                state
+                    .serialize_field(
+                        "recipientConversationId",
+                        &self.recipient_conversation_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.source_contact_id) {
+                state.serialize_field("sourceContactId", &self.source_contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source_conversation_id) {
+                state
+                    .serialize_field(
+                        "sourceConversationId",
+                        &self.source_conversation_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.to_email) {
+                state.serialize_field("toEmail", &self.to_email)?;
+            }
+            state.end()
+        }
+    }
     impl ForwardConfigDto {
         pub fn builder() -> builder::ForwardConfigDto {
             Default::default()
         }
     }
     ///`ForwardResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ForwardResponseDto {
         ///Email Message ID of the forwarded email (source)
-        #[serde(
-            rename = "emailMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Email address the message was forwarded to (destination)
-        #[serde(
-            rename = "forwardToEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_to_email: ::std::option::Option<::std::string::String>,
         ///Whether the entire thread was forwarded
-        #[serde(
-            rename = "forwardWholeThread",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_whole_thread: ::std::option::Option<bool>,
         ///Message ID of the forwarded message (source)
-        #[serde(
-            rename = "messageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Contact ID of the recipient of the forwarded email (destination)
-        #[serde(
-            rename = "recipientContactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID of the recipient of the forwarded email (destination)
-        #[serde(
-            rename = "recipientConversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recipient_conversation_id: ::std::option::Option<::std::string::String>,
         ///Contact ID where the forwarded email originated from (source)
-        #[serde(
-            rename = "sourceContactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID where the forwarded email originated from (source)
-        #[serde(
-            rename = "sourceConversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_conversation_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ForwardResponseDto {
@@ -2746,56 +3000,83 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ForwardResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.email_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.forward_to_email))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forward_whole_thread),
+                ) + usize::from(!::std::option::Option::is_none(&self.message_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.recipient_contact_id),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.recipient_conversation_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.source_contact_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.source_conversation_id),
+                );
+            let mut state = serializer.serialize_struct("ForwardResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.email_message_id) {
+                state.serialize_field("emailMessageId", &self.email_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.forward_to_email) {
+                state.serialize_field("forwardToEmail", &self.forward_to_email)?;
+            }
+            if !::std::option::Option::is_none(&self.forward_whole_thread) {
+                state.serialize_field("forwardWholeThread", &self.forward_whole_thread)?;
+            }
+            if !::std::option::Option::is_none(&self.message_id) {
+                state.serialize_field("messageId", &self.message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient_contact_id) {
+                state.serialize_field("recipientContactId", &self.recipient_contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.recipient_conversation_id) {
+                state
+                    .serialize_field(
+                        "recipientConversationId",
+                        &self.recipient_conversation_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.source_contact_id) {
+                state.serialize_field("sourceContactId", &self.source_contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source_conversation_id) {
+                state
+                    .serialize_field(
+                        "sourceConversationId",
+                        &self.source_conversation_id,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`GetConversationByIdResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetConversationByIdResponse {
         ///Unique identifier of the team member currently responsible for handling this conversation
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the contact associated with this conversation
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation has been moved to trash/deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Unique identifier for this specific conversation thread
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation is currently in the main inbox view
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbox: ::std::option::Option<bool>,
         ///Unique identifier of the business location where this conversation takes place
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Flag indicating if this conversation has been marked as important/starred by the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub starred: ::std::option::Option<bool>,
         ///Communication channel type for this conversation: 1 (Phone), 2 (Email), 3 (Facebook Messenger), 4 (Review), 5 (Group SMS), 6 (Internal Chat - coming soon)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<f64>,
         ///Number of messages in this conversation that have not been read by the user
-        #[serde(
-            rename = "unreadCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetConversationByIdResponse {
@@ -2910,16 +3191,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetConversationByIdResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.inbox))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.starred))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.unread_count));
+            let mut state = serializer
+                .serialize_struct("GetConversationByIdResponse", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.inbox) {
+                state.serialize_field("inbox", &self.inbox)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.starred) {
+                state.serialize_field("starred", &self.starred)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.unread_count) {
+                state.serialize_field("unreadCount", &self.unread_count)?;
+            }
+            state.end()
+        }
+    }
     ///`GetConversationSuccessfulResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetConversationSuccessfulResponse {
         ///Conversation data of the provided conversation ID.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation: ::std::option::Option<ConversationDto>,
         ///Boolean value as the API response.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetConversationSuccessfulResponse {
@@ -2976,119 +3301,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetConversationSuccessfulResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.conversation))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetConversationSuccessfulResponse", len)?;
+            if !::std::option::Option::is_none(&self.conversation) {
+                state.serialize_field("conversation", &self.conversation)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetEmailMessageResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetEmailMessageResponseDto {
         ///External Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///An array of attachment URLs.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///List of email Ids of the people in the bcc field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bcc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Body content of the email message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///List of email Ids of the people in the cc field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cc: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Contact ID associated with the email message
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Content type of the email body
-        #[serde(
-            rename = "contentType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_type: ::std::option::Option<::std::string::String>,
         ///Conversation ID associated with the email message
-        #[serde(
-            rename = "conversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///Conversation provider ID
-        #[serde(
-            rename = "conversationProviderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the email message was created
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Direction of the email message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub direction: ::std::option::Option<GetEmailMessageResponseDtoDirection>,
         ///Name and Email Id of the sender
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the email message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID associated with the email message
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Email provider used to send or receive the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider: ::std::option::Option<::std::string::String>,
         ///In case of reply, email message Id of the reply to email
-        #[serde(
-            rename = "replyToMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_to_message_id: ::std::option::Option<::std::string::String>,
         ///Email source
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<GetEmailMessageResponseDtoSource>,
         ///Delivery status of the email message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetEmailMessageResponseDtoStatus>,
         ///Subject line of the email message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Message Id or thread Id
-        #[serde(
-            rename = "threadId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thread_id: ::std::option::Option<::std::string::String>,
         ///List of email Ids of the receivers
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDto {
@@ -3299,16 +3575,113 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetEmailMessageResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.bcc))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.cc))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.content_type))
+                + usize::from(!::std::option::Option::is_none(&self.conversation_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.conversation_provider_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.direction))
+                + usize::from(!::std::option::Option::is_none(&self.from))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.provider))
+                + usize::from(!::std::option::Option::is_none(&self.reply_to_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.thread_id))
+                + usize::from(!::std::option::Option::is_none(&self.to));
+            let mut state = serializer
+                .serialize_struct("GetEmailMessageResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.bcc) {
+                state.serialize_field("bcc", &self.bcc)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.cc) {
+                state.serialize_field("cc", &self.cc)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.content_type) {
+                state.serialize_field("contentType", &self.content_type)?;
+            }
+            if !::std::option::Option::is_none(&self.conversation_id) {
+                state.serialize_field("conversationId", &self.conversation_id)?;
+            }
+            if !::std::option::Option::is_none(&self.conversation_provider_id) {
+                state
+                    .serialize_field(
+                        "conversationProviderId",
+                        &self.conversation_provider_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.direction) {
+                state.serialize_field("direction", &self.direction)?;
+            }
+            if !::std::option::Option::is_none(&self.from) {
+                state.serialize_field("from", &self.from)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.provider) {
+                state.serialize_field("provider", &self.provider)?;
+            }
+            if !::std::option::Option::is_none(&self.reply_to_message_id) {
+                state.serialize_field("replyToMessageId", &self.reply_to_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.thread_id) {
+                state.serialize_field("threadId", &self.thread_id)?;
+            }
+            if !::std::option::Option::is_none(&self.to) {
+                state.serialize_field("to", &self.to)?;
+            }
+            state.end()
+        }
+    }
     ///Direction of the email message
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailMessageResponseDtoDirection {
-        #[serde(rename = "inbound")]
         Inbound,
-        #[serde(rename = "outbound")]
         Outbound,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDtoDirection {
@@ -3325,6 +3698,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetEmailMessageResponseDtoDirection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Inbound => "inbound",
+                        Self::Outbound => "outbound",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoDirection {
@@ -3366,21 +3754,15 @@ pub mod types {
         }
     }
     ///Email source
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailMessageResponseDtoSource {
-        #[serde(rename = "workflow")]
         Workflow,
-        #[serde(rename = "bulk_actions")]
         BulkActions,
-        #[serde(rename = "campaign")]
         Campaign,
-        #[serde(rename = "api")]
         Api,
-        #[serde(rename = "app")]
         App,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDtoSource {
@@ -3400,6 +3782,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetEmailMessageResponseDtoSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Workflow => "workflow",
+                        Self::BulkActions => "bulk_actions",
+                        Self::Campaign => "campaign",
+                        Self::Api => "api",
+                        Self::App => "app",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoSource {
@@ -3447,29 +3847,19 @@ pub mod types {
         }
     }
     ///Delivery status of the email message
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailMessageResponseDtoStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "read")]
         Read,
-        #[serde(rename = "undelivered")]
         Undelivered,
-        #[serde(rename = "connected")]
         Connected,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "opened")]
         Opened,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetEmailMessageResponseDtoStatus {
@@ -3493,6 +3883,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetEmailMessageResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "pending",
+                        Self::Scheduled => "scheduled",
+                        Self::Sent => "sent",
+                        Self::Delivered => "delivered",
+                        Self::Read => "read",
+                        Self::Undelivered => "undelivered",
+                        Self::Connected => "connected",
+                        Self::Failed => "failed",
+                        Self::Opened => "opened",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoStatus {
@@ -3548,101 +3960,40 @@ pub mod types {
         }
     }
     ///`GetMessageResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetMessageResponseDto {
         ///An array of attachment URLs. Attachments will be empty for Call and Voicemails, type 1 and 10. Please use get call recording API to fetch call recording and voicemails.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Body content of the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
         ///Chat Widget Id
-        #[serde(
-            rename = "chatWidgetId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub chat_widget_id: ::std::option::Option<::std::string::String>,
         ///Contact ID associated with the message
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Content type of the message body
-        #[serde(
-            rename = "contentType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_type: ::std::option::Option<::std::string::String>,
         ///Conversation ID associated with the message
-        #[serde(
-            rename = "conversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///Conversation Provider Id
-        #[serde(
-            rename = "conversationProviderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the message was created
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Direction of the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub direction: ::std::option::Option<GetMessageResponseDtoDirection>,
         ///Unique identifier for the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID associated with the message
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Type of the message as a string
-        #[serde(
-            rename = "messageType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_type: ::std::option::Option<GetMessageResponseDtoMessageType>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MessageMeta>,
         ///Message source
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<GetMessageResponseDtoSource>,
         ///Delivery status of the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetMessageResponseDtoStatus>,
         ///Numeric message type code
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<f64>,
         ///User Id
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDto {
@@ -3821,16 +4172,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetMessageResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.body))
+                + usize::from(!::std::option::Option::is_none(&self.chat_widget_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.content_type))
+                + usize::from(!::std::option::Option::is_none(&self.conversation_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.conversation_provider_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.direction))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_type))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("GetMessageResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            if !::std::option::Option::is_none(&self.chat_widget_id) {
+                state.serialize_field("chatWidgetId", &self.chat_widget_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.content_type) {
+                state.serialize_field("contentType", &self.content_type)?;
+            }
+            if !::std::option::Option::is_none(&self.conversation_id) {
+                state.serialize_field("conversationId", &self.conversation_id)?;
+            }
+            if !::std::option::Option::is_none(&self.conversation_provider_id) {
+                state
+                    .serialize_field(
+                        "conversationProviderId",
+                        &self.conversation_provider_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.direction) {
+                state.serialize_field("direction", &self.direction)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_type) {
+                state.serialize_field("messageType", &self.message_type)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///Direction of the message
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoDirection {
-        #[serde(rename = "inbound")]
         Inbound,
-        #[serde(rename = "outbound")]
         Outbound,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoDirection {
@@ -3847,6 +4279,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetMessageResponseDtoDirection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Inbound => "inbound",
+                        Self::Outbound => "outbound",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoDirection {
@@ -3888,95 +4335,52 @@ pub mod types {
         }
     }
     ///Type of the message as a string
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoMessageType {
-        #[serde(rename = "TYPE_CALL")]
         TypeCall,
-        #[serde(rename = "TYPE_SMS")]
         TypeSms,
-        #[serde(rename = "TYPE_RCS")]
         TypeRcs,
-        #[serde(rename = "TYPE_EMAIL")]
         TypeEmail,
-        #[serde(rename = "TYPE_SMS_REVIEW_REQUEST")]
         TypeSmsReviewRequest,
-        #[serde(rename = "TYPE_WEBCHAT")]
         TypeWebchat,
-        #[serde(rename = "TYPE_SMS_NO_SHOW_REQUEST")]
         TypeSmsNoShowRequest,
-        #[serde(rename = "TYPE_CAMPAIGN_SMS")]
         TypeCampaignSms,
-        #[serde(rename = "TYPE_CAMPAIGN_CALL")]
         TypeCampaignCall,
-        #[serde(rename = "TYPE_CAMPAIGN_EMAIL")]
         TypeCampaignEmail,
-        #[serde(rename = "TYPE_CAMPAIGN_VOICEMAIL")]
         TypeCampaignVoicemail,
-        #[serde(rename = "TYPE_FACEBOOK")]
         TypeFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_FACEBOOK")]
         TypeCampaignFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_CALL")]
         TypeCampaignManualCall,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_SMS")]
         TypeCampaignManualSms,
-        #[serde(rename = "TYPE_GMB")]
         TypeGmb,
-        #[serde(rename = "TYPE_CAMPAIGN_GMB")]
         TypeCampaignGmb,
-        #[serde(rename = "TYPE_REVIEW")]
         TypeReview,
-        #[serde(rename = "TYPE_INSTAGRAM")]
         TypeInstagram,
-        #[serde(rename = "TYPE_WHATSAPP")]
         TypeWhatsapp,
-        #[serde(rename = "TYPE_CUSTOM_SMS")]
         TypeCustomSms,
-        #[serde(rename = "TYPE_CUSTOM_EMAIL")]
         TypeCustomEmail,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_SMS")]
         TypeCustomProviderSms,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_EMAIL")]
         TypeCustomProviderEmail,
-        #[serde(rename = "TYPE_IVR_CALL")]
         TypeIvrCall,
-        #[serde(rename = "TYPE_ACTIVITY_CONTACT")]
         TypeActivityContact,
-        #[serde(rename = "TYPE_ACTIVITY_INVOICE")]
         TypeActivityInvoice,
-        #[serde(rename = "TYPE_ACTIVITY_PAYMENT")]
         TypeActivityPayment,
-        #[serde(rename = "TYPE_ACTIVITY_OPPORTUNITY")]
         TypeActivityOpportunity,
-        #[serde(rename = "TYPE_LIVE_CHAT")]
         TypeLiveChat,
-        #[serde(rename = "TYPE_LIVE_CHAT_INFO_MESSAGE")]
         TypeLiveChatInfoMessage,
-        #[serde(rename = "TYPE_ACTIVITY_APPOINTMENT")]
         TypeActivityAppointment,
-        #[serde(rename = "TYPE_FACEBOOK_COMMENT")]
         TypeFacebookComment,
-        #[serde(rename = "TYPE_INSTAGRAM_COMMENT")]
         TypeInstagramComment,
-        #[serde(rename = "TYPE_CUSTOM_CALL")]
         TypeCustomCall,
-        #[serde(rename = "TYPE_INTERNAL_COMMENT")]
         TypeInternalComment,
-        #[serde(rename = "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG")]
         TypeActivityEmployeeActionLog,
-        #[serde(rename = "TYPE_TIKTOK")]
         TypeTiktok,
-        #[serde(rename = "TYPE_TIKTOK_COMMENT")]
         TypeTiktokComment,
-        #[serde(rename = "TYPE_ACTIVITY_WHATSAPP")]
         TypeActivityWhatsapp,
-        #[serde(rename = "TYPE_FORM_SUBMISSION")]
         TypeFormSubmission,
-        #[serde(rename = "TYPE_SMS_REACTION")]
         TypeSmsReaction,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoMessageType {
@@ -4035,6 +4439,63 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetMessageResponseDtoMessageType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TypeCall => "TYPE_CALL",
+                        Self::TypeSms => "TYPE_SMS",
+                        Self::TypeRcs => "TYPE_RCS",
+                        Self::TypeEmail => "TYPE_EMAIL",
+                        Self::TypeSmsReviewRequest => "TYPE_SMS_REVIEW_REQUEST",
+                        Self::TypeWebchat => "TYPE_WEBCHAT",
+                        Self::TypeSmsNoShowRequest => "TYPE_SMS_NO_SHOW_REQUEST",
+                        Self::TypeCampaignSms => "TYPE_CAMPAIGN_SMS",
+                        Self::TypeCampaignCall => "TYPE_CAMPAIGN_CALL",
+                        Self::TypeCampaignEmail => "TYPE_CAMPAIGN_EMAIL",
+                        Self::TypeCampaignVoicemail => "TYPE_CAMPAIGN_VOICEMAIL",
+                        Self::TypeFacebook => "TYPE_FACEBOOK",
+                        Self::TypeCampaignFacebook => "TYPE_CAMPAIGN_FACEBOOK",
+                        Self::TypeCampaignManualCall => "TYPE_CAMPAIGN_MANUAL_CALL",
+                        Self::TypeCampaignManualSms => "TYPE_CAMPAIGN_MANUAL_SMS",
+                        Self::TypeGmb => "TYPE_GMB",
+                        Self::TypeCampaignGmb => "TYPE_CAMPAIGN_GMB",
+                        Self::TypeReview => "TYPE_REVIEW",
+                        Self::TypeInstagram => "TYPE_INSTAGRAM",
+                        Self::TypeWhatsapp => "TYPE_WHATSAPP",
+                        Self::TypeCustomSms => "TYPE_CUSTOM_SMS",
+                        Self::TypeCustomEmail => "TYPE_CUSTOM_EMAIL",
+                        Self::TypeCustomProviderSms => "TYPE_CUSTOM_PROVIDER_SMS",
+                        Self::TypeCustomProviderEmail => "TYPE_CUSTOM_PROVIDER_EMAIL",
+                        Self::TypeIvrCall => "TYPE_IVR_CALL",
+                        Self::TypeActivityContact => "TYPE_ACTIVITY_CONTACT",
+                        Self::TypeActivityInvoice => "TYPE_ACTIVITY_INVOICE",
+                        Self::TypeActivityPayment => "TYPE_ACTIVITY_PAYMENT",
+                        Self::TypeActivityOpportunity => "TYPE_ACTIVITY_OPPORTUNITY",
+                        Self::TypeLiveChat => "TYPE_LIVE_CHAT",
+                        Self::TypeLiveChatInfoMessage => "TYPE_LIVE_CHAT_INFO_MESSAGE",
+                        Self::TypeActivityAppointment => "TYPE_ACTIVITY_APPOINTMENT",
+                        Self::TypeFacebookComment => "TYPE_FACEBOOK_COMMENT",
+                        Self::TypeInstagramComment => "TYPE_INSTAGRAM_COMMENT",
+                        Self::TypeCustomCall => "TYPE_CUSTOM_CALL",
+                        Self::TypeInternalComment => "TYPE_INTERNAL_COMMENT",
+                        Self::TypeActivityEmployeeActionLog => {
+                            "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG"
+                        }
+                        Self::TypeTiktok => "TYPE_TIKTOK",
+                        Self::TypeTiktokComment => "TYPE_TIKTOK_COMMENT",
+                        Self::TypeActivityWhatsapp => "TYPE_ACTIVITY_WHATSAPP",
+                        Self::TypeFormSubmission => "TYPE_FORM_SUBMISSION",
+                        Self::TypeSmsReaction => "TYPE_SMS_REACTION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoMessageType {
@@ -4164,21 +4625,15 @@ pub mod types {
         }
     }
     ///Message source
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoSource {
-        #[serde(rename = "workflow")]
         Workflow,
-        #[serde(rename = "bulk_actions")]
         BulkActions,
-        #[serde(rename = "campaign")]
         Campaign,
-        #[serde(rename = "api")]
         Api,
-        #[serde(rename = "app")]
         App,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoSource {
@@ -4198,6 +4653,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetMessageResponseDtoSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Workflow => "workflow",
+                        Self::BulkActions => "bulk_actions",
+                        Self::Campaign => "campaign",
+                        Self::Api => "api",
+                        Self::App => "app",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoSource {
@@ -4244,35 +4717,22 @@ pub mod types {
         }
     }
     ///Delivery status of the message
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessageResponseDtoStatus {
-        #[serde(rename = "connected")]
         Connected,
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "opened")]
         Opened,
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "read")]
         Read,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "undelivered")]
         Undelivered,
-        #[serde(rename = "clicked")]
         Clicked,
-        #[serde(rename = "opt_out")]
         OptOut,
-        #[serde(rename = "queued")]
         Queued,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessageResponseDtoStatus {
@@ -4299,6 +4759,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetMessageResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Connected => "connected",
+                        Self::Delivered => "delivered",
+                        Self::Failed => "failed",
+                        Self::Opened => "opened",
+                        Self::Pending => "pending",
+                        Self::Read => "read",
+                        Self::Scheduled => "scheduled",
+                        Self::Sent => "sent",
+                        Self::Undelivered => "undelivered",
+                        Self::Clicked => "clicked",
+                        Self::OptOut => "opt_out",
+                        Self::Queued => "queued",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoStatus {
@@ -4359,43 +4844,19 @@ pub mod types {
         }
     }
     ///`GetMessageTranscriptionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetMessageTranscriptionResponseDto {
         ///Confidence of the transcription
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub confidence: ::std::option::Option<f64>,
         ///End time of the sentence in milliseconds
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<f64>,
         ///Media channel describes the user interaction channel
-        #[serde(
-            rename = "mediaChannel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub media_channel: ::std::option::Option<f64>,
         ///Index of the sentence in the transcription
-        #[serde(
-            rename = "sentenceIndex",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sentence_index: ::std::option::Option<f64>,
         ///Start time of the sentence in milliseconds
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<f64>,
         ///Transcript of the sentence
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transcript: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessageTranscriptionResponseDto {
@@ -4490,26 +4951,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetMessageTranscriptionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.confidence))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.media_channel))
+                + usize::from(!::std::option::Option::is_none(&self.sentence_index))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.transcript));
+            let mut state = serializer
+                .serialize_struct("GetMessageTranscriptionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.confidence) {
+                state.serialize_field("confidence", &self.confidence)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.media_channel) {
+                state.serialize_field("mediaChannel", &self.media_channel)?;
+            }
+            if !::std::option::Option::is_none(&self.sentence_index) {
+                state.serialize_field("sentenceIndex", &self.sentence_index)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.transcript) {
+                state.serialize_field("transcript", &self.transcript)?;
+            }
+            state.end()
+        }
+    }
     ///`GetMessagesByConversationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetMessagesByConversationResponseDto {
         ///Id of the last message in the messages array
-        #[serde(
-            rename = "lastMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_message_id: ::std::option::Option<::std::string::String>,
         ///Array of messages
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub messages: ::std::option::Option<::std::vec::Vec<GetMessageResponseDto>>,
         ///Next page value true indicates only 20 message is in the response. Rest of the messages are in the next page. Please use the lastMessageId value in the query to get the next page messages
-        #[serde(
-            rename = "nextPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessagesByConversationResponseDto {
@@ -4577,50 +5062,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetMessagesByConversationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.last_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.messages))
+                + usize::from(!::std::option::Option::is_none(&self.next_page));
+            let mut state = serializer
+                .serialize_struct("GetMessagesByConversationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.last_message_id) {
+                state.serialize_field("lastMessageId", &self.last_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.messages) {
+                state.serialize_field("messages", &self.messages)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page) {
+                state.serialize_field("nextPage", &self.next_page)?;
+            }
+            state.end()
+        }
+    }
     ///`GetMessagesType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetMessagesType {
-        #[serde(rename = "TYPE_CALL")]
         TypeCall,
-        #[serde(rename = "TYPE_SMS")]
         TypeSms,
-        #[serde(rename = "TYPE_RCS")]
         TypeRcs,
-        #[serde(rename = "TYPE_EMAIL")]
         TypeEmail,
-        #[serde(rename = "TYPE_FACEBOOK")]
         TypeFacebook,
-        #[serde(rename = "TYPE_GMB")]
         TypeGmb,
-        #[serde(rename = "TYPE_INSTAGRAM")]
         TypeInstagram,
-        #[serde(rename = "TYPE_WHATSAPP")]
         TypeWhatsapp,
-        #[serde(rename = "TYPE_ACTIVITY_APPOINTMENT")]
         TypeActivityAppointment,
-        #[serde(rename = "TYPE_ACTIVITY_CONTACT")]
         TypeActivityContact,
-        #[serde(rename = "TYPE_ACTIVITY_INVOICE")]
         TypeActivityInvoice,
-        #[serde(rename = "TYPE_ACTIVITY_PAYMENT")]
         TypeActivityPayment,
-        #[serde(rename = "TYPE_ACTIVITY_OPPORTUNITY")]
         TypeActivityOpportunity,
-        #[serde(rename = "TYPE_LIVE_CHAT")]
         TypeLiveChat,
-        #[serde(rename = "TYPE_INTERNAL_COMMENTS")]
         TypeInternalComments,
-        #[serde(rename = "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG")]
         TypeActivityEmployeeActionLog,
-        #[serde(rename = "TYPE_TIKTOK")]
         TypeTiktok,
-        #[serde(rename = "TYPE_ACTIVITY_WHATSAPP")]
         TypeActivityWhatsapp,
-        #[serde(rename = "TYPE_FORM_SUBMISSION")]
         TypeFormSubmission,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetMessagesType {
@@ -4656,6 +5145,40 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetMessagesType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TypeCall => "TYPE_CALL",
+                        Self::TypeSms => "TYPE_SMS",
+                        Self::TypeRcs => "TYPE_RCS",
+                        Self::TypeEmail => "TYPE_EMAIL",
+                        Self::TypeFacebook => "TYPE_FACEBOOK",
+                        Self::TypeGmb => "TYPE_GMB",
+                        Self::TypeInstagram => "TYPE_INSTAGRAM",
+                        Self::TypeWhatsapp => "TYPE_WHATSAPP",
+                        Self::TypeActivityAppointment => "TYPE_ACTIVITY_APPOINTMENT",
+                        Self::TypeActivityContact => "TYPE_ACTIVITY_CONTACT",
+                        Self::TypeActivityInvoice => "TYPE_ACTIVITY_INVOICE",
+                        Self::TypeActivityPayment => "TYPE_ACTIVITY_PAYMENT",
+                        Self::TypeActivityOpportunity => "TYPE_ACTIVITY_OPPORTUNITY",
+                        Self::TypeLiveChat => "TYPE_LIVE_CHAT",
+                        Self::TypeInternalComments => "TYPE_INTERNAL_COMMENTS",
+                        Self::TypeActivityEmployeeActionLog => {
+                            "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG"
+                        }
+                        Self::TypeTiktok => "TYPE_TIKTOK",
+                        Self::TypeActivityWhatsapp => "TYPE_ACTIVITY_WHATSAPP",
+                        Self::TypeFormSubmission => "TYPE_FORM_SUBMISSION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetMessagesType {
@@ -4734,27 +5257,19 @@ pub mod types {
         }
     }
     ///`InitiateFileUploadDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct InitiateFileUploadDto {
         ///Channel type for size limits (WHATSAPP for 100MB limit, others for 5MB)
         pub channel: ::std::string::String,
         ///MIME type of the file
-        #[serde(rename = "contentType")]
         pub content_type: ::std::string::String,
         ///Conversation ID
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///File size in bytes (optional, for pre-validation)
-        #[serde(
-            rename = "fileSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_size: ::std::option::Option<f64>,
         ///Original filename with extension
         pub filename: ::std::string::String,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for InitiateFileUploadDto {
@@ -4850,48 +5365,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InitiateFileUploadDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.file_size));
+            let mut state = serializer.serialize_struct("InitiateFileUploadDto", len)?;
+            state.serialize_field("channel", &self.channel)?;
+            state.serialize_field("contentType", &self.content_type)?;
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            if !::std::option::Option::is_none(&self.file_size) {
+                state.serialize_field("fileSize", &self.file_size)?;
+            }
+            state.serialize_field("filename", &self.filename)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl InitiateFileUploadDto {
         pub fn builder() -> builder::InitiateFileUploadDto {
             Default::default()
         }
     }
     ///`InitiateFileUploadResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InitiateFileUploadResponseDto {
         ///URL expiration timestamp (Unix milliseconds)
-        #[serde(
-            rename = "expiresAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_at: ::std::option::Option<f64>,
         ///File path in GCS bucket (needed for confirmation endpoint)
-        #[serde(
-            rename = "filePath",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub file_path: ::std::option::Option<::std::string::String>,
         ///Maximum allowed file size in bytes
-        #[serde(
-            rename = "maxFileSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_size: ::std::option::Option<f64>,
         ///Unique upload ID for tracking and completing the upload
-        #[serde(
-            rename = "uploadId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upload_id: ::std::option::Option<::std::string::String>,
         ///Signed URL for direct upload to GCS. Use PUT request with file content.
-        #[serde(
-            rename = "uploadUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub upload_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InitiateFileUploadResponseDto {
@@ -4975,25 +5485,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InitiateFileUploadResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.expires_at))
+                + usize::from(!::std::option::Option::is_none(&self.file_path))
+                + usize::from(!::std::option::Option::is_none(&self.max_file_size))
+                + usize::from(!::std::option::Option::is_none(&self.upload_id))
+                + usize::from(!::std::option::Option::is_none(&self.upload_url));
+            let mut state = serializer
+                .serialize_struct("InitiateFileUploadResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.expires_at) {
+                state.serialize_field("expiresAt", &self.expires_at)?;
+            }
+            if !::std::option::Option::is_none(&self.file_path) {
+                state.serialize_field("filePath", &self.file_path)?;
+            }
+            if !::std::option::Option::is_none(&self.max_file_size) {
+                state.serialize_field("maxFileSize", &self.max_file_size)?;
+            }
+            if !::std::option::Option::is_none(&self.upload_id) {
+                state.serialize_field("uploadId", &self.upload_id)?;
+            }
+            if !::std::option::Option::is_none(&self.upload_url) {
+                state.serialize_field("uploadUrl", &self.upload_url)?;
+            }
+            state.end()
+        }
+    }
     ///`MessageMeta`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MessageMeta {
         ///Call duration in seconds
-        #[serde(
-            rename = "callDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_duration: ::std::option::Option<::std::string::String>,
         ///Call status - can be pending, completed, answered, busy, no-answer, failed, canceled, or voicemail
-        #[serde(
-            rename = "callStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_status: ::std::option::Option<MessageMetaCallStatus>,
         ///meta will contain email, for message type 3 (email). messageIds is list of all email message ids under the message thread
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub email: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for MessageMeta {
@@ -5049,28 +5580,42 @@ pub mod types {
             deserializer.deserialize_struct("MessageMeta", FIELDS, MessageMetaVisitor)
         }
     }
+    impl ::serde::Serialize for MessageMeta {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.call_duration))
+                + usize::from(!::std::option::Option::is_none(&self.call_status))
+                + usize::from(!::serde_json::Map::is_empty(&self.email));
+            let mut state = serializer.serialize_struct("MessageMeta", len)?;
+            if !::std::option::Option::is_none(&self.call_duration) {
+                state.serialize_field("callDuration", &self.call_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.call_status) {
+                state.serialize_field("callStatus", &self.call_status)?;
+            }
+            if !::serde_json::Map::is_empty(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            state.end()
+        }
+    }
     ///Call status - can be pending, completed, answered, busy, no-answer, failed, canceled, or voicemail
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MessageMetaCallStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "completed")]
         Completed,
-        #[serde(rename = "answered")]
         Answered,
-        #[serde(rename = "busy")]
         Busy,
-        #[serde(rename = "no-answer")]
         NoAnswer,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "canceled")]
         Canceled,
-        #[serde(rename = "voicemail")]
         Voicemail,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for MessageMetaCallStatus {
@@ -5093,6 +5638,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for MessageMetaCallStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "pending",
+                        Self::Completed => "completed",
+                        Self::Answered => "answered",
+                        Self::Busy => "busy",
+                        Self::NoAnswer => "no-answer",
+                        Self::Failed => "failed",
+                        Self::Canceled => "canceled",
+                        Self::Voicemail => "voicemail",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for MessageMetaCallStatus {
@@ -5145,87 +5711,41 @@ pub mod types {
         }
     }
     ///`ProcessMessageBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProcessMessageBodyDto {
         ///external mail provider's message id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Array of attachments
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Phone call dialer and receiver information
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call: ::std::option::Option<CallDataDto>,
         ///Contact Id
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Conversation Id
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///Conversation Provider Id
-        #[serde(rename = "conversationProviderId")]
         pub conversation_provider_id: ::std::string::String,
         ///Date of the inbound message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Message direction, if required can be set manually, default is outbound
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub direction: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///List of email address to BCC
-        #[serde(
-            rename = "emailBcc",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub email_bcc: ::std::vec::Vec<::std::string::String>,
         ///List of email address to CC
-        #[serde(
-            rename = "emailCc",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub email_cc: ::std::vec::Vec<::std::string::String>,
         ///Email address to send from. This field is associated with the contact record and cannot be dynamically changed.
-        #[serde(
-            rename = "emailFrom",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_from: ::std::option::Option<::std::string::String>,
         ///Send the email message id for which this email should be threaded. This is for replying to a specific email
-        #[serde(
-            rename = "emailMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Recipient email address. This field is associated with the contact record and cannot be dynamically changed.
-        #[serde(
-            rename = "emailTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_to: ::std::option::Option<::std::string::String>,
         ///HTML Body of Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub html: ::std::option::Option<::std::string::String>,
         ///Message Body
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Subject of the Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Message Type
-        #[serde(rename = "type")]
         pub type_: ProcessMessageBodyDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for ProcessMessageBodyDto {
@@ -5397,46 +5917,103 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProcessMessageBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.call))
+                + usize::from(!::std::option::Option::is_none(&self.date))
+                + usize::from(!::serde_json::Map::is_empty(&self.direction))
+                + usize::from(!::std::vec::Vec::is_empty(&self.email_bcc))
+                + usize::from(!::std::vec::Vec::is_empty(&self.email_cc))
+                + usize::from(!::std::option::Option::is_none(&self.email_from))
+                + usize::from(!::std::option::Option::is_none(&self.email_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.email_to))
+                + usize::from(!::std::option::Option::is_none(&self.html))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.subject));
+            let mut state = serializer.serialize_struct("ProcessMessageBodyDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.call) {
+                state.serialize_field("call", &self.call)?;
+            }
+            state.serialize_field("contactId", &self.contact_id)?;
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            state
+                .serialize_field(
+                    "conversationProviderId",
+                    &self.conversation_provider_id,
+                )?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            if !::serde_json::Map::is_empty(&self.direction) {
+                state.serialize_field("direction", &self.direction)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.email_bcc) {
+                state.serialize_field("emailBcc", &self.email_bcc)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.email_cc) {
+                state.serialize_field("emailCc", &self.email_cc)?;
+            }
+            if !::std::option::Option::is_none(&self.email_from) {
+                state.serialize_field("emailFrom", &self.email_from)?;
+            }
+            if !::std::option::Option::is_none(&self.email_message_id) {
+                state.serialize_field("emailMessageId", &self.email_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.email_to) {
+                state.serialize_field("emailTo", &self.email_to)?;
+            }
+            if !::std::option::Option::is_none(&self.html) {
+                state.serialize_field("html", &self.html)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ProcessMessageBodyDto {
         pub fn builder() -> builder::ProcessMessageBodyDto {
             Default::default()
         }
     }
     ///Message Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProcessMessageBodyDtoType {
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "RCS")]
         Rcs,
         Email,
         WhatsApp,
-        #[serde(rename = "GMB")]
         Gmb,
-        #[serde(rename = "IG")]
         Ig,
-        #[serde(rename = "FB")]
         Fb,
         Custom,
         WebChat,
-        #[serde(rename = "Live_Chat")]
         LiveChat,
         Call,
-        #[serde(rename = "IVR_Call")]
         IvrCall,
-        #[serde(rename = "Campaign_Call")]
         CampaignCall,
-        #[serde(rename = "Campaign_VoiceMail")]
         CampaignVoiceMail,
-        #[serde(rename = "TIKTOK")]
         Tiktok,
-        #[serde(rename = "ALL_IN_ONE_CHAT")]
         AllInOneChat,
-        #[serde(rename = "FORM_SUBMISSION")]
         FormSubmission,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ProcessMessageBodyDtoType {
@@ -5468,6 +6045,36 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ProcessMessageBodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sms => "SMS",
+                        Self::Rcs => "RCS",
+                        Self::Email => "Email",
+                        Self::WhatsApp => "WhatsApp",
+                        Self::Gmb => "GMB",
+                        Self::Ig => "IG",
+                        Self::Fb => "FB",
+                        Self::Custom => "Custom",
+                        Self::WebChat => "WebChat",
+                        Self::LiveChat => "Live_Chat",
+                        Self::Call => "Call",
+                        Self::IvrCall => "IVR_Call",
+                        Self::CampaignCall => "Campaign_Call",
+                        Self::CampaignVoiceMail => "Campaign_VoiceMail",
+                        Self::Tiktok => "TIKTOK",
+                        Self::AllInOneChat => "ALL_IN_ONE_CHAT",
+                        Self::FormSubmission => "FORM_SUBMISSION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ProcessMessageBodyDtoType {
@@ -5538,50 +6145,21 @@ pub mod types {
         }
     }
     ///`ProcessMessageResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProcessMessageResponseDto {
         ///Contact ID associated with the processed message
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Conversation ID.
-        #[serde(
-            rename = "conversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the processed message was created
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Email message ID created for email conversations
-        #[serde(
-            rename = "emailMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Result message returned after processing
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///This is the main Message ID
-        #[serde(
-            rename = "messageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Whether the message processing succeeded
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProcessMessageResponseDto {
@@ -5680,35 +6258,62 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProcessMessageResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.conversation_id))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.email_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.message_id))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("ProcessMessageResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.conversation_id) {
+                state.serialize_field("conversationId", &self.conversation_id)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.email_message_id) {
+                state.serialize_field("emailMessageId", &self.email_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.message_id) {
+                state.serialize_field("messageId", &self.message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ProcessOutboundMessageBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProcessOutboundMessageBodyDto {
         ///external mail provider's message id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Array of attachments
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Phone call dialer and receiver information
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call: ::std::option::Option<CallDataDto>,
         ///Conversation Id
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///Conversation Provider Id
-        #[serde(rename = "conversationProviderId")]
         pub conversation_provider_id: ::std::string::String,
         ///Date of the outbound message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Message Type
-        #[serde(rename = "type")]
         pub type_: ProcessOutboundMessageBodyDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for ProcessOutboundMessageBodyDto {
@@ -5806,18 +6411,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProcessOutboundMessageBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.call))
+                + usize::from(!::std::option::Option::is_none(&self.date));
+            let mut state = serializer
+                .serialize_struct("ProcessOutboundMessageBodyDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.call) {
+                state.serialize_field("call", &self.call)?;
+            }
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            state
+                .serialize_field(
+                    "conversationProviderId",
+                    &self.conversation_provider_id,
+                )?;
+            if !::std::option::Option::is_none(&self.date) {
+                state.serialize_field("date", &self.date)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ProcessOutboundMessageBodyDto {
         pub fn builder() -> builder::ProcessOutboundMessageBodyDto {
             Default::default()
         }
     }
     ///Message Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ProcessOutboundMessageBodyDtoType {
         Call,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ProcessOutboundMessageBodyDtoType {
@@ -5833,6 +6471,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ProcessOutboundMessageBodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Call => "Call",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ProcessOutboundMessageBodyDtoType {
@@ -5872,15 +6524,12 @@ pub mod types {
         }
     }
     ///`SearchConversationLastMessageAction`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationLastMessageAction {
-        #[serde(rename = "automated")]
         Automated,
-        #[serde(rename = "manual")]
         Manual,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchConversationLastMessageAction {
@@ -5897,6 +6546,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchConversationLastMessageAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Automated => "automated",
+                        Self::Manual => "manual",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageAction {
@@ -5938,15 +6602,12 @@ pub mod types {
         }
     }
     ///`SearchConversationLastMessageDirection`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationLastMessageDirection {
-        #[serde(rename = "inbound")]
         Inbound,
-        #[serde(rename = "outbound")]
         Outbound,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchConversationLastMessageDirection {
@@ -5963,6 +6624,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchConversationLastMessageDirection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Inbound => "inbound",
+                        Self::Outbound => "outbound",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageDirection {
@@ -6004,95 +6680,52 @@ pub mod types {
         }
     }
     ///`SearchConversationLastMessageType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationLastMessageType {
-        #[serde(rename = "TYPE_CALL")]
         TypeCall,
-        #[serde(rename = "TYPE_SMS")]
         TypeSms,
-        #[serde(rename = "TYPE_RCS")]
         TypeRcs,
-        #[serde(rename = "TYPE_EMAIL")]
         TypeEmail,
-        #[serde(rename = "TYPE_SMS_REVIEW_REQUEST")]
         TypeSmsReviewRequest,
-        #[serde(rename = "TYPE_WEBCHAT")]
         TypeWebchat,
-        #[serde(rename = "TYPE_SMS_NO_SHOW_REQUEST")]
         TypeSmsNoShowRequest,
-        #[serde(rename = "TYPE_CAMPAIGN_SMS")]
         TypeCampaignSms,
-        #[serde(rename = "TYPE_CAMPAIGN_CALL")]
         TypeCampaignCall,
-        #[serde(rename = "TYPE_CAMPAIGN_EMAIL")]
         TypeCampaignEmail,
-        #[serde(rename = "TYPE_CAMPAIGN_VOICEMAIL")]
         TypeCampaignVoicemail,
-        #[serde(rename = "TYPE_FACEBOOK")]
         TypeFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_FACEBOOK")]
         TypeCampaignFacebook,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_CALL")]
         TypeCampaignManualCall,
-        #[serde(rename = "TYPE_CAMPAIGN_MANUAL_SMS")]
         TypeCampaignManualSms,
-        #[serde(rename = "TYPE_GMB")]
         TypeGmb,
-        #[serde(rename = "TYPE_CAMPAIGN_GMB")]
         TypeCampaignGmb,
-        #[serde(rename = "TYPE_REVIEW")]
         TypeReview,
-        #[serde(rename = "TYPE_INSTAGRAM")]
         TypeInstagram,
-        #[serde(rename = "TYPE_WHATSAPP")]
         TypeWhatsapp,
-        #[serde(rename = "TYPE_CUSTOM_SMS")]
         TypeCustomSms,
-        #[serde(rename = "TYPE_CUSTOM_EMAIL")]
         TypeCustomEmail,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_SMS")]
         TypeCustomProviderSms,
-        #[serde(rename = "TYPE_CUSTOM_PROVIDER_EMAIL")]
         TypeCustomProviderEmail,
-        #[serde(rename = "TYPE_IVR_CALL")]
         TypeIvrCall,
-        #[serde(rename = "TYPE_ACTIVITY_CONTACT")]
         TypeActivityContact,
-        #[serde(rename = "TYPE_ACTIVITY_INVOICE")]
         TypeActivityInvoice,
-        #[serde(rename = "TYPE_ACTIVITY_PAYMENT")]
         TypeActivityPayment,
-        #[serde(rename = "TYPE_ACTIVITY_OPPORTUNITY")]
         TypeActivityOpportunity,
-        #[serde(rename = "TYPE_LIVE_CHAT")]
         TypeLiveChat,
-        #[serde(rename = "TYPE_LIVE_CHAT_INFO_MESSAGE")]
         TypeLiveChatInfoMessage,
-        #[serde(rename = "TYPE_ACTIVITY_APPOINTMENT")]
         TypeActivityAppointment,
-        #[serde(rename = "TYPE_FACEBOOK_COMMENT")]
         TypeFacebookComment,
-        #[serde(rename = "TYPE_INSTAGRAM_COMMENT")]
         TypeInstagramComment,
-        #[serde(rename = "TYPE_CUSTOM_CALL")]
         TypeCustomCall,
-        #[serde(rename = "TYPE_INTERNAL_COMMENT")]
         TypeInternalComment,
-        #[serde(rename = "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG")]
         TypeActivityEmployeeActionLog,
-        #[serde(rename = "TYPE_TIKTOK")]
         TypeTiktok,
-        #[serde(rename = "TYPE_TIKTOK_COMMENT")]
         TypeTiktokComment,
-        #[serde(rename = "TYPE_ACTIVITY_WHATSAPP")]
         TypeActivityWhatsapp,
-        #[serde(rename = "TYPE_FORM_SUBMISSION")]
         TypeFormSubmission,
-        #[serde(rename = "TYPE_SMS_REACTION")]
         TypeSmsReaction,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchConversationLastMessageType {
@@ -6151,6 +6784,63 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchConversationLastMessageType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::TypeCall => "TYPE_CALL",
+                        Self::TypeSms => "TYPE_SMS",
+                        Self::TypeRcs => "TYPE_RCS",
+                        Self::TypeEmail => "TYPE_EMAIL",
+                        Self::TypeSmsReviewRequest => "TYPE_SMS_REVIEW_REQUEST",
+                        Self::TypeWebchat => "TYPE_WEBCHAT",
+                        Self::TypeSmsNoShowRequest => "TYPE_SMS_NO_SHOW_REQUEST",
+                        Self::TypeCampaignSms => "TYPE_CAMPAIGN_SMS",
+                        Self::TypeCampaignCall => "TYPE_CAMPAIGN_CALL",
+                        Self::TypeCampaignEmail => "TYPE_CAMPAIGN_EMAIL",
+                        Self::TypeCampaignVoicemail => "TYPE_CAMPAIGN_VOICEMAIL",
+                        Self::TypeFacebook => "TYPE_FACEBOOK",
+                        Self::TypeCampaignFacebook => "TYPE_CAMPAIGN_FACEBOOK",
+                        Self::TypeCampaignManualCall => "TYPE_CAMPAIGN_MANUAL_CALL",
+                        Self::TypeCampaignManualSms => "TYPE_CAMPAIGN_MANUAL_SMS",
+                        Self::TypeGmb => "TYPE_GMB",
+                        Self::TypeCampaignGmb => "TYPE_CAMPAIGN_GMB",
+                        Self::TypeReview => "TYPE_REVIEW",
+                        Self::TypeInstagram => "TYPE_INSTAGRAM",
+                        Self::TypeWhatsapp => "TYPE_WHATSAPP",
+                        Self::TypeCustomSms => "TYPE_CUSTOM_SMS",
+                        Self::TypeCustomEmail => "TYPE_CUSTOM_EMAIL",
+                        Self::TypeCustomProviderSms => "TYPE_CUSTOM_PROVIDER_SMS",
+                        Self::TypeCustomProviderEmail => "TYPE_CUSTOM_PROVIDER_EMAIL",
+                        Self::TypeIvrCall => "TYPE_IVR_CALL",
+                        Self::TypeActivityContact => "TYPE_ACTIVITY_CONTACT",
+                        Self::TypeActivityInvoice => "TYPE_ACTIVITY_INVOICE",
+                        Self::TypeActivityPayment => "TYPE_ACTIVITY_PAYMENT",
+                        Self::TypeActivityOpportunity => "TYPE_ACTIVITY_OPPORTUNITY",
+                        Self::TypeLiveChat => "TYPE_LIVE_CHAT",
+                        Self::TypeLiveChatInfoMessage => "TYPE_LIVE_CHAT_INFO_MESSAGE",
+                        Self::TypeActivityAppointment => "TYPE_ACTIVITY_APPOINTMENT",
+                        Self::TypeFacebookComment => "TYPE_FACEBOOK_COMMENT",
+                        Self::TypeInstagramComment => "TYPE_INSTAGRAM_COMMENT",
+                        Self::TypeCustomCall => "TYPE_CUSTOM_CALL",
+                        Self::TypeInternalComment => "TYPE_INTERNAL_COMMENT",
+                        Self::TypeActivityEmployeeActionLog => {
+                            "TYPE_ACTIVITY_EMPLOYEE_ACTION_LOG"
+                        }
+                        Self::TypeTiktok => "TYPE_TIKTOK",
+                        Self::TypeTiktokComment => "TYPE_TIKTOK_COMMENT",
+                        Self::TypeActivityWhatsapp => "TYPE_ACTIVITY_WHATSAPP",
+                        Self::TypeFormSubmission => "TYPE_FORM_SUBMISSION",
+                        Self::TypeSmsReaction => "TYPE_SMS_REACTION",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageType {
@@ -6280,15 +6970,12 @@ pub mod types {
         }
     }
     ///`SearchConversationSort`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationSort {
-        #[serde(rename = "asc")]
         Asc,
-        #[serde(rename = "desc")]
         Desc,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchConversationSort {
@@ -6305,6 +6992,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchConversationSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Asc => "asc",
+                        Self::Desc => "desc",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchConversationSort {
@@ -6345,21 +7047,15 @@ pub mod types {
         }
     }
     ///`SearchConversationSortBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationSortBy {
-        #[serde(rename = "last_manual_message_date")]
         LastManualMessageDate,
-        #[serde(rename = "last_message_date")]
         LastMessageDate,
-        #[serde(rename = "score_profile")]
         ScoreProfile,
-        #[serde(rename = "overdue_at")]
         OverdueAt,
-        #[serde(rename = "due_at")]
         DueAt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchConversationSortBy {
@@ -6379,6 +7075,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchConversationSortBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::LastManualMessageDate => "last_manual_message_date",
+                        Self::LastMessageDate => "last_message_date",
+                        Self::ScoreProfile => "score_profile",
+                        Self::OverdueAt => "overdue_at",
+                        Self::DueAt => "due_at",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchConversationSortBy {
@@ -6425,21 +7139,15 @@ pub mod types {
         }
     }
     ///`SearchConversationStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchConversationStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "read")]
         Read,
-        #[serde(rename = "unread")]
         Unread,
-        #[serde(rename = "starred")]
         Starred,
-        #[serde(rename = "recents")]
         Recents,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchConversationStatus {
@@ -6459,6 +7167,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchConversationStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Read => "read",
+                        Self::Unread => "unread",
+                        Self::Starred => "starred",
+                        Self::Recents => "recents",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchConversationStatus {
@@ -6505,15 +7231,11 @@ pub mod types {
         }
     }
     ///`SendConversationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SendConversationResponseDto {
         ///The list of all conversations found for the given query
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversations: ::std::option::Option<::std::vec::Vec<ConversationSchema>>,
         ///Total Number of results found for the given query
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendConversationResponseDto {
@@ -6569,152 +7291,80 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendConversationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.conversations))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("SendConversationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.conversations) {
+                state.serialize_field("conversations", &self.conversations)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`SendMessageBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendMessageBodyDto {
         ///ID of the associated appointment
-        #[serde(
-            rename = "appointmentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub appointment_id: ::std::option::Option<::std::string::String>,
         ///Array of attachment URLs
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///ID of the contact receiving the message
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///ID of conversation provider
-        #[serde(
-            rename = "conversationProviderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider_id: ::std::option::Option<::std::string::String>,
         ///Custom subtype ID for email unsubscription preferences. Only applies to email messages.
-        #[serde(
-            rename = "customSubtypeId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_subtype_id: ::std::option::Option<::std::string::String>,
         ///Array of BCC email addresses
-        #[serde(
-            rename = "emailBcc",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub email_bcc: ::std::vec::Vec<::std::string::String>,
         ///Array of CC email addresses
-        #[serde(
-            rename = "emailCc",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub email_cc: ::std::vec::Vec<::std::string::String>,
         ///Email address to send from
-        #[serde(
-            rename = "emailFrom",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_from: ::std::option::Option<::std::string::String>,
         ///Mode for email replies
-        #[serde(
-            rename = "emailReplyMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_reply_mode: ::std::option::Option<SendMessageBodyDtoEmailReplyMode>,
         ///Email address to send to, if different from contact's primary email. This should be a valid email address associated with the contact.
-        #[serde(
-            rename = "emailTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_to: ::std::option::Option<::std::string::String>,
         ///Forwarding configuration for emails
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward: ::std::option::Option<ForwardConfigDto>,
         ///Phone number used as the sender number for outbound messages
-        #[serde(
-            rename = "fromNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///HTML content of the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub html: ::std::option::Option<::std::string::String>,
         ///Text content of the message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Optimization period in hours (24h, 48h, or 72h)
-        #[serde(
-            rename = "optimizationPeriod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub optimization_period: ::std::option::Option<
             SendMessageBodyDtoOptimizationPeriod,
         >,
         ///ID of message being replied to
-        #[serde(
-            rename = "replyMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_message_id: ::std::option::Option<::std::string::String>,
         ///UTC Timestamp (in seconds) at which the message should be scheduled
-        #[serde(
-            rename = "scheduledTimestamp",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scheduled_timestamp: ::std::option::Option<f64>,
         ///Message status
         pub status: SendMessageBodyDtoStatus,
         ///Type of message being sent
-        #[serde(rename = "subType")]
         pub sub_type: ::serde_json::Value,
         ///Subject line for email messages
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///ID of message template
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
         ///ID of message thread. For email messages, this is the message ID that contains multiple email messages in the thread
-        #[serde(
-            rename = "threadId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub thread_id: ::std::option::Option<::std::string::String>,
         ///Recipient phone number for outbound messages
-        #[serde(
-            rename = "toNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub to_number: ::std::option::Option<::std::string::String>,
         ///Type of message being sent
-        #[serde(rename = "type")]
         pub type_: SendMessageBodyDtoType,
         ///Whether the scheduled email uses native AI for the email scheduling
-        #[serde(
-            rename = "usesNativeSchedulingAi",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub uses_native_scheduling_ai: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDto {
@@ -6952,21 +7602,128 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendMessageBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.appointment_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.conversation_provider_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.custom_subtype_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.email_bcc))
+                + usize::from(!::std::vec::Vec::is_empty(&self.email_cc))
+                + usize::from(!::std::option::Option::is_none(&self.email_from))
+                + usize::from(!::std::option::Option::is_none(&self.email_reply_mode))
+                + usize::from(!::std::option::Option::is_none(&self.email_to))
+                + usize::from(!::std::option::Option::is_none(&self.forward))
+                + usize::from(!::std::option::Option::is_none(&self.from_number))
+                + usize::from(!::std::option::Option::is_none(&self.html))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.optimization_period))
+                + usize::from(!::std::option::Option::is_none(&self.reply_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.scheduled_timestamp))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id))
+                + usize::from(!::std::option::Option::is_none(&self.thread_id))
+                + usize::from(!::std::option::Option::is_none(&self.to_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.uses_native_scheduling_ai),
+                );
+            let mut state = serializer.serialize_struct("SendMessageBodyDto", len)?;
+            if !::std::option::Option::is_none(&self.appointment_id) {
+                state.serialize_field("appointmentId", &self.appointment_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            state.serialize_field("contactId", &self.contact_id)?;
+            if !::std::option::Option::is_none(&self.conversation_provider_id) {
+                state
+                    .serialize_field(
+                        "conversationProviderId",
+                        &self.conversation_provider_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.custom_subtype_id) {
+                state.serialize_field("customSubtypeId", &self.custom_subtype_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.email_bcc) {
+                state.serialize_field("emailBcc", &self.email_bcc)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.email_cc) {
+                state.serialize_field("emailCc", &self.email_cc)?;
+            }
+            if !::std::option::Option::is_none(&self.email_from) {
+                state.serialize_field("emailFrom", &self.email_from)?;
+            }
+            if !::std::option::Option::is_none(&self.email_reply_mode) {
+                state.serialize_field("emailReplyMode", &self.email_reply_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.email_to) {
+                state.serialize_field("emailTo", &self.email_to)?;
+            }
+            if !::std::option::Option::is_none(&self.forward) {
+                state.serialize_field("forward", &self.forward)?;
+            }
+            if !::std::option::Option::is_none(&self.from_number) {
+                state.serialize_field("fromNumber", &self.from_number)?;
+            }
+            if !::std::option::Option::is_none(&self.html) {
+                state.serialize_field("html", &self.html)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.optimization_period) {
+                state.serialize_field("optimizationPeriod", &self.optimization_period)?;
+            }
+            if !::std::option::Option::is_none(&self.reply_message_id) {
+                state.serialize_field("replyMessageId", &self.reply_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.scheduled_timestamp) {
+                state.serialize_field("scheduledTimestamp", &self.scheduled_timestamp)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.serialize_field("subType", &self.sub_type)?;
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            if !::std::option::Option::is_none(&self.thread_id) {
+                state.serialize_field("threadId", &self.thread_id)?;
+            }
+            if !::std::option::Option::is_none(&self.to_number) {
+                state.serialize_field("toNumber", &self.to_number)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.uses_native_scheduling_ai) {
+                state
+                    .serialize_field(
+                        "usesNativeSchedulingAi",
+                        &self.uses_native_scheduling_ai,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl SendMessageBodyDto {
         pub fn builder() -> builder::SendMessageBodyDto {
             Default::default()
         }
     }
     ///Mode for email replies
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoEmailReplyMode {
-        #[serde(rename = "reply")]
         Reply,
-        #[serde(rename = "reply_all")]
         ReplyAll,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoEmailReplyMode {
@@ -6983,6 +7740,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendMessageBodyDtoEmailReplyMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Reply => "reply",
+                        Self::ReplyAll => "reply_all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoEmailReplyMode {
@@ -7024,17 +7796,13 @@ pub mod types {
         }
     }
     ///Optimization period in hours (24h, 48h, or 72h)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoOptimizationPeriod {
-        #[serde(rename = "24h")]
         X24h,
-        #[serde(rename = "48h")]
         X48h,
-        #[serde(rename = "72h")]
         X72h,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoOptimizationPeriod {
@@ -7052,6 +7820,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendMessageBodyDtoOptimizationPeriod {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::X24h => "24h",
+                        Self::X48h => "48h",
+                        Self::X72h => "72h",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoOptimizationPeriod {
@@ -7095,19 +7879,14 @@ pub mod types {
         }
     }
     ///Message status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoStatus {
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "read")]
         Read,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoStatus {
@@ -7126,6 +7905,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendMessageBodyDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Delivered => "delivered",
+                        Self::Failed => "failed",
+                        Self::Pending => "pending",
+                        Self::Read => "read",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoStatus {
@@ -7170,26 +7966,19 @@ pub mod types {
         }
     }
     ///Type of message being sent
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageBodyDtoType {
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "RCS")]
         Rcs,
         Email,
         WhatsApp,
-        #[serde(rename = "IG")]
         Ig,
-        #[serde(rename = "FB")]
         Fb,
         Custom,
-        #[serde(rename = "Live_Chat")]
         LiveChat,
-        #[serde(rename = "TIKTOK")]
         Tiktok,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageBodyDtoType {
@@ -7213,6 +8002,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendMessageBodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sms => "SMS",
+                        Self::Rcs => "RCS",
+                        Self::Email => "Email",
+                        Self::WhatsApp => "WhatsApp",
+                        Self::Ig => "IG",
+                        Self::Fb => "FB",
+                        Self::Custom => "Custom",
+                        Self::LiveChat => "Live_Chat",
+                        Self::Tiktok => "TIKTOK",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoType {
@@ -7267,50 +8078,21 @@ pub mod types {
         }
     }
     ///`SendMessageResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SendMessageResponseDto {
         ///Conversation ID.
-        #[serde(
-            rename = "conversationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_id: ::std::option::Option<::std::string::String>,
         ///This contains the email message ID (only for Email type). Use this ID to send inbound replies through this API to create a threaded email.
-        #[serde(
-            rename = "emailMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Optional metadata for forwarded email
-        #[serde(
-            rename = "forwardData",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forward_data: ::std::option::Option<ForwardResponseDto>,
         ///This is the main Message ID
-        #[serde(
-            rename = "messageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///When sending via the GMB channel, we will be returning list of `messageIds` instead of single `messageId`.
-        #[serde(
-            rename = "messageIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Additional response message when sending a workflow message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub msg: ::std::option::Option<::std::string::String>,
         ///Message status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<SendMessageResponseDtoStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageResponseDto {
@@ -7409,20 +8191,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendMessageResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.conversation_id))
+                + usize::from(!::std::option::Option::is_none(&self.email_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.forward_data))
+                + usize::from(!::std::option::Option::is_none(&self.message_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_ids))
+                + usize::from(!::std::option::Option::is_none(&self.msg))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("SendMessageResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.conversation_id) {
+                state.serialize_field("conversationId", &self.conversation_id)?;
+            }
+            if !::std::option::Option::is_none(&self.email_message_id) {
+                state.serialize_field("emailMessageId", &self.email_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.forward_data) {
+                state.serialize_field("forwardData", &self.forward_data)?;
+            }
+            if !::std::option::Option::is_none(&self.message_id) {
+                state.serialize_field("messageId", &self.message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_ids) {
+                state.serialize_field("messageIds", &self.message_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.msg) {
+                state.serialize_field("msg", &self.msg)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///Message status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendMessageResponseDtoStatus {
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "read")]
         Read,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendMessageResponseDtoStatus {
@@ -7441,6 +8257,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendMessageResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Delivered => "delivered",
+                        Self::Failed => "failed",
+                        Self::Pending => "pending",
+                        Self::Read => "read",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendMessageResponseDtoStatus {
@@ -7486,13 +8319,11 @@ pub mod types {
         }
     }
     ///`SendReviewReplyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendReviewReplyDto {
         ///Conversation ID (must have reviewId)
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Review reply message text
         pub message: ::std::string::String,
@@ -7560,20 +8391,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendReviewReplyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("SendReviewReplyDto", len)?;
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("message", &self.message)?;
+            state.end()
+        }
+    }
     impl SendReviewReplyDto {
         pub fn builder() -> builder::SendReviewReplyDto {
             Default::default()
         }
     }
     ///`StartAfterArrayNumberSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StartAfterArrayNumberSchema {
         ///Search to begin after the specified date - should contain the sort value of the last document
-        #[serde(
-            rename = "startAfterDate",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub start_after_date: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for StartAfterArrayNumberSchema {
@@ -7620,15 +8460,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StartAfterArrayNumberSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.start_after_date));
+            let mut state = serializer
+                .serialize_struct("StartAfterArrayNumberSchema", len)?;
+            if !::std::vec::Vec::is_empty(&self.start_after_date) {
+                state.serialize_field("startAfterDate", &self.start_after_date)?;
+            }
+            state.end()
+        }
+    }
     ///`StartAfterNumberSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StartAfterNumberSchema {
         ///Search to begin after the specified date - should contain the sort value of the last document
-        #[serde(
-            rename = "startAfterDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_date: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for StartAfterNumberSchema {
@@ -7677,26 +8528,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StartAfterNumberSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.start_after_date));
+            let mut state = serializer.serialize_struct("StartAfterNumberSchema", len)?;
+            if !::std::option::Option::is_none(&self.start_after_date) {
+                state.serialize_field("startAfterDate", &self.start_after_date)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateConversationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateConversationDto {
         ///Live chat feedback value for the conversation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub feedback: ::std::option::Option<UpdateConversationDtoFeedback>,
         ///Location ID as string
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Starred status of the conversation.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub starred: ::std::option::Option<bool>,
         ///Count of unread messages in the conversation
-        #[serde(
-            rename = "unreadCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unread_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateConversationDto {
@@ -7772,21 +8628,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateConversationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.feedback))
+                + usize::from(!::std::option::Option::is_none(&self.starred))
+                + usize::from(!::std::option::Option::is_none(&self.unread_count));
+            let mut state = serializer.serialize_struct("UpdateConversationDto", len)?;
+            if !::std::option::Option::is_none(&self.feedback) {
+                state.serialize_field("feedback", &self.feedback)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.starred) {
+                state.serialize_field("starred", &self.starred)?;
+            }
+            if !::std::option::Option::is_none(&self.unread_count) {
+                state.serialize_field("unreadCount", &self.unread_count)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateConversationDto {
         pub fn builder() -> builder::UpdateConversationDto {
             Default::default()
         }
     }
     ///Live chat feedback value for the conversation
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateConversationDtoFeedback {
-        #[serde(rename = "positive")]
         Positive,
-        #[serde(rename = "negative")]
         Negative,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateConversationDtoFeedback {
@@ -7803,6 +8680,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateConversationDtoFeedback {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Positive => "positive",
+                        Self::Negative => "negative",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateConversationDtoFeedback {
@@ -7850,14 +8742,11 @@ pub mod types {
 - Use `status` to set the overall message status.
 
 Multiple calls are additive — event counters are merged, recipient statuses are upserted, and the message status is overwritten.*/
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateEmailMessageStatusDto {
         ///Aggregate delivery event counters. Counters are merged into existing values. The API automatically infers related events (e.g., reporting `clicked` will also set `opened` and `delivered` if not already present). See the endpoint description for the full inference rules.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub events: ::std::option::Option<EmailEventsDto>,
         ///Per-recipient delivery statuses. Each entry maps a recipient email address to a delivery status. Entries are upserted — if a recipient already has a status, it will be overwritten with the new value.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub recipients: ::std::vec::Vec<UpdateRecipientMessageStatusDto>,
         ///The overall status of the email message. Required on every request. For emails with multiple recipients, consider using the `recipients` array for granular tracking and this field for the aggregate status.
         pub status: UpdateEmailMessageStatusDtoStatus,
@@ -7918,37 +8807,46 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmailMessageStatusDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.events))
+                + usize::from(!::std::vec::Vec::is_empty(&self.recipients));
+            let mut state = serializer
+                .serialize_struct("UpdateEmailMessageStatusDto", len)?;
+            if !::std::option::Option::is_none(&self.events) {
+                state.serialize_field("events", &self.events)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.recipients) {
+                state.serialize_field("recipients", &self.recipients)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateEmailMessageStatusDto {
         pub fn builder() -> builder::UpdateEmailMessageStatusDto {
             Default::default()
         }
     }
     ///The overall status of the email message. Required on every request. For emails with multiple recipients, consider using the `recipients` array for granular tracking and this field for the aggregate status.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailMessageStatusDtoStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "read")]
         Read,
-        #[serde(rename = "undelivered")]
         Undelivered,
-        #[serde(rename = "connected")]
         Connected,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "opened")]
         Opened,
-        #[serde(rename = "clicked")]
         Clicked,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailMessageStatusDtoStatus {
@@ -7973,6 +8871,29 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmailMessageStatusDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "pending",
+                        Self::Scheduled => "scheduled",
+                        Self::Sent => "sent",
+                        Self::Delivered => "delivered",
+                        Self::Read => "read",
+                        Self::Undelivered => "undelivered",
+                        Self::Connected => "connected",
+                        Self::Failed => "failed",
+                        Self::Opened => "opened",
+                        Self::Clicked => "clicked",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmailMessageStatusDtoStatus {
@@ -8030,15 +8951,11 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     ///Response returned after successfully updating the email message status.
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateEmailMessageStatusResponseDto {
         ///Human-readable result message.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Whether the status update was persisted successfully.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailMessageStatusResponseDto {
@@ -8099,22 +9016,34 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmailMessageStatusResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdateEmailMessageStatusResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateMessageStatusDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateMessageStatusDto {
         ///Email message Id
-        #[serde(
-            rename = "emailMessageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_message_id: ::std::option::Option<::std::string::String>,
         ///Error object from the conversation provider
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<ErrorDto>,
         ///Email delivery status for additional email recipients.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub recipients: ::std::vec::Vec<::serde_json::Value>,
         ///Message status
         pub status: UpdateMessageStatusDtoStatus,
@@ -8182,25 +9111,44 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 )
         }
     }
+    impl ::serde::Serialize for UpdateMessageStatusDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.email_message_id))
+                + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::vec::Vec::is_empty(&self.recipients));
+            let mut state = serializer.serialize_struct("UpdateMessageStatusDto", len)?;
+            if !::std::option::Option::is_none(&self.email_message_id) {
+                state.serialize_field("emailMessageId", &self.email_message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.recipients) {
+                state.serialize_field("recipients", &self.recipients)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateMessageStatusDto {
         pub fn builder() -> builder::UpdateMessageStatusDto {
             Default::default()
         }
     }
     ///Message status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateMessageStatusDtoStatus {
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "read")]
         Read,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateMessageStatusDtoStatus {
@@ -8219,6 +9167,23 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateMessageStatusDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Delivered => "delivered",
+                        Self::Failed => "failed",
+                        Self::Pending => "pending",
+                        Self::Read => "read",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateMessageStatusDtoStatus {
@@ -8264,17 +9229,11 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     ///Delivery status for an individual recipient of a multi-recipient email. Each entry is keyed by the recipient's email address and tracks their specific delivery outcome independently from the aggregate event counters.
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateRecipientMessageStatusDto {
         ///The recipient's email address. This is used as the key to store and update the per-recipient status. Must match one of the original recipients of the email.
-        #[serde(rename = "emailId")]
         pub email_id: ::std::string::String,
         ///Human-readable reason for the delivery failure. Only applicable when `status` is `failed`. Examples: "Mailbox not found", "Quota exceeded", "Blocked by recipient server".
-        #[serde(
-            rename = "failReason",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fail_reason: ::std::option::Option<::std::string::String>,
         ///The delivery status for this specific recipient. Common values for status updates: `delivered` (successfully delivered), `failed` (delivery failed — provide `failReason`), `opened` (recipient opened the email), `clicked` (recipient clicked a link).
         pub status: UpdateRecipientMessageStatusDtoStatus,
@@ -8339,37 +9298,44 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 )
         }
     }
+    impl ::serde::Serialize for UpdateRecipientMessageStatusDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.fail_reason));
+            let mut state = serializer
+                .serialize_struct("UpdateRecipientMessageStatusDto", len)?;
+            state.serialize_field("emailId", &self.email_id)?;
+            if !::std::option::Option::is_none(&self.fail_reason) {
+                state.serialize_field("failReason", &self.fail_reason)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateRecipientMessageStatusDto {
         pub fn builder() -> builder::UpdateRecipientMessageStatusDto {
             Default::default()
         }
     }
     ///The delivery status for this specific recipient. Common values for status updates: `delivered` (successfully delivered), `failed` (delivery failed — provide `failReason`), `opened` (recipient opened the email), `clicked` (recipient clicked a link).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateRecipientMessageStatusDtoStatus {
-        #[serde(rename = "pending")]
         Pending,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "delivered")]
         Delivered,
-        #[serde(rename = "read")]
         Read,
-        #[serde(rename = "undelivered")]
         Undelivered,
-        #[serde(rename = "connected")]
         Connected,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "opened")]
         Opened,
-        #[serde(rename = "clicked")]
         Clicked,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateRecipientMessageStatusDtoStatus {
@@ -8394,6 +9360,29 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateRecipientMessageStatusDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "pending",
+                        Self::Scheduled => "scheduled",
+                        Self::Sent => "sent",
+                        Self::Delivered => "delivered",
+                        Self::Read => "read",
+                        Self::Undelivered => "undelivered",
+                        Self::Connected => "connected",
+                        Self::Failed => "failed",
+                        Self::Opened => "opened",
+                        Self::Clicked => "clicked",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateRecipientMessageStatusDtoStatus {
@@ -8451,33 +9440,19 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     ///`UploadFilesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UploadFilesDto {
         ///Array of attachment URLs to upload for the conversation
-        #[serde(rename = "attachmentUrls")]
         pub attachment_urls: ::std::vec::Vec<::std::string::String>,
         ///Twilio chat service SID for group SMS uploads
-        #[serde(
-            rename = "chatServiceSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub chat_service_sid: ::std::option::Option<::std::string::String>,
         ///Contact Id
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Conversation Id
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///Flag to indicate group SMS upload flow. When true, only 1 file upload is allowed per request.
-        #[serde(
-            rename = "isGroupSms",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_group_sms: ::std::option::Option<::std::string::String>,
         ///Location ID associated with the upload request
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UploadFilesDto {
@@ -8568,8 +9543,31 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 .deserialize_struct("UploadFilesDto", FIELDS, UploadFilesDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UploadFilesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.chat_service_sid))
+                + usize::from(!::std::option::Option::is_none(&self.is_group_sms));
+            let mut state = serializer.serialize_struct("UploadFilesDto", len)?;
+            state.serialize_field("attachmentUrls", &self.attachment_urls)?;
+            if !::std::option::Option::is_none(&self.chat_service_sid) {
+                state.serialize_field("chatServiceSid", &self.chat_service_sid)?;
+            }
+            state.serialize_field("contactId", &self.contact_id)?;
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            if !::std::option::Option::is_none(&self.is_group_sms) {
+                state.serialize_field("isGroupSms", &self.is_group_sms)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     ///`UploadFilesErrorResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UploadFilesErrorResponseDto {
         ///Error message of the request
         pub message: ::std::string::String,
@@ -8628,6 +9626,20 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 )
         }
     }
+    impl ::serde::Serialize for UploadFilesErrorResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("UploadFilesErrorResponseDto", len)?;
+            state.serialize_field("message", &self.message)?;
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     ///HTTP Status code of the request
     #[derive(::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -8665,23 +9677,13 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     ///`UploadFilesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UploadFilesResponseDto {
         ///Twilio media SIDs for group SMS (when isGroupSms=true)
-        #[serde(
-            rename = "twilioMediaSids",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio_media_sids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Map of uploaded file names to their accessible URLs
-        #[serde(
-            rename = "uploadedFiles",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub uploaded_files: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
@@ -8738,20 +9740,35 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
                 )
         }
     }
+    impl ::serde::Serialize for UploadFilesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.twilio_media_sids))
+                + usize::from(!::serde_json::Map::is_empty(&self.uploaded_files));
+            let mut state = serializer.serialize_struct("UploadFilesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.twilio_media_sids) {
+                state.serialize_field("twilioMediaSids", &self.twilio_media_sids)?;
+            }
+            if !::serde_json::Map::is_empty(&self.uploaded_files) {
+                state.serialize_field("uploadedFiles", &self.uploaded_files)?;
+            }
+            state.end()
+        }
+    }
     ///`UserTypingBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UserTypingBody {
         ///Conversation Id
-        #[serde(rename = "conversationId")]
         pub conversation_id: ::std::string::String,
         ///Typing status
-        #[serde(rename = "isTyping")]
         pub is_typing: ::std::string::String,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Unique ID assigned to each live chat visitor.
-        #[serde(rename = "visitorId")]
         pub visitor_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UserTypingBody {
@@ -8824,6 +9841,21 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
             deserializer
                 .deserialize_struct("UserTypingBody", FIELDS, UserTypingBodyVisitor)
+        }
+    }
+    impl ::serde::Serialize for UserTypingBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("UserTypingBody", len)?;
+            state.serialize_field("conversationId", &self.conversation_id)?;
+            state.serialize_field("isTyping", &self.is_typing)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("visitorId", &self.visitor_id)?;
+            state.end()
         }
     }
     impl UserTypingBody {

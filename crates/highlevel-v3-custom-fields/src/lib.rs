@@ -13,63 +13,35 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateCustomFieldsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCustomFieldsDto {
         ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-        #[serde(
-            rename = "acceptedFormats",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accepted_formats: ::std::option::Option<
             CreateCustomFieldsDtoAcceptedFormats,
         >,
         ///Determines if users can add a custom option value different from the predefined options in records for RADIO type fields. A custom value added in one record does not automatically become an option and will not appear as an option for other records.
-        #[serde(
-            rename = "allowCustomOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_custom_option: ::std::option::Option<bool>,
         ///Type of field that you are trying to create
-        #[serde(rename = "dataType")]
         pub data_type: CreateCustomFieldsDtoDataType,
         ///Description of the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Field key. For Custom Object it's formatted as "custom_object.{objectKey}.{fieldKey}". "custom_object" is a fixed prefix, "{objectKey}" is your custom object's identifier, and "{fieldKey}" is the unique field name within that object. Example: "custom_object.pet.name" for a "name" field in a "pet" custom object.
-        #[serde(rename = "fieldKey")]
         pub field_key: ::std::string::String,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Maximum file limit for uploads. Applicable only for fields with a data type of FILE_UPLOAD.
-        #[serde(
-            rename = "maxFileLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Field name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The key for your custom object. This key uniquely identifies the custom object. Example: "custom_object.pet" for a custom object related to pets.
-        #[serde(rename = "objectKey")]
         pub object_key: ::std::string::String,
         ///Options for the field (Optional, valid only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST type)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub options: ::std::vec::Vec<OptionDto>,
         ///ID of the parent folder
-        #[serde(rename = "parentId")]
         pub parent_id: ::std::string::String,
         ///Placeholder text for the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         ///Whether the field should be shown in forms
-        #[serde(rename = "showInForms")]
         pub show_in_forms: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDto {
@@ -220,39 +192,72 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCustomFieldsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.accepted_formats))
+                + usize::from(!::std::option::Option::is_none(&self.allow_custom_option))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.max_file_limit))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.options))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder));
+            let mut state = serializer.serialize_struct("CreateCustomFieldsDto", len)?;
+            if !::std::option::Option::is_none(&self.accepted_formats) {
+                state.serialize_field("acceptedFormats", &self.accepted_formats)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_custom_option) {
+                state.serialize_field("allowCustomOption", &self.allow_custom_option)?;
+            }
+            state.serialize_field("dataType", &self.data_type)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("fieldKey", &self.field_key)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.max_file_limit) {
+                state.serialize_field("maxFileLimit", &self.max_file_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.serialize_field("objectKey", &self.object_key)?;
+            if !::std::vec::Vec::is_empty(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            state.serialize_field("parentId", &self.parent_id)?;
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            state.serialize_field("showInForms", &self.show_in_forms)?;
+            state.end()
+        }
+    }
     impl CreateCustomFieldsDto {
         pub fn builder() -> builder::CreateCustomFieldsDto {
             Default::default()
         }
     }
     ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomFieldsDtoAcceptedFormats {
-        #[serde(rename = ".pdf")]
         Pdf,
-        #[serde(rename = ".docx")]
         Docx,
-        #[serde(rename = ".doc")]
         Doc,
-        #[serde(rename = ".jpg")]
         Jpg,
-        #[serde(rename = ".jpeg")]
         Jpeg,
-        #[serde(rename = ".png")]
         Png,
-        #[serde(rename = ".gif")]
         Gif,
-        #[serde(rename = ".csv")]
         Csv,
-        #[serde(rename = ".xlsx")]
         Xlsx,
-        #[serde(rename = ".xls")]
         Xls,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDtoAcceptedFormats {
@@ -278,6 +283,30 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCustomFieldsDtoAcceptedFormats {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pdf => ".pdf",
+                        Self::Docx => ".docx",
+                        Self::Doc => ".doc",
+                        Self::Jpg => ".jpg",
+                        Self::Jpeg => ".jpeg",
+                        Self::Png => ".png",
+                        Self::Gif => ".gif",
+                        Self::Csv => ".csv",
+                        Self::Xlsx => ".xlsx",
+                        Self::Xls => ".xls",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoAcceptedFormats {
@@ -337,37 +366,23 @@ pub mod types {
         }
     }
     ///Type of field that you are trying to create
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomFieldsDtoDataType {
-        #[serde(rename = "TEXT")]
         Text,
-        #[serde(rename = "LARGE_TEXT")]
         LargeText,
-        #[serde(rename = "NUMERICAL")]
         Numerical,
-        #[serde(rename = "PHONE")]
         Phone,
-        #[serde(rename = "MONETORY")]
         Monetory,
-        #[serde(rename = "CHECKBOX")]
         Checkbox,
-        #[serde(rename = "SINGLE_OPTIONS")]
         SingleOptions,
-        #[serde(rename = "MULTIPLE_OPTIONS")]
         MultipleOptions,
-        #[serde(rename = "DATE")]
         Date,
-        #[serde(rename = "TEXTBOX_LIST")]
         TextboxList,
-        #[serde(rename = "FILE_UPLOAD")]
         FileUpload,
-        #[serde(rename = "RADIO")]
         Radio,
-        #[serde(rename = "EMAIL")]
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDtoDataType {
@@ -395,6 +410,32 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCustomFieldsDtoDataType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Text => "TEXT",
+                        Self::LargeText => "LARGE_TEXT",
+                        Self::Numerical => "NUMERICAL",
+                        Self::Phone => "PHONE",
+                        Self::Monetory => "MONETORY",
+                        Self::Checkbox => "CHECKBOX",
+                        Self::SingleOptions => "SINGLE_OPTIONS",
+                        Self::MultipleOptions => "MULTIPLE_OPTIONS",
+                        Self::Date => "DATE",
+                        Self::TextboxList => "TEXTBOX_LIST",
+                        Self::FileUpload => "FILE_UPLOAD",
+                        Self::Radio => "RADIO",
+                        Self::Email => "EMAIL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoDataType {
@@ -458,15 +499,13 @@ pub mod types {
         }
     }
     ///`CreateFolder`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateFolder {
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Field name
         pub name: ::std::string::String,
         ///The key for your custom object. This key uniquely identifies the custom object. Example: "custom_object.pet" for a custom object related to pets.
-        #[serde(rename = "objectKey")]
         pub object_key: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateFolder {
@@ -524,16 +563,28 @@ pub mod types {
             deserializer.deserialize_struct("CreateFolder", FIELDS, CreateFolderVisitor)
         }
     }
+    impl ::serde::Serialize for CreateFolder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("CreateFolder", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("objectKey", &self.object_key)?;
+            state.end()
+        }
+    }
     impl CreateFolder {
         pub fn builder() -> builder::CreateFolder {
             Default::default()
         }
     }
     ///`CustomFieldSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field: ::std::option::Option<ICustomField>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldSuccessfulResponseDto {
@@ -583,16 +634,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.field));
+            let mut state = serializer
+                .serialize_struct("CustomFieldSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.field) {
+                state.serialize_field("field", &self.field)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldsResponseDto {
         ///Custom Fields for the object.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fields: ::std::option::Option<::std::vec::Vec<ICustomField>>,
         ///Custom Fields folder for the object.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub folders: ::std::option::Option<::std::vec::Vec<ICustomField>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsResponseDto {
@@ -648,17 +710,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.fields))
+                + usize::from(!::std::option::Option::is_none(&self.folders));
+            let mut state = serializer.serialize_struct("CustomFieldsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.fields) {
+                state.serialize_field("fields", &self.fields)?;
+            }
+            if !::std::option::Option::is_none(&self.folders) {
+                state.serialize_field("folders", &self.folders)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFolderDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFolderDeleteResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFolderDeleteResponseDto {
@@ -722,105 +796,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFolderDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("CustomFolderDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`ICustomField`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ICustomField {
         ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-        #[serde(
-            rename = "acceptedFormats",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accepted_formats: ::std::option::Option<ICustomFieldAcceptedFormats>,
         ///Determines if users can add a custom option value different from the predefined options in records for RADIO type fields. A custom value added in one record does not automatically become an option and will not appear as an option for other records.
-        #[serde(
-            rename = "allowCustomOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_custom_option: ::std::option::Option<bool>,
         ///Type of field that you are trying to create
-        #[serde(
-            rename = "dataType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data_type: ::std::option::Option<ICustomFieldDataType>,
         ///Date and time when the object was added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Description of the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Field key. For Custom Object it's formatted as "custom_object.{objectKey}.{fieldKey}". "custom_object" is a fixed prefix, "{objectKey}" is your custom object's identifier, and "{fieldName}" is the unique field name within that object. Example: "custom_object.pet.name" for a "name" field in a "pet" custom object.
-        #[serde(
-            rename = "fieldKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum file limit for uploads
-        #[serde(
-            rename = "maxFileLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Field name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The key for your custom / standard object. This key uniquely identifies the custom object. Example: "custom_object.pet" for a custom object related to pets.
-        #[serde(
-            rename = "objectKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Options for the field (Optional, valid only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST type)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<::std::vec::Vec<OptionDtoResponse>>,
         ///ID of the parent folder
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Placeholder text for the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         ///Whether the field should be shown in forms
-        #[serde(
-            rename = "showInForms",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_forms: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomField {
@@ -986,34 +1018,97 @@ pub mod types {
             deserializer.deserialize_struct("ICustomField", FIELDS, ICustomFieldVisitor)
         }
     }
+    impl ::serde::Serialize for ICustomField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.accepted_formats))
+                + usize::from(!::std::option::Option::is_none(&self.allow_custom_option))
+                + usize::from(!::std::option::Option::is_none(&self.data_type))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.field_key))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.max_file_limit))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.object_key))
+                + usize::from(!::std::option::Option::is_none(&self.options))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder))
+                + usize::from(!::std::option::Option::is_none(&self.show_in_forms));
+            let mut state = serializer.serialize_struct("ICustomField", len)?;
+            if !::std::option::Option::is_none(&self.accepted_formats) {
+                state.serialize_field("acceptedFormats", &self.accepted_formats)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_custom_option) {
+                state.serialize_field("allowCustomOption", &self.allow_custom_option)?;
+            }
+            if !::std::option::Option::is_none(&self.data_type) {
+                state.serialize_field("dataType", &self.data_type)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.field_key) {
+                state.serialize_field("fieldKey", &self.field_key)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_file_limit) {
+                state.serialize_field("maxFileLimit", &self.max_file_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.object_key) {
+                state.serialize_field("objectKey", &self.object_key)?;
+            }
+            if !::std::option::Option::is_none(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            if !::std::option::Option::is_none(&self.show_in_forms) {
+                state.serialize_field("showInForms", &self.show_in_forms)?;
+            }
+            state.end()
+        }
+    }
     ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ICustomFieldAcceptedFormats {
-        #[serde(rename = ".pdf")]
         Pdf,
-        #[serde(rename = ".docx")]
         Docx,
-        #[serde(rename = ".doc")]
         Doc,
-        #[serde(rename = ".jpg")]
         Jpg,
-        #[serde(rename = ".jpeg")]
         Jpeg,
-        #[serde(rename = ".png")]
         Png,
-        #[serde(rename = ".gif")]
         Gif,
-        #[serde(rename = ".csv")]
         Csv,
-        #[serde(rename = ".xlsx")]
         Xlsx,
-        #[serde(rename = ".xls")]
         Xls,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomFieldAcceptedFormats {
@@ -1039,6 +1134,30 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ICustomFieldAcceptedFormats {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pdf => ".pdf",
+                        Self::Docx => ".docx",
+                        Self::Doc => ".doc",
+                        Self::Jpg => ".jpg",
+                        Self::Jpeg => ".jpeg",
+                        Self::Png => ".png",
+                        Self::Gif => ".gif",
+                        Self::Csv => ".csv",
+                        Self::Xlsx => ".xlsx",
+                        Self::Xls => ".xls",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ICustomFieldAcceptedFormats {
@@ -1097,35 +1216,22 @@ pub mod types {
         }
     }
     ///Type of field that you are trying to create
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ICustomFieldDataType {
-        #[serde(rename = "TEXT")]
         Text,
-        #[serde(rename = "LARGE_TEXT")]
         LargeText,
-        #[serde(rename = "NUMERICAL")]
         Numerical,
-        #[serde(rename = "PHONE")]
         Phone,
-        #[serde(rename = "MONETORY")]
         Monetory,
-        #[serde(rename = "CHECKBOX")]
         Checkbox,
-        #[serde(rename = "SINGLE_OPTIONS")]
         SingleOptions,
-        #[serde(rename = "MULTIPLE_OPTIONS")]
         MultipleOptions,
-        #[serde(rename = "DATE")]
         Date,
-        #[serde(rename = "TEXTBOX_LIST")]
         TextboxList,
-        #[serde(rename = "FILE_UPLOAD")]
         FileUpload,
-        #[serde(rename = "RADIO")]
         Radio,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomFieldDataType {
@@ -1152,6 +1258,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ICustomFieldDataType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Text => "TEXT",
+                        Self::LargeText => "LARGE_TEXT",
+                        Self::Numerical => "NUMERICAL",
+                        Self::Phone => "PHONE",
+                        Self::Monetory => "MONETORY",
+                        Self::Checkbox => "CHECKBOX",
+                        Self::SingleOptions => "SINGLE_OPTIONS",
+                        Self::MultipleOptions => "MULTIPLE_OPTIONS",
+                        Self::Date => "DATE",
+                        Self::TextboxList => "TEXTBOX_LIST",
+                        Self::FileUpload => "FILE_UPLOAD",
+                        Self::Radio => "RADIO",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ICustomFieldDataType {
@@ -1212,29 +1343,15 @@ pub mod types {
         }
     }
     ///`ICustomFieldFolder`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ICustomFieldFolder {
         ///Unique identifier of the object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Field name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The key for your custom object. This key uniquely identifies the custom object. Example: "custom_object.pet" for a custom object related to pets.
-        #[serde(
-            rename = "objectKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomFieldFolder {
@@ -1304,16 +1421,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ICustomFieldFolder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.object_key));
+            let mut state = serializer.serialize_struct("ICustomFieldFolder", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.object_key) {
+                state.serialize_field("objectKey", &self.object_key)?;
+            }
+            state.end()
+        }
+    }
     ///`OptionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct OptionDto {
         ///Key of the option (Included in Create and Response, excluded in Update)
         pub key: ::std::string::String,
         ///Value of the option
         pub label: ::std::string::String,
         ///URL associated with the option (Optional, valid only for RADIO type)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OptionDto {
@@ -1367,25 +1508,35 @@ pub mod types {
             deserializer.deserialize_struct("OptionDto", FIELDS, OptionDtoVisitor)
         }
     }
+    impl ::serde::Serialize for OptionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("OptionDto", len)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("label", &self.label)?;
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     impl OptionDto {
         pub fn builder() -> builder::OptionDto {
             Default::default()
         }
     }
     ///`OptionDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OptionDtoResponse {
         ///Key of the option (Included in Create and Response, excluded in Update)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Value of the option
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///URL associated with the option (Optional, valid only for RADIO type)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OptionDtoResponse {
@@ -1448,45 +1599,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OptionDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("OptionDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateCustomFieldsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomFieldsDto {
         ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-        #[serde(
-            rename = "acceptedFormats",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accepted_formats: ::std::option::Option<
             UpdateCustomFieldsDtoAcceptedFormats,
         >,
         ///Description of the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Maximum file limit for uploads. Applicable only for fields with a data type of FILE_UPLOAD.
-        #[serde(
-            rename = "maxFileLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Field name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Options for the field. Important: Providing options will completely replace the existing options array. You must include all existing options alongside any new options you wish to add. Removal of options is not supported through this update. Applicable only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST types.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub options: ::std::vec::Vec<OptionDto>,
         ///Placeholder text for the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         ///Whether the field should be shown in forms
-        #[serde(rename = "showInForms")]
         pub show_in_forms: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomFieldsDto {
@@ -1593,39 +1747,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCustomFieldsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.accepted_formats))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.max_file_limit))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.options))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder));
+            let mut state = serializer.serialize_struct("UpdateCustomFieldsDto", len)?;
+            if !::std::option::Option::is_none(&self.accepted_formats) {
+                state.serialize_field("acceptedFormats", &self.accepted_formats)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.max_file_limit) {
+                state.serialize_field("maxFileLimit", &self.max_file_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            state.serialize_field("showInForms", &self.show_in_forms)?;
+            state.end()
+        }
+    }
     impl UpdateCustomFieldsDto {
         pub fn builder() -> builder::UpdateCustomFieldsDto {
             Default::default()
         }
     }
     ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCustomFieldsDtoAcceptedFormats {
-        #[serde(rename = ".pdf")]
         Pdf,
-        #[serde(rename = ".docx")]
         Docx,
-        #[serde(rename = ".doc")]
         Doc,
-        #[serde(rename = ".jpg")]
         Jpg,
-        #[serde(rename = ".jpeg")]
         Jpeg,
-        #[serde(rename = ".png")]
         Png,
-        #[serde(rename = ".gif")]
         Gif,
-        #[serde(rename = ".csv")]
         Csv,
-        #[serde(rename = ".xlsx")]
         Xlsx,
-        #[serde(rename = ".xls")]
         Xls,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomFieldsDtoAcceptedFormats {
@@ -1651,6 +1830,30 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomFieldsDtoAcceptedFormats {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pdf => ".pdf",
+                        Self::Docx => ".docx",
+                        Self::Doc => ".doc",
+                        Self::Jpg => ".jpg",
+                        Self::Jpeg => ".jpeg",
+                        Self::Png => ".png",
+                        Self::Gif => ".gif",
+                        Self::Csv => ".csv",
+                        Self::Xlsx => ".xlsx",
+                        Self::Xls => ".xls",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCustomFieldsDtoAcceptedFormats {
@@ -1710,10 +1913,9 @@ pub mod types {
         }
     }
     ///`UpdateFolder`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateFolder {
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Field name
         pub name: ::std::string::String,
@@ -1763,6 +1965,19 @@ pub mod types {
                 }
             }
             deserializer.deserialize_struct("UpdateFolder", FIELDS, UpdateFolderVisitor)
+        }
+    }
+    impl ::serde::Serialize for UpdateFolder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("UpdateFolder", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
         }
     }
     impl UpdateFolder {

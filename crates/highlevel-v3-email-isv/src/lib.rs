@@ -13,19 +13,13 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`EmailNotVerifiedResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailNotVerifiedResponseDto {
         ///Email address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Email verification failure message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Email verification not processed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailNotVerifiedResponseDto {
@@ -88,33 +82,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailNotVerifiedResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer
+                .serialize_struct("EmailNotVerifiedResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     ///`EmailVerifiedV3ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailVerifiedV3ResponseDto {
         ///Email address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Lead Connector email verification recommendation
-        #[serde(
-            rename = "leadConnectorRecommendation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead_connector_recommendation: ::std::option::Option<
             LeadConnectorRecommendationDto,
         >,
         ///Reason for email verification failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Email verification result
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub result: ::std::option::Option<EmailVerifiedV3ResponseDtoResult>,
         ///Risk level of email sending to bounce
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risk: ::std::option::Option<EmailVerifiedV3ResponseDtoRisk>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailVerifiedV3ResponseDto {
@@ -197,22 +202,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailVerifiedV3ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.lead_connector_recommendation),
+                ) + usize::from(!::std::option::Option::is_none(&self.reason))
+                + usize::from(!::std::option::Option::is_none(&self.result))
+                + usize::from(!::std::option::Option::is_none(&self.risk));
+            let mut state = serializer
+                .serialize_struct("EmailVerifiedV3ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.lead_connector_recommendation) {
+                state
+                    .serialize_field(
+                        "leadConnectorRecommendation",
+                        &self.lead_connector_recommendation,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.reason) {
+                state.serialize_field("reason", &self.reason)?;
+            }
+            if !::std::option::Option::is_none(&self.result) {
+                state.serialize_field("result", &self.result)?;
+            }
+            if !::std::option::Option::is_none(&self.risk) {
+                state.serialize_field("risk", &self.risk)?;
+            }
+            state.end()
+        }
+    }
     ///Email verification result
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmailVerifiedV3ResponseDtoResult {
-        #[serde(rename = "deliverable")]
         Deliverable,
-        #[serde(rename = "undeliverable")]
         Undeliverable,
-        #[serde(rename = "do_not_send")]
         DoNotSend,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "catch_all")]
         CatchAll,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmailVerifiedV3ResponseDtoResult {
@@ -232,6 +268,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmailVerifiedV3ResponseDtoResult {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Deliverable => "deliverable",
+                        Self::Undeliverable => "undeliverable",
+                        Self::DoNotSend => "do_not_send",
+                        Self::Unknown => "unknown",
+                        Self::CatchAll => "catch_all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmailVerifiedV3ResponseDtoResult {
@@ -279,19 +333,14 @@ pub mod types {
         }
     }
     ///Risk level of email sending to bounce
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmailVerifiedV3ResponseDtoRisk {
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmailVerifiedV3ResponseDtoRisk {
@@ -310,6 +359,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmailVerifiedV3ResponseDtoRisk {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::High => "high",
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::Unknown => "unknown",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmailVerifiedV3ResponseDtoRisk {
@@ -355,14 +421,9 @@ pub mod types {
         }
     }
     ///`LeadConnectorRecommendationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LeadConnectorRecommendationDto {
         ///Email verification status
-        #[serde(
-            rename = "isEmailValid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_email_valid: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for LeadConnectorRecommendationDto {
@@ -412,11 +473,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LeadConnectorRecommendationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.is_email_valid));
+            let mut state = serializer
+                .serialize_struct("LeadConnectorRecommendationDto", len)?;
+            if !::std::option::Option::is_none(&self.is_email_valid) {
+                state.serialize_field("isEmailValid", &self.is_email_valid)?;
+            }
+            state.end()
+        }
+    }
     ///`VerificationBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct VerificationBodyDto {
         ///Email Verification type
-        #[serde(rename = "type")]
         pub type_: VerificationBodyDtoType,
         ///Email Verification recepient (email address / contactId)
         pub verify: ::std::string::String,
@@ -470,21 +546,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for VerificationBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("VerificationBodyDto", len)?;
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("verify", &self.verify)?;
+            state.end()
+        }
+    }
     impl VerificationBodyDto {
         pub fn builder() -> builder::VerificationBodyDto {
             Default::default()
         }
     }
     ///Email Verification type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VerificationBodyDtoType {
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "contact")]
         Contact,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VerificationBodyDtoType {
@@ -501,6 +587,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VerificationBodyDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Email => "email",
+                        Self::Contact => "contact",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VerificationBodyDtoType {
@@ -541,47 +642,25 @@ pub mod types {
         }
     }
     ///`VerifyEmailResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct VerifyEmailResponse {
         ///Email address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Email verification status
-        #[serde(
-            rename = "isEmailValid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_email_valid: ::std::option::Option<bool>,
         ///Lead Connector email verification recommendation
-        #[serde(
-            rename = "leadConnectorRecommendation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lead_connector_recommendation: ::std::option::Option<
             LeadConnectorRecommendationDto,
         >,
         ///Email verification failure message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Reason for email verification failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Email verification result
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub result: ::std::option::Option<VerifyEmailResponseResult>,
         ///Risk level of email sending to bounce
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub risk: ::std::option::Option<VerifyEmailResponseRisk>,
         ///Email verification not processed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub verified: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for VerifyEmailResponse {
@@ -688,22 +767,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for VerifyEmailResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.is_email_valid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.lead_connector_recommendation),
+                ) + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.reason))
+                + usize::from(!::std::option::Option::is_none(&self.result))
+                + usize::from(!::std::option::Option::is_none(&self.risk))
+                + usize::from(!::std::option::Option::is_none(&self.verified));
+            let mut state = serializer.serialize_struct("VerifyEmailResponse", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.is_email_valid) {
+                state.serialize_field("isEmailValid", &self.is_email_valid)?;
+            }
+            if !::std::option::Option::is_none(&self.lead_connector_recommendation) {
+                state
+                    .serialize_field(
+                        "leadConnectorRecommendation",
+                        &self.lead_connector_recommendation,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.reason) {
+                state.serialize_field("reason", &self.reason)?;
+            }
+            if !::std::option::Option::is_none(&self.result) {
+                state.serialize_field("result", &self.result)?;
+            }
+            if !::std::option::Option::is_none(&self.risk) {
+                state.serialize_field("risk", &self.risk)?;
+            }
+            if !::std::option::Option::is_none(&self.verified) {
+                state.serialize_field("verified", &self.verified)?;
+            }
+            state.end()
+        }
+    }
     ///Email verification result
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VerifyEmailResponseResult {
-        #[serde(rename = "deliverable")]
         Deliverable,
-        #[serde(rename = "undeliverable")]
         Undeliverable,
-        #[serde(rename = "do_not_send")]
         DoNotSend,
-        #[serde(rename = "unknown")]
         Unknown,
-        #[serde(rename = "catch_all")]
         CatchAll,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VerifyEmailResponseResult {
@@ -723,6 +844,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VerifyEmailResponseResult {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Deliverable => "deliverable",
+                        Self::Undeliverable => "undeliverable",
+                        Self::DoNotSend => "do_not_send",
+                        Self::Unknown => "unknown",
+                        Self::CatchAll => "catch_all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VerifyEmailResponseResult {
@@ -769,19 +908,14 @@ pub mod types {
         }
     }
     ///Risk level of email sending to bounce
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VerifyEmailResponseRisk {
-        #[serde(rename = "high")]
         High,
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "unknown")]
         Unknown,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VerifyEmailResponseRisk {
@@ -800,6 +934,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VerifyEmailResponseRisk {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::High => "high",
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::Unknown => "unknown",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VerifyEmailResponseRisk {

@@ -13,13 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BuilderAttributePublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BuilderAttributePublicV2Dto {
         ///Attribute name
         pub name: ::std::string::String,
         ///Attribute unit
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BuilderAttributePublicV2Dto {
@@ -73,28 +71,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderAttributePublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::option::Option::is_none(&self.unit));
+            let mut state = serializer
+                .serialize_struct("BuilderAttributePublicV2Dto", len)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.unit) {
+                state.serialize_field("unit", &self.unit)?;
+            }
+            state.end()
+        }
+    }
     ///`BuilderCustomFlagsPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BuilderCustomFlagsPublicV2Dto {
         ///Layout ID
-        #[serde(
-            rename = "layoutId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub layout_id: ::std::option::Option<::serde_json::Value>,
         ///Social element rendering type
-        #[serde(
-            rename = "socialElementType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social_element_type: ::std::option::Option<
             BuilderCustomFlagsPublicV2DtoSocialElementType,
         >,
         ///Theme name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub theme: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BuilderCustomFlagsPublicV2Dto {
@@ -158,18 +160,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderCustomFlagsPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.layout_id))
+                + usize::from(!::std::option::Option::is_none(&self.social_element_type))
+                + usize::from(!::std::option::Option::is_none(&self.theme));
+            let mut state = serializer
+                .serialize_struct("BuilderCustomFlagsPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.layout_id) {
+                state.serialize_field("layoutId", &self.layout_id)?;
+            }
+            if !::std::option::Option::is_none(&self.social_element_type) {
+                state.serialize_field("socialElementType", &self.social_element_type)?;
+            }
+            if !::std::option::Option::is_none(&self.theme) {
+                state.serialize_field("theme", &self.theme)?;
+            }
+            state.end()
+        }
+    }
     ///Social element rendering type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BuilderCustomFlagsPublicV2DtoSocialElementType {
-        #[serde(rename = "icon")]
         Icon,
-        #[serde(rename = "icon-text")]
         IconText,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -188,6 +210,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BuilderCustomFlagsPublicV2DtoSocialElementType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Icon => "icon",
+                        Self::IconText => "icon-text",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BuilderCustomFlagsPublicV2DtoSocialElementType {
@@ -232,26 +270,16 @@ pub mod types {
         }
     }
     ///`BuilderEditorContentPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BuilderEditorContentPublicV2Dto {
         ///Builder attributes map keyed by element ID
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub attrs: ::std::collections::HashMap<
             ::std::string::String,
             BuilderNodeAttrsPublicV2Dto,
         >,
         ///Builder elements
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub elements: ::std::vec::Vec<BuilderElementNodePublicV2Dto>,
         ///Template-level settings map keyed by setting group
-        #[serde(
-            rename = "templateSettings",
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub template_settings: ::std::collections::HashMap<
             ::std::string::String,
             ::std::vec::Vec<BuilderAttributePublicV2Dto>,
@@ -312,16 +340,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderEditorContentPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::collections::HashMap::is_empty(&self.attrs))
+                + usize::from(!::std::vec::Vec::is_empty(&self.elements))
+                + usize::from(
+                    !::std::collections::HashMap::is_empty(&self.template_settings),
+                );
+            let mut state = serializer
+                .serialize_struct("BuilderEditorContentPublicV2Dto", len)?;
+            if !::std::collections::HashMap::is_empty(&self.attrs) {
+                state.serialize_field("attrs", &self.attrs)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.elements) {
+                state.serialize_field("elements", &self.elements)?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.template_settings) {
+                state.serialize_field("templateSettings", &self.template_settings)?;
+            }
+            state.end()
+        }
+    }
     ///`BuilderElementNodePublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BuilderElementNodePublicV2Dto {
         ///Child elements
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub children: ::std::vec::Vec<BuilderElementNodePublicV2Dto>,
         ///Element ID
         pub id: ::std::string::String,
         ///Tag name
-        #[serde(rename = "tagName")]
         pub tag_name: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for BuilderElementNodePublicV2Dto {
@@ -382,24 +434,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderElementNodePublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.children));
+            let mut state = serializer
+                .serialize_struct("BuilderElementNodePublicV2Dto", len)?;
+            if !::std::vec::Vec::is_empty(&self.children) {
+                state.serialize_field("children", &self.children)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("tagName", &self.tag_name)?;
+            state.end()
+        }
+    }
     ///`BuilderNodeAttrsPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BuilderNodeAttrsPublicV2Dto {
         ///Element attributes
         pub attributes: ::std::vec::Vec<BuilderAttributePublicV2Dto>,
         ///Element content
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content: ::std::option::Option<::std::string::String>,
         ///Custom flags
-        #[serde(
-            rename = "customFlags",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_flags: ::std::option::Option<BuilderCustomFlagsPublicV2Dto>,
         ///Tag name
-        #[serde(rename = "tagName")]
         pub tag_name: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for BuilderNodeAttrsPublicV2Dto {
@@ -471,40 +532,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderNodeAttrsPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.content))
+                + usize::from(!::std::option::Option::is_none(&self.custom_flags));
+            let mut state = serializer
+                .serialize_struct("BuilderNodeAttrsPublicV2Dto", len)?;
+            state.serialize_field("attributes", &self.attributes)?;
+            if !::std::option::Option::is_none(&self.content) {
+                state.serialize_field("content", &self.content)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_flags) {
+                state.serialize_field("customFlags", &self.custom_flags)?;
+            }
+            state.serialize_field("tagName", &self.tag_name)?;
+            state.end()
+        }
+    }
     ///`BuilderUpdateSuccessfulDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BuilderUpdateSuccessfulDto {
         ///ok
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ok: ::std::option::Option<::std::string::String>,
         ///preview url
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///template data download url
-        #[serde(
-            rename = "templateDownloadUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_download_url: ::std::option::Option<::std::string::String>,
         ///trace id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///version id of the saved template
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BuilderUpdateSuccessfulDto {
@@ -587,42 +648,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BuilderUpdateSuccessfulDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.ok))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.template_download_url),
+                ) + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer
+                .serialize_struct("BuilderUpdateSuccessfulDto", len)?;
+            if !::std::option::Option::is_none(&self.ok) {
+                state.serialize_field("ok", &self.ok)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.template_download_url) {
+                state
+                    .serialize_field(
+                        "templateDownloadUrl",
+                        &self.template_download_url,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
+        }
+    }
     ///`BulkActionCampaignDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkActionCampaignDto {
         ///Processing completion timestamp
-        #[serde(
-            rename = "completedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed_at: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(rename = "createdAt")]
         pub created_at: ::std::string::String,
         ///User who created the campaign
-        #[serde(rename = "createdBy")]
         pub created_by: ::std::string::String,
         ///Whether the campaign is deleted
         pub deleted: bool,
         ///Email metadata
-        #[serde(
-            rename = "emailMetadata",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_metadata: ::std::option::Option<BulkActionCampaignEmailDetailsDto>,
         ///Campaign ID
         pub id: ::std::string::String,
         ///Campaign name
         pub name: ::std::string::String,
         ///Schedule type (NOW or SCHEDULED)
-        #[serde(rename = "scheduleType")]
         pub schedule_type: ::std::string::String,
         ///Campaign status
         pub status: BulkActionCampaignDtoStatus,
         ///Last updated timestamp
-        #[serde(rename = "updatedAt")]
         pub updated_at: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignDto {
@@ -744,22 +827,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkActionCampaignDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 8usize
+                + usize::from(!::std::option::Option::is_none(&self.completed_at))
+                + usize::from(!::std::option::Option::is_none(&self.email_metadata));
+            let mut state = serializer.serialize_struct("BulkActionCampaignDto", len)?;
+            if !::std::option::Option::is_none(&self.completed_at) {
+                state.serialize_field("completedAt", &self.completed_at)?;
+            }
+            state.serialize_field("createdAt", &self.created_at)?;
+            state.serialize_field("createdBy", &self.created_by)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            if !::std::option::Option::is_none(&self.email_metadata) {
+                state.serialize_field("emailMetadata", &self.email_metadata)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("scheduleType", &self.schedule_type)?;
+            state.serialize_field("status", &self.status)?;
+            state.serialize_field("updatedAt", &self.updated_at)?;
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkActionCampaignDtoStatus {
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "paused")]
         Paused,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "cancelled")]
         Cancelled,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignDtoStatus {
@@ -779,6 +883,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BulkActionCampaignDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Paused => "paused",
+                        Self::Complete => "complete",
+                        Self::Cancelled => "cancelled",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BulkActionCampaignDtoStatus {
@@ -825,26 +947,15 @@ pub mod types {
         }
     }
     ///`BulkActionCampaignEmailDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkActionCampaignEmailDetailsDto {
         ///Sender (name and email)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Email template ID
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignEmailDetailsDto {
@@ -915,72 +1026,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkActionCampaignEmailDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.from))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.template_id));
+            let mut state = serializer
+                .serialize_struct("BulkActionCampaignEmailDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.from) {
+                state.serialize_field("from", &self.from)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.end()
+        }
+    }
     ///`BulkActionCampaignPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkActionCampaignPublicV2Dto {
         ///Processing completion timestamp
-        #[serde(
-            rename = "completedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed_at: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Email metadata
-        #[serde(
-            rename = "emailMetadata",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_metadata: ::std::option::Option<BulkActionCampaignEmailDetailsDto>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Schedule type (NOW, SCHEDULED, or DRIP)
-        #[serde(
-            rename = "scheduleType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_type: ::std::option::Option<
             BulkActionCampaignPublicV2DtoScheduleType,
         >,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<BulkActionCampaignPublicV2DtoStatus>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignPublicV2Dto {
@@ -1112,18 +1210,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkActionCampaignPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.completed_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.email_metadata))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule_type))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("BulkActionCampaignPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.completed_at) {
+                state.serialize_field("completedAt", &self.completed_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.email_metadata) {
+                state.serialize_field("emailMetadata", &self.email_metadata)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_type) {
+                state.serialize_field("scheduleType", &self.schedule_type)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Schedule type (NOW, SCHEDULED, or DRIP)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkActionCampaignPublicV2DtoScheduleType {
-        #[serde(rename = "NOW")]
         Now,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "DRIP")]
         Drip,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignPublicV2DtoScheduleType {
@@ -1141,6 +1291,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BulkActionCampaignPublicV2DtoScheduleType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Now => "NOW",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Drip => "DRIP",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BulkActionCampaignPublicV2DtoScheduleType {
@@ -1184,21 +1350,15 @@ pub mod types {
         }
     }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum BulkActionCampaignPublicV2DtoStatus {
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "paused")]
         Paused,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "cancelled")]
         Cancelled,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for BulkActionCampaignPublicV2DtoStatus {
@@ -1218,6 +1378,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for BulkActionCampaignPublicV2DtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Paused => "paused",
+                        Self::Complete => "complete",
+                        Self::Cancelled => "cancelled",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for BulkActionCampaignPublicV2DtoStatus {
@@ -1265,84 +1443,23 @@ pub mod types {
         }
     }
     ///`CreateBuilderDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBuilderDto {
-        #[serde(
-            rename = "builderVersion",
-            default = "defaults::create_builder_dto_builder_version"
-        )]
         pub builder_version: CreateBuilderDtoBuilderVersion,
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "importProvider")]
         pub import_provider: CreateBuilderDtoImportProvider,
-        #[serde(
-            rename = "importURL",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub import_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateDataUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_data_url: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "templateSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "type")]
         pub type_: CreateBuilderDtoType,
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDto {
@@ -1510,16 +1627,76 @@ pub mod types {
                 .deserialize_struct("CreateBuilderDto", FIELDS, CreateBuilderDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateBuilderDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.import_url))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.template_data_url))
+                + usize::from(!::std::option::Option::is_none(&self.template_source))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by));
+            let mut state = serializer.serialize_struct("CreateBuilderDto", len)?;
+            state.serialize_field("builderVersion", &self.builder_version)?;
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            state.serialize_field("importProvider", &self.import_provider)?;
+            if !::std::option::Option::is_none(&self.import_url) {
+                state.serialize_field("importURL", &self.import_url)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.template_data_url) {
+                state.serialize_field("templateDataUrl", &self.template_data_url)?;
+            }
+            if !::std::option::Option::is_none(&self.template_source) {
+                state.serialize_field("templateSource", &self.template_source)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateBuilderDtoBuilderVersion`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoBuilderVersion {
-        #[serde(rename = "1")]
         X1,
-        #[serde(rename = "2")]
         X2,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoBuilderVersion {
@@ -1536,6 +1713,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBuilderDtoBuilderVersion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::X1 => "1",
+                        Self::X2 => "2",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoBuilderVersion {
@@ -1582,21 +1774,15 @@ pub mod types {
         }
     }
     ///`CreateBuilderDtoImportProvider`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoImportProvider {
-        #[serde(rename = "mailchimp")]
         Mailchimp,
-        #[serde(rename = "active_campaign")]
         ActiveCampaign,
-        #[serde(rename = "kajabi")]
         Kajabi,
-        #[serde(rename = "other")]
         Other,
-        #[serde(rename = "import_with_email_ai")]
         ImportWithEmailAi,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoImportProvider {
@@ -1616,6 +1802,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBuilderDtoImportProvider {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mailchimp => "mailchimp",
+                        Self::ActiveCampaign => "active_campaign",
+                        Self::Kajabi => "kajabi",
+                        Self::Other => "other",
+                        Self::ImportWithEmailAi => "import_with_email_ai",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoImportProvider {
@@ -1663,25 +1867,17 @@ pub mod types {
         }
     }
     ///`CreateBuilderDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateBuilderDtoType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "folder")]
         Folder,
-        #[serde(rename = "import")]
         Import,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "blank")]
         Blank,
-        #[serde(rename = "ai_template")]
         AiTemplate,
-        #[serde(rename = "vibe-editor")]
         VibeEditor,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderDtoType {
@@ -1703,6 +1899,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateBuilderDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Folder => "folder",
+                        Self::Import => "import",
+                        Self::Builder => "builder",
+                        Self::Blank => "blank",
+                        Self::AiTemplate => "ai_template",
+                        Self::VibeEditor => "vibe-editor",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoType {
@@ -1753,12 +1969,11 @@ pub mod types {
         }
     }
     ///`CreateBuilderSuccesfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateBuilderSuccesfulResponseDto {
         ///template id
         pub redirect: ::std::string::String,
         ///trace id
-        #[serde(rename = "traceId")]
         pub trace_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateBuilderSuccesfulResponseDto {
@@ -1817,47 +2032,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateBuilderSuccesfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("CreateBuilderSuccesfulResponseDto", len)?;
+            state.serialize_field("redirect", &self.redirect)?;
+            state.serialize_field("traceId", &self.trace_id)?;
+            state.end()
+        }
+    }
     ///`CreateEmailCampaignPublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateEmailCampaignPublicV2BodyDto {
         ///Optional initial editor content to persist immediately after campaign creation. Provide HTML or plain-text string content.
-        #[serde(
-            rename = "editorContent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content: ::std::option::Option<::std::string::String>,
         ///Editor type for the campaign content. Use `html` for code-editor campaigns or `text` for plain-text campaigns.
-        #[serde(rename = "editorType")]
         pub editor_type: CreateEmailCampaignPublicV2BodyDtoEditorType,
         ///Campaign name
         pub name: ::std::string::String,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Existing template ID to create the campaign from. Omit this field to create a blank campaign.
-        #[serde(
-            rename = "templateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_id: ::std::option::Option<::std::string::String>,
         ///Timezone for the campaign
-        #[serde(rename = "timeZone")]
         pub time_zone: ::std::string::String,
         ///ID of the user performing this action
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
         ///Name of the user performing this action
-        #[serde(
-            rename = "userName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEmailCampaignPublicV2BodyDto {
@@ -1969,21 +2175,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateEmailCampaignPublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.editor_content))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.template_id))
+                + usize::from(!::std::option::Option::is_none(&self.user_name));
+            let mut state = serializer
+                .serialize_struct("CreateEmailCampaignPublicV2BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.editor_content) {
+                state.serialize_field("editorContent", &self.editor_content)?;
+            }
+            state.serialize_field("editorType", &self.editor_type)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.template_id) {
+                state.serialize_field("templateId", &self.template_id)?;
+            }
+            state.serialize_field("timeZone", &self.time_zone)?;
+            state.serialize_field("userId", &self.user_id)?;
+            if !::std::option::Option::is_none(&self.user_name) {
+                state.serialize_field("userName", &self.user_name)?;
+            }
+            state.end()
+        }
+    }
     impl CreateEmailCampaignPublicV2BodyDto {
         pub fn builder() -> builder::CreateEmailCampaignPublicV2BodyDto {
             Default::default()
         }
     }
     ///Editor type for the campaign content. Use `html` for code-editor campaigns or `text` for plain-text campaigns.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmailCampaignPublicV2BodyDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2001,6 +2236,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEmailCampaignPublicV2BodyDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEmailCampaignPublicV2BodyDtoEditorType {
@@ -2042,73 +2292,31 @@ pub mod types {
         }
     }
     ///`CreateEmailCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateEmailCampaignPublicV2ResponseDto {
         ///Campaign category
-        #[serde(
-            rename = "campaignCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_category: ::std::option::Option<::std::string::String>,
         ///Campaign type
-        #[serde(
-            rename = "campaignType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CreateEmailCampaignPublicV2ResponseDtoStatus>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///AB test variation identifiers (available only for AB test campaigns)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variations: ::std::option::Option<
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
@@ -2254,30 +2462,80 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateEmailCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaign_category))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variations));
+            let mut state = serializer
+                .serialize_struct("CreateEmailCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaign_category) {
+                state.serialize_field("campaignCategory", &self.campaign_category)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_type) {
+                state.serialize_field("campaignType", &self.campaign_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEmailCampaignPublicV2ResponseDtoStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "archived")]
         Archived,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "paused")]
         Paused,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2302,6 +2560,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEmailCampaignPublicV2ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Sent => "sent",
+                        Self::Failed => "failed",
+                        Self::Archived => "archived",
+                        Self::Draft => "draft",
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Cancelled => "cancelled",
+                        Self::Paused => "paused",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEmailCampaignPublicV2ResponseDtoStatus {
@@ -2357,16 +2637,11 @@ pub mod types {
         }
     }
     ///`CreateTemplateFolderPublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateTemplateFolderPublicV2BodyDto {
         ///Folder name
         pub name: ::std::string::String,
         ///ID of the user performing this action
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateTemplateFolderPublicV2BodyDto {
@@ -2425,42 +2700,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateTemplateFolderPublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("CreateTemplateFolderPublicV2BodyDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateTemplateFolderPublicV2BodyDto {
         pub fn builder() -> builder::CreateTemplateFolderPublicV2BodyDto {
             Default::default()
         }
     }
     ///`CreateTemplateFolderPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateTemplateFolderPublicV2ResponseDto {
         ///Created timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Folder ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Folder name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateTemplateFolderPublicV2ResponseDto {
@@ -2542,62 +2815,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateTemplateFolderPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateTemplateFolderPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateTemplatePublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateTemplatePublicV2BodyDto {
         ///Optional initial editor content. Provide HTML or plain-text string content.
-        #[serde(
-            rename = "editorContent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content: ::std::option::Option<::std::string::String>,
         ///Editor type for the new template. Use `html` for code-editor templates or `text` for plain-text templates.
-        #[serde(rename = "editorType")]
         pub editor_type: CreateTemplatePublicV2BodyDtoEditorType,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template name
         pub name: ::std::string::String,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
         ///ID of the user performing this action
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2BodyDto {
@@ -2712,21 +2981,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateTemplatePublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.editor_content))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("CreateTemplatePublicV2BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.editor_content) {
+                state.serialize_field("editorContent", &self.editor_content)?;
+            }
+            state.serialize_field("editorType", &self.editor_type)?;
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateTemplatePublicV2BodyDto {
         pub fn builder() -> builder::CreateTemplatePublicV2BodyDto {
             Default::default()
         }
     }
     ///Editor type for the new template. Use `html` for code-editor templates or `text` for plain-text templates.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateTemplatePublicV2BodyDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2BodyDtoEditorType {
@@ -2743,6 +3051,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateTemplatePublicV2BodyDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateTemplatePublicV2BodyDtoEditorType {
@@ -2784,94 +3107,35 @@ pub mod types {
         }
     }
     ///`CreateTemplatePublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateTemplatePublicV2ResponseDto {
         ///Created timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Editor type
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             CreateTemplatePublicV2ResponseDtoEditorType,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether template is plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Preview URL
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2ResponseDto {
@@ -3019,16 +3283,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateTemplatePublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateTemplatePublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Editor type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateTemplatePublicV2ResponseDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateTemplatePublicV2ResponseDtoEditorType {
@@ -3045,6 +3370,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateTemplatePublicV2ResponseDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateTemplatePublicV2ResponseDtoEditorType {
@@ -3086,18 +3426,11 @@ pub mod types {
         }
     }
     ///`DeleteBuilderSuccesfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteBuilderSuccesfulResponseDto {
         ///ok
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ok: ::std::option::Option<::std::string::String>,
         ///trace id
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteBuilderSuccesfulResponseDto {
@@ -3154,19 +3487,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteBuilderSuccesfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.ok))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("DeleteBuilderSuccesfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.ok) {
+                state.serialize_field("ok", &self.ok)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteCampaignPublicV2ResponseDto {
         ///Whether the campaign was deleted successfully
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCampaignPublicV2ResponseDto {
@@ -3223,19 +3568,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("DeleteCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteTemplatePublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteTemplatePublicV2ResponseDto {
         ///Whether the template was deleted successfully
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteTemplatePublicV2ResponseDto {
@@ -3292,67 +3650,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteTemplatePublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("DeleteTemplatePublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`EmailCampaignPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailCampaignPublicV2Dto {
         ///Campaign category
-        #[serde(
-            rename = "campaignCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_category: ::std::option::Option<::std::string::String>,
         ///Campaign type
-        #[serde(
-            rename = "campaignType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<EmailCampaignPublicV2DtoStatus>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///AB test variation identifiers (available only for AB test campaigns)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variations: ::std::option::Option<
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
@@ -3485,30 +3826,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailCampaignPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaign_category))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variations));
+            let mut state = serializer
+                .serialize_struct("EmailCampaignPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.campaign_category) {
+                state.serialize_field("campaignCategory", &self.campaign_category)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_type) {
+                state.serialize_field("campaignType", &self.campaign_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EmailCampaignPublicV2DtoStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "archived")]
         Archived,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "paused")]
         Paused,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EmailCampaignPublicV2DtoStatus {
@@ -3532,6 +3919,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EmailCampaignPublicV2DtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Sent => "sent",
+                        Self::Failed => "failed",
+                        Self::Archived => "archived",
+                        Self::Draft => "draft",
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Cancelled => "cancelled",
+                        Self::Paused => "paused",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EmailCampaignPublicV2DtoStatus {
@@ -3587,21 +3996,11 @@ pub mod types {
         }
     }
     ///`EmailCampaignVariationPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailCampaignVariationPublicV2Dto {
         ///Whether this is the winning variation
-        #[serde(
-            rename = "isWinner",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_winner: ::std::option::Option<bool>,
         ///Variation source ID for stats lookup
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailCampaignVariationPublicV2Dto {
@@ -3658,8 +4057,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailCampaignVariationPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.is_winner))
+                + usize::from(!::std::option::Option::is_none(&self.source_id));
+            let mut state = serializer
+                .serialize_struct("EmailCampaignVariationPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.is_winner) {
+                state.serialize_field("isWinner", &self.is_winner)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            state.end()
+        }
+    }
     ///`EmailStatsNumbersDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct EmailStatsNumbersDto {
         ///Links clicked
         pub clicked: f64,
@@ -3672,14 +4091,12 @@ pub mod types {
         ///Emails opened
         pub opened: f64,
         ///Hard bounces
-        #[serde(rename = "permanentFail")]
         pub permanent_fail: f64,
         ///Rejected emails
         pub rejected: f64,
         ///Replies received
         pub replied: f64,
         ///Soft bounces
-        #[serde(rename = "temporaryFail")]
         pub temporary_fail: f64,
         ///Unsubscribes
         pub unsubscribed: f64,
@@ -3808,104 +4225,65 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailStatsNumbersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 10usize;
+            let mut state = serializer.serialize_struct("EmailStatsNumbersDto", len)?;
+            state.serialize_field("clicked", &self.clicked)?;
+            state.serialize_field("complained", &self.complained)?;
+            state.serialize_field("delivered", &self.delivered)?;
+            state.serialize_field("failed", &self.failed)?;
+            state.serialize_field("opened", &self.opened)?;
+            state.serialize_field("permanentFail", &self.permanent_fail)?;
+            state.serialize_field("rejected", &self.rejected)?;
+            state.serialize_field("replied", &self.replied)?;
+            state.serialize_field("temporaryFail", &self.temporary_fail)?;
+            state.serialize_field("unsubscribed", &self.unsubscribed)?;
+            state.end()
+        }
+    }
     ///`EmailStatsNumbersPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailStatsNumbersPublicV2Dto {
         ///Emails accepted by the mail server
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accepted: ::std::option::Option<f64>,
         ///Bounce rate as percentage of sent
-        #[serde(
-            rename = "bounceRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bounce_rate: ::std::option::Option<f64>,
         ///Click rate as percentage of delivered
-        #[serde(
-            rename = "clickRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub click_rate: ::std::option::Option<f64>,
         ///Links clicked
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub clicked: ::std::option::Option<f64>,
         ///Spam complaints
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub complained: ::std::option::Option<f64>,
         ///Complaint rate as percentage of delivered
-        #[serde(
-            rename = "complaintRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub complaint_rate: ::std::option::Option<f64>,
         ///Emails delivered to inbox
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub delivered: ::std::option::Option<f64>,
         ///Failed emails
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub failed: ::std::option::Option<f64>,
         ///Open rate as percentage of delivered
-        #[serde(
-            rename = "openRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_rate: ::std::option::Option<f64>,
         ///Emails opened
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opened: ::std::option::Option<f64>,
         ///Hard bounces
-        #[serde(
-            rename = "permanentFail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub permanent_fail: ::std::option::Option<f64>,
         ///Rejected emails
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rejected: ::std::option::Option<f64>,
         ///Replies received
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub replied: ::std::option::Option<f64>,
         ///Reply rate as percentage of delivered
-        #[serde(
-            rename = "replyRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_rate: ::std::option::Option<f64>,
         ///Total emails sent (delivered + accepted + bounced)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent: ::std::option::Option<f64>,
         ///Soft bounces
-        #[serde(
-            rename = "temporaryFail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub temporary_fail: ::std::option::Option<f64>,
         ///Unsubscribe rate as percentage of delivered
-        #[serde(
-            rename = "unsubscribeRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unsubscribe_rate: ::std::option::Option<f64>,
         ///Unsubscribes
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub unsubscribed: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailStatsNumbersPublicV2Dto {
@@ -4092,62 +4470,110 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailStatsNumbersPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.accepted))
+                + usize::from(!::std::option::Option::is_none(&self.bounce_rate))
+                + usize::from(!::std::option::Option::is_none(&self.click_rate))
+                + usize::from(!::std::option::Option::is_none(&self.clicked))
+                + usize::from(!::std::option::Option::is_none(&self.complained))
+                + usize::from(!::std::option::Option::is_none(&self.complaint_rate))
+                + usize::from(!::std::option::Option::is_none(&self.delivered))
+                + usize::from(!::std::option::Option::is_none(&self.failed))
+                + usize::from(!::std::option::Option::is_none(&self.open_rate))
+                + usize::from(!::std::option::Option::is_none(&self.opened))
+                + usize::from(!::std::option::Option::is_none(&self.permanent_fail))
+                + usize::from(!::std::option::Option::is_none(&self.rejected))
+                + usize::from(!::std::option::Option::is_none(&self.replied))
+                + usize::from(!::std::option::Option::is_none(&self.reply_rate))
+                + usize::from(!::std::option::Option::is_none(&self.sent))
+                + usize::from(!::std::option::Option::is_none(&self.temporary_fail))
+                + usize::from(!::std::option::Option::is_none(&self.unsubscribe_rate))
+                + usize::from(!::std::option::Option::is_none(&self.unsubscribed));
+            let mut state = serializer
+                .serialize_struct("EmailStatsNumbersPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.accepted) {
+                state.serialize_field("accepted", &self.accepted)?;
+            }
+            if !::std::option::Option::is_none(&self.bounce_rate) {
+                state.serialize_field("bounceRate", &self.bounce_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.click_rate) {
+                state.serialize_field("clickRate", &self.click_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.clicked) {
+                state.serialize_field("clicked", &self.clicked)?;
+            }
+            if !::std::option::Option::is_none(&self.complained) {
+                state.serialize_field("complained", &self.complained)?;
+            }
+            if !::std::option::Option::is_none(&self.complaint_rate) {
+                state.serialize_field("complaintRate", &self.complaint_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.delivered) {
+                state.serialize_field("delivered", &self.delivered)?;
+            }
+            if !::std::option::Option::is_none(&self.failed) {
+                state.serialize_field("failed", &self.failed)?;
+            }
+            if !::std::option::Option::is_none(&self.open_rate) {
+                state.serialize_field("openRate", &self.open_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.opened) {
+                state.serialize_field("opened", &self.opened)?;
+            }
+            if !::std::option::Option::is_none(&self.permanent_fail) {
+                state.serialize_field("permanentFail", &self.permanent_fail)?;
+            }
+            if !::std::option::Option::is_none(&self.rejected) {
+                state.serialize_field("rejected", &self.rejected)?;
+            }
+            if !::std::option::Option::is_none(&self.replied) {
+                state.serialize_field("replied", &self.replied)?;
+            }
+            if !::std::option::Option::is_none(&self.reply_rate) {
+                state.serialize_field("replyRate", &self.reply_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.sent) {
+                state.serialize_field("sent", &self.sent)?;
+            }
+            if !::std::option::Option::is_none(&self.temporary_fail) {
+                state.serialize_field("temporaryFail", &self.temporary_fail)?;
+            }
+            if !::std::option::Option::is_none(&self.unsubscribe_rate) {
+                state.serialize_field("unsubscribeRate", &self.unsubscribe_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.unsubscribed) {
+                state.serialize_field("unsubscribed", &self.unsubscribed)?;
+            }
+            state.end()
+        }
+    }
     ///`FetchBuilderSuccesfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FetchBuilderSuccesfulResponseDto {
         ///date added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///plain text based template
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<::serde_json::Value>,
         ///last updated
-        #[serde(
-            rename = "lastUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated: ::std::option::Option<::std::string::String>,
         ///template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///preview url
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///type
-        #[serde(
-            rename = "templateType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template_type: ::std::option::Option<::std::string::String>,
         ///updated by
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///version
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FetchBuilderSuccesfulResponseDto {
@@ -4263,129 +4689,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FetchBuilderSuccesfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.last_updated))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(!::std::option::Option::is_none(&self.template_type))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.version));
+            let mut state = serializer
+                .serialize_struct("FetchBuilderSuccesfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.last_updated) {
+                state.serialize_field("lastUpdated", &self.last_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.template_type) {
+                state.serialize_field("templateType", &self.template_type)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            state.end()
+        }
+    }
     ///`GetBulkActionCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetBulkActionCampaignPublicV2ResponseDto {
         ///Processing completion timestamp
-        #[serde(
-            rename = "completedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed_at: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///URL to fetch the rendered campaign content as HTML. Issue a GET against this URL to retrieve the body.
-        #[serde(
-            rename = "editorContentUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content_url: ::std::option::Option<::std::string::String>,
         ///Editor type for this campaign
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             GetBulkActionCampaignPublicV2ResponseDtoEditorType,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the campaign uses plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Reply-to email address
-        #[serde(
-            rename = "replyToAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_to_address: ::std::option::Option<::std::string::String>,
         ///Schedule type (NOW, SCHEDULED, or DRIP)
-        #[serde(
-            rename = "scheduleType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_type: ::std::option::Option<
             GetBulkActionCampaignPublicV2ResponseDtoScheduleType,
         >,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<
             GetBulkActionCampaignPublicV2ResponseDtoStatus,
         >,
         ///Email subject line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetBulkActionCampaignPublicV2ResponseDto {
@@ -4587,18 +4984,102 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBulkActionCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.completed_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.editor_content_url))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.reply_to_address))
+                + usize::from(!::std::option::Option::is_none(&self.schedule_type))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetBulkActionCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.completed_at) {
+                state.serialize_field("completedAt", &self.completed_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_content_url) {
+                state.serialize_field("editorContentUrl", &self.editor_content_url)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.reply_to_address) {
+                state.serialize_field("replyToAddress", &self.reply_to_address)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_type) {
+                state.serialize_field("scheduleType", &self.schedule_type)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Editor type for this campaign
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBulkActionCampaignPublicV2ResponseDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -4617,6 +5098,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
@@ -4661,17 +5158,13 @@ pub mod types {
         }
     }
     ///Schedule type (NOW, SCHEDULED, or DRIP)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
-        #[serde(rename = "NOW")]
         Now,
-        #[serde(rename = "SCHEDULED")]
         Scheduled,
-        #[serde(rename = "DRIP")]
         Drip,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -4690,6 +5183,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Now => "NOW",
+                        Self::Scheduled => "SCHEDULED",
+                        Self::Drip => "DRIP",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
@@ -4734,21 +5243,15 @@ pub mod types {
         }
     }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetBulkActionCampaignPublicV2ResponseDtoStatus {
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "paused")]
         Paused,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "cancelled")]
         Cancelled,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -4769,6 +5272,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetBulkActionCampaignPublicV2ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Paused => "paused",
+                        Self::Complete => "complete",
+                        Self::Cancelled => "cancelled",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoStatus {
@@ -4817,7 +5338,7 @@ pub mod types {
         }
     }
     ///`GetBulkActionCampaignsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetBulkActionCampaignsResponseDto {
         ///List of bulk action campaigns
         pub campaigns: ::std::vec::Vec<BulkActionCampaignDto>,
@@ -4877,44 +5398,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetBulkActionCampaignsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("GetBulkActionCampaignsResponseDto", len)?;
+            state.serialize_field("campaigns", &self.campaigns)?;
+            state.serialize_field("total", &self.total)?;
+            state.end()
+        }
+    }
     ///`GetCampaignStatsPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCampaignStatsPublicV2ResponseDto {
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Source type
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<GetCampaignStatsPublicV2ResponseDtoSource>,
         ///Source ID
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Email performance metrics
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stats: ::std::option::Option<EmailStatsNumbersPublicV2Dto>,
         ///Workflow action ID
-        #[serde(
-            rename = "subSourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_source_id: ::std::option::Option<::std::string::String>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsPublicV2ResponseDto {
@@ -5010,18 +5521,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCampaignStatsPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.stats))
+                + usize::from(!::std::option::Option::is_none(&self.sub_source_id))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("GetCampaignStatsPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.stats) {
+                state.serialize_field("stats", &self.stats)?;
+            }
+            if !::std::option::Option::is_none(&self.sub_source_id) {
+                state.serialize_field("subSourceId", &self.sub_source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///Source type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCampaignStatsPublicV2ResponseDtoSource {
-        #[serde(rename = "email-campaigns")]
         EmailCampaigns,
-        #[serde(rename = "workflow-campaigns")]
         WorkflowCampaigns,
-        #[serde(rename = "bulk-actions")]
         BulkActions,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsPublicV2ResponseDtoSource {
@@ -5039,6 +5582,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCampaignStatsPublicV2ResponseDtoSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EmailCampaigns => "email-campaigns",
+                        Self::WorkflowCampaigns => "workflow-campaigns",
+                        Self::BulkActions => "bulk-actions",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCampaignStatsPublicV2ResponseDtoSource {
@@ -5082,24 +5641,17 @@ pub mod types {
         }
     }
     ///`GetCampaignStatsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetCampaignStatsResponseDto {
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Source type
         pub source: GetCampaignStatsResponseDtoSource,
         ///Source ID
-        #[serde(rename = "sourceId")]
         pub source_id: ::std::string::String,
         ///Email performance metrics
         pub stats: EmailStatsNumbersDto,
         ///Workflow action ID
-        #[serde(
-            rename = "subSourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_source_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsResponseDto {
@@ -5180,18 +5732,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCampaignStatsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.sub_source_id));
+            let mut state = serializer
+                .serialize_struct("GetCampaignStatsResponseDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("source", &self.source)?;
+            state.serialize_field("sourceId", &self.source_id)?;
+            state.serialize_field("stats", &self.stats)?;
+            if !::std::option::Option::is_none(&self.sub_source_id) {
+                state.serialize_field("subSourceId", &self.sub_source_id)?;
+            }
+            state.end()
+        }
+    }
     ///Source type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCampaignStatsResponseDtoSource {
-        #[serde(rename = "email-campaigns")]
         EmailCampaigns,
-        #[serde(rename = "workflow-campaigns")]
         WorkflowCampaigns,
-        #[serde(rename = "bulk-actions")]
         BulkActions,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsResponseDtoSource {
@@ -5209,6 +5777,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCampaignStatsResponseDtoSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EmailCampaigns => "email-campaigns",
+                        Self::WorkflowCampaigns => "workflow-campaigns",
+                        Self::BulkActions => "bulk-actions",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCampaignStatsResponseDtoSource {
@@ -5252,17 +5836,13 @@ pub mod types {
         }
     }
     ///`GetCampaignStatsSource`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCampaignStatsSource {
-        #[serde(rename = "email-campaigns")]
         EmailCampaigns,
-        #[serde(rename = "workflow-campaigns")]
         WorkflowCampaigns,
-        #[serde(rename = "bulk-actions")]
         BulkActions,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCampaignStatsSource {
@@ -5280,6 +5860,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCampaignStatsSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EmailCampaigns => "email-campaigns",
+                        Self::WorkflowCampaigns => "workflow-campaigns",
+                        Self::BulkActions => "bulk-actions",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCampaignStatsSource {
@@ -5322,128 +5918,49 @@ pub mod types {
         }
     }
     ///`GetEmailCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetEmailCampaignPublicV2ResponseDto {
         ///Campaign category
-        #[serde(
-            rename = "campaignCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_category: ::std::option::Option<::std::string::String>,
         ///Campaign delivery type
-        #[serde(
-            rename = "campaignType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///URL to fetch the rendered campaign content as HTML. Issue a GET against this URL to retrieve the body.
-        #[serde(
-            rename = "editorContentUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content_url: ::std::option::Option<::std::string::String>,
         ///Original editor type the campaign was created with
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             GetEmailCampaignPublicV2ResponseDtoEditorType,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the campaign uses plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Reply-to email address
-        #[serde(
-            rename = "replyToAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_to_address: ::std::option::Option<::std::string::String>,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetEmailCampaignPublicV2ResponseDtoStatus>,
         ///Email subject line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///AB test variation identifiers (available only for AB test campaigns)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variations: ::std::option::Option<
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
@@ -5653,18 +6170,106 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetEmailCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaign_category))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.editor_content_url))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.reply_to_address))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variations));
+            let mut state = serializer
+                .serialize_struct("GetEmailCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaign_category) {
+                state.serialize_field("campaignCategory", &self.campaign_category)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_type) {
+                state.serialize_field("campaignType", &self.campaign_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_content_url) {
+                state.serialize_field("editorContentUrl", &self.editor_content_url)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.reply_to_address) {
+                state.serialize_field("replyToAddress", &self.reply_to_address)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     ///Original editor type the campaign was created with
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailCampaignPublicV2ResponseDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -5683,6 +6288,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetEmailCampaignPublicV2ResponseDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetEmailCampaignPublicV2ResponseDtoEditorType {
@@ -5727,29 +6348,19 @@ pub mod types {
         }
     }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetEmailCampaignPublicV2ResponseDtoStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "archived")]
         Archived,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "paused")]
         Paused,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetEmailCampaignPublicV2ResponseDtoStatus {
@@ -5773,6 +6384,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetEmailCampaignPublicV2ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Sent => "sent",
+                        Self::Failed => "failed",
+                        Self::Archived => "archived",
+                        Self::Draft => "draft",
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Cancelled => "cancelled",
+                        Self::Paused => "paused",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetEmailCampaignPublicV2ResponseDtoStatus {
@@ -5828,93 +6461,35 @@ pub mod types {
         }
     }
     ///`GetTemplatePublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTemplatePublicV2ResponseDto {
         ///Created timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the template is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///URL to fetch the rendered template content as HTML. Issue a GET against this URL to retrieve the body.
-        #[serde(
-            rename = "editorContentUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content_url: ::std::option::Option<::std::string::String>,
         ///Editor type
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<GetTemplatePublicV2ResponseDtoEditorType>,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether template is plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTemplatePublicV2ResponseDto {
@@ -6070,18 +6645,82 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTemplatePublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.editor_content_url))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetTemplatePublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_content_url) {
+                state.serialize_field("editorContentUrl", &self.editor_content_url)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Editor type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetTemplatePublicV2ResponseDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetTemplatePublicV2ResponseDtoEditorType {
@@ -6099,6 +6738,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetTemplatePublicV2ResponseDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetTemplatePublicV2ResponseDtoEditorType {
@@ -6142,64 +6797,29 @@ pub mod types {
         }
     }
     ///`GetWorkflowCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetWorkflowCampaignPublicV2ResponseDto {
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetWorkflowCampaignPublicV2ResponseDtoStatus>,
         ///Sub-sources (email-sending steps) within this workflow. Each entry's `id` can be passed as the `subSourceId` query parameter to the campaign stats endpoint to retrieve per-step stats.
-        #[serde(
-            rename = "subSources",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_sources: ::std::option::Option<
             ::std::vec::Vec<WorkflowCampaignSubSourcePublicV2Dto>,
         >,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Updated at timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetWorkflowCampaignPublicV2ResponseDto {
@@ -6327,16 +6947,65 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetWorkflowCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.sub_sources))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetWorkflowCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.sub_sources) {
+                state.serialize_field("subSources", &self.sub_sources)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetWorkflowCampaignPublicV2ResponseDtoStatus {
-        #[serde(rename = "published")]
         Published,
-        #[serde(rename = "draft")]
         Draft,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6354,6 +7023,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetWorkflowCampaignPublicV2ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "published",
+                        Self::Draft => "draft",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetWorkflowCampaignPublicV2ResponseDtoStatus {
@@ -6395,7 +7079,7 @@ pub mod types {
         }
     }
     ///`GetWorkflowCampaignsPublicResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetWorkflowCampaignsPublicResponseDto {
         ///List of workflow campaigns
         pub campaigns: ::std::vec::Vec<WorkflowCampaignPublicDto>,
@@ -6459,15 +7143,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetWorkflowCampaignsPublicResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("GetWorkflowCampaignsPublicResponseDto", len)?;
+            state.serialize_field("campaigns", &self.campaigns)?;
+            state.serialize_field("total", &self.total)?;
+            state.end()
+        }
+    }
     ///`IBuilderJsonMapper`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct IBuilderJsonMapper {
         ///Object mapping element IDs to their attributes and styles
         pub attrs: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Array of VNode elements representing the email structure
         pub elements: ::std::vec::Vec<::std::string::String>,
         ///Template-level settings and configuration
-        #[serde(rename = "templateSettings")]
         pub template_settings: TemplateSettings,
     }
     impl<'de> ::serde::Deserialize<'de> for IBuilderJsonMapper {
@@ -6530,32 +7227,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for IBuilderJsonMapper {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("IBuilderJsonMapper", len)?;
+            state.serialize_field("attrs", &self.attrs)?;
+            state.serialize_field("elements", &self.elements)?;
+            state.serialize_field("templateSettings", &self.template_settings)?;
+            state.end()
+        }
+    }
     ///`ImportTemplatePublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ImportTemplatePublicV2BodyDto {
         ///Import provider (URL-based providers only)
-        #[serde(rename = "importProvider")]
         pub import_provider: ImportTemplatePublicV2BodyDtoImportProvider,
         ///Public import URL
-        #[serde(rename = "importUrl")]
         pub import_url: ::std::string::String,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///ID of the user performing this action
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2BodyDto {
@@ -6641,21 +7338,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ImportTemplatePublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("ImportTemplatePublicV2BodyDto", len)?;
+            state.serialize_field("importProvider", &self.import_provider)?;
+            state.serialize_field("importUrl", &self.import_url)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl ImportTemplatePublicV2BodyDto {
         pub fn builder() -> builder::ImportTemplatePublicV2BodyDto {
             Default::default()
         }
     }
     ///Import provider (URL-based providers only)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ImportTemplatePublicV2BodyDtoImportProvider {
-        #[serde(rename = "mailchimp")]
         Mailchimp,
-        #[serde(rename = "active_campaign")]
         ActiveCampaign,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2BodyDtoImportProvider {
@@ -6672,6 +7391,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ImportTemplatePublicV2BodyDtoImportProvider {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mailchimp => "mailchimp",
+                        Self::ActiveCampaign => "active_campaign",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ImportTemplatePublicV2BodyDtoImportProvider {
@@ -6713,94 +7447,35 @@ pub mod types {
         }
     }
     ///`ImportTemplatePublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ImportTemplatePublicV2ResponseDto {
         ///Created timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Editor type
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             ImportTemplatePublicV2ResponseDtoEditorType,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether template is plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Preview URL
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2ResponseDto {
@@ -6948,16 +7623,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ImportTemplatePublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("ImportTemplatePublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Editor type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ImportTemplatePublicV2ResponseDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ImportTemplatePublicV2ResponseDtoEditorType {
@@ -6974,6 +7710,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ImportTemplatePublicV2ResponseDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ImportTemplatePublicV2ResponseDtoEditorType {
@@ -7015,18 +7766,11 @@ pub mod types {
         }
     }
     ///`InvalidLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvalidLocationDto {
         ///Error message describing the location access failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP status code for invalid location access
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvalidLocationDto {
@@ -7082,25 +7826,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvalidLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InvalidLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`ListBulkActionCampaignsPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListBulkActionCampaignsPublicV2ResponseDto {
         ///List of bulk action campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaigns: ::std::option::Option<
             ::std::vec::Vec<BulkActionCampaignPublicV2Dto>,
         >,
         ///Total count of bulk action campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListBulkActionCampaignsPublicV2ResponseDto {
@@ -7170,22 +7924,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListBulkActionCampaignsPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaigns))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListBulkActionCampaignsPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaigns) {
+                state.serialize_field("campaigns", &self.campaigns)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListBulkActionCampaignsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListBulkActionCampaignsStatus {
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "paused")]
         Paused,
-        #[serde(rename = "complete")]
         Complete,
-        #[serde(rename = "cancelled")]
         Cancelled,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListBulkActionCampaignsStatus {
@@ -7205,6 +7977,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListBulkActionCampaignsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Paused => "paused",
+                        Self::Complete => "complete",
+                        Self::Cancelled => "cancelled",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListBulkActionCampaignsStatus {
@@ -7252,22 +8042,13 @@ pub mod types {
         }
     }
     ///`ListEmailCampaignsPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListEmailCampaignsPublicV2ResponseDto {
         ///List of email campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaigns: ::std::option::Option<::std::vec::Vec<EmailCampaignPublicV2Dto>>,
         ///Total count of email campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListEmailCampaignsPublicV2ResponseDto {
@@ -7335,30 +8116,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListEmailCampaignsPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaigns))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListEmailCampaignsPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaigns) {
+                state.serialize_field("campaigns", &self.campaigns)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListEmailCampaignsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailCampaignsStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "archived")]
         Archived,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "paused")]
         Paused,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEmailCampaignsStatus {
@@ -7382,6 +8177,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEmailCampaignsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Sent => "sent",
+                        Self::Failed => "failed",
+                        Self::Archived => "archived",
+                        Self::Draft => "draft",
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Cancelled => "cancelled",
+                        Self::Paused => "paused",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEmailCampaignsStatus {
@@ -7436,17 +8253,13 @@ pub mod types {
         }
     }
     ///`ListEmailTemplatesInclude`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailTemplatesInclude {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "templates")]
         Templates,
-        #[serde(rename = "folders")]
         Folders,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEmailTemplatesInclude {
@@ -7464,6 +8277,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEmailTemplatesInclude {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Templates => "templates",
+                        Self::Folders => "folders",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEmailTemplatesInclude {
@@ -7511,13 +8340,11 @@ pub mod types {
         }
     }
     ///`ListEmailTemplatesSortBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailTemplatesSortBy {
-        #[serde(rename = "updatedAt")]
         UpdatedAt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEmailTemplatesSortBy {
@@ -7533,6 +8360,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEmailTemplatesSortBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::UpdatedAt => "updatedAt",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEmailTemplatesSortBy {
@@ -7576,15 +8417,12 @@ pub mod types {
         }
     }
     ///`ListEmailTemplatesSortOrder`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEmailTemplatesSortOrder {
-        #[serde(rename = "asc")]
         Asc,
-        #[serde(rename = "desc")]
         Desc,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEmailTemplatesSortOrder {
@@ -7601,6 +8439,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEmailTemplatesSortOrder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Asc => "asc",
+                        Self::Desc => "desc",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEmailTemplatesSortOrder {
@@ -7646,22 +8499,13 @@ pub mod types {
         }
     }
     ///`ListTemplatesPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListTemplatesPublicV2ResponseDto {
         ///List of template and folder resources
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<TemplateListItemPublicV2Dto>>,
         ///Total count of templates and folders
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListTemplatesPublicV2ResponseDto {
@@ -7725,25 +8569,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListTemplatesPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListTemplatesPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListWorkflowCampaignsPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListWorkflowCampaignsPublicV2ResponseDto {
         ///List of workflow campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaigns: ::std::option::Option<
             ::std::vec::Vec<WorkflowCampaignPublicV2Dto>,
         >,
         ///Total count of campaigns
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListWorkflowCampaignsPublicV2ResponseDto {
@@ -7813,16 +8671,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListWorkflowCampaignsPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaigns))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListWorkflowCampaignsPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaigns) {
+                state.serialize_field("campaigns", &self.campaigns)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListWorkflowCampaignsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListWorkflowCampaignsStatus {
-        #[serde(rename = "published")]
         Published,
-        #[serde(rename = "draft")]
         Draft,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListWorkflowCampaignsStatus {
@@ -7839,6 +8718,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListWorkflowCampaignsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "published",
+                        Self::Draft => "draft",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListWorkflowCampaignsStatus {
@@ -7879,22 +8773,13 @@ pub mod types {
         }
     }
     ///`NotFoundDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NotFoundDto {
         ///Error type identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Error message describing the not found failure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP status code for not found
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for NotFoundDto {
@@ -7952,37 +8837,40 @@ pub mod types {
             deserializer.deserialize_struct("NotFoundDto", FIELDS, NotFoundDtoVisitor)
         }
     }
+    impl ::serde::Serialize for NotFoundDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("NotFoundDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`SaveBuilderDataDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SaveBuilderDataDto {
         pub dnd: IBuilderJsonMapper,
-        #[serde(rename = "editorType")]
         pub editor_type: SaveBuilderDataDtoEditorType,
         pub html: ::std::string::String,
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<::serde_json::Value>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "templateId")]
         pub template_id: ::std::string::String,
-        #[serde(rename = "updatedBy")]
         pub updated_by: ::std::string::String,
         ///Whether Email AI was used
-        #[serde(
-            rename = "usedEmailAI",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub used_email_ai: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SaveBuilderDataDto {
@@ -8097,16 +8985,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SaveBuilderDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.used_email_ai));
+            let mut state = serializer.serialize_struct("SaveBuilderDataDto", len)?;
+            state.serialize_field("dnd", &self.dnd)?;
+            state.serialize_field("editorType", &self.editor_type)?;
+            state.serialize_field("html", &self.html)?;
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            state.serialize_field("templateId", &self.template_id)?;
+            state.serialize_field("updatedBy", &self.updated_by)?;
+            if !::std::option::Option::is_none(&self.used_email_ai) {
+                state.serialize_field("usedEmailAI", &self.used_email_ai)?;
+            }
+            state.end()
+        }
+    }
     ///`SaveBuilderDataDtoEditorType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SaveBuilderDataDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SaveBuilderDataDtoEditorType {
@@ -8123,6 +9037,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SaveBuilderDataDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SaveBuilderDataDtoEditorType {
@@ -8164,24 +9093,19 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignAbTestConfigPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleCampaignAbTestConfigPublicV2Dto {
         ///Seconds to run the test before picking a winner
-        #[serde(rename = "testDuration")]
         pub test_duration: f64,
         ///Percentage of contacts in the test group (0-100)
-        #[serde(rename = "testSize")]
         pub test_size: f64,
         ///What is being tested
-        #[serde(rename = "testType")]
         pub test_type: ScheduleCampaignAbTestConfigPublicV2DtoTestType,
         ///Number of variations
-        #[serde(rename = "variationCount")]
         pub variation_count: f64,
         ///A/B test variations
         pub variations: ::std::vec::Vec<ScheduleCampaignAbTestVariationPublicV2Dto>,
         ///How to pick the winner
-        #[serde(rename = "winningCriteria")]
         pub winning_criteria: ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignAbTestConfigPublicV2Dto {
@@ -8283,21 +9207,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignAbTestConfigPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignAbTestConfigPublicV2Dto", len)?;
+            state.serialize_field("testDuration", &self.test_duration)?;
+            state.serialize_field("testSize", &self.test_size)?;
+            state.serialize_field("testType", &self.test_type)?;
+            state.serialize_field("variationCount", &self.variation_count)?;
+            state.serialize_field("variations", &self.variations)?;
+            state.serialize_field("winningCriteria", &self.winning_criteria)?;
+            state.end()
+        }
+    }
     impl ScheduleCampaignAbTestConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignAbTestConfigPublicV2Dto {
             Default::default()
         }
     }
     ///What is being tested
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignAbTestConfigPublicV2DtoTestType {
-        #[serde(rename = "emailContent")]
         EmailContent,
-        #[serde(rename = "subjectLine")]
         SubjectLine,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8315,6 +9254,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EmailContent => "emailContent",
+                        Self::SubjectLine => "subjectLine",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
@@ -8357,15 +9311,12 @@ pub mod types {
         }
     }
     ///How to pick the winner
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
-        #[serde(rename = "openRate")]
         OpenRate,
-        #[serde(rename = "clickRate")]
         ClickRate,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8383,6 +9334,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OpenRate => "openRate",
+                        Self::ClickRate => "clickRate",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
@@ -8425,18 +9391,11 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignAbTestVariationPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleCampaignAbTestVariationPublicV2Dto {
         ///Template/document ID for this variation
-        #[serde(
-            rename = "documentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub document_id: ::std::option::Option<::std::string::String>,
         ///Subject line for this variation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignAbTestVariationPublicV2Dto {
@@ -8499,44 +9458,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignAbTestVariationPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.document_id))
+                + usize::from(!::std::option::Option::is_none(&self.subject));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignAbTestVariationPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.document_id) {
+                state.serialize_field("documentId", &self.document_id)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignAbTestVariationPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignAbTestVariationPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignBatchConfigPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleCampaignBatchConfigPublicV2Dto {
         ///Number of contacts to process per batch
-        #[serde(rename = "batchSize")]
         pub batch_size: f64,
         ///Delay between batches
         pub interval: f64,
         ///Unit for the interval
-        #[serde(rename = "intervalUnit")]
         pub interval_unit: ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit,
         ///Days to skip sending
-        #[serde(
-            rename = "skipDays",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub skip_days: ::std::vec::Vec<
             ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem,
         >,
         ///Latest time to send batches
-        #[serde(
-            rename = "windowEnd",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub window_end: ::std::option::Option<::std::string::String>,
         ///Earliest time to send batches
-        #[serde(
-            rename = "windowStart",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub window_start: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignBatchConfigPublicV2Dto {
@@ -8633,23 +9595,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignBatchConfigPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::vec::Vec::is_empty(&self.skip_days))
+                + usize::from(!::std::option::Option::is_none(&self.window_end))
+                + usize::from(!::std::option::Option::is_none(&self.window_start));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignBatchConfigPublicV2Dto", len)?;
+            state.serialize_field("batchSize", &self.batch_size)?;
+            state.serialize_field("interval", &self.interval)?;
+            state.serialize_field("intervalUnit", &self.interval_unit)?;
+            if !::std::vec::Vec::is_empty(&self.skip_days) {
+                state.serialize_field("skipDays", &self.skip_days)?;
+            }
+            if !::std::option::Option::is_none(&self.window_end) {
+                state.serialize_field("windowEnd", &self.window_end)?;
+            }
+            if !::std::option::Option::is_none(&self.window_start) {
+                state.serialize_field("windowStart", &self.window_start)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignBatchConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignBatchConfigPublicV2Dto {
             Default::default()
         }
     }
     ///Unit for the interval
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
-        #[serde(rename = "minutes")]
         Minutes,
-        #[serde(rename = "hours")]
         Hours,
-        #[serde(rename = "days")]
         Days,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8668,6 +9652,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minutes => "minutes",
+                        Self::Hours => "hours",
+                        Self::Days => "days",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
@@ -8712,7 +9712,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
         Mon,
         Tue,
@@ -8723,7 +9723,6 @@ pub mod types {
         Sun,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8746,6 +9745,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mon => "Mon",
+                        Self::Tue => "Tue",
+                        Self::Wed => "Wed",
+                        Self::Thu => "Thu",
+                        Self::Fri => "Fri",
+                        Self::Sat => "Sat",
+                        Self::Sun => "Sun",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
@@ -8798,30 +9817,17 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignEmailMetaPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleCampaignEmailMetaPublicV2Dto {
         ///Attachment download URLs
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Sender email address
-        #[serde(rename = "fromEmail")]
         pub from_email: ::std::string::String,
         ///Sender display name
-        #[serde(rename = "fromName")]
         pub from_name: ::std::string::String,
         ///Preview text shown in inbox after subject
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Reply-to email address
-        #[serde(
-            rename = "replyToAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reply_to_address: ::std::option::Option<::std::string::String>,
         ///Email subject line
         pub subject: ::std::string::String,
@@ -8920,66 +9926,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignEmailMetaPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.reply_to_address));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignEmailMetaPublicV2Dto", len)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            state.serialize_field("fromEmail", &self.from_email)?;
+            state.serialize_field("fromName", &self.from_name)?;
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.reply_to_address) {
+                state.serialize_field("replyToAddress", &self.reply_to_address)?;
+            }
+            state.serialize_field("subject", &self.subject)?;
+            state.end()
+        }
+    }
     impl ScheduleCampaignEmailMetaPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignEmailMetaPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignPublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleCampaignPublicV2BodyDto {
         ///A/B test configuration. Can be combined with any scheduleType except rss.
-        #[serde(
-            rename = "abTestConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ab_test_config: ::std::option::Option<
             ScheduleCampaignAbTestConfigPublicV2Dto,
         >,
         ///Email subject, sender, and content metadata
-        #[serde(rename = "emailMeta")]
         pub email_meta: ScheduleCampaignEmailMetaPublicV2Dto,
         ///Who receives the email. Must provide either contactIds or filter.
         pub recipients: ScheduleCampaignRecipientsPublicV2Dto,
         ///RSS feed configuration. Required when scheduleType is rss.
-        #[serde(
-            rename = "rssConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rss_config: ::std::option::Option<ScheduleCampaignRssConfigPublicV2Dto>,
         ///Schedule configuration for immediate, scheduled, batch, and smart_send types. Required when scheduleType is not rss.
-        #[serde(
-            rename = "scheduleConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule_config: ::std::option::Option<
             ScheduleCampaignScheduleConfigPublicV2Dto,
         >,
         ///How to schedule the campaign
-        #[serde(rename = "scheduleType")]
         pub schedule_type: ScheduleCampaignPublicV2BodyDtoScheduleType,
         ///Days of the week to allow sending. Used for batch and RSS scheduleTypes.
-        #[serde(
-            rename = "sendDays",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub send_days: ::std::vec::Vec<ScheduleCampaignPublicV2BodyDtoSendDaysItem>,
         ///IANA timezone
-        #[serde(rename = "timeZone")]
         pub time_zone: ::std::string::String,
         ///ID of the user performing this action
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
         ///Name of the user performing this action
-        #[serde(
-            rename = "userName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2BodyDto {
@@ -9106,27 +10109,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignPublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.ab_test_config))
+                + usize::from(!::std::option::Option::is_none(&self.rss_config))
+                + usize::from(!::std::option::Option::is_none(&self.schedule_config))
+                + usize::from(!::std::vec::Vec::is_empty(&self.send_days))
+                + usize::from(!::std::option::Option::is_none(&self.user_name));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignPublicV2BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.ab_test_config) {
+                state.serialize_field("abTestConfig", &self.ab_test_config)?;
+            }
+            state.serialize_field("emailMeta", &self.email_meta)?;
+            state.serialize_field("recipients", &self.recipients)?;
+            if !::std::option::Option::is_none(&self.rss_config) {
+                state.serialize_field("rssConfig", &self.rss_config)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule_config) {
+                state.serialize_field("scheduleConfig", &self.schedule_config)?;
+            }
+            state.serialize_field("scheduleType", &self.schedule_type)?;
+            if !::std::vec::Vec::is_empty(&self.send_days) {
+                state.serialize_field("sendDays", &self.send_days)?;
+            }
+            state.serialize_field("timeZone", &self.time_zone)?;
+            state.serialize_field("userId", &self.user_id)?;
+            if !::std::option::Option::is_none(&self.user_name) {
+                state.serialize_field("userName", &self.user_name)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignPublicV2BodyDto {
         pub fn builder() -> builder::ScheduleCampaignPublicV2BodyDto {
             Default::default()
         }
     }
     ///How to schedule the campaign
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignPublicV2BodyDtoScheduleType {
-        #[serde(rename = "immediate")]
         Immediate,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "batch")]
         Batch,
-        #[serde(rename = "rss")]
         Rss,
-        #[serde(rename = "smart_send")]
         SmartSend,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2BodyDtoScheduleType {
@@ -9146,6 +10180,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignPublicV2BodyDtoScheduleType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Immediate => "immediate",
+                        Self::Scheduled => "scheduled",
+                        Self::Batch => "batch",
+                        Self::Rss => "rss",
+                        Self::SmartSend => "smart_send",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignPublicV2BodyDtoScheduleType {
@@ -9193,7 +10245,7 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignPublicV2BodyDtoSendDaysItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignPublicV2BodyDtoSendDaysItem {
         Mon,
         Tue,
@@ -9204,7 +10256,6 @@ pub mod types {
         Sun,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
@@ -9226,6 +10277,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mon => "Mon",
+                        Self::Tue => "Tue",
+                        Self::Wed => "Wed",
+                        Self::Thu => "Thu",
+                        Self::Fri => "Fri",
+                        Self::Sat => "Sat",
+                        Self::Sun => "Sun",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
@@ -9277,28 +10348,13 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleCampaignPublicV2ResponseDto {
         ///Campaign ID
-        #[serde(
-            rename = "campaignId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_id: ::std::option::Option<::std::string::String>,
         ///Source ID for fetching campaign statistics
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Trace ID of the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignPublicV2ResponseDto {
@@ -9366,32 +10422,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaign_id))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaign_id) {
+                state.serialize_field("campaignId", &self.campaign_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleCampaignRecipientsPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleCampaignRecipientsPublicV2Dto {
         ///Contact IDs to send to. Required when type is contact.
-        #[serde(
-            rename = "contactIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub contact_ids: ::std::vec::Vec<::std::string::String>,
         ///Freeze the contact list at schedule time — new matching contacts will not be added later
-        #[serde(rename = "freezeList", default = "defaults::default_bool::<true>")]
         pub freeze_list: bool,
         ///Segment type for pre-built segments. Required when type is segment.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub segment: ::std::option::Option<ScheduleCampaignRecipientsPublicV2DtoSegment>,
         ///Tag IDs to filter recipients by. Required when type is tag.
-        #[serde(
-            rename = "tagIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub tag_ids: ::std::vec::Vec<::std::string::String>,
         ///Recipient selection type
-        #[serde(rename = "type")]
         pub type_: ScheduleCampaignRecipientsPublicV2DtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignRecipientsPublicV2Dto {
@@ -9472,27 +10538,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignRecipientsPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.contact_ids))
+                + usize::from(!::std::option::Option::is_none(&self.segment))
+                + usize::from(!::std::vec::Vec::is_empty(&self.tag_ids));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignRecipientsPublicV2Dto", len)?;
+            if !::std::vec::Vec::is_empty(&self.contact_ids) {
+                state.serialize_field("contactIds", &self.contact_ids)?;
+            }
+            state.serialize_field("freezeList", &self.freeze_list)?;
+            if !::std::option::Option::is_none(&self.segment) {
+                state.serialize_field("segment", &self.segment)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.tag_ids) {
+                state.serialize_field("tagIds", &self.tag_ids)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ScheduleCampaignRecipientsPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignRecipientsPublicV2Dto {
             Default::default()
         }
     }
     ///Segment type for pre-built segments. Required when type is segment.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRecipientsPublicV2DtoSegment {
-        #[serde(rename = "engaged_last_7_days")]
         EngagedLast7Days,
-        #[serde(rename = "engaged_last_30_days")]
         EngagedLast30Days,
-        #[serde(rename = "engaged_last_60_days")]
         EngagedLast60Days,
-        #[serde(rename = "engaged_last_5_campaigns")]
         EngagedLast5Campaigns,
-        #[serde(rename = "unengaged_last_5_campaigns")]
         UnengagedLast5Campaigns,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -9513,6 +10598,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignRecipientsPublicV2DtoSegment {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EngagedLast7Days => "engaged_last_7_days",
+                        Self::EngagedLast30Days => "engaged_last_30_days",
+                        Self::EngagedLast60Days => "engaged_last_60_days",
+                        Self::EngagedLast5Campaigns => "engaged_last_5_campaigns",
+                        Self::UnengagedLast5Campaigns => "unengaged_last_5_campaigns",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRecipientsPublicV2DtoSegment {
@@ -9562,17 +10665,13 @@ pub mod types {
         }
     }
     ///Recipient selection type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRecipientsPublicV2DtoType {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "tag")]
         Tag,
-        #[serde(rename = "segment")]
         Segment,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignRecipientsPublicV2DtoType {
@@ -9590,6 +10689,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignRecipientsPublicV2DtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Tag => "tag",
+                        Self::Segment => "segment",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRecipientsPublicV2DtoType {
@@ -9633,22 +10748,13 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignResendPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleCampaignResendPublicV2Dto {
         ///Enable resend to contacts who did not open
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Override subject line for the resend email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Hours to wait before resending. Required when enabled is true.
-        #[serde(
-            rename = "waitHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wait_hours: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignResendPublicV2Dto {
@@ -9712,54 +10818,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignResendPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.wait_hours));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignResendPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.wait_hours) {
+                state.serialize_field("waitHours", &self.wait_hours)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignResendPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignResendPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignRssConfigPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleCampaignRssConfigPublicV2Dto {
         ///Override first execution date/time
-        #[serde(
-            rename = "firstExecutionDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_execution_date: ::std::option::Option<::std::string::String>,
         ///RSS schedule name
         pub name: ::std::string::String,
         ///How often to check the feed
-        #[serde(rename = "repeatAfter")]
         pub repeat_after: ScheduleCampaignRssConfigPublicV2DtoRepeatAfter,
         ///Time of day to execute
-        #[serde(rename = "repeatAfterTime")]
         pub repeat_after_time: ::std::string::String,
         ///Max number of RSS items per email
-        #[serde(
-            rename = "rssFeedLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rss_feed_limit: ::std::option::Option<f64>,
         ///RSS feed URL
-        #[serde(rename = "rssFeedURL")]
         pub rss_feed_url: ::std::string::String,
         ///Day of week for weekly RSS
-        #[serde(
-            rename = "startAtDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_at_day: ::std::option::Option<
             ScheduleCampaignRssConfigPublicV2DtoStartAtDay,
         >,
         ///Day of month for monthly RSS
-        #[serde(
-            rename = "startAtMonthDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_at_month_day: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignRssConfigPublicV2Dto {
@@ -9872,23 +10979,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignRssConfigPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.first_execution_date),
+                ) + usize::from(!::std::option::Option::is_none(&self.rss_feed_limit))
+                + usize::from(!::std::option::Option::is_none(&self.start_at_day))
+                + usize::from(!::std::option::Option::is_none(&self.start_at_month_day));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignRssConfigPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.first_execution_date) {
+                state.serialize_field("firstExecutionDate", &self.first_execution_date)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("repeatAfter", &self.repeat_after)?;
+            state.serialize_field("repeatAfterTime", &self.repeat_after_time)?;
+            if !::std::option::Option::is_none(&self.rss_feed_limit) {
+                state.serialize_field("rssFeedLimit", &self.rss_feed_limit)?;
+            }
+            state.serialize_field("rssFeedURL", &self.rss_feed_url)?;
+            if !::std::option::Option::is_none(&self.start_at_day) {
+                state.serialize_field("startAtDay", &self.start_at_day)?;
+            }
+            if !::std::option::Option::is_none(&self.start_at_month_day) {
+                state.serialize_field("startAtMonthDay", &self.start_at_month_day)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignRssConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignRssConfigPublicV2Dto {
             Default::default()
         }
     }
     ///How often to check the feed
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
-        #[serde(rename = "every_day")]
         EveryDay,
-        #[serde(rename = "every_week")]
         EveryWeek,
-        #[serde(rename = "every_month")]
         EveryMonth,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -9907,6 +11043,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EveryDay => "every_day",
+                        Self::EveryWeek => "every_week",
+                        Self::EveryMonth => "every_month",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
@@ -9951,7 +11103,7 @@ pub mod types {
         }
     }
     ///Day of week for weekly RSS
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
         Monday,
         Tuesday,
@@ -9962,7 +11114,6 @@ pub mod types {
         Sunday,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -9985,6 +11136,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Monday => "Monday",
+                        Self::Tuesday => "Tuesday",
+                        Self::Wednesday => "Wednesday",
+                        Self::Thursday => "Thursday",
+                        Self::Friday => "Friday",
+                        Self::Saturday => "Saturday",
+                        Self::Sunday => "Sunday",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
@@ -10037,33 +11208,17 @@ pub mod types {
         }
     }
     ///`ScheduleCampaignScheduleConfigPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleCampaignScheduleConfigPublicV2Dto {
         ///Batch/drip configuration. Required when scheduleType is batch. Ignored otherwise.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub batch: ::std::option::Option<ScheduleCampaignBatchConfigPublicV2Dto>,
         ///Email preference type ID for categorizing this campaign
-        #[serde(
-            rename = "emailPreferenceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_preference_id: ::std::option::Option<::std::string::String>,
         ///Auto-resend to contacts who did not open
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resend: ::std::option::Option<ScheduleCampaignResendPublicV2Dto>,
         ///Date/time to send. Required for scheduled, batch, and smart_send. Ignored for immediate.
-        #[serde(
-            rename = "sendAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_at: ::std::option::Option<::std::string::String>,
         ///Click and UTM tracking options
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking: ::std::option::Option<ScheduleCampaignTrackingPublicV2Dto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignScheduleConfigPublicV2Dto {
@@ -10153,27 +11308,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignScheduleConfigPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.batch))
+                + usize::from(!::std::option::Option::is_none(&self.email_preference_id))
+                + usize::from(!::std::option::Option::is_none(&self.resend))
+                + usize::from(!::std::option::Option::is_none(&self.send_at))
+                + usize::from(!::std::option::Option::is_none(&self.tracking));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignScheduleConfigPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.batch) {
+                state.serialize_field("batch", &self.batch)?;
+            }
+            if !::std::option::Option::is_none(&self.email_preference_id) {
+                state.serialize_field("emailPreferenceId", &self.email_preference_id)?;
+            }
+            if !::std::option::Option::is_none(&self.resend) {
+                state.serialize_field("resend", &self.resend)?;
+            }
+            if !::std::option::Option::is_none(&self.send_at) {
+                state.serialize_field("sendAt", &self.send_at)?;
+            }
+            if !::std::option::Option::is_none(&self.tracking) {
+                state.serialize_field("tracking", &self.tracking)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignScheduleConfigPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignScheduleConfigPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleCampaignTrackingPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleCampaignTrackingPublicV2Dto {
         ///Enable click tracking on links
-        #[serde(
-            rename = "clickTracking",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub click_tracking: ::std::option::Option<bool>,
         ///Enable UTM parameters on links
-        #[serde(
-            rename = "utmTracking",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub utm_tracking: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleCampaignTrackingPublicV2Dto {
@@ -10234,58 +11410,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleCampaignTrackingPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.click_tracking))
+                + usize::from(!::std::option::Option::is_none(&self.utm_tracking));
+            let mut state = serializer
+                .serialize_struct("ScheduleCampaignTrackingPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.click_tracking) {
+                state.serialize_field("clickTracking", &self.click_tracking)?;
+            }
+            if !::std::option::Option::is_none(&self.utm_tracking) {
+                state.serialize_field("utmTracking", &self.utm_tracking)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleCampaignTrackingPublicV2Dto {
         pub fn builder() -> builder::ScheduleCampaignTrackingPublicV2Dto {
             Default::default()
         }
     }
     ///`ScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleDto {
         pub archived: bool,
-        #[serde(rename = "bulkActionVersion")]
         pub bulk_action_version: ::std::string::String,
-        #[serde(rename = "campaignType")]
         pub campaign_type: ::std::string::String,
         pub child: ::std::vec::Vec<::std::string::String>,
-        #[serde(rename = "childCount")]
         pub child_count: f64,
-        #[serde(rename = "createdAt")]
         pub created_at: ::std::string::String,
         pub deleted: bool,
-        #[serde(rename = "documentId")]
         pub document_id: ::std::string::String,
-        #[serde(rename = "downloadUrl")]
         pub download_url: ::std::string::String,
-        #[serde(rename = "enableResendToUnopened")]
         pub enable_resend_to_unopened: bool,
-        #[serde(rename = "hasTracking")]
         pub has_tracking: bool,
-        #[serde(rename = "hasUtmTracking")]
         pub has_utm_tracking: bool,
         pub id: ::std::string::String,
-        #[serde(rename = "isPlainText")]
         pub is_plain_text: bool,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub migrated: bool,
         pub name: ::std::string::String,
-        #[serde(rename = "parentId")]
         pub parent_id: ::std::string::String,
-        #[serde(rename = "repeatAfter")]
         pub repeat_after: ::std::string::String,
-        #[serde(rename = "sendDays")]
         pub send_days: ::std::vec::Vec<::std::string::String>,
         pub status: ::std::string::String,
-        #[serde(rename = "templateDataDownloadUrl")]
         pub template_data_download_url: ::std::string::String,
-        #[serde(rename = "templateId")]
         pub template_id: ::std::string::String,
-        #[serde(rename = "templateType")]
         pub template_type: ::std::string::String,
-        #[serde(rename = "updatedAt")]
         pub updated_at: ::std::string::String,
-        #[serde(rename = "__v")]
         pub v: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleDto {
@@ -10545,15 +11722,59 @@ pub mod types {
             deserializer.deserialize_struct("ScheduleDto", FIELDS, ScheduleDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 26usize;
+            let mut state = serializer.serialize_struct("ScheduleDto", len)?;
+            state.serialize_field("archived", &self.archived)?;
+            state.serialize_field("bulkActionVersion", &self.bulk_action_version)?;
+            state.serialize_field("campaignType", &self.campaign_type)?;
+            state.serialize_field("child", &self.child)?;
+            state.serialize_field("childCount", &self.child_count)?;
+            state.serialize_field("createdAt", &self.created_at)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("documentId", &self.document_id)?;
+            state.serialize_field("downloadUrl", &self.download_url)?;
+            state
+                .serialize_field(
+                    "enableResendToUnopened",
+                    &self.enable_resend_to_unopened,
+                )?;
+            state.serialize_field("hasTracking", &self.has_tracking)?;
+            state.serialize_field("hasUtmTracking", &self.has_utm_tracking)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("isPlainText", &self.is_plain_text)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("migrated", &self.migrated)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("parentId", &self.parent_id)?;
+            state.serialize_field("repeatAfter", &self.repeat_after)?;
+            state.serialize_field("sendDays", &self.send_days)?;
+            state.serialize_field("status", &self.status)?;
+            state
+                .serialize_field(
+                    "templateDataDownloadUrl",
+                    &self.template_data_download_url,
+                )?;
+            state.serialize_field("templateId", &self.template_id)?;
+            state.serialize_field("templateType", &self.template_type)?;
+            state.serialize_field("updatedAt", &self.updated_at)?;
+            state.serialize_field("__v", &self.v)?;
+            state.end()
+        }
+    }
     ///`ScheduleFetchSuccessfulDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleFetchSuccessfulDto {
         ///The list of campaigns
         pub schedules: ::std::vec::Vec<ScheduleDto>,
         ///The total number of campaigns
         pub total: ::std::vec::Vec<::std::string::String>,
         ///Trace Id
-        #[serde(rename = "traceId")]
         pub trace_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleFetchSuccessfulDto {
@@ -10616,76 +11837,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleFetchSuccessfulDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("ScheduleFetchSuccessfulDto", len)?;
+            state.serialize_field("schedules", &self.schedules)?;
+            state.serialize_field("total", &self.total)?;
+            state.serialize_field("traceId", &self.trace_id)?;
+            state.end()
+        }
+    }
     ///`TemplateListItemPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TemplateListItemPublicV2Dto {
         ///Children count for folder resources
-        #[serde(
-            rename = "childCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub child_count: ::std::option::Option<f64>,
         ///Created timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Editor type for template resources
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<TemplateListItemPublicV2DtoEditorType>,
         ///Whether folder has child resources
-        #[serde(
-            rename = "hasChildren",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_children: ::std::option::Option<bool>,
         ///Resource ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether template is plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Resource name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview URL
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///Resource type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<TemplateListItemPublicV2DtoType>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TemplateListItemPublicV2Dto {
@@ -10816,18 +12006,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TemplateListItemPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.child_count))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.has_children))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("TemplateListItemPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.child_count) {
+                state.serialize_field("childCount", &self.child_count)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.has_children) {
+                state.serialize_field("hasChildren", &self.has_children)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Editor type for template resources
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TemplateListItemPublicV2DtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TemplateListItemPublicV2DtoEditorType {
@@ -10845,6 +12087,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TemplateListItemPublicV2DtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TemplateListItemPublicV2DtoEditorType {
@@ -10888,15 +12146,12 @@ pub mod types {
         }
     }
     ///Resource type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum TemplateListItemPublicV2DtoType {
-        #[serde(rename = "template")]
         Template,
-        #[serde(rename = "folder")]
         Folder,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for TemplateListItemPublicV2DtoType {
@@ -10913,6 +12168,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for TemplateListItemPublicV2DtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Template => "template",
+                        Self::Folder => "folder",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for TemplateListItemPublicV2DtoType {
@@ -10983,34 +12253,17 @@ pub mod types {
         }
     }
     ///`UpdateEmailCampaignPublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateEmailCampaignPublicV2BodyDto {
         ///Editor content to update. Required only when updating campaign content, and must be provided together with editorType. Provide HTML or plain-text string content.
-        #[serde(
-            rename = "editorContent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content: ::std::option::Option<::std::string::String>,
         ///Editor type for campaign content. Required only when updating campaign content, and must be provided together with editorContent.
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             UpdateEmailCampaignPublicV2BodyDtoEditorType,
         >,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///ID of the user performing this action
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailCampaignPublicV2BodyDto {
@@ -11084,21 +12337,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmailCampaignPublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.editor_content))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("UpdateEmailCampaignPublicV2BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.editor_content) {
+                state.serialize_field("editorContent", &self.editor_content)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateEmailCampaignPublicV2BodyDto {
         pub fn builder() -> builder::UpdateEmailCampaignPublicV2BodyDto {
             Default::default()
         }
     }
     ///Editor type for campaign content. Required only when updating campaign content, and must be provided together with editorContent.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailCampaignPublicV2BodyDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -11116,6 +12394,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmailCampaignPublicV2BodyDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmailCampaignPublicV2BodyDtoEditorType {
@@ -11157,73 +12450,31 @@ pub mod types {
         }
     }
     ///`UpdateEmailCampaignPublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateEmailCampaignPublicV2ResponseDto {
         ///Campaign category
-        #[serde(
-            rename = "campaignCategory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_category: ::std::option::Option<::std::string::String>,
         ///Campaign type
-        #[serde(
-            rename = "campaignType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub campaign_type: ::std::option::Option<::std::string::String>,
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateEmailCampaignPublicV2ResponseDtoStatus>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///AB test variation identifiers (available only for AB test campaigns)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variations: ::std::option::Option<
             ::std::vec::Vec<EmailCampaignVariationPublicV2Dto>,
         >,
@@ -11369,30 +12620,80 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmailCampaignPublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.campaign_category))
+                + usize::from(!::std::option::Option::is_none(&self.campaign_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variations));
+            let mut state = serializer
+                .serialize_struct("UpdateEmailCampaignPublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.campaign_category) {
+                state.serialize_field("campaignCategory", &self.campaign_category)?;
+            }
+            if !::std::option::Option::is_none(&self.campaign_type) {
+                state.serialize_field("campaignType", &self.campaign_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variations) {
+                state.serialize_field("variations", &self.variations)?;
+            }
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailCampaignPublicV2ResponseDtoStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "failed")]
         Failed,
-        #[serde(rename = "archived")]
         Archived,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "processing")]
         Processing,
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "cancelled")]
         Cancelled,
-        #[serde(rename = "paused")]
         Paused,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -11417,6 +12718,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmailCampaignPublicV2ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Sent => "sent",
+                        Self::Failed => "failed",
+                        Self::Archived => "archived",
+                        Self::Draft => "draft",
+                        Self::Processing => "processing",
+                        Self::Scheduled => "scheduled",
+                        Self::Cancelled => "cancelled",
+                        Self::Paused => "paused",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmailCampaignPublicV2ResponseDtoStatus {
@@ -11472,77 +12795,32 @@ pub mod types {
         }
     }
     ///`UpdateEmailTemplateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateEmailTemplateDto {
         ///Whether the template is archived
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         ///Editor content - can be HTML string, plain text string, or DND builder object depending on editorType. When editorType is "html" or "text", this should be a string. When editorType is "builder", this should be a DND object with elements, attrs, and templateSettings. Must be provided together with editorType.
-        #[serde(
-            rename = "editorContent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content: ::std::option::Option<UpdateEmailTemplateDtoEditorContent>,
         ///Type of editor content: "html" for HTML content, "text" for plain text content, "builder" for drag-and-drop builder content. Must be provided together with editorContent.
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<UpdateEmailTemplateDtoEditorType>,
         ///Field-level default values for custom variables in template fields (fromName, subjectLine, previewText)
-        #[serde(
-            rename = "fieldDefaults",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub field_defaults: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name displayed in email
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Location ID where the template belongs
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Preview text shown in email clients before opening
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
         ///User ID who is updating the template
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateDto {
@@ -11672,6 +12950,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmailTemplateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.archived))
+                + usize::from(!::std::option::Option::is_none(&self.editor_content))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::serde_json::Map::is_empty(&self.field_defaults))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by));
+            let mut state = serializer.serialize_struct("UpdateEmailTemplateDto", len)?;
+            if !::std::option::Option::is_none(&self.archived) {
+                state.serialize_field("archived", &self.archived)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_content) {
+                state.serialize_field("editorContent", &self.editor_content)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::serde_json::Map::is_empty(&self.field_defaults) {
+                state.serialize_field("fieldDefaults", &self.field_defaults)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            state.end()
+        }
+    }
     ///Editor content - can be HTML string, plain text string, or DND builder object depending on editorType. When editorType is "html" or "text", this should be a string. When editorType is "builder", this should be a DND object with elements, attrs, and templateSettings. Must be provided together with editorType.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
@@ -11686,17 +13016,13 @@ pub mod types {
         }
     }
     ///Type of editor content: "html" for HTML content, "text" for plain text content, "builder" for drag-and-drop builder content. Must be provided together with editorContent.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailTemplateDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateDtoEditorType {
@@ -11714,6 +13040,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmailTemplateDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmailTemplateDtoEditorType {
@@ -11757,55 +13099,40 @@ pub mod types {
         }
     }
     ///`UpdateEmailTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateEmailTemplateResponseDto {
         ///Whether the template is archived
         pub archived: bool,
         ///Builder version used for the template
-        #[serde(rename = "builderVersion")]
         pub builder_version: ::std::string::String,
         ///Timestamp when template was created
-        #[serde(rename = "createdAt")]
         pub created_at: ::std::string::String,
         ///Field-level default values for custom variables in template fields
-        #[serde(
-            rename = "fieldDefaults",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub field_defaults: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Sender email address
-        #[serde(rename = "fromEmail")]
         pub from_email: ::std::string::String,
         ///Sender name displayed in email
-        #[serde(rename = "fromName")]
         pub from_name: ::std::string::String,
         ///Unique template identifier
         pub id: ::std::string::String,
         ///Whether the template contains plain text content (true) or HTML content (false)
-        #[serde(rename = "isPlainText")]
         pub is_plain_text: bool,
         ///Timestamp of last update
-        #[serde(rename = "lastUpdated")]
         pub last_updated: ::std::string::String,
         ///Template name
         pub name: ::std::string::String,
         ///Indicates if the update was successful
         pub ok: bool,
         ///Preview text shown in email clients
-        #[serde(rename = "previewText")]
         pub preview_text: ::std::string::String,
         ///URL to preview the rendered template
-        #[serde(rename = "previewUrl")]
         pub preview_url: ::std::string::String,
         ///Email subject line
-        #[serde(rename = "subjectLine")]
         pub subject_line: ::std::string::String,
         ///Type of template editor used
-        #[serde(rename = "type")]
         pub type_: UpdateEmailTemplateResponseDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateResponseDto {
@@ -11969,16 +13296,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEmailTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 14usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_defaults));
+            let mut state = serializer
+                .serialize_struct("UpdateEmailTemplateResponseDto", len)?;
+            state.serialize_field("archived", &self.archived)?;
+            state.serialize_field("builderVersion", &self.builder_version)?;
+            state.serialize_field("createdAt", &self.created_at)?;
+            if !::serde_json::Map::is_empty(&self.field_defaults) {
+                state.serialize_field("fieldDefaults", &self.field_defaults)?;
+            }
+            state.serialize_field("fromEmail", &self.from_email)?;
+            state.serialize_field("fromName", &self.from_name)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("isPlainText", &self.is_plain_text)?;
+            state.serialize_field("lastUpdated", &self.last_updated)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("ok", &self.ok)?;
+            state.serialize_field("previewText", &self.preview_text)?;
+            state.serialize_field("previewUrl", &self.preview_url)?;
+            state.serialize_field("subjectLine", &self.subject_line)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     ///Type of template editor used
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEmailTemplateResponseDtoType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEmailTemplateResponseDtoType {
@@ -11995,6 +13349,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEmailTemplateResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEmailTemplateResponseDtoType {
@@ -12036,71 +13405,27 @@ pub mod types {
         }
     }
     ///`UpdateTemplatePublicV2BodyDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateTemplatePublicV2BodyDto {
         ///Whether template is archived
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         ///Editor content to update. Required only when updating template content, and must be provided together with editorType. Provide HTML or plain-text string content.
-        #[serde(
-            rename = "editorContent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content: ::std::option::Option<::std::string::String>,
         ///Type of editor content. Required only when updating template content, and must be provided together with editorContent.
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<UpdateTemplatePublicV2BodyDtoEditorType>,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID. Pass `null` to move template to the root level.
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
         ///ID of the user performing this action
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2BodyDto {
@@ -12224,21 +13549,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateTemplatePublicV2BodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.archived))
+                + usize::from(!::std::option::Option::is_none(&self.editor_content))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer
+                .serialize_struct("UpdateTemplatePublicV2BodyDto", len)?;
+            if !::std::option::Option::is_none(&self.archived) {
+                state.serialize_field("archived", &self.archived)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_content) {
+                state.serialize_field("editorContent", &self.editor_content)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateTemplatePublicV2BodyDto {
         pub fn builder() -> builder::UpdateTemplatePublicV2BodyDto {
             Default::default()
         }
     }
     ///Type of editor content. Required only when updating template content, and must be provided together with editorContent.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateTemplatePublicV2BodyDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2BodyDtoEditorType {
@@ -12255,6 +13629,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateTemplatePublicV2BodyDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateTemplatePublicV2BodyDtoEditorType {
@@ -12296,98 +13685,37 @@ pub mod types {
         }
     }
     ///`UpdateTemplatePublicV2ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateTemplatePublicV2ResponseDto {
         ///Whether template is archived
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub archived: ::std::option::Option<bool>,
         ///Created timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Template type
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             UpdateTemplatePublicV2ResponseDtoEditorType,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether template is plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Template name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parent folder ID
-        #[serde(
-            rename = "parentFolderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_folder_id: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Preview URL
-        #[serde(
-            rename = "previewUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_url: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(
-            rename = "subjectLine",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject_line: ::std::option::Option<::std::string::String>,
         ///Trace ID of request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2ResponseDto {
@@ -12543,16 +13871,81 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateTemplatePublicV2ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.archived))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.parent_folder_id))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.preview_url))
+                + usize::from(!::std::option::Option::is_none(&self.subject_line))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("UpdateTemplatePublicV2ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.archived) {
+                state.serialize_field("archived", &self.archived)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_folder_id) {
+                state.serialize_field("parentFolderId", &self.parent_folder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_url) {
+                state.serialize_field("previewUrl", &self.preview_url)?;
+            }
+            if !::std::option::Option::is_none(&self.subject_line) {
+                state.serialize_field("subjectLine", &self.subject_line)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Template type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateTemplatePublicV2ResponseDtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateTemplatePublicV2ResponseDtoEditorType {
@@ -12569,6 +13962,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateTemplatePublicV2ResponseDtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateTemplatePublicV2ResponseDtoEditorType {
@@ -12610,10 +14018,9 @@ pub mod types {
         }
     }
     ///`WorkflowCampaignPublicDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct WorkflowCampaignPublicDto {
         ///Created at timestamp
-        #[serde(rename = "createdAt")]
         pub created_at: ::std::string::String,
         ///Whether the campaign is deleted
         pub deleted: bool,
@@ -12622,12 +14029,10 @@ pub mod types {
         ///Campaign name
         pub name: ::std::string::String,
         ///Source ID
-        #[serde(rename = "sourceId")]
         pub source_id: ::std::string::String,
         ///Campaign status
         pub status: WorkflowCampaignPublicDtoStatus,
         ///Updated at timestamp
-        #[serde(rename = "updatedAt")]
         pub updated_at: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicDto {
@@ -12724,16 +14129,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WorkflowCampaignPublicDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize;
+            let mut state = serializer
+                .serialize_struct("WorkflowCampaignPublicDto", len)?;
+            state.serialize_field("createdAt", &self.created_at)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("sourceId", &self.source_id)?;
+            state.serialize_field("status", &self.status)?;
+            state.serialize_field("updatedAt", &self.updated_at)?;
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WorkflowCampaignPublicDtoStatus {
-        #[serde(rename = "published")]
         Published,
-        #[serde(rename = "draft")]
         Draft,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicDtoStatus {
@@ -12750,6 +14171,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for WorkflowCampaignPublicDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "published",
+                        Self::Draft => "draft",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for WorkflowCampaignPublicDtoStatus {
@@ -12791,48 +14227,23 @@ pub mod types {
         }
     }
     ///`WorkflowCampaignPublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WorkflowCampaignPublicV2Dto {
         ///Created at timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the campaign is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Campaign ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Campaign name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Source of the campaign
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Source ID of the campaign
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Campaign status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<WorkflowCampaignPublicV2DtoStatus>,
         ///Updated at timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicV2Dto {
@@ -12939,16 +14350,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WorkflowCampaignPublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("WorkflowCampaignPublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Campaign status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WorkflowCampaignPublicV2DtoStatus {
-        #[serde(rename = "published")]
         Published,
-        #[serde(rename = "draft")]
         Draft,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignPublicV2DtoStatus {
@@ -12965,6 +14417,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for WorkflowCampaignPublicV2DtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Published => "published",
+                        Self::Draft => "draft",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for WorkflowCampaignPublicV2DtoStatus {
@@ -13006,77 +14473,31 @@ pub mod types {
         }
     }
     ///`WorkflowCampaignSubSourcePublicV2Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WorkflowCampaignSubSourcePublicV2Dto {
         ///Timestamp when this step was added to the workflow
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///URL to fetch the rendered step content as HTML. Issue a GET against this URL to retrieve the body.
-        #[serde(
-            rename = "editorContentUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_content_url: ::std::option::Option<::std::string::String>,
         ///Editor type for this step
-        #[serde(
-            rename = "editorType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub editor_type: ::std::option::Option<
             WorkflowCampaignSubSourcePublicV2DtoEditorType,
         >,
         ///Sender email address
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Sub-source identifier (workflow step). Pass this value as the `subSourceId` query parameter on the campaign stats endpoint to retrieve stats scoped to this step.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether this step uses plain text
-        #[serde(
-            rename = "isPlainText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_plain_text: ::std::option::Option<bool>,
         ///Workflow step name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Preview text
-        #[serde(
-            rename = "previewText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub preview_text: ::std::option::Option<::std::string::String>,
         ///Email subject line
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
         ///Timestamp when this step was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowCampaignSubSourcePublicV2Dto {
@@ -13212,18 +14633,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WorkflowCampaignSubSourcePublicV2Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.editor_content_url))
+                + usize::from(!::std::option::Option::is_none(&self.editor_type))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_plain_text))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.preview_text))
+                + usize::from(!::std::option::Option::is_none(&self.subject))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("WorkflowCampaignSubSourcePublicV2Dto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_content_url) {
+                state.serialize_field("editorContentUrl", &self.editor_content_url)?;
+            }
+            if !::std::option::Option::is_none(&self.editor_type) {
+                state.serialize_field("editorType", &self.editor_type)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_plain_text) {
+                state.serialize_field("isPlainText", &self.is_plain_text)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.preview_text) {
+                state.serialize_field("previewText", &self.preview_text)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Editor type for this step
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum WorkflowCampaignSubSourcePublicV2DtoEditorType {
-        #[serde(rename = "html")]
         Html,
-        #[serde(rename = "builder")]
         Builder,
-        #[serde(rename = "text")]
         Text,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -13242,6 +14715,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for WorkflowCampaignSubSourcePublicV2DtoEditorType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Html => "html",
+                        Self::Builder => "builder",
+                        Self::Text => "text",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for WorkflowCampaignSubSourcePublicV2DtoEditorType {

@@ -13,7 +13,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AdditionalEmailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AdditionalEmailsDto {
         pub email: ::std::string::String,
     }
@@ -61,16 +61,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdditionalEmailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("AdditionalEmailsDto", len)?;
+            state.serialize_field("email", &self.email)?;
+            state.end()
+        }
+    }
     impl AdditionalEmailsDto {
         pub fn builder() -> builder::AdditionalEmailsDto {
             Default::default()
         }
     }
     ///`AdditionalEmailsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AdditionalEmailsDtoResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AdditionalEmailsDtoResponse {
@@ -119,38 +129,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdditionalEmailsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.email));
+            let mut state = serializer
+                .serialize_struct("AdditionalEmailsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            state.end()
+        }
+    }
     ///`Address`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct Address {
-        #[serde(
-            rename = "addressLine1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "addressLine2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line2: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<AddressCountryCode>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for Address {
@@ -236,506 +237,293 @@ pub mod types {
             deserializer.deserialize_struct("Address", FIELDS, AddressVisitor)
         }
     }
+    impl ::serde::Serialize for Address {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address_line1))
+                + usize::from(!::std::option::Option::is_none(&self.address_line2))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state));
+            let mut state = serializer.serialize_struct("Address", len)?;
+            if !::std::option::Option::is_none(&self.address_line1) {
+                state.serialize_field("addressLine1", &self.address_line1)?;
+            }
+            if !::std::option::Option::is_none(&self.address_line2) {
+                state.serialize_field("addressLine2", &self.address_line2)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            state.end()
+        }
+    }
     ///`AddressCountryCode`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AddressCountryCode {
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AddressCountryCode {
@@ -997,6 +785,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AddressCountryCode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Ca => "CA",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Kr => "KR",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Gb => "GB",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Us => "US",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AddressCountryCode {
@@ -1527,43 +1575,19 @@ pub mod types {
         }
     }
     ///`AddressDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AddressDto {
         ///Address Line 1
-        #[serde(
-            rename = "addressLine1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///Address Line 2
-        #[serde(
-            rename = "addressLine2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line2: ::std::option::Option<::std::string::String>,
         ///City
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Country Code
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Postal Code
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///State
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AddressDto {
@@ -1649,49 +1673,60 @@ pub mod types {
             deserializer.deserialize_struct("AddressDto", FIELDS, AddressDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AddressDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address_line1))
+                + usize::from(!::std::option::Option::is_none(&self.address_line2))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state));
+            let mut state = serializer.serialize_struct("AddressDto", len)?;
+            if !::std::option::Option::is_none(&self.address_line1) {
+                state.serialize_field("addressLine1", &self.address_line1)?;
+            }
+            if !::std::option::Option::is_none(&self.address_line2) {
+                state.serialize_field("addressLine2", &self.address_line2)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            state.end()
+        }
+    }
     impl AddressDto {
         pub fn builder() -> builder::AddressDto {
             Default::default()
         }
     }
     ///`AddressDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AddressDtoResponse {
         ///Address Line 1
-        #[serde(
-            rename = "addressLine1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///Address Line 2
-        #[serde(
-            rename = "addressLine2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line2: ::std::option::Option<::std::string::String>,
         ///City
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Country Code
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Postal Code
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///State
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AddressDtoResponse {
@@ -1782,13 +1817,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AddressDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address_line1))
+                + usize::from(!::std::option::Option::is_none(&self.address_line2))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state));
+            let mut state = serializer.serialize_struct("AddressDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.address_line1) {
+                state.serialize_field("addressLine1", &self.address_line1)?;
+            }
+            if !::std::option::Option::is_none(&self.address_line2) {
+                state.serialize_field("addressLine2", &self.address_line2)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            state.end()
+        }
+    }
     ///`AltDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AltDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: AltDtoAltType,
     }
     impl<'de> ::serde::Deserialize<'de> for AltDto {
@@ -1838,19 +1906,30 @@ pub mod types {
             deserializer.deserialize_struct("AltDto", FIELDS, AltDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AltDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("AltDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.end()
+        }
+    }
     impl AltDto {
         pub fn builder() -> builder::AltDto {
             Default::default()
         }
     }
     ///`AltDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AltDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AltDtoAltType {
@@ -1866,6 +1945,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AltDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AltDtoAltType {
@@ -1904,7 +1997,7 @@ pub mod types {
         }
     }
     ///`AttachmentsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AttachmentsDto {
         ///Id of the file selected
         pub id: ::std::string::String,
@@ -1913,7 +2006,6 @@ pub mod types {
         ///Size of the file
         pub size: f64,
         ///Type of the file
-        #[serde(rename = "type")]
         pub type_: ::std::string::String,
         ///URL of the file
         pub url: ::std::string::String,
@@ -1978,33 +2070,39 @@ pub mod types {
                 .deserialize_struct("AttachmentsDto", FIELDS, AttachmentsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AttachmentsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("AttachmentsDto", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("size", &self.size)?;
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl AttachmentsDto {
         pub fn builder() -> builder::AttachmentsDto {
             Default::default()
         }
     }
     ///`AttachmentsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AttachmentsDtoResponse {
         ///Id of the file selected
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the file
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Size of the file
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub size: ::std::option::Option<f64>,
         ///Type of the file
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
         ///URL of the file
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachmentsDtoResponse {
@@ -2081,6 +2179,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachmentsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.size))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("AttachmentsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.size) {
+                state.serialize_field("size", &self.size)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`AutoInvoice`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -2111,14 +2239,9 @@ pub mod types {
         }
     }
     ///`AutoInvoicingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AutoInvoicingDto {
         ///Direct Payments
-        #[serde(
-            rename = "directPayments",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub direct_payments: ::std::option::Option<bool>,
         ///Enable Auto Invoice
         pub enabled: bool,
@@ -2173,64 +2296,40 @@ pub mod types {
                 .deserialize_struct("AutoInvoicingDto", FIELDS, AutoInvoicingDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AutoInvoicingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.direct_payments));
+            let mut state = serializer.serialize_struct("AutoInvoicingDto", len)?;
+            if !::std::option::Option::is_none(&self.direct_payments) {
+                state.serialize_field("directPayments", &self.direct_payments)?;
+            }
+            state.serialize_field("enabled", &self.enabled)?;
+            state.end()
+        }
+    }
     impl AutoInvoicingDto {
         pub fn builder() -> builder::AutoInvoicingDto {
             Default::default()
         }
     }
     ///`AutoPaymentDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AutoPaymentDetailsDto {
-        #[serde(
-            rename = "bacsDirectDebit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bacs_direct_debit: ::std::option::Option<BacsDirectDebitDto>,
-        #[serde(
-            rename = "becsDirectDebit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub becs_direct_debit: ::std::option::Option<BecsDirectDebitDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub card: ::std::option::Option<CardDto>,
-        #[serde(
-            rename = "cardId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub card_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "customerId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_id: ::std::option::Option<::std::string::String>,
         pub enable: bool,
-        #[serde(
-            rename = "paymentMethodId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_method_id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub provider: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(
-            rename = "sepaDirectDebit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sepa_direct_debit: ::std::option::Option<SepaDirectDebitDto>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "usBankAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub us_bank_account: ::std::option::Option<UsBankAccountDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for AutoPaymentDetailsDto {
@@ -2357,116 +2456,103 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AutoPaymentDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.bacs_direct_debit))
+                + usize::from(!::std::option::Option::is_none(&self.becs_direct_debit))
+                + usize::from(!::std::option::Option::is_none(&self.card))
+                + usize::from(!::std::option::Option::is_none(&self.card_id))
+                + usize::from(!::std::option::Option::is_none(&self.customer_id))
+                + usize::from(!::std::option::Option::is_none(&self.payment_method_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.provider))
+                + usize::from(!::std::option::Option::is_none(&self.sepa_direct_debit))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.us_bank_account));
+            let mut state = serializer.serialize_struct("AutoPaymentDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.bacs_direct_debit) {
+                state.serialize_field("bacsDirectDebit", &self.bacs_direct_debit)?;
+            }
+            if !::std::option::Option::is_none(&self.becs_direct_debit) {
+                state.serialize_field("becsDirectDebit", &self.becs_direct_debit)?;
+            }
+            if !::std::option::Option::is_none(&self.card) {
+                state.serialize_field("card", &self.card)?;
+            }
+            if !::std::option::Option::is_none(&self.card_id) {
+                state.serialize_field("cardId", &self.card_id)?;
+            }
+            if !::std::option::Option::is_none(&self.customer_id) {
+                state.serialize_field("customerId", &self.customer_id)?;
+            }
+            state.serialize_field("enable", &self.enable)?;
+            if !::std::option::Option::is_none(&self.payment_method_id) {
+                state.serialize_field("paymentMethodId", &self.payment_method_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.provider) {
+                state.serialize_field("provider", &self.provider)?;
+            }
+            if !::std::option::Option::is_none(&self.sepa_direct_debit) {
+                state.serialize_field("sepaDirectDebit", &self.sepa_direct_debit)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.us_bank_account) {
+                state.serialize_field("usBankAccount", &self.us_bank_account)?;
+            }
+            state.end()
+        }
+    }
     impl AutoPaymentDetailsDto {
         pub fn builder() -> builder::AutoPaymentDetailsDto {
             Default::default()
         }
     }
     ///`AutoPaymentInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AutoPaymentInvoiceScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<
             AutoPaymentInvoiceScheduleResponseDtoAltType,
         >,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AutoPaymentInvoiceScheduleResponseDto {
@@ -2666,14 +2752,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AutoPaymentInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("AutoPaymentInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`AutoPaymentInvoiceScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AutoPaymentInvoiceScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2690,6 +2862,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AutoPaymentInvoiceScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AutoPaymentInvoiceScheduleResponseDtoAltType {
@@ -2729,16 +2915,13 @@ pub mod types {
         }
     }
     ///`AutoPaymentScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AutoPaymentScheduleDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: AutoPaymentScheduleDtoAltType,
         ///auto-payment configuration
-        #[serde(rename = "autoPayment")]
         pub auto_payment: AutoPaymentDetailsDto,
         pub id: ::std::string::String,
     }
@@ -2807,19 +2990,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AutoPaymentScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("AutoPaymentScheduleDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("autoPayment", &self.auto_payment)?;
+            state.serialize_field("id", &self.id)?;
+            state.end()
+        }
+    }
     impl AutoPaymentScheduleDto {
         pub fn builder() -> builder::AutoPaymentScheduleDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AutoPaymentScheduleDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AutoPaymentScheduleDtoAltType {
@@ -2835,6 +3031,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AutoPaymentScheduleDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AutoPaymentScheduleDtoAltType {
@@ -2874,7 +3084,7 @@ pub mod types {
         }
     }
     ///`BacsDirectDebitDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BacsDirectDebitDto {
         pub last4: ::std::string::String,
         pub sort_code: ::std::string::String,
@@ -2931,13 +3141,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BacsDirectDebitDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("BacsDirectDebitDto", len)?;
+            state.serialize_field("last4", &self.last4)?;
+            state.serialize_field("sort_code", &self.sort_code)?;
+            state.end()
+        }
+    }
     impl BacsDirectDebitDto {
         pub fn builder() -> builder::BacsDirectDebitDto {
             Default::default()
         }
     }
     ///`BecsDirectDebitDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BecsDirectDebitDto {
         pub bsb_number: ::std::string::String,
         pub last4: ::std::string::String,
@@ -2994,6 +3217,19 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BecsDirectDebitDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("BecsDirectDebitDto", len)?;
+            state.serialize_field("bsb_number", &self.bsb_number)?;
+            state.serialize_field("last4", &self.last4)?;
+            state.end()
+        }
+    }
     impl BecsDirectDebitDto {
         pub fn builder() -> builder::BecsDirectDebitDto {
             Default::default()
@@ -3029,40 +3265,19 @@ pub mod types {
         }
     }
     ///`BusinessDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BusinessDetailsDto {
         ///Business Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDto>,
         ///Custom Values
-        #[serde(
-            rename = "customValues",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_values: ::std::vec::Vec<::std::string::String>,
         ///Business Logo URL
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         ///Business Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Business Phone Number
-        #[serde(
-            rename = "phoneNo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
         ///Business Website Link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BusinessDetailsDto {
@@ -3151,46 +3366,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BusinessDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_values))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone_no))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("BusinessDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.custom_values) {
+                state.serialize_field("customValues", &self.custom_values)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_no) {
+                state.serialize_field("phoneNo", &self.phone_no)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl BusinessDetailsDto {
         pub fn builder() -> builder::BusinessDetailsDto {
             Default::default()
         }
     }
     ///`BusinessDetailsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BusinessDetailsDtoResponse {
         ///Business Address
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDtoResponse>,
         ///Custom Values
-        #[serde(
-            rename = "customValues",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Business Logo URL
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
         ///Business Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Business Phone Number
-        #[serde(
-            rename = "phoneNo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
         ///Business Website Link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BusinessDetailsDtoResponse {
@@ -3281,14 +3510,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BusinessDetailsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.custom_values))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone_no))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer
+                .serialize_struct("BusinessDetailsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_values) {
+                state.serialize_field("customValues", &self.custom_values)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_no) {
+                state.serialize_field("phoneNo", &self.phone_no)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`CancelInvoiceScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CancelInvoiceScheduleDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: CancelInvoiceScheduleDtoAltType,
     }
     impl<'de> ::serde::Deserialize<'de> for CancelInvoiceScheduleDto {
@@ -3343,19 +3606,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CancelInvoiceScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("CancelInvoiceScheduleDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.end()
+        }
+    }
     impl CancelInvoiceScheduleDto {
         pub fn builder() -> builder::CancelInvoiceScheduleDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CancelInvoiceScheduleDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CancelInvoiceScheduleDtoAltType {
@@ -3371,6 +3646,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CancelInvoiceScheduleDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CancelInvoiceScheduleDtoAltType {
@@ -3410,108 +3699,43 @@ pub mod types {
         }
     }
     ///`CancelInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CancelInvoiceScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CancelInvoiceScheduleResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CancelInvoiceScheduleResponseDto {
@@ -3707,14 +3931,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CancelInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CancelInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CancelInvoiceScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CancelInvoiceScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CancelInvoiceScheduleResponseDtoAltType {
@@ -3730,6 +4040,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CancelInvoiceScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CancelInvoiceScheduleResponseDtoAltType {
@@ -3769,7 +4093,7 @@ pub mod types {
         }
     }
     ///`CardDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CardDto {
         pub brand: ::std::string::String,
         pub last4: ::std::string::String,
@@ -3818,13 +4142,26 @@ pub mod types {
             deserializer.deserialize_struct("CardDto", FIELDS, CardDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CardDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CardDto", len)?;
+            state.serialize_field("brand", &self.brand)?;
+            state.serialize_field("last4", &self.last4)?;
+            state.end()
+        }
+    }
     impl CardDto {
         pub fn builder() -> builder::CardDto {
             Default::default()
         }
     }
     ///`ChequeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ChequeDto {
         ///check number
         pub number: ::std::string::String,
@@ -3868,6 +4205,18 @@ pub mod types {
             deserializer.deserialize_struct("ChequeDto", FIELDS, ChequeDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ChequeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("ChequeDto", len)?;
+            state.serialize_field("number", &self.number)?;
+            state.end()
+        }
+    }
     impl ChequeDto {
         pub fn builder() -> builder::ChequeDto {
             Default::default()
@@ -3903,31 +4252,14 @@ pub mod types {
         }
     }
     ///`ContactDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ContactDetailsDto {
         ///Secondary email addresses for the contact to be saved
-        #[serde(
-            rename = "additionalEmails",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub additional_emails: ::std::vec::Vec<AdditionalEmailsDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDto>,
         ///Contact Company Name
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Custom Values
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<::std::string::String>,
         ///Contact Email
         pub email: ::std::string::String,
@@ -3936,7 +4268,6 @@ pub mod types {
         ///Contact Name
         pub name: ::std::string::String,
         ///Contact Phone Number
-        #[serde(rename = "phoneNo")]
         pub phone_no: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactDetailsDto {
@@ -4034,58 +4365,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.additional_emails))
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields));
+            let mut state = serializer.serialize_struct("ContactDetailsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.additional_emails) {
+                state.serialize_field("additionalEmails", &self.additional_emails)?;
+            }
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            state.serialize_field("email", &self.email)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("phoneNo", &self.phone_no)?;
+            state.end()
+        }
+    }
     impl ContactDetailsDto {
         pub fn builder() -> builder::ContactDetailsDto {
             Default::default()
         }
     }
     ///`ContactDetailsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactDetailsDtoResponse {
         ///Secondary email addresses for the contact to be saved
-        #[serde(
-            rename = "additionalEmails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub additional_emails: ::std::option::Option<
             ::std::vec::Vec<AdditionalEmailsDtoResponse>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<AddressDtoResponse>,
         ///Contact Company Name
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Custom Values
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Contact Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Contact ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Contact Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Contact Phone Number
-        #[serde(
-            rename = "phoneNo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactDetailsDtoResponse {
@@ -4192,120 +4526,99 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactDetailsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.additional_emails))
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone_no));
+            let mut state = serializer
+                .serialize_struct("ContactDetailsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.additional_emails) {
+                state.serialize_field("additionalEmails", &self.additional_emails)?;
+            }
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_no) {
+                state.serialize_field("phoneNo", &self.phone_no)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateEstimatesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateEstimatesDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateEstimatesDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Auto invoice for the estimate
-        #[serde(
-            rename = "autoInvoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_invoice: ::std::option::Option<AutoInvoicingDto>,
         ///Automatic taxes enabled for the Estimate
-        #[serde(rename = "automaticTaxesEnabled", default)]
         pub automatic_taxes_enabled: bool,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         ///Contact information to send the estimate to
-        #[serde(rename = "contactDetails")]
         pub contact_details: ContactDetailsDto,
         ///Currency code
         pub currency: ::std::string::String,
         pub discount: DiscountDto,
         ///Estimate Number, if not specified will take in the next valid estimate number
-        #[serde(
-            rename = "estimateNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number: ::std::option::Option<f64>,
         ///Prefix for the estimate number
-        #[serde(
-            rename = "estimateNumberPrefix",
-            default = "defaults::create_estimates_dto_estimate_number_prefix"
-        )]
         pub estimate_number_prefix: ::std::string::String,
         ///expiry date estimate
-        #[serde(
-            rename = "expiryDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_date: ::std::option::Option<::std::string::String>,
         ///frequency settings for the estimate
-        #[serde(rename = "frequencySettings")]
         pub frequency_settings: FrequencySettingsDto,
         ///issue date estimate
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items for the estimate.
         pub items: ::std::vec::Vec<EstimateLineItemDto>,
         ///livemode for estimate
-        #[serde(rename = "liveMode", default = "defaults::default_bool::<true>")]
         pub live_mode: bool,
         ///Meta data for the estimate
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///miscellaneous charges for the estimate
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Estimate Name
         pub name: ::std::string::String,
         ///Payment Schedule Config for the estimate
-        #[serde(
-            rename = "paymentScheduleConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule_config: ::std::option::Option<PaymentScheduleConfigDto>,
         ///When sending estimate directly while saving
-        #[serde(
-            rename = "sendEstimateDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_estimate_details: ::std::option::Option<SendEstimateDto>,
         ///Email and sent to details for the estimate
-        #[serde(
-            rename = "sentTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_to: ::std::option::Option<SentToDto>,
         ///Terms notes, Also supports HTML markups
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title for the estimate
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///User Id
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEstimatesDto {
@@ -4542,19 +4855,113 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateEstimatesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 12usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.auto_invoice))
+                + usize::from(!::std::option::Option::is_none(&self.estimate_number))
+                + usize::from(!::std::option::Option::is_none(&self.expiry_date))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.payment_schedule_config),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_estimate_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.sent_to))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("CreateEstimatesDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_invoice) {
+                state.serialize_field("autoInvoice", &self.auto_invoice)?;
+            }
+            state
+                .serialize_field(
+                    "automaticTaxesEnabled",
+                    &self.automatic_taxes_enabled,
+                )?;
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("contactDetails", &self.contact_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            state.serialize_field("discount", &self.discount)?;
+            if !::std::option::Option::is_none(&self.estimate_number) {
+                state.serialize_field("estimateNumber", &self.estimate_number)?;
+            }
+            state.serialize_field("estimateNumberPrefix", &self.estimate_number_prefix)?;
+            if !::std::option::Option::is_none(&self.expiry_date) {
+                state.serialize_field("expiryDate", &self.expiry_date)?;
+            }
+            state.serialize_field("frequencySettings", &self.frequency_settings)?;
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            state.serialize_field("items", &self.items)?;
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_schedule_config) {
+                state
+                    .serialize_field(
+                        "paymentScheduleConfig",
+                        &self.payment_schedule_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_estimate_details) {
+                state
+                    .serialize_field(
+                        "sendEstimateDetails",
+                        &self.send_estimate_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sent_to) {
+                state.serialize_field("sentTo", &self.sent_to)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl CreateEstimatesDto {
         pub fn builder() -> builder::CreateEstimatesDto {
             Default::default()
         }
     }
     ///`CreateEstimatesDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateEstimatesDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateEstimatesDtoAltType {
@@ -4570,6 +4977,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateEstimatesDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateEstimatesDtoAltType {
@@ -4608,109 +5029,49 @@ pub mod types {
         }
     }
     ///`CreateInvoiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateInvoiceDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: CreateInvoiceDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         ///Contact information to send the invoice to
-        #[serde(rename = "contactDetails")]
         pub contact_details: ContactDetailsDto,
         ///Currency code
         pub currency: ::std::string::String,
         pub discount: DiscountDto,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(rename = "issueDate")]
         pub issue_date: ::std::string::String,
         ///An array of items for the invoice.
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///late fees configuration
-        #[serde(
-            rename = "lateFeesConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Invoice Name
         pub name: ::std::string::String,
         ///Payment Methods for Invoices
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule: ::std::option::Option<PaymentScheduleDto>,
-        #[serde(rename = "sentTo")]
         pub sent_to: SentToDto,
         ///Terms notes, Also supports HTML markups
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///tips configuration for the invoice
-        #[serde(
-            rename = "tipsConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Title for the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceDto {
@@ -4933,19 +5294,109 @@ pub mod types {
                 .deserialize_struct("CreateInvoiceDto", FIELDS, CreateInvoiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateInvoiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 11usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.late_fees_configuration),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_methods))
+                + usize::from(!::std::option::Option::is_none(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.tips_configuration))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("CreateInvoiceDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("contactDetails", &self.contact_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            state.serialize_field("discount", &self.discount)?;
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            state.serialize_field("issueDate", &self.issue_date)?;
+            state.serialize_field("items", &self.items)?;
+            if !::std::option::Option::is_none(&self.late_fees_configuration) {
+                state
+                    .serialize_field(
+                        "lateFeesConfiguration",
+                        &self.late_fees_configuration,
+                    )?;
+            }
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            state.serialize_field("sentTo", &self.sent_to)?;
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_configuration) {
+                state.serialize_field("tipsConfiguration", &self.tips_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl CreateInvoiceDto {
         pub fn builder() -> builder::CreateInvoiceDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceDtoAltType {
@@ -4961,6 +5412,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceDtoAltType {
@@ -4999,19 +5464,14 @@ pub mod types {
         }
     }
     ///`CreateInvoiceFromEstimateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateInvoiceFromEstimateDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateInvoiceFromEstimateDtoAltType,
         ///Mark Estimate as Invoiced
-        #[serde(rename = "markAsInvoiced")]
         pub mark_as_invoiced: bool,
         ///Version of the update request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<CreateInvoiceFromEstimateDtoVersion>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceFromEstimateDto {
@@ -5081,19 +5541,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceFromEstimateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.version));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceFromEstimateDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("markAsInvoiced", &self.mark_as_invoiced)?;
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            state.end()
+        }
+    }
     impl CreateInvoiceFromEstimateDto {
         pub fn builder() -> builder::CreateInvoiceFromEstimateDto {
             Default::default()
         }
     }
     ///`CreateInvoiceFromEstimateDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceFromEstimateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceFromEstimateDtoAltType {
@@ -5109,6 +5586,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceFromEstimateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceFromEstimateDtoAltType {
@@ -5148,15 +5639,12 @@ pub mod types {
         }
     }
     ///Version of the update request
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceFromEstimateDtoVersion {
-        #[serde(rename = "v1")]
         V1,
-        #[serde(rename = "v2")]
         V2,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceFromEstimateDtoVersion {
@@ -5173,6 +5661,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceFromEstimateDtoVersion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::V1 => "v1",
+                        Self::V2 => "v2",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceFromEstimateDtoVersion {
@@ -5214,15 +5717,11 @@ pub mod types {
         }
     }
     ///`CreateInvoiceFromEstimateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateInvoiceFromEstimateResponseDto {
         ///Estimate details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate: ::std::option::Option<EstimateResponseDto>,
         ///Invoice details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceFromEstimateResponseDto {
@@ -5283,155 +5782,82 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceFromEstimateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.estimate))
+                + usize::from(!::std::option::Option::is_none(&self.invoice));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceFromEstimateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.estimate) {
+                state.serialize_field("estimate", &self.estimate)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice) {
+                state.serialize_field("invoice", &self.invoice)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateInvoiceResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CreateInvoiceResponseDtoAltType>,
         ///Total Amount Due
-        #[serde(
-            rename = "amountDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
-        #[serde(
-            rename = "amountPaid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub business_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub contact_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub discount: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(
-            rename = "invoiceItems",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub payment_schedule: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Invoice Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CreateInvoiceResponseDtoStatus>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceResponseDto {
@@ -5650,14 +6076,126 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount_due))
+                + usize::from(!::std::option::Option::is_none(&self.amount_paid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.business_details))
+                + usize::from(!::serde_json::Map::is_empty(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::serde_json::Map::is_empty(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_items))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_due) {
+                state.serialize_field("amountDue", &self.amount_due)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_paid) {
+                state.serialize_field("amountPaid", &self.amount_paid)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::serde_json::Map::is_empty(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::serde_json::Map::is_empty(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_items) {
+                state.serialize_field("invoiceItems", &self.invoice_items)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateInvoiceResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceResponseDtoAltType {
@@ -5673,6 +6211,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceResponseDtoAltType {
@@ -5712,23 +6264,16 @@ pub mod types {
         }
     }
     ///Invoice Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceResponseDtoStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "payment_processing")]
         PaymentProcessing,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "void")]
         Void,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceResponseDtoStatus {
@@ -5749,6 +6294,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::PaymentProcessing => "payment_processing",
+                        Self::Paid => "paid",
+                        Self::Void => "void",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceResponseDtoStatus {
@@ -5798,78 +6362,35 @@ pub mod types {
         }
     }
     ///`CreateInvoiceScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateInvoiceScheduleDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: CreateInvoiceScheduleDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
-        #[serde(rename = "contactDetails")]
         pub contact_details: ContactDetailsDto,
         pub currency: ::std::string::String,
         pub discount: DiscountDto,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///Late fees configuration for the invoices
-        #[serde(
-            rename = "lateFeesConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         pub name: ::std::string::String,
         ///Payment Methods for Invoices
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         pub schedule: ScheduleOptionsDto,
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Configuration for tips on invoices
-        #[serde(
-            rename = "tipsConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceScheduleDto {
@@ -6063,19 +6584,98 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 10usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.late_fees_configuration),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_methods))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.tips_configuration))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceScheduleDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("contactDetails", &self.contact_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            state.serialize_field("discount", &self.discount)?;
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            state.serialize_field("items", &self.items)?;
+            if !::std::option::Option::is_none(&self.late_fees_configuration) {
+                state
+                    .serialize_field(
+                        "lateFeesConfiguration",
+                        &self.late_fees_configuration,
+                    )?;
+            }
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            state.serialize_field("schedule", &self.schedule)?;
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_configuration) {
+                state.serialize_field("tipsConfiguration", &self.tips_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl CreateInvoiceScheduleDto {
         pub fn builder() -> builder::CreateInvoiceScheduleDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceScheduleDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceScheduleDtoAltType {
@@ -6091,6 +6691,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceScheduleDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceScheduleDtoAltType {
@@ -6130,108 +6744,43 @@ pub mod types {
         }
     }
     ///`CreateInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateInvoiceScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CreateInvoiceScheduleResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceScheduleResponseDto {
@@ -6427,14 +6976,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateInvoiceScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceScheduleResponseDtoAltType {
@@ -6450,6 +7085,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceScheduleResponseDtoAltType {
@@ -6489,80 +7138,35 @@ pub mod types {
         }
     }
     ///`CreateInvoiceTemplateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateInvoiceTemplateDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: CreateInvoiceTemplateDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         pub currency: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub internal: ::std::option::Option<bool>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///Late fees configuration for the invoices
-        #[serde(
-            rename = "lateFeesConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Name of the template
         pub name: ::std::string::String,
         ///Payment Methods for Invoices
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Configuration for tips on invoices
-        #[serde(
-            rename = "tipsConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Template title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceTemplateDto {
@@ -6736,19 +7340,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceTemplateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.internal))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.late_fees_configuration),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_methods))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.tips_configuration))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceTemplateDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.internal) {
+                state.serialize_field("internal", &self.internal)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            state.serialize_field("items", &self.items)?;
+            if !::std::option::Option::is_none(&self.late_fees_configuration) {
+                state
+                    .serialize_field(
+                        "lateFeesConfiguration",
+                        &self.late_fees_configuration,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_configuration) {
+                state.serialize_field("tipsConfiguration", &self.tips_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl CreateInvoiceTemplateDto {
         pub fn builder() -> builder::CreateInvoiceTemplateDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceTemplateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceTemplateDtoAltType {
@@ -6764,6 +7449,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceTemplateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceTemplateDtoAltType {
@@ -6803,72 +7502,30 @@ pub mod types {
         }
     }
     ///`CreateInvoiceTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateInvoiceTemplateResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<CreateInvoiceTemplateResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Template Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Name of the Template
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceTemplateResponseDto {
@@ -7008,14 +7665,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateInvoiceTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                ) + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateInvoiceTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateInvoiceTemplateResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateInvoiceTemplateResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateInvoiceTemplateResponseDtoAltType {
@@ -7031,6 +7750,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateInvoiceTemplateResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateInvoiceTemplateResponseDtoAltType {
@@ -7070,109 +7803,29 @@ pub mod types {
         }
     }
     ///`CustomNotificationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomNotificationDto {
-        #[serde(
-            rename = "customerAutoPaymentAmountChanged",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_amount_changed: ::std::option::Option<
             CustomNotificationItemDto,
         >,
-        #[serde(
-            rename = "customerAutoPaymentFailure",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_failure: ::std::option::Option<
             CustomNotificationItemDto,
         >,
-        #[serde(
-            rename = "customerAutoPaymentInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_info: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "customerAutoPaymentSuccess",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_auto_payment_success: ::std::option::Option<
             CustomNotificationItemDto,
         >,
-        #[serde(
-            rename = "customerPaymentFailure",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_payment_failure: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "customerPaymentSuccess",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_payment_success: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "customerSendEstimate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_send_estimate: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "customerSendInvoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_send_invoice: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamAutoPaymentFailure",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_auto_payment_failure: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamAutoPaymentSkip",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_auto_payment_skip: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamAutoPaymentSuccess",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_auto_payment_success: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamEstimateAccepted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_estimate_accepted: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamEstimateDeclined",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_estimate_declined: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamPaymentFailure",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_payment_failure: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamPaymentSuccess",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_payment_success: ::std::option::Option<CustomNotificationItemDto>,
-        #[serde(
-            rename = "teamRecurringSendInvoiceFailed",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub team_recurring_send_invoice_failed: ::std::option::Option<
             CustomNotificationItemDto,
         >,
@@ -7346,54 +7999,193 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomNotificationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.customer_auto_payment_amount_changed,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_auto_payment_failure),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_auto_payment_info),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_auto_payment_success),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_payment_failure),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_payment_success),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_send_estimate),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.customer_send_invoice),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_auto_payment_failure),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_auto_payment_skip),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_auto_payment_success),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_estimate_accepted),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_estimate_declined),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_payment_failure),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.team_payment_success),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.team_recurring_send_invoice_failed,
+                    ),
+                );
+            let mut state = serializer.serialize_struct("CustomNotificationDto", len)?;
+            if !::std::option::Option::is_none(
+                &self.customer_auto_payment_amount_changed,
+            ) {
+                state
+                    .serialize_field(
+                        "customerAutoPaymentAmountChanged",
+                        &self.customer_auto_payment_amount_changed,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_auto_payment_failure) {
+                state
+                    .serialize_field(
+                        "customerAutoPaymentFailure",
+                        &self.customer_auto_payment_failure,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_auto_payment_info) {
+                state
+                    .serialize_field(
+                        "customerAutoPaymentInfo",
+                        &self.customer_auto_payment_info,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_auto_payment_success) {
+                state
+                    .serialize_field(
+                        "customerAutoPaymentSuccess",
+                        &self.customer_auto_payment_success,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_payment_failure) {
+                state
+                    .serialize_field(
+                        "customerPaymentFailure",
+                        &self.customer_payment_failure,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_payment_success) {
+                state
+                    .serialize_field(
+                        "customerPaymentSuccess",
+                        &self.customer_payment_success,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_send_estimate) {
+                state
+                    .serialize_field(
+                        "customerSendEstimate",
+                        &self.customer_send_estimate,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.customer_send_invoice) {
+                state
+                    .serialize_field(
+                        "customerSendInvoice",
+                        &self.customer_send_invoice,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.team_auto_payment_failure) {
+                state
+                    .serialize_field(
+                        "teamAutoPaymentFailure",
+                        &self.team_auto_payment_failure,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.team_auto_payment_skip) {
+                state
+                    .serialize_field(
+                        "teamAutoPaymentSkip",
+                        &self.team_auto_payment_skip,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.team_auto_payment_success) {
+                state
+                    .serialize_field(
+                        "teamAutoPaymentSuccess",
+                        &self.team_auto_payment_success,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.team_estimate_accepted) {
+                state
+                    .serialize_field(
+                        "teamEstimateAccepted",
+                        &self.team_estimate_accepted,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.team_estimate_declined) {
+                state
+                    .serialize_field(
+                        "teamEstimateDeclined",
+                        &self.team_estimate_declined,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.team_payment_failure) {
+                state.serialize_field("teamPaymentFailure", &self.team_payment_failure)?;
+            }
+            if !::std::option::Option::is_none(&self.team_payment_success) {
+                state.serialize_field("teamPaymentSuccess", &self.team_payment_success)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.team_recurring_send_invoice_failed,
+            ) {
+                state
+                    .serialize_field(
+                        "teamRecurringSendInvoiceFailed",
+                        &self.team_recurring_send_invoice_failed,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`CustomNotificationItemDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomNotificationItemDto {
         ///Default email TemplateId to be used for sending via email
-        #[serde(
-            rename = "defaultEmailTemplateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///Subject of email which is sent out
-        #[serde(
-            rename = "emailSubject",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_subject: ::std::option::Option<::std::string::String>,
         ///Template to be used for sending email
-        #[serde(
-            rename = "emailTemplate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template: ::std::option::Option<::std::string::String>,
         ///Flag indicating if the notification is enabled or not
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Email address to be used for sending email
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Name to be used while sending email
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
         ///Template to be used for sending sms
-        #[serde(
-            rename = "smsTemplate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms_template: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomNotificationItemDto {
@@ -7492,86 +8284,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomNotificationItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.default_email_template_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.email_subject))
+                + usize::from(!::std::option::Option::is_none(&self.email_template))
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name))
+                + usize::from(!::std::option::Option::is_none(&self.sms_template));
+            let mut state = serializer
+                .serialize_struct("CustomNotificationItemDto", len)?;
+            if !::std::option::Option::is_none(&self.default_email_template_id) {
+                state
+                    .serialize_field(
+                        "defaultEmailTemplateId",
+                        &self.default_email_template_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.email_subject) {
+                state.serialize_field("emailSubject", &self.email_subject)?;
+            }
+            if !::std::option::Option::is_none(&self.email_template) {
+                state.serialize_field("emailTemplate", &self.email_template)?;
+            }
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            if !::std::option::Option::is_none(&self.sms_template) {
+                state.serialize_field("smsTemplate", &self.sms_template)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomRRuleOptionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomRRuleOptionsDto {
         ///Max number of task executions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///-1, 1, 2, 3, ..., 27, 28
-        #[serde(
-            rename = "dayOfMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
-        #[serde(
-            rename = "dayOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRuleOptionsDtoDayOfWeek>,
         ///Execute task number of days before
-        #[serde(
-            rename = "daysBefore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_before: ::std::option::Option<f64>,
         ///End date in YYYY-MM-DD format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///End time in HH:mm:ss format
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///End type like after, by, count
-        #[serde(
-            rename = "endType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_type: ::std::option::Option<::std::string::String>,
         pub interval: f64,
-        #[serde(rename = "intervalType")]
         pub interval_type: CustomRRuleOptionsDtoIntervalType,
-        #[serde(
-            rename = "monthOfYear",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<CustomRRuleOptionsDtoMonthOfYear>,
         ///-1, 1, 2, 3, 4
-        #[serde(
-            rename = "numOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub num_of_week: ::std::option::Option<f64>,
         ///Start date in YYYY-MM-DD format
-        #[serde(rename = "startDate")]
         pub start_date: ::std::string::String,
         ///Start time in HH:mm:ss format
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Start as primary user accepted date
-        #[serde(
-            rename = "useStartAsPrimaryUserAccepted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_start_as_primary_user_accepted: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDto {
@@ -7729,31 +8512,90 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomRRuleOptionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_month))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.days_before))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.end_type))
+                + usize::from(!::std::option::Option::is_none(&self.month_of_year))
+                + usize::from(!::std::option::Option::is_none(&self.num_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.use_start_as_primary_user_accepted,
+                    ),
+                );
+            let mut state = serializer.serialize_struct("CustomRRuleOptionsDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_month) {
+                state.serialize_field("dayOfMonth", &self.day_of_month)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_week) {
+                state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            }
+            if !::std::option::Option::is_none(&self.days_before) {
+                state.serialize_field("daysBefore", &self.days_before)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.end_type) {
+                state.serialize_field("endType", &self.end_type)?;
+            }
+            state.serialize_field("interval", &self.interval)?;
+            state.serialize_field("intervalType", &self.interval_type)?;
+            if !::std::option::Option::is_none(&self.month_of_year) {
+                state.serialize_field("monthOfYear", &self.month_of_year)?;
+            }
+            if !::std::option::Option::is_none(&self.num_of_week) {
+                state.serialize_field("numOfWeek", &self.num_of_week)?;
+            }
+            state.serialize_field("startDate", &self.start_date)?;
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.use_start_as_primary_user_accepted,
+            ) {
+                state
+                    .serialize_field(
+                        "useStartAsPrimaryUserAccepted",
+                        &self.use_start_as_primary_user_accepted,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl CustomRRuleOptionsDto {
         pub fn builder() -> builder::CustomRRuleOptionsDto {
             Default::default()
         }
     }
     ///`CustomRRuleOptionsDtoDayOfWeek`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoDayOfWeek {
-        #[serde(rename = "mo")]
         Mo,
-        #[serde(rename = "tu")]
         Tu,
-        #[serde(rename = "we")]
         We,
-        #[serde(rename = "th")]
         Th,
-        #[serde(rename = "fr")]
         Fr,
-        #[serde(rename = "sa")]
         Sa,
-        #[serde(rename = "su")]
         Su,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoDayOfWeek {
@@ -7775,6 +8617,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mo => "mo",
+                        Self::Tu => "tu",
+                        Self::We => "we",
+                        Self::Th => "th",
+                        Self::Fr => "fr",
+                        Self::Sa => "sa",
+                        Self::Su => "su",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoDayOfWeek {
@@ -7826,25 +8688,17 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoIntervalType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoIntervalType {
-        #[serde(rename = "yearly")]
         Yearly,
-        #[serde(rename = "monthly")]
         Monthly,
-        #[serde(rename = "weekly")]
         Weekly,
-        #[serde(rename = "daily")]
         Daily,
-        #[serde(rename = "hourly")]
         Hourly,
-        #[serde(rename = "minutely")]
         Minutely,
-        #[serde(rename = "secondly")]
         Secondly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoIntervalType {
@@ -7866,6 +8720,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoIntervalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Yearly => "yearly",
+                        Self::Monthly => "monthly",
+                        Self::Weekly => "weekly",
+                        Self::Daily => "daily",
+                        Self::Hourly => "hourly",
+                        Self::Minutely => "minutely",
+                        Self::Secondly => "secondly",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoIntervalType {
@@ -7917,35 +8791,22 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoMonthOfYear`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoMonthOfYear {
-        #[serde(rename = "jan")]
         Jan,
-        #[serde(rename = "feb")]
         Feb,
-        #[serde(rename = "mar")]
         Mar,
-        #[serde(rename = "apr")]
         Apr,
-        #[serde(rename = "may")]
         May,
-        #[serde(rename = "jun")]
         Jun,
-        #[serde(rename = "jul")]
         Jul,
-        #[serde(rename = "aug")]
         Aug,
-        #[serde(rename = "sep")]
         Sep,
-        #[serde(rename = "oct")]
         Oct,
-        #[serde(rename = "nov")]
         Nov,
-        #[serde(rename = "dec")]
         Dec,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoMonthOfYear {
@@ -7972,6 +8833,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoMonthOfYear {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Jan => "jan",
+                        Self::Feb => "feb",
+                        Self::Mar => "mar",
+                        Self::Apr => "apr",
+                        Self::May => "may",
+                        Self::Jun => "jun",
+                        Self::Jul => "jul",
+                        Self::Aug => "aug",
+                        Self::Sep => "sep",
+                        Self::Oct => "oct",
+                        Self::Nov => "nov",
+                        Self::Dec => "dec",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoMonthOfYear {
@@ -8033,99 +8919,35 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomRRuleOptionsDtoResponse {
         ///Max number of task executions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///-1, 1, 2, 3, ..., 27, 28
-        #[serde(
-            rename = "dayOfMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
-        #[serde(
-            rename = "dayOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRuleOptionsDtoResponseDayOfWeek>,
         ///Execute task number of days before
-        #[serde(
-            rename = "daysBefore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_before: ::std::option::Option<f64>,
         ///End date in YYYY-MM-DD format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///End time in HH:mm:ss format
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///End type like after, by, count
-        #[serde(
-            rename = "endType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_type: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<f64>,
-        #[serde(
-            rename = "intervalType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<
             CustomRRuleOptionsDtoResponseIntervalType,
         >,
-        #[serde(
-            rename = "monthOfYear",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<
             CustomRRuleOptionsDtoResponseMonthOfYear,
         >,
         ///-1, 1, 2, 3, 4
-        #[serde(
-            rename = "numOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub num_of_week: ::std::option::Option<f64>,
         ///Start date in YYYY-MM-DD format
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Start time in HH:mm:ss format
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Start as primary user accepted date
-        #[serde(
-            rename = "useStartAsPrimaryUserAccepted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_start_as_primary_user_accepted: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoResponse {
@@ -8281,26 +9103,95 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_month))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.days_before))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.end_type))
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_type))
+                + usize::from(!::std::option::Option::is_none(&self.month_of_year))
+                + usize::from(!::std::option::Option::is_none(&self.num_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.use_start_as_primary_user_accepted,
+                    ),
+                );
+            let mut state = serializer
+                .serialize_struct("CustomRRuleOptionsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_month) {
+                state.serialize_field("dayOfMonth", &self.day_of_month)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_week) {
+                state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            }
+            if !::std::option::Option::is_none(&self.days_before) {
+                state.serialize_field("daysBefore", &self.days_before)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.end_type) {
+                state.serialize_field("endType", &self.end_type)?;
+            }
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_type) {
+                state.serialize_field("intervalType", &self.interval_type)?;
+            }
+            if !::std::option::Option::is_none(&self.month_of_year) {
+                state.serialize_field("monthOfYear", &self.month_of_year)?;
+            }
+            if !::std::option::Option::is_none(&self.num_of_week) {
+                state.serialize_field("numOfWeek", &self.num_of_week)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.use_start_as_primary_user_accepted,
+            ) {
+                state
+                    .serialize_field(
+                        "useStartAsPrimaryUserAccepted",
+                        &self.use_start_as_primary_user_accepted,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`CustomRRuleOptionsDtoResponseDayOfWeek`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoResponseDayOfWeek {
-        #[serde(rename = "mo")]
         Mo,
-        #[serde(rename = "tu")]
         Tu,
-        #[serde(rename = "we")]
         We,
-        #[serde(rename = "th")]
         Th,
-        #[serde(rename = "fr")]
         Fr,
-        #[serde(rename = "sa")]
         Sa,
-        #[serde(rename = "su")]
         Su,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoResponseDayOfWeek {
@@ -8322,6 +9213,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoResponseDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mo => "mo",
+                        Self::Tu => "tu",
+                        Self::We => "we",
+                        Self::Th => "th",
+                        Self::Fr => "fr",
+                        Self::Sa => "sa",
+                        Self::Su => "su",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoResponseDayOfWeek {
@@ -8373,25 +9284,17 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoResponseIntervalType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoResponseIntervalType {
-        #[serde(rename = "yearly")]
         Yearly,
-        #[serde(rename = "monthly")]
         Monthly,
-        #[serde(rename = "weekly")]
         Weekly,
-        #[serde(rename = "daily")]
         Daily,
-        #[serde(rename = "hourly")]
         Hourly,
-        #[serde(rename = "minutely")]
         Minutely,
-        #[serde(rename = "secondly")]
         Secondly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoResponseIntervalType {
@@ -8413,6 +9316,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoResponseIntervalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Yearly => "yearly",
+                        Self::Monthly => "monthly",
+                        Self::Weekly => "weekly",
+                        Self::Daily => "daily",
+                        Self::Hourly => "hourly",
+                        Self::Minutely => "minutely",
+                        Self::Secondly => "secondly",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoResponseIntervalType {
@@ -8464,35 +9387,22 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoResponseMonthOfYear`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoResponseMonthOfYear {
-        #[serde(rename = "jan")]
         Jan,
-        #[serde(rename = "feb")]
         Feb,
-        #[serde(rename = "mar")]
         Mar,
-        #[serde(rename = "apr")]
         Apr,
-        #[serde(rename = "may")]
         May,
-        #[serde(rename = "jun")]
         Jun,
-        #[serde(rename = "jul")]
         Jul,
-        #[serde(rename = "aug")]
         Aug,
-        #[serde(rename = "sep")]
         Sep,
-        #[serde(rename = "oct")]
         Oct,
-        #[serde(rename = "nov")]
         Nov,
-        #[serde(rename = "dec")]
         Dec,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoResponseMonthOfYear {
@@ -8519,6 +9429,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoResponseMonthOfYear {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Jan => "jan",
+                        Self::Feb => "feb",
+                        Self::Mar => "mar",
+                        Self::Apr => "apr",
+                        Self::May => "may",
+                        Self::Jun => "jun",
+                        Self::Jul => "jul",
+                        Self::Aug => "aug",
+                        Self::Sep => "sep",
+                        Self::Oct => "oct",
+                        Self::Nov => "nov",
+                        Self::Dec => "dec",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoResponseMonthOfYear {
@@ -8580,154 +9515,61 @@ pub mod types {
         }
     }
     ///`DefaultInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DefaultInvoiceResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<DefaultInvoiceResponseDtoAltType>,
         ///Total Amount Due
-        #[serde(
-            rename = "amountDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
-        #[serde(
-            rename = "amountPaid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub business_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub contact_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub discount: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(
-            rename = "invoiceItems",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub payment_schedule: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Invoice Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DefaultInvoiceResponseDtoStatus>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultInvoiceResponseDto {
@@ -8946,14 +9788,126 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DefaultInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount_due))
+                + usize::from(!::std::option::Option::is_none(&self.amount_paid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.business_details))
+                + usize::from(!::serde_json::Map::is_empty(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::serde_json::Map::is_empty(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_items))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("DefaultInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_due) {
+                state.serialize_field("amountDue", &self.amount_due)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_paid) {
+                state.serialize_field("amountPaid", &self.amount_paid)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::serde_json::Map::is_empty(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::serde_json::Map::is_empty(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_items) {
+                state.serialize_field("invoiceItems", &self.invoice_items)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`DefaultInvoiceResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DefaultInvoiceResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultInvoiceResponseDtoAltType {
@@ -8969,6 +9923,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DefaultInvoiceResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DefaultInvoiceResponseDtoAltType {
@@ -9008,23 +9976,16 @@ pub mod types {
         }
     }
     ///Invoice Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DefaultInvoiceResponseDtoStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "payment_processing")]
         PaymentProcessing,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "void")]
         Void,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultInvoiceResponseDtoStatus {
@@ -9045,6 +10006,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DefaultInvoiceResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::PaymentProcessing => "payment_processing",
+                        Self::Paid => "paid",
+                        Self::Void => "void",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DefaultInvoiceResponseDtoStatus {
@@ -9094,13 +10074,11 @@ pub mod types {
         }
     }
     ///`DeleteInvoiceAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteInvoiceAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceAltType {
@@ -9116,6 +10094,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteInvoiceAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceAltType {
@@ -9154,154 +10146,61 @@ pub mod types {
         }
     }
     ///`DeleteInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteInvoiceResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<DeleteInvoiceResponseDtoAltType>,
         ///Total Amount Due
-        #[serde(
-            rename = "amountDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
-        #[serde(
-            rename = "amountPaid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub business_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub contact_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub discount: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(
-            rename = "invoiceItems",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub payment_schedule: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Invoice Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DeleteInvoiceResponseDtoStatus>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceResponseDto {
@@ -9520,14 +10419,126 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount_due))
+                + usize::from(!::std::option::Option::is_none(&self.amount_paid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.business_details))
+                + usize::from(!::serde_json::Map::is_empty(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::serde_json::Map::is_empty(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_items))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("DeleteInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_due) {
+                state.serialize_field("amountDue", &self.amount_due)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_paid) {
+                state.serialize_field("amountPaid", &self.amount_paid)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::serde_json::Map::is_empty(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::serde_json::Map::is_empty(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_items) {
+                state.serialize_field("invoiceItems", &self.invoice_items)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteInvoiceResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteInvoiceResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceResponseDtoAltType {
@@ -9543,6 +10554,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteInvoiceResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceResponseDtoAltType {
@@ -9582,23 +10607,16 @@ pub mod types {
         }
     }
     ///Invoice Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteInvoiceResponseDtoStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "payment_processing")]
         PaymentProcessing,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "void")]
         Void,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceResponseDtoStatus {
@@ -9619,6 +10637,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteInvoiceResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::PaymentProcessing => "payment_processing",
+                        Self::Paid => "paid",
+                        Self::Void => "void",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceResponseDtoStatus {
@@ -9668,13 +10705,11 @@ pub mod types {
         }
     }
     ///`DeleteInvoiceScheduleAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteInvoiceScheduleAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceScheduleAltType {
@@ -9690,6 +10725,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteInvoiceScheduleAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceScheduleAltType {
@@ -9729,11 +10778,9 @@ pub mod types {
         }
     }
     ///`DeleteInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteInvoiceScheduleResponseDto {
         ///success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceScheduleResponseDto {
@@ -9783,14 +10830,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteInvoiceTemplateAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteInvoiceTemplateAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceTemplateAltType {
@@ -9806,6 +10867,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteInvoiceTemplateAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceTemplateAltType {
@@ -9845,11 +10920,9 @@ pub mod types {
         }
     }
     ///`DeleteInvoiceTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteInvoiceTemplateResponseDto {
         ///success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteInvoiceTemplateResponseDto {
@@ -9899,21 +10972,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteInvoiceTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteInvoiceTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DiscountDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DiscountDto {
         ///Discount type
-        #[serde(rename = "type")]
         pub type_: DiscountDtoType,
         ///Product Ids on which discount is applicable
-        #[serde(
-            rename = "validOnProductIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub valid_on_product_ids: ::std::vec::Vec<::std::string::String>,
         ///Discount Value
-        #[serde(default = "defaults::discount_dto_value")]
         pub value: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for DiscountDto {
@@ -9965,28 +11047,38 @@ pub mod types {
             deserializer.deserialize_struct("DiscountDto", FIELDS, DiscountDtoVisitor)
         }
     }
+    impl ::serde::Serialize for DiscountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.valid_on_product_ids));
+            let mut state = serializer.serialize_struct("DiscountDto", len)?;
+            state.serialize_field("type", &self.type_)?;
+            if !::std::vec::Vec::is_empty(&self.valid_on_product_ids) {
+                state.serialize_field("validOnProductIds", &self.valid_on_product_ids)?;
+            }
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl DiscountDto {
         pub fn builder() -> builder::DiscountDto {
             Default::default()
         }
     }
     ///`DiscountDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DiscountDtoResponse {
         ///Discount type
-        #[serde(rename = "type", default = "defaults::discount_dto_response_type")]
         pub type_: DiscountDtoResponseType,
         ///Product Ids on which discount is applicable
-        #[serde(
-            rename = "validOnProductIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub valid_on_product_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Discount Value
-        #[serde(default = "defaults::discount_dto_response_value")]
         pub value: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for DiscountDtoResponse {
@@ -10047,6 +11139,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DiscountDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.valid_on_product_ids),
+                );
+            let mut state = serializer.serialize_struct("DiscountDtoResponse", len)?;
+            state.serialize_field("type", &self.type_)?;
+            if !::std::option::Option::is_none(&self.valid_on_product_ids) {
+                state.serialize_field("validOnProductIds", &self.valid_on_product_ids)?;
+            }
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for DiscountDtoResponse {
         fn default() -> Self {
             Self {
@@ -10057,15 +11168,12 @@ pub mod types {
         }
     }
     ///Discount type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DiscountDtoResponseType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "fixed")]
         Fixed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DiscountDtoResponseType {
@@ -10082,6 +11190,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DiscountDtoResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Fixed => "fixed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DiscountDtoResponseType {
@@ -10127,15 +11250,12 @@ pub mod types {
         }
     }
     ///Discount type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DiscountDtoType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "fixed")]
         Fixed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DiscountDtoType {
@@ -10152,6 +11272,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DiscountDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Fixed => "fixed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DiscountDtoType {
@@ -10197,10 +11332,9 @@ pub mod types {
         }
     }
     ///`EstimateIdParam`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct EstimateIdParam {
         ///Estimate Id
-        #[serde(rename = "estimateId")]
         pub estimate_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateIdParam {
@@ -10246,66 +11380,51 @@ pub mod types {
                 .deserialize_struct("EstimateIdParam", FIELDS, EstimateIdParamVisitor)
         }
     }
+    impl ::serde::Serialize for EstimateIdParam {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("EstimateIdParam", len)?;
+            state.serialize_field("estimateId", &self.estimate_id)?;
+            state.end()
+        }
+    }
     impl EstimateIdParam {
         pub fn builder() -> builder::EstimateIdParam {
             Default::default()
         }
     }
     ///`EstimateLineItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct EstimateLineItemDto {
         ///Product amount
         pub amount: f64,
         ///Attachments for the line item
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<::std::string::String>,
         ///Tax category id for calculating automatic tax
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Currency
         pub currency: ::std::string::String,
         ///Invoice descriptions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Setupfee item, only created when 1st invoice of recurring schedule is generated
-        #[serde(
-            rename = "isSetupFeeItem",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_setup_fee_item: ::std::option::Option<bool>,
         ///Invoice Item Name
         pub name: ::std::string::String,
         ///Price Id
-        #[serde(
-            rename = "priceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Product Id
-        #[serde(
-            rename = "productId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Product Quantity
         pub qty: f64,
         ///true if item amount is tax inclusive
-        #[serde(rename = "taxInclusive", default)]
         pub tax_inclusive: bool,
         ///Tax
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub taxes: ::std::vec::Vec<ItemTaxDto>,
         ///Price type of the item
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<EstimateLineItemDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateLineItemDto {
@@ -10441,21 +11560,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EstimateLineItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_setup_fee_item))
+                + usize::from(!::std::option::Option::is_none(&self.price_id))
+                + usize::from(!::std::option::Option::is_none(&self.product_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("EstimateLineItemDto", len)?;
+            state.serialize_field("amount", &self.amount)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_setup_fee_item) {
+                state.serialize_field("isSetupFeeItem", &self.is_setup_fee_item)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.price_id) {
+                state.serialize_field("priceId", &self.price_id)?;
+            }
+            if !::std::option::Option::is_none(&self.product_id) {
+                state.serialize_field("productId", &self.product_id)?;
+            }
+            state.serialize_field("qty", &self.qty)?;
+            state.serialize_field("taxInclusive", &self.tax_inclusive)?;
+            if !::std::vec::Vec::is_empty(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl EstimateLineItemDto {
         pub fn builder() -> builder::EstimateLineItemDto {
             Default::default()
         }
     }
     ///Price type of the item
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EstimateLineItemDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateLineItemDtoType {
@@ -10472,6 +11640,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EstimateLineItemDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EstimateLineItemDtoType {
@@ -10512,214 +11695,78 @@ pub mod types {
         }
     }
     ///`EstimateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EstimateResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<EstimateResponseDtoAltType>,
         ///Attachments
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<AttachmentsDtoResponse>>,
         ///Auto-invoice settings for the estimate
-        #[serde(
-            rename = "autoInvoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_invoice: ::std::option::Option<AutoInvoice>,
         ///Indicates if automatic taxes were calculated
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Indicates if automatic taxes are enabled for this estimate
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business details associated with the estimate
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetails>,
         ///Company identifier associated with the estimate
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Contact details for the estimate
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetails>,
         ///Timestamp when created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Indicates if deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Discount details for the estimate template
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///History of actions taken on the estimate
-        #[serde(
-            rename = "estimateActionHistory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_action_history: ::std::option::Option<
             ::std::vec::Vec<::serde_json::Value>,
         >,
         ///Estimate number prefix
-        #[serde(
-            rename = "estimateNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number_prefix: ::std::option::Option<::std::string::String>,
         ///Date when the estimate expires
-        #[serde(
-            rename = "expiryDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_date: ::std::option::Option<::std::string::String>,
         ///Frequency settings for recurring estimates
-        #[serde(
-            rename = "frequencySettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub frequency_settings: ::std::option::Option<FrequencySettingsDtoResponse>,
         ///Unique identifier
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Date when the estimate was issued
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///Timestamp when the estimate was last visited
-        #[serde(
-            rename = "lastVisitedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_visited_at: ::std::option::Option<::std::string::String>,
         ///Indicates if it is in live mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Additional metadata associated with the estimate
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///User who sent the estimate
-        #[serde(
-            rename = "sentBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_by: ::std::option::Option<::std::string::String>,
         ///Recipient details for the estimate
-        #[serde(
-            rename = "sentTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_to: ::std::option::Option<SentTo>,
         ///Terms and conditions for the estimate, supports HTML markup
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Total amount in USD
-        #[serde(
-            rename = "totalamountInUSD",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub totalamount_in_usd: ::std::option::Option<f64>,
         ///Trace ID for logging and debugging
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User Id of who last updated
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///Version number
-        #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateResponseDto {
@@ -11032,14 +12079,180 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EstimateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.auto_invoice))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimate_action_history),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimate_number_prefix),
+                ) + usize::from(!::std::option::Option::is_none(&self.expiry_date))
+                + usize::from(!::std::option::Option::is_none(&self.frequency_settings))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.last_visited_at))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.sent_by))
+                + usize::from(!::std::option::Option::is_none(&self.sent_to))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.totalamount_in_usd))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.v));
+            let mut state = serializer.serialize_struct("EstimateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_invoice) {
+                state.serialize_field("autoInvoice", &self.auto_invoice)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.estimate_action_history) {
+                state
+                    .serialize_field(
+                        "estimateActionHistory",
+                        &self.estimate_action_history,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.estimate_number_prefix) {
+                state
+                    .serialize_field(
+                        "estimateNumberPrefix",
+                        &self.estimate_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.expiry_date) {
+                state.serialize_field("expiryDate", &self.expiry_date)?;
+            }
+            if !::std::option::Option::is_none(&self.frequency_settings) {
+                state.serialize_field("frequencySettings", &self.frequency_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.last_visited_at) {
+                state.serialize_field("lastVisitedAt", &self.last_visited_at)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.sent_by) {
+                state.serialize_field("sentBy", &self.sent_by)?;
+            }
+            if !::std::option::Option::is_none(&self.sent_to) {
+                state.serialize_field("sentTo", &self.sent_to)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.totalamount_in_usd) {
+                state.serialize_field("totalamountInUSD", &self.totalamount_in_usd)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.v) {
+                state.serialize_field("__v", &self.v)?;
+            }
+            state.end()
+        }
+    }
     ///`EstimateResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EstimateResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateResponseDtoAltType {
@@ -11055,6 +12268,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EstimateResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EstimateResponseDtoAltType {
@@ -11093,118 +12320,48 @@ pub mod types {
         }
     }
     ///`EstimateTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EstimateTemplateResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<EstimateTemplateResponseDtoAltType>,
         ///Attachments
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<::std::vec::Vec<AttachmentsDtoResponse>>,
         ///Indicates if automatic taxes are enabled for this estimate
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business details associated with the estimate
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetails>,
         ///Timestamp when created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Indicates if deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Discount details for the estimate template
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Estimate number prefix
-        #[serde(
-            rename = "estimateNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number_prefix: ::std::option::Option<::std::string::String>,
         ///Unique identifier
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///Indicates if it is in live mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Terms and conditions for the estimate, supports HTML markup
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Timestamp when last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User Id of who last updated
-        #[serde(
-            rename = "updatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_by: ::std::option::Option<::std::string::String>,
         ///Version number
-        #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateTemplateResponseDto {
@@ -11407,14 +12564,113 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EstimateTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimate_number_prefix),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.v));
+            let mut state = serializer
+                .serialize_struct("EstimateTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.estimate_number_prefix) {
+                state
+                    .serialize_field(
+                        "estimateNumberPrefix",
+                        &self.estimate_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_by) {
+                state.serialize_field("updatedBy", &self.updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.v) {
+                state.serialize_field("__v", &self.v)?;
+            }
+            state.end()
+        }
+    }
     ///`EstimateTemplateResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EstimateTemplateResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateTemplateResponseDtoAltType {
@@ -11430,6 +12686,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EstimateTemplateResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EstimateTemplateResponseDtoAltType {
@@ -11469,64 +12739,36 @@ pub mod types {
         }
     }
     ///`EstimateTemplatesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct EstimateTemplatesDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: EstimateTemplatesDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Automatic taxes enabled for the Estimate
-        #[serde(rename = "automaticTaxesEnabled", default)]
         pub automatic_taxes_enabled: bool,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         ///Currency code
         pub currency: ::std::string::String,
         pub discount: DiscountDto,
         ///Prefix for the estimate number
-        #[serde(
-            rename = "estimateNumberPrefix",
-            default = "defaults::estimate_templates_dto_estimate_number_prefix"
-        )]
         pub estimate_number_prefix: ::std::string::String,
         ///An array of items for the estimate.
         pub items: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
         ///livemode for estimate
-        #[serde(rename = "liveMode", default = "defaults::default_bool::<true>")]
         pub live_mode: bool,
         ///Meta data for the estimate
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///miscellaneous charges for the estimate
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Estimate Name
         pub name: ::std::string::String,
         ///When sending estimate directly while saving
-        #[serde(
-            rename = "sendEstimateDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_estimate_details: ::std::option::Option<SendEstimateDto>,
         ///Terms notes, Also supports HTML markups
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title for the estimate
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateTemplatesDto {
@@ -11689,19 +12931,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EstimateTemplatesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 10usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_estimate_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("EstimateTemplatesDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            state
+                .serialize_field(
+                    "automaticTaxesEnabled",
+                    &self.automatic_taxes_enabled,
+                )?;
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            state.serialize_field("discount", &self.discount)?;
+            state.serialize_field("estimateNumberPrefix", &self.estimate_number_prefix)?;
+            state.serialize_field("items", &self.items)?;
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.send_estimate_details) {
+                state
+                    .serialize_field(
+                        "sendEstimateDetails",
+                        &self.send_estimate_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl EstimateTemplatesDto {
         pub fn builder() -> builder::EstimateTemplatesDto {
             Default::default()
         }
     }
     ///`EstimateTemplatesDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum EstimateTemplatesDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for EstimateTemplatesDtoAltType {
@@ -11717,6 +13017,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for EstimateTemplatesDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for EstimateTemplatesDtoAltType {
@@ -11755,7 +13069,7 @@ pub mod types {
         }
     }
     ///`FrequencySettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FrequencySettingsDto {
         ///enabled for the frequency settings
         pub enabled: bool,
@@ -11817,21 +13131,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FrequencySettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("FrequencySettingsDto", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("schedule", &self.schedule)?;
+            state.end()
+        }
+    }
     impl FrequencySettingsDto {
         pub fn builder() -> builder::FrequencySettingsDto {
             Default::default()
         }
     }
     ///`FrequencySettingsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FrequencySettingsDtoResponse {
         ///enabled for the frequency settings
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///schedule setting for the estimate
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for FrequencySettingsDtoResponse {
@@ -11887,14 +13210,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FrequencySettingsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.schedule));
+            let mut state = serializer
+                .serialize_struct("FrequencySettingsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            state.end()
+        }
+    }
     ///`GenerateEstimateNumberAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GenerateEstimateNumberAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GenerateEstimateNumberAltType {
@@ -11910,6 +13251,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GenerateEstimateNumberAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GenerateEstimateNumberAltType {
@@ -11949,19 +13304,9 @@ pub mod types {
         }
     }
     ///`GenerateEstimateNumberResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GenerateEstimateNumberResponse {
-        #[serde(
-            rename = "estimateNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number: ::std::option::Option<f64>,
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GenerateEstimateNumberResponse {
@@ -12018,14 +13363,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GenerateEstimateNumberResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.estimate_number))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("GenerateEstimateNumberResponse", len)?;
+            if !::std::option::Option::is_none(&self.estimate_number) {
+                state.serialize_field("estimateNumber", &self.estimate_number)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`GenerateInvoiceNumberAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GenerateInvoiceNumberAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GenerateInvoiceNumberAltType {
@@ -12041,6 +13404,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GenerateInvoiceNumberAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GenerateInvoiceNumberAltType {
@@ -12080,14 +13457,9 @@ pub mod types {
         }
     }
     ///`GenerateInvoiceNumberResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GenerateInvoiceNumberResponseDto {
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GenerateInvoiceNumberResponseDto {
@@ -12137,14 +13509,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GenerateInvoiceNumberResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number));
+            let mut state = serializer
+                .serialize_struct("GenerateInvoiceNumberResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInvoiceAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceAltType {
@@ -12160,6 +13546,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceAltType {
@@ -12198,167 +13598,64 @@ pub mod types {
         }
     }
     ///`GetInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInvoiceResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetInvoiceResponseDtoAltType>,
         ///Total Amount Due
-        #[serde(
-            rename = "amountDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
-        #[serde(
-            rename = "amountPaid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub business_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub contact_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub discount: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(
-            rename = "invoiceItems",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub payment_schedule: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Reminders Configuration
-        #[serde(
-            rename = "remindersConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminders_configuration: ::std::option::Option<RemindersConfigurationDto>,
         ///Invoice Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<GetInvoiceResponseDtoStatus>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
-        #[serde(
-            rename = "totalSummary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_summary: ::std::option::Option<TotalSummaryDto>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceResponseDto {
@@ -12593,14 +13890,138 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount_due))
+                + usize::from(!::std::option::Option::is_none(&self.amount_paid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.business_details))
+                + usize::from(!::serde_json::Map::is_empty(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::serde_json::Map::is_empty(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_items))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.payment_schedule))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.reminders_configuration),
+                ) + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.total_summary))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_due) {
+                state.serialize_field("amountDue", &self.amount_due)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_paid) {
+                state.serialize_field("amountPaid", &self.amount_paid)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::serde_json::Map::is_empty(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::serde_json::Map::is_empty(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_items) {
+                state.serialize_field("invoiceItems", &self.invoice_items)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.reminders_configuration) {
+                state
+                    .serialize_field(
+                        "remindersConfiguration",
+                        &self.reminders_configuration,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.total_summary) {
+                state.serialize_field("totalSummary", &self.total_summary)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInvoiceResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceResponseDtoAltType {
@@ -12616,6 +14037,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceResponseDtoAltType {
@@ -12655,23 +14090,16 @@ pub mod types {
         }
     }
     ///Invoice Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceResponseDtoStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "payment_processing")]
         PaymentProcessing,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "void")]
         Void,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceResponseDtoStatus {
@@ -12692,6 +14120,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::PaymentProcessing => "payment_processing",
+                        Self::Paid => "paid",
+                        Self::Void => "void",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceResponseDtoStatus {
@@ -12740,13 +14187,11 @@ pub mod types {
         }
     }
     ///`GetInvoiceScheduleAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceScheduleAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceScheduleAltType {
@@ -12762,6 +14207,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceScheduleAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceScheduleAltType {
@@ -12800,13 +14259,11 @@ pub mod types {
         }
     }
     ///`GetInvoiceSettingsAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceSettingsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceSettingsAltType {
@@ -12822,6 +14279,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceSettingsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceSettingsAltType {
@@ -12860,148 +14331,51 @@ pub mod types {
         }
     }
     ///`GetInvoiceSettingsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInvoiceSettingsResponseDto {
         ///Sub-Account Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Alt Type
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetInvoiceSettingsResponseDtoAltType>,
         ///Business details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<InvoiceSettingsBusinessDetailsDto>,
         ///Custom fields array
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Custom notification settings
-        #[serde(
-            rename = "customNotification",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_notification: ::std::option::Option<CustomNotificationDto>,
         ///Number of days after which invoice is due
-        #[serde(
-            rename = "dueAfterXDays",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_after_x_days: ::std::option::Option<f64>,
         ///Prefix for estimate numbers
-        #[serde(
-            rename = "estimateNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number_prefix: ::std::option::Option<::std::string::String>,
         ///Number of days after which estimate expires
-        #[serde(
-            rename = "estimatesExpireAfterXDays",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates_expire_after_x_days: ::std::option::Option<f64>,
         ///Terms and conditions for estimates
-        #[serde(
-            rename = "estimatesTermsNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates_terms_note: ::std::option::Option<::std::string::String>,
         ///Title for estimates
-        #[serde(
-            rename = "estimatesTitle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates_title: ::std::option::Option<::std::string::String>,
         ///Prefix for invoice numbers
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Late fees configuration
-        #[serde(
-            rename = "lateFeesConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<
             LateFeesConfigurationDtoResponse,
         >,
         ///Minimum percentage for partial payment
-        #[serde(
-            rename = "minimumPercentagePartialPayment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub minimum_percentage_partial_payment: ::std::option::Option<f64>,
         ///Payment methods configuration
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDtoResponse>,
         ///Product settings
-        #[serde(
-            rename = "productSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_settings: ::std::option::Option<InvoiceProductSettingsDto>,
         ///Reminder settings
-        #[serde(
-            rename = "reminderSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_settings: ::std::option::Option<ReminderSettingsDto>,
         ///Sender configuration
-        #[serde(
-            rename = "senderConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sender_configuration: ::std::option::Option<
             InvoiceSettingsSenderConfigurationDtoResponse,
         >,
         ///Terms and conditions for invoices
-        #[serde(
-            rename = "termsNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_note: ::std::option::Option<::std::string::String>,
         ///Tips configuration
-        #[serde(
-            rename = "tipsConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDtoResponse>,
         ///Title for invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceSettingsResponseDto {
@@ -13205,14 +14579,139 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInvoiceSettingsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(!::std::option::Option::is_none(&self.custom_notification))
+                + usize::from(!::std::option::Option::is_none(&self.due_after_x_days))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimate_number_prefix),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimates_expire_after_x_days),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimates_terms_note),
+                ) + usize::from(!::std::option::Option::is_none(&self.estimates_title))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.late_fees_configuration),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.minimum_percentage_partial_payment,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_methods))
+                + usize::from(!::std::option::Option::is_none(&self.product_settings))
+                + usize::from(!::std::option::Option::is_none(&self.reminder_settings))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.sender_configuration),
+                ) + usize::from(!::std::option::Option::is_none(&self.terms_note))
+                + usize::from(!::std::option::Option::is_none(&self.tips_configuration))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("GetInvoiceSettingsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_notification) {
+                state.serialize_field("customNotification", &self.custom_notification)?;
+            }
+            if !::std::option::Option::is_none(&self.due_after_x_days) {
+                state.serialize_field("dueAfterXDays", &self.due_after_x_days)?;
+            }
+            if !::std::option::Option::is_none(&self.estimate_number_prefix) {
+                state
+                    .serialize_field(
+                        "estimateNumberPrefix",
+                        &self.estimate_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.estimates_expire_after_x_days) {
+                state
+                    .serialize_field(
+                        "estimatesExpireAfterXDays",
+                        &self.estimates_expire_after_x_days,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.estimates_terms_note) {
+                state.serialize_field("estimatesTermsNote", &self.estimates_terms_note)?;
+            }
+            if !::std::option::Option::is_none(&self.estimates_title) {
+                state.serialize_field("estimatesTitle", &self.estimates_title)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.late_fees_configuration) {
+                state
+                    .serialize_field(
+                        "lateFeesConfiguration",
+                        &self.late_fees_configuration,
+                    )?;
+            }
+            if !::std::option::Option::is_none(
+                &self.minimum_percentage_partial_payment,
+            ) {
+                state
+                    .serialize_field(
+                        "minimumPercentagePartialPayment",
+                        &self.minimum_percentage_partial_payment,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            if !::std::option::Option::is_none(&self.product_settings) {
+                state.serialize_field("productSettings", &self.product_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_settings) {
+                state.serialize_field("reminderSettings", &self.reminder_settings)?;
+            }
+            if !::std::option::Option::is_none(&self.sender_configuration) {
+                state
+                    .serialize_field("senderConfiguration", &self.sender_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_note) {
+                state.serialize_field("termsNote", &self.terms_note)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_configuration) {
+                state.serialize_field("tipsConfiguration", &self.tips_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceSettingsResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceSettingsResponseDtoAltType {
@@ -13228,6 +14727,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceSettingsResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceSettingsResponseDtoAltType {
@@ -13267,13 +14780,11 @@ pub mod types {
         }
     }
     ///`GetInvoiceTemplateAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetInvoiceTemplateAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetInvoiceTemplateAltType {
@@ -13289,6 +14800,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetInvoiceTemplateAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetInvoiceTemplateAltType {
@@ -13327,108 +14852,43 @@ pub mod types {
         }
     }
     ///`GetScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetScheduleResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetScheduleResponseDto {
@@ -13623,14 +15083,99 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetScheduleResponseDtoAltType {
@@ -13646,6 +15191,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetScheduleResponseDtoAltType {
@@ -13685,72 +15244,30 @@ pub mod types {
         }
     }
     ///`GetTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTemplateResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<GetTemplateResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Template Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Name of the Template
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTemplateResponseDto {
@@ -13889,14 +15406,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                ) + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTemplateResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetTemplateResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetTemplateResponseDtoAltType {
@@ -13912,6 +15490,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetTemplateResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetTemplateResponseDtoAltType {
@@ -13951,57 +15543,31 @@ pub mod types {
         }
     }
     ///`InvoiceItemDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct InvoiceItemDto {
         ///Product amount
         pub amount: f64,
         ///Tax category id for calculating automatic tax
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Currency
         pub currency: ::std::string::String,
         ///Invoice descriptions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Setupfee item, only created when 1st invoice of recurring schedule is generated
-        #[serde(
-            rename = "isSetupFeeItem",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_setup_fee_item: ::std::option::Option<bool>,
         ///Invoice Item Name
         pub name: ::std::string::String,
         ///Price Id
-        #[serde(
-            rename = "priceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Product Id
-        #[serde(
-            rename = "productId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Product Quantity
         pub qty: f64,
         ///true if item amount is tax inclusive
-        #[serde(rename = "taxInclusive", default)]
         pub tax_inclusive: bool,
         ///Tax
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub taxes: ::std::vec::Vec<ItemTaxDto>,
         ///Price type of the item
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<InvoiceItemDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceItemDto {
@@ -14127,21 +15693,67 @@ pub mod types {
                 .deserialize_struct("InvoiceItemDto", FIELDS, InvoiceItemDtoVisitor)
         }
     }
+    impl ::serde::Serialize for InvoiceItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_setup_fee_item))
+                + usize::from(!::std::option::Option::is_none(&self.price_id))
+                + usize::from(!::std::option::Option::is_none(&self.product_id))
+                + usize::from(!::std::vec::Vec::is_empty(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("InvoiceItemDto", len)?;
+            state.serialize_field("amount", &self.amount)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_setup_fee_item) {
+                state.serialize_field("isSetupFeeItem", &self.is_setup_fee_item)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.price_id) {
+                state.serialize_field("priceId", &self.price_id)?;
+            }
+            if !::std::option::Option::is_none(&self.product_id) {
+                state.serialize_field("productId", &self.product_id)?;
+            }
+            state.serialize_field("qty", &self.qty)?;
+            state.serialize_field("taxInclusive", &self.tax_inclusive)?;
+            if !::std::vec::Vec::is_empty(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl InvoiceItemDto {
         pub fn builder() -> builder::InvoiceItemDto {
             Default::default()
         }
     }
     ///Price type of the item
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum InvoiceItemDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceItemDtoType {
@@ -14158,6 +15770,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for InvoiceItemDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for InvoiceItemDtoType {
@@ -14198,21 +15825,11 @@ pub mod types {
         }
     }
     ///`InvoiceProductSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvoiceProductSettingsDto {
         ///Flag indicating if the product description is optional or not
-        #[serde(
-            rename = "descriptionOptional",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description_optional: ::std::option::Option<bool>,
         ///Flag indicating if the product description import is enabled or not
-        #[serde(
-            rename = "enableImportProductDescription",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_import_product_description: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceProductSettingsDto {
@@ -14271,35 +15888,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvoiceProductSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.description_optional),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.enable_import_product_description,
+                    ),
+                );
+            let mut state = serializer
+                .serialize_struct("InvoiceProductSettingsDto", len)?;
+            if !::std::option::Option::is_none(&self.description_optional) {
+                state
+                    .serialize_field("descriptionOptional", &self.description_optional)?;
+            }
+            if !::std::option::Option::is_none(&self.enable_import_product_description) {
+                state
+                    .serialize_field(
+                        "enableImportProductDescription",
+                        &self.enable_import_product_description,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`InvoiceSettingsBusinessDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvoiceSettingsBusinessDetailsDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<Address>,
-        #[serde(
-            rename = "customValues",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "phoneNo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_no: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceSettingsBusinessDetailsDto {
@@ -14391,22 +16018,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvoiceSettingsBusinessDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.custom_values))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone_no))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer
+                .serialize_struct("InvoiceSettingsBusinessDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_values) {
+                state.serialize_field("customValues", &self.custom_values)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_no) {
+                state.serialize_field("phoneNo", &self.phone_no)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`InvoiceSettingsSenderConfigurationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvoiceSettingsSenderConfigurationDto {
         ///Email id to be used while sending email notification
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name to be used while sending email notification
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceSettingsSenderConfigurationDto {
@@ -14467,27 +16120,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvoiceSettingsSenderConfigurationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name));
+            let mut state = serializer
+                .serialize_struct("InvoiceSettingsSenderConfigurationDto", len)?;
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            state.end()
+        }
+    }
     impl InvoiceSettingsSenderConfigurationDto {
         pub fn builder() -> builder::InvoiceSettingsSenderConfigurationDto {
             Default::default()
         }
     }
     ///`InvoiceSettingsSenderConfigurationDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InvoiceSettingsSenderConfigurationDtoResponse {
         ///Email id to be used while sending email notification
-        #[serde(
-            rename = "fromEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_email: ::std::option::Option<::std::string::String>,
         ///Sender name to be used while sending email notification
-        #[serde(
-            rename = "fromName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -14551,24 +16214,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InvoiceSettingsSenderConfigurationDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.from_email))
+                + usize::from(!::std::option::Option::is_none(&self.from_name));
+            let mut state = serializer
+                .serialize_struct("InvoiceSettingsSenderConfigurationDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.from_email) {
+                state.serialize_field("fromEmail", &self.from_email)?;
+            }
+            if !::std::option::Option::is_none(&self.from_name) {
+                state.serialize_field("fromName", &self.from_name)?;
+            }
+            state.end()
+        }
+    }
     ///`ItemTaxDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ItemTaxDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calculation: ::std::option::Option<ItemTaxDtoCalculation>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
         pub name: ::std::string::String,
         pub rate: f64,
-        #[serde(
-            rename = "taxId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ItemTaxDto {
@@ -14648,19 +16321,43 @@ pub mod types {
             deserializer.deserialize_struct("ItemTaxDto", FIELDS, ItemTaxDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ItemTaxDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.calculation))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.tax_id));
+            let mut state = serializer.serialize_struct("ItemTaxDto", len)?;
+            if !::std::option::Option::is_none(&self.calculation) {
+                state.serialize_field("calculation", &self.calculation)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("_id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("rate", &self.rate)?;
+            if !::std::option::Option::is_none(&self.tax_id) {
+                state.serialize_field("taxId", &self.tax_id)?;
+            }
+            state.end()
+        }
+    }
     impl ItemTaxDto {
         pub fn builder() -> builder::ItemTaxDto {
             Default::default()
         }
     }
     ///`ItemTaxDtoCalculation`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ItemTaxDtoCalculation {
-        #[serde(rename = "exclusive")]
         Exclusive,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ItemTaxDtoCalculation {
@@ -14676,6 +16373,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ItemTaxDtoCalculation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Exclusive => "exclusive",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ItemTaxDtoCalculation {
@@ -14714,25 +16425,17 @@ pub mod types {
         }
     }
     ///`LateFeesConfigurationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LateFeesConfigurationDto {
         ///Enable late fees
         pub enable: bool,
         ///Late Fees Frequency
         pub frequency: LateFeesFrequencyDto,
         ///Late Fees Grace
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub grace: ::std::option::Option<LateFeesGraceDto>,
         ///Max late fees payable
-        #[serde(
-            rename = "maxLateFees",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_late_fees: ::std::option::Option<LateFeesMaxFeesDto>,
         ///Late Fees Type
-        #[serde(rename = "type")]
         pub type_: LateFeesConfigurationDtoType,
         ///Late Fees Value
         pub value: f64,
@@ -14820,40 +16523,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesConfigurationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize + usize::from(!::std::option::Option::is_none(&self.grace))
+                + usize::from(!::std::option::Option::is_none(&self.max_late_fees));
+            let mut state = serializer
+                .serialize_struct("LateFeesConfigurationDto", len)?;
+            state.serialize_field("enable", &self.enable)?;
+            state.serialize_field("frequency", &self.frequency)?;
+            if !::std::option::Option::is_none(&self.grace) {
+                state.serialize_field("grace", &self.grace)?;
+            }
+            if !::std::option::Option::is_none(&self.max_late_fees) {
+                state.serialize_field("maxLateFees", &self.max_late_fees)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl LateFeesConfigurationDto {
         pub fn builder() -> builder::LateFeesConfigurationDto {
             Default::default()
         }
     }
     ///`LateFeesConfigurationDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LateFeesConfigurationDtoResponse {
         ///Enable late fees
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable: ::std::option::Option<bool>,
         ///Late Fees Frequency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub frequency: ::std::option::Option<LateFeesFrequencyDtoResponse>,
         ///Late Fees Grace
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub grace: ::std::option::Option<LateFeesGraceDtoResponse>,
         ///Max late fees payable
-        #[serde(
-            rename = "maxLateFees",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_late_fees: ::std::option::Option<LateFeesMaxFeesDtoResponse>,
         ///Late Fees Type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LateFeesConfigurationDtoResponseType>,
         ///Late Fees Value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesConfigurationDtoResponse {
@@ -14945,16 +16656,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesConfigurationDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.enable))
+                + usize::from(!::std::option::Option::is_none(&self.frequency))
+                + usize::from(!::std::option::Option::is_none(&self.grace))
+                + usize::from(!::std::option::Option::is_none(&self.max_late_fees))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("LateFeesConfigurationDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.enable) {
+                state.serialize_field("enable", &self.enable)?;
+            }
+            if !::std::option::Option::is_none(&self.frequency) {
+                state.serialize_field("frequency", &self.frequency)?;
+            }
+            if !::std::option::Option::is_none(&self.grace) {
+                state.serialize_field("grace", &self.grace)?;
+            }
+            if !::std::option::Option::is_none(&self.max_late_fees) {
+                state.serialize_field("maxLateFees", &self.max_late_fees)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///Late Fees Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesConfigurationDtoResponseType {
-        #[serde(rename = "fixed")]
         Fixed,
-        #[serde(rename = "percentage")]
         Percentage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesConfigurationDtoResponseType {
@@ -14971,6 +16714,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesConfigurationDtoResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Percentage => "percentage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesConfigurationDtoResponseType {
@@ -15012,15 +16770,12 @@ pub mod types {
         }
     }
     ///Late Fees Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesConfigurationDtoType {
-        #[serde(rename = "fixed")]
         Fixed,
-        #[serde(rename = "percentage")]
         Percentage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesConfigurationDtoType {
@@ -15037,6 +16792,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesConfigurationDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Percentage => "percentage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesConfigurationDtoType {
@@ -15078,12 +16848,11 @@ pub mod types {
         }
     }
     ///`LateFeesFrequencyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LateFeesFrequencyDto {
         ///Late fees interval
         pub interval: LateFeesFrequencyDtoInterval,
         ///Late fees interval count
-        #[serde(rename = "intervalCount")]
         pub interval_count: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesFrequencyDto {
@@ -15141,29 +16910,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesFrequencyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LateFeesFrequencyDto", len)?;
+            state.serialize_field("interval", &self.interval)?;
+            state.serialize_field("intervalCount", &self.interval_count)?;
+            state.end()
+        }
+    }
     impl LateFeesFrequencyDto {
         pub fn builder() -> builder::LateFeesFrequencyDto {
             Default::default()
         }
     }
     ///Late fees interval
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesFrequencyDtoInterval {
-        #[serde(rename = "minute")]
         Minute,
-        #[serde(rename = "hour")]
         Hour,
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "one_time")]
         OneTime,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesFrequencyDtoInterval {
@@ -15184,6 +16959,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesFrequencyDtoInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minute => "minute",
+                        Self::Hour => "hour",
+                        Self::Day => "day",
+                        Self::Week => "week",
+                        Self::Month => "month",
+                        Self::OneTime => "one_time",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesFrequencyDtoInterval {
@@ -15233,18 +17027,11 @@ pub mod types {
         }
     }
     ///`LateFeesFrequencyDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LateFeesFrequencyDtoResponse {
         ///Late fees interval
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<LateFeesFrequencyDtoResponseInterval>,
         ///Late fees interval count
-        #[serde(
-            rename = "intervalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesFrequencyDtoResponse {
@@ -15300,24 +17087,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesFrequencyDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_count));
+            let mut state = serializer
+                .serialize_struct("LateFeesFrequencyDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_count) {
+                state.serialize_field("intervalCount", &self.interval_count)?;
+            }
+            state.end()
+        }
+    }
     ///Late fees interval
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesFrequencyDtoResponseInterval {
-        #[serde(rename = "minute")]
         Minute,
-        #[serde(rename = "hour")]
         Hour,
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "one_time")]
         OneTime,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesFrequencyDtoResponseInterval {
@@ -15338,6 +17138,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesFrequencyDtoResponseInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Minute => "minute",
+                        Self::Hour => "hour",
+                        Self::Day => "day",
+                        Self::Week => "week",
+                        Self::Month => "month",
+                        Self::OneTime => "one_time",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesFrequencyDtoResponseInterval {
@@ -15387,12 +17206,11 @@ pub mod types {
         }
     }
     ///`LateFeesGraceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LateFeesGraceDto {
         ///Late fees grace interval
         pub interval: LateFeesGraceDtoInterval,
         ///Late fees grace interval count
-        #[serde(rename = "intervalCount")]
         pub interval_count: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesGraceDto {
@@ -15446,19 +17264,30 @@ pub mod types {
                 .deserialize_struct("LateFeesGraceDto", FIELDS, LateFeesGraceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LateFeesGraceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LateFeesGraceDto", len)?;
+            state.serialize_field("interval", &self.interval)?;
+            state.serialize_field("intervalCount", &self.interval_count)?;
+            state.end()
+        }
+    }
     impl LateFeesGraceDto {
         pub fn builder() -> builder::LateFeesGraceDto {
             Default::default()
         }
     }
     ///Late fees grace interval
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesGraceDtoInterval {
-        #[serde(rename = "day")]
         Day,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesGraceDtoInterval {
@@ -15474,6 +17303,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesGraceDtoInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesGraceDtoInterval {
@@ -15512,18 +17355,11 @@ pub mod types {
         }
     }
     ///`LateFeesGraceDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LateFeesGraceDtoResponse {
         ///Late fees grace interval
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<LateFeesGraceDtoResponseInterval>,
         ///Late fees grace interval count
-        #[serde(
-            rename = "intervalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesGraceDtoResponse {
@@ -15579,14 +17415,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesGraceDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_count));
+            let mut state = serializer
+                .serialize_struct("LateFeesGraceDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_count) {
+                state.serialize_field("intervalCount", &self.interval_count)?;
+            }
+            state.end()
+        }
+    }
     ///Late fees grace interval
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesGraceDtoResponseInterval {
-        #[serde(rename = "day")]
         Day,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesGraceDtoResponseInterval {
@@ -15602,6 +17456,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesGraceDtoResponseInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesGraceDtoResponseInterval {
@@ -15641,9 +17509,8 @@ pub mod types {
         }
     }
     ///`LateFeesMaxFeesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LateFeesMaxFeesDto {
-        #[serde(rename = "type")]
         pub type_: LateFeesMaxFeesDtoType,
         ///Max late fees to pay
         pub value: f64,
@@ -15697,20 +17564,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesMaxFeesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LateFeesMaxFeesDto", len)?;
+            state.serialize_field("type", &self.type_)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl LateFeesMaxFeesDto {
         pub fn builder() -> builder::LateFeesMaxFeesDto {
             Default::default()
         }
     }
     ///`LateFeesMaxFeesDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LateFeesMaxFeesDtoResponse {
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<LateFeesMaxFeesDtoResponseType>,
         ///Max late fees to pay
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesMaxFeesDtoResponse {
@@ -15766,14 +17642,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LateFeesMaxFeesDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("LateFeesMaxFeesDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`LateFeesMaxFeesDtoResponseType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesMaxFeesDtoResponseType {
-        #[serde(rename = "fixed")]
         Fixed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesMaxFeesDtoResponseType {
@@ -15789,6 +17682,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesMaxFeesDtoResponseType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesMaxFeesDtoResponseType {
@@ -15828,13 +17735,11 @@ pub mod types {
         }
     }
     ///`LateFeesMaxFeesDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum LateFeesMaxFeesDtoType {
-        #[serde(rename = "fixed")]
         Fixed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for LateFeesMaxFeesDtoType {
@@ -15850,6 +17755,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for LateFeesMaxFeesDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for LateFeesMaxFeesDtoType {
@@ -15888,29 +17807,17 @@ pub mod types {
         }
     }
     ///`ListEstimateTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListEstimateTemplateResponseDto {
         ///List of estimate templates
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<
             ::std::vec::Vec<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
         >,
         ///Total number of estimate templates available
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
         ///Unique identifier for tracing the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListEstimateTemplateResponseDto {
@@ -15974,14 +17881,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListEstimateTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total_count))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListEstimateTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListEstimateTemplatesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEstimateTemplatesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEstimateTemplatesAltType {
@@ -15997,6 +17925,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEstimateTemplatesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEstimateTemplatesAltType {
@@ -16036,13 +17978,11 @@ pub mod types {
         }
     }
     ///`ListEstimatesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEstimatesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEstimatesAltType {
@@ -16058,6 +17998,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEstimatesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEstimatesAltType {
@@ -16096,26 +18050,17 @@ pub mod types {
         }
     }
     ///`ListEstimatesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListEstimatesResponseDto {
         ///List of estimates
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimates: ::std::option::Option<
             ::std::vec::Vec<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
         >,
         ///Total number of estimates
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Unique identifier for tracing the request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListEstimatesResponseDto {
@@ -16178,26 +18123,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListEstimatesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.estimates))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer
+                .serialize_struct("ListEstimatesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.estimates) {
+                state.serialize_field("estimates", &self.estimates)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListEstimatesStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListEstimatesStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "accepted")]
         Accepted,
-        #[serde(rename = "declined")]
         Declined,
-        #[serde(rename = "invoiced")]
         Invoiced,
-        #[serde(rename = "viewed")]
         Viewed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListEstimatesStatus {
@@ -16219,6 +18180,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListEstimatesStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::Accepted => "accepted",
+                        Self::Declined => "declined",
+                        Self::Invoiced => "invoiced",
+                        Self::Viewed => "viewed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListEstimatesStatus {
@@ -16269,13 +18250,11 @@ pub mod types {
         }
     }
     ///`ListInvoiceSchedulesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoiceSchedulesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoiceSchedulesAltType {
@@ -16291,6 +18270,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoiceSchedulesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoiceSchedulesAltType {
@@ -16329,17 +18322,13 @@ pub mod types {
         }
     }
     ///`ListInvoiceSchedulesPaymentMode`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoiceSchedulesPaymentMode {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "live")]
         Live,
-        #[serde(rename = "test")]
         Test,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoiceSchedulesPaymentMode {
@@ -16357,6 +18346,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoiceSchedulesPaymentMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Live => "live",
+                        Self::Test => "test",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoiceSchedulesPaymentMode {
@@ -16400,13 +18405,11 @@ pub mod types {
         }
     }
     ///`ListInvoiceTemplatesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoiceTemplatesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoiceTemplatesAltType {
@@ -16422,6 +18425,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoiceTemplatesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoiceTemplatesAltType {
@@ -16460,17 +18477,13 @@ pub mod types {
         }
     }
     ///`ListInvoiceTemplatesPaymentMode`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoiceTemplatesPaymentMode {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "live")]
         Live,
-        #[serde(rename = "test")]
         Test,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoiceTemplatesPaymentMode {
@@ -16488,6 +18501,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoiceTemplatesPaymentMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Live => "live",
+                        Self::Test => "test",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoiceTemplatesPaymentMode {
@@ -16531,13 +18560,11 @@ pub mod types {
         }
     }
     ///`ListInvoicesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoicesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoicesAltType {
@@ -16553,6 +18580,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoicesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoicesAltType {
@@ -16591,17 +18632,13 @@ pub mod types {
         }
     }
     ///`ListInvoicesPaymentMode`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoicesPaymentMode {
-        #[serde(rename = "default")]
         Default,
-        #[serde(rename = "live")]
         Live,
-        #[serde(rename = "test")]
         Test,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoicesPaymentMode {
@@ -16619,6 +18656,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoicesPaymentMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Default => "default",
+                        Self::Live => "live",
+                        Self::Test => "test",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoicesPaymentMode {
@@ -16661,14 +18714,10 @@ pub mod types {
         }
     }
     ///`ListInvoicesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListInvoicesResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<GetInvoiceResponseDto>>,
         ///Total number of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoicesResponseDto {
@@ -16724,14 +18773,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListInvoicesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("ListInvoicesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListInvoicesSortField`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoicesSortField {
-        #[serde(rename = "issueDate")]
         IssueDate,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoicesSortField {
@@ -16747,6 +18813,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoicesSortField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::IssueDate => "issueDate",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoicesSortField {
@@ -16785,15 +18865,12 @@ pub mod types {
         }
     }
     ///`ListInvoicesSortOrder`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListInvoicesSortOrder {
-        #[serde(rename = "ascend")]
         Ascend,
-        #[serde(rename = "descend")]
         Descend,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListInvoicesSortOrder {
@@ -16810,6 +18887,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListInvoicesSortOrder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Ascend => "ascend",
+                        Self::Descend => "descend",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListInvoicesSortOrder {
@@ -16850,14 +18942,10 @@ pub mod types {
         }
     }
     ///`ListSchedulesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListSchedulesResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedules: ::std::option::Option<::std::vec::Vec<GetScheduleResponseDto>>,
         ///Total number of Schedules
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListSchedulesResponseDto {
@@ -16913,18 +19001,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListSchedulesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.schedules))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ListSchedulesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.schedules) {
+                state.serialize_field("schedules", &self.schedules)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListTemplatesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListTemplatesResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<GetTemplateResponseDto>>,
         ///Total number of Templates
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListTemplatesResponseDto {
@@ -16980,6 +19081,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListTemplatesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer
+                .serialize_struct("ListTemplatesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`OldCreateInvoiceDto`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -17010,10 +19130,9 @@ pub mod types {
         }
     }
     ///`PatchInvoiceStatsLastViewedDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PatchInvoiceStatsLastViewedDto {
         ///Invoice Id
-        #[serde(rename = "invoiceId")]
         pub invoice_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for PatchInvoiceStatsLastViewedDto {
@@ -17064,13 +19183,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PatchInvoiceStatsLastViewedDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("PatchInvoiceStatsLastViewedDto", len)?;
+            state.serialize_field("invoiceId", &self.invoice_id)?;
+            state.end()
+        }
+    }
     impl PatchInvoiceStatsLastViewedDto {
         pub fn builder() -> builder::PatchInvoiceStatsLastViewedDto {
             Default::default()
         }
     }
     ///`PaymentMethodDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PaymentMethodDto {
         ///Payment Method
         pub stripe: StripePaymentMethodDto,
@@ -17115,17 +19247,27 @@ pub mod types {
                 .deserialize_struct("PaymentMethodDto", FIELDS, PaymentMethodDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PaymentMethodDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("PaymentMethodDto", len)?;
+            state.serialize_field("stripe", &self.stripe)?;
+            state.end()
+        }
+    }
     impl PaymentMethodDto {
         pub fn builder() -> builder::PaymentMethodDto {
             Default::default()
         }
     }
     ///`PaymentMethodDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PaymentMethodDtoResponse {
         ///Payment Method
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe: ::std::option::Option<StripePaymentMethodDtoResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentMethodDtoResponse {
@@ -17174,16 +19316,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PaymentMethodDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.stripe));
+            let mut state = serializer
+                .serialize_struct("PaymentMethodDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.stripe) {
+                state.serialize_field("stripe", &self.stripe)?;
+            }
+            state.end()
+        }
+    }
     ///`PaymentScheduleConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PaymentScheduleConfigDto {
         ///Due date type configuration
-        #[serde(rename = "dateConfig")]
         pub date_config: PaymentScheduleDateConfigDto,
         ///Payment Schedule Items
         pub schedules: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
         ///Payment Schedule Type
-        #[serde(rename = "type")]
         pub type_: PaymentScheduleConfigDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentScheduleConfigDto {
@@ -17246,21 +19402,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PaymentScheduleConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("PaymentScheduleConfigDto", len)?;
+            state.serialize_field("dateConfig", &self.date_config)?;
+            state.serialize_field("schedules", &self.schedules)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl PaymentScheduleConfigDto {
         pub fn builder() -> builder::PaymentScheduleConfigDto {
             Default::default()
         }
     }
     ///Payment Schedule Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentScheduleConfigDtoType {
-        #[serde(rename = "fixed")]
         Fixed,
-        #[serde(rename = "percentage")]
         Percentage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentScheduleConfigDtoType {
@@ -17277,6 +19445,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PaymentScheduleConfigDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Percentage => "percentage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PaymentScheduleConfigDtoType {
@@ -17318,13 +19501,11 @@ pub mod types {
         }
     }
     ///`PaymentScheduleDateConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PaymentScheduleDateConfigDto {
         ///Deposit date type
-        #[serde(rename = "depositDateType")]
         pub deposit_date_type: PaymentScheduleDateConfigDtoDepositDateType,
         ///Payment Schedule Date Type
-        #[serde(rename = "scheduleDateType")]
         pub schedule_date_type: PaymentScheduleDateConfigDtoScheduleDateType,
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentScheduleDateConfigDto {
@@ -17382,21 +19563,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PaymentScheduleDateConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("PaymentScheduleDateConfigDto", len)?;
+            state.serialize_field("depositDateType", &self.deposit_date_type)?;
+            state.serialize_field("scheduleDateType", &self.schedule_date_type)?;
+            state.end()
+        }
+    }
     impl PaymentScheduleDateConfigDto {
         pub fn builder() -> builder::PaymentScheduleDateConfigDto {
             Default::default()
         }
     }
     ///Deposit date type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentScheduleDateConfigDtoDepositDateType {
-        #[serde(rename = "estimate_accepted")]
         EstimateAccepted,
-        #[serde(rename = "custom")]
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentScheduleDateConfigDtoDepositDateType {
@@ -17413,6 +19605,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PaymentScheduleDateConfigDtoDepositDateType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EstimateAccepted => "estimate_accepted",
+                        Self::Custom => "custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PaymentScheduleDateConfigDtoDepositDateType {
@@ -17454,15 +19661,12 @@ pub mod types {
         }
     }
     ///Payment Schedule Date Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentScheduleDateConfigDtoScheduleDateType {
-        #[serde(rename = "regular_interval")]
         RegularInterval,
-        #[serde(rename = "custom")]
         Custom,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -17480,6 +19684,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PaymentScheduleDateConfigDtoScheduleDateType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::RegularInterval => "regular_interval",
+                        Self::Custom => "custom",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PaymentScheduleDateConfigDtoScheduleDateType {
@@ -17521,12 +19740,11 @@ pub mod types {
         }
     }
     ///`PaymentScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PaymentScheduleDto {
         ///payment schedule item
         pub schedules: ::std::vec::Vec<::std::string::String>,
         ///Payment schedule type
-        #[serde(rename = "type")]
         pub type_: PaymentScheduleDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentScheduleDto {
@@ -17581,21 +19799,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PaymentScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("PaymentScheduleDto", len)?;
+            state.serialize_field("schedules", &self.schedules)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl PaymentScheduleDto {
         pub fn builder() -> builder::PaymentScheduleDto {
             Default::default()
         }
     }
     ///Payment schedule type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PaymentScheduleDtoType {
-        #[serde(rename = "fixed")]
         Fixed,
-        #[serde(rename = "percentage")]
         Percentage,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PaymentScheduleDtoType {
@@ -17612,6 +19840,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PaymentScheduleDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Percentage => "percentage",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PaymentScheduleDtoType {
@@ -17652,13 +19895,11 @@ pub mod types {
         }
     }
     ///`PreviewEstimateTemplateAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PreviewEstimateTemplateAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PreviewEstimateTemplateAltType {
@@ -17674,6 +19915,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PreviewEstimateTemplateAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PreviewEstimateTemplateAltType {
@@ -17713,23 +19968,13 @@ pub mod types {
         }
     }
     ///`ProcessingFeeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProcessingFeeDto {
         ///charges for the processing fee
         pub charges: ::std::vec::Vec<::std::vec::Vec<::serde_json::Value>>,
         ///collected miscellaneous charges
-        #[serde(
-            rename = "collectedMiscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collected_miscellaneous_charges: ::std::option::Option<f64>,
         ///paid miscellaneous charges
-        #[serde(
-            rename = "paidCharges",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub paid_charges: ::std::vec::Vec<ProcessingFeePaidChargeDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProcessingFeeDto {
@@ -17791,20 +20036,46 @@ pub mod types {
                 .deserialize_struct("ProcessingFeeDto", FIELDS, ProcessingFeeDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ProcessingFeeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.collected_miscellaneous_charges,
+                    ),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.paid_charges));
+            let mut state = serializer.serialize_struct("ProcessingFeeDto", len)?;
+            state.serialize_field("charges", &self.charges)?;
+            if !::std::option::Option::is_none(&self.collected_miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "collectedMiscellaneousCharges",
+                        &self.collected_miscellaneous_charges,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.paid_charges) {
+                state.serialize_field("paidCharges", &self.paid_charges)?;
+            }
+            state.end()
+        }
+    }
     impl ProcessingFeeDto {
         pub fn builder() -> builder::ProcessingFeeDto {
             Default::default()
         }
     }
     ///`ProcessingFeePaidChargeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProcessingFeePaidChargeDto {
         ///amount of the processing fee
         pub amount: f64,
         ///charge for the processing fee
         pub charge: f64,
         ///id of the processing fee
-        #[serde(rename = "_id")]
         pub id: ::std::string::String,
         ///name of the processing fee
         pub name: ::std::string::String,
@@ -17868,45 +20139,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProcessingFeePaidChargeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("ProcessingFeePaidChargeDto", len)?;
+            state.serialize_field("amount", &self.amount)?;
+            state.serialize_field("charge", &self.charge)?;
+            state.serialize_field("_id", &self.id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl ProcessingFeePaidChargeDto {
         pub fn builder() -> builder::ProcessingFeePaidChargeDto {
             Default::default()
         }
     }
     ///`RecordPaymentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RecordPaymentDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: RecordPaymentDtoAltType,
         ///Amount to be paid against the invoice.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         pub card: CardDto,
         pub cheque: ChequeDto,
         ///Updated At to be recorded against the invoice.
-        #[serde(
-            rename = "fulfilledAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfilled_at: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///manual payment method
         pub mode: RecordPaymentDtoMode,
         ///Any note to be recorded with the transaction
         pub notes: ::std::string::String,
         ///Payment Schedule Ids to be recorded against the invoice.
-        #[serde(
-            rename = "paymentScheduleIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub payment_schedule_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecordPaymentDto {
@@ -18012,19 +20284,49 @@ pub mod types {
                 .deserialize_struct("RecordPaymentDto", FIELDS, RecordPaymentDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RecordPaymentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.fulfilled_at))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::vec::Vec::is_empty(&self.payment_schedule_ids));
+            let mut state = serializer.serialize_struct("RecordPaymentDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            state.serialize_field("card", &self.card)?;
+            state.serialize_field("cheque", &self.cheque)?;
+            if !::std::option::Option::is_none(&self.fulfilled_at) {
+                state.serialize_field("fulfilledAt", &self.fulfilled_at)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.serialize_field("mode", &self.mode)?;
+            state.serialize_field("notes", &self.notes)?;
+            if !::std::vec::Vec::is_empty(&self.payment_schedule_ids) {
+                state.serialize_field("paymentScheduleIds", &self.payment_schedule_ids)?;
+            }
+            state.end()
+        }
+    }
     impl RecordPaymentDto {
         pub fn builder() -> builder::RecordPaymentDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecordPaymentDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecordPaymentDtoAltType {
@@ -18040,6 +20342,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecordPaymentDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecordPaymentDtoAltType {
@@ -18078,21 +20394,15 @@ pub mod types {
         }
     }
     ///manual payment method
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecordPaymentDtoMode {
-        #[serde(rename = "cash")]
         Cash,
-        #[serde(rename = "card")]
         Card,
-        #[serde(rename = "cheque")]
         Cheque,
-        #[serde(rename = "bank_transfer")]
         BankTransfer,
-        #[serde(rename = "other")]
         Other,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecordPaymentDtoMode {
@@ -18112,6 +20422,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecordPaymentDtoMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Cash => "cash",
+                        Self::Card => "card",
+                        Self::Cheque => "cheque",
+                        Self::BankTransfer => "bank_transfer",
+                        Self::Other => "other",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecordPaymentDtoMode {
@@ -18158,14 +20486,10 @@ pub mod types {
         }
     }
     ///`RecordPaymentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecordPaymentResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
         ///status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecordPaymentResponseDto {
@@ -18221,102 +20545,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecordPaymentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.invoice))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("RecordPaymentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.invoice) {
+                state.serialize_field("invoice", &self.invoice)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ReminderDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ReminderDto {
         ///Subject of the reminder
-        #[serde(
-            rename = "emailSubject",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_subject: ::std::option::Option<::std::string::String>,
         ///Email template to be used for sending reminders
-        #[serde(
-            rename = "emailTemplate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template: ::std::option::Option<::std::string::String>,
         ///Flag indicating if the reminder is enabled or not
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Business Hour End Time
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
         ///Interval type for the reminder
-        #[serde(
-            rename = "intervalType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<ReminderDtoIntervalType>,
         ///Maximum number of reminders that can be sent
-        #[serde(
-            rename = "maxReminders",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_reminders: ::std::option::Option<f64>,
         ///Unique identifier for the reminder
-        #[serde(
-            rename = "reminderId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_id: ::std::option::Option<::std::string::String>,
         ///Condition for sending the reminder
-        #[serde(
-            rename = "reminderInvoiceCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_invoice_condition: ::std::option::Option<
             ReminderDtoReminderInvoiceCondition,
         >,
         ///Name of the reminder
-        #[serde(
-            rename = "reminderName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_name: ::std::option::Option<::std::string::String>,
         ///frequency gap of the reminder to exeucte
-        #[serde(
-            rename = "reminderNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_number: ::std::option::Option<f64>,
         ///Time condition for the reminder
-        #[serde(
-            rename = "reminderTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_time: ::std::option::Option<ReminderDtoReminderTime>,
         ///SMS template to be used for sending reminders
-        #[serde(
-            rename = "smsTemplate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms_template: ::std::option::Option<::std::string::String>,
         ///Business Hour Start Time
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
         ///Timezone at which reminder will be sent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ReminderDto {
@@ -18466,26 +20746,90 @@ pub mod types {
             deserializer.deserialize_struct("ReminderDto", FIELDS, ReminderDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ReminderDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.email_subject))
+                + usize::from(!::std::option::Option::is_none(&self.email_template))
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.interval_type))
+                + usize::from(!::std::option::Option::is_none(&self.max_reminders))
+                + usize::from(!::std::option::Option::is_none(&self.reminder_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.reminder_invoice_condition),
+                ) + usize::from(!::std::option::Option::is_none(&self.reminder_name))
+                + usize::from(!::std::option::Option::is_none(&self.reminder_number))
+                + usize::from(!::std::option::Option::is_none(&self.reminder_time))
+                + usize::from(!::std::option::Option::is_none(&self.sms_template))
+                + usize::from(!::std::option::Option::is_none(&self.start_time))
+                + usize::from(!::std::option::Option::is_none(&self.timezone));
+            let mut state = serializer.serialize_struct("ReminderDto", len)?;
+            if !::std::option::Option::is_none(&self.email_subject) {
+                state.serialize_field("emailSubject", &self.email_subject)?;
+            }
+            if !::std::option::Option::is_none(&self.email_template) {
+                state.serialize_field("emailTemplate", &self.email_template)?;
+            }
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_type) {
+                state.serialize_field("intervalType", &self.interval_type)?;
+            }
+            if !::std::option::Option::is_none(&self.max_reminders) {
+                state.serialize_field("maxReminders", &self.max_reminders)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_id) {
+                state.serialize_field("reminderId", &self.reminder_id)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_invoice_condition) {
+                state
+                    .serialize_field(
+                        "reminderInvoiceCondition",
+                        &self.reminder_invoice_condition,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_name) {
+                state.serialize_field("reminderName", &self.reminder_name)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_number) {
+                state.serialize_field("reminderNumber", &self.reminder_number)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_time) {
+                state.serialize_field("reminderTime", &self.reminder_time)?;
+            }
+            if !::std::option::Option::is_none(&self.sms_template) {
+                state.serialize_field("smsTemplate", &self.sms_template)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            state.end()
+        }
+    }
     ///Interval type for the reminder
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ReminderDtoIntervalType {
-        #[serde(rename = "yearly")]
         Yearly,
-        #[serde(rename = "monthly")]
         Monthly,
-        #[serde(rename = "weekly")]
         Weekly,
-        #[serde(rename = "daily")]
         Daily,
-        #[serde(rename = "hourly")]
         Hourly,
-        #[serde(rename = "minutely")]
         Minutely,
-        #[serde(rename = "secondly")]
         Secondly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ReminderDtoIntervalType {
@@ -18507,6 +20851,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ReminderDtoIntervalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Yearly => "yearly",
+                        Self::Monthly => "monthly",
+                        Self::Weekly => "weekly",
+                        Self::Daily => "daily",
+                        Self::Hourly => "hourly",
+                        Self::Minutely => "minutely",
+                        Self::Secondly => "secondly",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ReminderDtoIntervalType {
@@ -18557,15 +20921,12 @@ pub mod types {
         }
     }
     ///Condition for sending the reminder
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ReminderDtoReminderInvoiceCondition {
-        #[serde(rename = "invoice_sent")]
         InvoiceSent,
-        #[serde(rename = "invoice_overdue")]
         InvoiceOverdue,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ReminderDtoReminderInvoiceCondition {
@@ -18582,6 +20943,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ReminderDtoReminderInvoiceCondition {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::InvoiceSent => "invoice_sent",
+                        Self::InvoiceOverdue => "invoice_overdue",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ReminderDtoReminderInvoiceCondition {
@@ -18623,15 +20999,12 @@ pub mod types {
         }
     }
     ///Time condition for the reminder
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ReminderDtoReminderTime {
-        #[serde(rename = "before")]
         Before,
-        #[serde(rename = "after")]
         After,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ReminderDtoReminderTime {
@@ -18648,6 +21021,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ReminderDtoReminderTime {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Before => "before",
+                        Self::After => "after",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ReminderDtoReminderTime {
@@ -18717,18 +21105,11 @@ pub mod types {
         }
     }
     ///`ReminderSettingsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ReminderSettingsDto {
         ///default template Id of reminder
-        #[serde(
-            rename = "defaultEmailTemplateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///List of reminders
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminders: ::std::option::Option<::std::vec::Vec<ReminderDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ReminderSettingsDto {
@@ -18784,24 +21165,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ReminderSettingsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.default_email_template_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.reminders));
+            let mut state = serializer.serialize_struct("ReminderSettingsDto", len)?;
+            if !::std::option::Option::is_none(&self.default_email_template_id) {
+                state
+                    .serialize_field(
+                        "defaultEmailTemplateId",
+                        &self.default_email_template_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.reminders) {
+                state.serialize_field("reminders", &self.reminders)?;
+            }
+            state.end()
+        }
+    }
     ///`RemindersConfigurationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RemindersConfigurationDto {
         ///List of reminders
-        #[serde(
-            rename = "reminderExecutionDetailsList",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_execution_details_list: ::std::option::Option<
             ReminderExecutionDetailsList,
         >,
         ///Reminder settings
-        #[serde(
-            rename = "reminderSettings",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_settings: ::std::option::Option<ReminderSettingsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for RemindersConfigurationDto {
@@ -18860,23 +21255,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RemindersConfigurationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.reminder_execution_details_list,
+                    ),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.reminder_settings));
+            let mut state = serializer
+                .serialize_struct("RemindersConfigurationDto", len)?;
+            if !::std::option::Option::is_none(&self.reminder_execution_details_list) {
+                state
+                    .serialize_field(
+                        "reminderExecutionDetailsList",
+                        &self.reminder_execution_details_list,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_settings) {
+                state.serialize_field("reminderSettings", &self.reminder_settings)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleInvoiceScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ScheduleInvoiceScheduleDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: ScheduleInvoiceScheduleDtoAltType,
         ///auto-payment configuration
-        #[serde(
-            rename = "autoPayment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_payment: ::std::option::Option<AutoPaymentDetailsDto>,
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleInvoiceScheduleDto {
@@ -18946,19 +21361,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleInvoiceScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::option::Option::is_none(&self.auto_payment));
+            let mut state = serializer
+                .serialize_struct("ScheduleInvoiceScheduleDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.auto_payment) {
+                state.serialize_field("autoPayment", &self.auto_payment)?;
+            }
+            state.serialize_field("liveMode", &self.live_mode)?;
+            state.end()
+        }
+    }
     impl ScheduleInvoiceScheduleDto {
         pub fn builder() -> builder::ScheduleInvoiceScheduleDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleInvoiceScheduleDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleInvoiceScheduleDtoAltType {
@@ -18974,6 +21406,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleInvoiceScheduleDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleInvoiceScheduleDtoAltType {
@@ -19013,108 +21459,43 @@ pub mod types {
         }
     }
     ///`ScheduleInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleInvoiceScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ScheduleInvoiceScheduleResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleInvoiceScheduleResponseDto {
@@ -19313,14 +21694,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("ScheduleInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`ScheduleInvoiceScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ScheduleInvoiceScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleInvoiceScheduleResponseDtoAltType {
@@ -19336,6 +21803,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ScheduleInvoiceScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ScheduleInvoiceScheduleResponseDtoAltType {
@@ -19375,16 +21856,9 @@ pub mod types {
         }
     }
     ///`ScheduleOptionsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleOptionsDto {
-        #[serde(
-            rename = "executeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execute_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleOptionsDto {
@@ -19440,22 +21914,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleOptionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.execute_at))
+                + usize::from(!::std::option::Option::is_none(&self.rrule));
+            let mut state = serializer.serialize_struct("ScheduleOptionsDto", len)?;
+            if !::std::option::Option::is_none(&self.execute_at) {
+                state.serialize_field("executeAt", &self.execute_at)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            state.end()
+        }
+    }
     impl ScheduleOptionsDto {
         pub fn builder() -> builder::ScheduleOptionsDto {
             Default::default()
         }
     }
     ///`ScheduleOptionsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleOptionsDtoResponse {
-        #[serde(
-            rename = "executeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execute_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDtoResponse>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleOptionsDtoResponse {
@@ -19511,34 +21997,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleOptionsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.execute_at))
+                + usize::from(!::std::option::Option::is_none(&self.rrule));
+            let mut state = serializer
+                .serialize_struct("ScheduleOptionsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.execute_at) {
+                state.serialize_field("executeAt", &self.execute_at)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            state.end()
+        }
+    }
     ///`SendEstimateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendEstimateDto {
         pub action: SendEstimateDtoAction,
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: SendEstimateDtoAltType,
         ///estimate name
-        #[serde(
-            rename = "estimateName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_name: ::std::option::Option<::std::string::String>,
         ///livemode for estimate
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
         ///sender details for invoice, valid only if invoice is not sent manually
-        #[serde(
-            rename = "sentFrom",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_from: ::std::option::Option<InvoiceSettingsSenderConfigurationDto>,
         ///Please ensure that the UserId corresponds to an authorized personnel, either by an employee ID or agency ID, to access this location. This account will serve as the primary channel for all future communications and updates.
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SendEstimateDto {
@@ -19629,25 +22121,44 @@ pub mod types {
                 .deserialize_struct("SendEstimateDto", FIELDS, SendEstimateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SendEstimateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.estimate_name))
+                + usize::from(!::std::option::Option::is_none(&self.sent_from));
+            let mut state = serializer.serialize_struct("SendEstimateDto", len)?;
+            state.serialize_field("action", &self.action)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.estimate_name) {
+                state.serialize_field("estimateName", &self.estimate_name)?;
+            }
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::std::option::Option::is_none(&self.sent_from) {
+                state.serialize_field("sentFrom", &self.sent_from)?;
+            }
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl SendEstimateDto {
         pub fn builder() -> builder::SendEstimateDto {
             Default::default()
         }
     }
     ///`SendEstimateDtoAction`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendEstimateDtoAction {
-        #[serde(rename = "sms_and_email")]
         SmsAndEmail,
-        #[serde(rename = "send_manually")]
         SendManually,
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "sms")]
         Sms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendEstimateDtoAction {
@@ -19666,6 +22177,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendEstimateDtoAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::SmsAndEmail => "sms_and_email",
+                        Self::SendManually => "send_manually",
+                        Self::Email => "email",
+                        Self::Sms => "sms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendEstimateDtoAction {
@@ -19710,13 +22238,11 @@ pub mod types {
         }
     }
     ///`SendEstimateDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendEstimateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendEstimateDtoAltType {
@@ -19732,6 +22258,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendEstimateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendEstimateDtoAltType {
@@ -19770,33 +22310,19 @@ pub mod types {
         }
     }
     ///`SendInvoiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendInvoiceDto {
         pub action: SendInvoiceDtoAction,
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: SendInvoiceDtoAltType,
         ///auto-payment configuration
-        #[serde(
-            rename = "autoPayment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_payment: ::std::option::Option<AutoPaymentDetailsDto>,
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
         ///sender details for invoice, valid only if invoice is not sent manually
-        #[serde(
-            rename = "sentFrom",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_from: ::std::option::Option<InvoiceSettingsSenderConfigurationDto>,
         ///Please ensure that the UserId corresponds to an authorized personnel, either by an employee ID or agency ID, to access this location. This account will serve as the primary channel for all future communications and updates.
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SendInvoiceDto {
@@ -19887,25 +22413,44 @@ pub mod types {
                 .deserialize_struct("SendInvoiceDto", FIELDS, SendInvoiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SendInvoiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.auto_payment))
+                + usize::from(!::std::option::Option::is_none(&self.sent_from));
+            let mut state = serializer.serialize_struct("SendInvoiceDto", len)?;
+            state.serialize_field("action", &self.action)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.auto_payment) {
+                state.serialize_field("autoPayment", &self.auto_payment)?;
+            }
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::std::option::Option::is_none(&self.sent_from) {
+                state.serialize_field("sentFrom", &self.sent_from)?;
+            }
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl SendInvoiceDto {
         pub fn builder() -> builder::SendInvoiceDto {
             Default::default()
         }
     }
     ///`SendInvoiceDtoAction`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendInvoiceDtoAction {
-        #[serde(rename = "sms_and_email")]
         SmsAndEmail,
-        #[serde(rename = "send_manually")]
         SendManually,
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "sms")]
         Sms,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendInvoiceDtoAction {
@@ -19924,6 +22469,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendInvoiceDtoAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::SmsAndEmail => "sms_and_email",
+                        Self::SendManually => "send_manually",
+                        Self::Email => "email",
+                        Self::Sms => "sms",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendInvoiceDtoAction {
@@ -19968,13 +22530,11 @@ pub mod types {
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SendInvoiceDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SendInvoiceDtoAltType {
@@ -19990,6 +22550,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SendInvoiceDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SendInvoiceDtoAltType {
@@ -20028,22 +22602,10 @@ pub mod types {
         }
     }
     ///`SendInvoicesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SendInvoicesResponseDto {
-        #[serde(
-            rename = "emailData",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub email_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
-        #[serde(
-            rename = "smsData",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub sms_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendInvoicesResponseDto {
@@ -20102,6 +22664,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendInvoicesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::serde_json::Map::is_empty(&self.email_data))
+                + usize::from(!::std::option::Option::is_none(&self.invoice))
+                + usize::from(!::serde_json::Map::is_empty(&self.sms_data));
+            let mut state = serializer.serialize_struct("SendInvoicesResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.email_data) {
+                state.serialize_field("emailData", &self.email_data)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice) {
+                state.serialize_field("invoice", &self.invoice)?;
+            }
+            if !::serde_json::Map::is_empty(&self.sms_data) {
+                state.serialize_field("smsData", &self.sms_data)?;
+            }
+            state.end()
+        }
+    }
     ///`SentTo`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -20130,30 +22715,15 @@ pub mod types {
         }
     }
     ///`SentToDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SentToDto {
         ///Email Address
         pub email: ::std::vec::Vec<::std::string::String>,
         ///bcc to be kept in any sent out emails
-        #[serde(
-            rename = "emailBcc",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub email_bcc: ::std::vec::Vec<::std::string::String>,
         ///cc to be kept in any sent out emails
-        #[serde(
-            rename = "emailCc",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub email_cc: ::std::vec::Vec<::std::string::String>,
         ///Contact Phone Number
-        #[serde(
-            rename = "phoneNo",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub phone_no: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SentToDto {
@@ -20210,13 +22780,36 @@ pub mod types {
             deserializer.deserialize_struct("SentToDto", FIELDS, SentToDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SentToDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.email_bcc))
+                + usize::from(!::std::vec::Vec::is_empty(&self.email_cc))
+                + usize::from(!::std::vec::Vec::is_empty(&self.phone_no));
+            let mut state = serializer.serialize_struct("SentToDto", len)?;
+            state.serialize_field("email", &self.email)?;
+            if !::std::vec::Vec::is_empty(&self.email_bcc) {
+                state.serialize_field("emailBcc", &self.email_bcc)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.email_cc) {
+                state.serialize_field("emailCc", &self.email_cc)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.phone_no) {
+                state.serialize_field("phoneNo", &self.phone_no)?;
+            }
+            state.end()
+        }
+    }
     impl SentToDto {
         pub fn builder() -> builder::SentToDto {
             Default::default()
         }
     }
     ///`SepaDirectDebitDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SepaDirectDebitDto {
         pub bank_code: ::std::string::String,
         pub branch_code: ::std::string::String,
@@ -20282,16 +22875,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SepaDirectDebitDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("SepaDirectDebitDto", len)?;
+            state.serialize_field("bank_code", &self.bank_code)?;
+            state.serialize_field("branch_code", &self.branch_code)?;
+            state.serialize_field("last4", &self.last4)?;
+            state.end()
+        }
+    }
     impl SepaDirectDebitDto {
         pub fn builder() -> builder::SepaDirectDebitDto {
             Default::default()
         }
     }
     ///`StripePaymentMethodDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StripePaymentMethodDto {
         ///Enable Bank Debit Only
-        #[serde(rename = "enableBankDebitOnly")]
         pub enable_bank_debit_only: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for StripePaymentMethodDto {
@@ -20341,20 +22947,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StripePaymentMethodDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("StripePaymentMethodDto", len)?;
+            state.serialize_field("enableBankDebitOnly", &self.enable_bank_debit_only)?;
+            state.end()
+        }
+    }
     impl StripePaymentMethodDto {
         pub fn builder() -> builder::StripePaymentMethodDto {
             Default::default()
         }
     }
     ///`StripePaymentMethodDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StripePaymentMethodDtoResponse {
         ///Enable Bank Debit Only
-        #[serde(
-            rename = "enableBankDebitOnly",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enable_bank_debit_only: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for StripePaymentMethodDtoResponse {
@@ -20404,132 +23017,80 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StripePaymentMethodDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.enable_bank_debit_only),
+                );
+            let mut state = serializer
+                .serialize_struct("StripePaymentMethodDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.enable_bank_debit_only) {
+                state
+                    .serialize_field(
+                        "enableBankDebitOnly",
+                        &self.enable_bank_debit_only,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`Text2PayDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct Text2PayDto {
         ///create invoice in draft mode or send mode
         pub action: Text2PayDtoAction,
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: Text2PayDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDto>,
         ///Contact information to send the invoice to
-        #[serde(rename = "contactDetails")]
         pub contact_details: ContactDetailsDto,
         ///Currency code
         pub currency: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///id of invoice to update. If skipped, a new invoice will be created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///include terms & notes with receipts
-        #[serde(
-            rename = "includeTermsNote",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub include_terms_note: ::std::option::Option<bool>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(rename = "issueDate")]
         pub issue_date: ::std::string::String,
         ///An array of items for the invoice.
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///late fees configuration
-        #[serde(
-            rename = "lateFeesConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub late_fees_configuration: ::std::option::Option<LateFeesConfigurationDto>,
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Invoice Name
         pub name: ::std::string::String,
         ///Payment Methods for Invoices
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule: ::std::option::Option<PaymentScheduleDto>,
-        #[serde(rename = "sentTo")]
         pub sent_to: SentToDto,
         ///Terms notes, Also supports HTML markups
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///tips configuration for the invoice
-        #[serde(
-            rename = "tipsConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Title for the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///id of user generating invoice
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for Text2PayDto {
@@ -20780,21 +23341,126 @@ pub mod types {
             deserializer.deserialize_struct("Text2PayDto", FIELDS, Text2PayDtoVisitor)
         }
     }
+    impl ::serde::Serialize for Text2PayDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 11usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.include_terms_note))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.late_fees_configuration),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_methods))
+                + usize::from(!::std::option::Option::is_none(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.tips_configuration))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("Text2PayDto", len)?;
+            state.serialize_field("action", &self.action)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            state.serialize_field("contactDetails", &self.contact_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.include_terms_note) {
+                state.serialize_field("includeTermsNote", &self.include_terms_note)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            state.serialize_field("issueDate", &self.issue_date)?;
+            state.serialize_field("items", &self.items)?;
+            if !::std::option::Option::is_none(&self.late_fees_configuration) {
+                state
+                    .serialize_field(
+                        "lateFeesConfiguration",
+                        &self.late_fees_configuration,
+                    )?;
+            }
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            state.serialize_field("sentTo", &self.sent_to)?;
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_configuration) {
+                state.serialize_field("tipsConfiguration", &self.tips_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.serialize_field("userId", &self.user_id)?;
+            state.end()
+        }
+    }
     impl Text2PayDto {
         pub fn builder() -> builder::Text2PayDto {
             Default::default()
         }
     }
     ///create invoice in draft mode or send mode
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum Text2PayDtoAction {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "send")]
         Send,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for Text2PayDtoAction {
@@ -20811,6 +23477,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for Text2PayDtoAction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Send => "send",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for Text2PayDtoAction {
@@ -20851,13 +23532,11 @@ pub mod types {
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum Text2PayDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for Text2PayDtoAltType {
@@ -20873,6 +23552,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for Text2PayDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for Text2PayDtoAltType {
@@ -20911,17 +23604,10 @@ pub mod types {
         }
     }
     ///`Text2PayInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct Text2PayInvoiceResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice: ::std::option::Option<DefaultInvoiceResponseDto>,
         ///preview url of generated invoice
-        #[serde(
-            rename = "invoiceUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for Text2PayInvoiceResponseDto {
@@ -20977,14 +23663,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for Text2PayInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.invoice))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_url));
+            let mut state = serializer
+                .serialize_struct("Text2PayInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.invoice) {
+                state.serialize_field("invoice", &self.invoice)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_url) {
+                state.serialize_field("invoiceUrl", &self.invoice_url)?;
+            }
+            state.end()
+        }
+    }
     ///`TipsConfigurationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TipsConfigurationDto {
         ///Tips enabled status
-        #[serde(rename = "tipsEnabled")]
         pub tips_enabled: bool,
         ///Percentage of tips allowed
-        #[serde(rename = "tipsPercentage")]
         pub tips_percentage: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TipsConfigurationDto {
@@ -21042,27 +23746,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TipsConfigurationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("TipsConfigurationDto", len)?;
+            state.serialize_field("tipsEnabled", &self.tips_enabled)?;
+            state.serialize_field("tipsPercentage", &self.tips_percentage)?;
+            state.end()
+        }
+    }
     impl TipsConfigurationDto {
         pub fn builder() -> builder::TipsConfigurationDto {
             Default::default()
         }
     }
     ///`TipsConfigurationDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TipsConfigurationDtoResponse {
         ///Tips enabled status
-        #[serde(
-            rename = "tipsEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_enabled: ::std::option::Option<bool>,
         ///Percentage of tips allowed
-        #[serde(
-            rename = "tipsPercentage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_percentage: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -21120,23 +23827,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TipsConfigurationDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.tips_enabled))
+                + usize::from(!::std::option::Option::is_none(&self.tips_percentage));
+            let mut state = serializer
+                .serialize_struct("TipsConfigurationDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.tips_enabled) {
+                state.serialize_field("tipsEnabled", &self.tips_enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_percentage) {
+                state.serialize_field("tipsPercentage", &self.tips_percentage)?;
+            }
+            state.end()
+        }
+    }
     ///`TotalSummaryDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TotalSummaryDto {
         ///discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<f64>,
         ///subTotal
-        #[serde(
-            rename = "subTotal",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_total: ::std::option::Option<f64>,
         ///tax
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for TotalSummaryDto {
@@ -21195,111 +23913,69 @@ pub mod types {
                 .deserialize_struct("TotalSummaryDto", FIELDS, TotalSummaryDtoVisitor)
         }
     }
+    impl ::serde::Serialize for TotalSummaryDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.sub_total))
+                + usize::from(!::std::option::Option::is_none(&self.tax));
+            let mut state = serializer.serialize_struct("TotalSummaryDto", len)?;
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.sub_total) {
+                state.serialize_field("subTotal", &self.sub_total)?;
+            }
+            if !::std::option::Option::is_none(&self.tax) {
+                state.serialize_field("tax", &self.tax)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateAndScheduleInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateAndScheduleInvoiceScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<
             UpdateAndScheduleInvoiceScheduleResponseDtoAltType,
         >,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateAndScheduleInvoiceScheduleResponseDto {
@@ -21501,14 +24177,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateAndScheduleInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("UpdateAndScheduleInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateAndScheduleInvoiceScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -21525,6 +24287,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
@@ -21565,126 +24341,56 @@ pub mod types {
         }
     }
     ///`UpdateEstimateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateEstimateDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: UpdateEstimateDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Auto invoice for the estimate
-        #[serde(
-            rename = "autoInvoice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_invoice: ::std::option::Option<AutoInvoicingDto>,
         ///Automatic taxes enabled for the Estimate
-        #[serde(rename = "automaticTaxesEnabled", default)]
         pub automatic_taxes_enabled: bool,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         ///Contact information to send the estimate to
-        #[serde(rename = "contactDetails")]
         pub contact_details: ContactDetailsDto,
         ///Currency code
         pub currency: ::std::string::String,
         pub discount: DiscountDto,
         ///Estimate Number, if not specified will take in the next valid estimate number
-        #[serde(
-            rename = "estimateNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_number: ::std::option::Option<f64>,
         ///Prefix for the estimate number
-        #[serde(
-            rename = "estimateNumberPrefix",
-            default = "defaults::update_estimate_dto_estimate_number_prefix"
-        )]
         pub estimate_number_prefix: ::std::string::String,
         ///Estimate Status
-        #[serde(
-            rename = "estimateStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimate_status: ::std::option::Option<UpdateEstimateDtoEstimateStatus>,
         ///expiry date estimate
-        #[serde(
-            rename = "expiryDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_date: ::std::option::Option<::std::string::String>,
         ///frequency settings for the estimate
-        #[serde(rename = "frequencySettings")]
         pub frequency_settings: FrequencySettingsDto,
         ///issue date estimate
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///An array of items for the estimate.
         pub items: ::std::vec::Vec<EstimateLineItemDto>,
         ///livemode for estimate
-        #[serde(rename = "liveMode", default = "defaults::default_bool::<true>")]
         pub live_mode: bool,
         ///Meta data for the estimate
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///miscellaneous charges for the estimate
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Estimate Name
         pub name: ::std::string::String,
         ///Payment Schedule Config for the estimate
-        #[serde(
-            rename = "paymentScheduleConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule_config: ::std::option::Option<PaymentScheduleConfigDto>,
         ///When sending estimate directly while saving
-        #[serde(
-            rename = "sendEstimateDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_estimate_details: ::std::option::Option<SendEstimateDto>,
         ///Email and sent to details for the estimate
-        #[serde(
-            rename = "sentTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sent_to: ::std::option::Option<SentToDto>,
         ///Terms notes, Also supports HTML markups
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title for the estimate
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///User Id
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEstimateDto {
@@ -21929,19 +24635,117 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateEstimateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 12usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.auto_invoice))
+                + usize::from(!::std::option::Option::is_none(&self.estimate_number))
+                + usize::from(!::std::option::Option::is_none(&self.estimate_status))
+                + usize::from(!::std::option::Option::is_none(&self.expiry_date))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.payment_schedule_config),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_estimate_details),
+                ) + usize::from(!::std::option::Option::is_none(&self.sent_to))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("UpdateEstimateDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_invoice) {
+                state.serialize_field("autoInvoice", &self.auto_invoice)?;
+            }
+            state
+                .serialize_field(
+                    "automaticTaxesEnabled",
+                    &self.automatic_taxes_enabled,
+                )?;
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("contactDetails", &self.contact_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            state.serialize_field("discount", &self.discount)?;
+            if !::std::option::Option::is_none(&self.estimate_number) {
+                state.serialize_field("estimateNumber", &self.estimate_number)?;
+            }
+            state.serialize_field("estimateNumberPrefix", &self.estimate_number_prefix)?;
+            if !::std::option::Option::is_none(&self.estimate_status) {
+                state.serialize_field("estimateStatus", &self.estimate_status)?;
+            }
+            if !::std::option::Option::is_none(&self.expiry_date) {
+                state.serialize_field("expiryDate", &self.expiry_date)?;
+            }
+            state.serialize_field("frequencySettings", &self.frequency_settings)?;
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            state.serialize_field("items", &self.items)?;
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_schedule_config) {
+                state
+                    .serialize_field(
+                        "paymentScheduleConfig",
+                        &self.payment_schedule_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_estimate_details) {
+                state
+                    .serialize_field(
+                        "sendEstimateDetails",
+                        &self.send_estimate_details,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.sent_to) {
+                state.serialize_field("sentTo", &self.sent_to)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateEstimateDto {
         pub fn builder() -> builder::UpdateEstimateDto {
             Default::default()
         }
     }
     ///`UpdateEstimateDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEstimateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEstimateDtoAltType {
@@ -21957,6 +24761,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEstimateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEstimateDtoAltType {
@@ -21995,25 +24813,17 @@ pub mod types {
         }
     }
     ///Estimate Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateEstimateDtoEstimateStatus {
-        #[serde(rename = "all")]
         All,
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "accepted")]
         Accepted,
-        #[serde(rename = "declined")]
         Declined,
-        #[serde(rename = "invoiced")]
         Invoiced,
-        #[serde(rename = "viewed")]
         Viewed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateEstimateDtoEstimateStatus {
@@ -22035,6 +24845,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateEstimateDtoEstimateStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::All => "all",
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::Accepted => "accepted",
+                        Self::Declined => "declined",
+                        Self::Invoiced => "invoiced",
+                        Self::Viewed => "viewed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateEstimateDtoEstimateStatus {
@@ -22086,128 +24916,51 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateInvoiceDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: UpdateInvoiceDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business details which need to be updated
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDto>,
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDto>,
         ///Id of the contact which you need to send the invoice
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Currency
         pub currency: ::std::string::String,
         ///Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
         ///Due date in YYYY-MM-DD format
-        #[serde(rename = "dueDate")]
         pub due_date: ::std::string::String,
-        #[serde(rename = "invoiceItems")]
         pub invoice_items: ::std::vec::Vec<InvoiceItemDto>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(rename = "issueDate")]
         pub issue_date: ::std::string::String,
         ///Payment mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Name to be updated
         pub name: ::std::string::String,
         ///Payment Methods for Invoices
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_schedule: ::std::option::Option<PaymentScheduleDto>,
         ///Terms notes, Also supports HTML markups
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///tips configuration for the invoice
-        #[serde(
-            rename = "tipsConfiguration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tips_configuration: ::std::option::Option<TipsConfigurationDto>,
         ///Title for the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "xeroDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub xero_details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceDto {
@@ -22435,19 +25188,117 @@ pub mod types {
                 .deserialize_struct("UpdateInvoiceDto", FIELDS, UpdateInvoiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                ) + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_methods))
+                + usize::from(!::std::option::Option::is_none(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.tips_configuration))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::serde_json::Map::is_empty(&self.xero_details));
+            let mut state = serializer.serialize_struct("UpdateInvoiceDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            state.serialize_field("dueDate", &self.due_date)?;
+            state.serialize_field("invoiceItems", &self.invoice_items)?;
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            state.serialize_field("issueDate", &self.issue_date)?;
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.tips_configuration) {
+                state.serialize_field("tipsConfiguration", &self.tips_configuration)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::serde_json::Map::is_empty(&self.xero_details) {
+                state.serialize_field("xeroDetails", &self.xero_details)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateInvoiceDto {
         pub fn builder() -> builder::UpdateInvoiceDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceDtoAltType {
@@ -22463,6 +25314,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceDtoAltType {
@@ -22501,16 +25366,13 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceLateFeesConfigurationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateInvoiceLateFeesConfigurationDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: UpdateInvoiceLateFeesConfigurationDtoAltType,
         ///late fees configuration
-        #[serde(rename = "lateFeesConfiguration")]
         pub late_fees_configuration: LateFeesConfigurationDto,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceLateFeesConfigurationDto {
@@ -22578,19 +25440,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceLateFeesConfigurationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("UpdateInvoiceLateFeesConfigurationDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state
+                .serialize_field(
+                    "lateFeesConfiguration",
+                    &self.late_fees_configuration,
+                )?;
+            state.end()
+        }
+    }
     impl UpdateInvoiceLateFeesConfigurationDto {
         pub fn builder() -> builder::UpdateInvoiceLateFeesConfigurationDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceLateFeesConfigurationDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -22607,6 +25486,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceLateFeesConfigurationDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceLateFeesConfigurationDtoAltType {
@@ -22646,154 +25539,61 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateInvoiceResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateInvoiceResponseDtoAltType>,
         ///Total Amount Due
-        #[serde(
-            rename = "amountDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
-        #[serde(
-            rename = "amountPaid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub business_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub contact_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub discount: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(
-            rename = "invoiceItems",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub payment_schedule: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Invoice Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateInvoiceResponseDtoStatus>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceResponseDto {
@@ -23012,14 +25812,126 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount_due))
+                + usize::from(!::std::option::Option::is_none(&self.amount_paid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.business_details))
+                + usize::from(!::serde_json::Map::is_empty(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::serde_json::Map::is_empty(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_items))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("UpdateInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_due) {
+                state.serialize_field("amountDue", &self.amount_due)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_paid) {
+                state.serialize_field("amountPaid", &self.amount_paid)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::serde_json::Map::is_empty(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::serde_json::Map::is_empty(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_items) {
+                state.serialize_field("invoiceItems", &self.invoice_items)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateInvoiceResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceResponseDtoAltType {
@@ -23035,6 +25947,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceResponseDtoAltType {
@@ -23074,23 +26000,16 @@ pub mod types {
         }
     }
     ///Invoice Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceResponseDtoStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "payment_processing")]
         PaymentProcessing,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "void")]
         Void,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceResponseDtoStatus {
@@ -23111,6 +26030,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::PaymentProcessing => "payment_processing",
+                        Self::Paid => "paid",
+                        Self::Void => "void",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceResponseDtoStatus {
@@ -23160,43 +26098,25 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceScheduleDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateInvoiceScheduleDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: UpdateInvoiceScheduleDtoAltType,
         ///attachments for the invoice
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub attachments: ::std::vec::Vec<AttachmentsDto>,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
-        #[serde(rename = "contactDetails")]
         pub contact_details: ContactDetailsDto,
         pub currency: ::std::string::String,
         pub discount: DiscountDto,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
-        #[serde(rename = "liveMode")]
         pub live_mode: bool,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         pub name: ::std::string::String,
         pub schedule: ScheduleOptionsDto,
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceScheduleDto {
@@ -23350,19 +26270,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceScheduleDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 10usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.attachments))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("UpdateInvoiceScheduleDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::vec::Vec::is_empty(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("contactDetails", &self.contact_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            state.serialize_field("discount", &self.discount)?;
+            state.serialize_field("items", &self.items)?;
+            state.serialize_field("liveMode", &self.live_mode)?;
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("schedule", &self.schedule)?;
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateInvoiceScheduleDto {
         pub fn builder() -> builder::UpdateInvoiceScheduleDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceScheduleDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceScheduleDtoAltType {
@@ -23378,6 +26339,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceScheduleDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceScheduleDtoAltType {
@@ -23417,108 +26392,43 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceScheduleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateInvoiceScheduleResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateInvoiceScheduleResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///Compiled terms notes
-        #[serde(
-            rename = "compiledTermsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compiled_terms_notes: ::std::option::Option<::std::string::String>,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_details: ::std::option::Option<ContactDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Schedule Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///List of invoices
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoices: ::std::option::Option<::std::vec::Vec<DefaultInvoiceResponseDto>>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDtoResponse>,
         ///Schedule Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Terms notes
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceScheduleResponseDto {
@@ -23714,14 +26624,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceScheduleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.compiled_terms_notes),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoices))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("UpdateInvoiceScheduleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.compiled_terms_notes) {
+                state.serialize_field("compiledTermsNotes", &self.compiled_terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoices) {
+                state.serialize_field("invoices", &self.invoices)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateInvoiceScheduleResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceScheduleResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceScheduleResponseDtoAltType {
@@ -23737,6 +26733,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceScheduleResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceScheduleResponseDtoAltType {
@@ -23776,42 +26786,23 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceTemplateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateInvoiceTemplateDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: UpdateInvoiceTemplateDtoAltType,
-        #[serde(rename = "businessDetails")]
         pub business_details: BusinessDetailsDto,
         pub currency: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDto>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub internal: ::std::option::Option<bool>,
         pub items: ::std::vec::Vec<InvoiceItemDto>,
         ///miscellaneous charges for the invoice
-        #[serde(
-            rename = "miscellaneousCharges",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub miscellaneous_charges: ::std::option::Option<ProcessingFeeDto>,
         ///Name of the template
         pub name: ::std::string::String,
-        #[serde(
-            rename = "termsNotes",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub terms_notes: ::std::option::Option<::std::string::String>,
         ///Template title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceTemplateDto {
@@ -23939,19 +26930,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceTemplateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.internal))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.miscellaneous_charges),
+                ) + usize::from(!::std::option::Option::is_none(&self.terms_notes))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer
+                .serialize_struct("UpdateInvoiceTemplateDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("businessDetails", &self.business_details)?;
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.internal) {
+                state.serialize_field("internal", &self.internal)?;
+            }
+            state.serialize_field("items", &self.items)?;
+            if !::std::option::Option::is_none(&self.miscellaneous_charges) {
+                state
+                    .serialize_field(
+                        "miscellaneousCharges",
+                        &self.miscellaneous_charges,
+                    )?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.terms_notes) {
+                state.serialize_field("termsNotes", &self.terms_notes)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateInvoiceTemplateDto {
         pub fn builder() -> builder::UpdateInvoiceTemplateDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceTemplateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceTemplateDtoAltType {
@@ -23967,6 +26999,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceTemplateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceTemplateDtoAltType {
@@ -24006,72 +27052,30 @@ pub mod types {
         }
     }
     ///`UpdateInvoiceTemplateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateInvoiceTemplateResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateInvoiceTemplateResponseDtoAltType>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_details: ::std::option::Option<BusinessDetailsDtoResponse>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<DiscountDtoResponse>,
         ///Template Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///prefix for invoice number
-        #[serde(
-            rename = "invoiceNumberPrefix",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number_prefix: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Name of the Template
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceTemplateResponseDto {
@@ -24211,14 +27215,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateInvoiceTemplateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.business_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.invoice_number_prefix),
+                ) + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("UpdateInvoiceTemplateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number_prefix) {
+                state
+                    .serialize_field(
+                        "invoiceNumberPrefix",
+                        &self.invoice_number_prefix,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateInvoiceTemplateResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateInvoiceTemplateResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateInvoiceTemplateResponseDtoAltType {
@@ -24234,6 +27300,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateInvoiceTemplateResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceTemplateResponseDtoAltType {
@@ -24273,20 +27353,13 @@ pub mod types {
         }
     }
     ///`UpdatePaymentMethodsConfigurationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdatePaymentMethodsConfigurationDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: UpdatePaymentMethodsConfigurationDtoAltType,
         ///Payment Methods for Invoices
-        #[serde(
-            rename = "paymentMethods",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_methods: ::std::option::Option<PaymentMethodDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePaymentMethodsConfigurationDto {
@@ -24353,19 +27426,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdatePaymentMethodsConfigurationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.payment_methods));
+            let mut state = serializer
+                .serialize_struct("UpdatePaymentMethodsConfigurationDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.payment_methods) {
+                state.serialize_field("paymentMethods", &self.payment_methods)?;
+            }
+            state.end()
+        }
+    }
     impl UpdatePaymentMethodsConfigurationDto {
         pub fn builder() -> builder::UpdatePaymentMethodsConfigurationDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdatePaymentMethodsConfigurationDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePaymentMethodsConfigurationDtoAltType {
@@ -24381,6 +27470,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdatePaymentMethodsConfigurationDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdatePaymentMethodsConfigurationDtoAltType {
@@ -24420,7 +27523,7 @@ pub mod types {
         }
     }
     ///`UsBankAccountDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UsBankAccountDto {
         pub bank_name: ::std::string::String,
         pub last4: ::std::string::String,
@@ -24473,19 +27576,30 @@ pub mod types {
                 .deserialize_struct("UsBankAccountDto", FIELDS, UsBankAccountDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UsBankAccountDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("UsBankAccountDto", len)?;
+            state.serialize_field("bank_name", &self.bank_name)?;
+            state.serialize_field("last4", &self.last4)?;
+            state.end()
+        }
+    }
     impl UsBankAccountDto {
         pub fn builder() -> builder::UsBankAccountDto {
             Default::default()
         }
     }
     ///`VoidInvoiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct VoidInvoiceDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: VoidInvoiceDtoAltType,
     }
     impl<'de> ::serde::Deserialize<'de> for VoidInvoiceDto {
@@ -24536,19 +27650,30 @@ pub mod types {
                 .deserialize_struct("VoidInvoiceDto", FIELDS, VoidInvoiceDtoVisitor)
         }
     }
+    impl ::serde::Serialize for VoidInvoiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("VoidInvoiceDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.end()
+        }
+    }
     impl VoidInvoiceDto {
         pub fn builder() -> builder::VoidInvoiceDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VoidInvoiceDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VoidInvoiceDtoAltType {
@@ -24564,6 +27689,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VoidInvoiceDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VoidInvoiceDtoAltType {
@@ -24602,154 +27741,61 @@ pub mod types {
         }
     }
     ///`VoidInvoiceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct VoidInvoiceResponseDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<VoidInvoiceResponseDtoAltType>,
         ///Total Amount Due
-        #[serde(
-            rename = "amountDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_due: ::std::option::Option<f64>,
         ///Amount Paid
-        #[serde(
-            rename = "amountPaid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_paid: ::std::option::Option<f64>,
         ///Is Automatic taxes calculated for the Invoice items
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Automatic taxes enabled for the Invoice
-        #[serde(
-            rename = "automaticTaxesEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_enabled: ::std::option::Option<bool>,
         ///Business Details
-        #[serde(
-            rename = "businessDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub business_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Contact Details
-        #[serde(
-            rename = "contactDetails",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub contact_details: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub discount: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Due date in YYYY-MM-DD format
-        #[serde(
-            rename = "dueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_date: ::std::option::Option<::std::string::String>,
         ///Invoice Id
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice Items
-        #[serde(
-            rename = "invoiceItems",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_items: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Invoice Number
-        #[serde(
-            rename = "invoiceNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_number: ::std::option::Option<f64>,
         ///Issue date in YYYY-MM-DD format
-        #[serde(
-            rename = "issueDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub issue_date: ::std::option::Option<::std::string::String>,
         ///Live Mode
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<bool>,
         ///Name of the invoice
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///split invoice into payment schedule summing up to full invoice amount
-        #[serde(
-            rename = "paymentSchedule",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub payment_schedule: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Invoice Status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<VoidInvoiceResponseDtoStatus>,
         ///Title
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Amount
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for VoidInvoiceResponseDto {
@@ -24968,14 +28014,125 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for VoidInvoiceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount_due))
+                + usize::from(!::std::option::Option::is_none(&self.amount_paid))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_enabled),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.business_details))
+                + usize::from(!::serde_json::Map::is_empty(&self.contact_details))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::serde_json::Map::is_empty(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.due_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_items))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_number))
+                + usize::from(!::std::option::Option::is_none(&self.issue_date))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.payment_schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("VoidInvoiceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_due) {
+                state.serialize_field("amountDue", &self.amount_due)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_paid) {
+                state.serialize_field("amountPaid", &self.amount_paid)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_enabled) {
+                state
+                    .serialize_field(
+                        "automaticTaxesEnabled",
+                        &self.automatic_taxes_enabled,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.business_details) {
+                state.serialize_field("businessDetails", &self.business_details)?;
+            }
+            if !::serde_json::Map::is_empty(&self.contact_details) {
+                state.serialize_field("contactDetails", &self.contact_details)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::serde_json::Map::is_empty(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.due_date) {
+                state.serialize_field("dueDate", &self.due_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_items) {
+                state.serialize_field("invoiceItems", &self.invoice_items)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_number) {
+                state.serialize_field("invoiceNumber", &self.invoice_number)?;
+            }
+            if !::std::option::Option::is_none(&self.issue_date) {
+                state.serialize_field("issueDate", &self.issue_date)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.payment_schedule) {
+                state.serialize_field("paymentSchedule", &self.payment_schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`VoidInvoiceResponseDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VoidInvoiceResponseDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VoidInvoiceResponseDtoAltType {
@@ -24991,6 +28148,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VoidInvoiceResponseDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VoidInvoiceResponseDtoAltType {
@@ -25030,23 +28201,16 @@ pub mod types {
         }
     }
     ///Invoice Status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VoidInvoiceResponseDtoStatus {
-        #[serde(rename = "draft")]
         Draft,
-        #[serde(rename = "sent")]
         Sent,
-        #[serde(rename = "payment_processing")]
         PaymentProcessing,
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "void")]
         Void,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VoidInvoiceResponseDtoStatus {
@@ -25067,6 +28231,25 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VoidInvoiceResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Draft => "draft",
+                        Self::Sent => "sent",
+                        Self::PaymentProcessing => "payment_processing",
+                        Self::Paid => "paid",
+                        Self::Void => "void",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VoidInvoiceResponseDtoStatus {

@@ -13,15 +13,13 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AddFaqDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AddFaqDto {
         ///faq answer as a string
         pub answer: ::std::string::String,
         ///knowledge base ID as string
-        #[serde(rename = "knowledgeBaseId")]
         pub knowledge_base_id: ::std::string::String,
         ///location ID as string
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///faq question as a string
         pub question: ::std::string::String,
@@ -94,22 +92,30 @@ pub mod types {
             deserializer.deserialize_struct("AddFaqDto", FIELDS, AddFaqDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AddFaqDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("AddFaqDto", len)?;
+            state.serialize_field("answer", &self.answer)?;
+            state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("question", &self.question)?;
+            state.end()
+        }
+    }
     impl AddFaqDto {
         pub fn builder() -> builder::AddFaqDto {
             Default::default()
         }
     }
     ///`BadRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BadRequestDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for BadRequestDto {
@@ -161,56 +167,45 @@ pub mod types {
                 .deserialize_struct("BadRequestDto", FIELDS, BadRequestDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BadRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("BadRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`CrawledUrlDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CrawledUrlDto {
         ///URL to the stored content file
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content: ::std::option::Option<::std::string::String>,
         ///Whether the content was edited by user
-        #[serde(
-            rename = "contentEditedByUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub content_edited_by_user: ::std::option::Option<bool>,
         ///Unique identifier for the URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID this URL belongs to
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///Location ID associated with this URL
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Current processing status of the URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CrawledUrlDtoStatus>,
         ///Title of the webpage
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Last updated timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The actual URL that was crawled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CrawledUrlDto {
@@ -321,8 +316,60 @@ pub mod types {
                 .deserialize_struct("CrawledUrlDto", FIELDS, CrawledUrlDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CrawledUrlDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.content))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.content_edited_by_user),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("CrawledUrlDto", len)?;
+            if !::std::option::Option::is_none(&self.content) {
+                state.serialize_field("content", &self.content)?;
+            }
+            if !::std::option::Option::is_none(&self.content_edited_by_user) {
+                state
+                    .serialize_field(
+                        "contentEditedByUser",
+                        &self.content_edited_by_user,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///Current processing status of the URL
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CrawledUrlDtoStatus {
         Pending,
         Processing,
@@ -335,7 +382,6 @@ pub mod types {
         Training,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CrawledUrlDtoStatus {
@@ -359,6 +405,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CrawledUrlDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "Pending",
+                        Self::Processing => "Processing",
+                        Self::Successful => "Successful",
+                        Self::Failed => "Failed",
+                        Self::Existing => "Existing",
+                        Self::Restricted => "Restricted",
+                        Self::Cancelled => "Cancelled",
+                        Self::Aborted => "Aborted",
+                        Self::Training => "Training",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CrawledUrlDtoStatus {
@@ -413,15 +481,11 @@ pub mod types {
         }
     }
     ///`CrawlingAggregateDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CrawlingAggregateDto {
         ///Status grouping identifier
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<CrawlingAggregateDtoId>,
         ///Array of records for this status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub records: ::std::option::Option<::std::vec::Vec<CrawlingRecordDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CrawlingAggregateDto {
@@ -477,8 +541,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CrawlingAggregateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.records));
+            let mut state = serializer.serialize_struct("CrawlingAggregateDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.records) {
+                state.serialize_field("records", &self.records)?;
+            }
+            state.end()
+        }
+    }
     ///Status grouping identifier
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CrawlingAggregateDtoId {
         Pending,
         Processing,
@@ -491,7 +573,6 @@ pub mod types {
         Training,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CrawlingAggregateDtoId {
@@ -515,6 +596,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CrawlingAggregateDtoId {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "Pending",
+                        Self::Processing => "Processing",
+                        Self::Successful => "Successful",
+                        Self::Failed => "Failed",
+                        Self::Existing => "Existing",
+                        Self::Restricted => "Restricted",
+                        Self::Cancelled => "Cancelled",
+                        Self::Aborted => "Aborted",
+                        Self::Training => "Training",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CrawlingAggregateDtoId {
@@ -569,23 +672,15 @@ pub mod types {
         }
     }
     ///`CrawlingRecordDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CrawlingRecordDto {
         ///Error details (for failed records)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<ErrorDetailsDto>,
         ///Unique record identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Page title (for successful/pending records)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///URL being crawled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CrawlingRecordDto {
@@ -655,19 +750,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CrawlingRecordDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("CrawlingRecordDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`CrawlingStatusDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CrawlingStatusDataDto {
         ///Aggregated crawling results by status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub aggregate: ::std::option::Option<::std::vec::Vec<CrawlingAggregateDto>>,
         ///Detailed operation information
-        #[serde(
-            rename = "operationDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub operation_details: ::std::option::Option<OperationDetailsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CrawlingStatusDataDto {
@@ -723,16 +837,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CrawlingStatusDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.aggregate))
+                + usize::from(!::std::option::Option::is_none(&self.operation_details));
+            let mut state = serializer.serialize_struct("CrawlingStatusDataDto", len)?;
+            if !::std::option::Option::is_none(&self.aggregate) {
+                state.serialize_field("aggregate", &self.aggregate)?;
+            }
+            if !::std::option::Option::is_none(&self.operation_details) {
+                state.serialize_field("operationDetails", &self.operation_details)?;
+            }
+            state.end()
+        }
+    }
     ///`CrawlingStatusResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CrawlingStatusResponseDto {
         ///Detailed crawling status data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<CrawlingStatusDataDto>,
         ///Indicates if the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CrawlingStatusResponseDto {
@@ -788,16 +917,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CrawlingStatusResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CrawlingStatusResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateFaqResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateFaqResponseDto {
         ///Created FAQ details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faq: ::std::option::Option<FaqResponseDto>,
         ///Success status of the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateFaqResponseDto {
@@ -853,13 +997,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateFaqResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.faq))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("CreateFaqResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.faq) {
+                state.serialize_field("faq", &self.faq)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateKnowledgeBaseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateKnowledgeBaseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         pub name: ::std::string::String,
     }
@@ -922,21 +1081,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateKnowledgeBaseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.description));
+            let mut state = serializer.serialize_struct("CreateKnowledgeBaseDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl CreateKnowledgeBaseDto {
         pub fn builder() -> builder::CreateKnowledgeBaseDto {
             Default::default()
         }
     }
     ///`CreateKnowledgeBaseResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateKnowledgeBaseResponseDto {
         ///Created knowledge base details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<KnowledgeBaseDataDto>,
         ///Success status of the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateKnowledgeBaseResponseDto {
@@ -993,12 +1165,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateKnowledgeBaseResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("CreateKnowledgeBaseResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteFaqResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteFaqResponseDto {
         ///Success status of the delete operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteFaqResponseDto {
@@ -1047,11 +1236,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteFaqResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeleteFaqResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteKnowledgeBaseResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteKnowledgeBaseResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteKnowledgeBaseResponseDto {
@@ -1101,17 +1303,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteKnowledgeBaseResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteKnowledgeBaseResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteWebsiteUrlRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DeleteWebsiteUrlRequestDto {
         ///knowledge base ID as string
-        #[serde(rename = "knowledgeBaseId")]
         pub knowledge_base_id: ::std::string::String,
         ///location ID as string
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///List of trained urls ids ( fetched from the Get all trained page links by knowledge base endpoint)
-        #[serde(rename = "urlIds")]
         pub url_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteWebsiteUrlRequestDto {
@@ -1174,17 +1389,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteWebsiteUrlRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("DeleteWebsiteUrlRequestDto", len)?;
+            state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("urlIds", &self.url_ids)?;
+            state.end()
+        }
+    }
     impl DeleteWebsiteUrlRequestDto {
         pub fn builder() -> builder::DeleteWebsiteUrlRequestDto {
             Default::default()
         }
     }
     ///`DeleteWebsiteUrlResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteWebsiteUrlResponseDto {
         ///Indicates if the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteWebsiteUrlResponseDto {
@@ -1233,23 +1461,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteWebsiteUrlResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteWebsiteUrlResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DiscoverWebsiteDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DiscoverWebsiteDataDto {
         ///Operation ID for tracking the discovery process
-        #[serde(
-            rename = "operationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub operation_id: ::std::option::Option<::std::string::String>,
         ///Current status of the website discovery operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<DiscoverWebsiteDataDtoStatus>,
         ///The URL being discovered/crawled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DiscoverWebsiteDataDto {
@@ -1312,8 +1547,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DiscoverWebsiteDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.operation_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("DiscoverWebsiteDataDto", len)?;
+            if !::std::option::Option::is_none(&self.operation_id) {
+                state.serialize_field("operationId", &self.operation_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///Current status of the website discovery operation
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DiscoverWebsiteDataDtoStatus {
         Pending,
         Processing,
@@ -1326,7 +1584,6 @@ pub mod types {
         Training,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DiscoverWebsiteDataDtoStatus {
@@ -1350,6 +1607,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DiscoverWebsiteDataDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "Pending",
+                        Self::Processing => "Processing",
+                        Self::Successful => "Successful",
+                        Self::Failed => "Failed",
+                        Self::Existing => "Existing",
+                        Self::Restricted => "Restricted",
+                        Self::Cancelled => "Cancelled",
+                        Self::Aborted => "Aborted",
+                        Self::Training => "Training",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DiscoverWebsiteDataDtoStatus {
@@ -1405,13 +1684,11 @@ pub mod types {
         }
     }
     ///`DiscoverWebsiteRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DiscoverWebsiteRequestDto {
         ///knowledge base ID as string
-        #[serde(rename = "knowledgeBaseId")]
         pub knowledge_base_id: ::std::string::String,
         ///Location ID as string
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Mode as string
         pub option: DiscoverWebsiteRequestDtoOption,
@@ -1483,20 +1760,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DiscoverWebsiteRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("DiscoverWebsiteRequestDto", len)?;
+            state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("option", &self.option)?;
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl DiscoverWebsiteRequestDto {
         pub fn builder() -> builder::DiscoverWebsiteRequestDto {
             Default::default()
         }
     }
     ///Mode as string
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DiscoverWebsiteRequestDtoOption {
         Exact,
         Path,
         Domain,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DiscoverWebsiteRequestDtoOption {
@@ -1514,6 +1806,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DiscoverWebsiteRequestDtoOption {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Exact => "Exact",
+                        Self::Path => "Path",
+                        Self::Domain => "Domain",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DiscoverWebsiteRequestDtoOption {
@@ -1557,15 +1865,11 @@ pub mod types {
         }
     }
     ///`DiscoverWebsiteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DiscoverWebsiteResponseDto {
         ///Data containing operation details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<DiscoverWebsiteDataDto>,
         ///Indicates if the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DiscoverWebsiteResponseDto {
@@ -1621,31 +1925,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DiscoverWebsiteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DiscoverWebsiteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ErrorDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ErrorDetailsDto {
         ///Error message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Error name/type
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Additional options (nullable)
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub options: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Error response message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub response: ::std::option::Option<::std::string::String>,
         ///Error stack trace
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stack: ::std::option::Option<::std::string::String>,
         ///HTTP status code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ErrorDetailsDto {
@@ -1730,66 +2042,63 @@ pub mod types {
                 .deserialize_struct("ErrorDetailsDto", FIELDS, ErrorDetailsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ErrorDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::serde_json::Map::is_empty(&self.options))
+                + usize::from(!::std::option::Option::is_none(&self.response))
+                + usize::from(!::std::option::Option::is_none(&self.stack))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("ErrorDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            if !::std::option::Option::is_none(&self.response) {
+                state.serialize_field("response", &self.response)?;
+            }
+            if !::std::option::Option::is_none(&self.stack) {
+                state.serialize_field("stack", &self.stack)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`FaqResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FaqResponseDto {
         ///FAQ answer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub answer: ::std::option::Option<::std::string::String>,
         ///Date when FAQ was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the FAQ is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///FAQ ID as string
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///FAQ question
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub question: ::std::option::Option<::std::string::String>,
         ///FAQ question in lowercase
-        #[serde(
-            rename = "questionLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub question_lower_case: ::std::option::Option<::std::string::String>,
         ///Trained URL ID
-        #[serde(
-            rename = "trainedUrlId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trained_url_id: ::std::option::Option<::std::string::String>,
         ///Date when FAQ was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FaqResponseDto {
@@ -1908,38 +2217,68 @@ pub mod types {
                 .deserialize_struct("FaqResponseDto", FIELDS, FaqResponseDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FaqResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.answer))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.question))
+                + usize::from(!::std::option::Option::is_none(&self.question_lower_case))
+                + usize::from(!::std::option::Option::is_none(&self.trained_url_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("FaqResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.answer) {
+                state.serialize_field("answer", &self.answer)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.question) {
+                state.serialize_field("question", &self.question)?;
+            }
+            if !::std::option::Option::is_none(&self.question_lower_case) {
+                state.serialize_field("questionLowerCase", &self.question_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.trained_url_id) {
+                state.serialize_field("trainedUrlId", &self.trained_url_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAllKnowledgeBasesPaginatedDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAllKnowledgeBasesPaginatedDataDto {
         ///Total count of all active knowledge bases
-        #[serde(
-            rename = "activeCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active_count: ::std::option::Option<f64>,
         ///Whether there are more knowledge bases available
-        #[serde(
-            rename = "hasMore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
         ///Array of knowledge bases
-        #[serde(
-            rename = "knowledgeBases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_bases: ::std::option::Option<
             ::std::vec::Vec<KnowledgeBaseListItemDto>,
         >,
         ///ID of the last knowledge base in this page (use for next page request)
-        #[serde(
-            rename = "lastKnowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_knowledge_base_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAllKnowledgeBasesPaginatedDataDto {
@@ -2019,16 +2358,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAllKnowledgeBasesPaginatedDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.active_count))
+                + usize::from(!::std::option::Option::is_none(&self.has_more))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_bases))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_knowledge_base_id),
+                );
+            let mut state = serializer
+                .serialize_struct("GetAllKnowledgeBasesPaginatedDataDto", len)?;
+            if !::std::option::Option::is_none(&self.active_count) {
+                state.serialize_field("activeCount", &self.active_count)?;
+            }
+            if !::std::option::Option::is_none(&self.has_more) {
+                state.serialize_field("hasMore", &self.has_more)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_bases) {
+                state.serialize_field("knowledgeBases", &self.knowledge_bases)?;
+            }
+            if !::std::option::Option::is_none(&self.last_knowledge_base_id) {
+                state
+                    .serialize_field(
+                        "lastKnowledgeBaseId",
+                        &self.last_knowledge_base_id,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`GetAllKnowledgeBasesPaginatedResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAllKnowledgeBasesPaginatedResponseDto {
         ///Paginated knowledge bases data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<GetAllKnowledgeBasesPaginatedDataDto>,
         ///Success status of the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAllKnowledgeBasesPaginatedResponseDto {
@@ -2091,16 +2460,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAllKnowledgeBasesPaginatedResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetAllKnowledgeBasesPaginatedResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAllUrlsByKnowledgeBaseResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAllUrlsByKnowledgeBaseResponseDto {
         ///Total count of URLs in the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Array of crawled URLs with their details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urls: ::std::option::Option<::std::vec::Vec<CrawledUrlDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAllUrlsByKnowledgeBaseResponseDto {
@@ -2161,62 +2545,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAllUrlsByKnowledgeBaseResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.urls));
+            let mut state = serializer
+                .serialize_struct("GetAllUrlsByKnowledgeBaseResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.urls) {
+                state.serialize_field("urls", &self.urls)?;
+            }
+            state.end()
+        }
+    }
     ///`GetKnowledgeBaseByIdDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetKnowledgeBaseByIdDataDto {
         ///Date when knowledge base was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the knowledge base is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Knowledge base ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the knowledge base is default or not
-        #[serde(
-            rename = "isDefault",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Knowledge base metadata with content counts
-        #[serde(
-            rename = "kbMetadata",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub kb_metadata: ::std::option::Option<KnowledgeBaseMetadataDto>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Knowledge base name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Knowledge base name in lowercase
-        #[serde(
-            rename = "nameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name_lower_case: ::std::option::Option<::std::string::String>,
         ///Date when knowledge base was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetKnowledgeBaseByIdDataDto {
@@ -2331,16 +2698,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetKnowledgeBaseByIdDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_default))
+                + usize::from(!::std::option::Option::is_none(&self.kb_metadata))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.name_lower_case))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetKnowledgeBaseByIdDataDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default) {
+                state.serialize_field("isDefault", &self.is_default)?;
+            }
+            if !::std::option::Option::is_none(&self.kb_metadata) {
+                state.serialize_field("kbMetadata", &self.kb_metadata)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.name_lower_case) {
+                state.serialize_field("nameLowerCase", &self.name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetKnowledgeBaseByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetKnowledgeBaseByIdResponseDto {
         ///Knowledge base details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<GetKnowledgeBaseByIdDataDto>,
         ///Success status of the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetKnowledgeBaseByIdResponseDto {
@@ -2397,17 +2808,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetKnowledgeBaseByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("GetKnowledgeBaseByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`InternalServerErrorDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InternalServerErrorDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InternalServerErrorDto {
@@ -2463,55 +2886,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InternalServerErrorDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InternalServerErrorDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`KnowledgeBaseDataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct KnowledgeBaseDataDto {
         ///Date when knowledge base was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the knowledge base is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Knowledge base ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base metadata
-        #[serde(
-            rename = "kbMetadata",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub kb_metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Knowledge base name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Knowledge base name in lowercase
-        #[serde(
-            rename = "nameLowerCase",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name_lower_case: ::std::option::Option<::std::string::String>,
         ///Date when knowledge base was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseDataDto {
@@ -2616,23 +3027,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for KnowledgeBaseDataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::serde_json::Map::is_empty(&self.kb_metadata))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.name_lower_case))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("KnowledgeBaseDataDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.kb_metadata) {
+                state.serialize_field("kbMetadata", &self.kb_metadata)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.name_lower_case) {
+                state.serialize_field("nameLowerCase", &self.name_lower_case)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`KnowledgeBaseListItemDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct KnowledgeBaseListItemDto {
         ///Date when knowledge base was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseListItemDto {
@@ -2695,38 +3140,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for KnowledgeBaseListItemDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer
+                .serialize_struct("KnowledgeBaseListItemDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`KnowledgeBaseMetadataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct KnowledgeBaseMetadataDto {
         ///Number of FAQs in the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faqs: ::std::option::Option<f64>,
         ///Number of files in the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub files: ::std::option::Option<f64>,
         ///Number of rich text documents in the knowledge base
-        #[serde(
-            rename = "richText",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rich_text: ::std::option::Option<f64>,
         ///Number of tables in the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tables: ::std::option::Option<f64>,
         ///Number of URLs in the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub urls: ::std::option::Option<f64>,
         ///Number of web searche configs in the knowledge base
-        #[serde(
-            rename = "webSearches",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub web_searches: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseMetadataDto {
@@ -2817,30 +3268,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for KnowledgeBaseMetadataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.faqs))
+                + usize::from(!::std::option::Option::is_none(&self.files))
+                + usize::from(!::std::option::Option::is_none(&self.rich_text))
+                + usize::from(!::std::option::Option::is_none(&self.tables))
+                + usize::from(!::std::option::Option::is_none(&self.urls))
+                + usize::from(!::std::option::Option::is_none(&self.web_searches));
+            let mut state = serializer
+                .serialize_struct("KnowledgeBaseMetadataDto", len)?;
+            if !::std::option::Option::is_none(&self.faqs) {
+                state.serialize_field("faqs", &self.faqs)?;
+            }
+            if !::std::option::Option::is_none(&self.files) {
+                state.serialize_field("files", &self.files)?;
+            }
+            if !::std::option::Option::is_none(&self.rich_text) {
+                state.serialize_field("richText", &self.rich_text)?;
+            }
+            if !::std::option::Option::is_none(&self.tables) {
+                state.serialize_field("tables", &self.tables)?;
+            }
+            if !::std::option::Option::is_none(&self.urls) {
+                state.serialize_field("urls", &self.urls)?;
+            }
+            if !::std::option::Option::is_none(&self.web_searches) {
+                state.serialize_field("webSearches", &self.web_searches)?;
+            }
+            state.end()
+        }
+    }
     ///`ListFaqsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListFaqsResponseDto {
         ///Total count of all FAQs in the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Array of FAQ objects
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub faqs: ::std::option::Option<::std::vec::Vec<FaqResponseDto>>,
         ///Whether there are more FAQs available
-        #[serde(
-            rename = "hasMore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_more: ::std::option::Option<bool>,
         ///Last FAQ ID for pagination (use as lastFaqId in next request)
-        #[serde(
-            rename = "lastFaqId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_faq_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListFaqsResponseDto {
@@ -2910,77 +3382,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListFaqsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.faqs))
+                + usize::from(!::std::option::Option::is_none(&self.has_more))
+                + usize::from(!::std::option::Option::is_none(&self.last_faq_id));
+            let mut state = serializer.serialize_struct("ListFaqsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.faqs) {
+                state.serialize_field("faqs", &self.faqs)?;
+            }
+            if !::std::option::Option::is_none(&self.has_more) {
+                state.serialize_field("hasMore", &self.has_more)?;
+            }
+            if !::std::option::Option::is_none(&self.last_faq_id) {
+                state.serialize_field("lastFaqId", &self.last_faq_id)?;
+            }
+            state.end()
+        }
+    }
     ///`OperationDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OperationDetailsDto {
         ///Operation creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Number of URLs discovered
-        #[serde(
-            rename = "discoveredUrlsCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discovered_urls_count: ::std::option::Option<f64>,
         ///Operation unique identifier
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Knowledge base ID
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///Associated location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Crawling mode used
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mode: ::std::option::Option<OperationDetailsDtoMode>,
         ///Robots.txt file content
-        #[serde(
-            rename = "robotsFileData",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub robots_file_data: ::std::option::Option<::std::string::String>,
         ///Current operation status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<OperationDetailsDtoStatus>,
         ///Number of URLs successfully trained
-        #[serde(
-            rename = "trainedUrlsCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trained_urls_count: ::std::option::Option<f64>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Base URL being crawled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Version field
-        #[serde(rename = "__v", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub v: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for OperationDetailsDto {
@@ -3119,15 +3572,78 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OperationDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.discovered_urls_count),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.mode))
+                + usize::from(!::std::option::Option::is_none(&self.robots_file_data))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.trained_urls_count))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.url))
+                + usize::from(!::std::option::Option::is_none(&self.v));
+            let mut state = serializer.serialize_struct("OperationDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.discovered_urls_count) {
+                state
+                    .serialize_field(
+                        "discoveredUrlsCount",
+                        &self.discovered_urls_count,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.mode) {
+                state.serialize_field("mode", &self.mode)?;
+            }
+            if !::std::option::Option::is_none(&self.robots_file_data) {
+                state.serialize_field("robotsFileData", &self.robots_file_data)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.trained_urls_count) {
+                state.serialize_field("trainedUrlsCount", &self.trained_urls_count)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            if !::std::option::Option::is_none(&self.v) {
+                state.serialize_field("__v", &self.v)?;
+            }
+            state.end()
+        }
+    }
     ///Crawling mode used
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OperationDetailsDtoMode {
         Exact,
         Path,
         Domain,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for OperationDetailsDtoMode {
@@ -3145,6 +3661,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for OperationDetailsDtoMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Exact => "Exact",
+                        Self::Path => "Path",
+                        Self::Domain => "Domain",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for OperationDetailsDtoMode {
@@ -3187,7 +3719,7 @@ pub mod types {
         }
     }
     ///Current operation status
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OperationDetailsDtoStatus {
         Pending,
         Processing,
@@ -3200,7 +3732,6 @@ pub mod types {
         Training,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for OperationDetailsDtoStatus {
@@ -3224,6 +3755,28 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for OperationDetailsDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pending => "Pending",
+                        Self::Processing => "Processing",
+                        Self::Successful => "Successful",
+                        Self::Failed => "Failed",
+                        Self::Existing => "Existing",
+                        Self::Restricted => "Restricted",
+                        Self::Cancelled => "Cancelled",
+                        Self::Aborted => "Aborted",
+                        Self::Training => "Training",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for OperationDetailsDtoStatus {
@@ -3278,19 +3831,15 @@ pub mod types {
         }
     }
     ///`TrainDiscoveredUrlsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TrainDiscoveredUrlsDto {
         ///knowledge base id
-        #[serde(rename = "knowledgeBaseId")]
         pub knowledge_base_id: ::std::string::String,
         ///Location ID as string
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///operation id as string
-        #[serde(rename = "operationId")]
         pub operation_id: ::std::string::String,
         ///List of Object ids of the discovered urls
-        #[serde(rename = "urlIds")]
         pub url_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TrainDiscoveredUrlsDto {
@@ -3366,17 +3915,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TrainDiscoveredUrlsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("TrainDiscoveredUrlsDto", len)?;
+            state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("operationId", &self.operation_id)?;
+            state.serialize_field("urlIds", &self.url_ids)?;
+            state.end()
+        }
+    }
     impl TrainDiscoveredUrlsDto {
         pub fn builder() -> builder::TrainDiscoveredUrlsDto {
             Default::default()
         }
     }
     ///`TrainDiscoveredUrlsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TrainDiscoveredUrlsResponseDto {
         ///Indicates if the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for TrainDiscoveredUrlsResponseDto {
@@ -3426,20 +3988,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TrainDiscoveredUrlsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("TrainDiscoveredUrlsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UnauthorizedDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UnauthorizedDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UnauthorizedDto {
@@ -3498,19 +4067,33 @@ pub mod types {
                 .deserialize_struct("UnauthorizedDto", FIELDS, UnauthorizedDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UnauthorizedDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("UnauthorizedDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`UnprocessableDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UnprocessableDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub message: ::std::vec::Vec<::std::string::String>,
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UnprocessableDto {
@@ -3567,8 +4150,30 @@ pub mod types {
                 .deserialize_struct("UnprocessableDto", FIELDS, UnprocessableDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UnprocessableDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::vec::Vec::is_empty(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("UnprocessableDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateFaqBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateFaqBodyDto {
         ///faq answer as a string
         pub answer: ::std::string::String,
@@ -3623,17 +4228,28 @@ pub mod types {
                 .deserialize_struct("UpdateFaqBodyDto", FIELDS, UpdateFaqBodyDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateFaqBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("UpdateFaqBodyDto", len)?;
+            state.serialize_field("answer", &self.answer)?;
+            state.serialize_field("question", &self.question)?;
+            state.end()
+        }
+    }
     impl UpdateFaqBodyDto {
         pub fn builder() -> builder::UpdateFaqBodyDto {
             Default::default()
         }
     }
     ///`UpdateFaqResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateFaqResponseDto {
         ///Success status of the update operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateFaqResponseDto {
@@ -3682,16 +4298,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateFaqResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("UpdateFaqResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateKnowledgeBaseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateKnowledgeBaseDto {
         ///field to update the description of the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///field to update the name of the knowledge base
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateKnowledgeBaseDto {
@@ -3747,16 +4374,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateKnowledgeBaseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("UpdateKnowledgeBaseDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateKnowledgeBaseDto {
         pub fn builder() -> builder::UpdateKnowledgeBaseDto {
             Default::default()
         }
     }
     ///`UpdateKnowledgeBaseResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateKnowledgeBaseResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateKnowledgeBaseResponseDto {
@@ -3804,6 +4448,22 @@ pub mod types {
                     FIELDS,
                     UpdateKnowledgeBaseResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateKnowledgeBaseResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdateKnowledgeBaseResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

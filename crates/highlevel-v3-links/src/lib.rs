@@ -13,15 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`DeleteLinksSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteLinksSuccessfulResponseDto {
         ///Indicates whether the link was successfully deleted (legacy field, misspelled). Use `succeeded` with x-api-version: v3.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
         ///Indicates whether the link was successfully deleted.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteLinksSuccessfulResponseDto {
@@ -78,12 +74,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteLinksSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded))
+                + usize::from(!::std::option::Option::is_none(&self.succeeded));
+            let mut state = serializer
+                .serialize_struct("DeleteLinksSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            if !::std::option::Option::is_none(&self.succeeded) {
+                state.serialize_field("succeeded", &self.succeeded)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLinkSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLinkSuccessfulResponseDto {
         ///The trigger link object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub link: ::std::option::Option<LinkSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLinkSuccessfulResponseDto {
@@ -132,12 +146,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLinkSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.link));
+            let mut state = serializer
+                .serialize_struct("GetLinkSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.link) {
+                state.serialize_field("link", &self.link)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLinksSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLinksSuccessfulResponseDto {
         ///List of trigger links
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub links: ::std::option::Option<::std::vec::Vec<LinkSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLinksSuccessfulResponseDto {
@@ -187,37 +214,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLinksSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.links));
+            let mut state = serializer
+                .serialize_struct("GetLinksSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.links) {
+                state.serialize_field("links", &self.links)?;
+            }
+            state.end()
+        }
+    }
     ///`LinkSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LinkSchema {
         ///Template variable key used to reference this trigger link
-        #[serde(
-            rename = "fieldKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the trigger link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location ID this trigger link belongs to
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Display name of the trigger link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///URL or variable to redirect to when the trigger link is clicked
-        #[serde(
-            rename = "redirectTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_to: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkSchema {
@@ -295,13 +318,43 @@ pub mod types {
             deserializer.deserialize_struct("LinkSchema", FIELDS, LinkSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for LinkSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_key))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.redirect_to));
+            let mut state = serializer.serialize_struct("LinkSchema", len)?;
+            if !::std::option::Option::is_none(&self.field_key) {
+                state.serialize_field("fieldKey", &self.field_key)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.redirect_to) {
+                state.serialize_field("redirectTo", &self.redirect_to)?;
+            }
+            state.end()
+        }
+    }
     ///`LinkUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LinkUpdateDto {
         ///Display name of the trigger link
         pub name: ::std::string::String,
         ///URL or variable to redirect to when the trigger link is clicked
-        #[serde(rename = "redirectTo")]
         pub redirect_to: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for LinkUpdateDto {
@@ -352,21 +405,32 @@ pub mod types {
                 .deserialize_struct("LinkUpdateDto", FIELDS, LinkUpdateDtoVisitor)
         }
     }
+    impl ::serde::Serialize for LinkUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("LinkUpdateDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("redirectTo", &self.redirect_to)?;
+            state.end()
+        }
+    }
     impl LinkUpdateDto {
         pub fn builder() -> builder::LinkUpdateDto {
             Default::default()
         }
     }
     ///`LinksDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct LinksDto {
         ///Location ID of the business profile
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Display name of the trigger link
         pub name: ::std::string::String,
         ///URL or variable to redirect to when the trigger link is clicked
-        #[serde(rename = "redirectTo")]
         pub redirect_to: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for LinksDto {
@@ -422,6 +486,20 @@ pub mod types {
                 }
             }
             deserializer.deserialize_struct("LinksDto", FIELDS, LinksDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for LinksDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("LinksDto", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("redirectTo", &self.redirect_to)?;
+            state.end()
         }
     }
     impl LinksDto {

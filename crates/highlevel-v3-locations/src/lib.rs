@@ -13,40 +13,16 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`BusinessSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BusinessSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BusinessSchema {
@@ -157,14 +133,56 @@ pub mod types {
                 .deserialize_struct("BusinessSchema", FIELDS, BusinessSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for BusinessSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("BusinessSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`ConversationChannelEntrySchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConversationChannelEntrySchema {
-        #[serde(
-            rename = "conversationProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_provider: ::std::option::Option<ConversationProviderSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationChannelEntrySchema {
@@ -214,21 +232,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConversationChannelEntrySchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.conversation_provider),
+                );
+            let mut state = serializer
+                .serialize_struct("ConversationChannelEntrySchema", len)?;
+            if !::std::option::Option::is_none(&self.conversation_provider) {
+                state
+                    .serialize_field(
+                        "conversationProvider",
+                        &self.conversation_provider,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`ConversationChannelSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConversationChannelSchema {
         ///List of Email providers configured for this location
-        #[serde(
-            rename = "Email",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<
             ::std::vec::Vec<ConversationChannelEntrySchema>,
         >,
         ///List of SMS providers configured for this location
-        #[serde(rename = "SMS", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<::std::vec::Vec<ConversationChannelEntrySchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationChannelSchema {
@@ -284,20 +317,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConversationChannelSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.sms));
+            let mut state = serializer
+                .serialize_struct("ConversationChannelSchema", len)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("Email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.sms) {
+                state.serialize_field("SMS", &self.sms)?;
+            }
+            state.end()
+        }
+    }
     ///`ConversationProviderSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConversationProviderSchema {
         ///Provider ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Provider name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Provider type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ConversationProviderSchemaType>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationProviderSchema {
@@ -360,15 +406,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConversationProviderSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("ConversationProviderSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Provider type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ConversationProviderSchemaType {
-        #[serde(rename = "SMS")]
         Sms,
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationProviderSchemaType {
@@ -385,6 +452,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ConversationProviderSchemaType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sms => "SMS",
+                        Self::Email => "Email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ConversationProviderSchemaType {
@@ -426,43 +508,17 @@ pub mod types {
         }
     }
     ///`CreateCustomFieldsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCustomFieldsDto {
-        #[serde(
-            rename = "acceptedFormat",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub accepted_format: ::std::vec::Vec<::std::string::String>,
-        #[serde(rename = "dataType")]
         pub data_type: ::std::string::String,
-        #[serde(
-            rename = "isMultipleFile",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_multiple_file: ::std::option::Option<bool>,
-        #[serde(
-            rename = "maxNumberOfFiles",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_number_of_files: ::std::option::Option<f64>,
         ///Model of the custom field you want to create
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub model: ::std::option::Option<CreateCustomFieldsDtoModel>,
         pub name: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
-        #[serde(default = "defaults::create_custom_fields_dto_position")]
         pub position: f64,
-        #[serde(
-            rename = "textBoxListOptions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub text_box_list_options: ::std::vec::Vec<
             CreateCustomFieldsDtoTextBoxListOptionsItem,
         >,
@@ -573,21 +629,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCustomFieldsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.accepted_format))
+                + usize::from(!::std::option::Option::is_none(&self.is_multiple_file))
+                + usize::from(!::std::option::Option::is_none(&self.max_number_of_files))
+                + usize::from(!::std::option::Option::is_none(&self.model))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder))
+                + usize::from(!::std::vec::Vec::is_empty(&self.text_box_list_options));
+            let mut state = serializer.serialize_struct("CreateCustomFieldsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.accepted_format) {
+                state.serialize_field("acceptedFormat", &self.accepted_format)?;
+            }
+            state.serialize_field("dataType", &self.data_type)?;
+            if !::std::option::Option::is_none(&self.is_multiple_file) {
+                state.serialize_field("isMultipleFile", &self.is_multiple_file)?;
+            }
+            if !::std::option::Option::is_none(&self.max_number_of_files) {
+                state.serialize_field("maxNumberOfFiles", &self.max_number_of_files)?;
+            }
+            if !::std::option::Option::is_none(&self.model) {
+                state.serialize_field("model", &self.model)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            state.serialize_field("position", &self.position)?;
+            if !::std::vec::Vec::is_empty(&self.text_box_list_options) {
+                state
+                    .serialize_field("textBoxListOptions", &self.text_box_list_options)?;
+            }
+            state.end()
+        }
+    }
     impl CreateCustomFieldsDto {
         pub fn builder() -> builder::CreateCustomFieldsDto {
             Default::default()
         }
     }
     ///Model of the custom field you want to create
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCustomFieldsDtoModel {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "opportunity")]
         Opportunity,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDtoModel {
@@ -604,6 +696,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCustomFieldsDtoModel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Opportunity => "opportunity",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoModel {
@@ -659,76 +766,38 @@ pub mod types {
         }
     }
     ///`CreateLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateLocationDto {
         ///The address of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Company/Agency Id
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///The 2 letter country-code in which the business is present for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<CreateLocationDtoCountry>,
         ///The mailgun credentials for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mailgun: ::std::option::Option<MailgunSchema>,
         ///The name for the sub-account/location
         pub name: ::std::string::String,
         ///The phone number of the business for which sub-account is created with the appropriate country-code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "prospectInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prospect_info: ::std::option::Option<ProspectInfoDto>,
         ///The default settings for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchema>,
         ///The snapshot ID to be loaded into the location.
-        #[serde(
-            rename = "snapshotId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         ///The social media links for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchema>,
         ///The state in which the business operates for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///(DEPRECATED) The twilio credentials for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio: ::std::option::Option<TwilioSchema>,
         ///The website of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLocationDto {
@@ -898,511 +967,332 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.mailgun))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.prospect_info))
+                + usize::from(!::std::option::Option::is_none(&self.settings))
+                + usize::from(!::std::option::Option::is_none(&self.snapshot_id))
+                + usize::from(!::std::option::Option::is_none(&self.social))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.twilio))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("CreateLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            state.serialize_field("companyId", &self.company_id)?;
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.mailgun) {
+                state.serialize_field("mailgun", &self.mailgun)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.prospect_info) {
+                state.serialize_field("prospectInfo", &self.prospect_info)?;
+            }
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            if !::std::option::Option::is_none(&self.snapshot_id) {
+                state.serialize_field("snapshotId", &self.snapshot_id)?;
+            }
+            if !::std::option::Option::is_none(&self.social) {
+                state.serialize_field("social", &self.social)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.twilio) {
+                state.serialize_field("twilio", &self.twilio)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl CreateLocationDto {
         pub fn builder() -> builder::CreateLocationDto {
             Default::default()
         }
     }
     ///The 2 letter country-code in which the business is present for which sub-account is created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateLocationDtoCountry {
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLocationDtoCountry {
@@ -1664,6 +1554,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateLocationDtoCountry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Ca => "CA",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Kr => "KR",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Gb => "GB",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Us => "US",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateLocationDtoCountry {
@@ -2194,72 +2344,36 @@ pub mod types {
         }
     }
     ///`CreateLocationSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateLocationSuccessfulResponseDto {
         ///The address of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Company/Agency Id
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///The country in which the business is present for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<CreateLocationSuccessfulResponseDtoCountry>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         ///The email for the sub-account/location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name for the sub-account/location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The phone number of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///The default settings for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchemaResponse>,
         ///The social media links for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchemaResponse>,
         ///The state in which the business operates for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///The website of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLocationSuccessfulResponseDto {
@@ -2427,506 +2541,330 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateLocationSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.domain))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.settings))
+                + usize::from(!::std::option::Option::is_none(&self.social))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer
+                .serialize_struct("CreateLocationSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.domain) {
+                state.serialize_field("domain", &self.domain)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            if !::std::option::Option::is_none(&self.social) {
+                state.serialize_field("social", &self.social)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///The country in which the business is present for which sub-account is created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateLocationSuccessfulResponseDtoCountry {
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateLocationSuccessfulResponseDtoCountry {
@@ -3188,6 +3126,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateLocationSuccessfulResponseDtoCountry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Ca => "CA",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Kr => "KR",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Gb => "GB",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Us => "US",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateLocationSuccessfulResponseDtoCountry {
@@ -3719,10 +3917,8 @@ pub mod types {
         }
     }
     ///`CustomFieldDeleteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldDeleteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldDeleteSuccessfulResponseDto {
@@ -3776,76 +3972,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldDeleteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("CustomFieldDeleteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldSchema {
-        #[serde(
-            rename = "dataType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data_type: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fieldKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "isAllowedCustomOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_allowed_custom_option: ::std::option::Option<bool>,
-        #[serde(
-            rename = "isMultiFileAllowed",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_multi_file_allowed: ::std::option::Option<bool>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "maxFileLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Model of the custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub model: ::std::option::Option<CustomFieldSchemaModel>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "picklistImageOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub picklist_image_options: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "picklistOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub picklist_options: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldSchema {
@@ -3992,16 +4154,89 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.data_type))
+                + usize::from(!::std::option::Option::is_none(&self.field_key))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_allowed_custom_option),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_multi_file_allowed),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.max_file_limit))
+                + usize::from(!::std::option::Option::is_none(&self.model))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.picklist_image_options),
+                ) + usize::from(!::std::option::Option::is_none(&self.picklist_options))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder))
+                + usize::from(!::std::option::Option::is_none(&self.position));
+            let mut state = serializer.serialize_struct("CustomFieldSchema", len)?;
+            if !::std::option::Option::is_none(&self.data_type) {
+                state.serialize_field("dataType", &self.data_type)?;
+            }
+            if !::std::option::Option::is_none(&self.field_key) {
+                state.serialize_field("fieldKey", &self.field_key)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_allowed_custom_option) {
+                state
+                    .serialize_field(
+                        "isAllowedCustomOption",
+                        &self.is_allowed_custom_option,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.is_multi_file_allowed) {
+                state
+                    .serialize_field("isMultiFileAllowed", &self.is_multi_file_allowed)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_file_limit) {
+                state.serialize_field("maxFileLimit", &self.max_file_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.model) {
+                state.serialize_field("model", &self.model)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.picklist_image_options) {
+                state
+                    .serialize_field(
+                        "picklistImageOptions",
+                        &self.picklist_image_options,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.picklist_options) {
+                state.serialize_field("picklistOptions", &self.picklist_options)?;
+            }
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            if !::std::option::Option::is_none(&self.position) {
+                state.serialize_field("position", &self.position)?;
+            }
+            state.end()
+        }
+    }
     ///Model of the custom field
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomFieldSchemaModel {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "opportunity")]
         Opportunity,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldSchemaModel {
@@ -4018,6 +4253,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomFieldSchemaModel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Opportunity => "opportunity",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomFieldSchemaModel {
@@ -4058,13 +4308,8 @@ pub mod types {
         }
     }
     ///`CustomFieldSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldSuccessfulResponseDto {
-        #[serde(
-            rename = "customField",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_field: ::std::option::Option<CustomFieldSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldSuccessfulResponseDto {
@@ -4114,14 +4359,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_field));
+            let mut state = serializer
+                .serialize_struct("CustomFieldSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_field) {
+                state.serialize_field("customField", &self.custom_field)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldsListSuccessfulResponseDto {
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<::std::vec::Vec<CustomFieldSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsListSuccessfulResponseDto {
@@ -4175,55 +4431,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomRRulesOptions`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomRRulesOptions {
         ///Max number of task executions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Create Task If Over Due
-        #[serde(
-            rename = "createTaskIfOverDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task_if_over_due: ::std::option::Option<bool>,
         ///1, 2, 3, ..., 27, 31
-        #[serde(
-            rename = "dayOfMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
-        #[serde(
-            rename = "dayOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRulesOptionsDayOfWeek>,
         ///Due after seconds
-        #[serde(rename = "dueAfterSeconds")]
         pub due_after_seconds: f64,
         ///End Date
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         pub interval: f64,
-        #[serde(rename = "intervalType")]
         pub interval_type: CustomRRulesOptionsIntervalType,
         ///1, 2, ....., 11, 12
-        #[serde(
-            rename = "monthOfYear",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<f64>,
         ///Start Date
-        #[serde(rename = "startDate")]
         pub start_date: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptions {
@@ -4350,31 +4592,66 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomRRulesOptions {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.create_task_if_over_due),
+                ) + usize::from(!::std::option::Option::is_none(&self.day_of_month))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.month_of_year));
+            let mut state = serializer.serialize_struct("CustomRRulesOptions", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.create_task_if_over_due) {
+                state
+                    .serialize_field(
+                        "createTaskIfOverDue",
+                        &self.create_task_if_over_due,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_month) {
+                state.serialize_field("dayOfMonth", &self.day_of_month)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_week) {
+                state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            }
+            state.serialize_field("dueAfterSeconds", &self.due_after_seconds)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            state.serialize_field("interval", &self.interval)?;
+            state.serialize_field("intervalType", &self.interval_type)?;
+            if !::std::option::Option::is_none(&self.month_of_year) {
+                state.serialize_field("monthOfYear", &self.month_of_year)?;
+            }
+            state.serialize_field("startDate", &self.start_date)?;
+            state.end()
+        }
+    }
     impl CustomRRulesOptions {
         pub fn builder() -> builder::CustomRRulesOptions {
             Default::default()
         }
     }
     ///`CustomRRulesOptionsDayOfWeek`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsDayOfWeek {
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "WE")]
         We,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SU")]
         Su,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsDayOfWeek {
@@ -4396,6 +4673,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRulesOptionsDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mo => "MO",
+                        Self::Tu => "TU",
+                        Self::We => "WE",
+                        Self::Th => "TH",
+                        Self::Fr => "FR",
+                        Self::Sa => "SA",
+                        Self::Su => "SU",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsDayOfWeek {
@@ -4447,21 +4744,15 @@ pub mod types {
         }
     }
     ///`CustomRRulesOptionsIntervalType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsIntervalType {
-        #[serde(rename = "yearly")]
         Yearly,
-        #[serde(rename = "monthly")]
         Monthly,
-        #[serde(rename = "weekly")]
         Weekly,
-        #[serde(rename = "daily")]
         Daily,
-        #[serde(rename = "hourly")]
         Hourly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsIntervalType {
@@ -4481,6 +4772,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRulesOptionsIntervalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Yearly => "yearly",
+                        Self::Monthly => "monthly",
+                        Self::Weekly => "weekly",
+                        Self::Daily => "daily",
+                        Self::Hourly => "hourly",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsIntervalType {
@@ -4528,70 +4837,26 @@ pub mod types {
         }
     }
     ///`CustomRRulesOptionsResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomRRulesOptionsResponse {
         ///Max number of task executions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Create Task If Over Due
-        #[serde(
-            rename = "createTaskIfOverDue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub create_task_if_over_due: ::std::option::Option<bool>,
         ///1, 2, 3, ..., 27, 31
-        #[serde(
-            rename = "dayOfMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
-        #[serde(
-            rename = "dayOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRulesOptionsResponseDayOfWeek>,
         ///Due after seconds
-        #[serde(
-            rename = "dueAfterSeconds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub due_after_seconds: ::std::option::Option<f64>,
         ///End Date
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<f64>,
-        #[serde(
-            rename = "intervalType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<
             CustomRRulesOptionsResponseIntervalType,
         >,
         ///1, 2, ....., 11, 12
-        #[serde(
-            rename = "monthOfYear",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<f64>,
         ///Start Date
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsResponse {
@@ -4714,26 +4979,74 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomRRulesOptionsResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.create_task_if_over_due),
+                ) + usize::from(!::std::option::Option::is_none(&self.day_of_month))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.due_after_seconds))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_type))
+                + usize::from(!::std::option::Option::is_none(&self.month_of_year))
+                + usize::from(!::std::option::Option::is_none(&self.start_date));
+            let mut state = serializer
+                .serialize_struct("CustomRRulesOptionsResponse", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.create_task_if_over_due) {
+                state
+                    .serialize_field(
+                        "createTaskIfOverDue",
+                        &self.create_task_if_over_due,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_month) {
+                state.serialize_field("dayOfMonth", &self.day_of_month)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_week) {
+                state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            }
+            if !::std::option::Option::is_none(&self.due_after_seconds) {
+                state.serialize_field("dueAfterSeconds", &self.due_after_seconds)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_type) {
+                state.serialize_field("intervalType", &self.interval_type)?;
+            }
+            if !::std::option::Option::is_none(&self.month_of_year) {
+                state.serialize_field("monthOfYear", &self.month_of_year)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomRRulesOptionsResponseDayOfWeek`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsResponseDayOfWeek {
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "WE")]
         We,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SU")]
         Su,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsResponseDayOfWeek {
@@ -4755,6 +5068,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRulesOptionsResponseDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mo => "MO",
+                        Self::Tu => "TU",
+                        Self::We => "WE",
+                        Self::Th => "TH",
+                        Self::Fr => "FR",
+                        Self::Sa => "SA",
+                        Self::Su => "SU",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseDayOfWeek {
@@ -4806,21 +5139,15 @@ pub mod types {
         }
     }
     ///`CustomRRulesOptionsResponseIntervalType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRulesOptionsResponseIntervalType {
-        #[serde(rename = "yearly")]
         Yearly,
-        #[serde(rename = "monthly")]
         Monthly,
-        #[serde(rename = "weekly")]
         Weekly,
-        #[serde(rename = "daily")]
         Daily,
-        #[serde(rename = "hourly")]
         Hourly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRulesOptionsResponseIntervalType {
@@ -4840,6 +5167,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRulesOptionsResponseIntervalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Yearly => "yearly",
+                        Self::Monthly => "monthly",
+                        Self::Weekly => "weekly",
+                        Self::Daily => "daily",
+                        Self::Hourly => "hourly",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseIntervalType {
@@ -4887,10 +5232,8 @@ pub mod types {
         }
     }
     ///`CustomValueDeleteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomValueDeleteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomValueDeleteSuccessfulResponseDto {
@@ -4944,14 +5287,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomValueDeleteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("CustomValueDeleteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomValueIdSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomValueIdSuccessfulResponseDto {
-        #[serde(
-            rename = "customValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_value: ::std::option::Option<CustomValueSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomValueIdSuccessfulResponseDto {
@@ -5004,29 +5358,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomValueIdSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_value));
+            let mut state = serializer
+                .serialize_struct("CustomValueIdSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_value) {
+                state.serialize_field("customValue", &self.custom_value)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomValueSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomValueSchema {
-        #[serde(
-            rename = "fieldKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomValueSchema {
@@ -5103,8 +5457,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomValueSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_key))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer.serialize_struct("CustomValueSchema", len)?;
+            if !::std::option::Option::is_none(&self.field_key) {
+                state.serialize_field("fieldKey", &self.field_key)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomValuesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomValuesDto {
         pub name: ::std::string::String,
         pub value: ::std::string::String,
@@ -5154,19 +5539,27 @@ pub mod types {
                 .deserialize_struct("CustomValuesDto", FIELDS, CustomValuesDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CustomValuesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CustomValuesDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl CustomValuesDto {
         pub fn builder() -> builder::CustomValuesDto {
             Default::default()
         }
     }
     ///`CustomValuesListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomValuesListSuccessfulResponseDto {
-        #[serde(
-            rename = "customValues",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_values: ::std::option::Option<::std::vec::Vec<CustomValueSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomValuesListSuccessfulResponseDto {
@@ -5220,16 +5613,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomValuesListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_values));
+            let mut state = serializer
+                .serialize_struct("CustomValuesListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.custom_values) {
+                state.serialize_field("customValues", &self.custom_values)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteRecurringTaskResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteRecurringTaskResponseDto {
         ///Recurring Task Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Success
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteRecurringTaskResponseDto {
@@ -5286,19 +5691,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteRecurringTaskResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteRecurringTaskResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`EmailTemplateSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EmailTemplateSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub html: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for EmailTemplateSchema {
@@ -5361,19 +5779,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EmailTemplateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.html))
+                + usize::from(!::std::option::Option::is_none(&self.subject));
+            let mut state = serializer.serialize_struct("EmailTemplateSchema", len)?;
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.html) {
+                state.serialize_field("html", &self.html)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            state.end()
+        }
+    }
     ///`FileUploadBody`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FileUploadBody {
         ///Id(Contact Id/Opportunity Id/Custom Field Id)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Max number of files
-        #[serde(
-            rename = "maxFiles",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_files: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FileUploadBody {
@@ -5425,19 +5859,30 @@ pub mod types {
                 .deserialize_struct("FileUploadBody", FIELDS, FileUploadBodyVisitor)
         }
     }
+    impl ::serde::Serialize for FileUploadBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.max_files));
+            let mut state = serializer.serialize_struct("FileUploadBody", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_files) {
+                state.serialize_field("maxFiles", &self.max_files)?;
+            }
+            state.end()
+        }
+    }
     ///`FileUploadResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FileUploadResponseDto {
         ///Meta data of uploaded files
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
         ///Uploaded files
-        #[serde(
-            rename = "uploadedFiles",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub uploaded_files: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
@@ -5494,18 +5939,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FileUploadResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::serde_json::Map::is_empty(&self.uploaded_files));
+            let mut state = serializer.serialize_struct("FileUploadResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::serde_json::Map::is_empty(&self.uploaded_files) {
+                state.serialize_field("uploadedFiles", &self.uploaded_files)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAllOrEmailSmsTemplatesType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAllOrEmailSmsTemplatesType {
-        #[serde(rename = "sms")]
         Sms,
-        #[serde(rename = "email")]
         Email,
-        #[serde(rename = "whatsapp")]
         Whatsapp,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAllOrEmailSmsTemplatesType {
@@ -5523,6 +5982,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAllOrEmailSmsTemplatesType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sms => "sms",
+                        Self::Email => "email",
+                        Self::Whatsapp => "whatsapp",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAllOrEmailSmsTemplatesType {
@@ -5566,13 +6041,8 @@ pub mod types {
         }
     }
     ///`GetConversationChannelListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetConversationChannelListSuccessfulResponseDto {
-        #[serde(
-            rename = "conversationChannel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub conversation_channel: ::std::option::Option<ConversationChannelSchema>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -5629,15 +6099,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetConversationChannelListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.conversation_channel),
+                );
+            let mut state = serializer
+                .serialize_struct(
+                    "GetConversationChannelListSuccessfulResponseDto",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.conversation_channel) {
+                state
+                    .serialize_field("conversationChannel", &self.conversation_channel)?;
+            }
+            state.end()
+        }
+    }
     ///`GetConversationChannelType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetConversationChannelType {
-        #[serde(rename = "SMS")]
         Sms,
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetConversationChannelType {
@@ -5654,6 +6144,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetConversationChannelType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Sms => "SMS",
+                        Self::Email => "Email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetConversationChannelType {
@@ -5694,17 +6199,13 @@ pub mod types {
         }
     }
     ///`GetCustomFieldsModel`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCustomFieldsModel {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "opportunity")]
         Opportunity,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCustomFieldsModel {
@@ -5722,6 +6223,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCustomFieldsModel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Opportunity => "opportunity",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCustomFieldsModel {
@@ -5764,31 +6281,13 @@ pub mod types {
         }
     }
     ///`GetEmailTemplateResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetEmailTemplateResponseSchema {
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template: ::std::option::Option<EmailTemplateSchema>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetEmailTemplateResponseSchema {
@@ -5880,82 +6379,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetEmailTemplateResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.template))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("GetEmailTemplateResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.template) {
+                state.serialize_field("template", &self.template)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLocationByIdSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLocationByIdSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business: ::std::option::Option<BusinessSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub reseller: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchemaResponse>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchemaResponse>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationByIdSchema {
@@ -6156,11 +6637,100 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationByIdSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.business))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.domain))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::serde_json::Map::is_empty(&self.reseller))
+                + usize::from(!::std::option::Option::is_none(&self.settings))
+                + usize::from(!::std::option::Option::is_none(&self.social))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("GetLocationByIdSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.business) {
+                state.serialize_field("business", &self.business)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.domain) {
+                state.serialize_field("domain", &self.domain)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::serde_json::Map::is_empty(&self.reseller) {
+                state.serialize_field("reseller", &self.reseller)?;
+            }
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            if !::std::option::Option::is_none(&self.social) {
+                state.serialize_field("social", &self.social)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLocationByIdSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLocationByIdSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location: ::std::option::Option<GetLocationByIdSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationByIdSuccessfulResponseDto {
@@ -6214,63 +6784,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationByIdSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.location));
+            let mut state = serializer
+                .serialize_struct("GetLocationByIdSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.location) {
+                state.serialize_field("location", &self.location)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLocationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLocationSchema {
         ///The address of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///The country in which the business is present for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::std::string::String>,
         ///The email for the sub-account/location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name for the sub-account/location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The phone number of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
         ///The default settings for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchemaResponse>,
         ///The social media links for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchemaResponse>,
         ///The state in which the business operates for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///The website of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationSchema {
@@ -6417,38 +6974,78 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.settings))
+                + usize::from(!::std::option::Option::is_none(&self.social))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("GetLocationSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            if !::std::option::Option::is_none(&self.social) {
+                state.serialize_field("social", &self.social)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSmsTemplateResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSmsTemplateResponseSchema {
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template: ::std::option::Option<SmsTemplateSchema>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "urlAttachments",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_attachments: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -6549,19 +7146,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSmsTemplateResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.template))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url_attachments));
+            let mut state = serializer
+                .serialize_struct("GetSmsTemplateResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.template) {
+                state.serialize_field("template", &self.template)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url_attachments) {
+                state.serialize_field("urlAttachments", &self.url_attachments)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTemplatesSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTemplatesSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub templates: ::std::option::Option<
             ::std::vec::Vec<GetTemplatesSuccessfulResponseDtoTemplatesItem>,
         >,
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTemplatesSuccessfulResponseDto {
@@ -6618,38 +7248,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTemplatesSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.templates))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer
+                .serialize_struct("GetTemplatesSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.templates) {
+                state.serialize_field("templates", &self.templates)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTemplatesSuccessfulResponseDtoTemplatesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTemplatesSuccessfulResponseDtoTemplatesItem {
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub template: ::std::option::Option<::serde_json::Value>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "urlAttachments",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url_attachments: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -6758,16 +7385,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTemplatesSuccessfulResponseDtoTemplatesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.template))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.url_attachments));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetTemplatesSuccessfulResponseDtoTemplatesItem",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.template) {
+                state.serialize_field("template", &self.template)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.url_attachments) {
+                state.serialize_field("urlAttachments", &self.url_attachments)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationDeletedSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationDeletedSuccessfulResponseDto {
         ///Success message of the API
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Success status of the API
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationDeletedSuccessfulResponseDto {
@@ -6828,11 +7494,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationDeletedSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("LocationDeletedSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationTagDeleteSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationTagDeleteSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationTagDeleteSuccessfulResponseDto {
@@ -6886,11 +7570,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationTagDeleteSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded));
+            let mut state = serializer
+                .serialize_struct("LocationTagDeleteSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationTagSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationTagSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tag: ::std::option::Option<LocationTagsSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationTagSuccessfulResponseDto {
@@ -6940,20 +7638,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationTagSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.tag));
+            let mut state = serializer
+                .serialize_struct("LocationTagSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.tag) {
+                state.serialize_field("tag", &self.tag)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationTagsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationTagsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationTagsSchema {
@@ -7016,11 +7720,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationTagsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("LocationTagsSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationTagsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationTagsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<LocationTagsSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationTagsSuccessfulResponseDto {
@@ -7070,11 +7794,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationTagsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("LocationTagsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationTaskListSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationTaskListSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
@@ -7130,11 +7867,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationTaskListSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.tasks));
+            let mut state = serializer
+                .serialize_struct("LocationTaskListSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.tasks) {
+                state.serialize_field("tasks", &self.tasks)?;
+            }
+            state.end()
+        }
+    }
     ///`MailgunSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MailgunSchema {
         ///API key provided by Mailgun
-        #[serde(rename = "apiKey")]
         pub api_key: ::std::string::String,
         ///Domain connected with Mailgun
         pub domain: ::std::string::String,
@@ -7187,17 +7938,28 @@ pub mod types {
                 .deserialize_struct("MailgunSchema", FIELDS, MailgunSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for MailgunSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("MailgunSchema", len)?;
+            state.serialize_field("apiKey", &self.api_key)?;
+            state.serialize_field("domain", &self.domain)?;
+            state.end()
+        }
+    }
     impl MailgunSchema {
         pub fn builder() -> builder::MailgunSchema {
             Default::default()
         }
     }
     ///`PermissionsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PermissionsResponseDto {
         ///Enabled permission names for the sub-account
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub permissions: ::std::option::Option<
             ::std::vec::Vec<PermissionsResponseDtoPermissionsItem>,
         >,
@@ -7248,62 +8010,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PermissionsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.permissions));
+            let mut state = serializer.serialize_struct("PermissionsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.permissions) {
+                state.serialize_field("permissions", &self.permissions)?;
+            }
+            state.end()
+        }
+    }
     ///`PermissionsResponseDtoPermissionsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PermissionsResponseDtoPermissionsItem {
-        #[serde(rename = "2-way-text-messaging")]
         X2WayTextMessaging,
-        #[serde(rename = "gmb-messaging")]
         GmbMessaging,
-        #[serde(rename = "web-chat")]
         WebChat,
-        #[serde(rename = "reputation-management")]
         ReputationManagement,
-        #[serde(rename = "facebook-messenger")]
         FacebookMessenger,
-        #[serde(rename = "gmb-call-tracking")]
         GmbCallTracking,
-        #[serde(rename = "missed-call-text-back")]
         MissedCallTextBack,
-        #[serde(rename = "text-to-pay")]
         TextToPay,
-        #[serde(rename = "calendar")]
         Calendar,
-        #[serde(rename = "crm")]
         Crm,
-        #[serde(rename = "opportunities")]
         Opportunities,
-        #[serde(rename = "email-marketing")]
         EmailMarketing,
-        #[serde(rename = "form-builder")]
         FormBuilder,
-        #[serde(rename = "survey-builder")]
         SurveyBuilder,
-        #[serde(rename = "trigger-links")]
         TriggerLinks,
-        #[serde(rename = "html-builder")]
         HtmlBuilder,
-        #[serde(rename = "sms-email-templates")]
         SmsEmailTemplates,
-        #[serde(rename = "funnels")]
         Funnels,
-        #[serde(rename = "websites")]
         Websites,
-        #[serde(rename = "workflow")]
         Workflow,
-        #[serde(rename = "membership")]
         Membership,
-        #[serde(rename = "all-reports")]
         AllReports,
-        #[serde(rename = "triggers")]
         Triggers,
-        #[serde(rename = "campaigns")]
         Campaigns,
-        #[serde(rename = "launchpad")]
         Launchpad,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PermissionsResponseDtoPermissionsItem {
@@ -7343,6 +8094,44 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PermissionsResponseDtoPermissionsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::X2WayTextMessaging => "2-way-text-messaging",
+                        Self::GmbMessaging => "gmb-messaging",
+                        Self::WebChat => "web-chat",
+                        Self::ReputationManagement => "reputation-management",
+                        Self::FacebookMessenger => "facebook-messenger",
+                        Self::GmbCallTracking => "gmb-call-tracking",
+                        Self::MissedCallTextBack => "missed-call-text-back",
+                        Self::TextToPay => "text-to-pay",
+                        Self::Calendar => "calendar",
+                        Self::Crm => "crm",
+                        Self::Opportunities => "opportunities",
+                        Self::EmailMarketing => "email-marketing",
+                        Self::FormBuilder => "form-builder",
+                        Self::SurveyBuilder => "survey-builder",
+                        Self::TriggerLinks => "trigger-links",
+                        Self::HtmlBuilder => "html-builder",
+                        Self::SmsEmailTemplates => "sms-email-templates",
+                        Self::Funnels => "funnels",
+                        Self::Websites => "websites",
+                        Self::Workflow => "workflow",
+                        Self::Membership => "membership",
+                        Self::AllReports => "all-reports",
+                        Self::Triggers => "triggers",
+                        Self::Campaigns => "campaigns",
+                        Self::Launchpad => "launchpad",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PermissionsResponseDtoPermissionsItem {
@@ -7430,15 +8219,13 @@ pub mod types {
         }
     }
     ///`ProspectInfoDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProspectInfoDto {
         ///Email of the prospect
         pub email: ::std::string::String,
         ///First name of the prospect
-        #[serde(rename = "firstName")]
         pub first_name: ::std::string::String,
         ///Last name of the prospect
-        #[serde(rename = "lastName")]
         pub last_name: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for ProspectInfoDto {
@@ -7497,37 +8284,37 @@ pub mod types {
                 .deserialize_struct("ProspectInfoDto", FIELDS, ProspectInfoDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ProspectInfoDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ProspectInfoDto", len)?;
+            state.serialize_field("email", &self.email)?;
+            state.serialize_field("firstName", &self.first_name)?;
+            state.serialize_field("lastName", &self.last_name)?;
+            state.end()
+        }
+    }
     impl ProspectInfoDto {
         pub fn builder() -> builder::ProspectInfoDto {
             Default::default()
         }
     }
     ///`RecurringTaskCreateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RecurringTaskCreateDto {
         ///Contact Id
-        #[serde(
-            rename = "contactIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub contact_ids: ::std::vec::Vec<::std::string::String>,
         ///Description of the task
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Create initial task or not
-        #[serde(
-            rename = "ignoreTaskCreation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_task_creation: ::std::option::Option<bool>,
         ///Assigned To
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub owners: ::std::vec::Vec<::std::string::String>,
         ///Recurring rules
-        #[serde(rename = "rruleOptions")]
         pub rrule_options: CustomRRulesOptions,
         ///Name of the task
         pub title: ::std::string::String,
@@ -7615,78 +8402,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecurringTaskCreateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.contact_ids))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ignore_task_creation),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.owners));
+            let mut state = serializer.serialize_struct("RecurringTaskCreateDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.contact_ids) {
+                state.serialize_field("contactIds", &self.contact_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_task_creation) {
+                state.serialize_field("ignoreTaskCreation", &self.ignore_task_creation)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.owners) {
+                state.serialize_field("owners", &self.owners)?;
+            }
+            state.serialize_field("rruleOptions", &self.rrule_options)?;
+            state.serialize_field("title", &self.title)?;
+            state.end()
+        }
+    }
     impl RecurringTaskCreateDto {
         pub fn builder() -> builder::RecurringTaskCreateDto {
             Default::default()
         }
     }
     ///`RecurringTaskResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringTaskResponseDto {
         ///Assigned To
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Contact Id
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Created At
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of the task
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Recurring Task Id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Recurring rules
-        #[serde(
-            rename = "rruleOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule_options: ::std::option::Option<CustomRRulesOptionsResponse>,
         ///Name of the task
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Total Occurrence
-        #[serde(
-            rename = "totalOccurrence",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_occurrence: ::std::option::Option<f64>,
         ///Updated At
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringTaskResponseDto {
@@ -7817,15 +8590,66 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecurringTaskResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.rrule_options))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.total_occurrence))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("RecurringTaskResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule_options) {
+                state.serialize_field("rruleOptions", &self.rrule_options)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.total_occurrence) {
+                state.serialize_field("totalOccurrence", &self.total_occurrence)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`RecurringTaskSingleResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringTaskSingleResponseDto {
         ///Recurring Tasks
-        #[serde(
-            rename = "recurringTask",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring_task: ::std::option::Option<RecurringTaskResponseDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringTaskSingleResponseDto {
@@ -7875,40 +8699,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecurringTaskSingleResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.recurring_task));
+            let mut state = serializer
+                .serialize_struct("RecurringTaskSingleResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.recurring_task) {
+                state.serialize_field("recurringTask", &self.recurring_task)?;
+            }
+            state.end()
+        }
+    }
     ///`RecurringTaskUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringTaskUpdateDto {
         ///Contact Id
-        #[serde(
-            rename = "contactIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub contact_ids: ::std::vec::Vec<::std::string::String>,
         ///Description of the task
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Create initial task or not
-        #[serde(
-            rename = "ignoreTaskCreation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ignore_task_creation: ::std::option::Option<bool>,
         ///Assigned To
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub owners: ::std::vec::Vec<::std::string::String>,
         ///Recurring rules
-        #[serde(
-            rename = "rruleOptions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule_options: ::std::option::Option<CustomRRulesOptions>,
         ///Name of the task
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringTaskUpdateDto {
@@ -7995,16 +8815,49 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecurringTaskUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::vec::Vec::is_empty(&self.contact_ids))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.ignore_task_creation),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.owners))
+                + usize::from(!::std::option::Option::is_none(&self.rrule_options))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("RecurringTaskUpdateDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.contact_ids) {
+                state.serialize_field("contactIds", &self.contact_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.ignore_task_creation) {
+                state.serialize_field("ignoreTaskCreation", &self.ignore_task_creation)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.owners) {
+                state.serialize_field("owners", &self.owners)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule_options) {
+                state.serialize_field("rruleOptions", &self.rrule_options)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     impl RecurringTaskUpdateDto {
         pub fn builder() -> builder::RecurringTaskUpdateDto {
             Default::default()
         }
     }
     ///`SearchSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<GetLocationSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchSuccessfulResponseDto {
@@ -8053,32 +8906,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.locations));
+            let mut state = serializer
+                .serialize_struct("SearchSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            state.end()
+        }
+    }
     ///`SettingsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SettingsSchema {
-        #[serde(
-            rename = "allowDuplicateContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_contact: ::std::option::Option<bool>,
-        #[serde(
-            rename = "allowDuplicateOpportunity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_opportunity: ::std::option::Option<bool>,
-        #[serde(
-            rename = "allowFacebookNameMerge",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_facebook_name_merge: ::std::option::Option<bool>,
-        #[serde(
-            rename = "disableContactTimezone",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_contact_timezone: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SettingsSchema {
@@ -8149,37 +8998,68 @@ pub mod types {
                 .deserialize_struct("SettingsSchema", FIELDS, SettingsSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for SettingsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_duplicate_contact),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_duplicate_opportunity),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_facebook_name_merge),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.disable_contact_timezone),
+                );
+            let mut state = serializer.serialize_struct("SettingsSchema", len)?;
+            if !::std::option::Option::is_none(&self.allow_duplicate_contact) {
+                state
+                    .serialize_field(
+                        "allowDuplicateContact",
+                        &self.allow_duplicate_contact,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_duplicate_opportunity) {
+                state
+                    .serialize_field(
+                        "allowDuplicateOpportunity",
+                        &self.allow_duplicate_opportunity,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_facebook_name_merge) {
+                state
+                    .serialize_field(
+                        "allowFacebookNameMerge",
+                        &self.allow_facebook_name_merge,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.disable_contact_timezone) {
+                state
+                    .serialize_field(
+                        "disableContactTimezone",
+                        &self.disable_contact_timezone,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl SettingsSchema {
         pub fn builder() -> builder::SettingsSchema {
             Default::default()
         }
     }
     ///`SettingsSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SettingsSchemaResponse {
-        #[serde(
-            rename = "allowDuplicateContact",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_contact: ::std::option::Option<bool>,
-        #[serde(
-            rename = "allowDuplicateOpportunity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_duplicate_opportunity: ::std::option::Option<bool>,
-        #[serde(
-            rename = "allowFacebookNameMerge",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_facebook_name_merge: ::std::option::Option<bool>,
-        #[serde(
-            rename = "disableContactTimezone",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub disable_contact_timezone: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for SettingsSchemaResponse {
@@ -8254,16 +9134,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SettingsSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_duplicate_contact),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_duplicate_opportunity),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_facebook_name_merge),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.disable_contact_timezone),
+                );
+            let mut state = serializer.serialize_struct("SettingsSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.allow_duplicate_contact) {
+                state
+                    .serialize_field(
+                        "allowDuplicateContact",
+                        &self.allow_duplicate_contact,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_duplicate_opportunity) {
+                state
+                    .serialize_field(
+                        "allowDuplicateOpportunity",
+                        &self.allow_duplicate_opportunity,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.allow_facebook_name_merge) {
+                state
+                    .serialize_field(
+                        "allowFacebookNameMerge",
+                        &self.allow_facebook_name_merge,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.disable_contact_timezone) {
+                state
+                    .serialize_field(
+                        "disableContactTimezone",
+                        &self.disable_contact_timezone,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`SmsTemplateSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SmsTemplateSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub attachments: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub body: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SmsTemplateSchema {
@@ -8319,13 +9246,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SmsTemplateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.attachments))
+                + usize::from(!::std::option::Option::is_none(&self.body));
+            let mut state = serializer.serialize_struct("SmsTemplateSchema", len)?;
+            if !::std::option::Option::is_none(&self.attachments) {
+                state.serialize_field("attachments", &self.attachments)?;
+            }
+            if !::std::option::Option::is_none(&self.body) {
+                state.serialize_field("body", &self.body)?;
+            }
+            state.end()
+        }
+    }
     ///`SnapshotPutSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SnapshotPutSchema {
         ///Snaptshot ID
         pub id: ::std::string::String,
         ///If you want override all conflicted assets then pass true. Default value is false.
-        #[serde(rename = "override", default)]
         pub override_: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for SnapshotPutSchema {
@@ -8377,72 +9322,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SnapshotPutSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("SnapshotPutSchema", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("override", &self.override_)?;
+            state.end()
+        }
+    }
     impl SnapshotPutSchema {
         pub fn builder() -> builder::SnapshotPutSchema {
             Default::default()
         }
     }
     ///`SocialSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialSchema {
         ///Instagram URL
-        #[serde(
-            rename = "blogRss",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blog_rss: ::std::option::Option<::std::string::String>,
         ///Facebook URL
-        #[serde(
-            rename = "facebookUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Foursquare URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub foursquare: ::std::option::Option<::std::string::String>,
         ///Google Business Places ID
-        #[serde(
-            rename = "googlePlacesId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_places_id: ::std::option::Option<::std::string::String>,
         ///Googleplus URL
-        #[serde(
-            rename = "googlePlus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_plus: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram: ::std::option::Option<::std::string::String>,
         ///LinkedIn URL
-        #[serde(
-            rename = "linkedIn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinterest: ::std::option::Option<::std::string::String>,
         ///Twitter URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter: ::std::option::Option<::std::string::String>,
         ///Yelp URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub yelp: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialSchema {
@@ -8568,72 +9489,90 @@ pub mod types {
             deserializer.deserialize_struct("SocialSchema", FIELDS, SocialSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for SocialSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.blog_rss))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_url))
+                + usize::from(!::std::option::Option::is_none(&self.foursquare))
+                + usize::from(!::std::option::Option::is_none(&self.google_places_id))
+                + usize::from(!::std::option::Option::is_none(&self.google_plus))
+                + usize::from(!::std::option::Option::is_none(&self.instagram))
+                + usize::from(!::std::option::Option::is_none(&self.linked_in))
+                + usize::from(!::std::option::Option::is_none(&self.pinterest))
+                + usize::from(!::std::option::Option::is_none(&self.twitter))
+                + usize::from(!::std::option::Option::is_none(&self.yelp))
+                + usize::from(!::std::option::Option::is_none(&self.youtube));
+            let mut state = serializer.serialize_struct("SocialSchema", len)?;
+            if !::std::option::Option::is_none(&self.blog_rss) {
+                state.serialize_field("blogRss", &self.blog_rss)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_url) {
+                state.serialize_field("facebookUrl", &self.facebook_url)?;
+            }
+            if !::std::option::Option::is_none(&self.foursquare) {
+                state.serialize_field("foursquare", &self.foursquare)?;
+            }
+            if !::std::option::Option::is_none(&self.google_places_id) {
+                state.serialize_field("googlePlacesId", &self.google_places_id)?;
+            }
+            if !::std::option::Option::is_none(&self.google_plus) {
+                state.serialize_field("googlePlus", &self.google_plus)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram) {
+                state.serialize_field("instagram", &self.instagram)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in) {
+                state.serialize_field("linkedIn", &self.linked_in)?;
+            }
+            if !::std::option::Option::is_none(&self.pinterest) {
+                state.serialize_field("pinterest", &self.pinterest)?;
+            }
+            if !::std::option::Option::is_none(&self.twitter) {
+                state.serialize_field("twitter", &self.twitter)?;
+            }
+            if !::std::option::Option::is_none(&self.yelp) {
+                state.serialize_field("yelp", &self.yelp)?;
+            }
+            if !::std::option::Option::is_none(&self.youtube) {
+                state.serialize_field("youtube", &self.youtube)?;
+            }
+            state.end()
+        }
+    }
     impl SocialSchema {
         pub fn builder() -> builder::SocialSchema {
             Default::default()
         }
     }
     ///`SocialSchemaResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SocialSchemaResponse {
         ///Instagram URL
-        #[serde(
-            rename = "blogRss",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub blog_rss: ::std::option::Option<::std::string::String>,
         ///Facebook URL
-        #[serde(
-            rename = "facebookUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub facebook_url: ::std::option::Option<::std::string::String>,
         ///Foursquare URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub foursquare: ::std::option::Option<::std::string::String>,
         ///Google Business Places ID
-        #[serde(
-            rename = "googlePlacesId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_places_id: ::std::option::Option<::std::string::String>,
         ///Googleplus URL
-        #[serde(
-            rename = "googlePlus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub google_plus: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub instagram: ::std::option::Option<::std::string::String>,
         ///LinkedIn URL
-        #[serde(
-            rename = "linkedIn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_in: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pinterest: ::std::option::Option<::std::string::String>,
         ///Twitter URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twitter: ::std::option::Option<::std::string::String>,
         ///Yelp URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub yelp: ::std::option::Option<::std::string::String>,
         ///Instagram URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub youtube: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SocialSchemaResponse {
@@ -8764,8 +9703,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SocialSchemaResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.blog_rss))
+                + usize::from(!::std::option::Option::is_none(&self.facebook_url))
+                + usize::from(!::std::option::Option::is_none(&self.foursquare))
+                + usize::from(!::std::option::Option::is_none(&self.google_places_id))
+                + usize::from(!::std::option::Option::is_none(&self.google_plus))
+                + usize::from(!::std::option::Option::is_none(&self.instagram))
+                + usize::from(!::std::option::Option::is_none(&self.linked_in))
+                + usize::from(!::std::option::Option::is_none(&self.pinterest))
+                + usize::from(!::std::option::Option::is_none(&self.twitter))
+                + usize::from(!::std::option::Option::is_none(&self.yelp))
+                + usize::from(!::std::option::Option::is_none(&self.youtube));
+            let mut state = serializer.serialize_struct("SocialSchemaResponse", len)?;
+            if !::std::option::Option::is_none(&self.blog_rss) {
+                state.serialize_field("blogRss", &self.blog_rss)?;
+            }
+            if !::std::option::Option::is_none(&self.facebook_url) {
+                state.serialize_field("facebookUrl", &self.facebook_url)?;
+            }
+            if !::std::option::Option::is_none(&self.foursquare) {
+                state.serialize_field("foursquare", &self.foursquare)?;
+            }
+            if !::std::option::Option::is_none(&self.google_places_id) {
+                state.serialize_field("googlePlacesId", &self.google_places_id)?;
+            }
+            if !::std::option::Option::is_none(&self.google_plus) {
+                state.serialize_field("googlePlus", &self.google_plus)?;
+            }
+            if !::std::option::Option::is_none(&self.instagram) {
+                state.serialize_field("instagram", &self.instagram)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_in) {
+                state.serialize_field("linkedIn", &self.linked_in)?;
+            }
+            if !::std::option::Option::is_none(&self.pinterest) {
+                state.serialize_field("pinterest", &self.pinterest)?;
+            }
+            if !::std::option::Option::is_none(&self.twitter) {
+                state.serialize_field("twitter", &self.twitter)?;
+            }
+            if !::std::option::Option::is_none(&self.yelp) {
+                state.serialize_field("yelp", &self.yelp)?;
+            }
+            if !::std::option::Option::is_none(&self.youtube) {
+                state.serialize_field("youtube", &self.youtube)?;
+            }
+            state.end()
+        }
+    }
     ///`TagBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TagBody {
         ///Tag name
         pub name: ::std::string::String,
@@ -8809,48 +9803,39 @@ pub mod types {
             deserializer.deserialize_struct("TagBody", FIELDS, TagBodyVisitor)
         }
     }
+    impl ::serde::Serialize for TagBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("TagBody", len)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl TagBody {
         pub fn builder() -> builder::TagBody {
             Default::default()
         }
     }
     ///`TaskSearchParamsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TaskSearchParamsDto {
         ///Assigned User Ids
-        #[serde(
-            rename = "assignedTo",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub assigned_to: ::std::vec::Vec<::std::string::String>,
         ///Bussiness Id
-        #[serde(
-            rename = "businessId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_id: ::std::option::Option<::std::string::String>,
         ///Task Completed Or Pending
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed: ::std::option::Option<bool>,
         ///Contact Ids
-        #[serde(
-            rename = "contactId",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub contact_id: ::std::vec::Vec<::std::string::String>,
         ///Limit To Api
-        #[serde(default = "defaults::task_search_params_dto_limit")]
         pub limit: f64,
         ///Search Value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query: ::std::option::Option<::std::string::String>,
         ///Number Of Tasks To Skip
-        #[serde(default = "defaults::task_search_params_dto_skip")]
         pub skip: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for TaskSearchParamsDto {
@@ -8943,6 +9928,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TaskSearchParamsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::vec::Vec::is_empty(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.business_id))
+                + usize::from(!::std::option::Option::is_none(&self.completed))
+                + usize::from(!::std::vec::Vec::is_empty(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.query));
+            let mut state = serializer.serialize_struct("TaskSearchParamsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.business_id) {
+                state.serialize_field("businessId", &self.business_id)?;
+            }
+            if !::std::option::Option::is_none(&self.completed) {
+                state.serialize_field("completed", &self.completed)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            state.serialize_field("limit", &self.limit)?;
+            if !::std::option::Option::is_none(&self.query) {
+                state.serialize_field("query", &self.query)?;
+            }
+            state.serialize_field("skip", &self.skip)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for TaskSearchParamsDto {
         fn default() -> Self {
             Self {
@@ -8962,16 +9979,9 @@ pub mod types {
         }
     }
     ///`TextBoxListOptionsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TextBoxListOptionsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "prefillValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prefill_value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TextBoxListOptionsSchema {
@@ -9027,16 +10037,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TextBoxListOptionsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.prefill_value));
+            let mut state = serializer
+                .serialize_struct("TextBoxListOptionsSchema", len)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.prefill_value) {
+                state.serialize_field("prefillValue", &self.prefill_value)?;
+            }
+            state.end()
+        }
+    }
     impl TextBoxListOptionsSchema {
         pub fn builder() -> builder::TextBoxListOptionsSchema {
             Default::default()
         }
     }
     ///`TwilioSchema`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TwilioSchema {
         ///Auth token provided by Twilio
-        #[serde(rename = "authToken")]
         pub auth_token: ::std::string::String,
         ///SID provided by Twilio
         pub sid: ::std::string::String,
@@ -9088,47 +10116,35 @@ pub mod types {
             deserializer.deserialize_struct("TwilioSchema", FIELDS, TwilioSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for TwilioSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("TwilioSchema", len)?;
+            state.serialize_field("authToken", &self.auth_token)?;
+            state.serialize_field("sid", &self.sid)?;
+            state.end()
+        }
+    }
     impl TwilioSchema {
         pub fn builder() -> builder::TwilioSchema {
             Default::default()
         }
     }
     ///`UpdateCustomFieldsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomFieldsDto {
-        #[serde(
-            rename = "acceptedFormat",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub accepted_format: ::std::vec::Vec<::std::string::String>,
-        #[serde(
-            rename = "isMultipleFile",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_multiple_file: ::std::option::Option<bool>,
-        #[serde(
-            rename = "maxNumberOfFiles",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_number_of_files: ::std::option::Option<f64>,
         ///Model of the custom field you want to update
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub model: ::std::option::Option<UpdateCustomFieldsDtoModel>,
         pub name: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
-        #[serde(default = "defaults::update_custom_fields_dto_position")]
         pub position: f64,
-        #[serde(
-            rename = "textBoxListOptions",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub text_box_list_options: ::std::vec::Vec<
             UpdateCustomFieldsDtoTextBoxListOptionsItem,
         >,
@@ -9230,21 +10246,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCustomFieldsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.accepted_format))
+                + usize::from(!::std::option::Option::is_none(&self.is_multiple_file))
+                + usize::from(!::std::option::Option::is_none(&self.max_number_of_files))
+                + usize::from(!::std::option::Option::is_none(&self.model))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder))
+                + usize::from(!::std::vec::Vec::is_empty(&self.text_box_list_options));
+            let mut state = serializer.serialize_struct("UpdateCustomFieldsDto", len)?;
+            if !::std::vec::Vec::is_empty(&self.accepted_format) {
+                state.serialize_field("acceptedFormat", &self.accepted_format)?;
+            }
+            if !::std::option::Option::is_none(&self.is_multiple_file) {
+                state.serialize_field("isMultipleFile", &self.is_multiple_file)?;
+            }
+            if !::std::option::Option::is_none(&self.max_number_of_files) {
+                state.serialize_field("maxNumberOfFiles", &self.max_number_of_files)?;
+            }
+            if !::std::option::Option::is_none(&self.model) {
+                state.serialize_field("model", &self.model)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            state.serialize_field("position", &self.position)?;
+            if !::std::vec::Vec::is_empty(&self.text_box_list_options) {
+                state
+                    .serialize_field("textBoxListOptions", &self.text_box_list_options)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateCustomFieldsDto {
         pub fn builder() -> builder::UpdateCustomFieldsDto {
             Default::default()
         }
     }
     ///Model of the custom field you want to update
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCustomFieldsDtoModel {
-        #[serde(rename = "contact")]
         Contact,
-        #[serde(rename = "opportunity")]
         Opportunity,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomFieldsDtoModel {
@@ -9261,6 +10312,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomFieldsDtoModel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Contact => "contact",
+                        Self::Opportunity => "opportunity",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCustomFieldsDtoModel {
@@ -9316,75 +10382,38 @@ pub mod types {
         }
     }
     ///`UpdateLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateLocationDto {
         ///The address of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///The city where the business is located for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Company/Agency Id
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///The country in which the business is present for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<UpdateLocationDtoCountry>,
         ///The mailgun credentials for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mailgun: ::std::option::Option<MailgunSchema>,
         ///The name for the sub-account/location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The phone number of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///The postal code of the business for which sub-account is created
-        #[serde(
-            rename = "postalCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub postal_code: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "prospectInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prospect_info: ::std::option::Option<ProspectInfoDto>,
         ///The default settings for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub settings: ::std::option::Option<SettingsSchema>,
         ///The snapshot to be updated in the location.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot: ::std::option::Option<SnapshotPutSchema>,
         ///The social media links for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub social: ::std::option::Option<SocialSchema>,
         ///The state in which the business operates for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<::std::string::String>,
         ///The timezone of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///(DEPRECATED) The twilio credentials for location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub twilio: ::std::option::Option<TwilioSchema>,
         ///The website of the business for which sub-account is created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub website: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateLocationDto {
@@ -9556,511 +10585,335 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.mailgun))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.postal_code))
+                + usize::from(!::std::option::Option::is_none(&self.prospect_info))
+                + usize::from(!::std::option::Option::is_none(&self.settings))
+                + usize::from(!::std::option::Option::is_none(&self.snapshot))
+                + usize::from(!::std::option::Option::is_none(&self.social))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.twilio))
+                + usize::from(!::std::option::Option::is_none(&self.website));
+            let mut state = serializer.serialize_struct("UpdateLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            state.serialize_field("companyId", &self.company_id)?;
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.mailgun) {
+                state.serialize_field("mailgun", &self.mailgun)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.postal_code) {
+                state.serialize_field("postalCode", &self.postal_code)?;
+            }
+            if !::std::option::Option::is_none(&self.prospect_info) {
+                state.serialize_field("prospectInfo", &self.prospect_info)?;
+            }
+            if !::std::option::Option::is_none(&self.settings) {
+                state.serialize_field("settings", &self.settings)?;
+            }
+            if !::std::option::Option::is_none(&self.snapshot) {
+                state.serialize_field("snapshot", &self.snapshot)?;
+            }
+            if !::std::option::Option::is_none(&self.social) {
+                state.serialize_field("social", &self.social)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.twilio) {
+                state.serialize_field("twilio", &self.twilio)?;
+            }
+            if !::std::option::Option::is_none(&self.website) {
+                state.serialize_field("website", &self.website)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateLocationDto {
         pub fn builder() -> builder::UpdateLocationDto {
             Default::default()
         }
     }
     ///The country in which the business is present for which sub-account is created
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateLocationDtoCountry {
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateLocationDtoCountry {
@@ -10322,6 +11175,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateLocationDtoCountry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Ca => "CA",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Kr => "KR",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Gb => "GB",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Us => "US",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateLocationDtoCountry {
@@ -10852,7 +11965,7 @@ pub mod types {
         }
     }
     ///`UpdatePermissionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdatePermissionsDto {
         ///Permission plan values to apply for the sub-account
         pub permissions: ::std::vec::Vec<UpdatePermissionsDtoPermissionsItem>,
@@ -10904,67 +12017,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdatePermissionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("UpdatePermissionsDto", len)?;
+            state.serialize_field("permissions", &self.permissions)?;
+            state.end()
+        }
+    }
     impl UpdatePermissionsDto {
         pub fn builder() -> builder::UpdatePermissionsDto {
             Default::default()
         }
     }
     ///`UpdatePermissionsDtoPermissionsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdatePermissionsDtoPermissionsItem {
-        #[serde(rename = "2-way-text-messaging")]
         X2WayTextMessaging,
-        #[serde(rename = "gmb-messaging")]
         GmbMessaging,
-        #[serde(rename = "web-chat")]
         WebChat,
-        #[serde(rename = "reputation-management")]
         ReputationManagement,
-        #[serde(rename = "facebook-messenger")]
         FacebookMessenger,
-        #[serde(rename = "gmb-call-tracking")]
         GmbCallTracking,
-        #[serde(rename = "missed-call-text-back")]
         MissedCallTextBack,
-        #[serde(rename = "text-to-pay")]
         TextToPay,
-        #[serde(rename = "calendar")]
         Calendar,
-        #[serde(rename = "crm")]
         Crm,
-        #[serde(rename = "opportunities")]
         Opportunities,
-        #[serde(rename = "email-marketing")]
         EmailMarketing,
-        #[serde(rename = "form-builder")]
         FormBuilder,
-        #[serde(rename = "survey-builder")]
         SurveyBuilder,
-        #[serde(rename = "trigger-links")]
         TriggerLinks,
-        #[serde(rename = "html-builder")]
         HtmlBuilder,
-        #[serde(rename = "sms-email-templates")]
         SmsEmailTemplates,
-        #[serde(rename = "funnels")]
         Funnels,
-        #[serde(rename = "websites")]
         Websites,
-        #[serde(rename = "workflow")]
         Workflow,
-        #[serde(rename = "membership")]
         Membership,
-        #[serde(rename = "all-reports")]
         AllReports,
-        #[serde(rename = "triggers")]
         Triggers,
-        #[serde(rename = "campaigns")]
         Campaigns,
-        #[serde(rename = "launchpad")]
         Launchpad,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdatePermissionsDtoPermissionsItem {
@@ -11004,6 +12103,44 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdatePermissionsDtoPermissionsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::X2WayTextMessaging => "2-way-text-messaging",
+                        Self::GmbMessaging => "gmb-messaging",
+                        Self::WebChat => "web-chat",
+                        Self::ReputationManagement => "reputation-management",
+                        Self::FacebookMessenger => "facebook-messenger",
+                        Self::GmbCallTracking => "gmb-call-tracking",
+                        Self::MissedCallTextBack => "missed-call-text-back",
+                        Self::TextToPay => "text-to-pay",
+                        Self::Calendar => "calendar",
+                        Self::Crm => "crm",
+                        Self::Opportunities => "opportunities",
+                        Self::EmailMarketing => "email-marketing",
+                        Self::FormBuilder => "form-builder",
+                        Self::SurveyBuilder => "survey-builder",
+                        Self::TriggerLinks => "trigger-links",
+                        Self::HtmlBuilder => "html-builder",
+                        Self::SmsEmailTemplates => "sms-email-templates",
+                        Self::Funnels => "funnels",
+                        Self::Websites => "websites",
+                        Self::Workflow => "workflow",
+                        Self::Membership => "membership",
+                        Self::AllReports => "all-reports",
+                        Self::Triggers => "triggers",
+                        Self::Campaigns => "campaigns",
+                        Self::Launchpad => "launchpad",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdatePermissionsDtoPermissionsItem {

@@ -13,18 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ChargeResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ChargeResponse {
         ///Unique identifier of the created charge
-        #[serde(
-            rename = "chargeId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the charge was created successfully
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ChargeResponse {
@@ -76,12 +69,29 @@ pub mod types {
                 .deserialize_struct("ChargeResponse", FIELDS, ChargeResponseVisitor)
         }
     }
+    impl ::serde::Serialize for ChargeResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.charge_id))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("ChargeResponse", len)?;
+            if !::std::option::Option::is_none(&self.charge_id) {
+                state.serialize_field("chargeId", &self.charge_id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteChargeResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteChargeResponse {
         ///Indicates whether the charge was deleted successfully
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteChargeResponse {
@@ -130,26 +140,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteChargeResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer.serialize_struct("DeleteChargeResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteIntegrationBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteIntegrationBodyDto {
         ///The company id from which the application is to be uninstalled. If you pass agency token, then companyId is required. It will uninstall application from agency as well as all sub-accounts.
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///The location id from which the application is to be uninstalled. If you pass location token, then locationId is required. It will uninstall application from that location only.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The reason for uninstalling the application. Reason is required if you are uninstalling the application as a developer.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reason: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteIntegrationBodyDto {
@@ -212,17 +225,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteIntegrationBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.reason));
+            let mut state = serializer
+                .serialize_struct("DeleteIntegrationBodyDto", len)?;
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.reason) {
+                state.serialize_field("reason", &self.reason)?;
+            }
+            state.end()
+        }
+    }
     impl DeleteIntegrationBodyDto {
         pub fn builder() -> builder::DeleteIntegrationBodyDto {
             Default::default()
         }
     }
     ///`DeleteIntegrationResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteIntegrationResponse {
         ///The status of the uninstallation of the application
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteIntegrationResponse {
@@ -271,21 +306,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteIntegrationResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteIntegrationResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`GetChargesResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetChargesResponse {
         ///List of wallet charges
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charges: ::std::option::Option<
             ::std::vec::Vec<GetChargesResponseChargesItem>,
         >,
         ///Total number of charges
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pagination: ::std::option::Option<GetChargesResponsePagination>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetChargesResponse {
@@ -348,93 +393,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetChargesResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.charges))
+                + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.pagination));
+            let mut state = serializer.serialize_struct("GetChargesResponse", len)?;
+            if !::std::option::Option::is_none(&self.charges) {
+                state.serialize_field("charges", &self.charges)?;
+            }
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.pagination) {
+                state.serialize_field("pagination", &self.pagination)?;
+            }
+            state.end()
+        }
+    }
     ///`GetChargesResponseChargesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetChargesResponseChargesItem {
         ///Total amount charged
-        #[serde(
-            rename = "amountCharged",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_charged: ::std::option::Option<f64>,
         ///App ID
-        #[serde(
-            rename = "appId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Charge ID
-        #[serde(
-            rename = "chargeId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the charge was created in our system
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency of the transaction. We currently support USD only.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///If the entityType is Location, entityld would be locationld.
-        #[serde(
-            rename = "entityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Indicates who was charged? Currently, we support charges for 'location' only
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///meta object contains details that were sent while creating the charge via the API - eventID, description, eventTime, userld
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Billing Meter ID (you can find this on your app's pricing page)
-        #[serde(
-            rename = "meterId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_id: ::std::option::Option<::std::string::String>,
         ///Price per unit for the charge
-        #[serde(
-            rename = "pricePerUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_per_unit: ::std::option::Option<f64>,
         ///Value is 'true' if the charge has subsequently been refunded.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refunded: ::std::option::Option<bool>,
         ///This can be one of two values - 'charge' or 'refund'
-        #[serde(
-            rename = "transactionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_type: ::std::option::Option<::std::string::String>,
         ///Number of units that the sub-account was charged for
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub units: ::std::option::Option<f64>,
         ///Timestamp when the charge was last updated in our system
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetChargesResponseChargesItem {
@@ -588,20 +599,82 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetChargesResponseChargesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.amount_charged))
+                + usize::from(!::std::option::Option::is_none(&self.app_id))
+                + usize::from(!::std::option::Option::is_none(&self.charge_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.entity_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.meter_id))
+                + usize::from(!::std::option::Option::is_none(&self.price_per_unit))
+                + usize::from(!::std::option::Option::is_none(&self.refunded))
+                + usize::from(!::std::option::Option::is_none(&self.transaction_type))
+                + usize::from(!::std::option::Option::is_none(&self.units))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetChargesResponseChargesItem", len)?;
+            if !::std::option::Option::is_none(&self.amount_charged) {
+                state.serialize_field("amountCharged", &self.amount_charged)?;
+            }
+            if !::std::option::Option::is_none(&self.app_id) {
+                state.serialize_field("appId", &self.app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.charge_id) {
+                state.serialize_field("chargeId", &self.charge_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_id) {
+                state.serialize_field("entityId", &self.entity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.meter_id) {
+                state.serialize_field("meterId", &self.meter_id)?;
+            }
+            if !::std::option::Option::is_none(&self.price_per_unit) {
+                state.serialize_field("pricePerUnit", &self.price_per_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.refunded) {
+                state.serialize_field("refunded", &self.refunded)?;
+            }
+            if !::std::option::Option::is_none(&self.transaction_type) {
+                state.serialize_field("transactionType", &self.transaction_type)?;
+            }
+            if !::std::option::Option::is_none(&self.units) {
+                state.serialize_field("units", &self.units)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///Pagination metadata for the charges list
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetChargesResponsePagination {
         ///Maximum number of records to return
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit: ::std::option::Option<f64>,
         ///Number of records to skip
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub skip: ::std::option::Option<f64>,
         ///Total number of charges
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetChargesResponsePagination {
@@ -664,15 +737,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetChargesResponsePagination {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.limit))
+                + usize::from(!::std::option::Option::is_none(&self.skip))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("GetChargesResponsePagination", len)?;
+            if !::std::option::Option::is_none(&self.limit) {
+                state.serialize_field("limit", &self.limit)?;
+            }
+            if !::std::option::Option::is_none(&self.skip) {
+                state.serialize_field("skip", &self.skip)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInstallerDetailsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInstallerDetailsResponseDto {
         ///Installation details
-        #[serde(
-            rename = "installationDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub installation_details: ::std::option::Option<InstallerDetailsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInstallerDetailsResponseDto {
@@ -722,12 +813,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInstallerDetailsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.installation_details),
+                );
+            let mut state = serializer
+                .serialize_struct("GetInstallerDetailsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.installation_details) {
+                state
+                    .serialize_field("installationDetails", &self.installation_details)?;
+            }
+            state.end()
+        }
+    }
     ///`GetRebillingConfigResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetRebillingConfigResponseDto {
         ///The rebilling plans configuration
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plans: ::std::option::Option<PlansDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetRebillingConfigResponseDto {
@@ -777,93 +885,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetRebillingConfigResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.plans));
+            let mut state = serializer
+                .serialize_struct("GetRebillingConfigResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.plans) {
+                state.serialize_field("plans", &self.plans)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSpecificChargeResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSpecificChargeResponse {
         ///Total amount charged
-        #[serde(
-            rename = "amountCharged",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_charged: ::std::option::Option<f64>,
         ///App ID
-        #[serde(
-            rename = "appId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Charge ID
-        #[serde(
-            rename = "chargeId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the charge was created in our system
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Currency of the transaction. We currently support USD only.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///If the entityType is Location, entityld would be locationld.
-        #[serde(
-            rename = "entityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Indicates who was charged? Currently, we support charges for 'location' only
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///meta object contains details that were sent while creating the charge via the API - eventID, description, eventTime, userld
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Billing Meter ID (you can find this on your app's pricing page)
-        #[serde(
-            rename = "meterId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_id: ::std::option::Option<::std::string::String>,
         ///Price per unit for the charge
-        #[serde(
-            rename = "pricePerUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_per_unit: ::std::option::Option<f64>,
         ///Value is 'true' if the charge has subsequently been refunded.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refunded: ::std::option::Option<bool>,
         ///This can be one of two values - 'charge' or 'refund'
-        #[serde(
-            rename = "transactionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transaction_type: ::std::option::Option<::std::string::String>,
         ///Number of units that the sub-account was charged for
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub units: ::std::option::Option<f64>,
         ///Timestamp when the charge was last updated in our system
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSpecificChargeResponse {
@@ -1016,15 +1082,78 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSpecificChargeResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.amount_charged))
+                + usize::from(!::std::option::Option::is_none(&self.app_id))
+                + usize::from(!::std::option::Option::is_none(&self.charge_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.entity_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.meter_id))
+                + usize::from(!::std::option::Option::is_none(&self.price_per_unit))
+                + usize::from(!::std::option::Option::is_none(&self.refunded))
+                + usize::from(!::std::option::Option::is_none(&self.transaction_type))
+                + usize::from(!::std::option::Option::is_none(&self.units))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetSpecificChargeResponse", len)?;
+            if !::std::option::Option::is_none(&self.amount_charged) {
+                state.serialize_field("amountCharged", &self.amount_charged)?;
+            }
+            if !::std::option::Option::is_none(&self.app_id) {
+                state.serialize_field("appId", &self.app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.charge_id) {
+                state.serialize_field("chargeId", &self.charge_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_id) {
+                state.serialize_field("entityId", &self.entity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.meter_id) {
+                state.serialize_field("meterId", &self.meter_id)?;
+            }
+            if !::std::option::Option::is_none(&self.price_per_unit) {
+                state.serialize_field("pricePerUnit", &self.price_per_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.refunded) {
+                state.serialize_field("refunded", &self.refunded)?;
+            }
+            if !::std::option::Option::is_none(&self.transaction_type) {
+                state.serialize_field("transactionType", &self.transaction_type)?;
+            }
+            if !::std::option::Option::is_none(&self.units) {
+                state.serialize_field("units", &self.units)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`HasFundsResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct HasFundsResponse {
         ///Indicates whether the sub-account has sufficient funds to be charged
-        #[serde(
-            rename = "hasFunds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_funds: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for HasFundsResponse {
@@ -1069,92 +1198,47 @@ pub mod types {
                 .deserialize_struct("HasFundsResponse", FIELDS, HasFundsResponseVisitor)
         }
     }
+    impl ::serde::Serialize for HasFundsResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.has_funds));
+            let mut state = serializer.serialize_struct("HasFundsResponse", len)?;
+            if !::std::option::Option::is_none(&self.has_funds) {
+                state.serialize_field("hasFunds", &self.has_funds)?;
+            }
+            state.end()
+        }
+    }
     ///`InstallerDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InstallerDetailsDto {
         ///Company email. Will be null for sub-account installations due to PII concerns.
-        #[serde(
-            rename = "companyEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_email: ::std::option::Option<::std::string::String>,
         ///Company plan. Will be null for sub-account installations due to business sensitivity.
-        #[serde(
-            rename = "companyHighLevelPlan",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_high_level_plan: ::std::option::Option<::std::string::String>,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Company name
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Company owner full name. Will be null for sub-account installations due to PII concerns.
-        #[serde(
-            rename = "companyOwnerFullName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_owner_full_name: ::std::option::Option<::std::string::String>,
         ///Company plan. Will be null for sub-account installations due to business sensitivity.
-        #[serde(
-            rename = "companyPlan",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_plan: ::std::option::Option<::std::string::String>,
         ///Whether the company is a whitelabel company
-        #[serde(
-            rename = "isWhitelabelCompany",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_whitelabel_company: ::std::option::Option<bool>,
         ///Location ID (if applicable)
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Marketplace app plan ID for paid apps
-        #[serde(
-            rename = "marketplaceAppPlanId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_plan_id: ::std::option::Option<::std::string::String>,
         ///Company relationship number
-        #[serde(
-            rename = "relationshipNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relationship_number: ::std::option::Option<::std::string::String>,
         ///User ID who installed the app
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///Whitelabel details (only present if isWhitelabelCompany is true)
-        #[serde(
-            rename = "whitelabelDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub whitelabel_details: ::std::option::Option<WhitelabelDetailsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for InstallerDetailsDto {
@@ -1293,19 +1377,92 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InstallerDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_email))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.company_high_level_plan),
+                ) + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.company_owner_full_name),
+                ) + usize::from(!::std::option::Option::is_none(&self.company_plan))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_whitelabel_company),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.marketplace_app_plan_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.relationship_number))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.whitelabel_details));
+            let mut state = serializer.serialize_struct("InstallerDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.company_email) {
+                state.serialize_field("companyEmail", &self.company_email)?;
+            }
+            if !::std::option::Option::is_none(&self.company_high_level_plan) {
+                state
+                    .serialize_field(
+                        "companyHighLevelPlan",
+                        &self.company_high_level_plan,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.company_owner_full_name) {
+                state
+                    .serialize_field(
+                        "companyOwnerFullName",
+                        &self.company_owner_full_name,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.company_plan) {
+                state.serialize_field("companyPlan", &self.company_plan)?;
+            }
+            if !::std::option::Option::is_none(&self.is_whitelabel_company) {
+                state
+                    .serialize_field(
+                        "isWhitelabelCompany",
+                        &self.is_whitelabel_company,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.marketplace_app_plan_id) {
+                state
+                    .serialize_field(
+                        "marketplaceAppPlanId",
+                        &self.marketplace_app_plan_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.relationship_number) {
+                state.serialize_field("relationshipNumber", &self.relationship_number)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.whitelabel_details) {
+                state.serialize_field("whitelabelDetails", &self.whitelabel_details)?;
+            }
+            state.end()
+        }
+    }
     ///`InternalServerErrorDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InternalServerErrorDto {
         ///Error message describing the internal server error
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///HTTP status code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InternalServerErrorDto {
@@ -1361,85 +1518,58 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InternalServerErrorDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InternalServerErrorDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`MigrateConnectionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct MigrateConnectionDto {
         ///Access token (required when type is oauth2)
-        #[serde(
-            rename = "accessToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///Connection identifier
-        #[serde(rename = "accountId")]
         pub account_id: ::std::string::String,
         ///API Key (supported when type is basic)
-        #[serde(
-            rename = "apiKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_key: ::std::option::Option<::std::string::String>,
         ///App ID
-        #[serde(rename = "appId")]
         pub app_id: ::std::string::String,
         ///App Version ID
-        #[serde(rename = "appVersionId")]
         pub app_version_id: ::std::string::String,
         ///Basic auth credentials as key/value pairs (supported when type is basic). Keys are validated against the app version externalAuthConfig.fields.
-        #[serde(
-            rename = "basicCredentials",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub basic_credentials: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Display name for the connection (optional, defaults to accountId)
-        #[serde(
-            rename = "displayName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub display_name: ::std::option::Option<::std::string::String>,
         ///Timestamp for access token expiry (optional for oauth2)
-        #[serde(
-            rename = "expiryAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_at: ::std::option::Option<f64>,
         ///Access token expiry time in milliseconds (optional for oauth2)
-        #[serde(
-            rename = "expiryIn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expiry_in: ::std::option::Option<f64>,
         ///Whether this is the default connection for the location (optional, defaults to false)
-        #[serde(
-            rename = "isDefault",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Refresh token (required when type is oauth2)
-        #[serde(
-            rename = "refreshToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///OAuth2 scopes (optional for oauth2)
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub scopes: ::std::vec::Vec<::std::string::String>,
         ///Type of authentication - basic or oauth2
-        #[serde(rename = "type")]
         pub type_: MigrateConnectionDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for MigrateConnectionDto {
@@ -1589,21 +1719,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MigrateConnectionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.access_token))
+                + usize::from(!::std::option::Option::is_none(&self.api_key))
+                + usize::from(!::serde_json::Map::is_empty(&self.basic_credentials))
+                + usize::from(!::std::option::Option::is_none(&self.display_name))
+                + usize::from(!::std::option::Option::is_none(&self.expiry_at))
+                + usize::from(!::std::option::Option::is_none(&self.expiry_in))
+                + usize::from(!::std::option::Option::is_none(&self.is_default))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::vec::Vec::is_empty(&self.scopes));
+            let mut state = serializer.serialize_struct("MigrateConnectionDto", len)?;
+            if !::std::option::Option::is_none(&self.access_token) {
+                state.serialize_field("accessToken", &self.access_token)?;
+            }
+            state.serialize_field("accountId", &self.account_id)?;
+            if !::std::option::Option::is_none(&self.api_key) {
+                state.serialize_field("apiKey", &self.api_key)?;
+            }
+            state.serialize_field("appId", &self.app_id)?;
+            state.serialize_field("appVersionId", &self.app_version_id)?;
+            if !::serde_json::Map::is_empty(&self.basic_credentials) {
+                state.serialize_field("basicCredentials", &self.basic_credentials)?;
+            }
+            if !::std::option::Option::is_none(&self.display_name) {
+                state.serialize_field("displayName", &self.display_name)?;
+            }
+            if !::std::option::Option::is_none(&self.expiry_at) {
+                state.serialize_field("expiryAt", &self.expiry_at)?;
+            }
+            if !::std::option::Option::is_none(&self.expiry_in) {
+                state.serialize_field("expiryIn", &self.expiry_in)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default) {
+                state.serialize_field("isDefault", &self.is_default)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refreshToken", &self.refresh_token)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.scopes) {
+                state.serialize_field("scopes", &self.scopes)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl MigrateConnectionDto {
         pub fn builder() -> builder::MigrateConnectionDto {
             Default::default()
         }
     }
     ///Type of authentication - basic or oauth2
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum MigrateConnectionDtoType {
-        #[serde(rename = "oauth2")]
         Oauth2,
-        #[serde(rename = "basic")]
         Basic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for MigrateConnectionDtoType {
@@ -1620,6 +1799,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for MigrateConnectionDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Oauth2 => "oauth2",
+                        Self::Basic => "basic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for MigrateConnectionDtoType {
@@ -1660,19 +1854,13 @@ pub mod types {
         }
     }
     ///`MigrateConnectionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MigrateConnectionResponseDto {
         ///Unique identifier for the migrated connection
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub identifier: ::std::option::Option<::std::string::String>,
         ///Message describing the result
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates if the migration was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for MigrateConnectionResponseDto {
@@ -1735,16 +1923,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MigrateConnectionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.identifier))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("MigrateConnectionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.identifier) {
+                state.serialize_field("identifier", &self.identifier)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`PlansDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PlansDto {
         ///Subscription plans
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription: ::std::option::Option<::std::vec::Vec<SubscriptionPlanDto>>,
         ///Usage-based plans
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage: ::std::option::Option<::std::vec::Vec<UsagePlanDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for PlansDto {
@@ -1795,45 +2003,47 @@ pub mod types {
             deserializer.deserialize_struct("PlansDto", FIELDS, PlansDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PlansDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.subscription))
+                + usize::from(!::std::option::Option::is_none(&self.usage));
+            let mut state = serializer.serialize_struct("PlansDto", len)?;
+            if !::std::option::Option::is_none(&self.subscription) {
+                state.serialize_field("subscription", &self.subscription)?;
+            }
+            if !::std::option::Option::is_none(&self.usage) {
+                state.serialize_field("usage", &self.usage)?;
+            }
+            state.end()
+        }
+    }
     ///`RaiseChargeBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct RaiseChargeBodyDto {
         ///App ID of the App
-        #[serde(rename = "appId")]
         pub app_id: ::std::string::String,
         ///ID of the Agency the Sub-account belongs to
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///Description of the charge
         pub description: ::std::string::String,
         ///Event ID / Transaction ID on your server's side. This will help you maintain the reference of the event/transaction on your end that you charged the customer for.
-        #[serde(rename = "eventId")]
         pub event_id: ::std::string::String,
         ///The timestamp when the event/transaction was performed. If blank, the billing timestamp will be set as the event time. ISO8601 Format.
-        #[serde(
-            rename = "eventTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_time: ::std::option::Option<::std::string::String>,
         ///ID of the Sub-Account to be charged
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Billing Meter ID (you can find this on your app's pricing page)
-        #[serde(rename = "meterId")]
         pub meter_id: ::std::string::String,
         ///Price per unit to charge
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<f64>,
         ///Number of units to charge
         pub units: f64,
         ///User ID
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RaiseChargeBodyDto {
@@ -1957,56 +2167,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RaiseChargeBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize
+                + usize::from(!::std::option::Option::is_none(&self.event_time))
+                + usize::from(!::std::option::Option::is_none(&self.price))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("RaiseChargeBodyDto", len)?;
+            state.serialize_field("appId", &self.app_id)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("eventId", &self.event_id)?;
+            if !::std::option::Option::is_none(&self.event_time) {
+                state.serialize_field("eventTime", &self.event_time)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("meterId", &self.meter_id)?;
+            if !::std::option::Option::is_none(&self.price) {
+                state.serialize_field("price", &self.price)?;
+            }
+            state.serialize_field("units", &self.units)?;
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     impl RaiseChargeBodyDto {
         pub fn builder() -> builder::RaiseChargeBodyDto {
             Default::default()
         }
     }
     ///`SubscriptionPlanDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SubscriptionPlanDto {
         ///The base amount
-        #[serde(
-            rename = "baseAmount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub base_amount: ::std::option::Option<f64>,
         ///The features
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub features: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The plan name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The payment time
-        #[serde(
-            rename = "paymentTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_time: ::std::option::Option<::std::string::String>,
         ///The payment time
-        #[serde(
-            rename = "paymentType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_type: ::std::option::Option<::std::string::String>,
         ///The plan id
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///The reselling amount
-        #[serde(
-            rename = "resellingAmount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reselling_amount: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SubscriptionPlanDto {
@@ -2105,78 +2316,67 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SubscriptionPlanDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.base_amount))
+                + usize::from(!::std::option::Option::is_none(&self.features))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment_time))
+                + usize::from(!::std::option::Option::is_none(&self.payment_type))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.reselling_amount));
+            let mut state = serializer.serialize_struct("SubscriptionPlanDto", len)?;
+            if !::std::option::Option::is_none(&self.base_amount) {
+                state.serialize_field("baseAmount", &self.base_amount)?;
+            }
+            if !::std::option::Option::is_none(&self.features) {
+                state.serialize_field("features", &self.features)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_time) {
+                state.serialize_field("paymentTime", &self.payment_time)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_type) {
+                state.serialize_field("paymentType", &self.payment_type)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.reselling_amount) {
+                state.serialize_field("resellingAmount", &self.reselling_amount)?;
+            }
+            state.end()
+        }
+    }
     ///`UsagePlanDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UsagePlanDto {
         ///The execution limit per cycle
-        #[serde(
-            rename = "executionLimitPerCycle",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execution_limit_per_cycle: ::std::option::Option<f64>,
         ///The fixed price per unit, applicable for fixed price type
-        #[serde(
-            rename = "fixedPricePerUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fixed_price_per_unit: ::std::option::Option<f64>,
         ///The max price per unit, applicable for dynamic price type
-        #[serde(
-            rename = "maxPricePerUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_price_per_unit: ::std::option::Option<::std::string::String>,
         ///The meter id
-        #[serde(
-            rename = "meterId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_id: ::std::option::Option<::std::string::String>,
         ///The meter name
-        #[serde(
-            rename = "meterName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meter_name: ::std::option::Option<::std::string::String>,
         ///The min price per unit, applicable for dynamic price type
-        #[serde(
-            rename = "minPricePerUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub min_price_per_unit: ::std::option::Option<::std::string::String>,
         ///The price type
-        #[serde(
-            rename = "priceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_type: ::std::option::Option<UsagePlanDtoPriceType>,
         ///The product name
-        #[serde(
-            rename = "productName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_name: ::std::option::Option<::std::string::String>,
         ///The product type
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The usage unit for the meter
-        #[serde(
-            rename = "usageUnit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_unit: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UsagePlanDto {
@@ -2294,16 +2494,72 @@ pub mod types {
             deserializer.deserialize_struct("UsagePlanDto", FIELDS, UsagePlanDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UsagePlanDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.execution_limit_per_cycle),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.fixed_price_per_unit),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.max_price_per_unit))
+                + usize::from(!::std::option::Option::is_none(&self.meter_id))
+                + usize::from(!::std::option::Option::is_none(&self.meter_name))
+                + usize::from(!::std::option::Option::is_none(&self.min_price_per_unit))
+                + usize::from(!::std::option::Option::is_none(&self.price_type))
+                + usize::from(!::std::option::Option::is_none(&self.product_name))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.usage_unit));
+            let mut state = serializer.serialize_struct("UsagePlanDto", len)?;
+            if !::std::option::Option::is_none(&self.execution_limit_per_cycle) {
+                state
+                    .serialize_field(
+                        "executionLimitPerCycle",
+                        &self.execution_limit_per_cycle,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.fixed_price_per_unit) {
+                state.serialize_field("fixedPricePerUnit", &self.fixed_price_per_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.max_price_per_unit) {
+                state.serialize_field("maxPricePerUnit", &self.max_price_per_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.meter_id) {
+                state.serialize_field("meterId", &self.meter_id)?;
+            }
+            if !::std::option::Option::is_none(&self.meter_name) {
+                state.serialize_field("meterName", &self.meter_name)?;
+            }
+            if !::std::option::Option::is_none(&self.min_price_per_unit) {
+                state.serialize_field("minPricePerUnit", &self.min_price_per_unit)?;
+            }
+            if !::std::option::Option::is_none(&self.price_type) {
+                state.serialize_field("priceType", &self.price_type)?;
+            }
+            if !::std::option::Option::is_none(&self.product_name) {
+                state.serialize_field("productName", &self.product_name)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.usage_unit) {
+                state.serialize_field("usageUnit", &self.usage_unit)?;
+            }
+            state.end()
+        }
+    }
     ///The price type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UsagePlanDtoPriceType {
-        #[serde(rename = "fixed")]
         Fixed,
-        #[serde(rename = "dynamic")]
         Dynamic,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UsagePlanDtoPriceType {
@@ -2320,6 +2576,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UsagePlanDtoPriceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Fixed => "fixed",
+                        Self::Dynamic => "dynamic",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UsagePlanDtoPriceType {
@@ -2360,18 +2631,11 @@ pub mod types {
         }
     }
     ///`WhitelabelDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WhitelabelDetailsDto {
         ///Domain of the whitelabel company
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
         ///Logo URL of the whitelabel company
-        #[serde(
-            rename = "logoUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub logo_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WhitelabelDetailsDto {
@@ -2425,6 +2689,24 @@ pub mod types {
                     FIELDS,
                     WhitelabelDetailsDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for WhitelabelDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.domain))
+                + usize::from(!::std::option::Option::is_none(&self.logo_url));
+            let mut state = serializer.serialize_struct("WhitelabelDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.domain) {
+                state.serialize_field("domain", &self.domain)?;
+            }
+            if !::std::option::Option::is_none(&self.logo_url) {
+                state.serialize_field("logoUrl", &self.logo_url)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,18 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AipErrorBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AipErrorBodyDto {
         ///Machine-readable error code (see AipErrorCode enum in @platform-core/aip-framework)
         pub code: ::std::string::String,
         ///Additional error context (field name, identifier, etc.)
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Human-readable error message
         pub message: ::std::string::String,
         ///Suggested resolution for the caller
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub resolution: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AipErrorBodyDto {
@@ -87,8 +84,28 @@ pub mod types {
                 .deserialize_struct("AipErrorBodyDto", FIELDS, AipErrorBodyDtoVisitor)
         }
     }
+    impl ::serde::Serialize for AipErrorBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::serde_json::Map::is_empty(&self.details))
+                + usize::from(!::std::option::Option::is_none(&self.resolution));
+            let mut state = serializer.serialize_struct("AipErrorBodyDto", len)?;
+            state.serialize_field("code", &self.code)?;
+            if !::serde_json::Map::is_empty(&self.details) {
+                state.serialize_field("details", &self.details)?;
+            }
+            state.serialize_field("message", &self.message)?;
+            if !::std::option::Option::is_none(&self.resolution) {
+                state.serialize_field("resolution", &self.resolution)?;
+            }
+            state.end()
+        }
+    }
     ///`AipErrorResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AipErrorResponseDto {
         ///AIP-compliant error envelope
         pub error: AipErrorBodyDto,
@@ -137,42 +154,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AipErrorResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("AipErrorResponseDto", len)?;
+            state.serialize_field("error", &self.error)?;
+            state.end()
+        }
+    }
     ///`GetAccessTokenBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetAccessTokenBodyDto {
         ///The ID provided by CRM for your integration
-        #[serde(rename = "clientId")]
         pub client_id: ::std::string::String,
         ///The client secret provided by CRM for your integration
-        #[serde(rename = "clientSecret")]
         pub client_secret: ::std::string::String,
         ///The authorization code received from the authorization endpoint (required for authorization_code grant)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         ///The OAuth2 grant type — authorization_code, refresh_token, or client_credentials
-        #[serde(rename = "grantType")]
         pub grant_type: GetAccessTokenBodyDtoGrantType,
         ///The redirect URI for your application
-        #[serde(
-            rename = "redirectUri",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub redirect_uri: ::std::option::Option<::std::string::String>,
         ///The refresh token used to obtain a new access token (required for refresh_token grant)
-        #[serde(
-            rename = "refreshToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///The type of token to be requested
-        #[serde(
-            rename = "userType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_type: ::std::option::Option<GetAccessTokenBodyDtoUserType>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessTokenBodyDto {
@@ -274,23 +283,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAccessTokenBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.redirect_uri))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::option::Option::is_none(&self.user_type));
+            let mut state = serializer.serialize_struct("GetAccessTokenBodyDto", len)?;
+            state.serialize_field("clientId", &self.client_id)?;
+            state.serialize_field("clientSecret", &self.client_secret)?;
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            state.serialize_field("grantType", &self.grant_type)?;
+            if !::std::option::Option::is_none(&self.redirect_uri) {
+                state.serialize_field("redirectUri", &self.redirect_uri)?;
+            }
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refreshToken", &self.refresh_token)?;
+            }
+            if !::std::option::Option::is_none(&self.user_type) {
+                state.serialize_field("userType", &self.user_type)?;
+            }
+            state.end()
+        }
+    }
     impl GetAccessTokenBodyDto {
         pub fn builder() -> builder::GetAccessTokenBodyDto {
             Default::default()
         }
     }
     ///The OAuth2 grant type — authorization_code, refresh_token, or client_credentials
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAccessTokenBodyDtoGrantType {
-        #[serde(rename = "authorization_code")]
         AuthorizationCode,
-        #[serde(rename = "refresh_token")]
         RefreshToken,
-        #[serde(rename = "client_credentials")]
         ClientCredentials,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessTokenBodyDtoGrantType {
@@ -308,6 +342,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAccessTokenBodyDtoGrantType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AuthorizationCode => "authorization_code",
+                        Self::RefreshToken => "refresh_token",
+                        Self::ClientCredentials => "client_credentials",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAccessTokenBodyDtoGrantType {
@@ -351,13 +401,12 @@ pub mod types {
         }
     }
     ///The type of token to be requested
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAccessTokenBodyDtoUserType {
         Company,
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessTokenBodyDtoUserType {
@@ -374,6 +423,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAccessTokenBodyDtoUserType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Company => "Company",
+                        Self::Location => "Location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAccessTokenBodyDtoUserType {
@@ -415,104 +479,37 @@ pub mod types {
         }
     }
     ///`GetAccessTokenSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAccessTokenSuccessfulResponseDto {
         ///The OAuth2 access token
-        #[serde(
-            rename = "accessToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///Boolean indicating if user approved all locations during bulk installation (only for company tokens)
-        #[serde(
-            rename = "approveAllLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approve_all_locations: ::std::option::Option<bool>,
         ///Approved locations to generate location access token
-        #[serde(
-            rename = "approvedLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub approved_locations: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Time in seconds until the access token expires
-        #[serde(
-            rename = "expiresIn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Boolean to control if user wants app to be automatically installed to future locations (only for company tokens)
-        #[serde(
-            rename = "installToFutureLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
         ///Indicates whether the installation was performed as a bulk installation
-        #[serde(
-            rename = "isBulkInstallation",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_bulk_installation: ::std::option::Option<bool>,
         ///Location ID - Present only for Sub-Account Access Token
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///The OAuth2 refresh token used to obtain a new access token
-        #[serde(
-            rename = "refreshToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///Space-separated list of scopes the access token has access to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
         ///The token type (always Bearer)
-        #[serde(
-            rename = "tokenType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///The user type associated with the token (Location or Company)
-        #[serde(
-            rename = "userType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_type: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAccessTokenSuccessfulResponseDto {
@@ -672,22 +669,95 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAccessTokenSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.access_token))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.approve_all_locations),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.approved_locations))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.expires_in))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.install_to_future_locations),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_bulk_installation),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::option::Option::is_none(&self.scope))
+                + usize::from(!::std::option::Option::is_none(&self.token_type))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.user_type));
+            let mut state = serializer
+                .serialize_struct("GetAccessTokenSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.access_token) {
+                state.serialize_field("accessToken", &self.access_token)?;
+            }
+            if !::std::option::Option::is_none(&self.approve_all_locations) {
+                state
+                    .serialize_field(
+                        "approveAllLocations",
+                        &self.approve_all_locations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.approved_locations) {
+                state.serialize_field("approvedLocations", &self.approved_locations)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.expires_in) {
+                state.serialize_field("expiresIn", &self.expires_in)?;
+            }
+            if !::std::option::Option::is_none(&self.install_to_future_locations) {
+                state
+                    .serialize_field(
+                        "installToFutureLocations",
+                        &self.install_to_future_locations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.is_bulk_installation) {
+                state.serialize_field("isBulkInstallation", &self.is_bulk_installation)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refreshToken", &self.refresh_token)?;
+            }
+            if !::std::option::Option::is_none(&self.scope) {
+                state.serialize_field("scope", &self.scope)?;
+            }
+            if !::std::option::Option::is_none(&self.token_type) {
+                state.serialize_field("tokenType", &self.token_type)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.user_type) {
+                state.serialize_field("userType", &self.user_type)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInstalledLocationsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInstalledLocationsSuccessfulResponseDto {
         ///Total location count under the company
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///Boolean to control if user wants app to be automatically installed to future locations
-        #[serde(
-            rename = "installToFutureLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
         ///List of locations with their installation status for the requested app
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub locations: ::std::vec::Vec<InstalledLocationSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetInstalledLocationsSuccessfulResponseDto {
@@ -755,27 +825,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInstalledLocationsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.install_to_future_locations),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.locations));
+            let mut state = serializer
+                .serialize_struct("GetInstalledLocationsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.install_to_future_locations) {
+                state
+                    .serialize_field(
+                        "installToFutureLocations",
+                        &self.install_to_future_locations,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            state.end()
+        }
+    }
     ///`GetInstalledLocationsV3SuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetInstalledLocationsV3SuccessfulResponseDto {
         ///Boolean to control if user wants app to be automatically installed to future locations
-        #[serde(
-            rename = "installToFutureLocations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub install_to_future_locations: ::std::option::Option<bool>,
         ///List of locations with their installation status for the requested app
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<InstalledLocationSchema>>,
         ///Query metadata (filters and sort applied)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub metadata: ::std::option::Option<V3InstalledLocationsListMetadataDto>,
         ///Pagination metadata (AIP-158)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pagination: ::std::option::Option<V3PaginationMetaDto>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -858,14 +945,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetInstalledLocationsV3SuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.install_to_future_locations),
+                ) + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.metadata))
+                + usize::from(!::std::option::Option::is_none(&self.pagination));
+            let mut state = serializer
+                .serialize_struct("GetInstalledLocationsV3SuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.install_to_future_locations) {
+                state
+                    .serialize_field(
+                        "installToFutureLocations",
+                        &self.install_to_future_locations,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.metadata) {
+                state.serialize_field("metadata", &self.metadata)?;
+            }
+            if !::std::option::Option::is_none(&self.pagination) {
+                state.serialize_field("pagination", &self.pagination)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLocationAccessCodeBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetLocationAccessCodeBodyDto {
         ///Company Id of location you want to request token for
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///The location ID for which you want to obtain accessToken
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationAccessCodeBodyDto {
@@ -923,64 +1041,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationAccessCodeBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("GetLocationAccessCodeBodyDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
+    }
     impl GetLocationAccessCodeBodyDto {
         pub fn builder() -> builder::GetLocationAccessCodeBodyDto {
             Default::default()
         }
     }
     ///`GetLocationAccessTokenSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetLocationAccessTokenSuccessfulResponseDto {
         ///Location access token which can be used to authenticate & authorize API under following scope
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///App ID of the installed application
-        #[serde(
-            rename = "appId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Time in seconds remaining for token to expire
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Location ID - Present only for Sub-Account Access Token
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///The OAuth2 refresh token used to obtain a new access token for this specific location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///Scopes the following accessToken have access to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
         ///The token type (always Bearer)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
-        #[serde(rename = "userId")]
         pub user_id: ::std::string::String,
         ///Version ID of the installed app version
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetLocationAccessTokenSuccessfulResponseDto {
@@ -1111,75 +1212,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationAccessTokenSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.access_token))
+                + usize::from(!::std::option::Option::is_none(&self.app_id))
+                + usize::from(!::std::option::Option::is_none(&self.expires_in))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::option::Option::is_none(&self.scope))
+                + usize::from(!::std::option::Option::is_none(&self.token_type))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer
+                .serialize_struct("GetLocationAccessTokenSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.access_token) {
+                state.serialize_field("access_token", &self.access_token)?;
+            }
+            if !::std::option::Option::is_none(&self.app_id) {
+                state.serialize_field("appId", &self.app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.expires_in) {
+                state.serialize_field("expires_in", &self.expires_in)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refresh_token", &self.refresh_token)?;
+            }
+            if !::std::option::Option::is_none(&self.scope) {
+                state.serialize_field("scope", &self.scope)?;
+            }
+            if !::std::option::Option::is_none(&self.token_type) {
+                state.serialize_field("token_type", &self.token_type)?;
+            }
+            state.serialize_field("userId", &self.user_id)?;
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLocationAccessTokenV3SuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLocationAccessTokenV3SuccessfulResponseDto {
         ///Location access token which can be used to authenticate & authorize API under following scope
-        #[serde(
-            rename = "accessToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub access_token: ::std::option::Option<::std::string::String>,
         ///App ID of the installed application
-        #[serde(
-            rename = "appId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub app_id: ::std::option::Option<::std::string::String>,
         ///Time in seconds remaining for token to expire
-        #[serde(
-            rename = "expiresIn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub expires_in: ::std::option::Option<f64>,
         ///Location ID - Present only for Sub-Account Access Token
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Plan Id of the subscribed plan in paid apps.
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///The OAuth2 refresh token used to obtain a new access token for this specific location.
-        #[serde(
-            rename = "refreshToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub refresh_token: ::std::option::Option<::std::string::String>,
         ///Scopes the following accessToken have access to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scope: ::std::option::Option<::std::string::String>,
         ///The token type (always Bearer)
-        #[serde(
-            rename = "tokenType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub token_type: ::std::option::Option<::std::string::String>,
         ///USER ID - Represent user id of person who performed installation
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///Version ID of the installed app version
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -1310,41 +1413,72 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLocationAccessTokenV3SuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.access_token))
+                + usize::from(!::std::option::Option::is_none(&self.app_id))
+                + usize::from(!::std::option::Option::is_none(&self.expires_in))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.refresh_token))
+                + usize::from(!::std::option::Option::is_none(&self.scope))
+                + usize::from(!::std::option::Option::is_none(&self.token_type))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer
+                .serialize_struct("GetLocationAccessTokenV3SuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.access_token) {
+                state.serialize_field("accessToken", &self.access_token)?;
+            }
+            if !::std::option::Option::is_none(&self.app_id) {
+                state.serialize_field("appId", &self.app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.expires_in) {
+                state.serialize_field("expiresIn", &self.expires_in)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.refresh_token) {
+                state.serialize_field("refreshToken", &self.refresh_token)?;
+            }
+            if !::std::option::Option::is_none(&self.scope) {
+                state.serialize_field("scope", &self.scope)?;
+            }
+            if !::std::option::Option::is_none(&self.token_type) {
+                state.serialize_field("tokenType", &self.token_type)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
+        }
+    }
     ///`InstalledLocationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InstalledLocationSchema {
         ///Address linked to location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<::std::string::String>,
         ///Location ID
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the app was installed on this location
-        #[serde(
-            rename = "installedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub installed_at: ::std::option::Option<::std::string::String>,
         ///Check if the requested app is installed for following location
-        #[serde(
-            rename = "isInstalled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_installed: ::std::option::Option<bool>,
         ///Name of the location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Version ID of the installed app version for this location
-        #[serde(
-            rename = "versionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for InstalledLocationSchema {
@@ -1435,25 +1569,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InstalledLocationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.installed_at))
+                + usize::from(!::std::option::Option::is_none(&self.is_installed))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.version_id));
+            let mut state = serializer.serialize_struct("InstalledLocationSchema", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.installed_at) {
+                state.serialize_field("installedAt", &self.installed_at)?;
+            }
+            if !::std::option::Option::is_none(&self.is_installed) {
+                state.serialize_field("isInstalled", &self.is_installed)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.version_id) {
+                state.serialize_field("versionId", &self.version_id)?;
+            }
+            state.end()
+        }
+    }
     ///`V3InstalledLocationsListMetadataDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct V3InstalledLocationsListMetadataDto {
         ///Filters that were applied to the query
-        #[serde(
-            rename = "filterApplied",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub filter_applied: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Sort order that was applied to the query
-        #[serde(
-            rename = "sortApplied",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub sort_applied: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for V3InstalledLocationsListMetadataDto {
@@ -1510,57 +1669,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for V3InstalledLocationsListMetadataDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::serde_json::Map::is_empty(&self.filter_applied))
+                + usize::from(!::serde_json::Map::is_empty(&self.sort_applied));
+            let mut state = serializer
+                .serialize_struct("V3InstalledLocationsListMetadataDto", len)?;
+            if !::serde_json::Map::is_empty(&self.filter_applied) {
+                state.serialize_field("filterApplied", &self.filter_applied)?;
+            }
+            if !::serde_json::Map::is_empty(&self.sort_applied) {
+                state.serialize_field("sortApplied", &self.sort_applied)?;
+            }
+            state.end()
+        }
+    }
     ///`V3PaginationMetaDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct V3PaginationMetaDto {
         ///Number of items returned in the current page
-        #[serde(
-            rename = "currentPageSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub current_page_size: ::std::option::Option<f64>,
         ///Estimated total records; present when exact total is unknown
-        #[serde(
-            rename = "estimatedTotalRecords",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub estimated_total_records: ::std::option::Option<f64>,
         ///True when a next page is available
-        #[serde(
-            rename = "hasNextPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_next_page: ::std::option::Option<bool>,
         ///True when a previous page is available
-        #[serde(
-            rename = "hasPrevPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_prev_page: ::std::option::Option<bool>,
         ///Opaque token to fetch the next page
-        #[serde(
-            rename = "nextPageToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page_token: ::std::option::Option<::std::string::String>,
         ///Opaque token to fetch the previous page
-        #[serde(
-            rename = "prevPageToken",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prev_page_token: ::std::option::Option<::std::string::String>,
         ///Total number of records matching the query across all pages
-        #[serde(
-            rename = "totalRecords",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_records: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for V3PaginationMetaDto {
@@ -1657,6 +1801,50 @@ pub mod types {
                     FIELDS,
                     V3PaginationMetaDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for V3PaginationMetaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.current_page_size))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.estimated_total_records),
+                ) + usize::from(!::std::option::Option::is_none(&self.has_next_page))
+                + usize::from(!::std::option::Option::is_none(&self.has_prev_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page_token))
+                + usize::from(!::std::option::Option::is_none(&self.prev_page_token))
+                + usize::from(!::std::option::Option::is_none(&self.total_records));
+            let mut state = serializer.serialize_struct("V3PaginationMetaDto", len)?;
+            if !::std::option::Option::is_none(&self.current_page_size) {
+                state.serialize_field("currentPageSize", &self.current_page_size)?;
+            }
+            if !::std::option::Option::is_none(&self.estimated_total_records) {
+                state
+                    .serialize_field(
+                        "estimatedTotalRecords",
+                        &self.estimated_total_records,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.has_next_page) {
+                state.serialize_field("hasNextPage", &self.has_next_page)?;
+            }
+            if !::std::option::Option::is_none(&self.has_prev_page) {
+                state.serialize_field("hasPrevPage", &self.has_prev_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page_token) {
+                state.serialize_field("nextPageToken", &self.next_page_token)?;
+            }
+            if !::std::option::Option::is_none(&self.prev_page_token) {
+                state.serialize_field("prevPageToken", &self.prev_page_token)?;
+            }
+            if !::std::option::Option::is_none(&self.total_records) {
+                state.serialize_field("totalRecords", &self.total_records)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

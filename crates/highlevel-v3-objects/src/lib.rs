@@ -42,21 +42,17 @@ pub mod types {
         }
     }
     ///`CreateCustomObjectSchemaDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCustomObjectSchemaDto {
         ///Pet Object`s description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///key that would be used to refer the Custom Object internally (lowercase + underscore_separated). 'custom_objects.' would be added as prefix by default
         pub key: ::std::string::String,
         ///This is what your custom object will be called. These labels will be used to display your custom object on the UI
         pub labels: CustomObjectLabelDto,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Primary property which will be displayed on the record page
-        #[serde(rename = "primaryDisplayPropertyDetails")]
         pub primary_display_property_details: CustomObjectDisplayPropertyDetails,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomObjectSchemaDto {
@@ -137,35 +133,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCustomObjectSchemaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(!::std::option::Option::is_none(&self.description));
+            let mut state = serializer
+                .serialize_struct("CreateCustomObjectSchemaDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("labels", &self.labels)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state
+                .serialize_field(
+                    "primaryDisplayPropertyDetails",
+                    &self.primary_display_property_details,
+                )?;
+            state.end()
+        }
+    }
     impl CreateCustomObjectSchemaDto {
         pub fn builder() -> builder::CreateCustomObjectSchemaDto {
             Default::default()
         }
     }
     ///`CreatedByResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreatedByResponseDto {
         ///Creation Channel
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub channel: ::std::option::Option<::std::string::String>,
         ///Created At
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///From where the record was created
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///User/Resource Id
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreatedByResponseDto {
@@ -235,18 +241,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreatedByResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.channel))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.source_id));
+            let mut state = serializer.serialize_struct("CreatedByResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.channel) {
+                state.serialize_field("channel", &self.channel)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomObjectByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomObjectByIdResponseDto {
         ///Is the response served from cache
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cache: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fields: ::std::option::Option<::std::vec::Vec<ICustomField>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object: ::std::option::Option<ICustomObjectSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomObjectByIdResponseDto {
@@ -309,11 +336,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.cache))
+                + usize::from(!::std::option::Option::is_none(&self.fields))
+                + usize::from(!::std::option::Option::is_none(&self.object));
+            let mut state = serializer
+                .serialize_struct("CustomObjectByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.cache) {
+                state.serialize_field("cache", &self.cache)?;
+            }
+            if !::std::option::Option::is_none(&self.fields) {
+                state.serialize_field("fields", &self.fields)?;
+            }
+            if !::std::option::Option::is_none(&self.object) {
+                state.serialize_field("object", &self.object)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomObjectDisplayPropertyDetails`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomObjectDisplayPropertyDetails {
         ///Primary property data Type (it can either be TEXT or NUMERICAL type)
-        #[serde(rename = "dataType")]
         pub data_type: ::std::string::String,
         ///key that would be used to refer the custom field internally (lowercase + underscore_separated). 'custom_objects.{{objectKey}}' would be added as prefix by default is not passed
         pub key: ::std::string::String,
@@ -381,13 +430,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectDisplayPropertyDetails {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("CustomObjectDisplayPropertyDetails", len)?;
+            state.serialize_field("dataType", &self.data_type)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl CustomObjectDisplayPropertyDetails {
         pub fn builder() -> builder::CustomObjectDisplayPropertyDetails {
             Default::default()
         }
     }
     ///`CustomObjectLabelDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomObjectLabelDto {
         ///Plural name of the custom object
         pub plural: ::std::string::String,
@@ -446,21 +510,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectLabelDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CustomObjectLabelDto", len)?;
+            state.serialize_field("plural", &self.plural)?;
+            state.serialize_field("singular", &self.singular)?;
+            state.end()
+        }
+    }
     impl CustomObjectLabelDto {
         pub fn builder() -> builder::CustomObjectLabelDto {
             Default::default()
         }
     }
     ///`CustomObjectLabelDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomObjectLabelDtoResponse {
         ///Plural name of the custom object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plural: ::std::option::Option<::std::string::String>,
         ///Singular name of the custom object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub singular: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomObjectLabelDtoResponse {
@@ -516,16 +589,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectLabelDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.plural))
+                + usize::from(!::std::option::Option::is_none(&self.singular));
+            let mut state = serializer
+                .serialize_struct("CustomObjectLabelDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.plural) {
+                state.serialize_field("plural", &self.plural)?;
+            }
+            if !::std::option::Option::is_none(&self.singular) {
+                state.serialize_field("singular", &self.singular)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomObjectLabelUpdateDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomObjectLabelUpdateDto {
         ///Plural name of the custom object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plural: ::std::option::Option<::std::string::String>,
         ///Singular name of the custom object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub singular: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomObjectLabelUpdateDto {
@@ -581,16 +669,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectLabelUpdateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.plural))
+                + usize::from(!::std::option::Option::is_none(&self.singular));
+            let mut state = serializer
+                .serialize_struct("CustomObjectLabelUpdateDto", len)?;
+            if !::std::option::Option::is_none(&self.plural) {
+                state.serialize_field("plural", &self.plural)?;
+            }
+            if !::std::option::Option::is_none(&self.singular) {
+                state.serialize_field("singular", &self.singular)?;
+            }
+            state.end()
+        }
+    }
     impl CustomObjectLabelUpdateDto {
         pub fn builder() -> builder::CustomObjectLabelUpdateDto {
             Default::default()
         }
     }
     ///`CustomObjectListResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomObjectListResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub objects: ::std::option::Option<::std::vec::Vec<ICustomObjectSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomObjectListResponseDto {
@@ -639,11 +744,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectListResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.objects));
+            let mut state = serializer
+                .serialize_struct("CustomObjectListResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.objects) {
+                state.serialize_field("objects", &self.objects)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomObjectResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomObjectResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object: ::std::option::Option<ICustomObjectSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomObjectResponseDto {
@@ -692,105 +811,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomObjectResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.object));
+            let mut state = serializer.serialize_struct("CustomObjectResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.object) {
+                state.serialize_field("object", &self.object)?;
+            }
+            state.end()
+        }
+    }
     ///`ICustomField`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ICustomField {
         ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-        #[serde(
-            rename = "acceptedFormats",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub accepted_formats: ::std::option::Option<ICustomFieldAcceptedFormats>,
         ///Determines if users can add a custom option value different from the predefined options in records for RADIO type fields. A custom value added in one record does not automatically become an option and will not appear as an option for other records.
-        #[serde(
-            rename = "allowCustomOption",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_custom_option: ::std::option::Option<bool>,
         ///Type of field that you are trying to create
-        #[serde(
-            rename = "dataType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data_type: ::std::option::Option<ICustomFieldDataType>,
         ///Date and time when the object was added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Description of the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Field key. For Custom Object it's formatted as "custom_object.{objectKey}.{fieldKey}". "custom_object" is a fixed prefix, "{objectKey}" is your custom object's identifier, and "{fieldName}" is the unique field name within that object. Example: "custom_object.pet.name" for a "name" field in a "pet" custom object.
-        #[serde(
-            rename = "fieldKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_key: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum file limit for uploads
-        #[serde(
-            rename = "maxFileLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_file_limit: ::std::option::Option<f64>,
         ///Field name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The key for your custom / standard object. This key uniquely identifies the custom object. Example: "custom_object.pet" for a custom object related to pets.
-        #[serde(
-            rename = "objectKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Options for the field (Optional, valid only for SINGLE_OPTIONS, MULTIPLE_OPTIONS, RADIO, CHECKBOX, TEXTBOX_LIST type)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<::std::vec::Vec<OptionDto>>,
         ///ID of the parent folder
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
         ///Placeholder text for the field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub placeholder: ::std::option::Option<::std::string::String>,
         ///Whether the field should be shown in forms
-        #[serde(
-            rename = "showInForms",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_forms: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomField {
@@ -956,34 +1025,97 @@ pub mod types {
             deserializer.deserialize_struct("ICustomField", FIELDS, ICustomFieldVisitor)
         }
     }
+    impl ::serde::Serialize for ICustomField {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.accepted_formats))
+                + usize::from(!::std::option::Option::is_none(&self.allow_custom_option))
+                + usize::from(!::std::option::Option::is_none(&self.data_type))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.field_key))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.max_file_limit))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.object_key))
+                + usize::from(!::std::option::Option::is_none(&self.options))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.placeholder))
+                + usize::from(!::std::option::Option::is_none(&self.show_in_forms));
+            let mut state = serializer.serialize_struct("ICustomField", len)?;
+            if !::std::option::Option::is_none(&self.accepted_formats) {
+                state.serialize_field("acceptedFormats", &self.accepted_formats)?;
+            }
+            if !::std::option::Option::is_none(&self.allow_custom_option) {
+                state.serialize_field("allowCustomOption", &self.allow_custom_option)?;
+            }
+            if !::std::option::Option::is_none(&self.data_type) {
+                state.serialize_field("dataType", &self.data_type)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.field_key) {
+                state.serialize_field("fieldKey", &self.field_key)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_file_limit) {
+                state.serialize_field("maxFileLimit", &self.max_file_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.object_key) {
+                state.serialize_field("objectKey", &self.object_key)?;
+            }
+            if !::std::option::Option::is_none(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.placeholder) {
+                state.serialize_field("placeholder", &self.placeholder)?;
+            }
+            if !::std::option::Option::is_none(&self.show_in_forms) {
+                state.serialize_field("showInForms", &self.show_in_forms)?;
+            }
+            state.end()
+        }
+    }
     ///Allowed file formats for uploads. Options include: .pdf, .docx, .doc, .jpg, .jpeg, .png, .gif, .csv, .xlsx, .xls, all
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ICustomFieldAcceptedFormats {
-        #[serde(rename = ".pdf")]
         Pdf,
-        #[serde(rename = ".docx")]
         Docx,
-        #[serde(rename = ".doc")]
         Doc,
-        #[serde(rename = ".jpg")]
         Jpg,
-        #[serde(rename = ".jpeg")]
         Jpeg,
-        #[serde(rename = ".png")]
         Png,
-        #[serde(rename = ".gif")]
         Gif,
-        #[serde(rename = ".csv")]
         Csv,
-        #[serde(rename = ".xlsx")]
         Xlsx,
-        #[serde(rename = ".xls")]
         Xls,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomFieldAcceptedFormats {
@@ -1009,6 +1141,30 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ICustomFieldAcceptedFormats {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Pdf => ".pdf",
+                        Self::Docx => ".docx",
+                        Self::Doc => ".doc",
+                        Self::Jpg => ".jpg",
+                        Self::Jpeg => ".jpeg",
+                        Self::Png => ".png",
+                        Self::Gif => ".gif",
+                        Self::Csv => ".csv",
+                        Self::Xlsx => ".xlsx",
+                        Self::Xls => ".xls",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ICustomFieldAcceptedFormats {
@@ -1067,35 +1223,22 @@ pub mod types {
         }
     }
     ///Type of field that you are trying to create
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ICustomFieldDataType {
-        #[serde(rename = "TEXT")]
         Text,
-        #[serde(rename = "LARGE_TEXT")]
         LargeText,
-        #[serde(rename = "NUMERICAL")]
         Numerical,
-        #[serde(rename = "PHONE")]
         Phone,
-        #[serde(rename = "MONETORY")]
         Monetory,
-        #[serde(rename = "CHECKBOX")]
         Checkbox,
-        #[serde(rename = "SINGLE_OPTIONS")]
         SingleOptions,
-        #[serde(rename = "MULTIPLE_OPTIONS")]
         MultipleOptions,
-        #[serde(rename = "DATE")]
         Date,
-        #[serde(rename = "TEXTBOX_LIST")]
         TextboxList,
-        #[serde(rename = "FILE_UPLOAD")]
         FileUpload,
-        #[serde(rename = "RADIO")]
         Radio,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomFieldDataType {
@@ -1122,6 +1265,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ICustomFieldDataType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Text => "TEXT",
+                        Self::LargeText => "LARGE_TEXT",
+                        Self::Numerical => "NUMERICAL",
+                        Self::Phone => "PHONE",
+                        Self::Monetory => "MONETORY",
+                        Self::Checkbox => "CHECKBOX",
+                        Self::SingleOptions => "SINGLE_OPTIONS",
+                        Self::MultipleOptions => "MULTIPLE_OPTIONS",
+                        Self::Date => "DATE",
+                        Self::TextboxList => "TEXTBOX_LIST",
+                        Self::FileUpload => "FILE_UPLOAD",
+                        Self::Radio => "RADIO",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ICustomFieldDataType {
@@ -1182,59 +1350,27 @@ pub mod types {
         }
     }
     ///`ICustomObjectSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ICustomObjectSchema {
         ///Date and time when the object was added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Custom / Standard  Object Descriptions for example , Pet Object`s description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///id of the custom / standard object schema
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///key that would be used to refer the custom / standard Object internally (lowercase + underscore_separated). For custom objects, 'custom_objects.' would be added as prefix by default
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///This is what your custom / standard  object will be called. These labels will be used to display your custom object on the UI
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub labels: ::std::option::Option<CustomObjectLabelDtoResponse>,
         ///location's id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Primary property for the custom / standard  Object. This would be used as primary data when rendering the UI. 'custom_objects.{{object_key}} or business.{{object_key}} (for company)' would be added as prefix by default for all the custom / standard objects
-        #[serde(
-            rename = "primaryDisplayProperty",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub primary_display_property: ::std::option::Option<::std::string::String>,
         ///false in case of custom objects and true in case of standard objects like contacts and opportunities
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub standard: ::std::option::Option<bool>,
         ///Object`s Type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for ICustomObjectSchema {
@@ -1357,38 +1493,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ICustomObjectSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.labels))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.primary_display_property),
+                ) + usize::from(!::std::option::Option::is_none(&self.standard))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("ICustomObjectSchema", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.labels) {
+                state.serialize_field("labels", &self.labels)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.primary_display_property) {
+                state
+                    .serialize_field(
+                        "primaryDisplayProperty",
+                        &self.primary_display_property,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.standard) {
+                state.serialize_field("standard", &self.standard)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`IRecordSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IRecordSchema {
         ///Date and time when the object was added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Date and time when the object was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::std::string::String>,
         ///Follower (User's ids). Limited to 10 for now
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///id of the record
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Owner (User's id). Limited to 1 for now. Only Supported with custom objects
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owner: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Properties of the record
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub properties: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for IRecordSchema {
@@ -1475,16 +1649,47 @@ pub mod types {
                 .deserialize_struct("IRecordSchema", FIELDS, IRecordSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for IRecordSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.owner))
+                + usize::from(!::std::option::Option::is_none(&self.properties));
+            let mut state = serializer.serialize_struct("IRecordSchema", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.owner) {
+                state.serialize_field("owner", &self.owner)?;
+            }
+            if !::std::option::Option::is_none(&self.properties) {
+                state.serialize_field("properties", &self.properties)?;
+            }
+            state.end()
+        }
+    }
     ///`ObjectRecordDeleteResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ObjectRecordDeleteResponseDto {
         ///id of the deleted object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///boolean that defines if the operation was a success or not
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ObjectRecordDeleteResponseDto {
@@ -1541,20 +1746,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ObjectRecordDeleteResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("ObjectRecordDeleteResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`OptionDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OptionDto {
         ///Key of the option (Included in Create and Response, excluded in Update)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///Value of the option
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///URL associated with the option (Optional, valid only for RADIO type)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OptionDto {
@@ -1612,11 +1830,31 @@ pub mod types {
             deserializer.deserialize_struct("OptionDto", FIELDS, OptionDtoVisitor)
         }
     }
+    impl ::serde::Serialize for OptionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("OptionDto", len)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`RecordByIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecordByIdResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub record: ::std::option::Option<IRecordSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecordByIdResponseDto {
@@ -1665,79 +1903,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecordByIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.record));
+            let mut state = serializer.serialize_struct("RecordByIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.record) {
+                state.serialize_field("record", &self.record)?;
+            }
+            state.end()
+        }
+    }
     ///`RecordResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecordResponseDto {
         ///Date and time when the object was added
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Created By Meta
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<CreatedByResponseDto>,
         ///Follower (User's ids). Limited to 10 and supported for custom objects for now
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///id of the record
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Last Updated By Meta
-        #[serde(
-            rename = "lastUpdatedBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_updated_by: ::std::option::Option<CreatedByResponseDto>,
         ///Location Id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///ObjectId Id
-        #[serde(
-            rename = "objectId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_id: ::std::option::Option<::std::string::String>,
         ///ObjectId key
-        #[serde(
-            rename = "objectKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub object_key: ::std::option::Option<::std::string::String>,
         ///Owner (User's id). Limited to 1 for now . Only supported for custom objects for now
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub owner: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Properties of the record
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub properties: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "searchAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub search_after: ::std::option::Option<::std::vec::Vec<f64>>,
         ///Date and time when the object was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecordResponseDto {
@@ -1876,16 +2081,71 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for RecordResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_updated_by))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.object_id))
+                + usize::from(!::std::option::Option::is_none(&self.object_key))
+                + usize::from(!::std::option::Option::is_none(&self.owner))
+                + usize::from(!::std::option::Option::is_none(&self.properties))
+                + usize::from(!::std::option::Option::is_none(&self.search_after))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("RecordResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_updated_by) {
+                state.serialize_field("lastUpdatedBy", &self.last_updated_by)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.object_id) {
+                state.serialize_field("objectId", &self.object_id)?;
+            }
+            if !::std::option::Option::is_none(&self.object_key) {
+                state.serialize_field("objectKey", &self.object_key)?;
+            }
+            if !::std::option::Option::is_none(&self.owner) {
+                state.serialize_field("owner", &self.owner)?;
+            }
+            if !::std::option::Option::is_none(&self.properties) {
+                state.serialize_field("properties", &self.properties)?;
+            }
+            if !::std::option::Option::is_none(&self.search_after) {
+                state.serialize_field("searchAfter", &self.search_after)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchRecordResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchRecordResponseDto {
         ///Records
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub records: ::std::option::Option<::std::vec::Vec<RecordResponseDto>>,
         ///Total Number of records
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchRecordResponseDto {
@@ -1941,20 +2201,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchRecordResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.records))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("SearchRecordResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.records) {
+                state.serialize_field("records", &self.records)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchRecordsBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SearchRecordsBody {
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Page
         pub page: f64,
         ///Page Limit
-        #[serde(rename = "pageLimit")]
         pub page_limit: f64,
         ///Pass this query parameter to search using your searchable properties. For example, if you have a custom object called “Pets” and have configured “name” as a searchable property, you can pass name:Buddy to search for pets with the name “Buddy.”
         pub query: ::std::string::String,
-        #[serde(rename = "searchAfter")]
         pub search_after: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchRecordsBody {
@@ -2036,6 +2312,22 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchRecordsBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("SearchRecordsBody", len)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("page", &self.page)?;
+            state.serialize_field("pageLimit", &self.page_limit)?;
+            state.serialize_field("query", &self.query)?;
+            state.serialize_field("searchAfter", &self.search_after)?;
+            state.end()
+        }
+    }
     impl SearchRecordsBody {
         pub fn builder() -> builder::SearchRecordsBody {
             Default::default()
@@ -2071,21 +2363,15 @@ pub mod types {
         }
     }
     ///`UpdateCustomObjectSchemaDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomObjectSchemaDto {
         ///Pet Object`s description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///This is how your custom object will  be  displayed
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub labels: ::std::option::Option<CustomObjectLabelUpdateDto>,
         ///location id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Searchable Fields: Provide the field key of your object that you want to search on, using the format (custom_object.<object_name>.<field_key>).
-        #[serde(rename = "searchableProperties")]
         pub searchable_properties: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomObjectSchemaDto {
@@ -2160,6 +2446,28 @@ pub mod types {
                     FIELDS,
                     UpdateCustomObjectSchemaDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomObjectSchemaDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.labels));
+            let mut state = serializer
+                .serialize_struct("UpdateCustomObjectSchemaDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.labels) {
+                state.serialize_field("labels", &self.labels)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("searchableProperties", &self.searchable_properties)?;
+            state.end()
         }
     }
     impl UpdateCustomObjectSchemaDto {

@@ -13,17 +13,15 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AdditionalDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AdditionalDetailsDto {
         ///Include calendar events in the response
-        #[serde(rename = "calendarEvents")]
         pub calendar_events: bool,
         ///Include notes in the response
         pub notes: bool,
         ///Include tasks in the response
         pub tasks: bool,
         ///Include unread conversations count in the response
-        #[serde(rename = "unReadConversations")]
         pub un_read_conversations: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for AdditionalDetailsDto {
@@ -96,24 +94,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AdditionalDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("AdditionalDetailsDto", len)?;
+            state.serialize_field("calendarEvents", &self.calendar_events)?;
+            state.serialize_field("notes", &self.notes)?;
+            state.serialize_field("tasks", &self.tasks)?;
+            state.serialize_field("unReadConversations", &self.un_read_conversations)?;
+            state.end()
+        }
+    }
     impl AdditionalDetailsDto {
         pub fn builder() -> builder::AdditionalDetailsDto {
             Default::default()
         }
     }
     ///`CreateAddFollowersSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateAddFollowersSuccessfulResponseDto {
         ///Current list of all follower user IDs after the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///User IDs that were successfully added as followers
-        #[serde(
-            rename = "followersAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_added: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -176,61 +182,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateAddFollowersSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.followers_added));
+            let mut state = serializer
+                .serialize_struct("CreateAddFollowersSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.followers_added) {
+                state.serialize_field("followersAdded", &self.followers_added)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateDtoV3`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateDtoV3 {
         ///Identifier of the user the opportunity is assigned to
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Identifier of the contact linked to the opportunity
-        #[serde(rename = "contactId")]
         pub contact_id: ::std::string::String,
         ///Add custom fields to opportunities.
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<CreateDtoV3CustomFieldsItem>,
         ///Expected close date. Supported formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, or ISO 8601
-        #[serde(
-            rename = "forecastExpectedCloseDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_expected_close_date: ::std::option::Option<::std::string::String>,
         ///Forecast probability
-        #[serde(
-            rename = "forecastProbability",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_probability: ::std::option::Option<f64>,
         ///Identifier of the location (sub-account)
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Monetary value of the opportunity
-        #[serde(
-            rename = "monetaryValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         ///Name of the opportunity
         pub name: ::std::string::String,
         ///pipeline Id
-        #[serde(rename = "pipelineId")]
         pub pipeline_id: ::std::string::String,
         ///Identifier of the pipeline stage
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         ///Current status of the opportunity
         pub status: CreateDtoV3Status,
@@ -355,6 +348,54 @@ pub mod types {
             deserializer.deserialize_struct("CreateDtoV3", FIELDS, CreateDtoV3Visitor)
         }
     }
+    impl ::serde::Serialize for CreateDtoV3 {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_expected_close_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_probability),
+                ) + usize::from(!::std::option::Option::is_none(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id));
+            let mut state = serializer.serialize_struct("CreateDtoV3", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            state.serialize_field("contactId", &self.contact_id)?;
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_expected_close_date) {
+                state
+                    .serialize_field(
+                        "forecastExpectedCloseDate",
+                        &self.forecast_expected_close_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_probability) {
+                state
+                    .serialize_field("forecastProbability", &self.forecast_probability)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("pipelineId", &self.pipeline_id)?;
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl CreateDtoV3 {
         pub fn builder() -> builder::CreateDtoV3 {
             Default::default()
@@ -379,21 +420,15 @@ pub mod types {
         }
     }
     ///Current status of the opportunity
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateDtoV3Status {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateDtoV3Status {
@@ -413,6 +448,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateDtoV3Status {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateDtoV3Status {
@@ -459,18 +512,11 @@ pub mod types {
         }
     }
     ///`CustomFieldResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldResponseSchema {
         ///The value of the custom field
-        #[serde(
-            rename = "fieldValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::serde_json::Value>,
         ///Unique identifier of the custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldResponseSchema {
@@ -526,21 +572,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.id));
+            let mut state = serializer
+                .serialize_struct("CustomFieldResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("fieldValue", &self.field_value)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomFieldsInputArraySchemaV3`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomFieldsInputArraySchemaV3 {
         ///Value of the custom field
-        #[serde(
-            rename = "fieldValue",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub field_value: ::std::vec::Vec<::std::string::String>,
         ///Pass either `id` or `key` of custom field
         pub id: ::std::string::String,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputArraySchemaV3 {
@@ -600,26 +659,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputArraySchemaV3 {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputArraySchemaV3", len)?;
+            if !::std::vec::Vec::is_empty(&self.field_value) {
+                state.serialize_field("fieldValue", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CustomFieldsInputArraySchemaV3 {
         pub fn builder() -> builder::CustomFieldsInputArraySchemaV3 {
             Default::default()
         }
     }
     ///`CustomFieldsInputObjectSchemaV3`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomFieldsInputObjectSchemaV3 {
         ///Value of the custom field
-        #[serde(
-            rename = "fieldValue",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub field_value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Pass either `id` or `key` of custom field
         pub id: ::std::string::String,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputObjectSchemaV3 {
@@ -679,28 +751,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputObjectSchemaV3 {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::serde_json::Map::is_empty(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputObjectSchemaV3", len)?;
+            if !::serde_json::Map::is_empty(&self.field_value) {
+                state.serialize_field("fieldValue", &self.field_value)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CustomFieldsInputObjectSchemaV3 {
         pub fn builder() -> builder::CustomFieldsInputObjectSchemaV3 {
             Default::default()
         }
     }
     ///`CustomFieldsInputStringSchemaV3`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomFieldsInputStringSchemaV3 {
         ///Value of the custom field
-        #[serde(
-            rename = "fieldValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub field_value: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Pass either `id` or `key` of custom field
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomFieldsInputStringSchemaV3 {
@@ -764,24 +848,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomFieldsInputStringSchemaV3 {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.field_value))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.key));
+            let mut state = serializer
+                .serialize_struct("CustomFieldsInputStringSchemaV3", len)?;
+            if !::std::option::Option::is_none(&self.field_value) {
+                state.serialize_field("fieldValue", &self.field_value)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            state.end()
+        }
+    }
     impl CustomFieldsInputStringSchemaV3 {
         pub fn builder() -> builder::CustomFieldsInputStringSchemaV3 {
             Default::default()
         }
     }
     ///`DeleteFollowersSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteFollowersSuccessfulResponseDto {
         ///Current list of all follower user IDs after the operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///User IDs that were successfully removed as followers
-        #[serde(
-            rename = "followersRemoved",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers_removed: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -844,16 +945,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteFollowersSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(!::std::option::Option::is_none(&self.followers_removed));
+            let mut state = serializer
+                .serialize_struct("DeleteFollowersSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.followers_removed) {
+                state.serialize_field("followersRemoved", &self.followers_removed)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteUpdateOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteUpdateOpportunitySuccessfulResponseDto {
         ///Indicates whether the operation was successful. Deprecated — use `success` instead.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeded: ::std::option::Option<bool>,
         ///Indicates whether the operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -917,8 +1034,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteUpdateOpportunitySuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.succeded))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteUpdateOpportunitySuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.succeded) {
+                state.serialize_field("succeded", &self.succeded)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`FollowersDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FollowersDto {
         ///Array of user IDs to add or remove as followers (max 10)
         pub followers: ::std::vec::Vec<::std::string::String>,
@@ -965,17 +1102,27 @@ pub mod types {
             deserializer.deserialize_struct("FollowersDto", FIELDS, FollowersDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FollowersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("FollowersDto", len)?;
+            state.serialize_field("followers", &self.followers)?;
+            state.end()
+        }
+    }
     impl FollowersDto {
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
     }
     ///`GetPipelinesSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPipelinesSuccessfulResponseDto {
         ///List of pipelines for the location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipelines: ::std::option::Option<::std::vec::Vec<PipelinesResponseSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPipelinesSuccessfulResponseDto {
@@ -1025,12 +1172,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPipelinesSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.pipelines));
+            let mut state = serializer
+                .serialize_struct("GetPipelinesSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.pipelines) {
+                state.serialize_field("pipelines", &self.pipelines)?;
+            }
+            state.end()
+        }
+    }
     ///`GetPostOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetPostOpportunitySuccessfulResponseDto {
         ///The created or retrieved opportunity object
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunity: ::std::option::Option<SearchOpportunitiesResponseSchema>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetPostOpportunitySuccessfulResponseDto {
@@ -1084,37 +1245,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetPostOpportunitySuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.opportunity));
+            let mut state = serializer
+                .serialize_struct("GetPostOpportunitySuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.opportunity) {
+                state.serialize_field("opportunity", &self.opportunity)?;
+            }
+            state.end()
+        }
+    }
     ///`LostReasonResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LostReasonResponseSchema {
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///lost reason id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///lost reason name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LostReasonResponseSchema {
@@ -1197,21 +1355,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LostReasonResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("LostReasonResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`LostReasonsResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LostReasonsResponseSchema {
         ///List of lost reasons for the location
-        #[serde(
-            rename = "lostReasons",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reasons: ::std::option::Option<
             ::std::vec::Vec<LostReasonResponseSchema>,
         >,
         ///Total number of lost reasons matching the query
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for LostReasonsResponseSchema {
@@ -1267,23 +1450,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LostReasonsResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.lost_reasons))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("LostReasonsResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.lost_reasons) {
+                state.serialize_field("lostReasons", &self.lost_reasons)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`OpportunitySearchBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct OpportunitySearchBodyDto {
         ///Flags to include additional related entities in the response
-        #[serde(rename = "additionalDetails")]
         pub additional_details: AdditionalDetailsDto,
         ///Maximum number of results to return per page
         pub limit: f64,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Page number (0-indexed)
         pub page: f64,
         ///Full-text search query string (max 75 characters)
         pub query: ::std::string::String,
         ///Search-after cursor values for deep pagination
-        #[serde(rename = "searchAfter")]
         pub search_after: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OpportunitySearchBodyDto {
@@ -1371,64 +1571,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OpportunitySearchBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer
+                .serialize_struct("OpportunitySearchBodyDto", len)?;
+            state.serialize_field("additionalDetails", &self.additional_details)?;
+            state.serialize_field("limit", &self.limit)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("page", &self.page)?;
+            state.serialize_field("query", &self.query)?;
+            state.serialize_field("searchAfter", &self.search_after)?;
+            state.end()
+        }
+    }
     impl OpportunitySearchBodyDto {
         pub fn builder() -> builder::OpportunitySearchBodyDto {
             Default::default()
         }
     }
     ///`PipelinesResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PipelinesResponseSchema {
         ///How pipeline/stage colors are rendered
-        #[serde(
-            rename = "colorRenderMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub color_render_mode: ::std::option::Option<
             PipelinesResponseSchemaColorRenderMode,
         >,
         ///Unique identifier of the pipeline
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Identifier of the location (sub-account) this pipeline belongs to
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name of the pipeline
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Whether the pipeline is shown in the funnel view
-        #[serde(
-            rename = "showInFunnel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_funnel: ::std::option::Option<bool>,
         ///Whether the pipeline is shown in the pie chart view
-        #[serde(
-            rename = "showInPieChart",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub show_in_pie_chart: ::std::option::Option<bool>,
         ///Stages belonging to this pipeline
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stages: ::std::option::Option<
             ::std::vec::Vec<PipelinesResponseSchemaStagesItem>,
         >,
         ///Whether stage-level win probability is enabled for this pipeline
-        #[serde(
-            rename = "useOpportunityProbability",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub use_opportunity_probability: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchema {
@@ -1535,18 +1722,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PipelinesResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.color_render_mode))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.show_in_funnel))
+                + usize::from(!::std::option::Option::is_none(&self.show_in_pie_chart))
+                + usize::from(!::std::option::Option::is_none(&self.stages))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.use_opportunity_probability),
+                );
+            let mut state = serializer.serialize_struct("PipelinesResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.color_render_mode) {
+                state.serialize_field("colorRenderMode", &self.color_render_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.show_in_funnel) {
+                state.serialize_field("showInFunnel", &self.show_in_funnel)?;
+            }
+            if !::std::option::Option::is_none(&self.show_in_pie_chart) {
+                state.serialize_field("showInPieChart", &self.show_in_pie_chart)?;
+            }
+            if !::std::option::Option::is_none(&self.stages) {
+                state.serialize_field("stages", &self.stages)?;
+            }
+            if !::std::option::Option::is_none(&self.use_opportunity_probability) {
+                state
+                    .serialize_field(
+                        "useOpportunityProbability",
+                        &self.use_opportunity_probability,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///How pipeline/stage colors are rendered
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PipelinesResponseSchemaColorRenderMode {
-        #[serde(rename = "dot")]
         Dot,
-        #[serde(rename = "bg-tint")]
         BgTint,
-        #[serde(rename = "none")]
         None,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchemaColorRenderMode {
@@ -1564,6 +1796,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PipelinesResponseSchemaColorRenderMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Dot => "dot",
+                        Self::BgTint => "bg-tint",
+                        Self::None => "none",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PipelinesResponseSchemaColorRenderMode {
@@ -1607,16 +1855,10 @@ pub mod types {
         }
     }
     ///`PipelinesResponseSchemaStagesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PipelinesResponseSchemaStagesItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub position: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for PipelinesResponseSchemaStagesItem {
@@ -1680,30 +1922,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PipelinesResponseSchemaStagesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.position));
+            let mut state = serializer
+                .serialize_struct("PipelinesResponseSchemaStagesItem", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.position) {
+                state.serialize_field("position", &self.position)?;
+            }
+            state.end()
+        }
+    }
     ///`PostSearchSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostSearchSuccessfulResponseDto {
         ///Aggregation results keyed by aggregation name
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///List of opportunities matching the search criteria
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunities: ::std::option::Option<
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
         ///Per-stage totals when pipeline filter is present
-        #[serde(
-            rename = "stageAggregations",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stage_aggregations: ::std::option::Option<
             ::std::vec::Vec<StageAggregationResponseDto>,
         >,
         ///Total number of opportunities matching the query
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostSearchSuccessfulResponseDto {
@@ -1777,54 +2032,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostSearchSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::serde_json::Map::is_empty(&self.aggregations))
+                + usize::from(!::std::option::Option::is_none(&self.opportunities))
+                + usize::from(!::std::option::Option::is_none(&self.stage_aggregations))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("PostSearchSuccessfulResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.aggregations) {
+                state.serialize_field("aggregations", &self.aggregations)?;
+            }
+            if !::std::option::Option::is_none(&self.opportunities) {
+                state.serialize_field("opportunities", &self.opportunities)?;
+            }
+            if !::std::option::Option::is_none(&self.stage_aggregations) {
+                state.serialize_field("stageAggregations", &self.stage_aggregations)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchMetaResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchMetaResponseSchema {
         ///Current page number
-        #[serde(
-            rename = "currentPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub current_page: ::std::option::Option<f64>,
         ///Next page number
-        #[serde(
-            rename = "nextPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<f64>,
         ///URL to retrieve the next page of results
-        #[serde(
-            rename = "nextPageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page_url: ::std::option::Option<::std::string::String>,
         ///Previous page number
-        #[serde(
-            rename = "prevPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prev_page: ::std::option::Option<f64>,
         ///Cursor timestamp to use for pagination (startAfter param)
-        #[serde(
-            rename = "startAfter",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after: ::std::option::Option<f64>,
         ///Cursor id to use for pagination (startAfterId param)
-        #[serde(
-            rename = "startAfterId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_after_id: ::std::option::Option<::std::string::String>,
         ///Total number of opportunities matching the query
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchMetaResponseSchema {
@@ -1923,35 +2174,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchMetaResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.current_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page_url))
+                + usize::from(!::std::option::Option::is_none(&self.prev_page))
+                + usize::from(!::std::option::Option::is_none(&self.start_after))
+                + usize::from(!::std::option::Option::is_none(&self.start_after_id))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("SearchMetaResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.current_page) {
+                state.serialize_field("currentPage", &self.current_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page) {
+                state.serialize_field("nextPage", &self.next_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page_url) {
+                state.serialize_field("nextPageUrl", &self.next_page_url)?;
+            }
+            if !::std::option::Option::is_none(&self.prev_page) {
+                state.serialize_field("prevPage", &self.prev_page)?;
+            }
+            if !::std::option::Option::is_none(&self.start_after) {
+                state.serialize_field("startAfter", &self.start_after)?;
+            }
+            if !::std::option::Option::is_none(&self.start_after_id) {
+                state.serialize_field("startAfterId", &self.start_after_id)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchOpportunitiesContactResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchOpportunitiesContactResponseSchema {
         ///Company name associated with the contact
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Email address of the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Full name of the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Phone number of the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Tags associated with the contact
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchOpportunitiesContactResponseSchema {
@@ -2049,211 +2325,116 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchOpportunitiesContactResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.tags));
+            let mut state = serializer
+                .serialize_struct("SearchOpportunitiesContactResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.tags) {
+                state.serialize_field("tags", &self.tags)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchOpportunitiesResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchOpportunitiesResponseSchema {
         ///Identifier of the user the opportunity is assigned to
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Calendar events attached to the opportunity
-        #[serde(
-            rename = "calendarEvents",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_events: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///Contact details associated with the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact: ::std::option::Option<SearchOpportunitiesContactResponseSchema>,
         ///Identifier of the contact linked to the opportunity
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///ISO 8601 timestamp when the opportunity was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Custom fields associated with the opportunity
-        #[serde(
-            rename = "customFields",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_fields: ::std::option::Option<
             ::std::vec::Vec<CustomFieldResponseSchema>,
         >,
         ///Effective win probability after stage and forecast adjustments (0–100)
-        #[serde(
-            rename = "effectiveProbability",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub effective_probability: ::std::option::Option<f64>,
         ///External object identifier for integrations
-        #[serde(
-            rename = "externalObjectId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub external_object_id: ::std::option::Option<::std::string::String>,
         ///User IDs following this opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub followers: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///Total days the close date has slipped
-        #[serde(
-            rename = "forecastDaysSlipped",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_days_slipped: ::std::option::Option<f64>,
         ///Expected close date for the forecast (YYYY-MM-DD)
-        #[serde(
-            rename = "forecastExpectedCloseDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_expected_close_date: ::std::option::Option<::std::string::String>,
         ///ISO 8601 timestamp of the last close-date slip
-        #[serde(
-            rename = "forecastLastSlippedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_last_slipped_at: ::std::option::Option<::std::string::String>,
         ///Original forecast close date before any slippage (YYYY-MM-DD)
-        #[serde(
-            rename = "forecastOriginalCloseDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_original_close_date: ::std::option::Option<::std::string::String>,
         ///Forecast win probability percentage (0–100)
-        #[serde(
-            rename = "forecastProbability",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_probability: ::std::option::Option<f64>,
         ///Number of times the close date has slipped
-        #[serde(
-            rename = "forecastSlippageCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_slippage_count: ::std::option::Option<f64>,
         ///Unique identifier of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Index version of the opportunity record
-        #[serde(
-            rename = "indexVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub index_version: ::std::option::Option<::std::string::String>,
         ///ISO 8601 timestamp of the last action on the opportunity
-        #[serde(
-            rename = "lastActionDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_action_date: ::std::option::Option<::std::string::String>,
         ///ISO 8601 timestamp of the last stage change
-        #[serde(
-            rename = "lastStageChangeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_stage_change_at: ::std::option::Option<::std::string::String>,
         ///ISO 8601 timestamp of the last status change
-        #[serde(
-            rename = "lastStatusChangeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_status_change_at: ::std::option::Option<::std::string::String>,
         ///Identifier of the location (sub-account) the opportunity belongs to
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Identifier of the lost reason if the opportunity was marked lost
-        #[serde(
-            rename = "lostReasonId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         ///Monetary value of the opportunity
-        #[serde(
-            rename = "monetaryValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         ///Name of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Notes attached to the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///Identifier of the pipeline the opportunity belongs to
-        #[serde(
-            rename = "pipelineId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
         ///Identifier of the pipeline stage the opportunity is in
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         ///Source of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
         ///Current status of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Tasks attached to the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tasks: ::std::option::Option<
             ::std::vec::Vec<::std::option::Option<::std::vec::Vec<::serde_json::Value>>>,
         >,
         ///ISO 8601 timestamp when the opportunity was last updated
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchOpportunitiesResponseSchema {
@@ -2545,22 +2726,194 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchOpportunitiesResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_events))
+                + usize::from(!::std::option::Option::is_none(&self.contact))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.custom_fields))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.effective_probability),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.external_object_id))
+                + usize::from(!::std::option::Option::is_none(&self.followers))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_days_slipped),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_expected_close_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_last_slipped_at),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_original_close_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_probability),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_slippage_count),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.index_version))
+                + usize::from(!::std::option::Option::is_none(&self.last_action_date))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_stage_change_at),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.last_status_change_at),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.lost_reason_id))
+                + usize::from(!::std::option::Option::is_none(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.notes))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_id))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.tasks))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SearchOpportunitiesResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_events) {
+                state.serialize_field("calendarEvents", &self.calendar_events)?;
+            }
+            if !::std::option::Option::is_none(&self.contact) {
+                state.serialize_field("contact", &self.contact)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.effective_probability) {
+                state
+                    .serialize_field(
+                        "effectiveProbability",
+                        &self.effective_probability,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.external_object_id) {
+                state.serialize_field("externalObjectId", &self.external_object_id)?;
+            }
+            if !::std::option::Option::is_none(&self.followers) {
+                state.serialize_field("followers", &self.followers)?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_days_slipped) {
+                state
+                    .serialize_field(
+                        "forecastDaysSlipped",
+                        &self.forecast_days_slipped,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_expected_close_date) {
+                state
+                    .serialize_field(
+                        "forecastExpectedCloseDate",
+                        &self.forecast_expected_close_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_last_slipped_at) {
+                state
+                    .serialize_field(
+                        "forecastLastSlippedAt",
+                        &self.forecast_last_slipped_at,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_original_close_date) {
+                state
+                    .serialize_field(
+                        "forecastOriginalCloseDate",
+                        &self.forecast_original_close_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_probability) {
+                state
+                    .serialize_field("forecastProbability", &self.forecast_probability)?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_slippage_count) {
+                state
+                    .serialize_field(
+                        "forecastSlippageCount",
+                        &self.forecast_slippage_count,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.index_version) {
+                state.serialize_field("indexVersion", &self.index_version)?;
+            }
+            if !::std::option::Option::is_none(&self.last_action_date) {
+                state.serialize_field("lastActionDate", &self.last_action_date)?;
+            }
+            if !::std::option::Option::is_none(&self.last_stage_change_at) {
+                state.serialize_field("lastStageChangeAt", &self.last_stage_change_at)?;
+            }
+            if !::std::option::Option::is_none(&self.last_status_change_at) {
+                state
+                    .serialize_field("lastStatusChangeAt", &self.last_status_change_at)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.lost_reason_id) {
+                state.serialize_field("lostReasonId", &self.lost_reason_id)?;
+            }
+            if !::std::option::Option::is_none(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_id) {
+                state.serialize_field("pipelineId", &self.pipeline_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.tasks) {
+                state.serialize_field("tasks", &self.tasks)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchOpportunityStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SearchOpportunityStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SearchOpportunityStatus {
@@ -2580,6 +2933,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SearchOpportunityStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SearchOpportunityStatus {
@@ -2626,18 +2997,13 @@ pub mod types {
         }
     }
     ///`SearchSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchSuccessfulResponseDto {
         ///Aggregation results keyed by aggregation name
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub aggregations: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Pagination metadata for the result set
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<SearchMetaResponseSchema>,
         ///List of opportunities matching the search criteria
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opportunities: ::std::option::Option<
             ::std::vec::Vec<SearchOpportunitiesResponseSchema>,
         >,
@@ -2700,57 +3066,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::serde_json::Map::is_empty(&self.aggregations))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.opportunities));
+            let mut state = serializer
+                .serialize_struct("SearchSuccessfulResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.aggregations) {
+                state.serialize_field("aggregations", &self.aggregations)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.opportunities) {
+                state.serialize_field("opportunities", &self.opportunities)?;
+            }
+            state.end()
+        }
+    }
     ///`StageAggregationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StageAggregationResponseDto {
         ///Total value of open opportunities in this stage
-        #[serde(
-            rename = "openValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_value: ::std::option::Option<f64>,
         ///Probability-weighted value of open opportunities in this stage
-        #[serde(
-            rename = "openWeightedValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub open_weighted_value: ::std::option::Option<f64>,
         ///Identifier of the pipeline stage being aggregated
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         ///Total number of opportunities in this stage
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
         ///Total monetary value of all opportunities in this stage
-        #[serde(
-            rename = "totalValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_value: ::std::option::Option<f64>,
         ///Probability-weighted total value of opportunities in this stage
-        #[serde(
-            rename = "weightedValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub weighted_value: ::std::option::Option<f64>,
         ///Total value of won opportunities in this stage
-        #[serde(
-            rename = "wonValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub won_value: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for StageAggregationResponseDto {
@@ -2849,65 +3204,66 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StageAggregationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.open_value))
+                + usize::from(!::std::option::Option::is_none(&self.open_weighted_value))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.total_count))
+                + usize::from(!::std::option::Option::is_none(&self.total_value))
+                + usize::from(!::std::option::Option::is_none(&self.weighted_value))
+                + usize::from(!::std::option::Option::is_none(&self.won_value));
+            let mut state = serializer
+                .serialize_struct("StageAggregationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.open_value) {
+                state.serialize_field("openValue", &self.open_value)?;
+            }
+            if !::std::option::Option::is_none(&self.open_weighted_value) {
+                state.serialize_field("openWeightedValue", &self.open_weighted_value)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            if !::std::option::Option::is_none(&self.total_value) {
+                state.serialize_field("totalValue", &self.total_value)?;
+            }
+            if !::std::option::Option::is_none(&self.weighted_value) {
+                state.serialize_field("weightedValue", &self.weighted_value)?;
+            }
+            if !::std::option::Option::is_none(&self.won_value) {
+                state.serialize_field("wonValue", &self.won_value)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateOpportunityDtoV3`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateOpportunityDtoV3 {
         ///Identifier of the user the opportunity is assigned to
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///Update custom fields to opportunities.
-        #[serde(
-            rename = "customFields",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub custom_fields: ::std::vec::Vec<UpdateOpportunityDtoV3CustomFieldsItem>,
         ///Expected close date. Supported formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, or ISO 8601
-        #[serde(
-            rename = "forecastExpectedCloseDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_expected_close_date: ::std::option::Option<::std::string::String>,
         ///Forecast probability
-        #[serde(
-            rename = "forecastProbability",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_probability: ::std::option::Option<f64>,
         ///Monetary value of the opportunity
-        #[serde(
-            rename = "monetaryValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub monetary_value: ::std::option::Option<f64>,
         ///Name of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///pipeline Id
-        #[serde(
-            rename = "pipelineId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
         ///Identifier of the pipeline stage
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         ///Current status of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpdateOpportunityDtoV3Status>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoV3 {
@@ -3020,6 +3376,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateOpportunityDtoV3 {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(!::std::vec::Vec::is_empty(&self.custom_fields))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_expected_close_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_probability),
+                ) + usize::from(!::std::option::Option::is_none(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_id))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("UpdateOpportunityDtoV3", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.custom_fields) {
+                state.serialize_field("customFields", &self.custom_fields)?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_expected_close_date) {
+                state
+                    .serialize_field(
+                        "forecastExpectedCloseDate",
+                        &self.forecast_expected_close_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_probability) {
+                state
+                    .serialize_field("forecastProbability", &self.forecast_probability)?;
+            }
+            if !::std::option::Option::is_none(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_id) {
+                state.serialize_field("pipelineId", &self.pipeline_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateOpportunityDtoV3 {
         pub fn builder() -> builder::UpdateOpportunityDtoV3 {
             Default::default()
@@ -3044,21 +3455,15 @@ pub mod types {
         }
     }
     ///Current status of the opportunity
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateOpportunityDtoV3Status {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoV3Status {
@@ -3078,6 +3483,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateOpportunityDtoV3Status {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateOpportunityDtoV3Status {
@@ -3125,14 +3548,9 @@ pub mod types {
         }
     }
     ///`UpdateStatusDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateStatusDto {
         ///lost reason Id
-        #[serde(
-            rename = "lostReasonId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         ///New status for the opportunity
         pub status: UpdateStatusDtoStatus,
@@ -3184,27 +3602,37 @@ pub mod types {
                 .deserialize_struct("UpdateStatusDto", FIELDS, UpdateStatusDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateStatusDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.lost_reason_id));
+            let mut state = serializer.serialize_struct("UpdateStatusDto", len)?;
+            if !::std::option::Option::is_none(&self.lost_reason_id) {
+                state.serialize_field("lostReasonId", &self.lost_reason_id)?;
+            }
+            state.serialize_field("status", &self.status)?;
+            state.end()
+        }
+    }
     impl UpdateStatusDto {
         pub fn builder() -> builder::UpdateStatusDto {
             Default::default()
         }
     }
     ///New status for the opportunity
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateStatusDtoStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateStatusDtoStatus {
@@ -3224,6 +3652,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateStatusDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateStatusDtoStatus {
@@ -3270,78 +3716,38 @@ pub mod types {
         }
     }
     ///`UpsertOpportunityDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpsertOpportunityDto {
         ///Identifier of the user the opportunity is assigned to
-        #[serde(
-            rename = "assignedTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub assigned_to: ::std::option::Option<::std::string::String>,
         ///contactId
         pub followers: ::std::vec::Vec<::std::string::String>,
         ///followers action type
-        #[serde(rename = "followersActionType")]
         pub followers_action_type: UpsertOpportunityDtoFollowersActionType,
         ///Expected close date. Supported formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, or ISO 8601
-        #[serde(
-            rename = "forecastExpectedCloseDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_expected_close_date: ::std::option::Option<::std::string::String>,
         ///Forecast probability
-        #[serde(
-            rename = "forecastProbability",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forecast_probability: ::std::option::Option<f64>,
         ///opportunityId
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///isRemoveAllFollowers
-        #[serde(rename = "isRemoveAllFollowers")]
         pub is_remove_all_followers: bool,
         ///locationId
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///lost reason Id
-        #[serde(
-            rename = "lostReasonId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub lost_reason_id: ::std::option::Option<::std::string::String>,
         ///Monetary value of the opportunity
-        #[serde(
-            rename = "monetaryValue",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub monetary_value: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///pipeline Id
-        #[serde(rename = "pipelineId")]
         pub pipeline_id: ::std::string::String,
         ///Identifier of the pipeline stage
-        #[serde(
-            rename = "pipelineStageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pipeline_stage_id: ::std::option::Option<::std::string::String>,
         ///Current status of the opportunity
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<UpsertOpportunityDtoStatus>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDto {
@@ -3499,21 +3905,79 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpsertOpportunityDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.assigned_to))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_expected_close_date),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.forecast_probability),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.lost_reason_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.monetary_value))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.pipeline_stage_id))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("UpsertOpportunityDto", len)?;
+            if !::std::option::Option::is_none(&self.assigned_to) {
+                state.serialize_field("assignedTo", &self.assigned_to)?;
+            }
+            state.serialize_field("followers", &self.followers)?;
+            state.serialize_field("followersActionType", &self.followers_action_type)?;
+            if !::std::option::Option::is_none(&self.forecast_expected_close_date) {
+                state
+                    .serialize_field(
+                        "forecastExpectedCloseDate",
+                        &self.forecast_expected_close_date,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.forecast_probability) {
+                state
+                    .serialize_field("forecastProbability", &self.forecast_probability)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            state
+                .serialize_field("isRemoveAllFollowers", &self.is_remove_all_followers)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.lost_reason_id) {
+                state.serialize_field("lostReasonId", &self.lost_reason_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.monetary_value) {
+                state.serialize_field("monetaryValue", &self.monetary_value)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.serialize_field("pipelineId", &self.pipeline_id)?;
+            if !::std::option::Option::is_none(&self.pipeline_stage_id) {
+                state.serialize_field("pipelineStageId", &self.pipeline_stage_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     impl UpsertOpportunityDto {
         pub fn builder() -> builder::UpsertOpportunityDto {
             Default::default()
         }
     }
     ///followers action type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertOpportunityDtoFollowersActionType {
-        #[serde(rename = "add")]
         Add,
-        #[serde(rename = "remove")]
         Remove,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDtoFollowersActionType {
@@ -3530,6 +3994,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertOpportunityDtoFollowersActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Add => "add",
+                        Self::Remove => "remove",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoFollowersActionType {
@@ -3571,21 +4050,15 @@ pub mod types {
         }
     }
     ///Current status of the opportunity
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpsertOpportunityDtoStatus {
-        #[serde(rename = "open")]
         Open,
-        #[serde(rename = "won")]
         Won,
-        #[serde(rename = "lost")]
         Lost,
-        #[serde(rename = "abandoned")]
         Abandoned,
-        #[serde(rename = "all")]
         All,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunityDtoStatus {
@@ -3605,6 +4078,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpsertOpportunityDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Open => "open",
+                        Self::Won => "won",
+                        Self::Lost => "lost",
+                        Self::Abandoned => "abandoned",
+                        Self::All => "all",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoStatus {
@@ -3651,14 +4142,11 @@ pub mod types {
         }
     }
     ///`UpsertOpportunitySuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpsertOpportunitySuccessfulResponseDto {
         ///Indicates whether the opportunity was newly created (true) or updated (false)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub new: ::std::option::Option<bool>,
         ///Updated / New Opportunity
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub opportunity: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpsertOpportunitySuccessfulResponseDto {
@@ -3715,6 +4203,25 @@ pub mod types {
                     FIELDS,
                     UpsertOpportunitySuccessfulResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpsertOpportunitySuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.new))
+                + usize::from(!::serde_json::Map::is_empty(&self.opportunity));
+            let mut state = serializer
+                .serialize_struct("UpsertOpportunitySuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.new) {
+                state.serialize_field("new", &self.new)?;
+            }
+            if !::serde_json::Map::is_empty(&self.opportunity) {
+                state.serialize_field("opportunity", &self.opportunity)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,15 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AmountSummary`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AmountSummary {
         ///Discount value on order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<f64>,
         ///Order sub-total value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtotal: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for AmountSummary {
@@ -73,16 +69,33 @@ pub mod types {
                 .deserialize_struct("AmountSummary", FIELDS, AmountSummaryVisitor)
         }
     }
+    impl ::serde::Serialize for AmountSummary {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.subtotal));
+            let mut state = serializer.serialize_struct("AmountSummary", len)?;
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.subtotal) {
+                state.serialize_field("subtotal", &self.subtotal)?;
+            }
+            state.end()
+        }
+    }
     ///`ApplyToFuturePaymentsConfig`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ApplyToFuturePaymentsConfig {
         ///Duration the coupon to be applied in a subscription
         pub duration: f64,
         ///Type of the duration
-        #[serde(rename = "durationType")]
         pub duration_type: ApplyToFuturePaymentsConfigDurationType,
         ///Type of the config
-        #[serde(rename = "type")]
         pub type_: ApplyToFuturePaymentsConfigType,
     }
     impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfig {
@@ -145,28 +158,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ApplyToFuturePaymentsConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("ApplyToFuturePaymentsConfig", len)?;
+            state.serialize_field("duration", &self.duration)?;
+            state.serialize_field("durationType", &self.duration_type)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl ApplyToFuturePaymentsConfig {
         pub fn builder() -> builder::ApplyToFuturePaymentsConfig {
             Default::default()
         }
     }
     ///`ApplyToFuturePaymentsConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ApplyToFuturePaymentsConfigDto {
         ///Duration value for fixed type configurations
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration: ::std::option::Option<f64>,
         ///Duration type for fixed configurations (e.g. months)
-        #[serde(
-            rename = "durationType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration_type: ::std::option::Option<::std::string::String>,
         ///Type of future payments configuration
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<ApplyToFuturePaymentsConfigDtoType>,
     }
     impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigDto {
@@ -230,16 +249,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ApplyToFuturePaymentsConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.duration))
+                + usize::from(!::std::option::Option::is_none(&self.duration_type))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("ApplyToFuturePaymentsConfigDto", len)?;
+            if !::std::option::Option::is_none(&self.duration) {
+                state.serialize_field("duration", &self.duration)?;
+            }
+            if !::std::option::Option::is_none(&self.duration_type) {
+                state.serialize_field("durationType", &self.duration_type)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///Type of future payments configuration
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ApplyToFuturePaymentsConfigDtoType {
-        #[serde(rename = "forever")]
         Forever,
-        #[serde(rename = "fixed")]
         Fixed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigDtoType {
@@ -256,6 +296,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ApplyToFuturePaymentsConfigDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Forever => "forever",
+                        Self::Fixed => "fixed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDtoType {
@@ -297,13 +352,11 @@ pub mod types {
         }
     }
     ///Type of the duration
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ApplyToFuturePaymentsConfigDurationType {
-        #[serde(rename = "months")]
         Months,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigDurationType {
@@ -319,6 +372,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ApplyToFuturePaymentsConfigDurationType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Months => "months",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDurationType {
@@ -358,15 +425,12 @@ pub mod types {
         }
     }
     ///Type of the config
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ApplyToFuturePaymentsConfigType {
-        #[serde(rename = "forever")]
         Forever,
-        #[serde(rename = "fixed")]
         Fixed,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ApplyToFuturePaymentsConfigType {
@@ -383,6 +447,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ApplyToFuturePaymentsConfigType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Forever => "forever",
+                        Self::Fixed => "fixed",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigType {
@@ -424,11 +503,10 @@ pub mod types {
         }
     }
     ///`CardDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CardDto {
         ///Last 4 digit of the card
         pub last4: ::std::string::String,
-        #[serde(rename = "type")]
         pub type_: CardDtoType,
     }
     impl<'de> ::serde::Deserialize<'de> for CardDto {
@@ -475,23 +553,32 @@ pub mod types {
             deserializer.deserialize_struct("CardDto", FIELDS, CardDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CardDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CardDto", len)?;
+            state.serialize_field("last4", &self.last4)?;
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl CardDto {
         pub fn builder() -> builder::CardDto {
             Default::default()
         }
     }
     ///`CardDtoType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CardDtoType {
-        #[serde(rename = "visa")]
         Visa,
-        #[serde(rename = "mastercard")]
         Mastercard,
-        #[serde(rename = "other")]
         Other,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CardDtoType {
@@ -509,6 +596,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CardDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Visa => "visa",
+                        Self::Mastercard => "mastercard",
+                        Self::Other => "other",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CardDtoType {
@@ -551,7 +654,7 @@ pub mod types {
         }
     }
     ///`ChequeDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ChequeDto {
         ///check number
         pub number: ::std::string::String,
@@ -595,13 +698,25 @@ pub mod types {
             deserializer.deserialize_struct("ChequeDto", FIELDS, ChequeDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ChequeDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("ChequeDto", len)?;
+            state.serialize_field("number", &self.number)?;
+            state.end()
+        }
+    }
     impl ChequeDto {
         pub fn builder() -> builder::ChequeDto {
             Default::default()
         }
     }
     ///`ConnectCustomProvidersConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ConnectCustomProvidersConfigDto {
         ///Live config containing api-key and publishable key for live payments
         pub live: CustomProviderKeys,
@@ -658,92 +773,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConnectCustomProvidersConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("ConnectCustomProvidersConfigDto", len)?;
+            state.serialize_field("live", &self.live)?;
+            state.serialize_field("test", &self.test)?;
+            state.end()
+        }
+    }
     impl ConnectCustomProvidersConfigDto {
         pub fn builder() -> builder::ConnectCustomProvidersConfigDto {
             Default::default()
         }
     }
     ///`ConnectCustomProvidersResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ConnectCustomProvidersResponseSchema {
         ///The creation timestamp of the custom provider.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the config is deleted or not. true represents config is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of payment gateway. Shown on the payments integrations page as subtext
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the custom provider.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The application id of marketplace
-        #[serde(
-            rename = "marketplaceAppId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///The name of the custom provider
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment provider details.
-        #[serde(
-            rename = "paymentProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///This url will be loaded in iFrame to start a payment session.
-        #[serde(
-            rename = "paymentsUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payments_url: ::std::option::Option<::std::string::String>,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
-        #[serde(
-            rename = "queryUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query_url: ::std::option::Option<::std::string::String>,
         ///Trace id of the custom provider.
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the custom provider.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ConnectCustomProvidersResponseSchema {
@@ -895,138 +971,114 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ConnectCustomProvidersResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.marketplace_app_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment_provider))
+                + usize::from(!::std::option::Option::is_none(&self.payments_url))
+                + usize::from(!::std::option::Option::is_none(&self.query_url))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("ConnectCustomProvidersResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.marketplace_app_id) {
+                state.serialize_field("marketplaceAppId", &self.marketplace_app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider) {
+                state.serialize_field("paymentProvider", &self.payment_provider)?;
+            }
+            if !::std::option::Option::is_none(&self.payments_url) {
+                state.serialize_field("paymentsUrl", &self.payments_url)?;
+            }
+            if !::std::option::Option::is_none(&self.query_url) {
+                state.serialize_field("queryUrl", &self.query_url)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CouponDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CouponDto {
         ///Location Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Type of entity
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Indicates if the coupon applies to future recurring payments
-        #[serde(
-            rename = "applyToFuturePayments",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments: ::std::option::Option<bool>,
         ///Configuration for how the coupon applies to future payments
-        #[serde(
-            rename = "applyToFuturePaymentsConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfigDto,
         >,
         ///Redemption code for the coupon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Type of discount (percentage or amount)
-        #[serde(
-            rename = "discountType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_type: ::std::option::Option<CouponDtoDiscountType>,
         ///Value of the discount (percentage or fixed amount)
-        #[serde(
-            rename = "discountValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_value: ::std::option::Option<f64>,
         ///End date when the coupon expires
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Unique MongoDB identifier for the coupon
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Maximum number of times a customer can use this coupon (0 for unlimited)
-        #[serde(
-            rename = "limitPerCustomer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit_per_customer: ::std::option::Option<f64>,
         ///Display name of the coupon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Price Ids
-        #[serde(
-            rename = "priceIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Product Ids
-        #[serde(
-            rename = "productIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Date when the coupon becomes active
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Current status of the coupon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CouponDtoStatus>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Number of times the coupon has been used
-        #[serde(
-            rename = "usageCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_count: ::std::option::Option<f64>,
         ///User ID associated with the coupon (if applicable)
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///Variant Ids
-        #[serde(
-            rename = "variantIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for CouponDto {
@@ -1224,16 +1276,116 @@ pub mod types {
             deserializer.deserialize_struct("CouponDto", FIELDS, CouponDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CouponDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.apply_to_future_payments),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.apply_to_future_payments_config,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.discount_type))
+                + usize::from(!::std::option::Option::is_none(&self.discount_value))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.limit_per_customer))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.price_ids))
+                + usize::from(!::std::option::Option::is_none(&self.product_ids))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.usage_count))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.variant_ids));
+            let mut state = serializer.serialize_struct("CouponDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.apply_to_future_payments) {
+                state
+                    .serialize_field(
+                        "applyToFuturePayments",
+                        &self.apply_to_future_payments,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.apply_to_future_payments_config) {
+                state
+                    .serialize_field(
+                        "applyToFuturePaymentsConfig",
+                        &self.apply_to_future_payments_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.discount_type) {
+                state.serialize_field("discountType", &self.discount_type)?;
+            }
+            if !::std::option::Option::is_none(&self.discount_value) {
+                state.serialize_field("discountValue", &self.discount_value)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.limit_per_customer) {
+                state.serialize_field("limitPerCustomer", &self.limit_per_customer)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.price_ids) {
+                state.serialize_field("priceIds", &self.price_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.product_ids) {
+                state.serialize_field("productIds", &self.product_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.usage_count) {
+                state.serialize_field("usageCount", &self.usage_count)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.variant_ids) {
+                state.serialize_field("variantIds", &self.variant_ids)?;
+            }
+            state.end()
+        }
+    }
     ///Type of discount (percentage or amount)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CouponDtoDiscountType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "amount")]
         Amount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CouponDtoDiscountType {
@@ -1250,6 +1402,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CouponDtoDiscountType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Amount => "amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CouponDtoDiscountType {
@@ -1290,17 +1457,13 @@ pub mod types {
         }
     }
     ///Current status of the coupon
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CouponDtoStatus {
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "expired")]
         Expired,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CouponDtoStatus {
@@ -1318,6 +1481,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CouponDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Scheduled => "scheduled",
+                        Self::Active => "active",
+                        Self::Expired => "expired",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CouponDtoStatus {
@@ -1360,79 +1539,39 @@ pub mod types {
         }
     }
     ///`CreateCouponParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCouponParams {
         ///Location Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: CreateCouponParamsAltType,
         ///Is Coupon applicable on upcoming subscription transactions
-        #[serde(
-            rename = "applyToFuturePayments",
-            default = "defaults::default_bool::<true>"
-        )]
         pub apply_to_future_payments: bool,
         ///If coupon is applicable on upcoming subscription transactions, how many months should it be applicable for a subscription
-        #[serde(
-            rename = "applyToFuturePaymentsConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfig,
         >,
         ///Coupon Code
         pub code: ::std::string::String,
         ///Discount Type
-        #[serde(rename = "discountType")]
         pub discount_type: CreateCouponParamsDiscountType,
         ///Discount Value
-        #[serde(rename = "discountValue")]
         pub discount_value: f64,
         ///End date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Limits whether a coupon can be redeemed only once per customer.
-        #[serde(rename = "limitPerCustomer", default)]
         pub limit_per_customer: bool,
         ///Coupon Name
         pub name: ::std::string::String,
         ///Price Ids
-        #[serde(
-            rename = "priceIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub price_ids: ::std::vec::Vec<::std::string::String>,
         ///Product Ids
-        #[serde(
-            rename = "productIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub product_ids: ::std::vec::Vec<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(rename = "startDate")]
         pub start_date: ::std::string::String,
         ///Max number of times coupon can be used
-        #[serde(
-            rename = "usageLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_limit: ::std::option::Option<f64>,
         ///Variant Ids
-        #[serde(
-            rename = "variantIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub variant_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCouponParams {
@@ -1584,19 +1723,72 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCouponParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 9usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.apply_to_future_payments_config,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::vec::Vec::is_empty(&self.price_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.product_ids))
+                + usize::from(!::std::option::Option::is_none(&self.usage_limit))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variant_ids));
+            let mut state = serializer.serialize_struct("CreateCouponParams", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state
+                .serialize_field(
+                    "applyToFuturePayments",
+                    &self.apply_to_future_payments,
+                )?;
+            if !::std::option::Option::is_none(&self.apply_to_future_payments_config) {
+                state
+                    .serialize_field(
+                        "applyToFuturePaymentsConfig",
+                        &self.apply_to_future_payments_config,
+                    )?;
+            }
+            state.serialize_field("code", &self.code)?;
+            state.serialize_field("discountType", &self.discount_type)?;
+            state.serialize_field("discountValue", &self.discount_value)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            state.serialize_field("limitPerCustomer", &self.limit_per_customer)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::vec::Vec::is_empty(&self.price_ids) {
+                state.serialize_field("priceIds", &self.price_ids)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.product_ids) {
+                state.serialize_field("productIds", &self.product_ids)?;
+            }
+            state.serialize_field("startDate", &self.start_date)?;
+            if !::std::option::Option::is_none(&self.usage_limit) {
+                state.serialize_field("usageLimit", &self.usage_limit)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variant_ids) {
+                state.serialize_field("variantIds", &self.variant_ids)?;
+            }
+            state.end()
+        }
+    }
     impl CreateCouponParams {
         pub fn builder() -> builder::CreateCouponParams {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponParamsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCouponParamsAltType {
@@ -1612,6 +1804,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCouponParamsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCouponParamsAltType {
@@ -1650,15 +1856,12 @@ pub mod types {
         }
     }
     ///Discount Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponParamsDiscountType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "amount")]
         Amount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCouponParamsDiscountType {
@@ -1675,6 +1878,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCouponParamsDiscountType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Amount => "amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCouponParamsDiscountType {
@@ -1716,123 +1934,45 @@ pub mod types {
         }
     }
     ///`CreateCouponResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateCouponResponseDto {
         ///Location Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///Type of entity
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Indicates if the coupon applies to future recurring payments
-        #[serde(
-            rename = "applyToFuturePayments",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments: ::std::option::Option<bool>,
         ///Configuration for how the coupon applies to future payments
-        #[serde(
-            rename = "applyToFuturePaymentsConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfigDto,
         >,
         ///Redemption code for the coupon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::std::string::String>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Type of discount (percentage or amount)
-        #[serde(
-            rename = "discountType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_type: ::std::option::Option<CreateCouponResponseDtoDiscountType>,
         ///Value of the discount (percentage or fixed amount)
-        #[serde(
-            rename = "discountValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount_value: ::std::option::Option<f64>,
         ///End date when the coupon expires
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Unique MongoDB identifier for the coupon
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Maximum number of times a customer can use this coupon (0 for unlimited)
-        #[serde(
-            rename = "limitPerCustomer",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit_per_customer: ::std::option::Option<f64>,
         ///Display name of the coupon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Date when the coupon becomes active
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Current status of the coupon
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<CreateCouponResponseDtoStatus>,
         ///Unique identifier for tracing this API request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///Number of times the coupon has been used
-        #[serde(
-            rename = "usageCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_count: ::std::option::Option<f64>,
         ///User ID associated with the coupon (if applicable)
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCouponResponseDto {
@@ -2019,16 +2159,108 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCouponResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.apply_to_future_payments),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.apply_to_future_payments_config,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.discount_type))
+                + usize::from(!::std::option::Option::is_none(&self.discount_value))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.limit_per_customer))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.usage_count))
+                + usize::from(!::std::option::Option::is_none(&self.user_id));
+            let mut state = serializer.serialize_struct("CreateCouponResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.apply_to_future_payments) {
+                state
+                    .serialize_field(
+                        "applyToFuturePayments",
+                        &self.apply_to_future_payments,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.apply_to_future_payments_config) {
+                state
+                    .serialize_field(
+                        "applyToFuturePaymentsConfig",
+                        &self.apply_to_future_payments_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.discount_type) {
+                state.serialize_field("discountType", &self.discount_type)?;
+            }
+            if !::std::option::Option::is_none(&self.discount_value) {
+                state.serialize_field("discountValue", &self.discount_value)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.limit_per_customer) {
+                state.serialize_field("limitPerCustomer", &self.limit_per_customer)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.usage_count) {
+                state.serialize_field("usageCount", &self.usage_count)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of discount (percentage or amount)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponResponseDtoDiscountType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "amount")]
         Amount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCouponResponseDtoDiscountType {
@@ -2045,6 +2277,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCouponResponseDtoDiscountType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Amount => "amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoDiscountType {
@@ -2086,17 +2333,13 @@ pub mod types {
         }
     }
     ///Current status of the coupon
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateCouponResponseDtoStatus {
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "expired")]
         Expired,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCouponResponseDtoStatus {
@@ -2114,6 +2357,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateCouponResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Scheduled => "scheduled",
+                        Self::Active => "active",
+                        Self::Expired => "expired",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoStatus {
@@ -2157,23 +2416,19 @@ pub mod types {
         }
     }
     ///`CreateCustomProvidersDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateCustomProvidersDto {
         ///Description of payment gateway. Shown on the payments integrations page as subtext
         pub description: ::std::string::String,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
-        #[serde(rename = "imageUrl")]
         pub image_url: ::std::string::String,
         ///The name of the custom provider
         pub name: ::std::string::String,
         ///This url will be loaded in iFrame to start a payment session.
-        #[serde(rename = "paymentsUrl")]
         pub payments_url: ::std::string::String,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
-        #[serde(rename = "queryUrl")]
         pub query_url: ::std::string::String,
         ///Whether the config supports subscription schedule or not. true represents config supports subscription schedule
-        #[serde(rename = "supportsSubscriptionSchedule")]
         pub supports_subscription_schedule: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomProvidersDto {
@@ -2267,92 +2522,61 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCustomProvidersDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 6usize;
+            let mut state = serializer
+                .serialize_struct("CreateCustomProvidersDto", len)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("imageUrl", &self.image_url)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("paymentsUrl", &self.payments_url)?;
+            state.serialize_field("queryUrl", &self.query_url)?;
+            state
+                .serialize_field(
+                    "supportsSubscriptionSchedule",
+                    &self.supports_subscription_schedule,
+                )?;
+            state.end()
+        }
+    }
     impl CreateCustomProvidersDto {
         pub fn builder() -> builder::CreateCustomProvidersDto {
             Default::default()
         }
     }
     ///`CreateCustomProvidersResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateCustomProvidersResponseSchema {
         ///The creation timestamp of the custom provider.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the config is deleted or not. true represents config is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of payment gateway. Shown on the payments integrations page as subtext
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the custom provider.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The application id of marketplace
-        #[serde(
-            rename = "marketplaceAppId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///The name of the custom provider
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment provider details.
-        #[serde(
-            rename = "paymentProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///This url will be loaded in iFrame to start a payment session.
-        #[serde(
-            rename = "paymentsUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payments_url: ::std::option::Option<::std::string::String>,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
-        #[serde(
-            rename = "queryUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query_url: ::std::option::Option<::std::string::String>,
         ///Trace id of the custom provider.
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the custom provider.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateCustomProvidersResponseSchema {
@@ -2504,18 +2728,79 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateCustomProvidersResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.marketplace_app_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment_provider))
+                + usize::from(!::std::option::Option::is_none(&self.payments_url))
+                + usize::from(!::std::option::Option::is_none(&self.query_url))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateCustomProvidersResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.marketplace_app_id) {
+                state.serialize_field("marketplaceAppId", &self.marketplace_app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider) {
+                state.serialize_field("paymentProvider", &self.payment_provider)?;
+            }
+            if !::std::option::Option::is_none(&self.payments_url) {
+                state.serialize_field("paymentsUrl", &self.payments_url)?;
+            }
+            if !::std::option::Option::is_none(&self.query_url) {
+                state.serialize_field("queryUrl", &self.query_url)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateFulfillmentDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateFulfillmentDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateFulfillmentDtoAltType,
         ///Fulfilled items
         pub items: ::std::vec::Vec<FulfillmentItems>,
         ///Need to send a notification to customer
-        #[serde(rename = "notifyCustomer")]
         pub notify_customer: bool,
         ///Fulfillment tracking information
         pub trackings: ::std::vec::Vec<FulfillmentTracking>,
@@ -2599,19 +2884,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateFulfillmentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("CreateFulfillmentDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("items", &self.items)?;
+            state.serialize_field("notifyCustomer", &self.notify_customer)?;
+            state.serialize_field("trackings", &self.trackings)?;
+            state.end()
+        }
+    }
     impl CreateFulfillmentDto {
         pub fn builder() -> builder::CreateFulfillmentDto {
             Default::default()
         }
     }
     ///`CreateFulfillmentDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateFulfillmentDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateFulfillmentDtoAltType {
@@ -2627,6 +2926,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateFulfillmentDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateFulfillmentDtoAltType {
@@ -2665,15 +2978,11 @@ pub mod types {
         }
     }
     ///`CreateFulfillmentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateFulfillmentResponseDto {
         ///fulfillment data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<FulfillmentSchema>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateFulfillmentResponseDto {
@@ -2729,26 +3038,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateFulfillmentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("CreateFulfillmentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateWhiteLabelIntegrationProviderDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateWhiteLabelIntegrationProviderDto {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: CreateWhiteLabelIntegrationProviderDtoAltType,
         ///A brief description providing additional information about the integration provider.
         pub description: ::std::string::String,
         ///The URL to an image representing the integration provider. The imageUrl should start with "https://" and ensure that this URL is publicly accessible.
-        #[serde(rename = "imageUrl")]
         pub image_url: ::std::string::String,
         ///The type of payment provider associated with the integration provider.
         pub provider: CreateWhiteLabelIntegrationProviderDtoProvider,
         ///The title or name of the integration provider.
         pub title: ::std::string::String,
         ///A unique name given to the integration provider, uniqueName must start and end with a character. Only lowercase characters and hyphens (-) are supported
-        #[serde(rename = "uniqueName")]
         pub unique_name: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateWhiteLabelIntegrationProviderDto {
@@ -2853,19 +3177,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateWhiteLabelIntegrationProviderDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize;
+            let mut state = serializer
+                .serialize_struct("CreateWhiteLabelIntegrationProviderDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("imageUrl", &self.image_url)?;
+            state.serialize_field("provider", &self.provider)?;
+            state.serialize_field("title", &self.title)?;
+            state.serialize_field("uniqueName", &self.unique_name)?;
+            state.end()
+        }
+    }
     impl CreateWhiteLabelIntegrationProviderDto {
         pub fn builder() -> builder::CreateWhiteLabelIntegrationProviderDto {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateWhiteLabelIntegrationProviderDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2882,6 +3223,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateWhiteLabelIntegrationProviderDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoAltType {
@@ -2922,15 +3277,12 @@ pub mod types {
         }
     }
     ///The type of payment provider associated with the integration provider.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateWhiteLabelIntegrationProviderDtoProvider {
-        #[serde(rename = "authorize-net")]
         AuthorizeNet,
-        #[serde(rename = "nmi")]
         Nmi,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2948,6 +3300,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateWhiteLabelIntegrationProviderDtoProvider {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::AuthorizeNet => "authorize-net",
+                        Self::Nmi => "nmi",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoProvider {
@@ -2990,62 +3357,27 @@ pub mod types {
         }
     }
     ///`CreateWhitelabelIntegrationResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateWhitelabelIntegrationResponseDto {
         ///The altId / locationId of the integration provider.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///The altType of the integration provider.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was created.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///A brief description providing additional information about the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier of the integration provider.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL to an image representing the integration provider.
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///The payment provider associated with the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider: ::std::option::Option<::std::string::String>,
         ///The route name associated with the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub route: ::std::option::Option<::std::string::String>,
         ///The title or name of the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was last updated.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateWhitelabelIntegrationResponseDto {
@@ -3173,14 +3505,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateWhitelabelIntegrationResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.provider))
+                + usize::from(!::std::option::Option::is_none(&self.route))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("CreateWhitelabelIntegrationResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.provider) {
+                state.serialize_field("provider", &self.provider)?;
+            }
+            if !::std::option::Option::is_none(&self.route) {
+                state.serialize_field("route", &self.route)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomProviderKeys`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomProviderKeys {
         ///Api-key for custom payment provider config
-        #[serde(rename = "apiKey")]
         pub api_key: ::std::string::String,
         ///Publishable-key for custom payment provider config
-        #[serde(rename = "publishableKey")]
         pub publishable_key: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomProviderKeys {
@@ -3238,87 +3619,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomProviderKeys {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CustomProviderKeys", len)?;
+            state.serialize_field("apiKey", &self.api_key)?;
+            state.serialize_field("publishableKey", &self.publishable_key)?;
+            state.end()
+        }
+    }
     impl CustomProviderKeys {
         pub fn builder() -> builder::CustomProviderKeys {
             Default::default()
         }
     }
     ///`CustomRRuleOptionsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomRRuleOptionsDto {
         ///Max number of task executions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///-1, 1, 2, 3, ..., 27, 28
-        #[serde(
-            rename = "dayOfMonth",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_month: ::std::option::Option<f64>,
-        #[serde(
-            rename = "dayOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_week: ::std::option::Option<CustomRRuleOptionsDtoDayOfWeek>,
         ///Execute task number of days before
-        #[serde(
-            rename = "daysBefore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_before: ::std::option::Option<f64>,
         ///End date in YYYY-MM-DD format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///End time in HH:mm:ss format
-        #[serde(
-            rename = "endTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_time: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<f64>,
-        #[serde(
-            rename = "intervalType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_type: ::std::option::Option<CustomRRuleOptionsDtoIntervalType>,
-        #[serde(
-            rename = "monthOfYear",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub month_of_year: ::std::option::Option<CustomRRuleOptionsDtoMonthOfYear>,
         ///-1, 1, 2, 3, 4
-        #[serde(
-            rename = "numOfWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub num_of_week: ::std::option::Option<f64>,
         ///Start date in YYYY-MM-DD format
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///Start time in HH:mm:ss format
-        #[serde(
-            rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_time: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDto {
@@ -3457,26 +3797,76 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomRRuleOptionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_month))
+                + usize::from(!::std::option::Option::is_none(&self.day_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.days_before))
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.end_time))
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_type))
+                + usize::from(!::std::option::Option::is_none(&self.month_of_year))
+                + usize::from(!::std::option::Option::is_none(&self.num_of_week))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_time));
+            let mut state = serializer.serialize_struct("CustomRRuleOptionsDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_month) {
+                state.serialize_field("dayOfMonth", &self.day_of_month)?;
+            }
+            if !::std::option::Option::is_none(&self.day_of_week) {
+                state.serialize_field("dayOfWeek", &self.day_of_week)?;
+            }
+            if !::std::option::Option::is_none(&self.days_before) {
+                state.serialize_field("daysBefore", &self.days_before)?;
+            }
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.end_time) {
+                state.serialize_field("endTime", &self.end_time)?;
+            }
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_type) {
+                state.serialize_field("intervalType", &self.interval_type)?;
+            }
+            if !::std::option::Option::is_none(&self.month_of_year) {
+                state.serialize_field("monthOfYear", &self.month_of_year)?;
+            }
+            if !::std::option::Option::is_none(&self.num_of_week) {
+                state.serialize_field("numOfWeek", &self.num_of_week)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_time) {
+                state.serialize_field("startTime", &self.start_time)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomRRuleOptionsDtoDayOfWeek`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoDayOfWeek {
-        #[serde(rename = "mo")]
         Mo,
-        #[serde(rename = "tu")]
         Tu,
-        #[serde(rename = "we")]
         We,
-        #[serde(rename = "th")]
         Th,
-        #[serde(rename = "fr")]
         Fr,
-        #[serde(rename = "sa")]
         Sa,
-        #[serde(rename = "su")]
         Su,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoDayOfWeek {
@@ -3498,6 +3888,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoDayOfWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Mo => "mo",
+                        Self::Tu => "tu",
+                        Self::We => "we",
+                        Self::Th => "th",
+                        Self::Fr => "fr",
+                        Self::Sa => "sa",
+                        Self::Su => "su",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoDayOfWeek {
@@ -3549,25 +3959,17 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoIntervalType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoIntervalType {
-        #[serde(rename = "yearly")]
         Yearly,
-        #[serde(rename = "monthly")]
         Monthly,
-        #[serde(rename = "weekly")]
         Weekly,
-        #[serde(rename = "daily")]
         Daily,
-        #[serde(rename = "hourly")]
         Hourly,
-        #[serde(rename = "minutely")]
         Minutely,
-        #[serde(rename = "secondly")]
         Secondly,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoIntervalType {
@@ -3589,6 +3991,26 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoIntervalType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Yearly => "yearly",
+                        Self::Monthly => "monthly",
+                        Self::Weekly => "weekly",
+                        Self::Daily => "daily",
+                        Self::Hourly => "hourly",
+                        Self::Minutely => "minutely",
+                        Self::Secondly => "secondly",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoIntervalType {
@@ -3640,35 +4062,22 @@ pub mod types {
         }
     }
     ///`CustomRRuleOptionsDtoMonthOfYear`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomRRuleOptionsDtoMonthOfYear {
-        #[serde(rename = "jan")]
         Jan,
-        #[serde(rename = "feb")]
         Feb,
-        #[serde(rename = "mar")]
         Mar,
-        #[serde(rename = "apr")]
         Apr,
-        #[serde(rename = "may")]
         May,
-        #[serde(rename = "jun")]
         Jun,
-        #[serde(rename = "jul")]
         Jul,
-        #[serde(rename = "aug")]
         Aug,
-        #[serde(rename = "sep")]
         Sep,
-        #[serde(rename = "oct")]
         Oct,
-        #[serde(rename = "nov")]
         Nov,
-        #[serde(rename = "dec")]
         Dec,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomRRuleOptionsDtoMonthOfYear {
@@ -3695,6 +4104,31 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomRRuleOptionsDtoMonthOfYear {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Jan => "jan",
+                        Self::Feb => "feb",
+                        Self::Mar => "mar",
+                        Self::Apr => "apr",
+                        Self::May => "may",
+                        Self::Jun => "jun",
+                        Self::Jul => "jul",
+                        Self::Aug => "aug",
+                        Self::Sep => "sep",
+                        Self::Oct => "oct",
+                        Self::Nov => "nov",
+                        Self::Dec => "dec",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoMonthOfYear {
@@ -3756,107 +4190,43 @@ pub mod types {
         }
     }
     ///`DefaultPriceResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DefaultPriceResponseDto {
         ///Continue selling when out of stock
-        #[serde(
-            rename = "allowOutOfStockPurchases",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allow_out_of_stock_purchases: ::std::option::Option<bool>,
         ///The amount of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Available inventory stock quantity
-        #[serde(
-            rename = "availableQuantity",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_quantity: ::std::option::Option<f64>,
         ///The compare-at price for comparison purposes.
-        #[serde(
-            rename = "compareAtPrice",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub compare_at_price: ::std::option::Option<f64>,
         ///The creation timestamp of the price.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency code for the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the price.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///An array of membership offers associated with the price.
-        #[serde(
-            rename = "membershipOffers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub membership_offers: ::std::option::Option<
             ::std::vec::Vec<MembershipOfferDto>,
         >,
         ///The name of the price.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the associated product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<::std::string::String>,
         ///The recurring details of the price (if type is recurring).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring: ::std::option::Option<RecurringDto>,
         ///Indicates whether inventory tracking is enabled.
-        #[serde(
-            rename = "trackInventory",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub track_inventory: ::std::option::Option<bool>,
         ///The type of the price (e.g., one_time).
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<DefaultPriceResponseDtoType>,
         ///The last update timestamp of the price.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the user.
-        #[serde(
-            rename = "userId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_id: ::std::option::Option<::std::string::String>,
         ///An array of variant option IDs associated with the price.
-        #[serde(
-            rename = "variantOptionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variant_option_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -4037,16 +4407,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DefaultPriceResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.allow_out_of_stock_purchases),
+                ) + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.available_quantity))
+                + usize::from(!::std::option::Option::is_none(&self.compare_at_price))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.membership_offers))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.recurring))
+                + usize::from(!::std::option::Option::is_none(&self.track_inventory))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_id))
+                + usize::from(!::std::option::Option::is_none(&self.variant_option_ids));
+            let mut state = serializer.serialize_struct("DefaultPriceResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.allow_out_of_stock_purchases) {
+                state
+                    .serialize_field(
+                        "allowOutOfStockPurchases",
+                        &self.allow_out_of_stock_purchases,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.available_quantity) {
+                state.serialize_field("availableQuantity", &self.available_quantity)?;
+            }
+            if !::std::option::Option::is_none(&self.compare_at_price) {
+                state.serialize_field("compareAtPrice", &self.compare_at_price)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.membership_offers) {
+                state.serialize_field("membershipOffers", &self.membership_offers)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring) {
+                state.serialize_field("recurring", &self.recurring)?;
+            }
+            if !::std::option::Option::is_none(&self.track_inventory) {
+                state.serialize_field("trackInventory", &self.track_inventory)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_id) {
+                state.serialize_field("userId", &self.user_id)?;
+            }
+            if !::std::option::Option::is_none(&self.variant_option_ids) {
+                state.serialize_field("variantOptionIds", &self.variant_option_ids)?;
+            }
+            state.end()
+        }
+    }
     ///The type of the price (e.g., one_time).
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DefaultPriceResponseDtoType {
-        #[serde(rename = "one_time")]
         OneTime,
-        #[serde(rename = "recurring")]
         Recurring,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultPriceResponseDtoType {
@@ -4063,6 +4514,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DefaultPriceResponseDtoType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneTime => "one_time",
+                        Self::Recurring => "recurring",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DefaultPriceResponseDtoType {
@@ -4103,100 +4569,43 @@ pub mod types {
         }
     }
     ///`DefaultProductResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DefaultProductResponseDto {
         ///Tax category ID for Automatic taxes calculation.
-        #[serde(
-            rename = "automaticTaxCategoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_tax_category_id: ::std::option::Option<::std::string::String>,
         ///Indicates whether the product is available in-store.
-        #[serde(
-            rename = "availableInStore",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub available_in_store: ::std::option::Option<bool>,
         ///An array of category Ids for the product
-        #[serde(
-            rename = "collectionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub collection_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///The creation timestamp of the product.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///product description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL for the product image.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image: ::std::option::Option<::std::string::String>,
         ///The field indicates whether taxes are enabled for the product or not.
-        #[serde(rename = "isTaxesEnabled", default)]
         pub is_taxes_enabled: bool,
         ///The Product label details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<ProductLabelDto>,
         ///The unique identifier for the location.
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The name of the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The type of the product (e.g., PHYSICAL).
-        #[serde(
-            rename = "productType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_type: ::std::option::Option<::std::string::String>,
         ///The slug of the product by which the product will be navigated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slug: ::std::option::Option<::std::string::String>,
         ///The statement descriptor for the product.
-        #[serde(
-            rename = "statementDescriptor",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub statement_descriptor: ::std::option::Option<::std::string::String>,
         ///An array of ids of Taxes attached to the Product. If the expand query includes tax, the taxes will be of type `ProductTaxDto`. Please refer to the `ProductTaxDto` for additional details.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub taxes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The last update timestamp of the product.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///An array of variants for the product.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub variants: ::std::option::Option<::std::vec::Vec<ProductVariantDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for DefaultProductResponseDto {
@@ -4373,14 +4782,97 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DefaultProductResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_tax_category_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.available_in_store))
+                + usize::from(!::std::option::Option::is_none(&self.collection_ids))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.product_type))
+                + usize::from(!::std::option::Option::is_none(&self.slug))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.statement_descriptor),
+                ) + usize::from(!::std::option::Option::is_none(&self.taxes))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.variants));
+            let mut state = serializer
+                .serialize_struct("DefaultProductResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.automatic_tax_category_id) {
+                state
+                    .serialize_field(
+                        "automaticTaxCategoryId",
+                        &self.automatic_tax_category_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.available_in_store) {
+                state.serialize_field("availableInStore", &self.available_in_store)?;
+            }
+            if !::std::option::Option::is_none(&self.collection_ids) {
+                state.serialize_field("collectionIds", &self.collection_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image) {
+                state.serialize_field("image", &self.image)?;
+            }
+            state.serialize_field("isTaxesEnabled", &self.is_taxes_enabled)?;
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.product_type) {
+                state.serialize_field("productType", &self.product_type)?;
+            }
+            if !::std::option::Option::is_none(&self.slug) {
+                state.serialize_field("slug", &self.slug)?;
+            }
+            if !::std::option::Option::is_none(&self.statement_descriptor) {
+                state
+                    .serialize_field("statementDescriptor", &self.statement_descriptor)?;
+            }
+            if !::std::option::Option::is_none(&self.taxes) {
+                state.serialize_field("taxes", &self.taxes)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.variants) {
+                state.serialize_field("variants", &self.variants)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteCouponParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DeleteCouponParams {
         ///Location Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: DeleteCouponParamsAltType,
         ///Coupon Id
         pub id: ::std::string::String,
@@ -4442,19 +4934,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCouponParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("DeleteCouponParams", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("id", &self.id)?;
+            state.end()
+        }
+    }
     impl DeleteCouponParams {
         pub fn builder() -> builder::DeleteCouponParams {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteCouponParamsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCouponParamsAltType {
@@ -4470,6 +4974,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteCouponParamsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteCouponParamsAltType {
@@ -4508,18 +5026,11 @@ pub mod types {
         }
     }
     ///`DeleteCouponResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteCouponResponseDto {
         ///Indicates whether the delete was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
         ///Unique identifier for tracing this API request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCouponResponseDto {
@@ -4575,11 +5086,29 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCouponResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer.serialize_struct("DeleteCouponResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteCustomProvidersConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DeleteCustomProvidersConfigDto {
         ///Whether the config is for test mode or live mode. true represents config is for live payments
-        #[serde(rename = "liveMode")]
         pub live_mode: ::serde_json::Value,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCustomProvidersConfigDto {
@@ -4630,17 +5159,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCustomProvidersConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("DeleteCustomProvidersConfigDto", len)?;
+            state.serialize_field("liveMode", &self.live_mode)?;
+            state.end()
+        }
+    }
     impl DeleteCustomProvidersConfigDto {
         pub fn builder() -> builder::DeleteCustomProvidersConfigDto {
             Default::default()
         }
     }
     ///`DeleteCustomProvidersResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteCustomProvidersResponseSchema {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteCustomProvidersResponseSchema {
@@ -4694,12 +5234,26 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteCustomProvidersResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DeleteCustomProvidersResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`DisconnectCustomProvidersResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DisconnectCustomProvidersResponseSchema {
         ///Whether the custom provider config is disconnect or not. true represents config is disconnect
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for DisconnectCustomProvidersResponseSchema {
@@ -4753,28 +5307,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DisconnectCustomProvidersResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("DisconnectCustomProvidersResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`FulfilledItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FulfilledItem {
         ///The id of product price
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Price details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<DefaultPriceResponseDto>,
         ///Product details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product: ::std::option::Option<DefaultProductResponseDto>,
         ///The no of quantity of the current fulfilled item
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qty: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for FulfilledItem {
@@ -4847,11 +5407,40 @@ pub mod types {
                 .deserialize_struct("FulfilledItem", FIELDS, FulfilledItemVisitor)
         }
     }
+    impl ::serde::Serialize for FulfilledItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.price))
+                + usize::from(!::std::option::Option::is_none(&self.product))
+                + usize::from(!::std::option::Option::is_none(&self.qty));
+            let mut state = serializer.serialize_struct("FulfilledItem", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.price) {
+                state.serialize_field("price", &self.price)?;
+            }
+            if !::std::option::Option::is_none(&self.product) {
+                state.serialize_field("product", &self.product)?;
+            }
+            if !::std::option::Option::is_none(&self.qty) {
+                state.serialize_field("qty", &self.qty)?;
+            }
+            state.end()
+        }
+    }
     ///`FulfillmentItems`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FulfillmentItems {
         ///The id of product price
-        #[serde(rename = "priceId")]
         pub price_id: ::std::string::String,
         ///The no of quantity of the item
         pub qty: f64,
@@ -4904,54 +5493,41 @@ pub mod types {
                 .deserialize_struct("FulfillmentItems", FIELDS, FulfillmentItemsVisitor)
         }
     }
+    impl ::serde::Serialize for FulfillmentItems {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("FulfillmentItems", len)?;
+            state.serialize_field("priceId", &self.price_id)?;
+            state.serialize_field("qty", &self.qty)?;
+            state.end()
+        }
+    }
     impl FulfillmentItems {
         pub fn builder() -> builder::FulfillmentItems {
             Default::default()
         }
     }
     ///`FulfillmentSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FulfillmentSchema {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<FulfillmentSchemaAltType>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the fulfillment item.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Fulfilled items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<FulfilledItem>>,
         ///Fulfillment tracking information
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trackings: ::std::option::Option<
             ::std::vec::Vec<FulfillmentTrackingResponse>,
         >,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FulfillmentSchema {
@@ -5050,14 +5626,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FulfillmentSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.trackings))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("FulfillmentSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.trackings) {
+                state.serialize_field("trackings", &self.trackings)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`FulfillmentSchemaAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum FulfillmentSchemaAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for FulfillmentSchemaAltType {
@@ -5073,6 +5685,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for FulfillmentSchemaAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for FulfillmentSchemaAltType {
@@ -5111,28 +5737,13 @@ pub mod types {
         }
     }
     ///`FulfillmentTracking`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FulfillmentTracking {
         ///Shipping carrier name
-        #[serde(
-            rename = "shippingCarrier",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier: ::std::option::Option<::std::string::String>,
         ///Tracking number provided by the shipping carrier
-        #[serde(
-            rename = "trackingNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_number: ::std::option::Option<::std::string::String>,
         ///Tracking URL
-        #[serde(
-            rename = "trackingUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FulfillmentTracking {
@@ -5199,34 +5810,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FulfillmentTracking {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.shipping_carrier))
+                + usize::from(!::std::option::Option::is_none(&self.tracking_number))
+                + usize::from(!::std::option::Option::is_none(&self.tracking_url));
+            let mut state = serializer.serialize_struct("FulfillmentTracking", len)?;
+            if !::std::option::Option::is_none(&self.shipping_carrier) {
+                state.serialize_field("shippingCarrier", &self.shipping_carrier)?;
+            }
+            if !::std::option::Option::is_none(&self.tracking_number) {
+                state.serialize_field("trackingNumber", &self.tracking_number)?;
+            }
+            if !::std::option::Option::is_none(&self.tracking_url) {
+                state.serialize_field("trackingUrl", &self.tracking_url)?;
+            }
+            state.end()
+        }
+    }
     impl FulfillmentTracking {
         pub fn builder() -> builder::FulfillmentTracking {
             Default::default()
         }
     }
     ///`FulfillmentTrackingResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct FulfillmentTrackingResponse {
         ///Shipping carrier name
-        #[serde(
-            rename = "shippingCarrier",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier: ::std::option::Option<::std::string::String>,
         ///Tracking number provided by the shipping carrier
-        #[serde(
-            rename = "trackingNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_number: ::std::option::Option<::std::string::String>,
         ///Tracking URL
-        #[serde(
-            rename = "trackingUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for FulfillmentTrackingResponse {
@@ -5293,14 +5912,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for FulfillmentTrackingResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.shipping_carrier))
+                + usize::from(!::std::option::Option::is_none(&self.tracking_number))
+                + usize::from(!::std::option::Option::is_none(&self.tracking_url));
+            let mut state = serializer
+                .serialize_struct("FulfillmentTrackingResponse", len)?;
+            if !::std::option::Option::is_none(&self.shipping_carrier) {
+                state.serialize_field("shippingCarrier", &self.shipping_carrier)?;
+            }
+            if !::std::option::Option::is_none(&self.tracking_number) {
+                state.serialize_field("trackingNumber", &self.tracking_number)?;
+            }
+            if !::std::option::Option::is_none(&self.tracking_url) {
+                state.serialize_field("trackingUrl", &self.tracking_url)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCouponAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCouponAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCouponAltType {
@@ -5316,6 +5957,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCouponAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCouponAltType {
@@ -5354,86 +6009,33 @@ pub mod types {
         }
     }
     ///`GetCustomProvidersResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetCustomProvidersResponseSchema {
         ///The creation timestamp of the custom provider.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Whether the config is deleted or not. true represents config is deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Description of payment gateway. Shown on the payments integrations page as subtext
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the custom provider.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Public image url for logo of the payment gateway displayed on the payments integrations page.
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///Location id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///The application id of marketplace
-        #[serde(
-            rename = "marketplaceAppId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///The name of the custom provider
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Payment provider details.
-        #[serde(
-            rename = "paymentProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///This url will be loaded in iFrame to start a payment session.
-        #[serde(
-            rename = "paymentsUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payments_url: ::std::option::Option<::std::string::String>,
         ///The url used for querying payments related events. Ex. verify, refund, subscription etc.
-        #[serde(
-            rename = "queryUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub query_url: ::std::option::Option<::std::string::String>,
         ///Trace id of the custom provider.
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the custom provider.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetCustomProvidersResponseSchema {
@@ -5581,149 +6183,120 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetCustomProvidersResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.marketplace_app_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.payment_provider))
+                + usize::from(!::std::option::Option::is_none(&self.payments_url))
+                + usize::from(!::std::option::Option::is_none(&self.query_url))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetCustomProvidersResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.marketplace_app_id) {
+                state.serialize_field("marketplaceAppId", &self.marketplace_app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider) {
+                state.serialize_field("paymentProvider", &self.payment_provider)?;
+            }
+            if !::std::option::Option::is_none(&self.payments_url) {
+                state.serialize_field("paymentsUrl", &self.payments_url)?;
+            }
+            if !::std::option::Option::is_none(&self.query_url) {
+                state.serialize_field("queryUrl", &self.query_url)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetOrderResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetOrderResponseSchema {
         ///AltId is the unique identifier eg: location id.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Order value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Amount details of the order.
-        #[serde(
-            rename = "amountSummary",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_summary: ::std::option::Option<AmountSummary>,
         ///Automatic taxes applied for the Order
-        #[serde(
-            rename = "automaticTaxesCalculated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub automatic_taxes_calculated: ::std::option::Option<bool>,
         ///Contact id corresponding to the order.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact details of the order.
-        #[serde(
-            rename = "contactSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Coupon details of the order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon: ::std::option::Option<::serde_json::Value>,
         ///The creation timestamp of the order.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the order.
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which order was created.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Fingerprint id of the order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint: ::std::option::Option<::std::string::String>,
         ///Fulfillment status of the order.
-        #[serde(
-            rename = "fulfillmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfillment_status: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the order.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Item details of the order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub items: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Order is in live / test mode.
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Is test order.
-        #[serde(
-            rename = "markAsTest",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mark_as_test: ::std::option::Option<::serde_json::Value>,
         ///Meta details of the order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<::serde_json::Value>,
         ///Source details of the order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<OrderSource>,
         ///The status of the order (e.g., completed).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Provider name for automatic tax calculation
-        #[serde(
-            rename = "taxCalculationProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tax_calculation_provider: ::std::option::Option<::serde_json::Value>,
         ///Trace id of the order.
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///Tracking id of the order.
-        #[serde(
-            rename = "trackingId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub tracking_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the order.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetOrderResponseSchema {
@@ -5958,14 +6531,128 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetOrderResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.amount_summary))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.automatic_taxes_calculated),
+                ) + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_snapshot))
+                + usize::from(!::std::option::Option::is_none(&self.coupon))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.fingerprint))
+                + usize::from(!::std::option::Option::is_none(&self.fulfillment_status))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.items))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.mark_as_test))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.tax_calculation_provider),
+                ) + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.tracking_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetOrderResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_summary) {
+                state.serialize_field("amountSummary", &self.amount_summary)?;
+            }
+            if !::std::option::Option::is_none(&self.automatic_taxes_calculated) {
+                state
+                    .serialize_field(
+                        "automaticTaxesCalculated",
+                        &self.automatic_taxes_calculated,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_snapshot) {
+                state.serialize_field("contactSnapshot", &self.contact_snapshot)?;
+            }
+            if !::std::option::Option::is_none(&self.coupon) {
+                state.serialize_field("coupon", &self.coupon)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.fingerprint) {
+                state.serialize_field("fingerprint", &self.fingerprint)?;
+            }
+            if !::std::option::Option::is_none(&self.fulfillment_status) {
+                state.serialize_field("fulfillmentStatus", &self.fulfillment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.items) {
+                state.serialize_field("items", &self.items)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.mark_as_test) {
+                state.serialize_field("markAsTest", &self.mark_as_test)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.tax_calculation_provider) {
+                state
+                    .serialize_field(
+                        "taxCalculationProvider",
+                        &self.tax_calculation_provider,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.tracking_id) {
+                state.serialize_field("trackingId", &self.tracking_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSubscriptionByIdAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetSubscriptionByIdAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetSubscriptionByIdAltType {
@@ -5981,6 +6668,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetSubscriptionByIdAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetSubscriptionByIdAltType {
@@ -6019,182 +6720,63 @@ pub mod types {
         }
     }
     ///`GetSubscriptionResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSubscriptionResponseSchema {
         ///AltId is the unique identifier eg: location id.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::serde_json::Value>,
         ///Subscription value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Auto payment details of the subscription.
-        #[serde(
-            rename = "autoPayment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub auto_payment: ::std::option::Option<::serde_json::Value>,
         ///Cancellation timestamp of the subscription.
-        #[serde(
-            rename = "canceledAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canceled_at: ::std::option::Option<::std::string::String>,
         ///User id who cancelled the subscription.
-        #[serde(
-            rename = "canceledBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub canceled_by: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the subscription.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact details of the subscriber.
-        #[serde(
-            rename = "contactSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Coupon details of the subscription.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon: ::std::option::Option<::serde_json::Value>,
         ///The creation timestamp of the subscription.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the subscription.
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which subscription was made.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the subscription. e.g: order id
-        #[serde(
-            rename = "entityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source details for the subscription.
-        #[serde(
-            rename = "entitySource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source: ::std::option::Option<OrderSource>,
         ///Entity type of subscription (eg: order).
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the subscription.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ip address from where subscription was initiated.
-        #[serde(
-            rename = "ipAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Subscription is in live / test mode.
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Is test subscription.
-        #[serde(
-            rename = "markAsTest",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mark_as_test: ::std::option::Option<::serde_json::Value>,
         ///Meta details of the subscription.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<::serde_json::Value>,
         ///Payment provider details for the subscription.
-        #[serde(
-            rename = "paymentProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///Recurring product details of the subscription.
-        #[serde(
-            rename = "recurringProduct",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring_product: ::std::option::Option<::serde_json::Value>,
         ///Scedule details for the subscription.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub schedule: ::std::option::Option<ScheduleOptionsDto>,
         ///Subscription status.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for subscription.
-        #[serde(
-            rename = "subscriptionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Snapshot of subscription.
-        #[serde(
-            rename = "subscriptionSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Trace id of the subscription.
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the subscription.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSubscriptionResponseSchema {
@@ -6462,203 +7044,196 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSubscriptionResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.auto_payment))
+                + usize::from(!::std::option::Option::is_none(&self.canceled_at))
+                + usize::from(!::std::option::Option::is_none(&self.canceled_by))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_snapshot))
+                + usize::from(!::std::option::Option::is_none(&self.coupon))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.entity_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source))
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.ip_address))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.mark_as_test))
+                + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.payment_provider))
+                + usize::from(!::std::option::Option::is_none(&self.recurring_product))
+                + usize::from(!::std::option::Option::is_none(&self.schedule))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subscription_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.subscription_snapshot),
+                ) + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("GetSubscriptionResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.auto_payment) {
+                state.serialize_field("autoPayment", &self.auto_payment)?;
+            }
+            if !::std::option::Option::is_none(&self.canceled_at) {
+                state.serialize_field("canceledAt", &self.canceled_at)?;
+            }
+            if !::std::option::Option::is_none(&self.canceled_by) {
+                state.serialize_field("canceledBy", &self.canceled_by)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_snapshot) {
+                state.serialize_field("contactSnapshot", &self.contact_snapshot)?;
+            }
+            if !::std::option::Option::is_none(&self.coupon) {
+                state.serialize_field("coupon", &self.coupon)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_id) {
+                state.serialize_field("entityId", &self.entity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source) {
+                state.serialize_field("entitySource", &self.entity_source)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.ip_address) {
+                state.serialize_field("ipAddress", &self.ip_address)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.mark_as_test) {
+                state.serialize_field("markAsTest", &self.mark_as_test)?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider) {
+                state.serialize_field("paymentProvider", &self.payment_provider)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring_product) {
+                state.serialize_field("recurringProduct", &self.recurring_product)?;
+            }
+            if !::std::option::Option::is_none(&self.schedule) {
+                state.serialize_field("schedule", &self.schedule)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_id) {
+                state.serialize_field("subscriptionId", &self.subscription_id)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_snapshot) {
+                state
+                    .serialize_field(
+                        "subscriptionSnapshot",
+                        &self.subscription_snapshot,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`GetTxnResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetTxnResponseSchema {
         ///AltId is the unique identifier eg: location id.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Transaction value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Transaction amount refunded.
-        #[serde(
-            rename = "amountRefunded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_refunded: ::std::option::Option<f64>,
         ///Charge id for transaction.
-        #[serde(
-            rename = "chargeId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Charge snapshot of transaction.
-        #[serde(
-            rename = "chargeSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Contact id corresponding to the transaction.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact details of the transaction.
-        #[serde(
-            rename = "contactSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_snapshot: ::std::option::Option<::serde_json::Value>,
         ///The creation timestamp of the transaction.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the transaction.
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which transaction was made.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the transaction. e.g: order id
-        #[serde(
-            rename = "entityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source details for the transaction.
-        #[serde(
-            rename = "entitySource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source: ::std::option::Option<OrderSource>,
         ///Entity type of transaction (eg: order).
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the transaction.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Invoice id for the transaction.
-        #[serde(
-            rename = "invoiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub invoice_id: ::std::option::Option<::std::string::String>,
         ///Ip address from where transaction was initiated.
-        #[serde(
-            rename = "ipAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Is parent transaction.
-        #[serde(
-            rename = "isParent",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_parent: ::std::option::Option<::serde_json::Value>,
         ///Transaction is in live / test mode.
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Is test transaction.
-        #[serde(
-            rename = "markAsTest",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mark_as_test: ::std::option::Option<::serde_json::Value>,
         ///ID of the contact that was merged from.
-        #[serde(
-            rename = "mergedFromContactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub merged_from_contact_id: ::std::option::Option<::std::string::String>,
         ///Meta details of the transaction.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<::serde_json::Value>,
         ///Payment provider details of the transaction.
-        #[serde(
-            rename = "paymentProvider",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider: ::std::option::Option<::serde_json::Value>,
         ///Qbo details of the transaction.
-        #[serde(
-            rename = "qboResponse",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qbo_response: ::std::option::Option<::serde_json::Value>,
         ///Is transaction qbo synced.
-        #[serde(
-            rename = "qboSynced",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub qbo_synced: ::std::option::Option<::serde_json::Value>,
         ///Receipt id for transaction.
-        #[serde(
-            rename = "receiptId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub receipt_id: ::std::option::Option<::std::string::String>,
         ///Transaction status.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for transaction.
-        #[serde(
-            rename = "subscriptionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Trace id of the transaction.
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
         ///The last update timestamp of the transaction.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetTxnResponseSchema {
@@ -6941,63 +7516,163 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetTxnResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.amount_refunded))
+                + usize::from(!::std::option::Option::is_none(&self.charge_id))
+                + usize::from(!::std::option::Option::is_none(&self.charge_snapshot))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_snapshot))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.entity_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source))
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.invoice_id))
+                + usize::from(!::std::option::Option::is_none(&self.ip_address))
+                + usize::from(!::std::option::Option::is_none(&self.is_parent))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.mark_as_test))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.merged_from_contact_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.payment_provider))
+                + usize::from(!::std::option::Option::is_none(&self.qbo_response))
+                + usize::from(!::std::option::Option::is_none(&self.qbo_synced))
+                + usize::from(!::std::option::Option::is_none(&self.receipt_id))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subscription_id))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("GetTxnResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_refunded) {
+                state.serialize_field("amountRefunded", &self.amount_refunded)?;
+            }
+            if !::std::option::Option::is_none(&self.charge_id) {
+                state.serialize_field("chargeId", &self.charge_id)?;
+            }
+            if !::std::option::Option::is_none(&self.charge_snapshot) {
+                state.serialize_field("chargeSnapshot", &self.charge_snapshot)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_snapshot) {
+                state.serialize_field("contactSnapshot", &self.contact_snapshot)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_id) {
+                state.serialize_field("entityId", &self.entity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source) {
+                state.serialize_field("entitySource", &self.entity_source)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.invoice_id) {
+                state.serialize_field("invoiceId", &self.invoice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.ip_address) {
+                state.serialize_field("ipAddress", &self.ip_address)?;
+            }
+            if !::std::option::Option::is_none(&self.is_parent) {
+                state.serialize_field("isParent", &self.is_parent)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.mark_as_test) {
+                state.serialize_field("markAsTest", &self.mark_as_test)?;
+            }
+            if !::std::option::Option::is_none(&self.merged_from_contact_id) {
+                state
+                    .serialize_field(
+                        "mergedFromContactId",
+                        &self.merged_from_contact_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider) {
+                state.serialize_field("paymentProvider", &self.payment_provider)?;
+            }
+            if !::std::option::Option::is_none(&self.qbo_response) {
+                state.serialize_field("qboResponse", &self.qbo_response)?;
+            }
+            if !::std::option::Option::is_none(&self.qbo_synced) {
+                state.serialize_field("qboSynced", &self.qbo_synced)?;
+            }
+            if !::std::option::Option::is_none(&self.receipt_id) {
+                state.serialize_field("receiptId", &self.receipt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_id) {
+                state.serialize_field("subscriptionId", &self.subscription_id)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`IntegrationProviderSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IntegrationProviderSchema {
         ///The altId / locationId of the integration provider.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///The altType of the integration provider.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was created.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///A brief description providing additional information about the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier of the integration provider.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The URL to an image representing the integration provider.
-        #[serde(
-            rename = "imageUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub image_url: ::std::option::Option<::std::string::String>,
         ///The payment provider associated with the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider: ::std::option::Option<::std::string::String>,
         ///The route name associated with the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub route: ::std::option::Option<::std::string::String>,
         ///The title or name of the integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///The timestamp when the integration provider was last updated.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for IntegrationProviderSchema {
@@ -7120,14 +7795,63 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for IntegrationProviderSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.image_url))
+                + usize::from(!::std::option::Option::is_none(&self.provider))
+                + usize::from(!::std::option::Option::is_none(&self.route))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("IntegrationProviderSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.image_url) {
+                state.serialize_field("imageUrl", &self.image_url)?;
+            }
+            if !::std::option::Option::is_none(&self.provider) {
+                state.serialize_field("provider", &self.provider)?;
+            }
+            if !::std::option::Option::is_none(&self.route) {
+                state.serialize_field("route", &self.route)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`ListCouponsAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListCouponsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListCouponsAltType {
@@ -7143,6 +7867,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListCouponsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListCouponsAltType {
@@ -7181,25 +7919,13 @@ pub mod types {
         }
     }
     ///`ListCouponsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListCouponsResponseDto {
         ///Array of coupon objects
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<CouponDto>>,
         ///Total number of coupons matching the query criteria
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
         ///Unique identifier for tracing this API request
-        #[serde(
-            rename = "traceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trace_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListCouponsResponseDto {
@@ -7262,18 +7988,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListCouponsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total_count))
+                + usize::from(!::std::option::Option::is_none(&self.trace_id));
+            let mut state = serializer.serialize_struct("ListCouponsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            if !::std::option::Option::is_none(&self.trace_id) {
+                state.serialize_field("traceId", &self.trace_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ListCouponsStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListCouponsStatus {
-        #[serde(rename = "scheduled")]
         Scheduled,
-        #[serde(rename = "active")]
         Active,
-        #[serde(rename = "expired")]
         Expired,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListCouponsStatus {
@@ -7291,6 +8035,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListCouponsStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Scheduled => "scheduled",
+                        Self::Active => "active",
+                        Self::Expired => "expired",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListCouponsStatus {
@@ -7333,15 +8093,11 @@ pub mod types {
         }
     }
     ///`ListFulfillmentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListFulfillmentResponseDto {
         ///An array of fulfilled items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<FulfillmentSchema>>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListFulfillmentResponseDto {
@@ -7397,14 +8153,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListFulfillmentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("ListFulfillmentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`ListIntegrationProvidersAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListIntegrationProvidersAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListIntegrationProvidersAltType {
@@ -7420,6 +8193,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListIntegrationProvidersAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListIntegrationProvidersAltType {
@@ -7459,13 +8246,11 @@ pub mod types {
         }
     }
     ///`ListOrderFulfillmentAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListOrderFulfillmentAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListOrderFulfillmentAltType {
@@ -7481,6 +8266,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListOrderFulfillmentAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListOrderFulfillmentAltType {
@@ -7519,13 +8318,11 @@ pub mod types {
         }
     }
     ///`ListOrderNotesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListOrderNotesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListOrderNotesAltType {
@@ -7541,6 +8338,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListOrderNotesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListOrderNotesAltType {
@@ -7579,19 +8390,14 @@ pub mod types {
         }
     }
     ///`ListOrdersPaymentStatus`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListOrdersPaymentStatus {
-        #[serde(rename = "paid")]
         Paid,
-        #[serde(rename = "unpaid")]
         Unpaid,
-        #[serde(rename = "refunded")]
         Refunded,
-        #[serde(rename = "partially_paid")]
         PartiallyPaid,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListOrdersPaymentStatus {
@@ -7610,6 +8416,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListOrdersPaymentStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Paid => "paid",
+                        Self::Unpaid => "unpaid",
+                        Self::Refunded => "refunded",
+                        Self::PartiallyPaid => "partially_paid",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListOrdersPaymentStatus {
@@ -7654,18 +8477,11 @@ pub mod types {
         }
     }
     ///`ListOrdersResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListOrdersResponseDto {
         ///An array of orders
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<OrderResponseSchema>>,
         ///total orders count
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListOrdersResponseDto {
@@ -7721,19 +8537,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListOrdersResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer.serialize_struct("ListOrdersResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`ListSubscriptionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListSubscriptionResponseDto {
         ///An array of subscriptions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<SubscriptionResponseSchema>>,
         ///total subscriptions count
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListSubscriptionResponseDto {
@@ -7789,14 +8616,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListSubscriptionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer
+                .serialize_struct("ListSubscriptionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`ListSubscriptionsAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListSubscriptionsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListSubscriptionsAltType {
@@ -7812,6 +8656,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListSubscriptionsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListSubscriptionsAltType {
@@ -7850,18 +8708,11 @@ pub mod types {
         }
     }
     ///`ListTxnsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListTxnsResponseDto {
         ///An array of transactions
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<TxnResponseSchema>>,
         ///total transactions count
-        #[serde(
-            rename = "totalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListTxnsResponseDto {
@@ -7917,12 +8768,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListTxnsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total_count));
+            let mut state = serializer.serialize_struct("ListTxnsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                state.serialize_field("totalCount", &self.total_count)?;
+            }
+            state.end()
+        }
+    }
     ///`ListWhitelabelIntegrationProviderResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListWhitelabelIntegrationProviderResponseDto {
         ///list of integration provider.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub providers: ::std::option::Option<IntegrationProviderSchema>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -7979,20 +8846,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListWhitelabelIntegrationProviderResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.providers));
+            let mut state = serializer
+                .serialize_struct("ListWhitelabelIntegrationProviderResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.providers) {
+                state.serialize_field("providers", &self.providers)?;
+            }
+            state.end()
+        }
+    }
     ///`MembershipOfferDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MembershipOfferDto {
         ///The unique identifier for the membership offer.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Membership offer label
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub label: ::std::option::Option<::std::string::String>,
         ///Membership offer label
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for MembershipOfferDto {
@@ -8055,165 +8932,80 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for MembershipOfferDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.label))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer.serialize_struct("MembershipOfferDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.label) {
+                state.serialize_field("label", &self.label)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`OrderResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OrderResponseSchema {
         ///AltId is the unique identifier eg: location id.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Order value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Contact email corresponding to the order.
-        #[serde(
-            rename = "contactEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_email: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the order.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact name corresponding to the order.
-        #[serde(
-            rename = "contactName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///Coupon code for the order.
-        #[serde(
-            rename = "couponCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon_code: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the order.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the order.
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which order was created.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Discount value on order.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub discount: ::std::option::Option<f64>,
         ///Fulfillment status of the order.
-        #[serde(
-            rename = "fulfillmentStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfillment_status: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the order.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Order is in live / test mode.
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Total one time products in an order.
-        #[serde(
-            rename = "onetimeProducts",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub onetime_products: ::std::option::Option<f64>,
         ///Total recurring time products in an order.
-        #[serde(
-            rename = "recurringProducts",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub recurring_products: ::std::option::Option<f64>,
         ///Source id for the order.
-        #[serde(
-            rename = "sourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_id: ::std::option::Option<::std::string::String>,
         ///Meta content for the source of order.
-        #[serde(
-            rename = "sourceMeta",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_meta: ::std::option::Option<::serde_json::Value>,
         ///Source name for the order.
-        #[serde(
-            rename = "sourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_name: ::std::option::Option<::std::string::String>,
         ///Source sub-type for the order.
-        #[serde(
-            rename = "sourceSubType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_sub_type: ::std::option::Option<::std::string::String>,
         ///Source type of order (eg: funnel).
-        #[serde(
-            rename = "sourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source_type: ::std::option::Option<::std::string::String>,
         ///The status of the order (e.g., completed).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
         ///Order sub-total value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtotal: ::std::option::Option<f64>,
         ///Total products in an order.
-        #[serde(
-            rename = "totalProducts",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_products: ::std::option::Option<f64>,
         ///The last update timestamp of the order.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OrderResponseSchema {
@@ -8456,25 +9248,123 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for OrderResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.contact_email))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_name))
+                + usize::from(!::std::option::Option::is_none(&self.coupon_code))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.discount))
+                + usize::from(!::std::option::Option::is_none(&self.fulfillment_status))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(!::std::option::Option::is_none(&self.onetime_products))
+                + usize::from(!::std::option::Option::is_none(&self.recurring_products))
+                + usize::from(!::std::option::Option::is_none(&self.source_id))
+                + usize::from(!::std::option::Option::is_none(&self.source_meta))
+                + usize::from(!::std::option::Option::is_none(&self.source_name))
+                + usize::from(!::std::option::Option::is_none(&self.source_sub_type))
+                + usize::from(!::std::option::Option::is_none(&self.source_type))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subtotal))
+                + usize::from(!::std::option::Option::is_none(&self.total_products))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("OrderResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_email) {
+                state.serialize_field("contactEmail", &self.contact_email)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_name) {
+                state.serialize_field("contactName", &self.contact_name)?;
+            }
+            if !::std::option::Option::is_none(&self.coupon_code) {
+                state.serialize_field("couponCode", &self.coupon_code)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.discount) {
+                state.serialize_field("discount", &self.discount)?;
+            }
+            if !::std::option::Option::is_none(&self.fulfillment_status) {
+                state.serialize_field("fulfillmentStatus", &self.fulfillment_status)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.onetime_products) {
+                state.serialize_field("onetimeProducts", &self.onetime_products)?;
+            }
+            if !::std::option::Option::is_none(&self.recurring_products) {
+                state.serialize_field("recurringProducts", &self.recurring_products)?;
+            }
+            if !::std::option::Option::is_none(&self.source_id) {
+                state.serialize_field("sourceId", &self.source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.source_meta) {
+                state.serialize_field("sourceMeta", &self.source_meta)?;
+            }
+            if !::std::option::Option::is_none(&self.source_name) {
+                state.serialize_field("sourceName", &self.source_name)?;
+            }
+            if !::std::option::Option::is_none(&self.source_sub_type) {
+                state.serialize_field("sourceSubType", &self.source_sub_type)?;
+            }
+            if !::std::option::Option::is_none(&self.source_type) {
+                state.serialize_field("sourceType", &self.source_type)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subtotal) {
+                state.serialize_field("subtotal", &self.subtotal)?;
+            }
+            if !::std::option::Option::is_none(&self.total_products) {
+                state.serialize_field("totalProducts", &self.total_products)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`OrderSource`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OrderSource {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "subType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_type: ::std::option::Option<OrderSourceSubType>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<OrderSourceType>,
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSource {
@@ -8544,50 +9434,60 @@ pub mod types {
             deserializer.deserialize_struct("OrderSource", FIELDS, OrderSourceVisitor)
         }
     }
+    impl ::serde::Serialize for OrderSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.sub_type))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("OrderSource", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.sub_type) {
+                state.serialize_field("subType", &self.sub_type)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`OrderSourceSubType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceSubType {
-        #[serde(rename = "one_step_order_form")]
         OneStepOrderForm,
-        #[serde(rename = "two_step_order_form")]
         TwoStepOrderForm,
-        #[serde(rename = "upsell")]
         Upsell,
-        #[serde(rename = "tap_to_pay")]
         TapToPay,
-        #[serde(rename = "card_payment")]
         CardPayment,
-        #[serde(rename = "store")]
         Store,
-        #[serde(rename = "contact_view")]
         ContactView,
-        #[serde(rename = "email_campaign")]
         EmailCampaign,
-        #[serde(rename = "payments_dashboard")]
         PaymentsDashboard,
-        #[serde(rename = "shopify")]
         Shopify,
-        #[serde(rename = "subscription_view")]
         SubscriptionView,
-        #[serde(rename = "store_upsell")]
         StoreUpsell,
-        #[serde(rename = "woocommerce")]
         Woocommerce,
-        #[serde(rename = "service")]
         Service,
-        #[serde(rename = "meeting")]
         Meeting,
-        #[serde(rename = "imported_csv")]
         ImportedCsv,
-        #[serde(rename = "qr_code")]
         QrCode,
-        #[serde(rename = "saas_one_time")]
         SaasOneTime,
-        #[serde(rename = "saas_subscription")]
         SaasSubscription,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSourceSubType {
@@ -8621,6 +9521,38 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for OrderSourceSubType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneStepOrderForm => "one_step_order_form",
+                        Self::TwoStepOrderForm => "two_step_order_form",
+                        Self::Upsell => "upsell",
+                        Self::TapToPay => "tap_to_pay",
+                        Self::CardPayment => "card_payment",
+                        Self::Store => "store",
+                        Self::ContactView => "contact_view",
+                        Self::EmailCampaign => "email_campaign",
+                        Self::PaymentsDashboard => "payments_dashboard",
+                        Self::Shopify => "shopify",
+                        Self::SubscriptionView => "subscription_view",
+                        Self::StoreUpsell => "store_upsell",
+                        Self::Woocommerce => "woocommerce",
+                        Self::Service => "service",
+                        Self::Meeting => "meeting",
+                        Self::ImportedCsv => "imported_csv",
+                        Self::QrCode => "qr_code",
+                        Self::SaasOneTime => "saas_one_time",
+                        Self::SaasSubscription => "saas_subscription",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
@@ -8695,41 +9627,25 @@ pub mod types {
         }
     }
     ///`OrderSourceType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceType {
-        #[serde(rename = "funnel")]
         Funnel,
-        #[serde(rename = "website")]
         Website,
-        #[serde(rename = "invoice")]
         Invoice,
-        #[serde(rename = "calendar")]
         Calendar,
-        #[serde(rename = "text2Pay")]
         Text2Pay,
-        #[serde(rename = "document_contracts")]
         DocumentContracts,
-        #[serde(rename = "membership")]
         Membership,
-        #[serde(rename = "mobile_app")]
         MobileApp,
-        #[serde(rename = "communities")]
         Communities,
-        #[serde(rename = "point_of_sale")]
         PointOfSale,
-        #[serde(rename = "manual")]
         Manual,
-        #[serde(rename = "form")]
         Form,
-        #[serde(rename = "survey")]
         Survey,
-        #[serde(rename = "payment_link")]
         PaymentLink,
-        #[serde(rename = "external")]
         External,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSourceType {
@@ -8759,6 +9675,34 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for OrderSourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Funnel => "funnel",
+                        Self::Website => "website",
+                        Self::Invoice => "invoice",
+                        Self::Calendar => "calendar",
+                        Self::Text2Pay => "text2Pay",
+                        Self::DocumentContracts => "document_contracts",
+                        Self::Membership => "membership",
+                        Self::MobileApp => "mobile_app",
+                        Self::Communities => "communities",
+                        Self::PointOfSale => "point_of_sale",
+                        Self::Manual => "manual",
+                        Self::Form => "form",
+                        Self::Survey => "survey",
+                        Self::PaymentLink => "payment_link",
+                        Self::External => "external",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for OrderSourceType {
@@ -8825,41 +9769,25 @@ pub mod types {
         }
     }
     ///`PostRecordOrderPaymentBody`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PostRecordOrderPaymentBody {
         ///location Id / company Id based on altType
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: PostRecordOrderPaymentBodyAltType,
         ///Amount to be paid against the invoice.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Details of Card if used for payment
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub card: ::std::option::Option<CardDto>,
         ///Details of the Cheque if used for payment
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub cheque: ::std::option::Option<ChequeDto>,
         ///Indicates if the order is intended to be a partial payment.
-        #[serde(
-            rename = "isPartialPayment",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_partial_payment: ::std::option::Option<bool>,
         ///Meta data to be recorded with the transaction
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///manual payment method
         pub mode: PostRecordOrderPaymentBodyMode,
         ///Any note to be recorded with the transaction
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub notes: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentBody {
@@ -8969,19 +9897,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostRecordOrderPaymentBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.card))
+                + usize::from(!::std::option::Option::is_none(&self.cheque))
+                + usize::from(!::std::option::Option::is_none(&self.is_partial_payment))
+                + usize::from(!::serde_json::Map::is_empty(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.notes));
+            let mut state = serializer
+                .serialize_struct("PostRecordOrderPaymentBody", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.card) {
+                state.serialize_field("card", &self.card)?;
+            }
+            if !::std::option::Option::is_none(&self.cheque) {
+                state.serialize_field("cheque", &self.cheque)?;
+            }
+            if !::std::option::Option::is_none(&self.is_partial_payment) {
+                state.serialize_field("isPartialPayment", &self.is_partial_payment)?;
+            }
+            if !::serde_json::Map::is_empty(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            state.serialize_field("mode", &self.mode)?;
+            if !::std::option::Option::is_none(&self.notes) {
+                state.serialize_field("notes", &self.notes)?;
+            }
+            state.end()
+        }
+    }
     impl PostRecordOrderPaymentBody {
         pub fn builder() -> builder::PostRecordOrderPaymentBody {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PostRecordOrderPaymentBodyAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentBodyAltType {
@@ -8997,6 +9961,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PostRecordOrderPaymentBodyAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyAltType {
@@ -9036,21 +10014,15 @@ pub mod types {
         }
     }
     ///manual payment method
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PostRecordOrderPaymentBodyMode {
-        #[serde(rename = "cash")]
         Cash,
-        #[serde(rename = "card")]
         Card,
-        #[serde(rename = "cheque")]
         Cheque,
-        #[serde(rename = "bank_transfer")]
         BankTransfer,
-        #[serde(rename = "other")]
         Other,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentBodyMode {
@@ -9070,6 +10042,24 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PostRecordOrderPaymentBodyMode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Cash => "cash",
+                        Self::Card => "card",
+                        Self::Cheque => "cheque",
+                        Self::BankTransfer => "bank_transfer",
+                        Self::Other => "other",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyMode {
@@ -9117,11 +10107,9 @@ pub mod types {
         }
     }
     ///`PostRecordOrderPaymentResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PostRecordOrderPaymentResponse {
         ///Success status of the request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for PostRecordOrderPaymentResponse {
@@ -9171,26 +10159,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PostRecordOrderPaymentResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("PostRecordOrderPaymentResponse", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ProductLabelDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductLabelDto {
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "startDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_date: ::std::option::Option<::std::string::String>,
         ///The content for the product label.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProductLabelDto {
@@ -9249,20 +10241,37 @@ pub mod types {
                 .deserialize_struct("ProductLabelDto", FIELDS, ProductLabelDtoVisitor)
         }
     }
+    impl ::serde::Serialize for ProductLabelDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::option::Option::is_none(&self.start_date))
+                + usize::from(!::std::option::Option::is_none(&self.title));
+            let mut state = serializer.serialize_struct("ProductLabelDto", len)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            if !::std::option::Option::is_none(&self.start_date) {
+                state.serialize_field("startDate", &self.start_date)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            state.end()
+        }
+    }
     ///`ProductVariantDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductVariantDto {
         ///A unique identifier for the variant.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the variant.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of options for the variant.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub options: ::std::option::Option<::std::vec::Vec<ProductVariantOptionDto>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProductVariantDto {
@@ -9325,16 +10334,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductVariantDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.options));
+            let mut state = serializer.serialize_struct("ProductVariantDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.options) {
+                state.serialize_field("options", &self.options)?;
+            }
+            state.end()
+        }
+    }
     ///`ProductVariantOptionDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ProductVariantOptionDto {
         ///The unique identifier for the option.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The name of the option.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ProductVariantOptionDto {
@@ -9390,19 +10417,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ProductVariantOptionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("ProductVariantOptionDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`RecurringDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RecurringDto {
         ///The interval at which the recurring event occurs.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval: ::std::option::Option<RecurringDtoInterval>,
         ///The number of intervals between each occurrence of the event.
-        #[serde(
-            rename = "intervalCount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub interval_count: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringDto {
@@ -9453,20 +10491,34 @@ pub mod types {
             deserializer.deserialize_struct("RecurringDto", FIELDS, RecurringDtoVisitor)
         }
     }
+    impl ::serde::Serialize for RecurringDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.interval))
+                + usize::from(!::std::option::Option::is_none(&self.interval_count));
+            let mut state = serializer.serialize_struct("RecurringDto", len)?;
+            if !::std::option::Option::is_none(&self.interval) {
+                state.serialize_field("interval", &self.interval)?;
+            }
+            if !::std::option::Option::is_none(&self.interval_count) {
+                state.serialize_field("intervalCount", &self.interval_count)?;
+            }
+            state.end()
+        }
+    }
     ///The interval at which the recurring event occurs.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum RecurringDtoInterval {
-        #[serde(rename = "day")]
         Day,
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "week")]
         Week,
-        #[serde(rename = "year")]
         Year,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for RecurringDtoInterval {
@@ -9485,6 +10537,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for RecurringDtoInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Day => "day",
+                        Self::Month => "month",
+                        Self::Week => "week",
+                        Self::Year => "year",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for RecurringDtoInterval {
@@ -9529,16 +10598,9 @@ pub mod types {
         }
     }
     ///`ScheduleOptionsDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ScheduleOptionsDto {
-        #[serde(
-            rename = "executeAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub execute_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rrule: ::std::option::Option<CustomRRuleOptionsDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ScheduleOptionsDto {
@@ -9594,166 +10656,77 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ScheduleOptionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.execute_at))
+                + usize::from(!::std::option::Option::is_none(&self.rrule));
+            let mut state = serializer.serialize_struct("ScheduleOptionsDto", len)?;
+            if !::std::option::Option::is_none(&self.execute_at) {
+                state.serialize_field("executeAt", &self.execute_at)?;
+            }
+            if !::std::option::Option::is_none(&self.rrule) {
+                state.serialize_field("rrule", &self.rrule)?;
+            }
+            state.end()
+        }
+    }
     ///`SubscriptionResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SubscriptionResponseSchema {
         ///AltId is the unique identifier eg: location id.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<SubscriptionResponseSchemaAltType>,
         ///Subscription value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Contact email corresponding to the subscription.
-        #[serde(
-            rename = "contactEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_email: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the subscription.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact name corresponding to the subscription.
-        #[serde(
-            rename = "contactName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the subscription.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the subscription.
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which subscription occurred.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the subscription. e.g: order id
-        #[serde(
-            rename = "entityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source id for the subscription.
-        #[serde(
-            rename = "entitySourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_id: ::std::option::Option<::std::string::String>,
         ///Meta content for the entity source of subscription.
-        #[serde(
-            rename = "entitySourceMeta",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_meta: ::std::option::Option<::serde_json::Value>,
         ///Entity source name for the subscription.
-        #[serde(
-            rename = "entitySourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_name: ::std::option::Option<::std::string::String>,
         ///Entity source type of subscription (eg: funnel).
-        #[serde(
-            rename = "entitySourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_type: ::std::option::Option<::std::string::String>,
         ///Entity type of subscription (eg: order).
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the subscription.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ip address from where subscription was initiated.
-        #[serde(
-            rename = "ipAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Subscription is in live / test mode.
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///Payment provider connected account id for subscription.
-        #[serde(
-            rename = "paymentProviderConnectedAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_connected_account: ::std::option::Option<
             ::std::string::String,
         >,
         ///Payment provider for subscription.
-        #[serde(
-            rename = "paymentProviderType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_type: ::std::option::Option<::std::string::String>,
         ///The status of the subscription (e.g., succeeded).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for subscription.
-        #[serde(
-            rename = "subscriptionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Snapshot of subscription.
-        #[serde(
-            rename = "subscriptionSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_snapshot: ::std::option::Option<::serde_json::Value>,
         ///The update timestamp of the subscription.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SubscriptionResponseSchema {
@@ -9988,14 +10961,139 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SubscriptionResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.contact_email))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_name))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.entity_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_meta))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_name))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_type))
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.ip_address))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.payment_provider_connected_account,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.payment_provider_type),
+                ) + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subscription_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.subscription_snapshot),
+                ) + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer
+                .serialize_struct("SubscriptionResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_email) {
+                state.serialize_field("contactEmail", &self.contact_email)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_name) {
+                state.serialize_field("contactName", &self.contact_name)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_id) {
+                state.serialize_field("entityId", &self.entity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_id) {
+                state.serialize_field("entitySourceId", &self.entity_source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_meta) {
+                state.serialize_field("entitySourceMeta", &self.entity_source_meta)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_name) {
+                state.serialize_field("entitySourceName", &self.entity_source_name)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_type) {
+                state.serialize_field("entitySourceType", &self.entity_source_type)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.ip_address) {
+                state.serialize_field("ipAddress", &self.ip_address)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.payment_provider_connected_account,
+            ) {
+                state
+                    .serialize_field(
+                        "paymentProviderConnectedAccount",
+                        &self.payment_provider_connected_account,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider_type) {
+                state
+                    .serialize_field(
+                        "paymentProviderType",
+                        &self.payment_provider_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_id) {
+                state.serialize_field("subscriptionId", &self.subscription_id)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_snapshot) {
+                state
+                    .serialize_field(
+                        "subscriptionSnapshot",
+                        &self.subscription_snapshot,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///AltType is the type of identifier.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SubscriptionResponseSchemaAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for SubscriptionResponseSchemaAltType {
@@ -10011,6 +11109,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SubscriptionResponseSchemaAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SubscriptionResponseSchemaAltType {
@@ -10050,207 +11162,69 @@ pub mod types {
         }
     }
     ///`TxnResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TxnResponseSchema {
         ///AltId is the unique identifier eg: location id.
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
         ///AltType is the type of identifier.
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<::std::string::String>,
         ///Transaction value.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Transaction amount refunded.
-        #[serde(
-            rename = "amountRefunded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_refunded: ::std::option::Option<f64>,
         ///Charge id for transaction.
-        #[serde(
-            rename = "chargeId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_id: ::std::option::Option<::std::string::String>,
         ///Charge snapshot of transaction.
-        #[serde(
-            rename = "chargeSnapshot",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub charge_snapshot: ::std::option::Option<::serde_json::Value>,
         ///Contact email corresponding to the transaction.
-        #[serde(
-            rename = "contactEmail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_email: ::std::option::Option<::std::string::String>,
         ///Contact id corresponding to the transaction.
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Contact name corresponding to the transaction.
-        #[serde(
-            rename = "contactName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_name: ::std::option::Option<::std::string::String>,
         ///The creation timestamp of the transaction.
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///User ID who created the transaction.
-        #[serde(
-            rename = "createdBy",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_by: ::std::option::Option<::std::string::String>,
         ///Currency in which transaction occurred.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Entity id for the transaction. e.g: order id
-        #[serde(
-            rename = "entityId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_id: ::std::option::Option<::std::string::String>,
         ///Entity source id for the transaction.
-        #[serde(
-            rename = "entitySourceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_id: ::std::option::Option<::std::string::String>,
         ///Meta content for the entity source of transaction.
-        #[serde(
-            rename = "entitySourceMeta",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_meta: ::std::option::Option<::serde_json::Value>,
         ///Entity source name for the transaction.
-        #[serde(
-            rename = "entitySourceName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_name: ::std::option::Option<::std::string::String>,
         ///Entity source sub-type of the transactions.
-        #[serde(
-            rename = "entitySourceSubType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_sub_type: ::std::option::Option<::std::string::String>,
         ///Entity source type of transaction (eg: funnel).
-        #[serde(
-            rename = "entitySourceType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_source_type: ::std::option::Option<::std::string::String>,
         ///Entity type of transaction (eg: order).
-        #[serde(
-            rename = "entityType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub entity_type: ::std::option::Option<::std::string::String>,
         ///The charged timestamp of the transaction.
-        #[serde(
-            rename = "fulfilledAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fulfilled_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the transaction.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Ip address from where transaction was initiated.
-        #[serde(
-            rename = "ipAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ip_address: ::std::option::Option<::std::string::String>,
         ///Transaction is in live / test mode.
-        #[serde(
-            rename = "liveMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub live_mode: ::std::option::Option<::serde_json::Value>,
         ///ID of the contact that was merged from.
-        #[serde(
-            rename = "mergedFromContactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub merged_from_contact_id: ::std::option::Option<::std::string::String>,
         ///Transaction payment method details.
-        #[serde(
-            rename = "paymentMethod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_method: ::std::option::Option<::serde_json::Value>,
         ///Payment provider  account id for transaction.
-        #[serde(
-            rename = "paymentProviderConnectedAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_connected_account: ::std::option::Option<
             ::std::string::String,
         >,
         ///Payment provider for transaction.
-        #[serde(
-            rename = "paymentProviderType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub payment_provider_type: ::std::option::Option<::std::string::String>,
         ///The status of the transaction (e.g., succeeded).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::serde_json::Value>,
         ///Subscription id for transaction.
-        #[serde(
-            rename = "subscriptionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///The update timestamp of the transaction.
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TxnResponseSchema {
@@ -10533,82 +11507,198 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TxnResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.amount_refunded))
+                + usize::from(!::std::option::Option::is_none(&self.charge_id))
+                + usize::from(!::std::option::Option::is_none(&self.charge_snapshot))
+                + usize::from(!::std::option::Option::is_none(&self.contact_email))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_name))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.created_by))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.entity_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_id))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_meta))
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.entity_source_sub_type),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.entity_source_type))
+                + usize::from(!::std::option::Option::is_none(&self.entity_type))
+                + usize::from(!::std::option::Option::is_none(&self.fulfilled_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.ip_address))
+                + usize::from(!::std::option::Option::is_none(&self.live_mode))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.merged_from_contact_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.payment_method))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.payment_provider_connected_account,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.payment_provider_type),
+                ) + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.subscription_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("TxnResponseSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.amount_refunded) {
+                state.serialize_field("amountRefunded", &self.amount_refunded)?;
+            }
+            if !::std::option::Option::is_none(&self.charge_id) {
+                state.serialize_field("chargeId", &self.charge_id)?;
+            }
+            if !::std::option::Option::is_none(&self.charge_snapshot) {
+                state.serialize_field("chargeSnapshot", &self.charge_snapshot)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_email) {
+                state.serialize_field("contactEmail", &self.contact_email)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_name) {
+                state.serialize_field("contactName", &self.contact_name)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.created_by) {
+                state.serialize_field("createdBy", &self.created_by)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_id) {
+                state.serialize_field("entityId", &self.entity_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_id) {
+                state.serialize_field("entitySourceId", &self.entity_source_id)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_meta) {
+                state.serialize_field("entitySourceMeta", &self.entity_source_meta)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_name) {
+                state.serialize_field("entitySourceName", &self.entity_source_name)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_sub_type) {
+                state
+                    .serialize_field(
+                        "entitySourceSubType",
+                        &self.entity_source_sub_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.entity_source_type) {
+                state.serialize_field("entitySourceType", &self.entity_source_type)?;
+            }
+            if !::std::option::Option::is_none(&self.entity_type) {
+                state.serialize_field("entityType", &self.entity_type)?;
+            }
+            if !::std::option::Option::is_none(&self.fulfilled_at) {
+                state.serialize_field("fulfilledAt", &self.fulfilled_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.ip_address) {
+                state.serialize_field("ipAddress", &self.ip_address)?;
+            }
+            if !::std::option::Option::is_none(&self.live_mode) {
+                state.serialize_field("liveMode", &self.live_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.merged_from_contact_id) {
+                state
+                    .serialize_field(
+                        "mergedFromContactId",
+                        &self.merged_from_contact_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.payment_method) {
+                state.serialize_field("paymentMethod", &self.payment_method)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.payment_provider_connected_account,
+            ) {
+                state
+                    .serialize_field(
+                        "paymentProviderConnectedAccount",
+                        &self.payment_provider_connected_account,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.payment_provider_type) {
+                state
+                    .serialize_field(
+                        "paymentProviderType",
+                        &self.payment_provider_type,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_id) {
+                state.serialize_field("subscriptionId", &self.subscription_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateCouponParams`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCouponParams {
         ///Location Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
         ///Alt Type
-        #[serde(rename = "altType")]
         pub alt_type: UpdateCouponParamsAltType,
         ///Is Coupon applicable on upcoming subscription transactions
-        #[serde(
-            rename = "applyToFuturePayments",
-            default = "defaults::default_bool::<true>"
-        )]
         pub apply_to_future_payments: bool,
         ///If coupon is applicable on upcoming subscription transactions, how many months should it be applicable for a subscription
-        #[serde(
-            rename = "applyToFuturePaymentsConfig",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub apply_to_future_payments_config: ::std::option::Option<
             ApplyToFuturePaymentsConfig,
         >,
         ///Coupon Code
         pub code: ::std::string::String,
         ///Discount Type
-        #[serde(rename = "discountType")]
         pub discount_type: UpdateCouponParamsDiscountType,
         ///Discount Value
-        #[serde(rename = "discountValue")]
         pub discount_value: f64,
         ///End date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(
-            rename = "endDate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_date: ::std::option::Option<::std::string::String>,
         ///Coupon Id
         pub id: ::std::string::String,
         ///Limits whether a coupon can be redeemed only once per customer.
-        #[serde(rename = "limitPerCustomer", default)]
         pub limit_per_customer: bool,
         ///Coupon Name
         pub name: ::std::string::String,
         ///Price Ids
-        #[serde(
-            rename = "priceIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub price_ids: ::std::vec::Vec<::std::string::String>,
         ///Product Ids
-        #[serde(
-            rename = "productIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub product_ids: ::std::vec::Vec<::std::string::String>,
         ///Start date in YYYY-MM-DDTHH:mm:ssZ format
-        #[serde(rename = "startDate")]
         pub start_date: ::std::string::String,
         ///Max number of times coupon can be used
-        #[serde(
-            rename = "usageLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub usage_limit: ::std::option::Option<f64>,
         ///Variant Ids
-        #[serde(
-            rename = "variantIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub variant_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCouponParams {
@@ -10766,19 +11856,73 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCouponParams {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 10usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.apply_to_future_payments_config,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.end_date))
+                + usize::from(!::std::vec::Vec::is_empty(&self.price_ids))
+                + usize::from(!::std::vec::Vec::is_empty(&self.product_ids))
+                + usize::from(!::std::option::Option::is_none(&self.usage_limit))
+                + usize::from(!::std::vec::Vec::is_empty(&self.variant_ids));
+            let mut state = serializer.serialize_struct("UpdateCouponParams", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state
+                .serialize_field(
+                    "applyToFuturePayments",
+                    &self.apply_to_future_payments,
+                )?;
+            if !::std::option::Option::is_none(&self.apply_to_future_payments_config) {
+                state
+                    .serialize_field(
+                        "applyToFuturePaymentsConfig",
+                        &self.apply_to_future_payments_config,
+                    )?;
+            }
+            state.serialize_field("code", &self.code)?;
+            state.serialize_field("discountType", &self.discount_type)?;
+            state.serialize_field("discountValue", &self.discount_value)?;
+            if !::std::option::Option::is_none(&self.end_date) {
+                state.serialize_field("endDate", &self.end_date)?;
+            }
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("limitPerCustomer", &self.limit_per_customer)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::vec::Vec::is_empty(&self.price_ids) {
+                state.serialize_field("priceIds", &self.price_ids)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.product_ids) {
+                state.serialize_field("productIds", &self.product_ids)?;
+            }
+            state.serialize_field("startDate", &self.start_date)?;
+            if !::std::option::Option::is_none(&self.usage_limit) {
+                state.serialize_field("usageLimit", &self.usage_limit)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.variant_ids) {
+                state.serialize_field("variantIds", &self.variant_ids)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateCouponParams {
         pub fn builder() -> builder::UpdateCouponParams {
             Default::default()
         }
     }
     ///Alt Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCouponParamsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCouponParamsAltType {
@@ -10794,6 +11938,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCouponParamsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCouponParamsAltType {
@@ -10832,15 +11990,12 @@ pub mod types {
         }
     }
     ///Discount Type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateCouponParamsDiscountType {
-        #[serde(rename = "percentage")]
         Percentage,
-        #[serde(rename = "amount")]
         Amount,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCouponParamsDiscountType {
@@ -10857,6 +12012,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateCouponParamsDiscountType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Percentage => "percentage",
+                        Self::Amount => "amount",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateCouponParamsDiscountType {
@@ -10898,24 +12068,13 @@ pub mod types {
         }
     }
     ///`UpdateCustomProviderCapabilitiesDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomProviderCapabilitiesDto {
         ///Company id. Mandatory if locationId is not provided
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Location / Sub-account id. Mandatory if companyId is not provided
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Whether the marketplace app supports subscription schedules or not
-        #[serde(rename = "supportsSubscriptionSchedules")]
         pub supports_subscription_schedules: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateCustomProviderCapabilitiesDto {
@@ -10988,17 +12147,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateCustomProviderCapabilitiesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id));
+            let mut state = serializer
+                .serialize_struct("UpdateCustomProviderCapabilitiesDto", len)?;
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            state
+                .serialize_field(
+                    "supportsSubscriptionSchedules",
+                    &self.supports_subscription_schedules,
+                )?;
+            state.end()
+        }
+    }
     impl UpdateCustomProviderCapabilitiesDto {
         pub fn builder() -> builder::UpdateCustomProviderCapabilitiesDto {
             Default::default()
         }
     }
     ///`UpdateCustomProviderCapabilitiesResponseSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateCustomProviderCapabilitiesResponseSchema {
         ///Whether the custom provider capabilities are updated or not. true represents capabilities are updated
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -11053,6 +12235,25 @@ pub mod types {
                     FIELDS,
                     UpdateCustomProviderCapabilitiesResponseSchemaVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomProviderCapabilitiesResponseSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct(
+                    "UpdateCustomProviderCapabilitiesResponseSchema",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,126 +13,48 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ListNumberItemResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListNumberItemResponseDto {
         ///Address SID used for regulated number purchases
-        #[serde(
-            rename = "addressSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_sid: ::std::option::Option<::std::string::String>,
         ///Bundle SID used for regulated number purchases
-        #[serde(
-            rename = "bundleSid",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bundle_sid: ::std::option::Option<::std::string::String>,
         ///Phone number capabilities
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub capabilities: ::std::option::Option<NumberCapabilitiesDto>,
         ///ISO country code for the number
-        #[serde(
-            rename = "countryCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country_code: ::std::option::Option<::std::string::String>,
         ///Date the number was added
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::serde_json::Value>,
         ///Legacy created-at field returned by some providers
-        #[serde(
-            rename = "dateCreated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_created: ::std::option::Option<::serde_json::Value>,
         ///Date the number was last updated
-        #[serde(
-            rename = "dateUpdated",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_updated: ::std::option::Option<::serde_json::Value>,
         ///Forwarding number in E.164 format
-        #[serde(
-            rename = "forwardingNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub forwarding_number: ::std::option::Option<::std::string::String>,
         ///Human-friendly label for the number
-        #[serde(
-            rename = "friendlyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///Inbound call service metadata
-        #[serde(
-            rename = "inboundCallService",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub inbound_call_service: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Whether this is the default outbound number
-        #[serde(
-            rename = "isDefaultNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_default_number: ::std::option::Option<bool>,
         ///Whether group conversations are enabled
-        #[serde(
-            rename = "isGroupConversationEnabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_group_conversation_enabled: ::std::option::Option<bool>,
         ///Ring-all user IDs linked to the number
-        #[serde(
-            rename = "linkedRingAllUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_ring_all_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Linked user ID if the number is assigned
-        #[serde(
-            rename = "linkedUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub linked_user: ::std::option::Option<::std::string::String>,
         ///Provider origin for the number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub origin: ::std::option::Option<::std::string::String>,
         ///Phone number in E.164 format
-        #[serde(
-            rename = "phoneNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone_number: ::std::option::Option<::std::string::String>,
         ///Provider number identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sid: ::std::option::Option<::std::string::String>,
         ///Phone number type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListNumberItemResponseDto {
@@ -317,27 +239,108 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListNumberItemResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.address_sid))
+                + usize::from(!::std::option::Option::is_none(&self.bundle_sid))
+                + usize::from(!::std::option::Option::is_none(&self.capabilities))
+                + usize::from(!::std::option::Option::is_none(&self.country_code))
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.date_created))
+                + usize::from(!::std::option::Option::is_none(&self.date_updated))
+                + usize::from(!::std::option::Option::is_none(&self.forwarding_number))
+                + usize::from(!::std::option::Option::is_none(&self.friendly_name))
+                + usize::from(!::serde_json::Map::is_empty(&self.inbound_call_service))
+                + usize::from(!::std::option::Option::is_none(&self.is_default_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_group_conversation_enabled),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.linked_ring_all_users),
+                ) + usize::from(!::std::option::Option::is_none(&self.linked_user))
+                + usize::from(!::std::option::Option::is_none(&self.origin))
+                + usize::from(!::std::option::Option::is_none(&self.phone_number))
+                + usize::from(!::std::option::Option::is_none(&self.sid))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("ListNumberItemResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.address_sid) {
+                state.serialize_field("addressSid", &self.address_sid)?;
+            }
+            if !::std::option::Option::is_none(&self.bundle_sid) {
+                state.serialize_field("bundleSid", &self.bundle_sid)?;
+            }
+            if !::std::option::Option::is_none(&self.capabilities) {
+                state.serialize_field("capabilities", &self.capabilities)?;
+            }
+            if !::std::option::Option::is_none(&self.country_code) {
+                state.serialize_field("countryCode", &self.country_code)?;
+            }
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.date_created) {
+                state.serialize_field("dateCreated", &self.date_created)?;
+            }
+            if !::std::option::Option::is_none(&self.date_updated) {
+                state.serialize_field("dateUpdated", &self.date_updated)?;
+            }
+            if !::std::option::Option::is_none(&self.forwarding_number) {
+                state.serialize_field("forwardingNumber", &self.forwarding_number)?;
+            }
+            if !::std::option::Option::is_none(&self.friendly_name) {
+                state.serialize_field("friendlyName", &self.friendly_name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.inbound_call_service) {
+                state.serialize_field("inboundCallService", &self.inbound_call_service)?;
+            }
+            if !::std::option::Option::is_none(&self.is_default_number) {
+                state.serialize_field("isDefaultNumber", &self.is_default_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_group_conversation_enabled) {
+                state
+                    .serialize_field(
+                        "isGroupConversationEnabled",
+                        &self.is_group_conversation_enabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.linked_ring_all_users) {
+                state
+                    .serialize_field("linkedRingAllUsers", &self.linked_ring_all_users)?;
+            }
+            if !::std::option::Option::is_none(&self.linked_user) {
+                state.serialize_field("linkedUser", &self.linked_user)?;
+            }
+            if !::std::option::Option::is_none(&self.origin) {
+                state.serialize_field("origin", &self.origin)?;
+            }
+            if !::std::option::Option::is_none(&self.phone_number) {
+                state.serialize_field("phoneNumber", &self.phone_number)?;
+            }
+            if !::std::option::Option::is_none(&self.sid) {
+                state.serialize_field("sid", &self.sid)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`ListNumbersV3Http200ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListNumbersV3Http200ResponseDto {
         ///V3 list payload: numbers, pagination fields, isUnderLc (renamed from isUnderGhl), etc.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ListNumbersV3ResponseDto>,
         ///Human-readable success message.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Outcome indicator from the shared success helper.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<ListNumbersV3Http200ResponseDtoStatus>,
         ///HTTP status echoed in the response body.
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListNumbersV3Http200ResponseDto {
@@ -408,14 +411,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListNumbersV3Http200ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer
+                .serialize_struct("ListNumbersV3Http200ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///Outcome indicator from the shared success helper.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListNumbersV3Http200ResponseDtoStatus {
-        #[serde(rename = "success")]
         Success,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListNumbersV3Http200ResponseDtoStatus {
@@ -431,6 +459,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListNumbersV3Http200ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Success => "success",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListNumbersV3Http200ResponseDtoStatus {
@@ -470,49 +512,23 @@ pub mod types {
         }
     }
     ///`ListNumbersV3ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListNumbersV3ResponseDto {
         ///Twilio account status for the location
-        #[serde(
-            rename = "accountStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub account_status: ::std::option::Option<::std::string::String>,
         ///Whether the account is managed under LC. Renamed from isUnderGhl.
-        #[serde(
-            rename = "isUnderLc",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_under_lc: ::std::option::Option<bool>,
         ///Active numbers available for the location
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub numbers: ::std::option::Option<::std::vec::Vec<ListNumberItemResponseDto>>,
         ///The zero-based page index requested
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///The page size requested
-        #[serde(
-            rename = "pageSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
         ///Optional RCS sender IDs returned with the number list
-        #[serde(
-            rename = "rcsSenderIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub rcs_sender_ids: ::std::option::Option<
             ::std::vec::Vec<RcsSenderIdResponseDto>,
         >,
         ///Total number of active numbers when available
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListNumbersV3ResponseDto {
@@ -611,24 +627,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListNumbersV3ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.account_status))
+                + usize::from(!::std::option::Option::is_none(&self.is_under_lc))
+                + usize::from(!::std::option::Option::is_none(&self.numbers))
+                + usize::from(!::std::option::Option::is_none(&self.page))
+                + usize::from(!::std::option::Option::is_none(&self.page_size))
+                + usize::from(!::std::option::Option::is_none(&self.rcs_sender_ids))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ListNumbersV3ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.account_status) {
+                state.serialize_field("accountStatus", &self.account_status)?;
+            }
+            if !::std::option::Option::is_none(&self.is_under_lc) {
+                state.serialize_field("isUnderLc", &self.is_under_lc)?;
+            }
+            if !::std::option::Option::is_none(&self.numbers) {
+                state.serialize_field("numbers", &self.numbers)?;
+            }
+            if !::std::option::Option::is_none(&self.page) {
+                state.serialize_field("page", &self.page)?;
+            }
+            if !::std::option::Option::is_none(&self.page_size) {
+                state.serialize_field("pageSize", &self.page_size)?;
+            }
+            if !::std::option::Option::is_none(&self.rcs_sender_ids) {
+                state.serialize_field("rcsSenderIds", &self.rcs_sender_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`NumberCapabilitiesDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct NumberCapabilitiesDto {
         ///Whether the number supports fax
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fax: ::std::option::Option<bool>,
         ///Whether the number supports MMS
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub mms: ::std::option::Option<bool>,
         ///Whether the number supports SMS
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sms: ::std::option::Option<bool>,
         ///Whether the number supports voice calls
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for NumberCapabilitiesDto {
@@ -698,29 +746,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for NumberCapabilitiesDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.fax))
+                + usize::from(!::std::option::Option::is_none(&self.mms))
+                + usize::from(!::std::option::Option::is_none(&self.sms))
+                + usize::from(!::std::option::Option::is_none(&self.voice));
+            let mut state = serializer.serialize_struct("NumberCapabilitiesDto", len)?;
+            if !::std::option::Option::is_none(&self.fax) {
+                state.serialize_field("fax", &self.fax)?;
+            }
+            if !::std::option::Option::is_none(&self.mms) {
+                state.serialize_field("mms", &self.mms)?;
+            }
+            if !::std::option::Option::is_none(&self.sms) {
+                state.serialize_field("sms", &self.sms)?;
+            }
+            if !::std::option::Option::is_none(&self.voice) {
+                state.serialize_field("voice", &self.voice)?;
+            }
+            state.end()
+        }
+    }
     ///`PurchaseNumberForLocationV3Http201ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PurchaseNumberForLocationV3Http201ResponseDto {
         ///V3 purchase payload: purchased number, location, Twilio account id, and underLcAccount.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<PurchaseNumberForLocationV3ResponseDto>,
         ///Human-readable success message.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Outcome indicator from the shared success helper.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<
             PurchaseNumberForLocationV3Http201ResponseDtoStatus,
         >,
         ///HTTP status echoed in the response body.
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -798,14 +861,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PurchaseNumberForLocationV3Http201ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer
+                .serialize_struct("PurchaseNumberForLocationV3Http201ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///Outcome indicator from the shared success helper.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PurchaseNumberForLocationV3Http201ResponseDtoStatus {
-        #[serde(rename = "success")]
         Success,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -822,6 +910,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PurchaseNumberForLocationV3Http201ResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Success => "success",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PurchaseNumberForLocationV3Http201ResponseDtoStatus {
@@ -862,29 +964,15 @@ pub mod types {
         }
     }
     ///`PurchaseNumberForLocationV3ResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PurchaseNumberForLocationV3ResponseDto {
         ///Twilio account document identifier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Location that owns the Twilio / numbers account
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///E.164 phone number that was purchased (from the request body)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number: ::std::option::Option<::std::string::String>,
         ///Whether the account is managed under LC. Renamed from under_ghl_account in the legacy document.
-        #[serde(
-            rename = "underLcAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub under_lc_account: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for PurchaseNumberForLocationV3ResponseDto {
@@ -959,42 +1047,59 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PurchaseNumberForLocationV3ResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.number))
+                + usize::from(!::std::option::Option::is_none(&self.under_lc_account));
+            let mut state = serializer
+                .serialize_struct("PurchaseNumberForLocationV3ResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.number) {
+                state.serialize_field("number", &self.number)?;
+            }
+            if !::std::option::Option::is_none(&self.under_lc_account) {
+                state.serialize_field("underLcAccount", &self.under_lc_account)?;
+            }
+            state.end()
+        }
+    }
     ///`PurchasePhoneNumberBodyDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PurchasePhoneNumberBodyDto {
         ///addressSid twilio address id
-        #[serde(rename = "addressSid")]
         pub address_sid: ::std::string::String,
         ///bundleSid twilio bundle id
-        #[serde(rename = "bundleSid")]
         pub bundle_sid: ::std::string::String,
         ///country for which the phone numbers are being requested
-        #[serde(rename = "countryCode")]
         pub country_code: ::std::string::String,
         ///fingerprintId is request id which is unique for every purchase number request
-        #[serde(rename = "fingerprintId")]
         pub fingerprint_id: ::std::string::String,
         ///locality of the user in which number is being purchased
         pub locality: ::std::string::String,
         ///type of phone number to be purchased
-        #[serde(rename = "numberType")]
         pub number_type: ::serde_json::Value,
         ///stripe payment intent id
-        #[serde(rename = "paymentIntentId")]
         pub payment_intent_id: ::std::string::String,
         ///stripe registered payment method id
-        #[serde(rename = "paymentMethodId")]
         pub payment_method_id: ::std::string::String,
         ///phoneNumber to purchase
-        #[serde(rename = "phoneNumber")]
         pub phone_number: ::std::string::String,
         ///region of the user in which number is being purchased
         pub region: ::std::string::String,
         ///Skip location-level KYC verification if agency-level compliance has already been verified
-        #[serde(rename = "skipLocationKYC")]
         pub skip_location_kyc: bool,
         ///stripe account id
-        #[serde(rename = "stripeAccountId")]
         pub stripe_account_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for PurchasePhoneNumberBodyDto {
@@ -1142,38 +1247,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PurchasePhoneNumberBodyDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 12usize;
+            let mut state = serializer
+                .serialize_struct("PurchasePhoneNumberBodyDto", len)?;
+            state.serialize_field("addressSid", &self.address_sid)?;
+            state.serialize_field("bundleSid", &self.bundle_sid)?;
+            state.serialize_field("countryCode", &self.country_code)?;
+            state.serialize_field("fingerprintId", &self.fingerprint_id)?;
+            state.serialize_field("locality", &self.locality)?;
+            state.serialize_field("numberType", &self.number_type)?;
+            state.serialize_field("paymentIntentId", &self.payment_intent_id)?;
+            state.serialize_field("paymentMethodId", &self.payment_method_id)?;
+            state.serialize_field("phoneNumber", &self.phone_number)?;
+            state.serialize_field("region", &self.region)?;
+            state.serialize_field("skipLocationKYC", &self.skip_location_kyc)?;
+            state.serialize_field("stripeAccountId", &self.stripe_account_id)?;
+            state.end()
+        }
+    }
     impl PurchasePhoneNumberBodyDto {
         pub fn builder() -> builder::PurchasePhoneNumberBodyDto {
             Default::default()
         }
     }
     ///`RcsSenderIdResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RcsSenderIdResponseDto {
         ///Human-friendly label for the sender ID
-        #[serde(
-            rename = "friendlyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub friendly_name: ::std::option::Option<::std::string::String>,
         ///RCS sender ID
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number: ::std::option::Option<::std::string::String>,
         ///Entry type
-        #[serde(
-            rename = "numberType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_type: ::std::option::Option<::std::string::String>,
         ///RCS sender metadata
-        #[serde(
-            rename = "rcsMeta",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub rcs_meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for RcsSenderIdResponseDto {
@@ -1239,6 +1351,33 @@ pub mod types {
                     FIELDS,
                     RcsSenderIdResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for RcsSenderIdResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.friendly_name))
+                + usize::from(!::std::option::Option::is_none(&self.number))
+                + usize::from(!::std::option::Option::is_none(&self.number_type))
+                + usize::from(!::serde_json::Map::is_empty(&self.rcs_meta));
+            let mut state = serializer.serialize_struct("RcsSenderIdResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.friendly_name) {
+                state.serialize_field("friendlyName", &self.friendly_name)?;
+            }
+            if !::std::option::Option::is_none(&self.number) {
+                state.serialize_field("number", &self.number)?;
+            }
+            if !::std::option::Option::is_none(&self.number_type) {
+                state.serialize_field("numberType", &self.number_type)?;
+            }
+            if !::serde_json::Map::is_empty(&self.rcs_meta) {
+                state.serialize_field("rcsMeta", &self.rcs_meta)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

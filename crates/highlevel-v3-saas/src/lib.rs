@@ -13,119 +13,43 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AgencyPlanResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AgencyPlanResponseDto {
         ///Array of add-ons included in the plan
-        #[serde(
-            rename = "addOns",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub add_ons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Category ID for the plan
-        #[serde(
-            rename = "categoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category_id: ::std::option::Option<::std::string::String>,
         ///Contact limit for the plan
-        #[serde(
-            rename = "contactLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_limit: ::std::option::Option<f64>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Description of the plan
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Indicates if this is a SaaS V2 plan
-        #[serde(
-            rename = "isSaaSV2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Unique identifier for the plan
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///Level of the plan (0-4)
-        #[serde(
-            rename = "planLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_level: ::std::option::Option<f64>,
         ///Pricing information for the plan
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prices: ::std::option::Option<
             ::std::vec::Vec<AgencyPlanResponseDtoPricesItem>,
         >,
         ///Product ID for the plan
-        #[serde(
-            rename = "productId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Provider location ID
-        #[serde(
-            rename = "providerLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///Array of SaaS products included in the plan
-        #[serde(
-            rename = "saasProducts",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Snapshot ID for the plan
-        #[serde(
-            rename = "snapshotId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         ///Title of the plan
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Trial period in days
-        #[serde(
-            rename = "trialPeriod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User limit for the plan
-        #[serde(
-            rename = "userLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_limit: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for AgencyPlanResponseDto {
@@ -304,37 +228,102 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AgencyPlanResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.add_ons))
+                + usize::from(!::std::option::Option::is_none(&self.category_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_limit))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_saa_sv2))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_level))
+                + usize::from(!::std::option::Option::is_none(&self.prices))
+                + usize::from(!::std::option::Option::is_none(&self.product_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.provider_location_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.saas_products))
+                + usize::from(!::std::option::Option::is_none(&self.snapshot_id))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.trial_period))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_limit));
+            let mut state = serializer.serialize_struct("AgencyPlanResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.add_ons) {
+                state.serialize_field("addOns", &self.add_ons)?;
+            }
+            if !::std::option::Option::is_none(&self.category_id) {
+                state.serialize_field("categoryId", &self.category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_limit) {
+                state.serialize_field("contactLimit", &self.contact_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_saa_sv2) {
+                state.serialize_field("isSaaSV2", &self.is_saa_sv2)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_level) {
+                state.serialize_field("planLevel", &self.plan_level)?;
+            }
+            if !::std::option::Option::is_none(&self.prices) {
+                state.serialize_field("prices", &self.prices)?;
+            }
+            if !::std::option::Option::is_none(&self.product_id) {
+                state.serialize_field("productId", &self.product_id)?;
+            }
+            if !::std::option::Option::is_none(&self.provider_location_id) {
+                state.serialize_field("providerLocationId", &self.provider_location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.saas_products) {
+                state.serialize_field("saasProducts", &self.saas_products)?;
+            }
+            if !::std::option::Option::is_none(&self.snapshot_id) {
+                state.serialize_field("snapshotId", &self.snapshot_id)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.trial_period) {
+                state.serialize_field("trialPeriod", &self.trial_period)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_limit) {
+                state.serialize_field("userLimit", &self.user_limit)?;
+            }
+            state.end()
+        }
+    }
     ///`AgencyPlanResponseDtoPricesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AgencyPlanResponseDtoPricesItem {
         ///Indicates if the price is active
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
         ///Amount of the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Billing interval for the plan
-        #[serde(
-            rename = "billingInterval",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub billing_interval: ::std::option::Option<
             AgencyPlanResponseDtoPricesItemBillingInterval,
         >,
         ///Currency of the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///ID of the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Symbol of the price
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub symbol: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AgencyPlanResponseDtoPricesItem {
@@ -426,16 +415,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AgencyPlanResponseDtoPricesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.billing_interval))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.symbol));
+            let mut state = serializer
+                .serialize_struct("AgencyPlanResponseDtoPricesItem", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.billing_interval) {
+                state.serialize_field("billingInterval", &self.billing_interval)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.symbol) {
+                state.serialize_field("symbol", &self.symbol)?;
+            }
+            state.end()
+        }
+    }
     ///Billing interval for the plan
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AgencyPlanResponseDtoPricesItemBillingInterval {
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "year")]
         Year,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -453,6 +474,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AgencyPlanResponseDtoPricesItemBillingInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Month => "month",
+                        Self::Year => "year",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AgencyPlanResponseDtoPricesItemBillingInterval {
@@ -495,20 +531,14 @@ pub mod types {
         }
     }
     ///`AllowAttachRebillingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AllowAttachRebillingDto {
         ///Map of rebilling product code to its config. When provided, this gets stored on the sub-account so it can be applied when the rebilling config is created. Omit to only mark the sub-account as awaiting rebilling attach without any pre-configured products. Possible product keys: `contentAI`, `workflow_premium_actions`, `workflow_ai`, `conversationAI`, `whatsApp`, `reviewsAI`, `EmailVerification`, `funnelAI`, `domainPurchase`, `Phone`, `Email`, `agentStudio`, `askai`, `aiStudio`.
-        #[serde(
-            rename = "attachedRebillingConfig",
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub attached_rebilling_config: ::std::collections::HashMap<
             ::std::string::String,
             AttachedRebillingProductConfigDto,
         >,
         ///Company ID owning the location
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for AllowAttachRebillingDto {
@@ -563,34 +593,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AllowAttachRebillingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(
+                    !::std::collections::HashMap::is_empty(
+                        &self.attached_rebilling_config,
+                    ),
+                );
+            let mut state = serializer.serialize_struct("AllowAttachRebillingDto", len)?;
+            if !::std::collections::HashMap::is_empty(&self.attached_rebilling_config) {
+                state
+                    .serialize_field(
+                        "attachedRebillingConfig",
+                        &self.attached_rebilling_config,
+                    )?;
+            }
+            state.serialize_field("companyId", &self.company_id)?;
+            state.end()
+        }
+    }
     impl AllowAttachRebillingDto {
         pub fn builder() -> builder::AllowAttachRebillingDto {
             Default::default()
         }
     }
     ///`AllowAttachRebillingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AllowAttachRebillingResponseDto {
         ///Stored rebilling configuration on the location. Markup is the internal percentage value converted from the request multiplier (e.g. 4 -> 300%, 3 -> 200%).
-        #[serde(
-            rename = "attachedRebillingConfig",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub attached_rebilling_config: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Location ID the rebilling config was attached to
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Indicates if the allow attach rebilling operation succeeded
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for AllowAttachRebillingResponseDto {
@@ -656,16 +698,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AllowAttachRebillingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::serde_json::Map::is_empty(&self.attached_rebilling_config),
+                ) + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("AllowAttachRebillingResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.attached_rebilling_config) {
+                state
+                    .serialize_field(
+                        "attachedRebillingConfig",
+                        &self.attached_rebilling_config,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`AttachedRebillingProductConfigDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AttachedRebillingProductConfigDto {
         ///Enable rebilling for the product
         pub enabled: bool,
         ///Additional value to be added in terms of percentage
         pub markup: f64,
         ///Product price override
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for AttachedRebillingProductConfigDto {
@@ -728,24 +797,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AttachedRebillingProductConfigDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize + usize::from(!::std::option::Option::is_none(&self.price));
+            let mut state = serializer
+                .serialize_struct("AttachedRebillingProductConfigDto", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("markup", &self.markup)?;
+            if !::std::option::Option::is_none(&self.price) {
+                state.serialize_field("price", &self.price)?;
+            }
+            state.end()
+        }
+    }
     impl AttachedRebillingProductConfigDto {
         pub fn builder() -> builder::AttachedRebillingProductConfigDto {
             Default::default()
         }
     }
     ///`BadRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BadRequestDto {
         ///Error message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for BadRequestDto {
@@ -797,11 +876,29 @@ pub mod types {
                 .deserialize_struct("BadRequestDto", FIELDS, BadRequestDtoVisitor)
         }
     }
+    impl ::serde::Serialize for BadRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("BadRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`BulkDisableSaasDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkDisableSaasDto {
         ///Location IDs
-        #[serde(rename = "locationIds")]
         pub location_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkDisableSaasDto {
@@ -851,16 +948,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkDisableSaasDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer.serialize_struct("BulkDisableSaasDto", len)?;
+            state.serialize_field("locationIds", &self.location_ids)?;
+            state.end()
+        }
+    }
     impl BulkDisableSaasDto {
         pub fn builder() -> builder::BulkDisableSaasDto {
             Default::default()
         }
     }
     ///`BulkDisableSaasResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkDisableSaasResponseDto {
         ///Response data from the bulk disable SaaS operation
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkDisableSaasResponseDto {
@@ -907,32 +1015,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkDisableSaasResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.data));
+            let mut state = serializer
+                .serialize_struct("BulkDisableSaasResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`BulkEnableSaasActionPayloadDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkEnableSaasActionPayloadDto {
         ///Price ID for the SaaS plan
-        #[serde(
-            rename = "priceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Provider location ID
-        #[serde(
-            rename = "providerLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///SaaS plan ID
-        #[serde(rename = "saasPlanId")]
         pub saas_plan_id: ::std::string::String,
         ///Stripe account ID
-        #[serde(
-            rename = "stripeAccountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_account_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkEnableSaasActionPayloadDto {
@@ -1009,22 +1116,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkEnableSaasActionPayloadDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.price_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.provider_location_id),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.stripe_account_id));
+            let mut state = serializer
+                .serialize_struct("BulkEnableSaasActionPayloadDto", len)?;
+            if !::std::option::Option::is_none(&self.price_id) {
+                state.serialize_field("priceId", &self.price_id)?;
+            }
+            if !::std::option::Option::is_none(&self.provider_location_id) {
+                state.serialize_field("providerLocationId", &self.provider_location_id)?;
+            }
+            state.serialize_field("saasPlanId", &self.saas_plan_id)?;
+            if !::std::option::Option::is_none(&self.stripe_account_id) {
+                state.serialize_field("stripeAccountId", &self.stripe_account_id)?;
+            }
+            state.end()
+        }
+    }
     impl BulkEnableSaasActionPayloadDto {
         pub fn builder() -> builder::BulkEnableSaasActionPayloadDto {
             Default::default()
         }
     }
     ///`BulkEnableSaasRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct BulkEnableSaasRequestDto {
         ///Action payload for the bulk enable SaaS operation
-        #[serde(rename = "actionPayload")]
         pub action_payload: BulkEnableSaasActionPayloadDto,
         ///Indicates if the SaaS is V2
-        #[serde(rename = "isSaaSV2")]
         pub is_saa_sv2: bool,
         ///Array of location IDs to enable SaaS for
-        #[serde(rename = "locationIds")]
         pub location_ids: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkEnableSaasRequestDto {
@@ -1090,28 +1221,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkEnableSaasRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("BulkEnableSaasRequestDto", len)?;
+            state.serialize_field("actionPayload", &self.action_payload)?;
+            state.serialize_field("isSaaSV2", &self.is_saa_sv2)?;
+            state.serialize_field("locationIds", &self.location_ids)?;
+            state.end()
+        }
+    }
     impl BulkEnableSaasRequestDto {
         pub fn builder() -> builder::BulkEnableSaasRequestDto {
             Default::default()
         }
     }
     ///`BulkEnableSaasResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct BulkEnableSaasResponseDto {
         ///URL for the bulk enable SaaS operation
-        #[serde(
-            rename = "bulkActionUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub bulk_action_url: ::std::option::Option<::std::string::String>,
         ///Message indicating the bulk enable SaaS operation
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates if the bulk enable SaaS operation was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for BulkEnableSaasResponseDto {
@@ -1174,15 +1311,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for BulkEnableSaasResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.bulk_action_url))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("BulkEnableSaasResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.bulk_action_url) {
+                state.serialize_field("bulkActionUrl", &self.bulk_action_url)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`ComplimentaryCreditDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ComplimentaryCreditDto {
         ///Credit amount to be added
-        #[serde(
-            rename = "complimentaryCreditsAmount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub complimentary_credits_amount: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ComplimentaryCreditDto {
@@ -1231,72 +1387,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ComplimentaryCreditDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.complimentary_credits_amount),
+                );
+            let mut state = serializer.serialize_struct("ComplimentaryCreditDto", len)?;
+            if !::std::option::Option::is_none(&self.complimentary_credits_amount) {
+                state
+                    .serialize_field(
+                        "complimentaryCreditsAmount",
+                        &self.complimentary_credits_amount,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl ComplimentaryCreditDto {
         pub fn builder() -> builder::ComplimentaryCreditDto {
             Default::default()
         }
     }
     ///`EnableSaasDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct EnableSaasDto {
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///Agency subaccount used for payment provider integration(Required Only for SaaS V2)
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Email of the stripe customer(Required only for SaaS V1)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Denotes if it is a saas v2 or v1 sub-account
-        #[serde(rename = "isSaaSV2")]
         pub is_saa_sv2: bool,
         ///Name of the stripe customer(Required only for SaaS V1)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Required only while pre-configuring saas subscription
-        #[serde(
-            rename = "priceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Agency Subaccount ID
-        #[serde(
-            rename = "providerLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///Required only while pre-configuring saas subscription
-        #[serde(
-            rename = "saasPlanId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_plan_id: ::std::option::Option<::std::string::String>,
         ///Stripe account id(Required only for SaaS V1)
-        #[serde(
-            rename = "stripeAccountId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_account_id: ::std::option::Option<::std::string::String>,
         ///Stripe customer id if exists(Required only for SaaS V1)
-        #[serde(
-            rename = "stripeCustomerId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub stripe_customer_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for EnableSaasDto {
@@ -1425,16 +1564,65 @@ pub mod types {
                 .deserialize_struct("EnableSaasDto", FIELDS, EnableSaasDtoVisitor)
         }
     }
+    impl ::serde::Serialize for EnableSaasDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.price_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.provider_location_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.saas_plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.stripe_account_id))
+                + usize::from(!::std::option::Option::is_none(&self.stripe_customer_id));
+            let mut state = serializer.serialize_struct("EnableSaasDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            state.serialize_field("isSaaSV2", &self.is_saa_sv2)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.price_id) {
+                state.serialize_field("priceId", &self.price_id)?;
+            }
+            if !::std::option::Option::is_none(&self.provider_location_id) {
+                state.serialize_field("providerLocationId", &self.provider_location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.saas_plan_id) {
+                state.serialize_field("saasPlanId", &self.saas_plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.stripe_account_id) {
+                state.serialize_field("stripeAccountId", &self.stripe_account_id)?;
+            }
+            if !::std::option::Option::is_none(&self.stripe_customer_id) {
+                state.serialize_field("stripeCustomerId", &self.stripe_customer_id)?;
+            }
+            state.end()
+        }
+    }
     impl EnableSaasDto {
         pub fn builder() -> builder::EnableSaasDto {
             Default::default()
         }
     }
     ///`EnableSaasResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EnableSaasResponseDto {
         ///Response data from the enable SaaS operation
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl<'de> ::serde::Deserialize<'de> for EnableSaasResponseDto {
@@ -1481,15 +1669,25 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for EnableSaasResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::serde_json::Map::is_empty(&self.data));
+            let mut state = serializer.serialize_struct("EnableSaasResponseDto", len)?;
+            if !::serde_json::Map::is_empty(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSaasLocationsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSaasLocationsResponseDto {
         ///Array of SaaS locations
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub locations: ::std::option::Option<::std::vec::Vec<SaasLocationDto>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pagination: ::std::option::Option<GetSaasLocationsResponseDtoPagination>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSaasLocationsResponseDto {
@@ -1545,41 +1743,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSaasLocationsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.locations))
+                + usize::from(!::std::option::Option::is_none(&self.pagination));
+            let mut state = serializer
+                .serialize_struct("GetSaasLocationsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.locations) {
+                state.serialize_field("locations", &self.locations)?;
+            }
+            if !::std::option::Option::is_none(&self.pagination) {
+                state.serialize_field("pagination", &self.pagination)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSaasLocationsResponseDtoPagination`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSaasLocationsResponseDtoPagination {
         ///Indicates if there is a next page
-        #[serde(
-            rename = "hasNext",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_next: ::std::option::Option<bool>,
         ///Indicates if there is a previous page
-        #[serde(
-            rename = "hasPrev",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub has_prev: ::std::option::Option<bool>,
         ///Number of items per page
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub limit: ::std::option::Option<f64>,
         ///Page number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Total number of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
         ///Total number of pages
-        #[serde(
-            rename = "totalPages",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total_pages: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSaasLocationsResponseDtoPagination {
@@ -1675,19 +1872,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSaasLocationsResponseDtoPagination {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.has_next))
+                + usize::from(!::std::option::Option::is_none(&self.has_prev))
+                + usize::from(!::std::option::Option::is_none(&self.limit))
+                + usize::from(!::std::option::Option::is_none(&self.page))
+                + usize::from(!::std::option::Option::is_none(&self.total))
+                + usize::from(!::std::option::Option::is_none(&self.total_pages));
+            let mut state = serializer
+                .serialize_struct("GetSaasLocationsResponseDtoPagination", len)?;
+            if !::std::option::Option::is_none(&self.has_next) {
+                state.serialize_field("hasNext", &self.has_next)?;
+            }
+            if !::std::option::Option::is_none(&self.has_prev) {
+                state.serialize_field("hasPrev", &self.has_prev)?;
+            }
+            if !::std::option::Option::is_none(&self.limit) {
+                state.serialize_field("limit", &self.limit)?;
+            }
+            if !::std::option::Option::is_none(&self.page) {
+                state.serialize_field("page", &self.page)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            if !::std::option::Option::is_none(&self.total_pages) {
+                state.serialize_field("totalPages", &self.total_pages)?;
+            }
+            state.end()
+        }
+    }
     ///`InternalServerErrorDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InternalServerErrorDto {
         ///Error message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for InternalServerErrorDto {
@@ -1743,78 +1969,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InternalServerErrorDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("InternalServerErrorDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationSubscriptionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationSubscriptionResponseDto {
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Customer ID
-        #[serde(
-            rename = "customerId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_id: ::std::option::Option<::std::string::String>,
         ///Indicates if the SaaS is V2
-        #[serde(
-            rename = "isSaaSV2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Price ID
-        #[serde(
-            rename = "priceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub price_id: ::std::option::Option<::std::string::String>,
         ///Product ID
-        #[serde(
-            rename = "productId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///SaaS mode
-        #[serde(
-            rename = "saasMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_mode: ::std::option::Option<::std::string::String>,
         ///SaaS plan ID
-        #[serde(
-            rename = "saasPlanId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_plan_id: ::std::option::Option<::std::string::String>,
         ///Subscription ID
-        #[serde(
-            rename = "subscriptionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Subscription status
-        #[serde(
-            rename = "subscriptionStatus",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_status: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationSubscriptionResponseDto {
@@ -1938,26 +2133,68 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationSubscriptionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.customer_id))
+                + usize::from(!::std::option::Option::is_none(&self.is_saa_sv2))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.price_id))
+                + usize::from(!::std::option::Option::is_none(&self.product_id))
+                + usize::from(!::std::option::Option::is_none(&self.saas_mode))
+                + usize::from(!::std::option::Option::is_none(&self.saas_plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.subscription_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.subscription_status),
+                );
+            let mut state = serializer
+                .serialize_struct("LocationSubscriptionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.customer_id) {
+                state.serialize_field("customerId", &self.customer_id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_saa_sv2) {
+                state.serialize_field("isSaaSV2", &self.is_saa_sv2)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.price_id) {
+                state.serialize_field("priceId", &self.price_id)?;
+            }
+            if !::std::option::Option::is_none(&self.product_id) {
+                state.serialize_field("productId", &self.product_id)?;
+            }
+            if !::std::option::Option::is_none(&self.saas_mode) {
+                state.serialize_field("saasMode", &self.saas_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.saas_plan_id) {
+                state.serialize_field("saasPlanId", &self.saas_plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_id) {
+                state.serialize_field("subscriptionId", &self.subscription_id)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_status) {
+                state.serialize_field("subscriptionStatus", &self.subscription_status)?;
+            }
+            state.end()
+        }
+    }
     ///`LocationWalletBalanceDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct LocationWalletBalanceDto {
         ///Current wallet balance
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub balance: ::std::option::Option<f64>,
         ///Complimentary credits amount
-        #[serde(
-            rename = "complimentaryCredits",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub complimentary_credits: ::std::option::Option<f64>,
         ///Wallet Id
-        #[serde(
-            rename = "walletId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub wallet_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for LocationWalletBalanceDto {
@@ -2020,11 +2257,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for LocationWalletBalanceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.balance))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.complimentary_credits),
+                ) + usize::from(!::std::option::Option::is_none(&self.wallet_id));
+            let mut state = serializer
+                .serialize_struct("LocationWalletBalanceDto", len)?;
+            if !::std::option::Option::is_none(&self.balance) {
+                state.serialize_field("balance", &self.balance)?;
+            }
+            if !::std::option::Option::is_none(&self.complimentary_credits) {
+                state
+                    .serialize_field(
+                        "complimentaryCredits",
+                        &self.complimentary_credits,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.wallet_id) {
+                state.serialize_field("walletId", &self.wallet_id)?;
+            }
+            state.end()
+        }
+    }
     ///`PauseLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PauseLocationDto {
         ///Company ID
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///Paused
         pub paused: bool,
@@ -2077,24 +2342,30 @@ pub mod types {
                 .deserialize_struct("PauseLocationDto", FIELDS, PauseLocationDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PauseLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("PauseLocationDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("paused", &self.paused)?;
+            state.end()
+        }
+    }
     impl PauseLocationDto {
         pub fn builder() -> builder::PauseLocationDto {
             Default::default()
         }
     }
     ///`ResourceNotFoundDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ResourceNotFoundDto {
         ///Error message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ResourceNotFoundDto {
@@ -2150,72 +2421,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ResourceNotFoundDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("ResourceNotFoundDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`SaasLocationDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SaasLocationDto {
         ///Company ID
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Customer ID
-        #[serde(
-            rename = "customerId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub customer_id: ::std::option::Option<::std::string::String>,
         ///Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Indicates if the SaaS is V2
-        #[serde(
-            rename = "isSaaSV2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Location ID
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Provider location ID
-        #[serde(
-            rename = "providerLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///SaaS mode
-        #[serde(
-            rename = "saasMode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_mode: ::std::option::Option<::std::string::String>,
         ///Subscription ID
-        #[serde(
-            rename = "subscriptionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
         ///Subscription information
-        #[serde(
-            rename = "subscriptionInfo",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub subscription_info: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
@@ -2335,134 +2581,100 @@ pub mod types {
                 .deserialize_struct("SaasLocationDto", FIELDS, SaasLocationDtoVisitor)
         }
     }
+    impl ::serde::Serialize for SaasLocationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.customer_id))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.is_saa_sv2))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.provider_location_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.saas_mode))
+                + usize::from(!::std::option::Option::is_none(&self.subscription_id))
+                + usize::from(!::serde_json::Map::is_empty(&self.subscription_info));
+            let mut state = serializer.serialize_struct("SaasLocationDto", len)?;
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.customer_id) {
+                state.serialize_field("customerId", &self.customer_id)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.is_saa_sv2) {
+                state.serialize_field("isSaaSV2", &self.is_saa_sv2)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.provider_location_id) {
+                state.serialize_field("providerLocationId", &self.provider_location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.saas_mode) {
+                state.serialize_field("saasMode", &self.saas_mode)?;
+            }
+            if !::std::option::Option::is_none(&self.subscription_id) {
+                state.serialize_field("subscriptionId", &self.subscription_id)?;
+            }
+            if !::serde_json::Map::is_empty(&self.subscription_info) {
+                state.serialize_field("subscriptionInfo", &self.subscription_info)?;
+            }
+            state.end()
+        }
+    }
     ///`SaasPlanResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SaasPlanResponseDto {
         ///Array of add-ons included in the plan
-        #[serde(
-            rename = "addOns",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub add_ons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Category ID for the plan
-        #[serde(
-            rename = "categoryId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub category_id: ::std::option::Option<::std::string::String>,
         ///Company ID associated with the SaaS plan
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Contact limit for the plan
-        #[serde(
-            rename = "contactLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_limit: ::std::option::Option<f64>,
         ///Creation timestamp
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Description of the SaaS plan
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Indicates if this is a SaaS V2 plan
-        #[serde(
-            rename = "isSaaSV2",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_saa_sv2: ::std::option::Option<bool>,
         ///Unique identifier for the SaaS plan
-        #[serde(
-            rename = "planId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_id: ::std::option::Option<::std::string::String>,
         ///Level of the plan (0-4)
-        #[serde(
-            rename = "planLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub plan_level: ::std::option::Option<f64>,
         ///Prices for the plan
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prices: ::std::option::Option<
             ::std::vec::Vec<SaasPlanResponseDtoPricesItem>,
         >,
         ///Product ID for the plan
-        #[serde(
-            rename = "productId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub product_id: ::std::option::Option<::std::string::String>,
         ///Provider location ID
-        #[serde(
-            rename = "providerLocationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub provider_location_id: ::std::option::Option<::std::string::String>,
         ///Array of SaaS products included in the plan
-        #[serde(
-            rename = "saasProducts",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub saas_products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Setup fee for the plan
-        #[serde(
-            rename = "setupFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub setup_fee: ::std::option::Option<f64>,
         ///Snapshot ID for the plan
-        #[serde(
-            rename = "snapshotId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshot_id: ::std::option::Option<::std::string::String>,
         ///Title of the SaaS plan
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Trial period in days
-        #[serde(
-            rename = "trialPeriod",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_period: ::std::option::Option<f64>,
         ///Last update timestamp
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
         ///User limit for the plan
-        #[serde(
-            rename = "userLimit",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub user_limit: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for SaasPlanResponseDto {
@@ -2657,31 +2869,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SaasPlanResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.add_ons))
+                + usize::from(!::std::option::Option::is_none(&self.category_id))
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_limit))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_saa_sv2))
+                + usize::from(!::std::option::Option::is_none(&self.plan_id))
+                + usize::from(!::std::option::Option::is_none(&self.plan_level))
+                + usize::from(!::std::option::Option::is_none(&self.prices))
+                + usize::from(!::std::option::Option::is_none(&self.product_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.provider_location_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.saas_products))
+                + usize::from(!::std::option::Option::is_none(&self.setup_fee))
+                + usize::from(!::std::option::Option::is_none(&self.snapshot_id))
+                + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.trial_period))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at))
+                + usize::from(!::std::option::Option::is_none(&self.user_limit));
+            let mut state = serializer.serialize_struct("SaasPlanResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.add_ons) {
+                state.serialize_field("addOns", &self.add_ons)?;
+            }
+            if !::std::option::Option::is_none(&self.category_id) {
+                state.serialize_field("categoryId", &self.category_id)?;
+            }
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_limit) {
+                state.serialize_field("contactLimit", &self.contact_limit)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_saa_sv2) {
+                state.serialize_field("isSaaSV2", &self.is_saa_sv2)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_id) {
+                state.serialize_field("planId", &self.plan_id)?;
+            }
+            if !::std::option::Option::is_none(&self.plan_level) {
+                state.serialize_field("planLevel", &self.plan_level)?;
+            }
+            if !::std::option::Option::is_none(&self.prices) {
+                state.serialize_field("prices", &self.prices)?;
+            }
+            if !::std::option::Option::is_none(&self.product_id) {
+                state.serialize_field("productId", &self.product_id)?;
+            }
+            if !::std::option::Option::is_none(&self.provider_location_id) {
+                state.serialize_field("providerLocationId", &self.provider_location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.saas_products) {
+                state.serialize_field("saasProducts", &self.saas_products)?;
+            }
+            if !::std::option::Option::is_none(&self.setup_fee) {
+                state.serialize_field("setupFee", &self.setup_fee)?;
+            }
+            if !::std::option::Option::is_none(&self.snapshot_id) {
+                state.serialize_field("snapshotId", &self.snapshot_id)?;
+            }
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.trial_period) {
+                state.serialize_field("trialPeriod", &self.trial_period)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            if !::std::option::Option::is_none(&self.user_limit) {
+                state.serialize_field("userLimit", &self.user_limit)?;
+            }
+            state.end()
+        }
+    }
     ///`SaasPlanResponseDtoPricesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SaasPlanResponseDtoPricesItem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
-        #[serde(
-            rename = "billingInterval",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub billing_interval: ::std::option::Option<
             SaasPlanResponseDtoPricesItemBillingInterval,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub symbol: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SaasPlanResponseDtoPricesItem {
@@ -2773,16 +3058,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SaasPlanResponseDtoPricesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.active))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.billing_interval))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.symbol));
+            let mut state = serializer
+                .serialize_struct("SaasPlanResponseDtoPricesItem", len)?;
+            if !::std::option::Option::is_none(&self.active) {
+                state.serialize_field("active", &self.active)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.billing_interval) {
+                state.serialize_field("billingInterval", &self.billing_interval)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.symbol) {
+                state.serialize_field("symbol", &self.symbol)?;
+            }
+            state.end()
+        }
+    }
     ///`SaasPlanResponseDtoPricesItemBillingInterval`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum SaasPlanResponseDtoPricesItemBillingInterval {
-        #[serde(rename = "month")]
         Month,
-        #[serde(rename = "year")]
         Year,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2800,6 +3117,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for SaasPlanResponseDtoPricesItemBillingInterval {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Month => "month",
+                        Self::Year => "year",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for SaasPlanResponseDtoPricesItemBillingInterval {
@@ -2841,22 +3173,13 @@ pub mod types {
         }
     }
     ///`UnauthorizedDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UnauthorizedDto {
         ///Error message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Error message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status code
-        #[serde(
-            rename = "statusCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status_code: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for UnauthorizedDto {
@@ -2915,12 +3238,33 @@ pub mod types {
                 .deserialize_struct("UnauthorizedDto", FIELDS, UnauthorizedDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UnauthorizedDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.error))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status_code));
+            let mut state = serializer.serialize_struct("UnauthorizedDto", len)?;
+            if !::std::option::Option::is_none(&self.error) {
+                state.serialize_field("error", &self.error)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status_code) {
+                state.serialize_field("statusCode", &self.status_code)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateRebillingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateRebillingDto {
         pub config: UpdateRebillingDtoConfig,
         ///Array of location IDs to update rebilling for
-        #[serde(rename = "locationIds")]
         pub location_ids: ::std::vec::Vec<::std::string::String>,
         ///The product to update rebilling for
         pub product: UpdateRebillingDtoProduct,
@@ -2985,28 +3329,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateRebillingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpdateRebillingDto", len)?;
+            state.serialize_field("config", &self.config)?;
+            state.serialize_field("locationIds", &self.location_ids)?;
+            state.serialize_field("product", &self.product)?;
+            state.end()
+        }
+    }
     impl UpdateRebillingDto {
         pub fn builder() -> builder::UpdateRebillingDto {
             Default::default()
         }
     }
     ///Configuration for rebilling settings
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateRebillingDtoConfig {
         ///Enable the rebilling for the locations
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Additional value to be added in terms of percentage. For example, if the product price is $100 and the markup is 5, the amount charged to will be $105.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub markup: ::std::option::Option<f64>,
         ///Enable the product for the locations
-        #[serde(
-            rename = "optIn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub opt_in: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateRebillingDtoConfig {
@@ -3069,46 +3418,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateRebillingDtoConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.markup))
+                + usize::from(!::std::option::Option::is_none(&self.opt_in));
+            let mut state = serializer
+                .serialize_struct("UpdateRebillingDtoConfig", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.markup) {
+                state.serialize_field("markup", &self.markup)?;
+            }
+            if !::std::option::Option::is_none(&self.opt_in) {
+                state.serialize_field("optIn", &self.opt_in)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateRebillingDtoConfig {
         pub fn builder() -> builder::UpdateRebillingDtoConfig {
             Default::default()
         }
     }
     ///The product to update rebilling for
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateRebillingDtoProduct {
-        #[serde(rename = "contentAI")]
         ContentAi,
-        #[serde(rename = "workflow_premium_actions")]
         WorkflowPremiumActions,
-        #[serde(rename = "workflow_ai")]
         WorkflowAi,
-        #[serde(rename = "conversationAI")]
         ConversationAi,
         EmailNotification,
-        #[serde(rename = "whatsApp")]
         WhatsApp,
-        #[serde(rename = "reviewsAI")]
         ReviewsAi,
-        #[serde(rename = "VERIFIED_CALLER_ID")]
         VerifiedCallerId,
-        #[serde(rename = "WALLET_SALES_TAX")]
         WalletSalesTax,
-        #[serde(rename = "NOTIFICATION_SMS")]
         NotificationSms,
         EmailSmtp,
         EmailVerification,
-        #[serde(rename = "autoCompleteAddress")]
         AutoCompleteAddress,
-        #[serde(rename = "funnelAI")]
         FunnelAi,
-        #[serde(rename = "domainPurchase")]
         DomainPurchase,
         Phone,
         Email,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateRebillingDtoProduct {
@@ -3140,6 +3500,36 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateRebillingDtoProduct {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::ContentAi => "contentAI",
+                        Self::WorkflowPremiumActions => "workflow_premium_actions",
+                        Self::WorkflowAi => "workflow_ai",
+                        Self::ConversationAi => "conversationAI",
+                        Self::EmailNotification => "EmailNotification",
+                        Self::WhatsApp => "whatsApp",
+                        Self::ReviewsAi => "reviewsAI",
+                        Self::VerifiedCallerId => "VERIFIED_CALLER_ID",
+                        Self::WalletSalesTax => "WALLET_SALES_TAX",
+                        Self::NotificationSms => "NOTIFICATION_SMS",
+                        Self::EmailSmtp => "EmailSmtp",
+                        Self::EmailVerification => "EmailVerification",
+                        Self::AutoCompleteAddress => "autoCompleteAddress",
+                        Self::FunnelAi => "funnelAI",
+                        Self::DomainPurchase => "domainPurchase",
+                        Self::Phone => "Phone",
+                        Self::Email => "Email",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateRebillingDtoProduct {
@@ -3210,11 +3600,9 @@ pub mod types {
         }
     }
     ///`UpdateRebillingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateRebillingResponseDto {
         ///Indicates if the rebilling update was successful
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub success: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateRebillingResponseDto {
@@ -3263,17 +3651,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateRebillingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.success));
+            let mut state = serializer
+                .serialize_struct("UpdateRebillingResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.success) {
+                state.serialize_field("success", &self.success)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateSubscriptionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateSubscriptionDto {
         ///Company ID
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///Customer ID
-        #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
         ///Subscription ID
-        #[serde(rename = "subscriptionId")]
         pub subscription_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateSubscriptionDto {
@@ -3337,6 +3738,20 @@ pub mod types {
                     FIELDS,
                     UpdateSubscriptionDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateSubscriptionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("UpdateSubscriptionDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("customerId", &self.customer_id)?;
+            state.serialize_field("subscriptionId", &self.subscription_id)?;
+            state.end()
         }
     }
     impl UpdateSubscriptionDto {

@@ -13,15 +13,11 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateSnapshotShareLinkRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateSnapshotShareLinkRequestDto {
         ///Comma separated Relationship number of Agencies to create agency restricted share link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub relationship_number: ::std::option::Option<::std::string::String>,
         ///Comma separated Sub-Account ids to create sub-account restricted share link
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub share_location_id: ::std::option::Option<::std::string::String>,
         ///Type of share link to generate
         pub share_type: CreateSnapshotShareLinkRequestDtoShareType,
@@ -103,25 +99,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateSnapshotShareLinkRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(!::std::option::Option::is_none(&self.relationship_number))
+                + usize::from(!::std::option::Option::is_none(&self.share_location_id));
+            let mut state = serializer
+                .serialize_struct("CreateSnapshotShareLinkRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.relationship_number) {
+                state.serialize_field("relationship_number", &self.relationship_number)?;
+            }
+            if !::std::option::Option::is_none(&self.share_location_id) {
+                state.serialize_field("share_location_id", &self.share_location_id)?;
+            }
+            state.serialize_field("share_type", &self.share_type)?;
+            state.serialize_field("snapshot_id", &self.snapshot_id)?;
+            state.end()
+        }
+    }
     impl CreateSnapshotShareLinkRequestDto {
         pub fn builder() -> builder::CreateSnapshotShareLinkRequestDto {
             Default::default()
         }
     }
     ///Type of share link to generate
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateSnapshotShareLinkRequestDtoShareType {
-        #[serde(rename = "link")]
         Link,
-        #[serde(rename = "permanent_link")]
         PermanentLink,
-        #[serde(rename = "agency_link")]
         AgencyLink,
-        #[serde(rename = "location_link")]
         LocationLink,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateSnapshotShareLinkRequestDtoShareType {
@@ -140,6 +153,23 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateSnapshotShareLinkRequestDtoShareType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Link => "link",
+                        Self::PermanentLink => "permanent_link",
+                        Self::AgencyLink => "agency_link",
+                        Self::LocationLink => "location_link",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateSnapshotShareLinkRequestDtoShareType {
@@ -185,18 +215,11 @@ pub mod types {
         }
     }
     ///`CreateSnapshotShareLinkSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateSnapshotShareLinkSuccessfulResponseDto {
         ///id for shared snapshot
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Share Link for snapshot
-        #[serde(
-            rename = "shareLink",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub share_link: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -260,11 +283,28 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateSnapshotShareLinkSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.share_link));
+            let mut state = serializer
+                .serialize_struct("CreateSnapshotShareLinkSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.share_link) {
+                state.serialize_field("shareLink", &self.share_link)?;
+            }
+            state.end()
+        }
+    }
     ///`GetLatestSnapshotPushStatusSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetLatestSnapshotPushStatusSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<SnapshotStatusSchemaWithAssets>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -321,11 +361,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetLatestSnapshotPushStatusSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct(
+                    "GetLatestSnapshotPushStatusSuccessfulResponseDto",
+                    len,
+                )?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSnapshotPushStatusSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSnapshotPushStatusSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<SnapshotStatusSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSnapshotPushStatusSuccessfulResponseDto {
@@ -381,11 +437,24 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSnapshotPushStatusSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data));
+            let mut state = serializer
+                .serialize_struct("GetSnapshotPushStatusSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSnapshotsSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSnapshotsSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub snapshots: ::std::option::Option<::std::vec::Vec<SnapshotsSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSnapshotsSuccessfulResponseDto {
@@ -435,30 +504,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSnapshotsSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.snapshots));
+            let mut state = serializer
+                .serialize_struct("GetSnapshotsSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.snapshots) {
+                state.serialize_field("snapshots", &self.snapshots)?;
+            }
+            state.end()
+        }
+    }
     ///`SnapshotStatusSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SnapshotStatusSchema {
         ///Timestamp of when snapshot processing starts for sub-account
-        #[serde(
-            rename = "dateAdded",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub date_added: ::std::option::Option<::std::string::String>,
         ///Document id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Sub-account id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Status of snapshot push
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SnapshotStatusSchema {
@@ -528,31 +599,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SnapshotStatusSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.date_added))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer.serialize_struct("SnapshotStatusSchema", len)?;
+            if !::std::option::Option::is_none(&self.date_added) {
+                state.serialize_field("dateAdded", &self.date_added)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`SnapshotStatusSchemaWithAssets`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SnapshotStatusSchemaWithAssets {
         ///List of completed assets
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub completed: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Document id
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Sub-account id
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///List of pending assets
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub pending: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Status of snapshot push
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SnapshotStatusSchemaWithAssets {
@@ -636,20 +721,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SnapshotStatusSchemaWithAssets {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.completed))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.pending))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("SnapshotStatusSchemaWithAssets", len)?;
+            if !::std::option::Option::is_none(&self.completed) {
+                state.serialize_field("completed", &self.completed)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.pending) {
+                state.serialize_field("pending", &self.pending)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`SnapshotsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SnapshotsSchema {
         ///Snapshot Id.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the snapshot
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Type of snapshot - own or imported.
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SnapshotsSchema {
@@ -706,6 +817,28 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("SnapshotsSchema", FIELDS, SnapshotsSchemaVisitor)
+        }
+    }
+    impl ::serde::Serialize for SnapshotsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("SnapshotsSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,64 +13,29 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AvailableShippingRate`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AvailableShippingRate {
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///The currency of the amount of the rate / handling fee
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Delivery description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
-        #[serde(
-            rename = "isCarrierRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Name of the shipping zone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Percentage of rate fee if it is a carrier rate.
-        #[serde(
-            rename = "percentageOfRateFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
-        #[serde(
-            rename = "shippingCarrierId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_id: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(
-            rename = "shippingCarrierServices",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_services: ::std::option::Option<
             ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
         ///The unique identifier for the shipping zone.
-        #[serde(
-            rename = "shippingZoneId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_zone_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AvailableShippingRate {
@@ -193,48 +158,87 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AvailableShippingRate {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_carrier_rate))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.percentage_of_rate_fee),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.shipping_carrier_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.shipping_carrier_services),
+                ) + usize::from(!::std::option::Option::is_none(&self.shipping_zone_id));
+            let mut state = serializer.serialize_struct("AvailableShippingRate", len)?;
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_carrier_rate) {
+                state.serialize_field("isCarrierRate", &self.is_carrier_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.percentage_of_rate_fee) {
+                state
+                    .serialize_field(
+                        "percentageOfRateFee",
+                        &self.percentage_of_rate_fee,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_carrier_id) {
+                state.serialize_field("shippingCarrierId", &self.shipping_carrier_id)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_carrier_services) {
+                state
+                    .serialize_field(
+                        "shippingCarrierServices",
+                        &self.shipping_carrier_services,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_zone_id) {
+                state.serialize_field("shippingZoneId", &self.shipping_zone_id)?;
+            }
+            state.end()
+        }
+    }
     ///`ContactAddress`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ContactAddress {
         ///Address line 1 of the customer
-        #[serde(
-            rename = "addressLine1",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address_line1: ::std::option::Option<::std::string::String>,
         ///City of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Name of the Company
-        #[serde(
-            rename = "companyName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_name: ::std::option::Option<::std::string::String>,
         ///Country code of the customer
         pub country: ContactAddressCountry,
         ///Email of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Name of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Phone number of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///State code of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<ContactAddressState>,
         ///Zip code of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub zip: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactAddress {
@@ -346,511 +350,307 @@ pub mod types {
                 .deserialize_struct("ContactAddress", FIELDS, ContactAddressVisitor)
         }
     }
+    impl ::serde::Serialize for ContactAddress {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.address_line1))
+                + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.company_name))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.zip));
+            let mut state = serializer.serialize_struct("ContactAddress", len)?;
+            if !::std::option::Option::is_none(&self.address_line1) {
+                state.serialize_field("addressLine1", &self.address_line1)?;
+            }
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.company_name) {
+                state.serialize_field("companyName", &self.company_name)?;
+            }
+            state.serialize_field("country", &self.country)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.zip) {
+                state.serialize_field("zip", &self.zip)?;
+            }
+            state.end()
+        }
+    }
     impl ContactAddress {
         pub fn builder() -> builder::ContactAddress {
             Default::default()
         }
     }
     ///Country code of the customer
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ContactAddressCountry {
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ContactAddressCountry {
@@ -1112,6 +912,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ContactAddressCountry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Us => "US",
+                        Self::Ca => "CA",
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Kr => "KR",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Gb => "GB",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ContactAddressCountry {
@@ -1642,1172 +1702,598 @@ pub mod types {
         }
     }
     ///State code of the customer
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ContactAddressState {
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "AK")]
         Ak,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AA")]
         Aa,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "AP")]
         Ap,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "CT")]
         Ct,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "DC")]
         Dc,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "FL")]
         Fl,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "HI")]
         Hi,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "IA")]
         Ia,
-        #[serde(rename = "KS")]
         Ks,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MI")]
         Mi,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NV")]
         Nv,
-        #[serde(rename = "NH")]
         Nh,
-        #[serde(rename = "NJ")]
         Nj,
-        #[serde(rename = "NM")]
         Nm,
-        #[serde(rename = "NY")]
         Ny,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "ND")]
         Nd,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "OH")]
         Oh,
-        #[serde(rename = "OK")]
         Ok,
-        #[serde(rename = "OR")]
         Or,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "RI")]
         Ri,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TX")]
         Tx,
-        #[serde(rename = "UT")]
         Ut,
-        #[serde(rename = "VT")]
         Vt,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "WA")]
         Wa,
-        #[serde(rename = "WV")]
         Wv,
-        #[serde(rename = "WI")]
         Wi,
-        #[serde(rename = "WY")]
         Wy,
-        #[serde(rename = "AB")]
         Ab,
-        #[serde(rename = "BC")]
         Bc,
-        #[serde(rename = "MB")]
         Mb,
-        #[serde(rename = "NB")]
         Nb,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "NT")]
         Nt,
-        #[serde(rename = "NS")]
         Ns,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "ON")]
         On,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "QC")]
         Qc,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "CB")]
         Cb,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "JY")]
         Jy,
-        #[serde(rename = "LP")]
         Lp,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "NQ")]
         Nq,
-        #[serde(rename = "RN")]
         Rn,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SF")]
         Sf,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "ACT")]
         Act,
-        #[serde(rename = "NSW")]
         Nsw,
-        #[serde(rename = "QLD")]
         Qld,
-        #[serde(rename = "TAS")]
         Tas,
-        #[serde(rename = "VIC")]
         Vic,
-        #[serde(rename = "AC")]
         Ac,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "CE")]
         Ce,
-        #[serde(rename = "DF")]
         Df,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "GO")]
         Go,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "PB")]
         Pb,
-        #[serde(rename = "PI")]
         Pi,
-        #[serde(rename = "RJ")]
         Rj,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RR")]
         Rr,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SP")]
         Sp,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LL")]
         Ll,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "RM")]
         Rm,
-        #[serde(rename = "TA")]
         Ta,
-        #[serde(rename = "VS")]
         Vs,
-        #[serde(rename = "AMA")]
         Ama,
-        #[serde(rename = "ANT")]
         Ant,
-        #[serde(rename = "ARA")]
         Ara,
-        #[serde(rename = "ATL")]
         Atl,
-        #[serde(rename = "BOL")]
         Bol,
-        #[serde(rename = "BOY")]
         Boy,
-        #[serde(rename = "CAL")]
         Cal,
-        #[serde(rename = "CAQ")]
         Caq,
-        #[serde(rename = "CAS")]
         Cas,
-        #[serde(rename = "CAU")]
         Cau,
-        #[serde(rename = "CES")]
         Ces,
-        #[serde(rename = "CHO")]
         Cho,
-        #[serde(rename = "CUN")]
         Cun,
-        #[serde(rename = "COR")]
         Cor,
-        #[serde(rename = "GUA")]
         Gua,
-        #[serde(rename = "GUV")]
         Guv,
-        #[serde(rename = "HUI")]
         Hui,
-        #[serde(rename = "LAG")]
         Lag,
-        #[serde(rename = "MAG")]
         Mag,
-        #[serde(rename = "MET")]
         Met,
-        #[serde(rename = "NAR")]
         Nar,
-        #[serde(rename = "NSA")]
         Nsa,
-        #[serde(rename = "PUT")]
         Put,
-        #[serde(rename = "QUI")]
         Qui,
-        #[serde(rename = "RIS")]
         Ris,
-        #[serde(rename = "SAP")]
         Sap,
-        #[serde(rename = "SAN")]
         San,
-        #[serde(rename = "SUC")]
         Suc,
-        #[serde(rename = "TOL")]
         Tol,
-        #[serde(rename = "VAC")]
         Vac,
-        #[serde(rename = "VAU")]
         Vau,
-        #[serde(rename = "VID")]
         Vid,
-        #[serde(rename = "CR-A")]
         CrA,
-        #[serde(rename = "CR-C")]
         CrC,
-        #[serde(rename = "CR-G")]
         CrG,
-        #[serde(rename = "CR-H")]
         CrH,
-        #[serde(rename = "CR-L")]
         CrL,
-        #[serde(rename = "CR-P")]
         CrP,
-        #[serde(rename = "CR-SJ")]
         CrSj,
-        #[serde(rename = "GT-16")]
         Gt16,
-        #[serde(rename = "GT-15")]
         Gt15,
-        #[serde(rename = "GT-04")]
         Gt04,
-        #[serde(rename = "GT-20")]
         Gt20,
-        #[serde(rename = "GT-02")]
         Gt02,
-        #[serde(rename = "GT-05")]
         Gt05,
-        #[serde(rename = "GT-01")]
         Gt01,
-        #[serde(rename = "GT-13")]
         Gt13,
-        #[serde(rename = "GT-18")]
         Gt18,
-        #[serde(rename = "GT-21")]
         Gt21,
-        #[serde(rename = "GT-22")]
         Gt22,
-        #[serde(rename = "GT-17")]
         Gt17,
-        #[serde(rename = "GT-09")]
         Gt09,
-        #[serde(rename = "GT-14")]
         Gt14,
-        #[serde(rename = "GT-11")]
         Gt11,
-        #[serde(rename = "GT-03")]
         Gt03,
-        #[serde(rename = "GT-12")]
         Gt12,
-        #[serde(rename = "GT-06")]
         Gt06,
-        #[serde(rename = "GT-07")]
         Gt07,
-        #[serde(rename = "GT-10")]
         Gt10,
-        #[serde(rename = "GT-08")]
         Gt08,
-        #[serde(rename = "GT-19")]
         Gt19,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "KL")]
         Kl,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "DN")]
         Dn,
-        #[serde(rename = "DD")]
         Dd,
-        #[serde(rename = "DL")]
         Dl,
-        #[serde(rename = "GJ")]
         Gj,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "HP")]
         Hp,
-        #[serde(rename = "JK")]
         Jk,
-        #[serde(rename = "JH")]
         Jh,
-        #[serde(rename = "KA")]
         Ka,
-        #[serde(rename = "LD")]
         Ld,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "TS")]
         Ts,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "UP")]
         Up,
-        #[serde(rename = "UK")]
         Uk,
-        #[serde(rename = "WB")]
         Wb,
-        #[serde(rename = "CW")]
         Cw,
         D,
         G,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KK")]
         Kk,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LM")]
         Lm,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "LH")]
         Lh,
-        #[serde(rename = "OY")]
         Oy,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "WD")]
         Wd,
-        #[serde(rename = "WH")]
         Wh,
-        #[serde(rename = "WX")]
         Wx,
-        #[serde(rename = "WW")]
         Ww,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AV")]
         Av,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BL")]
         Bl,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "CS")]
         Cs,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "EN")]
         En,
-        #[serde(rename = "FE")]
         Fe,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FG")]
         Fg,
-        #[serde(rename = "FC")]
         Fc,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LE")]
         Le,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "LO")]
         Lo,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OG")]
         Og,
-        #[serde(rename = "OT")]
         Ot,
-        #[serde(rename = "PD")]
         Pd,
-        #[serde(rename = "PV")]
         Pv,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PU")]
         Pu,
-        #[serde(rename = "PC")]
         Pc,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PZ")]
         Pz,
-        #[serde(rename = "PO")]
         Po,
-        #[serde(rename = "RG")]
         Rg,
-        #[serde(rename = "RA")]
         Ra,
-        #[serde(rename = "RC")]
         Rc,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "SS")]
         Ss,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "TE")]
         Te,
-        #[serde(rename = "TP")]
         Tp,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UD")]
         Ud,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VB")]
         Vb,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "VR")]
         Vr,
-        #[serde(rename = "VV")]
         Vv,
-        #[serde(rename = "JP-23")]
         Jp23,
-        #[serde(rename = "JP-05")]
         Jp05,
-        #[serde(rename = "JP-02")]
         Jp02,
-        #[serde(rename = "JP-12")]
         Jp12,
-        #[serde(rename = "JP-38")]
         Jp38,
-        #[serde(rename = "JP-18")]
         Jp18,
-        #[serde(rename = "JP-40")]
         Jp40,
-        #[serde(rename = "JP-07")]
         Jp07,
-        #[serde(rename = "JP-21")]
         Jp21,
-        #[serde(rename = "JP-10")]
         Jp10,
-        #[serde(rename = "JP-34")]
         Jp34,
-        #[serde(rename = "JP-01")]
         Jp01,
-        #[serde(rename = "JP-28")]
         Jp28,
-        #[serde(rename = "JP-08")]
         Jp08,
-        #[serde(rename = "JP-17")]
         Jp17,
-        #[serde(rename = "JP-03")]
         Jp03,
-        #[serde(rename = "JP-37")]
         Jp37,
-        #[serde(rename = "JP-46")]
         Jp46,
-        #[serde(rename = "JP-14")]
         Jp14,
-        #[serde(rename = "JP-39")]
         Jp39,
-        #[serde(rename = "JP-43")]
         Jp43,
-        #[serde(rename = "JP-26")]
         Jp26,
-        #[serde(rename = "JP-24")]
         Jp24,
-        #[serde(rename = "JP-04")]
         Jp04,
-        #[serde(rename = "JP-45")]
         Jp45,
-        #[serde(rename = "JP-20")]
         Jp20,
-        #[serde(rename = "JP-42")]
         Jp42,
-        #[serde(rename = "JP-29")]
         Jp29,
-        #[serde(rename = "JP-15")]
         Jp15,
-        #[serde(rename = "JP-44")]
         Jp44,
-        #[serde(rename = "JP-33")]
         Jp33,
-        #[serde(rename = "JP-47")]
         Jp47,
-        #[serde(rename = "JP-27")]
         Jp27,
-        #[serde(rename = "JP-41")]
         Jp41,
-        #[serde(rename = "JP-11")]
         Jp11,
-        #[serde(rename = "JP-25")]
         Jp25,
-        #[serde(rename = "JP-32")]
         Jp32,
-        #[serde(rename = "JP-22")]
         Jp22,
-        #[serde(rename = "JP-09")]
         Jp09,
-        #[serde(rename = "JP-36")]
         Jp36,
-        #[serde(rename = "JP-13")]
         Jp13,
-        #[serde(rename = "JP-31")]
         Jp31,
-        #[serde(rename = "JP-16")]
         Jp16,
-        #[serde(rename = "JP-30")]
         Jp30,
-        #[serde(rename = "JP-06")]
         Jp06,
-        #[serde(rename = "JP-35")]
         Jp35,
-        #[serde(rename = "JP-19")]
         Jp19,
-        #[serde(rename = "JHR")]
         Jhr,
-        #[serde(rename = "KDH")]
         Kdh,
-        #[serde(rename = "KTN")]
         Ktn,
-        #[serde(rename = "KUL")]
         Kul,
-        #[serde(rename = "LBN")]
         Lbn,
-        #[serde(rename = "MLK")]
         Mlk,
-        #[serde(rename = "NSN")]
         Nsn,
-        #[serde(rename = "PHG")]
         Phg,
-        #[serde(rename = "PNG")]
         Png,
-        #[serde(rename = "PRK")]
         Prk,
-        #[serde(rename = "PLS")]
         Pls,
-        #[serde(rename = "PJY")]
         Pjy,
-        #[serde(rename = "SBH")]
         Sbh,
-        #[serde(rename = "SWK")]
         Swk,
-        #[serde(rename = "SGR")]
         Sgr,
-        #[serde(rename = "TRG")]
         Trg,
-        #[serde(rename = "AGU")]
         Agu,
-        #[serde(rename = "BCN")]
         Bcn,
-        #[serde(rename = "BCS")]
         Bcs,
-        #[serde(rename = "CAM")]
         Cam,
-        #[serde(rename = "CHP")]
         Chp,
-        #[serde(rename = "CHH")]
         Chh,
-        #[serde(rename = "CMX")]
         Cmx,
-        #[serde(rename = "COA")]
         Coa,
-        #[serde(rename = "COL")]
         Col,
-        #[serde(rename = "DUR")]
         Dur,
-        #[serde(rename = "GRO")]
         Gro,
-        #[serde(rename = "HID")]
         Hid,
-        #[serde(rename = "JAL")]
         Jal,
-        #[serde(rename = "MIC")]
         Mic,
-        #[serde(rename = "MOR")]
         Mor,
-        #[serde(rename = "MEX")]
         Mex,
-        #[serde(rename = "NAY")]
         Nay,
-        #[serde(rename = "NLE")]
         Nle,
-        #[serde(rename = "OAX")]
         Oax,
-        #[serde(rename = "PUE")]
         Pue,
-        #[serde(rename = "QUE")]
         Que,
-        #[serde(rename = "ROO")]
         Roo,
-        #[serde(rename = "SLP")]
         Slp,
-        #[serde(rename = "SIN")]
         Sin,
-        #[serde(rename = "SON")]
         Son,
-        #[serde(rename = "TAB")]
         Tab,
-        #[serde(rename = "TAM")]
         Tam,
-        #[serde(rename = "TLA")]
         Tla,
-        #[serde(rename = "VER")]
         Ver,
-        #[serde(rename = "YUC")]
         Yuc,
-        #[serde(rename = "ZAC")]
         Zac,
-        #[serde(rename = "AUK")]
         Auk,
-        #[serde(rename = "BOP")]
         Bop,
-        #[serde(rename = "CAN")]
         Can,
-        #[serde(rename = "CIT")]
         Cit,
-        #[serde(rename = "GIS")]
         Gis,
-        #[serde(rename = "HKB")]
         Hkb,
-        #[serde(rename = "MWT")]
         Mwt,
-        #[serde(rename = "MBH")]
         Mbh,
-        #[serde(rename = "NTL")]
         Ntl,
-        #[serde(rename = "OTA")]
         Ota,
-        #[serde(rename = "STL")]
         Stl,
-        #[serde(rename = "TKI")]
         Tki,
-        #[serde(rename = "WKO")]
         Wko,
-        #[serde(rename = "WGN")]
         Wgn,
-        #[serde(rename = "WTC")]
         Wtc,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "ANC")]
         Anc,
-        #[serde(rename = "APU")]
         Apu,
-        #[serde(rename = "ARE")]
         Are,
-        #[serde(rename = "AYA")]
         Aya,
-        #[serde(rename = "CAJ")]
         Caj,
-        #[serde(rename = "CUS")]
         Cus,
-        #[serde(rename = "HUV")]
         Huv,
-        #[serde(rename = "HUC")]
         Huc,
-        #[serde(rename = "ICA")]
         Ica,
-        #[serde(rename = "JUN")]
         Jun,
-        #[serde(rename = "LAL")]
         Lal,
-        #[serde(rename = "LAM")]
         Lam,
-        #[serde(rename = "LIM")]
         Lim,
-        #[serde(rename = "LOR")]
         Lor,
-        #[serde(rename = "MDD")]
         Mdd,
-        #[serde(rename = "MOQ")]
         Moq,
-        #[serde(rename = "PAS")]
         Pas,
-        #[serde(rename = "PIU")]
         Piu,
-        #[serde(rename = "PUN")]
         Pun,
-        #[serde(rename = "SAM")]
         Sam,
-        #[serde(rename = "TAC")]
         Tac,
-        #[serde(rename = "TUM")]
         Tum,
-        #[serde(rename = "UCA")]
         Uca,
-        #[serde(rename = "PH-ABR")]
         PhAbr,
-        #[serde(rename = "PH-AGN")]
         PhAgn,
-        #[serde(rename = "PH-AGS")]
         PhAgs,
-        #[serde(rename = "PH-AKL")]
         PhAkl,
-        #[serde(rename = "PH-ALB")]
         PhAlb,
-        #[serde(rename = "PH-ANT")]
         PhAnt,
-        #[serde(rename = "PH-APA")]
         PhApa,
-        #[serde(rename = "PH-AUR")]
         PhAur,
-        #[serde(rename = "PH-BAS")]
         PhBas,
-        #[serde(rename = "PH-BAN")]
         PhBan,
-        #[serde(rename = "PH-BTN")]
         PhBtn,
-        #[serde(rename = "PH-BTG")]
         PhBtg,
-        #[serde(rename = "PH-BEN")]
         PhBen,
-        #[serde(rename = "PH-BIL")]
         PhBil,
-        #[serde(rename = "PH-BOH")]
         PhBoh,
-        #[serde(rename = "PH-BUK")]
         PhBuk,
-        #[serde(rename = "PH-BUL")]
         PhBul,
-        #[serde(rename = "PH-CAG")]
         PhCag,
-        #[serde(rename = "PH-CAN")]
         PhCan,
-        #[serde(rename = "PH-CAS")]
         PhCas,
-        #[serde(rename = "PH-CAM")]
         PhCam,
-        #[serde(rename = "PH-CAP")]
         PhCap,
-        #[serde(rename = "PH-CAT")]
         PhCat,
-        #[serde(rename = "PH-CAV")]
         PhCav,
-        #[serde(rename = "PH-CEB")]
         PhCeb,
-        #[serde(rename = "PH-NCO")]
         PhNco,
-        #[serde(rename = "PH-DAO")]
         PhDao,
-        #[serde(rename = "PH-DAV")]
         PhDav,
-        #[serde(rename = "PH-DAS")]
         PhDas,
-        #[serde(rename = "PH-EAS")]
         PhEas,
-        #[serde(rename = "PH-GUI")]
         PhGui,
-        #[serde(rename = "PH-IFU")]
         PhIfu,
-        #[serde(rename = "PH-ILN")]
         PhIln,
-        #[serde(rename = "PH-ILS")]
         PhIls,
-        #[serde(rename = "PH-ILI")]
         PhIli,
-        #[serde(rename = "PH-ISA")]
         PhIsa,
-        #[serde(rename = "PH-KAL")]
         PhKal,
-        #[serde(rename = "PH-LUN")]
         PhLun,
-        #[serde(rename = "PH-LAG")]
         PhLag,
-        #[serde(rename = "PH-LAN")]
         PhLan,
-        #[serde(rename = "PH-LAS")]
         PhLas,
-        #[serde(rename = "PH-LEY")]
         PhLey,
-        #[serde(rename = "PH-MAG")]
         PhMag,
-        #[serde(rename = "PH-MAD")]
         PhMad,
-        #[serde(rename = "PH-MAS")]
         PhMas,
-        #[serde(rename = "PH-00")]
         Ph00,
-        #[serde(rename = "PH-MSC")]
         PhMsc,
-        #[serde(rename = "PH-MSR")]
         PhMsr,
-        #[serde(rename = "PH-MOU")]
         PhMou,
-        #[serde(rename = "PH-NEC")]
         PhNec,
-        #[serde(rename = "PH-NER")]
         PhNer,
-        #[serde(rename = "PH-NSA")]
         PhNsa,
-        #[serde(rename = "PH-NUE")]
         PhNue,
-        #[serde(rename = "PH-NUV")]
         PhNuv,
-        #[serde(rename = "PH-MDC")]
         PhMdc,
-        #[serde(rename = "PH-MDR")]
         PhMdr,
-        #[serde(rename = "PH-PLW")]
         PhPlw,
-        #[serde(rename = "PH-PAM")]
         PhPam,
-        #[serde(rename = "PH-PAN")]
         PhPan,
-        #[serde(rename = "PH-QUE")]
         PhQue,
-        #[serde(rename = "PH-QUI")]
         PhQui,
-        #[serde(rename = "PH-RIZ")]
         PhRiz,
-        #[serde(rename = "PH-ROM")]
         PhRom,
-        #[serde(rename = "PH-WSA")]
         PhWsa,
-        #[serde(rename = "PH-SAR")]
         PhSar,
-        #[serde(rename = "PH-SIG")]
         PhSig,
-        #[serde(rename = "PH-SOR")]
         PhSor,
-        #[serde(rename = "PH-SCO")]
         PhSco,
-        #[serde(rename = "PH-SLE")]
         PhSle,
-        #[serde(rename = "PH-SUK")]
         PhSuk,
-        #[serde(rename = "PH-SLU")]
         PhSlu,
-        #[serde(rename = "PH-SUN")]
         PhSun,
-        #[serde(rename = "PH-SUR")]
         PhSur,
-        #[serde(rename = "PH-TAR")]
         PhTar,
-        #[serde(rename = "PH-TAW")]
         PhTaw,
-        #[serde(rename = "PH-ZMB")]
         PhZmb,
-        #[serde(rename = "PH-ZAN")]
         PhZan,
-        #[serde(rename = "PH-ZAS")]
         PhZas,
-        #[serde(rename = "PH-ZSI")]
         PhZsi,
-        #[serde(rename = "PT-20")]
         Pt20,
-        #[serde(rename = "PT-01")]
         Pt01,
-        #[serde(rename = "PT-02")]
         Pt02,
-        #[serde(rename = "PT-03")]
         Pt03,
-        #[serde(rename = "PT-04")]
         Pt04,
-        #[serde(rename = "PT-05")]
         Pt05,
-        #[serde(rename = "PT-06")]
         Pt06,
-        #[serde(rename = "PT-07")]
         Pt07,
-        #[serde(rename = "PT-08")]
         Pt08,
-        #[serde(rename = "PT-09")]
         Pt09,
-        #[serde(rename = "PT-10")]
         Pt10,
-        #[serde(rename = "PT-11")]
         Pt11,
-        #[serde(rename = "PT-30")]
         Pt30,
-        #[serde(rename = "PT-12")]
         Pt12,
-        #[serde(rename = "PT-13")]
         Pt13,
-        #[serde(rename = "PT-14")]
         Pt14,
-        #[serde(rename = "PT-15")]
         Pt15,
-        #[serde(rename = "PT-16")]
         Pt16,
-        #[serde(rename = "PT-17")]
         Pt17,
-        #[serde(rename = "PT-18")]
         Pt18,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BV")]
         Bv,
         B,
-        #[serde(rename = "CJ")]
         Cj,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "DB")]
         Db,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "HD")]
         Hd,
-        #[serde(rename = "IF")]
         If,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "VL")]
         Vl,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "KR-26")]
         Kr26,
-        #[serde(rename = "KR-43")]
         Kr43,
-        #[serde(rename = "KR-44")]
         Kr44,
-        #[serde(rename = "KR-27")]
         Kr27,
-        #[serde(rename = "KR-30")]
         Kr30,
-        #[serde(rename = "KR-42")]
         Kr42,
-        #[serde(rename = "KR-29")]
         Kr29,
-        #[serde(rename = "KR-47")]
         Kr47,
-        #[serde(rename = "KR-41")]
         Kr41,
-        #[serde(rename = "KR-48")]
         Kr48,
-        #[serde(rename = "KR-28")]
         Kr28,
-        #[serde(rename = "KR-49")]
         Kr49,
-        #[serde(rename = "KR-45")]
         Kr45,
-        #[serde(rename = "KR-46")]
         Kr46,
-        #[serde(rename = "KR-50")]
         Kr50,
-        #[serde(rename = "KR-11")]
         Kr11,
-        #[serde(rename = "KR-31")]
         Kr31,
         C,
         A,
         O,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "BU")]
         Bu,
         S,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "GI")]
         Gi,
         H,
-        #[serde(rename = "HU")]
         Hu,
         J,
-        #[serde(rename = "GC")]
         Gc,
         L,
         M,
-        #[serde(rename = "MU")]
         Mu,
         P,
-        #[serde(rename = "SG")]
         Sg,
         T,
         V,
-        #[serde(rename = "ZA")]
         Za,
         Z,
-        #[serde(rename = "AJ")]
         Aj,
-        #[serde(rename = "DU")]
         Du,
-        #[serde(rename = "FU")]
         Fu,
-        #[serde(rename = "RK")]
         Rk,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "UQ")]
         Uq,
-        #[serde(rename = "BFP")]
         Bfp,
-        #[serde(rename = "ENG")]
         Eng,
-        #[serde(rename = "NIR")]
         Nir,
-        #[serde(rename = "SCT")]
         Sct,
-        #[serde(rename = "WLS")]
         Wls,
-        #[serde(rename = "FS")]
         Fs,
-        #[serde(rename = "FD")]
         Fd,
-        #[serde(rename = "RV")]
         Rv,
-        #[serde(rename = "TT")]
         Tt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ContactAddressState {
@@ -3410,6 +2896,607 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ContactAddressState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Al => "AL",
+                        Self::Ak => "AK",
+                        Self::As => "AS",
+                        Self::Az => "AZ",
+                        Self::Ar => "AR",
+                        Self::Aa => "AA",
+                        Self::Ae => "AE",
+                        Self::Ap => "AP",
+                        Self::Ca => "CA",
+                        Self::Co => "CO",
+                        Self::Ct => "CT",
+                        Self::De => "DE",
+                        Self::Dc => "DC",
+                        Self::Fm => "FM",
+                        Self::Fl => "FL",
+                        Self::Ga => "GA",
+                        Self::Gu => "GU",
+                        Self::Hi => "HI",
+                        Self::Id => "ID",
+                        Self::Il => "IL",
+                        Self::In => "IN",
+                        Self::Ia => "IA",
+                        Self::Ks => "KS",
+                        Self::Ky => "KY",
+                        Self::La => "LA",
+                        Self::Me => "ME",
+                        Self::Mh => "MH",
+                        Self::Md => "MD",
+                        Self::Ma => "MA",
+                        Self::Mi => "MI",
+                        Self::Mn => "MN",
+                        Self::Ms => "MS",
+                        Self::Mo => "MO",
+                        Self::Mt => "MT",
+                        Self::Ne => "NE",
+                        Self::Nv => "NV",
+                        Self::Nh => "NH",
+                        Self::Nj => "NJ",
+                        Self::Nm => "NM",
+                        Self::Ny => "NY",
+                        Self::Nc => "NC",
+                        Self::Nd => "ND",
+                        Self::Mp => "MP",
+                        Self::Oh => "OH",
+                        Self::Ok => "OK",
+                        Self::Or => "OR",
+                        Self::Pw => "PW",
+                        Self::Pa => "PA",
+                        Self::Pr => "PR",
+                        Self::Ri => "RI",
+                        Self::Sc => "SC",
+                        Self::Sd => "SD",
+                        Self::Tn => "TN",
+                        Self::Tx => "TX",
+                        Self::Ut => "UT",
+                        Self::Vt => "VT",
+                        Self::Vi => "VI",
+                        Self::Va => "VA",
+                        Self::Wa => "WA",
+                        Self::Wv => "WV",
+                        Self::Wi => "WI",
+                        Self::Wy => "WY",
+                        Self::Ab => "AB",
+                        Self::Bc => "BC",
+                        Self::Mb => "MB",
+                        Self::Nb => "NB",
+                        Self::Nl => "NL",
+                        Self::Nt => "NT",
+                        Self::Ns => "NS",
+                        Self::Nu => "NU",
+                        Self::On => "ON",
+                        Self::Pe => "PE",
+                        Self::Qc => "QC",
+                        Self::Sk => "SK",
+                        Self::Yt => "YT",
+                        Self::Ba => "BA",
+                        Self::Cc => "CC",
+                        Self::Ch => "CH",
+                        Self::Cb => "CB",
+                        Self::Cn => "CN",
+                        Self::Er => "ER",
+                        Self::Fo => "FO",
+                        Self::Jy => "JY",
+                        Self::Lp => "LP",
+                        Self::Lr => "LR",
+                        Self::Mz => "MZ",
+                        Self::Nq => "NQ",
+                        Self::Rn => "RN",
+                        Self::Sa => "SA",
+                        Self::Sj => "SJ",
+                        Self::Sl => "SL",
+                        Self::Sf => "SF",
+                        Self::Se => "SE",
+                        Self::Tf => "TF",
+                        Self::Tu => "TU",
+                        Self::Act => "ACT",
+                        Self::Nsw => "NSW",
+                        Self::Qld => "QLD",
+                        Self::Tas => "TAS",
+                        Self::Vic => "VIC",
+                        Self::Ac => "AC",
+                        Self::Am => "AM",
+                        Self::Ce => "CE",
+                        Self::Df => "DF",
+                        Self::Es => "ES",
+                        Self::Go => "GO",
+                        Self::Mg => "MG",
+                        Self::Pb => "PB",
+                        Self::Pi => "PI",
+                        Self::Rj => "RJ",
+                        Self::Ro => "RO",
+                        Self::Rr => "RR",
+                        Self::Rs => "RS",
+                        Self::Sp => "SP",
+                        Self::To => "TO",
+                        Self::Ai => "AI",
+                        Self::An => "AN",
+                        Self::At => "AT",
+                        Self::Bi => "BI",
+                        Self::Li => "LI",
+                        Self::Ll => "LL",
+                        Self::Ml => "ML",
+                        Self::Rm => "RM",
+                        Self::Ta => "TA",
+                        Self::Vs => "VS",
+                        Self::Ama => "AMA",
+                        Self::Ant => "ANT",
+                        Self::Ara => "ARA",
+                        Self::Atl => "ATL",
+                        Self::Bol => "BOL",
+                        Self::Boy => "BOY",
+                        Self::Cal => "CAL",
+                        Self::Caq => "CAQ",
+                        Self::Cas => "CAS",
+                        Self::Cau => "CAU",
+                        Self::Ces => "CES",
+                        Self::Cho => "CHO",
+                        Self::Cun => "CUN",
+                        Self::Cor => "COR",
+                        Self::Gua => "GUA",
+                        Self::Guv => "GUV",
+                        Self::Hui => "HUI",
+                        Self::Lag => "LAG",
+                        Self::Mag => "MAG",
+                        Self::Met => "MET",
+                        Self::Nar => "NAR",
+                        Self::Nsa => "NSA",
+                        Self::Put => "PUT",
+                        Self::Qui => "QUI",
+                        Self::Ris => "RIS",
+                        Self::Sap => "SAP",
+                        Self::San => "SAN",
+                        Self::Suc => "SUC",
+                        Self::Tol => "TOL",
+                        Self::Vac => "VAC",
+                        Self::Vau => "VAU",
+                        Self::Vid => "VID",
+                        Self::CrA => "CR-A",
+                        Self::CrC => "CR-C",
+                        Self::CrG => "CR-G",
+                        Self::CrH => "CR-H",
+                        Self::CrL => "CR-L",
+                        Self::CrP => "CR-P",
+                        Self::CrSj => "CR-SJ",
+                        Self::Gt16 => "GT-16",
+                        Self::Gt15 => "GT-15",
+                        Self::Gt04 => "GT-04",
+                        Self::Gt20 => "GT-20",
+                        Self::Gt02 => "GT-02",
+                        Self::Gt05 => "GT-05",
+                        Self::Gt01 => "GT-01",
+                        Self::Gt13 => "GT-13",
+                        Self::Gt18 => "GT-18",
+                        Self::Gt21 => "GT-21",
+                        Self::Gt22 => "GT-22",
+                        Self::Gt17 => "GT-17",
+                        Self::Gt09 => "GT-09",
+                        Self::Gt14 => "GT-14",
+                        Self::Gt11 => "GT-11",
+                        Self::Gt03 => "GT-03",
+                        Self::Gt12 => "GT-12",
+                        Self::Gt06 => "GT-06",
+                        Self::Gt07 => "GT-07",
+                        Self::Gt10 => "GT-10",
+                        Self::Gt08 => "GT-08",
+                        Self::Gt19 => "GT-19",
+                        Self::Hk => "HK",
+                        Self::Kl => "KL",
+                        Self::Br => "BR",
+                        Self::Cg => "CG",
+                        Self::Dn => "DN",
+                        Self::Dd => "DD",
+                        Self::Dl => "DL",
+                        Self::Gj => "GJ",
+                        Self::Hr => "HR",
+                        Self::Hp => "HP",
+                        Self::Jk => "JK",
+                        Self::Jh => "JH",
+                        Self::Ka => "KA",
+                        Self::Ld => "LD",
+                        Self::Py => "PY",
+                        Self::Ts => "TS",
+                        Self::Tr => "TR",
+                        Self::Up => "UP",
+                        Self::Uk => "UK",
+                        Self::Wb => "WB",
+                        Self::Cw => "CW",
+                        Self::D => "D",
+                        Self::G => "G",
+                        Self::Ke => "KE",
+                        Self::Kk => "KK",
+                        Self::Ls => "LS",
+                        Self::Lm => "LM",
+                        Self::Lk => "LK",
+                        Self::Lh => "LH",
+                        Self::Oy => "OY",
+                        Self::So => "SO",
+                        Self::Wd => "WD",
+                        Self::Wh => "WH",
+                        Self::Wx => "WX",
+                        Self::Ww => "WW",
+                        Self::Ag => "AG",
+                        Self::Ao => "AO",
+                        Self::Av => "AV",
+                        Self::Bt => "BT",
+                        Self::Bl => "BL",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bo => "BO",
+                        Self::Bz => "BZ",
+                        Self::Bs => "BS",
+                        Self::Cl => "CL",
+                        Self::Ci => "CI",
+                        Self::Cz => "CZ",
+                        Self::Cs => "CS",
+                        Self::Cr => "CR",
+                        Self::Kr => "KR",
+                        Self::En => "EN",
+                        Self::Fe => "FE",
+                        Self::Fi => "FI",
+                        Self::Fg => "FG",
+                        Self::Fc => "FC",
+                        Self::Fr => "FR",
+                        Self::Ge => "GE",
+                        Self::Gr => "GR",
+                        Self::Im => "IM",
+                        Self::Is => "IS",
+                        Self::Aq => "AQ",
+                        Self::Lt => "LT",
+                        Self::Le => "LE",
+                        Self::Lc => "LC",
+                        Self::Lo => "LO",
+                        Self::Lu => "LU",
+                        Self::Mc => "MC",
+                        Self::Na => "NA",
+                        Self::No => "NO",
+                        Self::Og => "OG",
+                        Self::Ot => "OT",
+                        Self::Pd => "PD",
+                        Self::Pv => "PV",
+                        Self::Pg => "PG",
+                        Self::Pu => "PU",
+                        Self::Pc => "PC",
+                        Self::Pt => "PT",
+                        Self::Pn => "PN",
+                        Self::Pz => "PZ",
+                        Self::Po => "PO",
+                        Self::Rg => "RG",
+                        Self::Ra => "RA",
+                        Self::Rc => "RC",
+                        Self::Re => "RE",
+                        Self::Ss => "SS",
+                        Self::Sv => "SV",
+                        Self::Si => "SI",
+                        Self::Sr => "SR",
+                        Self::Te => "TE",
+                        Self::Tp => "TP",
+                        Self::Tv => "TV",
+                        Self::Ud => "UD",
+                        Self::Ve => "VE",
+                        Self::Vb => "VB",
+                        Self::Vc => "VC",
+                        Self::Vr => "VR",
+                        Self::Vv => "VV",
+                        Self::Jp23 => "JP-23",
+                        Self::Jp05 => "JP-05",
+                        Self::Jp02 => "JP-02",
+                        Self::Jp12 => "JP-12",
+                        Self::Jp38 => "JP-38",
+                        Self::Jp18 => "JP-18",
+                        Self::Jp40 => "JP-40",
+                        Self::Jp07 => "JP-07",
+                        Self::Jp21 => "JP-21",
+                        Self::Jp10 => "JP-10",
+                        Self::Jp34 => "JP-34",
+                        Self::Jp01 => "JP-01",
+                        Self::Jp28 => "JP-28",
+                        Self::Jp08 => "JP-08",
+                        Self::Jp17 => "JP-17",
+                        Self::Jp03 => "JP-03",
+                        Self::Jp37 => "JP-37",
+                        Self::Jp46 => "JP-46",
+                        Self::Jp14 => "JP-14",
+                        Self::Jp39 => "JP-39",
+                        Self::Jp43 => "JP-43",
+                        Self::Jp26 => "JP-26",
+                        Self::Jp24 => "JP-24",
+                        Self::Jp04 => "JP-04",
+                        Self::Jp45 => "JP-45",
+                        Self::Jp20 => "JP-20",
+                        Self::Jp42 => "JP-42",
+                        Self::Jp29 => "JP-29",
+                        Self::Jp15 => "JP-15",
+                        Self::Jp44 => "JP-44",
+                        Self::Jp33 => "JP-33",
+                        Self::Jp47 => "JP-47",
+                        Self::Jp27 => "JP-27",
+                        Self::Jp41 => "JP-41",
+                        Self::Jp11 => "JP-11",
+                        Self::Jp25 => "JP-25",
+                        Self::Jp32 => "JP-32",
+                        Self::Jp22 => "JP-22",
+                        Self::Jp09 => "JP-09",
+                        Self::Jp36 => "JP-36",
+                        Self::Jp13 => "JP-13",
+                        Self::Jp31 => "JP-31",
+                        Self::Jp16 => "JP-16",
+                        Self::Jp30 => "JP-30",
+                        Self::Jp06 => "JP-06",
+                        Self::Jp35 => "JP-35",
+                        Self::Jp19 => "JP-19",
+                        Self::Jhr => "JHR",
+                        Self::Kdh => "KDH",
+                        Self::Ktn => "KTN",
+                        Self::Kul => "KUL",
+                        Self::Lbn => "LBN",
+                        Self::Mlk => "MLK",
+                        Self::Nsn => "NSN",
+                        Self::Phg => "PHG",
+                        Self::Png => "PNG",
+                        Self::Prk => "PRK",
+                        Self::Pls => "PLS",
+                        Self::Pjy => "PJY",
+                        Self::Sbh => "SBH",
+                        Self::Swk => "SWK",
+                        Self::Sgr => "SGR",
+                        Self::Trg => "TRG",
+                        Self::Agu => "AGU",
+                        Self::Bcn => "BCN",
+                        Self::Bcs => "BCS",
+                        Self::Cam => "CAM",
+                        Self::Chp => "CHP",
+                        Self::Chh => "CHH",
+                        Self::Cmx => "CMX",
+                        Self::Coa => "COA",
+                        Self::Col => "COL",
+                        Self::Dur => "DUR",
+                        Self::Gro => "GRO",
+                        Self::Hid => "HID",
+                        Self::Jal => "JAL",
+                        Self::Mic => "MIC",
+                        Self::Mor => "MOR",
+                        Self::Mex => "MEX",
+                        Self::Nay => "NAY",
+                        Self::Nle => "NLE",
+                        Self::Oax => "OAX",
+                        Self::Pue => "PUE",
+                        Self::Que => "QUE",
+                        Self::Roo => "ROO",
+                        Self::Slp => "SLP",
+                        Self::Sin => "SIN",
+                        Self::Son => "SON",
+                        Self::Tab => "TAB",
+                        Self::Tam => "TAM",
+                        Self::Tla => "TLA",
+                        Self::Ver => "VER",
+                        Self::Yuc => "YUC",
+                        Self::Zac => "ZAC",
+                        Self::Auk => "AUK",
+                        Self::Bop => "BOP",
+                        Self::Can => "CAN",
+                        Self::Cit => "CIT",
+                        Self::Gis => "GIS",
+                        Self::Hkb => "HKB",
+                        Self::Mwt => "MWT",
+                        Self::Mbh => "MBH",
+                        Self::Ntl => "NTL",
+                        Self::Ota => "OTA",
+                        Self::Stl => "STL",
+                        Self::Tki => "TKI",
+                        Self::Wko => "WKO",
+                        Self::Wgn => "WGN",
+                        Self::Wtc => "WTC",
+                        Self::Gb => "GB",
+                        Self::Kp => "KP",
+                        Self::Anc => "ANC",
+                        Self::Apu => "APU",
+                        Self::Are => "ARE",
+                        Self::Aya => "AYA",
+                        Self::Caj => "CAJ",
+                        Self::Cus => "CUS",
+                        Self::Huv => "HUV",
+                        Self::Huc => "HUC",
+                        Self::Ica => "ICA",
+                        Self::Jun => "JUN",
+                        Self::Lal => "LAL",
+                        Self::Lam => "LAM",
+                        Self::Lim => "LIM",
+                        Self::Lor => "LOR",
+                        Self::Mdd => "MDD",
+                        Self::Moq => "MOQ",
+                        Self::Pas => "PAS",
+                        Self::Piu => "PIU",
+                        Self::Pun => "PUN",
+                        Self::Sam => "SAM",
+                        Self::Tac => "TAC",
+                        Self::Tum => "TUM",
+                        Self::Uca => "UCA",
+                        Self::PhAbr => "PH-ABR",
+                        Self::PhAgn => "PH-AGN",
+                        Self::PhAgs => "PH-AGS",
+                        Self::PhAkl => "PH-AKL",
+                        Self::PhAlb => "PH-ALB",
+                        Self::PhAnt => "PH-ANT",
+                        Self::PhApa => "PH-APA",
+                        Self::PhAur => "PH-AUR",
+                        Self::PhBas => "PH-BAS",
+                        Self::PhBan => "PH-BAN",
+                        Self::PhBtn => "PH-BTN",
+                        Self::PhBtg => "PH-BTG",
+                        Self::PhBen => "PH-BEN",
+                        Self::PhBil => "PH-BIL",
+                        Self::PhBoh => "PH-BOH",
+                        Self::PhBuk => "PH-BUK",
+                        Self::PhBul => "PH-BUL",
+                        Self::PhCag => "PH-CAG",
+                        Self::PhCan => "PH-CAN",
+                        Self::PhCas => "PH-CAS",
+                        Self::PhCam => "PH-CAM",
+                        Self::PhCap => "PH-CAP",
+                        Self::PhCat => "PH-CAT",
+                        Self::PhCav => "PH-CAV",
+                        Self::PhCeb => "PH-CEB",
+                        Self::PhNco => "PH-NCO",
+                        Self::PhDao => "PH-DAO",
+                        Self::PhDav => "PH-DAV",
+                        Self::PhDas => "PH-DAS",
+                        Self::PhEas => "PH-EAS",
+                        Self::PhGui => "PH-GUI",
+                        Self::PhIfu => "PH-IFU",
+                        Self::PhIln => "PH-ILN",
+                        Self::PhIls => "PH-ILS",
+                        Self::PhIli => "PH-ILI",
+                        Self::PhIsa => "PH-ISA",
+                        Self::PhKal => "PH-KAL",
+                        Self::PhLun => "PH-LUN",
+                        Self::PhLag => "PH-LAG",
+                        Self::PhLan => "PH-LAN",
+                        Self::PhLas => "PH-LAS",
+                        Self::PhLey => "PH-LEY",
+                        Self::PhMag => "PH-MAG",
+                        Self::PhMad => "PH-MAD",
+                        Self::PhMas => "PH-MAS",
+                        Self::Ph00 => "PH-00",
+                        Self::PhMsc => "PH-MSC",
+                        Self::PhMsr => "PH-MSR",
+                        Self::PhMou => "PH-MOU",
+                        Self::PhNec => "PH-NEC",
+                        Self::PhNer => "PH-NER",
+                        Self::PhNsa => "PH-NSA",
+                        Self::PhNue => "PH-NUE",
+                        Self::PhNuv => "PH-NUV",
+                        Self::PhMdc => "PH-MDC",
+                        Self::PhMdr => "PH-MDR",
+                        Self::PhPlw => "PH-PLW",
+                        Self::PhPam => "PH-PAM",
+                        Self::PhPan => "PH-PAN",
+                        Self::PhQue => "PH-QUE",
+                        Self::PhQui => "PH-QUI",
+                        Self::PhRiz => "PH-RIZ",
+                        Self::PhRom => "PH-ROM",
+                        Self::PhWsa => "PH-WSA",
+                        Self::PhSar => "PH-SAR",
+                        Self::PhSig => "PH-SIG",
+                        Self::PhSor => "PH-SOR",
+                        Self::PhSco => "PH-SCO",
+                        Self::PhSle => "PH-SLE",
+                        Self::PhSuk => "PH-SUK",
+                        Self::PhSlu => "PH-SLU",
+                        Self::PhSun => "PH-SUN",
+                        Self::PhSur => "PH-SUR",
+                        Self::PhTar => "PH-TAR",
+                        Self::PhTaw => "PH-TAW",
+                        Self::PhZmb => "PH-ZMB",
+                        Self::PhZan => "PH-ZAN",
+                        Self::PhZas => "PH-ZAS",
+                        Self::PhZsi => "PH-ZSI",
+                        Self::Pt20 => "PT-20",
+                        Self::Pt01 => "PT-01",
+                        Self::Pt02 => "PT-02",
+                        Self::Pt03 => "PT-03",
+                        Self::Pt04 => "PT-04",
+                        Self::Pt05 => "PT-05",
+                        Self::Pt06 => "PT-06",
+                        Self::Pt07 => "PT-07",
+                        Self::Pt08 => "PT-08",
+                        Self::Pt09 => "PT-09",
+                        Self::Pt10 => "PT-10",
+                        Self::Pt11 => "PT-11",
+                        Self::Pt30 => "PT-30",
+                        Self::Pt12 => "PT-12",
+                        Self::Pt13 => "PT-13",
+                        Self::Pt14 => "PT-14",
+                        Self::Pt15 => "PT-15",
+                        Self::Pt16 => "PT-16",
+                        Self::Pt17 => "PT-17",
+                        Self::Pt18 => "PT-18",
+                        Self::Bh => "BH",
+                        Self::Bv => "BV",
+                        Self::B => "B",
+                        Self::Cj => "CJ",
+                        Self::Cv => "CV",
+                        Self::Db => "DB",
+                        Self::Dj => "DJ",
+                        Self::Gl => "GL",
+                        Self::Hd => "HD",
+                        Self::If => "IF",
+                        Self::Mm => "MM",
+                        Self::Ph => "PH",
+                        Self::Sm => "SM",
+                        Self::Sb => "SB",
+                        Self::Tm => "TM",
+                        Self::Tl => "TL",
+                        Self::Vl => "VL",
+                        Self::Vn => "VN",
+                        Self::Kr26 => "KR-26",
+                        Self::Kr43 => "KR-43",
+                        Self::Kr44 => "KR-44",
+                        Self::Kr27 => "KR-27",
+                        Self::Kr30 => "KR-30",
+                        Self::Kr42 => "KR-42",
+                        Self::Kr29 => "KR-29",
+                        Self::Kr47 => "KR-47",
+                        Self::Kr41 => "KR-41",
+                        Self::Kr48 => "KR-48",
+                        Self::Kr28 => "KR-28",
+                        Self::Kr49 => "KR-49",
+                        Self::Kr45 => "KR-45",
+                        Self::Kr46 => "KR-46",
+                        Self::Kr50 => "KR-50",
+                        Self::Kr11 => "KR-11",
+                        Self::Kr31 => "KR-31",
+                        Self::C => "C",
+                        Self::A => "A",
+                        Self::O => "O",
+                        Self::Pm => "PM",
+                        Self::Bu => "BU",
+                        Self::S => "S",
+                        Self::Cu => "CU",
+                        Self::Gi => "GI",
+                        Self::H => "H",
+                        Self::Hu => "HU",
+                        Self::J => "J",
+                        Self::Gc => "GC",
+                        Self::L => "L",
+                        Self::M => "M",
+                        Self::Mu => "MU",
+                        Self::P => "P",
+                        Self::Sg => "SG",
+                        Self::T => "T",
+                        Self::V => "V",
+                        Self::Za => "ZA",
+                        Self::Z => "Z",
+                        Self::Aj => "AJ",
+                        Self::Du => "DU",
+                        Self::Fu => "FU",
+                        Self::Rk => "RK",
+                        Self::Sh => "SH",
+                        Self::Uq => "UQ",
+                        Self::Bfp => "BFP",
+                        Self::Eng => "ENG",
+                        Self::Nir => "NIR",
+                        Self::Sct => "SCT",
+                        Self::Wls => "WLS",
+                        Self::Fs => "FS",
+                        Self::Fd => "FD",
+                        Self::Rv => "RV",
+                        Self::Tt => "TT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ContactAddressState {
@@ -4622,27 +4709,18 @@ pub mod types {
         }
     }
     ///`CreateShippingCarrierDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateShippingCarrierDto {
         ///The seller can choose multiple services while creating shipping rates if this is true.
-        #[serde(
-            rename = "allowsMultipleServiceSelection",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allows_multiple_service_selection: ::std::option::Option<bool>,
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateShippingCarrierDtoAltType,
         ///The URL endpoint that CRM needs to retrieve shipping rates. This must be a public URL.
-        #[serde(rename = "callbackUrl")]
         pub callback_url: ::std::string::String,
         ///Name of the shipping carrier
         pub name: ::std::string::String,
         ///An array of available shipping carrier services
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingCarrierDto {
@@ -4729,19 +4807,48 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateShippingCarrierDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.allows_multiple_service_selection,
+                    ),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.services));
+            let mut state = serializer
+                .serialize_struct("CreateShippingCarrierDto", len)?;
+            if !::std::option::Option::is_none(&self.allows_multiple_service_selection) {
+                state
+                    .serialize_field(
+                        "allowsMultipleServiceSelection",
+                        &self.allows_multiple_service_selection,
+                    )?;
+            }
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("callbackUrl", &self.callback_url)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::vec::Vec::is_empty(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            state.end()
+        }
+    }
     impl CreateShippingCarrierDto {
         pub fn builder() -> builder::CreateShippingCarrierDto {
             Default::default()
         }
     }
     ///`CreateShippingCarrierDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingCarrierDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingCarrierDtoAltType {
@@ -4757,6 +4864,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateShippingCarrierDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateShippingCarrierDtoAltType {
@@ -4796,19 +4917,13 @@ pub mod types {
         }
     }
     ///`CreateShippingCarrierResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateShippingCarrierResponseDto {
         ///Shipping carrier data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingCarrierSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingCarrierResponseDto {
@@ -4872,56 +4987,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateShippingCarrierResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("CreateShippingCarrierResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateShippingRateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateShippingRateDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateShippingRateDtoAltType,
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
         pub amount: f64,
         ///Type of condition to provide the conditional pricing
-        #[serde(rename = "conditionType")]
         pub condition_type: CreateShippingRateDtoConditionType,
         ///The currency of the amount of the rate / handling fee
         pub currency: ::std::string::String,
         ///Delivery description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
-        #[serde(
-            rename = "isCarrierRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Maximum condition for applying this price. set 0 or null if there is no maximum
-        #[serde(rename = "maxCondition")]
         pub max_condition: f64,
         ///Minimum condition for applying this price. set 0 or null if there is no minimum
-        #[serde(rename = "minCondition")]
         pub min_condition: f64,
         ///Name of the shipping zone
         pub name: ::std::string::String,
         ///Percentage of rate fee if it is a carrier rate.
-        #[serde(
-            rename = "percentageOfRateFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
-        #[serde(rename = "shippingCarrierId")]
         pub shipping_carrier_id: ::std::string::String,
         ///An array of items
-        #[serde(
-            rename = "shippingCarrierServices",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub shipping_carrier_services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingRateDto {
@@ -5066,19 +5181,65 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateShippingRateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 9usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_carrier_rate))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.percentage_of_rate_fee),
+                )
+                + usize::from(
+                    !::std::vec::Vec::is_empty(&self.shipping_carrier_services),
+                );
+            let mut state = serializer.serialize_struct("CreateShippingRateDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("amount", &self.amount)?;
+            state.serialize_field("conditionType", &self.condition_type)?;
+            state.serialize_field("currency", &self.currency)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_carrier_rate) {
+                state.serialize_field("isCarrierRate", &self.is_carrier_rate)?;
+            }
+            state.serialize_field("maxCondition", &self.max_condition)?;
+            state.serialize_field("minCondition", &self.min_condition)?;
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.percentage_of_rate_fee) {
+                state
+                    .serialize_field(
+                        "percentageOfRateFee",
+                        &self.percentage_of_rate_fee,
+                    )?;
+            }
+            state.serialize_field("shippingCarrierId", &self.shipping_carrier_id)?;
+            if !::std::vec::Vec::is_empty(&self.shipping_carrier_services) {
+                state
+                    .serialize_field(
+                        "shippingCarrierServices",
+                        &self.shipping_carrier_services,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl CreateShippingRateDto {
         pub fn builder() -> builder::CreateShippingRateDto {
             Default::default()
         }
     }
     ///`CreateShippingRateDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingRateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingRateDtoAltType {
@@ -5094,6 +5255,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateShippingRateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateShippingRateDtoAltType {
@@ -5133,17 +5308,13 @@ pub mod types {
         }
     }
     ///Type of condition to provide the conditional pricing
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingRateDtoConditionType {
-        #[serde(rename = "none")]
         None,
-        #[serde(rename = "price")]
         Price,
-        #[serde(rename = "weight")]
         Weight,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingRateDtoConditionType {
@@ -5161,6 +5332,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateShippingRateDtoConditionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::None => "none",
+                        Self::Price => "price",
+                        Self::Weight => "weight",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateShippingRateDtoConditionType {
@@ -5204,19 +5391,13 @@ pub mod types {
         }
     }
     ///`CreateShippingRateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateShippingRateResponseDto {
         ///Shipping zone data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingRateSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingRateResponseDto {
@@ -5280,13 +5461,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateShippingRateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("CreateShippingRateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateShippingZoneDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateShippingZoneDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateShippingZoneDtoAltType,
         ///List of countries that are available
         pub countries: ::std::vec::Vec<ShippingZoneCountryDto>,
@@ -5358,19 +5560,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateShippingZoneDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("CreateShippingZoneDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("countries", &self.countries)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl CreateShippingZoneDto {
         pub fn builder() -> builder::CreateShippingZoneDto {
             Default::default()
         }
     }
     ///`CreateShippingZoneDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateShippingZoneDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingZoneDtoAltType {
@@ -5386,6 +5601,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateShippingZoneDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateShippingZoneDtoAltType {
@@ -5425,19 +5654,13 @@ pub mod types {
         }
     }
     ///`CreateShippingZoneResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateShippingZoneResponseDto {
         ///Shipping zone data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingZoneSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateShippingZoneResponseDto {
@@ -5501,32 +5724,42 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateShippingZoneResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("CreateShippingZoneResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateStoreSettingDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateStoreSettingDto {
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: CreateStoreSettingDtoAltType,
         ///Shipping origin address
-        #[serde(rename = "shippingOrigin")]
         pub shipping_origin: StoreShippingOriginDto,
         ///Store order fulfillment notification email
-        #[serde(
-            rename = "storeOrderFulfillmentNotification",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_fulfillment_notification: ::std::option::Option<
             StoreOrderFulfillmentNotificationDto,
         >,
         ///Store order notification email
-        #[serde(
-            rename = "storeOrderNotification",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_notification: ::std::option::Option<StoreOrderNotificationDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateStoreSettingDto {
@@ -5610,19 +5843,55 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateStoreSettingDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.store_order_fulfillment_notification,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.store_order_notification),
+                );
+            let mut state = serializer.serialize_struct("CreateStoreSettingDto", len)?;
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            state.serialize_field("shippingOrigin", &self.shipping_origin)?;
+            if !::std::option::Option::is_none(
+                &self.store_order_fulfillment_notification,
+            ) {
+                state
+                    .serialize_field(
+                        "storeOrderFulfillmentNotification",
+                        &self.store_order_fulfillment_notification,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.store_order_notification) {
+                state
+                    .serialize_field(
+                        "storeOrderNotification",
+                        &self.store_order_notification,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl CreateStoreSettingDto {
         pub fn builder() -> builder::CreateStoreSettingDto {
             Default::default()
         }
     }
     ///`CreateStoreSettingDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateStoreSettingDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateStoreSettingDtoAltType {
@@ -5638,6 +5907,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateStoreSettingDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateStoreSettingDtoAltType {
@@ -5677,19 +5960,13 @@ pub mod types {
         }
     }
     ///`CreateStoreSettingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateStoreSettingResponseDto {
         ///Shipping carrier data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<StoreSettingSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateStoreSettingResponseDto {
@@ -5753,14 +6030,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateStoreSettingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("CreateStoreSettingResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteShippingCarrierAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteShippingCarrierAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteShippingCarrierAltType {
@@ -5776,6 +6074,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteShippingCarrierAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteShippingCarrierAltType {
@@ -5815,15 +6127,11 @@ pub mod types {
         }
     }
     ///`DeleteShippingCarrierResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteShippingCarrierResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteShippingCarrierResponseDto {
@@ -5880,14 +6188,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteShippingCarrierResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DeleteShippingCarrierResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteShippingRateAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteShippingRateAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteShippingRateAltType {
@@ -5903,6 +6229,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteShippingRateAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteShippingRateAltType {
@@ -5941,15 +6281,11 @@ pub mod types {
         }
     }
     ///`DeleteShippingRateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteShippingRateResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteShippingRateResponseDto {
@@ -6006,14 +6342,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteShippingRateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DeleteShippingRateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`DeleteShippingZoneAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum DeleteShippingZoneAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteShippingZoneAltType {
@@ -6029,6 +6383,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for DeleteShippingZoneAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for DeleteShippingZoneAltType {
@@ -6067,15 +6435,11 @@ pub mod types {
         }
     }
     ///`DeleteShippingZoneResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteShippingZoneResponseDto {
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteShippingZoneResponseDto {
@@ -6132,52 +6496,51 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteShippingZoneResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("DeleteShippingZoneResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAvailableShippingRates`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct GetAvailableShippingRates {
         ///Address of the customer
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub address: ::std::option::Option<ContactAddress>,
         ///Location Id or Agency Id
-        #[serde(rename = "altId")]
         pub alt_id: ::std::string::String,
-        #[serde(rename = "altType")]
         pub alt_type: GetAvailableShippingRatesAltType,
         ///it will not calculate the order amount form backend if it is true
-        #[serde(
-            rename = "amountAvailable",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount_available: ::std::option::Option<
             GetAvailableShippingRatesAmountAvailable,
         >,
         ///Country code of the customer
         pub country: GetAvailableShippingRatesCountry,
         ///Coupon code
-        #[serde(
-            rename = "couponCode",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub coupon_code: ::std::option::Option<::std::string::String>,
         ///An array of price IDs and quantity
         pub products: ::std::vec::Vec<ProductItem>,
         ///Source of the order
         pub source: OrderSource,
         ///The amount of the price. ( min: 0.01 )
-        #[serde(rename = "totalOrderAmount")]
         pub total_order_amount: f64,
         ///Estimated weight of the order calculated from the order creation side in kg(s)
-        #[serde(rename = "totalOrderWeight")]
         pub total_order_weight: f64,
         ///Flag to pass when the weight is already calculated and should not calculate again
-        #[serde(
-            rename = "weightAvailable",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub weight_available: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRates {
@@ -6309,19 +6672,52 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAvailableShippingRates {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 7usize
+                + usize::from(!::std::option::Option::is_none(&self.address))
+                + usize::from(!::std::option::Option::is_none(&self.amount_available))
+                + usize::from(!::std::option::Option::is_none(&self.coupon_code))
+                + usize::from(!::std::option::Option::is_none(&self.weight_available));
+            let mut state = serializer
+                .serialize_struct("GetAvailableShippingRates", len)?;
+            if !::std::option::Option::is_none(&self.address) {
+                state.serialize_field("address", &self.address)?;
+            }
+            state.serialize_field("altId", &self.alt_id)?;
+            state.serialize_field("altType", &self.alt_type)?;
+            if !::std::option::Option::is_none(&self.amount_available) {
+                state.serialize_field("amountAvailable", &self.amount_available)?;
+            }
+            state.serialize_field("country", &self.country)?;
+            if !::std::option::Option::is_none(&self.coupon_code) {
+                state.serialize_field("couponCode", &self.coupon_code)?;
+            }
+            state.serialize_field("products", &self.products)?;
+            state.serialize_field("source", &self.source)?;
+            state.serialize_field("totalOrderAmount", &self.total_order_amount)?;
+            state.serialize_field("totalOrderWeight", &self.total_order_weight)?;
+            if !::std::option::Option::is_none(&self.weight_available) {
+                state.serialize_field("weightAvailable", &self.weight_available)?;
+            }
+            state.end()
+        }
+    }
     impl GetAvailableShippingRates {
         pub fn builder() -> builder::GetAvailableShippingRates {
             Default::default()
         }
     }
     ///`GetAvailableShippingRatesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAvailableShippingRatesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesAltType {
@@ -6337,6 +6733,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAvailableShippingRatesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesAltType {
@@ -6376,505 +6786,257 @@ pub mod types {
         }
     }
     ///it will not calculate the order amount form backend if it is true
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAvailableShippingRatesAmountAvailable {
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesAmountAvailable {
@@ -7136,6 +7298,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAvailableShippingRatesAmountAvailable {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Ca => "CA",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Kr => "KR",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Gb => "GB",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Us => "US",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesAmountAvailable {
@@ -7667,505 +8089,257 @@ pub mod types {
         }
     }
     ///Country code of the customer
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetAvailableShippingRatesCountry {
-        #[serde(rename = "US")]
         Us,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "AF")]
         Af,
-        #[serde(rename = "AX")]
         Ax,
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "DZ")]
         Dz,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AD")]
         Ad,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "AW")]
         Aw,
-        #[serde(rename = "AU")]
         Au,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BD")]
         Bd,
-        #[serde(rename = "BB")]
         Bb,
-        #[serde(rename = "BY")]
         By,
-        #[serde(rename = "BE")]
         Be,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BJ")]
         Bj,
-        #[serde(rename = "BM")]
         Bm,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "BW")]
         Bw,
-        #[serde(rename = "BV")]
         Bv,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "IO")]
         Io,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BF")]
         Bf,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "KH")]
         Kh,
-        #[serde(rename = "CM")]
         Cm,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "CF")]
         Cf,
-        #[serde(rename = "TD")]
         Td,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "CX")]
         Cx,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "KM")]
         Km,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "CD")]
         Cd,
-        #[serde(rename = "CK")]
         Ck,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "CY")]
         Cy,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "DK")]
         Dk,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "DM")]
         Dm,
-        #[serde(rename = "DO")]
         Do,
-        #[serde(rename = "EC")]
         Ec,
-        #[serde(rename = "EG")]
         Eg,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "GQ")]
         Gq,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "EE")]
         Ee,
-        #[serde(rename = "ET")]
         Et,
-        #[serde(rename = "FK")]
         Fk,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "FJ")]
         Fj,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GF")]
         Gf,
-        #[serde(rename = "PF")]
         Pf,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GM")]
         Gm,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "GH")]
         Gh,
-        #[serde(rename = "GI")]
         Gi,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "GD")]
         Gd,
-        #[serde(rename = "GP")]
         Gp,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "GT")]
         Gt,
-        #[serde(rename = "GG")]
         Gg,
-        #[serde(rename = "GN")]
         Gn,
-        #[serde(rename = "GW")]
         Gw,
-        #[serde(rename = "GY")]
         Gy,
-        #[serde(rename = "HT")]
         Ht,
-        #[serde(rename = "HM")]
         Hm,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "HN")]
         Hn,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "HU")]
         Hu,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IR")]
         Ir,
-        #[serde(rename = "IQ")]
         Iq,
-        #[serde(rename = "IE")]
         Ie,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IT")]
         It,
-        #[serde(rename = "JM")]
         Jm,
-        #[serde(rename = "JP")]
         Jp,
-        #[serde(rename = "JE")]
         Je,
-        #[serde(rename = "JO")]
         Jo,
-        #[serde(rename = "KZ")]
         Kz,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KI")]
         Ki,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "XK")]
         Xk,
-        #[serde(rename = "KW")]
         Kw,
-        #[serde(rename = "KG")]
         Kg,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "LV")]
         Lv,
-        #[serde(rename = "LB")]
         Lb,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "LY")]
         Ly,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MK")]
         Mk,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "MW")]
         Mw,
-        #[serde(rename = "MY")]
         My,
-        #[serde(rename = "MV")]
         Mv,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MQ")]
         Mq,
-        #[serde(rename = "MR")]
         Mr,
-        #[serde(rename = "MU")]
         Mu,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "MX")]
         Mx,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NR")]
         Nr,
-        #[serde(rename = "NP")]
         Np,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "NZ")]
         Nz,
-        #[serde(rename = "NI")]
         Ni,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NG")]
         Ng,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "NF")]
         Nf,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OM")]
         Om,
-        #[serde(rename = "PK")]
         Pk,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PS")]
         Ps,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PL")]
         Pl,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "QA")]
         Qa,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RU")]
         Ru,
-        #[serde(rename = "RW")]
         Rw,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "KN")]
         Kn,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "MF")]
         Mf,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "WS")]
         Ws,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "ST")]
         St,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SN")]
         Sn,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SG")]
         Sg,
-        #[serde(rename = "SX")]
         Sx,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "ZA")]
         Za,
-        #[serde(rename = "GS")]
         Gs,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SZ")]
         Sz,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "SY")]
         Sy,
-        #[serde(rename = "TW")]
         Tw,
-        #[serde(rename = "TJ")]
         Tj,
-        #[serde(rename = "TZ")]
         Tz,
-        #[serde(rename = "TH")]
         Th,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "TG")]
         Tg,
-        #[serde(rename = "TK")]
         Tk,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "TT")]
         Tt,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TC")]
         Tc,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UG")]
         Ug,
-        #[serde(rename = "UA")]
         Ua,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "UM")]
         Um,
-        #[serde(rename = "UY")]
         Uy,
-        #[serde(rename = "UZ")]
         Uz,
-        #[serde(rename = "VU")]
         Vu,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "VG")]
         Vg,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "WF")]
         Wf,
-        #[serde(rename = "EH")]
         Eh,
-        #[serde(rename = "YE")]
         Ye,
-        #[serde(rename = "ZM")]
         Zm,
-        #[serde(rename = "ZW")]
         Zw,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesCountry {
@@ -8427,6 +8601,266 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetAvailableShippingRatesCountry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Us => "US",
+                        Self::Ca => "CA",
+                        Self::Af => "AF",
+                        Self::Ax => "AX",
+                        Self::Al => "AL",
+                        Self::Dz => "DZ",
+                        Self::As => "AS",
+                        Self::Ad => "AD",
+                        Self::Ao => "AO",
+                        Self::Ai => "AI",
+                        Self::Aq => "AQ",
+                        Self::Ag => "AG",
+                        Self::Ar => "AR",
+                        Self::Am => "AM",
+                        Self::Aw => "AW",
+                        Self::Au => "AU",
+                        Self::At => "AT",
+                        Self::Az => "AZ",
+                        Self::Bs => "BS",
+                        Self::Bh => "BH",
+                        Self::Bd => "BD",
+                        Self::Bb => "BB",
+                        Self::By => "BY",
+                        Self::Be => "BE",
+                        Self::Bz => "BZ",
+                        Self::Bj => "BJ",
+                        Self::Bm => "BM",
+                        Self::Bt => "BT",
+                        Self::Bo => "BO",
+                        Self::Ba => "BA",
+                        Self::Bw => "BW",
+                        Self::Bv => "BV",
+                        Self::Br => "BR",
+                        Self::Io => "IO",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bf => "BF",
+                        Self::Bi => "BI",
+                        Self::Kh => "KH",
+                        Self::Cm => "CM",
+                        Self::Cv => "CV",
+                        Self::Ky => "KY",
+                        Self::Cf => "CF",
+                        Self::Td => "TD",
+                        Self::Cl => "CL",
+                        Self::Cn => "CN",
+                        Self::Cx => "CX",
+                        Self::Cc => "CC",
+                        Self::Co => "CO",
+                        Self::Km => "KM",
+                        Self::Cg => "CG",
+                        Self::Cd => "CD",
+                        Self::Ck => "CK",
+                        Self::Cr => "CR",
+                        Self::Ci => "CI",
+                        Self::Hr => "HR",
+                        Self::Cu => "CU",
+                        Self::Cy => "CY",
+                        Self::Cz => "CZ",
+                        Self::Dk => "DK",
+                        Self::Dj => "DJ",
+                        Self::Dm => "DM",
+                        Self::Do => "DO",
+                        Self::Ec => "EC",
+                        Self::Eg => "EG",
+                        Self::Sv => "SV",
+                        Self::Gq => "GQ",
+                        Self::Er => "ER",
+                        Self::Ee => "EE",
+                        Self::Et => "ET",
+                        Self::Fk => "FK",
+                        Self::Fo => "FO",
+                        Self::Fj => "FJ",
+                        Self::Fi => "FI",
+                        Self::Fr => "FR",
+                        Self::Gf => "GF",
+                        Self::Pf => "PF",
+                        Self::Tf => "TF",
+                        Self::Ga => "GA",
+                        Self::Gm => "GM",
+                        Self::Ge => "GE",
+                        Self::De => "DE",
+                        Self::Gh => "GH",
+                        Self::Gi => "GI",
+                        Self::Gr => "GR",
+                        Self::Gl => "GL",
+                        Self::Gd => "GD",
+                        Self::Gp => "GP",
+                        Self::Gu => "GU",
+                        Self::Gt => "GT",
+                        Self::Gg => "GG",
+                        Self::Gn => "GN",
+                        Self::Gw => "GW",
+                        Self::Gy => "GY",
+                        Self::Ht => "HT",
+                        Self::Hm => "HM",
+                        Self::Va => "VA",
+                        Self::Hn => "HN",
+                        Self::Hk => "HK",
+                        Self::Hu => "HU",
+                        Self::Is => "IS",
+                        Self::In => "IN",
+                        Self::Id => "ID",
+                        Self::Ir => "IR",
+                        Self::Iq => "IQ",
+                        Self::Ie => "IE",
+                        Self::Im => "IM",
+                        Self::Il => "IL",
+                        Self::It => "IT",
+                        Self::Jm => "JM",
+                        Self::Jp => "JP",
+                        Self::Je => "JE",
+                        Self::Jo => "JO",
+                        Self::Kz => "KZ",
+                        Self::Ke => "KE",
+                        Self::Ki => "KI",
+                        Self::Kp => "KP",
+                        Self::Xk => "XK",
+                        Self::Kw => "KW",
+                        Self::Kg => "KG",
+                        Self::La => "LA",
+                        Self::Lv => "LV",
+                        Self::Lb => "LB",
+                        Self::Ls => "LS",
+                        Self::Lr => "LR",
+                        Self::Ly => "LY",
+                        Self::Li => "LI",
+                        Self::Lt => "LT",
+                        Self::Lu => "LU",
+                        Self::Mo => "MO",
+                        Self::Mk => "MK",
+                        Self::Mg => "MG",
+                        Self::Mw => "MW",
+                        Self::My => "MY",
+                        Self::Mv => "MV",
+                        Self::Ml => "ML",
+                        Self::Mt => "MT",
+                        Self::Mh => "MH",
+                        Self::Mq => "MQ",
+                        Self::Mr => "MR",
+                        Self::Mu => "MU",
+                        Self::Yt => "YT",
+                        Self::Mx => "MX",
+                        Self::Fm => "FM",
+                        Self::Md => "MD",
+                        Self::Mc => "MC",
+                        Self::Mn => "MN",
+                        Self::Me => "ME",
+                        Self::Ms => "MS",
+                        Self::Ma => "MA",
+                        Self::Mz => "MZ",
+                        Self::Mm => "MM",
+                        Self::Na => "NA",
+                        Self::Nr => "NR",
+                        Self::Np => "NP",
+                        Self::Nl => "NL",
+                        Self::An => "AN",
+                        Self::Nc => "NC",
+                        Self::Nz => "NZ",
+                        Self::Ni => "NI",
+                        Self::Ne => "NE",
+                        Self::Ng => "NG",
+                        Self::Nu => "NU",
+                        Self::Nf => "NF",
+                        Self::Mp => "MP",
+                        Self::No => "NO",
+                        Self::Om => "OM",
+                        Self::Pk => "PK",
+                        Self::Pw => "PW",
+                        Self::Ps => "PS",
+                        Self::Pa => "PA",
+                        Self::Pg => "PG",
+                        Self::Py => "PY",
+                        Self::Pe => "PE",
+                        Self::Ph => "PH",
+                        Self::Pn => "PN",
+                        Self::Pl => "PL",
+                        Self::Pt => "PT",
+                        Self::Pr => "PR",
+                        Self::Qa => "QA",
+                        Self::Re => "RE",
+                        Self::Ro => "RO",
+                        Self::Ru => "RU",
+                        Self::Rw => "RW",
+                        Self::Sh => "SH",
+                        Self::Kn => "KN",
+                        Self::Lc => "LC",
+                        Self::Mf => "MF",
+                        Self::Pm => "PM",
+                        Self::Vc => "VC",
+                        Self::Ws => "WS",
+                        Self::Sm => "SM",
+                        Self::St => "ST",
+                        Self::Sa => "SA",
+                        Self::Sn => "SN",
+                        Self::Rs => "RS",
+                        Self::Sc => "SC",
+                        Self::Sl => "SL",
+                        Self::Sg => "SG",
+                        Self::Sx => "SX",
+                        Self::Sk => "SK",
+                        Self::Si => "SI",
+                        Self::Sb => "SB",
+                        Self::So => "SO",
+                        Self::Za => "ZA",
+                        Self::Gs => "GS",
+                        Self::Kr => "KR",
+                        Self::Es => "ES",
+                        Self::Lk => "LK",
+                        Self::Sd => "SD",
+                        Self::Sr => "SR",
+                        Self::Sj => "SJ",
+                        Self::Sz => "SZ",
+                        Self::Se => "SE",
+                        Self::Ch => "CH",
+                        Self::Sy => "SY",
+                        Self::Tw => "TW",
+                        Self::Tj => "TJ",
+                        Self::Tz => "TZ",
+                        Self::Th => "TH",
+                        Self::Tl => "TL",
+                        Self::Tg => "TG",
+                        Self::Tk => "TK",
+                        Self::To => "TO",
+                        Self::Tt => "TT",
+                        Self::Tn => "TN",
+                        Self::Tr => "TR",
+                        Self::Tm => "TM",
+                        Self::Tc => "TC",
+                        Self::Tv => "TV",
+                        Self::Ug => "UG",
+                        Self::Ua => "UA",
+                        Self::Ae => "AE",
+                        Self::Gb => "GB",
+                        Self::Um => "UM",
+                        Self::Uy => "UY",
+                        Self::Uz => "UZ",
+                        Self::Vu => "VU",
+                        Self::Ve => "VE",
+                        Self::Vn => "VN",
+                        Self::Vg => "VG",
+                        Self::Vi => "VI",
+                        Self::Wf => "WF",
+                        Self::Eh => "EH",
+                        Self::Ye => "YE",
+                        Self::Zm => "ZM",
+                        Self::Zw => "ZW",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesCountry {
@@ -8958,19 +9392,13 @@ pub mod types {
         }
     }
     ///`GetAvailableShippingRatesResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAvailableShippingRatesResponseDto {
         ///Shipping rate data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<AvailableShippingRate>>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAvailableShippingRatesResponseDto {
@@ -9038,20 +9466,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAvailableShippingRatesResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("GetAvailableShippingRatesResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetShippingCarrierResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetShippingCarrierResponseDto {
         ///Shipping carrier data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingCarrierSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetShippingCarrierResponseDto {
@@ -9115,14 +9560,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetShippingCarrierResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("GetShippingCarrierResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetShippingCarriersAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetShippingCarriersAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetShippingCarriersAltType {
@@ -9138,6 +9604,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetShippingCarriersAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetShippingCarriersAltType {
@@ -9176,19 +9656,13 @@ pub mod types {
         }
     }
     ///`GetShippingRateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetShippingRateResponseDto {
         ///Shipping zone data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingRateSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetShippingRateResponseDto {
@@ -9251,14 +9725,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetShippingRateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("GetShippingRateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetShippingRatesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetShippingRatesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetShippingRatesAltType {
@@ -9274,6 +9769,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetShippingRatesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetShippingRatesAltType {
@@ -9312,19 +9821,13 @@ pub mod types {
         }
     }
     ///`GetShippingZoneResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetShippingZoneResponseDto {
         ///Shipping zone data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingZoneSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetShippingZoneResponseDto {
@@ -9387,14 +9890,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetShippingZoneResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("GetShippingZoneResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetShippingZonesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetShippingZonesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetShippingZonesAltType {
@@ -9410,6 +9934,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetShippingZonesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetShippingZonesAltType {
@@ -9448,19 +9986,13 @@ pub mod types {
         }
     }
     ///`GetStoreSettingResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetStoreSettingResponseDto {
         ///Shipping carrier data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<StoreSettingSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetStoreSettingResponseDto {
@@ -9523,14 +10055,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetStoreSettingResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("GetStoreSettingResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`GetStoreSettingsAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetStoreSettingsAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetStoreSettingsAltType {
@@ -9546,6 +10099,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetStoreSettingsAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetStoreSettingsAltType {
@@ -9584,19 +10151,13 @@ pub mod types {
         }
     }
     ///`ListShippingCarrierResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListShippingCarrierResponseDto {
         ///An array of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ShippingCarrierSchema>>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListShippingCarrierResponseDto {
@@ -9660,14 +10221,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListShippingCarrierResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("ListShippingCarrierResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`ListShippingCarriersAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListShippingCarriersAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListShippingCarriersAltType {
@@ -9683,6 +10265,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListShippingCarriersAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListShippingCarriersAltType {
@@ -9721,15 +10317,11 @@ pub mod types {
         }
     }
     ///`ListShippingRateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListShippingRateResponseDto {
         ///An array of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ShippingRateSchema>>,
         ///Total number of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListShippingRateResponseDto {
@@ -9785,14 +10377,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListShippingRateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ListShippingRateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListShippingRatesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListShippingRatesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListShippingRatesAltType {
@@ -9808,6 +10417,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListShippingRatesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListShippingRatesAltType {
@@ -9846,15 +10469,11 @@ pub mod types {
         }
     }
     ///`ListShippingZoneResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ListShippingZoneResponseDto {
         ///An array of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<::std::vec::Vec<ShippingZoneSchema>>,
         ///Total number of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for ListShippingZoneResponseDto {
@@ -9910,14 +10529,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ListShippingZoneResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("ListShippingZoneResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`ListShippingZonesAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ListShippingZonesAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ListShippingZonesAltType {
@@ -9933,6 +10569,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ListShippingZonesAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ListShippingZonesAltType {
@@ -9971,17 +10621,11 @@ pub mod types {
         }
     }
     ///`OrderSource`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct OrderSource {
         ///Source subtype of order
-        #[serde(
-            rename = "subType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub sub_type: ::std::option::Option<OrderSourceSubType>,
         ///Source of order
-        #[serde(rename = "type")]
         pub type_: OrderSourceType,
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSource {
@@ -10030,51 +10674,49 @@ pub mod types {
             deserializer.deserialize_struct("OrderSource", FIELDS, OrderSourceVisitor)
         }
     }
+    impl ::serde::Serialize for OrderSource {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.sub_type));
+            let mut state = serializer.serialize_struct("OrderSource", len)?;
+            if !::std::option::Option::is_none(&self.sub_type) {
+                state.serialize_field("subType", &self.sub_type)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl OrderSource {
         pub fn builder() -> builder::OrderSource {
             Default::default()
         }
     }
     ///Source subtype of order
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceSubType {
-        #[serde(rename = "one_step_order_form")]
         OneStepOrderForm,
-        #[serde(rename = "two_step_order_form")]
         TwoStepOrderForm,
-        #[serde(rename = "upsell")]
         Upsell,
-        #[serde(rename = "tap_to_pay")]
         TapToPay,
-        #[serde(rename = "card_payment")]
         CardPayment,
-        #[serde(rename = "store")]
         Store,
-        #[serde(rename = "contact_view")]
         ContactView,
-        #[serde(rename = "email_campaign")]
         EmailCampaign,
-        #[serde(rename = "payments_dashboard")]
         PaymentsDashboard,
-        #[serde(rename = "shopify")]
         Shopify,
-        #[serde(rename = "subscription_view")]
         SubscriptionView,
-        #[serde(rename = "store_upsell")]
         StoreUpsell,
-        #[serde(rename = "woocommerce")]
         Woocommerce,
-        #[serde(rename = "service")]
         Service,
-        #[serde(rename = "meeting")]
         Meeting,
-        #[serde(rename = "imported_csv")]
         ImportedCsv,
-        #[serde(rename = "qr_code")]
         QrCode,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSourceSubType {
@@ -10106,6 +10748,36 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for OrderSourceSubType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::OneStepOrderForm => "one_step_order_form",
+                        Self::TwoStepOrderForm => "two_step_order_form",
+                        Self::Upsell => "upsell",
+                        Self::TapToPay => "tap_to_pay",
+                        Self::CardPayment => "card_payment",
+                        Self::Store => "store",
+                        Self::ContactView => "contact_view",
+                        Self::EmailCampaign => "email_campaign",
+                        Self::PaymentsDashboard => "payments_dashboard",
+                        Self::Shopify => "shopify",
+                        Self::SubscriptionView => "subscription_view",
+                        Self::StoreUpsell => "store_upsell",
+                        Self::Woocommerce => "woocommerce",
+                        Self::Service => "service",
+                        Self::Meeting => "meeting",
+                        Self::ImportedCsv => "imported_csv",
+                        Self::QrCode => "qr_code",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
@@ -10176,41 +10848,25 @@ pub mod types {
         }
     }
     ///Source of order
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum OrderSourceType {
-        #[serde(rename = "funnel")]
         Funnel,
-        #[serde(rename = "website")]
         Website,
-        #[serde(rename = "invoice")]
         Invoice,
-        #[serde(rename = "calendar")]
         Calendar,
-        #[serde(rename = "text2Pay")]
         Text2Pay,
-        #[serde(rename = "document_contracts")]
         DocumentContracts,
-        #[serde(rename = "membership")]
         Membership,
-        #[serde(rename = "mobile_app")]
         MobileApp,
-        #[serde(rename = "communities")]
         Communities,
-        #[serde(rename = "point_of_sale")]
         PointOfSale,
-        #[serde(rename = "manual")]
         Manual,
-        #[serde(rename = "form")]
         Form,
-        #[serde(rename = "survey")]
         Survey,
-        #[serde(rename = "payment_link")]
         PaymentLink,
-        #[serde(rename = "external")]
         External,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSourceType {
@@ -10240,6 +10896,34 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for OrderSourceType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Funnel => "funnel",
+                        Self::Website => "website",
+                        Self::Invoice => "invoice",
+                        Self::Calendar => "calendar",
+                        Self::Text2Pay => "text2Pay",
+                        Self::DocumentContracts => "document_contracts",
+                        Self::Membership => "membership",
+                        Self::MobileApp => "mobile_app",
+                        Self::Communities => "communities",
+                        Self::PointOfSale => "point_of_sale",
+                        Self::Manual => "manual",
+                        Self::Form => "form",
+                        Self::Survey => "survey",
+                        Self::PaymentLink => "payment_link",
+                        Self::External => "external",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for OrderSourceType {
@@ -10306,7 +10990,7 @@ pub mod types {
         }
     }
     ///`ProductItem`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ProductItem {
         ///id of product
         pub id: ::std::string::String,
@@ -10357,75 +11041,47 @@ pub mod types {
             deserializer.deserialize_struct("ProductItem", FIELDS, ProductItemVisitor)
         }
     }
+    impl ::serde::Serialize for ProductItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("ProductItem", len)?;
+            state.serialize_field("id", &self.id)?;
+            state.serialize_field("qty", &self.qty)?;
+            state.end()
+        }
+    }
     impl ProductItem {
         pub fn builder() -> builder::ProductItem {
             Default::default()
         }
     }
     ///`ShippingCarrierSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingCarrierSchema {
         ///The seller can choose multiple services while creating shipping rates if this is true.
-        #[serde(
-            rename = "allowsMultipleServiceSelection",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allows_multiple_service_selection: ::std::option::Option<bool>,
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ShippingCarrierSchemaAltType>,
         ///The URL endpoint that CRM needs to retrieve shipping rates. This must be a public URL.
-        #[serde(
-            rename = "callbackUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub callback_url: ::std::option::Option<::std::string::String>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the marketplace app.
-        #[serde(
-            rename = "marketplaceAppId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub marketplace_app_id: ::std::option::Option<::std::string::String>,
         ///Name of the shipping carrier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of available shipping carrier services
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub services: ::std::option::Option<
             ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingCarrierSchema {
@@ -10548,14 +11204,70 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingCarrierSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.allows_multiple_service_selection,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.callback_url))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.marketplace_app_id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.services))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("ShippingCarrierSchema", len)?;
+            if !::std::option::Option::is_none(&self.allows_multiple_service_selection) {
+                state
+                    .serialize_field(
+                        "allowsMultipleServiceSelection",
+                        &self.allows_multiple_service_selection,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.callback_url) {
+                state.serialize_field("callbackUrl", &self.callback_url)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.marketplace_app_id) {
+                state.serialize_field("marketplaceAppId", &self.marketplace_app_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`ShippingCarrierSchemaAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingCarrierSchemaAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingCarrierSchemaAltType {
@@ -10571,6 +11283,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ShippingCarrierSchemaAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ShippingCarrierSchemaAltType {
@@ -10610,7 +11336,7 @@ pub mod types {
         }
     }
     ///`ShippingCarrierServiceDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ShippingCarrierServiceDto {
         ///Name of the shipping carrier service
         pub name: ::std::string::String,
@@ -10666,21 +11392,31 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingCarrierServiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer
+                .serialize_struct("ShippingCarrierServiceDto", len)?;
+            state.serialize_field("name", &self.name)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl ShippingCarrierServiceDto {
         pub fn builder() -> builder::ShippingCarrierServiceDto {
             Default::default()
         }
     }
     ///`ShippingCarrierServiceDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingCarrierServiceDtoResponse {
         ///Name of the shipping carrier service
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Value of the shipping carrier service
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingCarrierServiceDtoResponse {
@@ -10737,113 +11473,62 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingCarrierServiceDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("ShippingCarrierServiceDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`ShippingRateSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingRateSchema {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ShippingRateSchemaAltType>,
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Type of condition to provide the conditional pricing
-        #[serde(
-            rename = "conditionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub condition_type: ::std::option::Option<ShippingRateSchemaConditionType>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The currency of the amount of the rate / handling fee
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Delivery description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
-        #[serde(
-            rename = "isCarrierRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Maximum condition for applying this price. set 0 or null if there is no maximum
-        #[serde(
-            rename = "maxCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_condition: ::std::option::Option<f64>,
         ///Minimum condition for applying this price. set 0 or null if there is no minimum
-        #[serde(
-            rename = "minCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub min_condition: ::std::option::Option<f64>,
         ///Name of the shipping zone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Percentage of rate fee if it is a carrier rate.
-        #[serde(
-            rename = "percentageOfRateFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
-        #[serde(
-            rename = "shippingCarrierId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_id: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(
-            rename = "shippingCarrierServices",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_services: ::std::option::Option<
             ::std::vec::Vec<ShippingCarrierServiceDtoResponse>,
         >,
         ///The unique identifier for the shipping zone.
-        #[serde(
-            rename = "shippingZoneId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_zone_id: ::std::option::Option<::std::string::String>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingRateSchema {
@@ -11022,14 +11707,101 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingRateSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.condition_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_carrier_rate))
+                + usize::from(!::std::option::Option::is_none(&self.max_condition))
+                + usize::from(!::std::option::Option::is_none(&self.min_condition))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.percentage_of_rate_fee),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.shipping_carrier_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.shipping_carrier_services),
+                ) + usize::from(!::std::option::Option::is_none(&self.shipping_zone_id))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("ShippingRateSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.condition_type) {
+                state.serialize_field("conditionType", &self.condition_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_carrier_rate) {
+                state.serialize_field("isCarrierRate", &self.is_carrier_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.max_condition) {
+                state.serialize_field("maxCondition", &self.max_condition)?;
+            }
+            if !::std::option::Option::is_none(&self.min_condition) {
+                state.serialize_field("minCondition", &self.min_condition)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.percentage_of_rate_fee) {
+                state
+                    .serialize_field(
+                        "percentageOfRateFee",
+                        &self.percentage_of_rate_fee,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_carrier_id) {
+                state.serialize_field("shippingCarrierId", &self.shipping_carrier_id)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_carrier_services) {
+                state
+                    .serialize_field(
+                        "shippingCarrierServices",
+                        &self.shipping_carrier_services,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_zone_id) {
+                state.serialize_field("shippingZoneId", &self.shipping_zone_id)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`ShippingRateSchemaAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingRateSchemaAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingRateSchemaAltType {
@@ -11045,6 +11817,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ShippingRateSchemaAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ShippingRateSchemaAltType {
@@ -11083,17 +11869,13 @@ pub mod types {
         }
     }
     ///Type of condition to provide the conditional pricing
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingRateSchemaConditionType {
-        #[serde(rename = "none")]
         None,
-        #[serde(rename = "price")]
         Price,
-        #[serde(rename = "weight")]
         Weight,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingRateSchemaConditionType {
@@ -11111,6 +11893,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ShippingRateSchemaConditionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::None => "none",
+                        Self::Price => "price",
+                        Self::Weight => "weight",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ShippingRateSchemaConditionType {
@@ -11154,12 +11952,11 @@ pub mod types {
         }
     }
     ///`ShippingZoneCountryDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ShippingZoneCountryDto {
         ///Country code
         pub code: ::serde_json::Value,
         ///List of states that are available. If states is empty, then all states are available
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub states: ::std::vec::Vec<ShippingZoneCountryStateDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryDto {
@@ -11211,21 +12008,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingZoneCountryDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize + usize::from(!::std::vec::Vec::is_empty(&self.states));
+            let mut state = serializer.serialize_struct("ShippingZoneCountryDto", len)?;
+            state.serialize_field("code", &self.code)?;
+            if !::std::vec::Vec::is_empty(&self.states) {
+                state.serialize_field("states", &self.states)?;
+            }
+            state.end()
+        }
+    }
     impl ShippingZoneCountryDto {
         pub fn builder() -> builder::ShippingZoneCountryDto {
             Default::default()
         }
     }
     ///`ShippingZoneCountryDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingZoneCountryDtoResponse {
         ///Country code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<::serde_json::Value>,
         ///List of states that are available. If states is empty, then all states are available
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub states: ::std::option::Option<
             ::std::vec::Vec<ShippingZoneCountryStateDtoResponse>,
         >,
@@ -11284,8 +12092,27 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingZoneCountryDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.code))
+                + usize::from(!::std::option::Option::is_none(&self.states));
+            let mut state = serializer
+                .serialize_struct("ShippingZoneCountryDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            if !::std::option::Option::is_none(&self.states) {
+                state.serialize_field("states", &self.states)?;
+            }
+            state.end()
+        }
+    }
     ///`ShippingZoneCountryStateDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ShippingZoneCountryStateDto {
         ///State code
         pub code: ShippingZoneCountryStateDtoCode,
@@ -11334,1178 +12161,617 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingZoneCountryStateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize;
+            let mut state = serializer
+                .serialize_struct("ShippingZoneCountryStateDto", len)?;
+            state.serialize_field("code", &self.code)?;
+            state.end()
+        }
+    }
     impl ShippingZoneCountryStateDto {
         pub fn builder() -> builder::ShippingZoneCountryStateDto {
             Default::default()
         }
     }
     ///State code
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingZoneCountryStateDtoCode {
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "AK")]
         Ak,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AA")]
         Aa,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "AP")]
         Ap,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "CT")]
         Ct,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "DC")]
         Dc,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "FL")]
         Fl,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "HI")]
         Hi,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "IA")]
         Ia,
-        #[serde(rename = "KS")]
         Ks,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MI")]
         Mi,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NV")]
         Nv,
-        #[serde(rename = "NH")]
         Nh,
-        #[serde(rename = "NJ")]
         Nj,
-        #[serde(rename = "NM")]
         Nm,
-        #[serde(rename = "NY")]
         Ny,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "ND")]
         Nd,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "OH")]
         Oh,
-        #[serde(rename = "OK")]
         Ok,
-        #[serde(rename = "OR")]
         Or,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "RI")]
         Ri,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TX")]
         Tx,
-        #[serde(rename = "UT")]
         Ut,
-        #[serde(rename = "VT")]
         Vt,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "WA")]
         Wa,
-        #[serde(rename = "WV")]
         Wv,
-        #[serde(rename = "WI")]
         Wi,
-        #[serde(rename = "WY")]
         Wy,
-        #[serde(rename = "AB")]
         Ab,
-        #[serde(rename = "BC")]
         Bc,
-        #[serde(rename = "MB")]
         Mb,
-        #[serde(rename = "NB")]
         Nb,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "NT")]
         Nt,
-        #[serde(rename = "NS")]
         Ns,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "ON")]
         On,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "QC")]
         Qc,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "CB")]
         Cb,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "JY")]
         Jy,
-        #[serde(rename = "LP")]
         Lp,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "NQ")]
         Nq,
-        #[serde(rename = "RN")]
         Rn,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SF")]
         Sf,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "ACT")]
         Act,
-        #[serde(rename = "NSW")]
         Nsw,
-        #[serde(rename = "QLD")]
         Qld,
-        #[serde(rename = "TAS")]
         Tas,
-        #[serde(rename = "VIC")]
         Vic,
-        #[serde(rename = "AC")]
         Ac,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "CE")]
         Ce,
-        #[serde(rename = "DF")]
         Df,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "GO")]
         Go,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "PB")]
         Pb,
-        #[serde(rename = "PI")]
         Pi,
-        #[serde(rename = "RJ")]
         Rj,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RR")]
         Rr,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SP")]
         Sp,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LL")]
         Ll,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "RM")]
         Rm,
-        #[serde(rename = "TA")]
         Ta,
-        #[serde(rename = "VS")]
         Vs,
-        #[serde(rename = "AMA")]
         Ama,
-        #[serde(rename = "ANT")]
         Ant,
-        #[serde(rename = "ARA")]
         Ara,
-        #[serde(rename = "ATL")]
         Atl,
-        #[serde(rename = "BOL")]
         Bol,
-        #[serde(rename = "BOY")]
         Boy,
-        #[serde(rename = "CAL")]
         Cal,
-        #[serde(rename = "CAQ")]
         Caq,
-        #[serde(rename = "CAS")]
         Cas,
-        #[serde(rename = "CAU")]
         Cau,
-        #[serde(rename = "CES")]
         Ces,
-        #[serde(rename = "CHO")]
         Cho,
-        #[serde(rename = "CUN")]
         Cun,
-        #[serde(rename = "COR")]
         Cor,
-        #[serde(rename = "GUA")]
         Gua,
-        #[serde(rename = "GUV")]
         Guv,
-        #[serde(rename = "HUI")]
         Hui,
-        #[serde(rename = "LAG")]
         Lag,
-        #[serde(rename = "MAG")]
         Mag,
-        #[serde(rename = "MET")]
         Met,
-        #[serde(rename = "NAR")]
         Nar,
-        #[serde(rename = "NSA")]
         Nsa,
-        #[serde(rename = "PUT")]
         Put,
-        #[serde(rename = "QUI")]
         Qui,
-        #[serde(rename = "RIS")]
         Ris,
-        #[serde(rename = "SAP")]
         Sap,
-        #[serde(rename = "SAN")]
         San,
-        #[serde(rename = "SUC")]
         Suc,
-        #[serde(rename = "TOL")]
         Tol,
-        #[serde(rename = "VAC")]
         Vac,
-        #[serde(rename = "VAU")]
         Vau,
-        #[serde(rename = "VID")]
         Vid,
-        #[serde(rename = "CR-A")]
         CrA,
-        #[serde(rename = "CR-C")]
         CrC,
-        #[serde(rename = "CR-G")]
         CrG,
-        #[serde(rename = "CR-H")]
         CrH,
-        #[serde(rename = "CR-L")]
         CrL,
-        #[serde(rename = "CR-P")]
         CrP,
-        #[serde(rename = "CR-SJ")]
         CrSj,
-        #[serde(rename = "GT-16")]
         Gt16,
-        #[serde(rename = "GT-15")]
         Gt15,
-        #[serde(rename = "GT-04")]
         Gt04,
-        #[serde(rename = "GT-20")]
         Gt20,
-        #[serde(rename = "GT-02")]
         Gt02,
-        #[serde(rename = "GT-05")]
         Gt05,
-        #[serde(rename = "GT-01")]
         Gt01,
-        #[serde(rename = "GT-13")]
         Gt13,
-        #[serde(rename = "GT-18")]
         Gt18,
-        #[serde(rename = "GT-21")]
         Gt21,
-        #[serde(rename = "GT-22")]
         Gt22,
-        #[serde(rename = "GT-17")]
         Gt17,
-        #[serde(rename = "GT-09")]
         Gt09,
-        #[serde(rename = "GT-14")]
         Gt14,
-        #[serde(rename = "GT-11")]
         Gt11,
-        #[serde(rename = "GT-03")]
         Gt03,
-        #[serde(rename = "GT-12")]
         Gt12,
-        #[serde(rename = "GT-06")]
         Gt06,
-        #[serde(rename = "GT-07")]
         Gt07,
-        #[serde(rename = "GT-10")]
         Gt10,
-        #[serde(rename = "GT-08")]
         Gt08,
-        #[serde(rename = "GT-19")]
         Gt19,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "KL")]
         Kl,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "DN")]
         Dn,
-        #[serde(rename = "DD")]
         Dd,
-        #[serde(rename = "DL")]
         Dl,
-        #[serde(rename = "GJ")]
         Gj,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "HP")]
         Hp,
-        #[serde(rename = "JK")]
         Jk,
-        #[serde(rename = "JH")]
         Jh,
-        #[serde(rename = "KA")]
         Ka,
-        #[serde(rename = "LD")]
         Ld,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "TS")]
         Ts,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "UP")]
         Up,
-        #[serde(rename = "UK")]
         Uk,
-        #[serde(rename = "WB")]
         Wb,
-        #[serde(rename = "CW")]
         Cw,
         D,
         G,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KK")]
         Kk,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LM")]
         Lm,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "LH")]
         Lh,
-        #[serde(rename = "OY")]
         Oy,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "WD")]
         Wd,
-        #[serde(rename = "WH")]
         Wh,
-        #[serde(rename = "WX")]
         Wx,
-        #[serde(rename = "WW")]
         Ww,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AV")]
         Av,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BL")]
         Bl,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "CS")]
         Cs,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "EN")]
         En,
-        #[serde(rename = "FE")]
         Fe,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FG")]
         Fg,
-        #[serde(rename = "FC")]
         Fc,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LE")]
         Le,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "LO")]
         Lo,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OG")]
         Og,
-        #[serde(rename = "OT")]
         Ot,
-        #[serde(rename = "PD")]
         Pd,
-        #[serde(rename = "PV")]
         Pv,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PU")]
         Pu,
-        #[serde(rename = "PC")]
         Pc,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PZ")]
         Pz,
-        #[serde(rename = "PO")]
         Po,
-        #[serde(rename = "RG")]
         Rg,
-        #[serde(rename = "RA")]
         Ra,
-        #[serde(rename = "RC")]
         Rc,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "SS")]
         Ss,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "TE")]
         Te,
-        #[serde(rename = "TP")]
         Tp,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UD")]
         Ud,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VB")]
         Vb,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "VR")]
         Vr,
-        #[serde(rename = "VV")]
         Vv,
-        #[serde(rename = "JP-23")]
         Jp23,
-        #[serde(rename = "JP-05")]
         Jp05,
-        #[serde(rename = "JP-02")]
         Jp02,
-        #[serde(rename = "JP-12")]
         Jp12,
-        #[serde(rename = "JP-38")]
         Jp38,
-        #[serde(rename = "JP-18")]
         Jp18,
-        #[serde(rename = "JP-40")]
         Jp40,
-        #[serde(rename = "JP-07")]
         Jp07,
-        #[serde(rename = "JP-21")]
         Jp21,
-        #[serde(rename = "JP-10")]
         Jp10,
-        #[serde(rename = "JP-34")]
         Jp34,
-        #[serde(rename = "JP-01")]
         Jp01,
-        #[serde(rename = "JP-28")]
         Jp28,
-        #[serde(rename = "JP-08")]
         Jp08,
-        #[serde(rename = "JP-17")]
         Jp17,
-        #[serde(rename = "JP-03")]
         Jp03,
-        #[serde(rename = "JP-37")]
         Jp37,
-        #[serde(rename = "JP-46")]
         Jp46,
-        #[serde(rename = "JP-14")]
         Jp14,
-        #[serde(rename = "JP-39")]
         Jp39,
-        #[serde(rename = "JP-43")]
         Jp43,
-        #[serde(rename = "JP-26")]
         Jp26,
-        #[serde(rename = "JP-24")]
         Jp24,
-        #[serde(rename = "JP-04")]
         Jp04,
-        #[serde(rename = "JP-45")]
         Jp45,
-        #[serde(rename = "JP-20")]
         Jp20,
-        #[serde(rename = "JP-42")]
         Jp42,
-        #[serde(rename = "JP-29")]
         Jp29,
-        #[serde(rename = "JP-15")]
         Jp15,
-        #[serde(rename = "JP-44")]
         Jp44,
-        #[serde(rename = "JP-33")]
         Jp33,
-        #[serde(rename = "JP-47")]
         Jp47,
-        #[serde(rename = "JP-27")]
         Jp27,
-        #[serde(rename = "JP-41")]
         Jp41,
-        #[serde(rename = "JP-11")]
         Jp11,
-        #[serde(rename = "JP-25")]
         Jp25,
-        #[serde(rename = "JP-32")]
         Jp32,
-        #[serde(rename = "JP-22")]
         Jp22,
-        #[serde(rename = "JP-09")]
         Jp09,
-        #[serde(rename = "JP-36")]
         Jp36,
-        #[serde(rename = "JP-13")]
         Jp13,
-        #[serde(rename = "JP-31")]
         Jp31,
-        #[serde(rename = "JP-16")]
         Jp16,
-        #[serde(rename = "JP-30")]
         Jp30,
-        #[serde(rename = "JP-06")]
         Jp06,
-        #[serde(rename = "JP-35")]
         Jp35,
-        #[serde(rename = "JP-19")]
         Jp19,
-        #[serde(rename = "JHR")]
         Jhr,
-        #[serde(rename = "KDH")]
         Kdh,
-        #[serde(rename = "KTN")]
         Ktn,
-        #[serde(rename = "KUL")]
         Kul,
-        #[serde(rename = "LBN")]
         Lbn,
-        #[serde(rename = "MLK")]
         Mlk,
-        #[serde(rename = "NSN")]
         Nsn,
-        #[serde(rename = "PHG")]
         Phg,
-        #[serde(rename = "PNG")]
         Png,
-        #[serde(rename = "PRK")]
         Prk,
-        #[serde(rename = "PLS")]
         Pls,
-        #[serde(rename = "PJY")]
         Pjy,
-        #[serde(rename = "SBH")]
         Sbh,
-        #[serde(rename = "SWK")]
         Swk,
-        #[serde(rename = "SGR")]
         Sgr,
-        #[serde(rename = "TRG")]
         Trg,
-        #[serde(rename = "AGU")]
         Agu,
-        #[serde(rename = "BCN")]
         Bcn,
-        #[serde(rename = "BCS")]
         Bcs,
-        #[serde(rename = "CAM")]
         Cam,
-        #[serde(rename = "CHP")]
         Chp,
-        #[serde(rename = "CHH")]
         Chh,
-        #[serde(rename = "CMX")]
         Cmx,
-        #[serde(rename = "COA")]
         Coa,
-        #[serde(rename = "COL")]
         Col,
-        #[serde(rename = "DUR")]
         Dur,
-        #[serde(rename = "GRO")]
         Gro,
-        #[serde(rename = "HID")]
         Hid,
-        #[serde(rename = "JAL")]
         Jal,
-        #[serde(rename = "MIC")]
         Mic,
-        #[serde(rename = "MOR")]
         Mor,
-        #[serde(rename = "MEX")]
         Mex,
-        #[serde(rename = "NAY")]
         Nay,
-        #[serde(rename = "NLE")]
         Nle,
-        #[serde(rename = "OAX")]
         Oax,
-        #[serde(rename = "PUE")]
         Pue,
-        #[serde(rename = "QUE")]
         Que,
-        #[serde(rename = "ROO")]
         Roo,
-        #[serde(rename = "SLP")]
         Slp,
-        #[serde(rename = "SIN")]
         Sin,
-        #[serde(rename = "SON")]
         Son,
-        #[serde(rename = "TAB")]
         Tab,
-        #[serde(rename = "TAM")]
         Tam,
-        #[serde(rename = "TLA")]
         Tla,
-        #[serde(rename = "VER")]
         Ver,
-        #[serde(rename = "YUC")]
         Yuc,
-        #[serde(rename = "ZAC")]
         Zac,
-        #[serde(rename = "AUK")]
         Auk,
-        #[serde(rename = "BOP")]
         Bop,
-        #[serde(rename = "CAN")]
         Can,
-        #[serde(rename = "CIT")]
         Cit,
-        #[serde(rename = "GIS")]
         Gis,
-        #[serde(rename = "HKB")]
         Hkb,
-        #[serde(rename = "MWT")]
         Mwt,
-        #[serde(rename = "MBH")]
         Mbh,
-        #[serde(rename = "NTL")]
         Ntl,
-        #[serde(rename = "OTA")]
         Ota,
-        #[serde(rename = "STL")]
         Stl,
-        #[serde(rename = "TKI")]
         Tki,
-        #[serde(rename = "WKO")]
         Wko,
-        #[serde(rename = "WGN")]
         Wgn,
-        #[serde(rename = "WTC")]
         Wtc,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "ANC")]
         Anc,
-        #[serde(rename = "APU")]
         Apu,
-        #[serde(rename = "ARE")]
         Are,
-        #[serde(rename = "AYA")]
         Aya,
-        #[serde(rename = "CAJ")]
         Caj,
-        #[serde(rename = "CUS")]
         Cus,
-        #[serde(rename = "HUV")]
         Huv,
-        #[serde(rename = "HUC")]
         Huc,
-        #[serde(rename = "ICA")]
         Ica,
-        #[serde(rename = "JUN")]
         Jun,
-        #[serde(rename = "LAL")]
         Lal,
-        #[serde(rename = "LAM")]
         Lam,
-        #[serde(rename = "LIM")]
         Lim,
-        #[serde(rename = "LOR")]
         Lor,
-        #[serde(rename = "MDD")]
         Mdd,
-        #[serde(rename = "MOQ")]
         Moq,
-        #[serde(rename = "PAS")]
         Pas,
-        #[serde(rename = "PIU")]
         Piu,
-        #[serde(rename = "PUN")]
         Pun,
-        #[serde(rename = "SAM")]
         Sam,
-        #[serde(rename = "TAC")]
         Tac,
-        #[serde(rename = "TUM")]
         Tum,
-        #[serde(rename = "UCA")]
         Uca,
-        #[serde(rename = "PH-ABR")]
         PhAbr,
-        #[serde(rename = "PH-AGN")]
         PhAgn,
-        #[serde(rename = "PH-AGS")]
         PhAgs,
-        #[serde(rename = "PH-AKL")]
         PhAkl,
-        #[serde(rename = "PH-ALB")]
         PhAlb,
-        #[serde(rename = "PH-ANT")]
         PhAnt,
-        #[serde(rename = "PH-APA")]
         PhApa,
-        #[serde(rename = "PH-AUR")]
         PhAur,
-        #[serde(rename = "PH-BAS")]
         PhBas,
-        #[serde(rename = "PH-BAN")]
         PhBan,
-        #[serde(rename = "PH-BTN")]
         PhBtn,
-        #[serde(rename = "PH-BTG")]
         PhBtg,
-        #[serde(rename = "PH-BEN")]
         PhBen,
-        #[serde(rename = "PH-BIL")]
         PhBil,
-        #[serde(rename = "PH-BOH")]
         PhBoh,
-        #[serde(rename = "PH-BUK")]
         PhBuk,
-        #[serde(rename = "PH-BUL")]
         PhBul,
-        #[serde(rename = "PH-CAG")]
         PhCag,
-        #[serde(rename = "PH-CAN")]
         PhCan,
-        #[serde(rename = "PH-CAS")]
         PhCas,
-        #[serde(rename = "PH-CAM")]
         PhCam,
-        #[serde(rename = "PH-CAP")]
         PhCap,
-        #[serde(rename = "PH-CAT")]
         PhCat,
-        #[serde(rename = "PH-CAV")]
         PhCav,
-        #[serde(rename = "PH-CEB")]
         PhCeb,
-        #[serde(rename = "PH-NCO")]
         PhNco,
-        #[serde(rename = "PH-DAO")]
         PhDao,
-        #[serde(rename = "PH-DAV")]
         PhDav,
-        #[serde(rename = "PH-DAS")]
         PhDas,
-        #[serde(rename = "PH-EAS")]
         PhEas,
-        #[serde(rename = "PH-GUI")]
         PhGui,
-        #[serde(rename = "PH-IFU")]
         PhIfu,
-        #[serde(rename = "PH-ILN")]
         PhIln,
-        #[serde(rename = "PH-ILS")]
         PhIls,
-        #[serde(rename = "PH-ILI")]
         PhIli,
-        #[serde(rename = "PH-ISA")]
         PhIsa,
-        #[serde(rename = "PH-KAL")]
         PhKal,
-        #[serde(rename = "PH-LUN")]
         PhLun,
-        #[serde(rename = "PH-LAG")]
         PhLag,
-        #[serde(rename = "PH-LAN")]
         PhLan,
-        #[serde(rename = "PH-LAS")]
         PhLas,
-        #[serde(rename = "PH-LEY")]
         PhLey,
-        #[serde(rename = "PH-MAG")]
         PhMag,
-        #[serde(rename = "PH-MAD")]
         PhMad,
-        #[serde(rename = "PH-MAS")]
         PhMas,
-        #[serde(rename = "PH-00")]
         Ph00,
-        #[serde(rename = "PH-MSC")]
         PhMsc,
-        #[serde(rename = "PH-MSR")]
         PhMsr,
-        #[serde(rename = "PH-MOU")]
         PhMou,
-        #[serde(rename = "PH-NEC")]
         PhNec,
-        #[serde(rename = "PH-NER")]
         PhNer,
-        #[serde(rename = "PH-NSA")]
         PhNsa,
-        #[serde(rename = "PH-NUE")]
         PhNue,
-        #[serde(rename = "PH-NUV")]
         PhNuv,
-        #[serde(rename = "PH-MDC")]
         PhMdc,
-        #[serde(rename = "PH-MDR")]
         PhMdr,
-        #[serde(rename = "PH-PLW")]
         PhPlw,
-        #[serde(rename = "PH-PAM")]
         PhPam,
-        #[serde(rename = "PH-PAN")]
         PhPan,
-        #[serde(rename = "PH-QUE")]
         PhQue,
-        #[serde(rename = "PH-QUI")]
         PhQui,
-        #[serde(rename = "PH-RIZ")]
         PhRiz,
-        #[serde(rename = "PH-ROM")]
         PhRom,
-        #[serde(rename = "PH-WSA")]
         PhWsa,
-        #[serde(rename = "PH-SAR")]
         PhSar,
-        #[serde(rename = "PH-SIG")]
         PhSig,
-        #[serde(rename = "PH-SOR")]
         PhSor,
-        #[serde(rename = "PH-SCO")]
         PhSco,
-        #[serde(rename = "PH-SLE")]
         PhSle,
-        #[serde(rename = "PH-SUK")]
         PhSuk,
-        #[serde(rename = "PH-SLU")]
         PhSlu,
-        #[serde(rename = "PH-SUN")]
         PhSun,
-        #[serde(rename = "PH-SUR")]
         PhSur,
-        #[serde(rename = "PH-TAR")]
         PhTar,
-        #[serde(rename = "PH-TAW")]
         PhTaw,
-        #[serde(rename = "PH-ZMB")]
         PhZmb,
-        #[serde(rename = "PH-ZAN")]
         PhZan,
-        #[serde(rename = "PH-ZAS")]
         PhZas,
-        #[serde(rename = "PH-ZSI")]
         PhZsi,
-        #[serde(rename = "PT-20")]
         Pt20,
-        #[serde(rename = "PT-01")]
         Pt01,
-        #[serde(rename = "PT-02")]
         Pt02,
-        #[serde(rename = "PT-03")]
         Pt03,
-        #[serde(rename = "PT-04")]
         Pt04,
-        #[serde(rename = "PT-05")]
         Pt05,
-        #[serde(rename = "PT-06")]
         Pt06,
-        #[serde(rename = "PT-07")]
         Pt07,
-        #[serde(rename = "PT-08")]
         Pt08,
-        #[serde(rename = "PT-09")]
         Pt09,
-        #[serde(rename = "PT-10")]
         Pt10,
-        #[serde(rename = "PT-11")]
         Pt11,
-        #[serde(rename = "PT-30")]
         Pt30,
-        #[serde(rename = "PT-12")]
         Pt12,
-        #[serde(rename = "PT-13")]
         Pt13,
-        #[serde(rename = "PT-14")]
         Pt14,
-        #[serde(rename = "PT-15")]
         Pt15,
-        #[serde(rename = "PT-16")]
         Pt16,
-        #[serde(rename = "PT-17")]
         Pt17,
-        #[serde(rename = "PT-18")]
         Pt18,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BV")]
         Bv,
         B,
-        #[serde(rename = "CJ")]
         Cj,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "DB")]
         Db,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "HD")]
         Hd,
-        #[serde(rename = "IF")]
         If,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "VL")]
         Vl,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "KR-26")]
         Kr26,
-        #[serde(rename = "KR-43")]
         Kr43,
-        #[serde(rename = "KR-44")]
         Kr44,
-        #[serde(rename = "KR-27")]
         Kr27,
-        #[serde(rename = "KR-30")]
         Kr30,
-        #[serde(rename = "KR-42")]
         Kr42,
-        #[serde(rename = "KR-29")]
         Kr29,
-        #[serde(rename = "KR-47")]
         Kr47,
-        #[serde(rename = "KR-41")]
         Kr41,
-        #[serde(rename = "KR-48")]
         Kr48,
-        #[serde(rename = "KR-28")]
         Kr28,
-        #[serde(rename = "KR-49")]
         Kr49,
-        #[serde(rename = "KR-45")]
         Kr45,
-        #[serde(rename = "KR-46")]
         Kr46,
-        #[serde(rename = "KR-50")]
         Kr50,
-        #[serde(rename = "KR-11")]
         Kr11,
-        #[serde(rename = "KR-31")]
         Kr31,
         C,
         A,
         O,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "BU")]
         Bu,
         S,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "GI")]
         Gi,
         H,
-        #[serde(rename = "HU")]
         Hu,
         J,
-        #[serde(rename = "GC")]
         Gc,
         L,
         M,
-        #[serde(rename = "MU")]
         Mu,
         P,
-        #[serde(rename = "SG")]
         Sg,
         T,
         V,
-        #[serde(rename = "ZA")]
         Za,
         Z,
-        #[serde(rename = "AJ")]
         Aj,
-        #[serde(rename = "DU")]
         Du,
-        #[serde(rename = "FU")]
         Fu,
-        #[serde(rename = "RK")]
         Rk,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "UQ")]
         Uq,
-        #[serde(rename = "BFP")]
         Bfp,
-        #[serde(rename = "ENG")]
         Eng,
-        #[serde(rename = "NIR")]
         Nir,
-        #[serde(rename = "SCT")]
         Sct,
-        #[serde(rename = "WLS")]
         Wls,
-        #[serde(rename = "FS")]
         Fs,
-        #[serde(rename = "FD")]
         Fd,
-        #[serde(rename = "RV")]
         Rv,
-        #[serde(rename = "TT")]
         Tt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDtoCode {
@@ -13108,6 +13374,607 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ShippingZoneCountryStateDtoCode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Al => "AL",
+                        Self::Ak => "AK",
+                        Self::As => "AS",
+                        Self::Az => "AZ",
+                        Self::Ar => "AR",
+                        Self::Aa => "AA",
+                        Self::Ae => "AE",
+                        Self::Ap => "AP",
+                        Self::Ca => "CA",
+                        Self::Co => "CO",
+                        Self::Ct => "CT",
+                        Self::De => "DE",
+                        Self::Dc => "DC",
+                        Self::Fm => "FM",
+                        Self::Fl => "FL",
+                        Self::Ga => "GA",
+                        Self::Gu => "GU",
+                        Self::Hi => "HI",
+                        Self::Id => "ID",
+                        Self::Il => "IL",
+                        Self::In => "IN",
+                        Self::Ia => "IA",
+                        Self::Ks => "KS",
+                        Self::Ky => "KY",
+                        Self::La => "LA",
+                        Self::Me => "ME",
+                        Self::Mh => "MH",
+                        Self::Md => "MD",
+                        Self::Ma => "MA",
+                        Self::Mi => "MI",
+                        Self::Mn => "MN",
+                        Self::Ms => "MS",
+                        Self::Mo => "MO",
+                        Self::Mt => "MT",
+                        Self::Ne => "NE",
+                        Self::Nv => "NV",
+                        Self::Nh => "NH",
+                        Self::Nj => "NJ",
+                        Self::Nm => "NM",
+                        Self::Ny => "NY",
+                        Self::Nc => "NC",
+                        Self::Nd => "ND",
+                        Self::Mp => "MP",
+                        Self::Oh => "OH",
+                        Self::Ok => "OK",
+                        Self::Or => "OR",
+                        Self::Pw => "PW",
+                        Self::Pa => "PA",
+                        Self::Pr => "PR",
+                        Self::Ri => "RI",
+                        Self::Sc => "SC",
+                        Self::Sd => "SD",
+                        Self::Tn => "TN",
+                        Self::Tx => "TX",
+                        Self::Ut => "UT",
+                        Self::Vt => "VT",
+                        Self::Vi => "VI",
+                        Self::Va => "VA",
+                        Self::Wa => "WA",
+                        Self::Wv => "WV",
+                        Self::Wi => "WI",
+                        Self::Wy => "WY",
+                        Self::Ab => "AB",
+                        Self::Bc => "BC",
+                        Self::Mb => "MB",
+                        Self::Nb => "NB",
+                        Self::Nl => "NL",
+                        Self::Nt => "NT",
+                        Self::Ns => "NS",
+                        Self::Nu => "NU",
+                        Self::On => "ON",
+                        Self::Pe => "PE",
+                        Self::Qc => "QC",
+                        Self::Sk => "SK",
+                        Self::Yt => "YT",
+                        Self::Ba => "BA",
+                        Self::Cc => "CC",
+                        Self::Ch => "CH",
+                        Self::Cb => "CB",
+                        Self::Cn => "CN",
+                        Self::Er => "ER",
+                        Self::Fo => "FO",
+                        Self::Jy => "JY",
+                        Self::Lp => "LP",
+                        Self::Lr => "LR",
+                        Self::Mz => "MZ",
+                        Self::Nq => "NQ",
+                        Self::Rn => "RN",
+                        Self::Sa => "SA",
+                        Self::Sj => "SJ",
+                        Self::Sl => "SL",
+                        Self::Sf => "SF",
+                        Self::Se => "SE",
+                        Self::Tf => "TF",
+                        Self::Tu => "TU",
+                        Self::Act => "ACT",
+                        Self::Nsw => "NSW",
+                        Self::Qld => "QLD",
+                        Self::Tas => "TAS",
+                        Self::Vic => "VIC",
+                        Self::Ac => "AC",
+                        Self::Am => "AM",
+                        Self::Ce => "CE",
+                        Self::Df => "DF",
+                        Self::Es => "ES",
+                        Self::Go => "GO",
+                        Self::Mg => "MG",
+                        Self::Pb => "PB",
+                        Self::Pi => "PI",
+                        Self::Rj => "RJ",
+                        Self::Ro => "RO",
+                        Self::Rr => "RR",
+                        Self::Rs => "RS",
+                        Self::Sp => "SP",
+                        Self::To => "TO",
+                        Self::Ai => "AI",
+                        Self::An => "AN",
+                        Self::At => "AT",
+                        Self::Bi => "BI",
+                        Self::Li => "LI",
+                        Self::Ll => "LL",
+                        Self::Ml => "ML",
+                        Self::Rm => "RM",
+                        Self::Ta => "TA",
+                        Self::Vs => "VS",
+                        Self::Ama => "AMA",
+                        Self::Ant => "ANT",
+                        Self::Ara => "ARA",
+                        Self::Atl => "ATL",
+                        Self::Bol => "BOL",
+                        Self::Boy => "BOY",
+                        Self::Cal => "CAL",
+                        Self::Caq => "CAQ",
+                        Self::Cas => "CAS",
+                        Self::Cau => "CAU",
+                        Self::Ces => "CES",
+                        Self::Cho => "CHO",
+                        Self::Cun => "CUN",
+                        Self::Cor => "COR",
+                        Self::Gua => "GUA",
+                        Self::Guv => "GUV",
+                        Self::Hui => "HUI",
+                        Self::Lag => "LAG",
+                        Self::Mag => "MAG",
+                        Self::Met => "MET",
+                        Self::Nar => "NAR",
+                        Self::Nsa => "NSA",
+                        Self::Put => "PUT",
+                        Self::Qui => "QUI",
+                        Self::Ris => "RIS",
+                        Self::Sap => "SAP",
+                        Self::San => "SAN",
+                        Self::Suc => "SUC",
+                        Self::Tol => "TOL",
+                        Self::Vac => "VAC",
+                        Self::Vau => "VAU",
+                        Self::Vid => "VID",
+                        Self::CrA => "CR-A",
+                        Self::CrC => "CR-C",
+                        Self::CrG => "CR-G",
+                        Self::CrH => "CR-H",
+                        Self::CrL => "CR-L",
+                        Self::CrP => "CR-P",
+                        Self::CrSj => "CR-SJ",
+                        Self::Gt16 => "GT-16",
+                        Self::Gt15 => "GT-15",
+                        Self::Gt04 => "GT-04",
+                        Self::Gt20 => "GT-20",
+                        Self::Gt02 => "GT-02",
+                        Self::Gt05 => "GT-05",
+                        Self::Gt01 => "GT-01",
+                        Self::Gt13 => "GT-13",
+                        Self::Gt18 => "GT-18",
+                        Self::Gt21 => "GT-21",
+                        Self::Gt22 => "GT-22",
+                        Self::Gt17 => "GT-17",
+                        Self::Gt09 => "GT-09",
+                        Self::Gt14 => "GT-14",
+                        Self::Gt11 => "GT-11",
+                        Self::Gt03 => "GT-03",
+                        Self::Gt12 => "GT-12",
+                        Self::Gt06 => "GT-06",
+                        Self::Gt07 => "GT-07",
+                        Self::Gt10 => "GT-10",
+                        Self::Gt08 => "GT-08",
+                        Self::Gt19 => "GT-19",
+                        Self::Hk => "HK",
+                        Self::Kl => "KL",
+                        Self::Br => "BR",
+                        Self::Cg => "CG",
+                        Self::Dn => "DN",
+                        Self::Dd => "DD",
+                        Self::Dl => "DL",
+                        Self::Gj => "GJ",
+                        Self::Hr => "HR",
+                        Self::Hp => "HP",
+                        Self::Jk => "JK",
+                        Self::Jh => "JH",
+                        Self::Ka => "KA",
+                        Self::Ld => "LD",
+                        Self::Py => "PY",
+                        Self::Ts => "TS",
+                        Self::Tr => "TR",
+                        Self::Up => "UP",
+                        Self::Uk => "UK",
+                        Self::Wb => "WB",
+                        Self::Cw => "CW",
+                        Self::D => "D",
+                        Self::G => "G",
+                        Self::Ke => "KE",
+                        Self::Kk => "KK",
+                        Self::Ls => "LS",
+                        Self::Lm => "LM",
+                        Self::Lk => "LK",
+                        Self::Lh => "LH",
+                        Self::Oy => "OY",
+                        Self::So => "SO",
+                        Self::Wd => "WD",
+                        Self::Wh => "WH",
+                        Self::Wx => "WX",
+                        Self::Ww => "WW",
+                        Self::Ag => "AG",
+                        Self::Ao => "AO",
+                        Self::Av => "AV",
+                        Self::Bt => "BT",
+                        Self::Bl => "BL",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bo => "BO",
+                        Self::Bz => "BZ",
+                        Self::Bs => "BS",
+                        Self::Cl => "CL",
+                        Self::Ci => "CI",
+                        Self::Cz => "CZ",
+                        Self::Cs => "CS",
+                        Self::Cr => "CR",
+                        Self::Kr => "KR",
+                        Self::En => "EN",
+                        Self::Fe => "FE",
+                        Self::Fi => "FI",
+                        Self::Fg => "FG",
+                        Self::Fc => "FC",
+                        Self::Fr => "FR",
+                        Self::Ge => "GE",
+                        Self::Gr => "GR",
+                        Self::Im => "IM",
+                        Self::Is => "IS",
+                        Self::Aq => "AQ",
+                        Self::Lt => "LT",
+                        Self::Le => "LE",
+                        Self::Lc => "LC",
+                        Self::Lo => "LO",
+                        Self::Lu => "LU",
+                        Self::Mc => "MC",
+                        Self::Na => "NA",
+                        Self::No => "NO",
+                        Self::Og => "OG",
+                        Self::Ot => "OT",
+                        Self::Pd => "PD",
+                        Self::Pv => "PV",
+                        Self::Pg => "PG",
+                        Self::Pu => "PU",
+                        Self::Pc => "PC",
+                        Self::Pt => "PT",
+                        Self::Pn => "PN",
+                        Self::Pz => "PZ",
+                        Self::Po => "PO",
+                        Self::Rg => "RG",
+                        Self::Ra => "RA",
+                        Self::Rc => "RC",
+                        Self::Re => "RE",
+                        Self::Ss => "SS",
+                        Self::Sv => "SV",
+                        Self::Si => "SI",
+                        Self::Sr => "SR",
+                        Self::Te => "TE",
+                        Self::Tp => "TP",
+                        Self::Tv => "TV",
+                        Self::Ud => "UD",
+                        Self::Ve => "VE",
+                        Self::Vb => "VB",
+                        Self::Vc => "VC",
+                        Self::Vr => "VR",
+                        Self::Vv => "VV",
+                        Self::Jp23 => "JP-23",
+                        Self::Jp05 => "JP-05",
+                        Self::Jp02 => "JP-02",
+                        Self::Jp12 => "JP-12",
+                        Self::Jp38 => "JP-38",
+                        Self::Jp18 => "JP-18",
+                        Self::Jp40 => "JP-40",
+                        Self::Jp07 => "JP-07",
+                        Self::Jp21 => "JP-21",
+                        Self::Jp10 => "JP-10",
+                        Self::Jp34 => "JP-34",
+                        Self::Jp01 => "JP-01",
+                        Self::Jp28 => "JP-28",
+                        Self::Jp08 => "JP-08",
+                        Self::Jp17 => "JP-17",
+                        Self::Jp03 => "JP-03",
+                        Self::Jp37 => "JP-37",
+                        Self::Jp46 => "JP-46",
+                        Self::Jp14 => "JP-14",
+                        Self::Jp39 => "JP-39",
+                        Self::Jp43 => "JP-43",
+                        Self::Jp26 => "JP-26",
+                        Self::Jp24 => "JP-24",
+                        Self::Jp04 => "JP-04",
+                        Self::Jp45 => "JP-45",
+                        Self::Jp20 => "JP-20",
+                        Self::Jp42 => "JP-42",
+                        Self::Jp29 => "JP-29",
+                        Self::Jp15 => "JP-15",
+                        Self::Jp44 => "JP-44",
+                        Self::Jp33 => "JP-33",
+                        Self::Jp47 => "JP-47",
+                        Self::Jp27 => "JP-27",
+                        Self::Jp41 => "JP-41",
+                        Self::Jp11 => "JP-11",
+                        Self::Jp25 => "JP-25",
+                        Self::Jp32 => "JP-32",
+                        Self::Jp22 => "JP-22",
+                        Self::Jp09 => "JP-09",
+                        Self::Jp36 => "JP-36",
+                        Self::Jp13 => "JP-13",
+                        Self::Jp31 => "JP-31",
+                        Self::Jp16 => "JP-16",
+                        Self::Jp30 => "JP-30",
+                        Self::Jp06 => "JP-06",
+                        Self::Jp35 => "JP-35",
+                        Self::Jp19 => "JP-19",
+                        Self::Jhr => "JHR",
+                        Self::Kdh => "KDH",
+                        Self::Ktn => "KTN",
+                        Self::Kul => "KUL",
+                        Self::Lbn => "LBN",
+                        Self::Mlk => "MLK",
+                        Self::Nsn => "NSN",
+                        Self::Phg => "PHG",
+                        Self::Png => "PNG",
+                        Self::Prk => "PRK",
+                        Self::Pls => "PLS",
+                        Self::Pjy => "PJY",
+                        Self::Sbh => "SBH",
+                        Self::Swk => "SWK",
+                        Self::Sgr => "SGR",
+                        Self::Trg => "TRG",
+                        Self::Agu => "AGU",
+                        Self::Bcn => "BCN",
+                        Self::Bcs => "BCS",
+                        Self::Cam => "CAM",
+                        Self::Chp => "CHP",
+                        Self::Chh => "CHH",
+                        Self::Cmx => "CMX",
+                        Self::Coa => "COA",
+                        Self::Col => "COL",
+                        Self::Dur => "DUR",
+                        Self::Gro => "GRO",
+                        Self::Hid => "HID",
+                        Self::Jal => "JAL",
+                        Self::Mic => "MIC",
+                        Self::Mor => "MOR",
+                        Self::Mex => "MEX",
+                        Self::Nay => "NAY",
+                        Self::Nle => "NLE",
+                        Self::Oax => "OAX",
+                        Self::Pue => "PUE",
+                        Self::Que => "QUE",
+                        Self::Roo => "ROO",
+                        Self::Slp => "SLP",
+                        Self::Sin => "SIN",
+                        Self::Son => "SON",
+                        Self::Tab => "TAB",
+                        Self::Tam => "TAM",
+                        Self::Tla => "TLA",
+                        Self::Ver => "VER",
+                        Self::Yuc => "YUC",
+                        Self::Zac => "ZAC",
+                        Self::Auk => "AUK",
+                        Self::Bop => "BOP",
+                        Self::Can => "CAN",
+                        Self::Cit => "CIT",
+                        Self::Gis => "GIS",
+                        Self::Hkb => "HKB",
+                        Self::Mwt => "MWT",
+                        Self::Mbh => "MBH",
+                        Self::Ntl => "NTL",
+                        Self::Ota => "OTA",
+                        Self::Stl => "STL",
+                        Self::Tki => "TKI",
+                        Self::Wko => "WKO",
+                        Self::Wgn => "WGN",
+                        Self::Wtc => "WTC",
+                        Self::Gb => "GB",
+                        Self::Kp => "KP",
+                        Self::Anc => "ANC",
+                        Self::Apu => "APU",
+                        Self::Are => "ARE",
+                        Self::Aya => "AYA",
+                        Self::Caj => "CAJ",
+                        Self::Cus => "CUS",
+                        Self::Huv => "HUV",
+                        Self::Huc => "HUC",
+                        Self::Ica => "ICA",
+                        Self::Jun => "JUN",
+                        Self::Lal => "LAL",
+                        Self::Lam => "LAM",
+                        Self::Lim => "LIM",
+                        Self::Lor => "LOR",
+                        Self::Mdd => "MDD",
+                        Self::Moq => "MOQ",
+                        Self::Pas => "PAS",
+                        Self::Piu => "PIU",
+                        Self::Pun => "PUN",
+                        Self::Sam => "SAM",
+                        Self::Tac => "TAC",
+                        Self::Tum => "TUM",
+                        Self::Uca => "UCA",
+                        Self::PhAbr => "PH-ABR",
+                        Self::PhAgn => "PH-AGN",
+                        Self::PhAgs => "PH-AGS",
+                        Self::PhAkl => "PH-AKL",
+                        Self::PhAlb => "PH-ALB",
+                        Self::PhAnt => "PH-ANT",
+                        Self::PhApa => "PH-APA",
+                        Self::PhAur => "PH-AUR",
+                        Self::PhBas => "PH-BAS",
+                        Self::PhBan => "PH-BAN",
+                        Self::PhBtn => "PH-BTN",
+                        Self::PhBtg => "PH-BTG",
+                        Self::PhBen => "PH-BEN",
+                        Self::PhBil => "PH-BIL",
+                        Self::PhBoh => "PH-BOH",
+                        Self::PhBuk => "PH-BUK",
+                        Self::PhBul => "PH-BUL",
+                        Self::PhCag => "PH-CAG",
+                        Self::PhCan => "PH-CAN",
+                        Self::PhCas => "PH-CAS",
+                        Self::PhCam => "PH-CAM",
+                        Self::PhCap => "PH-CAP",
+                        Self::PhCat => "PH-CAT",
+                        Self::PhCav => "PH-CAV",
+                        Self::PhCeb => "PH-CEB",
+                        Self::PhNco => "PH-NCO",
+                        Self::PhDao => "PH-DAO",
+                        Self::PhDav => "PH-DAV",
+                        Self::PhDas => "PH-DAS",
+                        Self::PhEas => "PH-EAS",
+                        Self::PhGui => "PH-GUI",
+                        Self::PhIfu => "PH-IFU",
+                        Self::PhIln => "PH-ILN",
+                        Self::PhIls => "PH-ILS",
+                        Self::PhIli => "PH-ILI",
+                        Self::PhIsa => "PH-ISA",
+                        Self::PhKal => "PH-KAL",
+                        Self::PhLun => "PH-LUN",
+                        Self::PhLag => "PH-LAG",
+                        Self::PhLan => "PH-LAN",
+                        Self::PhLas => "PH-LAS",
+                        Self::PhLey => "PH-LEY",
+                        Self::PhMag => "PH-MAG",
+                        Self::PhMad => "PH-MAD",
+                        Self::PhMas => "PH-MAS",
+                        Self::Ph00 => "PH-00",
+                        Self::PhMsc => "PH-MSC",
+                        Self::PhMsr => "PH-MSR",
+                        Self::PhMou => "PH-MOU",
+                        Self::PhNec => "PH-NEC",
+                        Self::PhNer => "PH-NER",
+                        Self::PhNsa => "PH-NSA",
+                        Self::PhNue => "PH-NUE",
+                        Self::PhNuv => "PH-NUV",
+                        Self::PhMdc => "PH-MDC",
+                        Self::PhMdr => "PH-MDR",
+                        Self::PhPlw => "PH-PLW",
+                        Self::PhPam => "PH-PAM",
+                        Self::PhPan => "PH-PAN",
+                        Self::PhQue => "PH-QUE",
+                        Self::PhQui => "PH-QUI",
+                        Self::PhRiz => "PH-RIZ",
+                        Self::PhRom => "PH-ROM",
+                        Self::PhWsa => "PH-WSA",
+                        Self::PhSar => "PH-SAR",
+                        Self::PhSig => "PH-SIG",
+                        Self::PhSor => "PH-SOR",
+                        Self::PhSco => "PH-SCO",
+                        Self::PhSle => "PH-SLE",
+                        Self::PhSuk => "PH-SUK",
+                        Self::PhSlu => "PH-SLU",
+                        Self::PhSun => "PH-SUN",
+                        Self::PhSur => "PH-SUR",
+                        Self::PhTar => "PH-TAR",
+                        Self::PhTaw => "PH-TAW",
+                        Self::PhZmb => "PH-ZMB",
+                        Self::PhZan => "PH-ZAN",
+                        Self::PhZas => "PH-ZAS",
+                        Self::PhZsi => "PH-ZSI",
+                        Self::Pt20 => "PT-20",
+                        Self::Pt01 => "PT-01",
+                        Self::Pt02 => "PT-02",
+                        Self::Pt03 => "PT-03",
+                        Self::Pt04 => "PT-04",
+                        Self::Pt05 => "PT-05",
+                        Self::Pt06 => "PT-06",
+                        Self::Pt07 => "PT-07",
+                        Self::Pt08 => "PT-08",
+                        Self::Pt09 => "PT-09",
+                        Self::Pt10 => "PT-10",
+                        Self::Pt11 => "PT-11",
+                        Self::Pt30 => "PT-30",
+                        Self::Pt12 => "PT-12",
+                        Self::Pt13 => "PT-13",
+                        Self::Pt14 => "PT-14",
+                        Self::Pt15 => "PT-15",
+                        Self::Pt16 => "PT-16",
+                        Self::Pt17 => "PT-17",
+                        Self::Pt18 => "PT-18",
+                        Self::Bh => "BH",
+                        Self::Bv => "BV",
+                        Self::B => "B",
+                        Self::Cj => "CJ",
+                        Self::Cv => "CV",
+                        Self::Db => "DB",
+                        Self::Dj => "DJ",
+                        Self::Gl => "GL",
+                        Self::Hd => "HD",
+                        Self::If => "IF",
+                        Self::Mm => "MM",
+                        Self::Ph => "PH",
+                        Self::Sm => "SM",
+                        Self::Sb => "SB",
+                        Self::Tm => "TM",
+                        Self::Tl => "TL",
+                        Self::Vl => "VL",
+                        Self::Vn => "VN",
+                        Self::Kr26 => "KR-26",
+                        Self::Kr43 => "KR-43",
+                        Self::Kr44 => "KR-44",
+                        Self::Kr27 => "KR-27",
+                        Self::Kr30 => "KR-30",
+                        Self::Kr42 => "KR-42",
+                        Self::Kr29 => "KR-29",
+                        Self::Kr47 => "KR-47",
+                        Self::Kr41 => "KR-41",
+                        Self::Kr48 => "KR-48",
+                        Self::Kr28 => "KR-28",
+                        Self::Kr49 => "KR-49",
+                        Self::Kr45 => "KR-45",
+                        Self::Kr46 => "KR-46",
+                        Self::Kr50 => "KR-50",
+                        Self::Kr11 => "KR-11",
+                        Self::Kr31 => "KR-31",
+                        Self::C => "C",
+                        Self::A => "A",
+                        Self::O => "O",
+                        Self::Pm => "PM",
+                        Self::Bu => "BU",
+                        Self::S => "S",
+                        Self::Cu => "CU",
+                        Self::Gi => "GI",
+                        Self::H => "H",
+                        Self::Hu => "HU",
+                        Self::J => "J",
+                        Self::Gc => "GC",
+                        Self::L => "L",
+                        Self::M => "M",
+                        Self::Mu => "MU",
+                        Self::P => "P",
+                        Self::Sg => "SG",
+                        Self::T => "T",
+                        Self::V => "V",
+                        Self::Za => "ZA",
+                        Self::Z => "Z",
+                        Self::Aj => "AJ",
+                        Self::Du => "DU",
+                        Self::Fu => "FU",
+                        Self::Rk => "RK",
+                        Self::Sh => "SH",
+                        Self::Uq => "UQ",
+                        Self::Bfp => "BFP",
+                        Self::Eng => "ENG",
+                        Self::Nir => "NIR",
+                        Self::Sct => "SCT",
+                        Self::Wls => "WLS",
+                        Self::Fs => "FS",
+                        Self::Fd => "FD",
+                        Self::Rv => "RV",
+                        Self::Tt => "TT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoCode {
@@ -14321,11 +15188,9 @@ pub mod types {
         }
     }
     ///`ShippingZoneCountryStateDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingZoneCountryStateDtoResponse {
         ///State code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub code: ::std::option::Option<ShippingZoneCountryStateDtoResponseCode>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDtoResponse {
@@ -14379,1173 +15244,614 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingZoneCountryStateDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.code));
+            let mut state = serializer
+                .serialize_struct("ShippingZoneCountryStateDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.code) {
+                state.serialize_field("code", &self.code)?;
+            }
+            state.end()
+        }
+    }
     ///State code
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingZoneCountryStateDtoResponseCode {
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "AK")]
         Ak,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AA")]
         Aa,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "AP")]
         Ap,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "CT")]
         Ct,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "DC")]
         Dc,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "FL")]
         Fl,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "HI")]
         Hi,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "IA")]
         Ia,
-        #[serde(rename = "KS")]
         Ks,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MI")]
         Mi,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NV")]
         Nv,
-        #[serde(rename = "NH")]
         Nh,
-        #[serde(rename = "NJ")]
         Nj,
-        #[serde(rename = "NM")]
         Nm,
-        #[serde(rename = "NY")]
         Ny,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "ND")]
         Nd,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "OH")]
         Oh,
-        #[serde(rename = "OK")]
         Ok,
-        #[serde(rename = "OR")]
         Or,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "RI")]
         Ri,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TX")]
         Tx,
-        #[serde(rename = "UT")]
         Ut,
-        #[serde(rename = "VT")]
         Vt,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "WA")]
         Wa,
-        #[serde(rename = "WV")]
         Wv,
-        #[serde(rename = "WI")]
         Wi,
-        #[serde(rename = "WY")]
         Wy,
-        #[serde(rename = "AB")]
         Ab,
-        #[serde(rename = "BC")]
         Bc,
-        #[serde(rename = "MB")]
         Mb,
-        #[serde(rename = "NB")]
         Nb,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "NT")]
         Nt,
-        #[serde(rename = "NS")]
         Ns,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "ON")]
         On,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "QC")]
         Qc,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "CB")]
         Cb,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "JY")]
         Jy,
-        #[serde(rename = "LP")]
         Lp,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "NQ")]
         Nq,
-        #[serde(rename = "RN")]
         Rn,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SF")]
         Sf,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "ACT")]
         Act,
-        #[serde(rename = "NSW")]
         Nsw,
-        #[serde(rename = "QLD")]
         Qld,
-        #[serde(rename = "TAS")]
         Tas,
-        #[serde(rename = "VIC")]
         Vic,
-        #[serde(rename = "AC")]
         Ac,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "CE")]
         Ce,
-        #[serde(rename = "DF")]
         Df,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "GO")]
         Go,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "PB")]
         Pb,
-        #[serde(rename = "PI")]
         Pi,
-        #[serde(rename = "RJ")]
         Rj,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RR")]
         Rr,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SP")]
         Sp,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LL")]
         Ll,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "RM")]
         Rm,
-        #[serde(rename = "TA")]
         Ta,
-        #[serde(rename = "VS")]
         Vs,
-        #[serde(rename = "AMA")]
         Ama,
-        #[serde(rename = "ANT")]
         Ant,
-        #[serde(rename = "ARA")]
         Ara,
-        #[serde(rename = "ATL")]
         Atl,
-        #[serde(rename = "BOL")]
         Bol,
-        #[serde(rename = "BOY")]
         Boy,
-        #[serde(rename = "CAL")]
         Cal,
-        #[serde(rename = "CAQ")]
         Caq,
-        #[serde(rename = "CAS")]
         Cas,
-        #[serde(rename = "CAU")]
         Cau,
-        #[serde(rename = "CES")]
         Ces,
-        #[serde(rename = "CHO")]
         Cho,
-        #[serde(rename = "CUN")]
         Cun,
-        #[serde(rename = "COR")]
         Cor,
-        #[serde(rename = "GUA")]
         Gua,
-        #[serde(rename = "GUV")]
         Guv,
-        #[serde(rename = "HUI")]
         Hui,
-        #[serde(rename = "LAG")]
         Lag,
-        #[serde(rename = "MAG")]
         Mag,
-        #[serde(rename = "MET")]
         Met,
-        #[serde(rename = "NAR")]
         Nar,
-        #[serde(rename = "NSA")]
         Nsa,
-        #[serde(rename = "PUT")]
         Put,
-        #[serde(rename = "QUI")]
         Qui,
-        #[serde(rename = "RIS")]
         Ris,
-        #[serde(rename = "SAP")]
         Sap,
-        #[serde(rename = "SAN")]
         San,
-        #[serde(rename = "SUC")]
         Suc,
-        #[serde(rename = "TOL")]
         Tol,
-        #[serde(rename = "VAC")]
         Vac,
-        #[serde(rename = "VAU")]
         Vau,
-        #[serde(rename = "VID")]
         Vid,
-        #[serde(rename = "CR-A")]
         CrA,
-        #[serde(rename = "CR-C")]
         CrC,
-        #[serde(rename = "CR-G")]
         CrG,
-        #[serde(rename = "CR-H")]
         CrH,
-        #[serde(rename = "CR-L")]
         CrL,
-        #[serde(rename = "CR-P")]
         CrP,
-        #[serde(rename = "CR-SJ")]
         CrSj,
-        #[serde(rename = "GT-16")]
         Gt16,
-        #[serde(rename = "GT-15")]
         Gt15,
-        #[serde(rename = "GT-04")]
         Gt04,
-        #[serde(rename = "GT-20")]
         Gt20,
-        #[serde(rename = "GT-02")]
         Gt02,
-        #[serde(rename = "GT-05")]
         Gt05,
-        #[serde(rename = "GT-01")]
         Gt01,
-        #[serde(rename = "GT-13")]
         Gt13,
-        #[serde(rename = "GT-18")]
         Gt18,
-        #[serde(rename = "GT-21")]
         Gt21,
-        #[serde(rename = "GT-22")]
         Gt22,
-        #[serde(rename = "GT-17")]
         Gt17,
-        #[serde(rename = "GT-09")]
         Gt09,
-        #[serde(rename = "GT-14")]
         Gt14,
-        #[serde(rename = "GT-11")]
         Gt11,
-        #[serde(rename = "GT-03")]
         Gt03,
-        #[serde(rename = "GT-12")]
         Gt12,
-        #[serde(rename = "GT-06")]
         Gt06,
-        #[serde(rename = "GT-07")]
         Gt07,
-        #[serde(rename = "GT-10")]
         Gt10,
-        #[serde(rename = "GT-08")]
         Gt08,
-        #[serde(rename = "GT-19")]
         Gt19,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "KL")]
         Kl,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "DN")]
         Dn,
-        #[serde(rename = "DD")]
         Dd,
-        #[serde(rename = "DL")]
         Dl,
-        #[serde(rename = "GJ")]
         Gj,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "HP")]
         Hp,
-        #[serde(rename = "JK")]
         Jk,
-        #[serde(rename = "JH")]
         Jh,
-        #[serde(rename = "KA")]
         Ka,
-        #[serde(rename = "LD")]
         Ld,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "TS")]
         Ts,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "UP")]
         Up,
-        #[serde(rename = "UK")]
         Uk,
-        #[serde(rename = "WB")]
         Wb,
-        #[serde(rename = "CW")]
         Cw,
         D,
         G,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KK")]
         Kk,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LM")]
         Lm,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "LH")]
         Lh,
-        #[serde(rename = "OY")]
         Oy,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "WD")]
         Wd,
-        #[serde(rename = "WH")]
         Wh,
-        #[serde(rename = "WX")]
         Wx,
-        #[serde(rename = "WW")]
         Ww,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AV")]
         Av,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BL")]
         Bl,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "CS")]
         Cs,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "EN")]
         En,
-        #[serde(rename = "FE")]
         Fe,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FG")]
         Fg,
-        #[serde(rename = "FC")]
         Fc,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LE")]
         Le,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "LO")]
         Lo,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OG")]
         Og,
-        #[serde(rename = "OT")]
         Ot,
-        #[serde(rename = "PD")]
         Pd,
-        #[serde(rename = "PV")]
         Pv,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PU")]
         Pu,
-        #[serde(rename = "PC")]
         Pc,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PZ")]
         Pz,
-        #[serde(rename = "PO")]
         Po,
-        #[serde(rename = "RG")]
         Rg,
-        #[serde(rename = "RA")]
         Ra,
-        #[serde(rename = "RC")]
         Rc,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "SS")]
         Ss,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "TE")]
         Te,
-        #[serde(rename = "TP")]
         Tp,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UD")]
         Ud,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VB")]
         Vb,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "VR")]
         Vr,
-        #[serde(rename = "VV")]
         Vv,
-        #[serde(rename = "JP-23")]
         Jp23,
-        #[serde(rename = "JP-05")]
         Jp05,
-        #[serde(rename = "JP-02")]
         Jp02,
-        #[serde(rename = "JP-12")]
         Jp12,
-        #[serde(rename = "JP-38")]
         Jp38,
-        #[serde(rename = "JP-18")]
         Jp18,
-        #[serde(rename = "JP-40")]
         Jp40,
-        #[serde(rename = "JP-07")]
         Jp07,
-        #[serde(rename = "JP-21")]
         Jp21,
-        #[serde(rename = "JP-10")]
         Jp10,
-        #[serde(rename = "JP-34")]
         Jp34,
-        #[serde(rename = "JP-01")]
         Jp01,
-        #[serde(rename = "JP-28")]
         Jp28,
-        #[serde(rename = "JP-08")]
         Jp08,
-        #[serde(rename = "JP-17")]
         Jp17,
-        #[serde(rename = "JP-03")]
         Jp03,
-        #[serde(rename = "JP-37")]
         Jp37,
-        #[serde(rename = "JP-46")]
         Jp46,
-        #[serde(rename = "JP-14")]
         Jp14,
-        #[serde(rename = "JP-39")]
         Jp39,
-        #[serde(rename = "JP-43")]
         Jp43,
-        #[serde(rename = "JP-26")]
         Jp26,
-        #[serde(rename = "JP-24")]
         Jp24,
-        #[serde(rename = "JP-04")]
         Jp04,
-        #[serde(rename = "JP-45")]
         Jp45,
-        #[serde(rename = "JP-20")]
         Jp20,
-        #[serde(rename = "JP-42")]
         Jp42,
-        #[serde(rename = "JP-29")]
         Jp29,
-        #[serde(rename = "JP-15")]
         Jp15,
-        #[serde(rename = "JP-44")]
         Jp44,
-        #[serde(rename = "JP-33")]
         Jp33,
-        #[serde(rename = "JP-47")]
         Jp47,
-        #[serde(rename = "JP-27")]
         Jp27,
-        #[serde(rename = "JP-41")]
         Jp41,
-        #[serde(rename = "JP-11")]
         Jp11,
-        #[serde(rename = "JP-25")]
         Jp25,
-        #[serde(rename = "JP-32")]
         Jp32,
-        #[serde(rename = "JP-22")]
         Jp22,
-        #[serde(rename = "JP-09")]
         Jp09,
-        #[serde(rename = "JP-36")]
         Jp36,
-        #[serde(rename = "JP-13")]
         Jp13,
-        #[serde(rename = "JP-31")]
         Jp31,
-        #[serde(rename = "JP-16")]
         Jp16,
-        #[serde(rename = "JP-30")]
         Jp30,
-        #[serde(rename = "JP-06")]
         Jp06,
-        #[serde(rename = "JP-35")]
         Jp35,
-        #[serde(rename = "JP-19")]
         Jp19,
-        #[serde(rename = "JHR")]
         Jhr,
-        #[serde(rename = "KDH")]
         Kdh,
-        #[serde(rename = "KTN")]
         Ktn,
-        #[serde(rename = "KUL")]
         Kul,
-        #[serde(rename = "LBN")]
         Lbn,
-        #[serde(rename = "MLK")]
         Mlk,
-        #[serde(rename = "NSN")]
         Nsn,
-        #[serde(rename = "PHG")]
         Phg,
-        #[serde(rename = "PNG")]
         Png,
-        #[serde(rename = "PRK")]
         Prk,
-        #[serde(rename = "PLS")]
         Pls,
-        #[serde(rename = "PJY")]
         Pjy,
-        #[serde(rename = "SBH")]
         Sbh,
-        #[serde(rename = "SWK")]
         Swk,
-        #[serde(rename = "SGR")]
         Sgr,
-        #[serde(rename = "TRG")]
         Trg,
-        #[serde(rename = "AGU")]
         Agu,
-        #[serde(rename = "BCN")]
         Bcn,
-        #[serde(rename = "BCS")]
         Bcs,
-        #[serde(rename = "CAM")]
         Cam,
-        #[serde(rename = "CHP")]
         Chp,
-        #[serde(rename = "CHH")]
         Chh,
-        #[serde(rename = "CMX")]
         Cmx,
-        #[serde(rename = "COA")]
         Coa,
-        #[serde(rename = "COL")]
         Col,
-        #[serde(rename = "DUR")]
         Dur,
-        #[serde(rename = "GRO")]
         Gro,
-        #[serde(rename = "HID")]
         Hid,
-        #[serde(rename = "JAL")]
         Jal,
-        #[serde(rename = "MIC")]
         Mic,
-        #[serde(rename = "MOR")]
         Mor,
-        #[serde(rename = "MEX")]
         Mex,
-        #[serde(rename = "NAY")]
         Nay,
-        #[serde(rename = "NLE")]
         Nle,
-        #[serde(rename = "OAX")]
         Oax,
-        #[serde(rename = "PUE")]
         Pue,
-        #[serde(rename = "QUE")]
         Que,
-        #[serde(rename = "ROO")]
         Roo,
-        #[serde(rename = "SLP")]
         Slp,
-        #[serde(rename = "SIN")]
         Sin,
-        #[serde(rename = "SON")]
         Son,
-        #[serde(rename = "TAB")]
         Tab,
-        #[serde(rename = "TAM")]
         Tam,
-        #[serde(rename = "TLA")]
         Tla,
-        #[serde(rename = "VER")]
         Ver,
-        #[serde(rename = "YUC")]
         Yuc,
-        #[serde(rename = "ZAC")]
         Zac,
-        #[serde(rename = "AUK")]
         Auk,
-        #[serde(rename = "BOP")]
         Bop,
-        #[serde(rename = "CAN")]
         Can,
-        #[serde(rename = "CIT")]
         Cit,
-        #[serde(rename = "GIS")]
         Gis,
-        #[serde(rename = "HKB")]
         Hkb,
-        #[serde(rename = "MWT")]
         Mwt,
-        #[serde(rename = "MBH")]
         Mbh,
-        #[serde(rename = "NTL")]
         Ntl,
-        #[serde(rename = "OTA")]
         Ota,
-        #[serde(rename = "STL")]
         Stl,
-        #[serde(rename = "TKI")]
         Tki,
-        #[serde(rename = "WKO")]
         Wko,
-        #[serde(rename = "WGN")]
         Wgn,
-        #[serde(rename = "WTC")]
         Wtc,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "ANC")]
         Anc,
-        #[serde(rename = "APU")]
         Apu,
-        #[serde(rename = "ARE")]
         Are,
-        #[serde(rename = "AYA")]
         Aya,
-        #[serde(rename = "CAJ")]
         Caj,
-        #[serde(rename = "CUS")]
         Cus,
-        #[serde(rename = "HUV")]
         Huv,
-        #[serde(rename = "HUC")]
         Huc,
-        #[serde(rename = "ICA")]
         Ica,
-        #[serde(rename = "JUN")]
         Jun,
-        #[serde(rename = "LAL")]
         Lal,
-        #[serde(rename = "LAM")]
         Lam,
-        #[serde(rename = "LIM")]
         Lim,
-        #[serde(rename = "LOR")]
         Lor,
-        #[serde(rename = "MDD")]
         Mdd,
-        #[serde(rename = "MOQ")]
         Moq,
-        #[serde(rename = "PAS")]
         Pas,
-        #[serde(rename = "PIU")]
         Piu,
-        #[serde(rename = "PUN")]
         Pun,
-        #[serde(rename = "SAM")]
         Sam,
-        #[serde(rename = "TAC")]
         Tac,
-        #[serde(rename = "TUM")]
         Tum,
-        #[serde(rename = "UCA")]
         Uca,
-        #[serde(rename = "PH-ABR")]
         PhAbr,
-        #[serde(rename = "PH-AGN")]
         PhAgn,
-        #[serde(rename = "PH-AGS")]
         PhAgs,
-        #[serde(rename = "PH-AKL")]
         PhAkl,
-        #[serde(rename = "PH-ALB")]
         PhAlb,
-        #[serde(rename = "PH-ANT")]
         PhAnt,
-        #[serde(rename = "PH-APA")]
         PhApa,
-        #[serde(rename = "PH-AUR")]
         PhAur,
-        #[serde(rename = "PH-BAS")]
         PhBas,
-        #[serde(rename = "PH-BAN")]
         PhBan,
-        #[serde(rename = "PH-BTN")]
         PhBtn,
-        #[serde(rename = "PH-BTG")]
         PhBtg,
-        #[serde(rename = "PH-BEN")]
         PhBen,
-        #[serde(rename = "PH-BIL")]
         PhBil,
-        #[serde(rename = "PH-BOH")]
         PhBoh,
-        #[serde(rename = "PH-BUK")]
         PhBuk,
-        #[serde(rename = "PH-BUL")]
         PhBul,
-        #[serde(rename = "PH-CAG")]
         PhCag,
-        #[serde(rename = "PH-CAN")]
         PhCan,
-        #[serde(rename = "PH-CAS")]
         PhCas,
-        #[serde(rename = "PH-CAM")]
         PhCam,
-        #[serde(rename = "PH-CAP")]
         PhCap,
-        #[serde(rename = "PH-CAT")]
         PhCat,
-        #[serde(rename = "PH-CAV")]
         PhCav,
-        #[serde(rename = "PH-CEB")]
         PhCeb,
-        #[serde(rename = "PH-NCO")]
         PhNco,
-        #[serde(rename = "PH-DAO")]
         PhDao,
-        #[serde(rename = "PH-DAV")]
         PhDav,
-        #[serde(rename = "PH-DAS")]
         PhDas,
-        #[serde(rename = "PH-EAS")]
         PhEas,
-        #[serde(rename = "PH-GUI")]
         PhGui,
-        #[serde(rename = "PH-IFU")]
         PhIfu,
-        #[serde(rename = "PH-ILN")]
         PhIln,
-        #[serde(rename = "PH-ILS")]
         PhIls,
-        #[serde(rename = "PH-ILI")]
         PhIli,
-        #[serde(rename = "PH-ISA")]
         PhIsa,
-        #[serde(rename = "PH-KAL")]
         PhKal,
-        #[serde(rename = "PH-LUN")]
         PhLun,
-        #[serde(rename = "PH-LAG")]
         PhLag,
-        #[serde(rename = "PH-LAN")]
         PhLan,
-        #[serde(rename = "PH-LAS")]
         PhLas,
-        #[serde(rename = "PH-LEY")]
         PhLey,
-        #[serde(rename = "PH-MAG")]
         PhMag,
-        #[serde(rename = "PH-MAD")]
         PhMad,
-        #[serde(rename = "PH-MAS")]
         PhMas,
-        #[serde(rename = "PH-00")]
         Ph00,
-        #[serde(rename = "PH-MSC")]
         PhMsc,
-        #[serde(rename = "PH-MSR")]
         PhMsr,
-        #[serde(rename = "PH-MOU")]
         PhMou,
-        #[serde(rename = "PH-NEC")]
         PhNec,
-        #[serde(rename = "PH-NER")]
         PhNer,
-        #[serde(rename = "PH-NSA")]
         PhNsa,
-        #[serde(rename = "PH-NUE")]
         PhNue,
-        #[serde(rename = "PH-NUV")]
         PhNuv,
-        #[serde(rename = "PH-MDC")]
         PhMdc,
-        #[serde(rename = "PH-MDR")]
         PhMdr,
-        #[serde(rename = "PH-PLW")]
         PhPlw,
-        #[serde(rename = "PH-PAM")]
         PhPam,
-        #[serde(rename = "PH-PAN")]
         PhPan,
-        #[serde(rename = "PH-QUE")]
         PhQue,
-        #[serde(rename = "PH-QUI")]
         PhQui,
-        #[serde(rename = "PH-RIZ")]
         PhRiz,
-        #[serde(rename = "PH-ROM")]
         PhRom,
-        #[serde(rename = "PH-WSA")]
         PhWsa,
-        #[serde(rename = "PH-SAR")]
         PhSar,
-        #[serde(rename = "PH-SIG")]
         PhSig,
-        #[serde(rename = "PH-SOR")]
         PhSor,
-        #[serde(rename = "PH-SCO")]
         PhSco,
-        #[serde(rename = "PH-SLE")]
         PhSle,
-        #[serde(rename = "PH-SUK")]
         PhSuk,
-        #[serde(rename = "PH-SLU")]
         PhSlu,
-        #[serde(rename = "PH-SUN")]
         PhSun,
-        #[serde(rename = "PH-SUR")]
         PhSur,
-        #[serde(rename = "PH-TAR")]
         PhTar,
-        #[serde(rename = "PH-TAW")]
         PhTaw,
-        #[serde(rename = "PH-ZMB")]
         PhZmb,
-        #[serde(rename = "PH-ZAN")]
         PhZan,
-        #[serde(rename = "PH-ZAS")]
         PhZas,
-        #[serde(rename = "PH-ZSI")]
         PhZsi,
-        #[serde(rename = "PT-20")]
         Pt20,
-        #[serde(rename = "PT-01")]
         Pt01,
-        #[serde(rename = "PT-02")]
         Pt02,
-        #[serde(rename = "PT-03")]
         Pt03,
-        #[serde(rename = "PT-04")]
         Pt04,
-        #[serde(rename = "PT-05")]
         Pt05,
-        #[serde(rename = "PT-06")]
         Pt06,
-        #[serde(rename = "PT-07")]
         Pt07,
-        #[serde(rename = "PT-08")]
         Pt08,
-        #[serde(rename = "PT-09")]
         Pt09,
-        #[serde(rename = "PT-10")]
         Pt10,
-        #[serde(rename = "PT-11")]
         Pt11,
-        #[serde(rename = "PT-30")]
         Pt30,
-        #[serde(rename = "PT-12")]
         Pt12,
-        #[serde(rename = "PT-13")]
         Pt13,
-        #[serde(rename = "PT-14")]
         Pt14,
-        #[serde(rename = "PT-15")]
         Pt15,
-        #[serde(rename = "PT-16")]
         Pt16,
-        #[serde(rename = "PT-17")]
         Pt17,
-        #[serde(rename = "PT-18")]
         Pt18,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BV")]
         Bv,
         B,
-        #[serde(rename = "CJ")]
         Cj,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "DB")]
         Db,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "HD")]
         Hd,
-        #[serde(rename = "IF")]
         If,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "VL")]
         Vl,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "KR-26")]
         Kr26,
-        #[serde(rename = "KR-43")]
         Kr43,
-        #[serde(rename = "KR-44")]
         Kr44,
-        #[serde(rename = "KR-27")]
         Kr27,
-        #[serde(rename = "KR-30")]
         Kr30,
-        #[serde(rename = "KR-42")]
         Kr42,
-        #[serde(rename = "KR-29")]
         Kr29,
-        #[serde(rename = "KR-47")]
         Kr47,
-        #[serde(rename = "KR-41")]
         Kr41,
-        #[serde(rename = "KR-48")]
         Kr48,
-        #[serde(rename = "KR-28")]
         Kr28,
-        #[serde(rename = "KR-49")]
         Kr49,
-        #[serde(rename = "KR-45")]
         Kr45,
-        #[serde(rename = "KR-46")]
         Kr46,
-        #[serde(rename = "KR-50")]
         Kr50,
-        #[serde(rename = "KR-11")]
         Kr11,
-        #[serde(rename = "KR-31")]
         Kr31,
         C,
         A,
         O,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "BU")]
         Bu,
         S,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "GI")]
         Gi,
         H,
-        #[serde(rename = "HU")]
         Hu,
         J,
-        #[serde(rename = "GC")]
         Gc,
         L,
         M,
-        #[serde(rename = "MU")]
         Mu,
         P,
-        #[serde(rename = "SG")]
         Sg,
         T,
         V,
-        #[serde(rename = "ZA")]
         Za,
         Z,
-        #[serde(rename = "AJ")]
         Aj,
-        #[serde(rename = "DU")]
         Du,
-        #[serde(rename = "FU")]
         Fu,
-        #[serde(rename = "RK")]
         Rk,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "UQ")]
         Uq,
-        #[serde(rename = "BFP")]
         Bfp,
-        #[serde(rename = "ENG")]
         Eng,
-        #[serde(rename = "NIR")]
         Nir,
-        #[serde(rename = "SCT")]
         Sct,
-        #[serde(rename = "WLS")]
         Wls,
-        #[serde(rename = "FS")]
         Fs,
-        #[serde(rename = "FD")]
         Fd,
-        #[serde(rename = "RV")]
         Rv,
-        #[serde(rename = "TT")]
         Tt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingZoneCountryStateDtoResponseCode {
@@ -16148,6 +16454,607 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ShippingZoneCountryStateDtoResponseCode {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Al => "AL",
+                        Self::Ak => "AK",
+                        Self::As => "AS",
+                        Self::Az => "AZ",
+                        Self::Ar => "AR",
+                        Self::Aa => "AA",
+                        Self::Ae => "AE",
+                        Self::Ap => "AP",
+                        Self::Ca => "CA",
+                        Self::Co => "CO",
+                        Self::Ct => "CT",
+                        Self::De => "DE",
+                        Self::Dc => "DC",
+                        Self::Fm => "FM",
+                        Self::Fl => "FL",
+                        Self::Ga => "GA",
+                        Self::Gu => "GU",
+                        Self::Hi => "HI",
+                        Self::Id => "ID",
+                        Self::Il => "IL",
+                        Self::In => "IN",
+                        Self::Ia => "IA",
+                        Self::Ks => "KS",
+                        Self::Ky => "KY",
+                        Self::La => "LA",
+                        Self::Me => "ME",
+                        Self::Mh => "MH",
+                        Self::Md => "MD",
+                        Self::Ma => "MA",
+                        Self::Mi => "MI",
+                        Self::Mn => "MN",
+                        Self::Ms => "MS",
+                        Self::Mo => "MO",
+                        Self::Mt => "MT",
+                        Self::Ne => "NE",
+                        Self::Nv => "NV",
+                        Self::Nh => "NH",
+                        Self::Nj => "NJ",
+                        Self::Nm => "NM",
+                        Self::Ny => "NY",
+                        Self::Nc => "NC",
+                        Self::Nd => "ND",
+                        Self::Mp => "MP",
+                        Self::Oh => "OH",
+                        Self::Ok => "OK",
+                        Self::Or => "OR",
+                        Self::Pw => "PW",
+                        Self::Pa => "PA",
+                        Self::Pr => "PR",
+                        Self::Ri => "RI",
+                        Self::Sc => "SC",
+                        Self::Sd => "SD",
+                        Self::Tn => "TN",
+                        Self::Tx => "TX",
+                        Self::Ut => "UT",
+                        Self::Vt => "VT",
+                        Self::Vi => "VI",
+                        Self::Va => "VA",
+                        Self::Wa => "WA",
+                        Self::Wv => "WV",
+                        Self::Wi => "WI",
+                        Self::Wy => "WY",
+                        Self::Ab => "AB",
+                        Self::Bc => "BC",
+                        Self::Mb => "MB",
+                        Self::Nb => "NB",
+                        Self::Nl => "NL",
+                        Self::Nt => "NT",
+                        Self::Ns => "NS",
+                        Self::Nu => "NU",
+                        Self::On => "ON",
+                        Self::Pe => "PE",
+                        Self::Qc => "QC",
+                        Self::Sk => "SK",
+                        Self::Yt => "YT",
+                        Self::Ba => "BA",
+                        Self::Cc => "CC",
+                        Self::Ch => "CH",
+                        Self::Cb => "CB",
+                        Self::Cn => "CN",
+                        Self::Er => "ER",
+                        Self::Fo => "FO",
+                        Self::Jy => "JY",
+                        Self::Lp => "LP",
+                        Self::Lr => "LR",
+                        Self::Mz => "MZ",
+                        Self::Nq => "NQ",
+                        Self::Rn => "RN",
+                        Self::Sa => "SA",
+                        Self::Sj => "SJ",
+                        Self::Sl => "SL",
+                        Self::Sf => "SF",
+                        Self::Se => "SE",
+                        Self::Tf => "TF",
+                        Self::Tu => "TU",
+                        Self::Act => "ACT",
+                        Self::Nsw => "NSW",
+                        Self::Qld => "QLD",
+                        Self::Tas => "TAS",
+                        Self::Vic => "VIC",
+                        Self::Ac => "AC",
+                        Self::Am => "AM",
+                        Self::Ce => "CE",
+                        Self::Df => "DF",
+                        Self::Es => "ES",
+                        Self::Go => "GO",
+                        Self::Mg => "MG",
+                        Self::Pb => "PB",
+                        Self::Pi => "PI",
+                        Self::Rj => "RJ",
+                        Self::Ro => "RO",
+                        Self::Rr => "RR",
+                        Self::Rs => "RS",
+                        Self::Sp => "SP",
+                        Self::To => "TO",
+                        Self::Ai => "AI",
+                        Self::An => "AN",
+                        Self::At => "AT",
+                        Self::Bi => "BI",
+                        Self::Li => "LI",
+                        Self::Ll => "LL",
+                        Self::Ml => "ML",
+                        Self::Rm => "RM",
+                        Self::Ta => "TA",
+                        Self::Vs => "VS",
+                        Self::Ama => "AMA",
+                        Self::Ant => "ANT",
+                        Self::Ara => "ARA",
+                        Self::Atl => "ATL",
+                        Self::Bol => "BOL",
+                        Self::Boy => "BOY",
+                        Self::Cal => "CAL",
+                        Self::Caq => "CAQ",
+                        Self::Cas => "CAS",
+                        Self::Cau => "CAU",
+                        Self::Ces => "CES",
+                        Self::Cho => "CHO",
+                        Self::Cun => "CUN",
+                        Self::Cor => "COR",
+                        Self::Gua => "GUA",
+                        Self::Guv => "GUV",
+                        Self::Hui => "HUI",
+                        Self::Lag => "LAG",
+                        Self::Mag => "MAG",
+                        Self::Met => "MET",
+                        Self::Nar => "NAR",
+                        Self::Nsa => "NSA",
+                        Self::Put => "PUT",
+                        Self::Qui => "QUI",
+                        Self::Ris => "RIS",
+                        Self::Sap => "SAP",
+                        Self::San => "SAN",
+                        Self::Suc => "SUC",
+                        Self::Tol => "TOL",
+                        Self::Vac => "VAC",
+                        Self::Vau => "VAU",
+                        Self::Vid => "VID",
+                        Self::CrA => "CR-A",
+                        Self::CrC => "CR-C",
+                        Self::CrG => "CR-G",
+                        Self::CrH => "CR-H",
+                        Self::CrL => "CR-L",
+                        Self::CrP => "CR-P",
+                        Self::CrSj => "CR-SJ",
+                        Self::Gt16 => "GT-16",
+                        Self::Gt15 => "GT-15",
+                        Self::Gt04 => "GT-04",
+                        Self::Gt20 => "GT-20",
+                        Self::Gt02 => "GT-02",
+                        Self::Gt05 => "GT-05",
+                        Self::Gt01 => "GT-01",
+                        Self::Gt13 => "GT-13",
+                        Self::Gt18 => "GT-18",
+                        Self::Gt21 => "GT-21",
+                        Self::Gt22 => "GT-22",
+                        Self::Gt17 => "GT-17",
+                        Self::Gt09 => "GT-09",
+                        Self::Gt14 => "GT-14",
+                        Self::Gt11 => "GT-11",
+                        Self::Gt03 => "GT-03",
+                        Self::Gt12 => "GT-12",
+                        Self::Gt06 => "GT-06",
+                        Self::Gt07 => "GT-07",
+                        Self::Gt10 => "GT-10",
+                        Self::Gt08 => "GT-08",
+                        Self::Gt19 => "GT-19",
+                        Self::Hk => "HK",
+                        Self::Kl => "KL",
+                        Self::Br => "BR",
+                        Self::Cg => "CG",
+                        Self::Dn => "DN",
+                        Self::Dd => "DD",
+                        Self::Dl => "DL",
+                        Self::Gj => "GJ",
+                        Self::Hr => "HR",
+                        Self::Hp => "HP",
+                        Self::Jk => "JK",
+                        Self::Jh => "JH",
+                        Self::Ka => "KA",
+                        Self::Ld => "LD",
+                        Self::Py => "PY",
+                        Self::Ts => "TS",
+                        Self::Tr => "TR",
+                        Self::Up => "UP",
+                        Self::Uk => "UK",
+                        Self::Wb => "WB",
+                        Self::Cw => "CW",
+                        Self::D => "D",
+                        Self::G => "G",
+                        Self::Ke => "KE",
+                        Self::Kk => "KK",
+                        Self::Ls => "LS",
+                        Self::Lm => "LM",
+                        Self::Lk => "LK",
+                        Self::Lh => "LH",
+                        Self::Oy => "OY",
+                        Self::So => "SO",
+                        Self::Wd => "WD",
+                        Self::Wh => "WH",
+                        Self::Wx => "WX",
+                        Self::Ww => "WW",
+                        Self::Ag => "AG",
+                        Self::Ao => "AO",
+                        Self::Av => "AV",
+                        Self::Bt => "BT",
+                        Self::Bl => "BL",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bo => "BO",
+                        Self::Bz => "BZ",
+                        Self::Bs => "BS",
+                        Self::Cl => "CL",
+                        Self::Ci => "CI",
+                        Self::Cz => "CZ",
+                        Self::Cs => "CS",
+                        Self::Cr => "CR",
+                        Self::Kr => "KR",
+                        Self::En => "EN",
+                        Self::Fe => "FE",
+                        Self::Fi => "FI",
+                        Self::Fg => "FG",
+                        Self::Fc => "FC",
+                        Self::Fr => "FR",
+                        Self::Ge => "GE",
+                        Self::Gr => "GR",
+                        Self::Im => "IM",
+                        Self::Is => "IS",
+                        Self::Aq => "AQ",
+                        Self::Lt => "LT",
+                        Self::Le => "LE",
+                        Self::Lc => "LC",
+                        Self::Lo => "LO",
+                        Self::Lu => "LU",
+                        Self::Mc => "MC",
+                        Self::Na => "NA",
+                        Self::No => "NO",
+                        Self::Og => "OG",
+                        Self::Ot => "OT",
+                        Self::Pd => "PD",
+                        Self::Pv => "PV",
+                        Self::Pg => "PG",
+                        Self::Pu => "PU",
+                        Self::Pc => "PC",
+                        Self::Pt => "PT",
+                        Self::Pn => "PN",
+                        Self::Pz => "PZ",
+                        Self::Po => "PO",
+                        Self::Rg => "RG",
+                        Self::Ra => "RA",
+                        Self::Rc => "RC",
+                        Self::Re => "RE",
+                        Self::Ss => "SS",
+                        Self::Sv => "SV",
+                        Self::Si => "SI",
+                        Self::Sr => "SR",
+                        Self::Te => "TE",
+                        Self::Tp => "TP",
+                        Self::Tv => "TV",
+                        Self::Ud => "UD",
+                        Self::Ve => "VE",
+                        Self::Vb => "VB",
+                        Self::Vc => "VC",
+                        Self::Vr => "VR",
+                        Self::Vv => "VV",
+                        Self::Jp23 => "JP-23",
+                        Self::Jp05 => "JP-05",
+                        Self::Jp02 => "JP-02",
+                        Self::Jp12 => "JP-12",
+                        Self::Jp38 => "JP-38",
+                        Self::Jp18 => "JP-18",
+                        Self::Jp40 => "JP-40",
+                        Self::Jp07 => "JP-07",
+                        Self::Jp21 => "JP-21",
+                        Self::Jp10 => "JP-10",
+                        Self::Jp34 => "JP-34",
+                        Self::Jp01 => "JP-01",
+                        Self::Jp28 => "JP-28",
+                        Self::Jp08 => "JP-08",
+                        Self::Jp17 => "JP-17",
+                        Self::Jp03 => "JP-03",
+                        Self::Jp37 => "JP-37",
+                        Self::Jp46 => "JP-46",
+                        Self::Jp14 => "JP-14",
+                        Self::Jp39 => "JP-39",
+                        Self::Jp43 => "JP-43",
+                        Self::Jp26 => "JP-26",
+                        Self::Jp24 => "JP-24",
+                        Self::Jp04 => "JP-04",
+                        Self::Jp45 => "JP-45",
+                        Self::Jp20 => "JP-20",
+                        Self::Jp42 => "JP-42",
+                        Self::Jp29 => "JP-29",
+                        Self::Jp15 => "JP-15",
+                        Self::Jp44 => "JP-44",
+                        Self::Jp33 => "JP-33",
+                        Self::Jp47 => "JP-47",
+                        Self::Jp27 => "JP-27",
+                        Self::Jp41 => "JP-41",
+                        Self::Jp11 => "JP-11",
+                        Self::Jp25 => "JP-25",
+                        Self::Jp32 => "JP-32",
+                        Self::Jp22 => "JP-22",
+                        Self::Jp09 => "JP-09",
+                        Self::Jp36 => "JP-36",
+                        Self::Jp13 => "JP-13",
+                        Self::Jp31 => "JP-31",
+                        Self::Jp16 => "JP-16",
+                        Self::Jp30 => "JP-30",
+                        Self::Jp06 => "JP-06",
+                        Self::Jp35 => "JP-35",
+                        Self::Jp19 => "JP-19",
+                        Self::Jhr => "JHR",
+                        Self::Kdh => "KDH",
+                        Self::Ktn => "KTN",
+                        Self::Kul => "KUL",
+                        Self::Lbn => "LBN",
+                        Self::Mlk => "MLK",
+                        Self::Nsn => "NSN",
+                        Self::Phg => "PHG",
+                        Self::Png => "PNG",
+                        Self::Prk => "PRK",
+                        Self::Pls => "PLS",
+                        Self::Pjy => "PJY",
+                        Self::Sbh => "SBH",
+                        Self::Swk => "SWK",
+                        Self::Sgr => "SGR",
+                        Self::Trg => "TRG",
+                        Self::Agu => "AGU",
+                        Self::Bcn => "BCN",
+                        Self::Bcs => "BCS",
+                        Self::Cam => "CAM",
+                        Self::Chp => "CHP",
+                        Self::Chh => "CHH",
+                        Self::Cmx => "CMX",
+                        Self::Coa => "COA",
+                        Self::Col => "COL",
+                        Self::Dur => "DUR",
+                        Self::Gro => "GRO",
+                        Self::Hid => "HID",
+                        Self::Jal => "JAL",
+                        Self::Mic => "MIC",
+                        Self::Mor => "MOR",
+                        Self::Mex => "MEX",
+                        Self::Nay => "NAY",
+                        Self::Nle => "NLE",
+                        Self::Oax => "OAX",
+                        Self::Pue => "PUE",
+                        Self::Que => "QUE",
+                        Self::Roo => "ROO",
+                        Self::Slp => "SLP",
+                        Self::Sin => "SIN",
+                        Self::Son => "SON",
+                        Self::Tab => "TAB",
+                        Self::Tam => "TAM",
+                        Self::Tla => "TLA",
+                        Self::Ver => "VER",
+                        Self::Yuc => "YUC",
+                        Self::Zac => "ZAC",
+                        Self::Auk => "AUK",
+                        Self::Bop => "BOP",
+                        Self::Can => "CAN",
+                        Self::Cit => "CIT",
+                        Self::Gis => "GIS",
+                        Self::Hkb => "HKB",
+                        Self::Mwt => "MWT",
+                        Self::Mbh => "MBH",
+                        Self::Ntl => "NTL",
+                        Self::Ota => "OTA",
+                        Self::Stl => "STL",
+                        Self::Tki => "TKI",
+                        Self::Wko => "WKO",
+                        Self::Wgn => "WGN",
+                        Self::Wtc => "WTC",
+                        Self::Gb => "GB",
+                        Self::Kp => "KP",
+                        Self::Anc => "ANC",
+                        Self::Apu => "APU",
+                        Self::Are => "ARE",
+                        Self::Aya => "AYA",
+                        Self::Caj => "CAJ",
+                        Self::Cus => "CUS",
+                        Self::Huv => "HUV",
+                        Self::Huc => "HUC",
+                        Self::Ica => "ICA",
+                        Self::Jun => "JUN",
+                        Self::Lal => "LAL",
+                        Self::Lam => "LAM",
+                        Self::Lim => "LIM",
+                        Self::Lor => "LOR",
+                        Self::Mdd => "MDD",
+                        Self::Moq => "MOQ",
+                        Self::Pas => "PAS",
+                        Self::Piu => "PIU",
+                        Self::Pun => "PUN",
+                        Self::Sam => "SAM",
+                        Self::Tac => "TAC",
+                        Self::Tum => "TUM",
+                        Self::Uca => "UCA",
+                        Self::PhAbr => "PH-ABR",
+                        Self::PhAgn => "PH-AGN",
+                        Self::PhAgs => "PH-AGS",
+                        Self::PhAkl => "PH-AKL",
+                        Self::PhAlb => "PH-ALB",
+                        Self::PhAnt => "PH-ANT",
+                        Self::PhApa => "PH-APA",
+                        Self::PhAur => "PH-AUR",
+                        Self::PhBas => "PH-BAS",
+                        Self::PhBan => "PH-BAN",
+                        Self::PhBtn => "PH-BTN",
+                        Self::PhBtg => "PH-BTG",
+                        Self::PhBen => "PH-BEN",
+                        Self::PhBil => "PH-BIL",
+                        Self::PhBoh => "PH-BOH",
+                        Self::PhBuk => "PH-BUK",
+                        Self::PhBul => "PH-BUL",
+                        Self::PhCag => "PH-CAG",
+                        Self::PhCan => "PH-CAN",
+                        Self::PhCas => "PH-CAS",
+                        Self::PhCam => "PH-CAM",
+                        Self::PhCap => "PH-CAP",
+                        Self::PhCat => "PH-CAT",
+                        Self::PhCav => "PH-CAV",
+                        Self::PhCeb => "PH-CEB",
+                        Self::PhNco => "PH-NCO",
+                        Self::PhDao => "PH-DAO",
+                        Self::PhDav => "PH-DAV",
+                        Self::PhDas => "PH-DAS",
+                        Self::PhEas => "PH-EAS",
+                        Self::PhGui => "PH-GUI",
+                        Self::PhIfu => "PH-IFU",
+                        Self::PhIln => "PH-ILN",
+                        Self::PhIls => "PH-ILS",
+                        Self::PhIli => "PH-ILI",
+                        Self::PhIsa => "PH-ISA",
+                        Self::PhKal => "PH-KAL",
+                        Self::PhLun => "PH-LUN",
+                        Self::PhLag => "PH-LAG",
+                        Self::PhLan => "PH-LAN",
+                        Self::PhLas => "PH-LAS",
+                        Self::PhLey => "PH-LEY",
+                        Self::PhMag => "PH-MAG",
+                        Self::PhMad => "PH-MAD",
+                        Self::PhMas => "PH-MAS",
+                        Self::Ph00 => "PH-00",
+                        Self::PhMsc => "PH-MSC",
+                        Self::PhMsr => "PH-MSR",
+                        Self::PhMou => "PH-MOU",
+                        Self::PhNec => "PH-NEC",
+                        Self::PhNer => "PH-NER",
+                        Self::PhNsa => "PH-NSA",
+                        Self::PhNue => "PH-NUE",
+                        Self::PhNuv => "PH-NUV",
+                        Self::PhMdc => "PH-MDC",
+                        Self::PhMdr => "PH-MDR",
+                        Self::PhPlw => "PH-PLW",
+                        Self::PhPam => "PH-PAM",
+                        Self::PhPan => "PH-PAN",
+                        Self::PhQue => "PH-QUE",
+                        Self::PhQui => "PH-QUI",
+                        Self::PhRiz => "PH-RIZ",
+                        Self::PhRom => "PH-ROM",
+                        Self::PhWsa => "PH-WSA",
+                        Self::PhSar => "PH-SAR",
+                        Self::PhSig => "PH-SIG",
+                        Self::PhSor => "PH-SOR",
+                        Self::PhSco => "PH-SCO",
+                        Self::PhSle => "PH-SLE",
+                        Self::PhSuk => "PH-SUK",
+                        Self::PhSlu => "PH-SLU",
+                        Self::PhSun => "PH-SUN",
+                        Self::PhSur => "PH-SUR",
+                        Self::PhTar => "PH-TAR",
+                        Self::PhTaw => "PH-TAW",
+                        Self::PhZmb => "PH-ZMB",
+                        Self::PhZan => "PH-ZAN",
+                        Self::PhZas => "PH-ZAS",
+                        Self::PhZsi => "PH-ZSI",
+                        Self::Pt20 => "PT-20",
+                        Self::Pt01 => "PT-01",
+                        Self::Pt02 => "PT-02",
+                        Self::Pt03 => "PT-03",
+                        Self::Pt04 => "PT-04",
+                        Self::Pt05 => "PT-05",
+                        Self::Pt06 => "PT-06",
+                        Self::Pt07 => "PT-07",
+                        Self::Pt08 => "PT-08",
+                        Self::Pt09 => "PT-09",
+                        Self::Pt10 => "PT-10",
+                        Self::Pt11 => "PT-11",
+                        Self::Pt30 => "PT-30",
+                        Self::Pt12 => "PT-12",
+                        Self::Pt13 => "PT-13",
+                        Self::Pt14 => "PT-14",
+                        Self::Pt15 => "PT-15",
+                        Self::Pt16 => "PT-16",
+                        Self::Pt17 => "PT-17",
+                        Self::Pt18 => "PT-18",
+                        Self::Bh => "BH",
+                        Self::Bv => "BV",
+                        Self::B => "B",
+                        Self::Cj => "CJ",
+                        Self::Cv => "CV",
+                        Self::Db => "DB",
+                        Self::Dj => "DJ",
+                        Self::Gl => "GL",
+                        Self::Hd => "HD",
+                        Self::If => "IF",
+                        Self::Mm => "MM",
+                        Self::Ph => "PH",
+                        Self::Sm => "SM",
+                        Self::Sb => "SB",
+                        Self::Tm => "TM",
+                        Self::Tl => "TL",
+                        Self::Vl => "VL",
+                        Self::Vn => "VN",
+                        Self::Kr26 => "KR-26",
+                        Self::Kr43 => "KR-43",
+                        Self::Kr44 => "KR-44",
+                        Self::Kr27 => "KR-27",
+                        Self::Kr30 => "KR-30",
+                        Self::Kr42 => "KR-42",
+                        Self::Kr29 => "KR-29",
+                        Self::Kr47 => "KR-47",
+                        Self::Kr41 => "KR-41",
+                        Self::Kr48 => "KR-48",
+                        Self::Kr28 => "KR-28",
+                        Self::Kr49 => "KR-49",
+                        Self::Kr45 => "KR-45",
+                        Self::Kr46 => "KR-46",
+                        Self::Kr50 => "KR-50",
+                        Self::Kr11 => "KR-11",
+                        Self::Kr31 => "KR-31",
+                        Self::C => "C",
+                        Self::A => "A",
+                        Self::O => "O",
+                        Self::Pm => "PM",
+                        Self::Bu => "BU",
+                        Self::S => "S",
+                        Self::Cu => "CU",
+                        Self::Gi => "GI",
+                        Self::H => "H",
+                        Self::Hu => "HU",
+                        Self::J => "J",
+                        Self::Gc => "GC",
+                        Self::L => "L",
+                        Self::M => "M",
+                        Self::Mu => "MU",
+                        Self::P => "P",
+                        Self::Sg => "SG",
+                        Self::T => "T",
+                        Self::V => "V",
+                        Self::Za => "ZA",
+                        Self::Z => "Z",
+                        Self::Aj => "AJ",
+                        Self::Du => "DU",
+                        Self::Fu => "FU",
+                        Self::Rk => "RK",
+                        Self::Sh => "SH",
+                        Self::Uq => "UQ",
+                        Self::Bfp => "BFP",
+                        Self::Eng => "ENG",
+                        Self::Nir => "NIR",
+                        Self::Sct => "SCT",
+                        Self::Wls => "WLS",
+                        Self::Fs => "FS",
+                        Self::Fd => "FD",
+                        Self::Rv => "RV",
+                        Self::Tt => "TT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoResponseCode {
@@ -17361,55 +18268,24 @@ pub mod types {
         }
     }
     ///`ShippingZoneSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ShippingZoneSchema {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<ShippingZoneSchemaAltType>,
         ///List of countries that are available
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub countries: ::std::option::Option<
             ::std::vec::Vec<ShippingZoneCountryDtoResponse>,
         >,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the product.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Name of the shipping zone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Array of shipping rates under this shipping zone
-        #[serde(
-            rename = "shippingRates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_rates: ::std::option::Option<::std::vec::Vec<ShippingRateSchema>>,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingZoneSchema {
@@ -17516,14 +18392,54 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ShippingZoneSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.countries))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.shipping_rates))
+                + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("ShippingZoneSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.countries) {
+                state.serialize_field("countries", &self.countries)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_rates) {
+                state.serialize_field("shippingRates", &self.shipping_rates)?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`ShippingZoneSchemaAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum ShippingZoneSchemaAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for ShippingZoneSchemaAltType {
@@ -17539,6 +18455,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for ShippingZoneSchemaAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for ShippingZoneSchemaAltType {
@@ -17577,13 +18507,11 @@ pub mod types {
         }
     }
     ///`StoreOrderFulfillmentNotificationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StoreOrderFulfillmentNotificationDto {
         ///Default Email Template Id
-        #[serde(rename = "defaultEmailTemplateId")]
         pub default_email_template_id: ::std::string::String,
         ///Email Template Id
-        #[serde(rename = "emailTemplateId")]
         pub email_template_id: ::std::string::String,
         ///Store order fulfillment notification enabled
         pub enabled: bool,
@@ -17671,35 +18599,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreOrderFulfillmentNotificationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("StoreOrderFulfillmentNotificationDto", len)?;
+            state
+                .serialize_field(
+                    "defaultEmailTemplateId",
+                    &self.default_email_template_id,
+                )?;
+            state.serialize_field("emailTemplateId", &self.email_template_id)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("subject", &self.subject)?;
+            state.end()
+        }
+    }
     impl StoreOrderFulfillmentNotificationDto {
         pub fn builder() -> builder::StoreOrderFulfillmentNotificationDto {
             Default::default()
         }
     }
     ///`StoreOrderFulfillmentNotificationDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StoreOrderFulfillmentNotificationDtoResponse {
         ///Default Email Template Id
-        #[serde(
-            rename = "defaultEmailTemplateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///Email Template Id
-        #[serde(
-            rename = "emailTemplateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template_id: ::std::option::Option<::std::string::String>,
         ///Store order fulfillment notification enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Store order fulfillment email subject
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -17782,14 +18716,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreOrderFulfillmentNotificationDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.default_email_template_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.email_template_id))
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.subject));
+            let mut state = serializer
+                .serialize_struct("StoreOrderFulfillmentNotificationDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.default_email_template_id) {
+                state
+                    .serialize_field(
+                        "defaultEmailTemplateId",
+                        &self.default_email_template_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.email_template_id) {
+                state.serialize_field("emailTemplateId", &self.email_template_id)?;
+            }
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            state.end()
+        }
+    }
     ///`StoreOrderNotificationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StoreOrderNotificationDto {
         ///Default Email Template Id
-        #[serde(rename = "defaultEmailTemplateId")]
         pub default_email_template_id: ::std::string::String,
         ///Email Template Id
-        #[serde(rename = "emailTemplateId")]
         pub email_template_id: ::std::string::String,
         ///Store order notification enabled
         pub enabled: bool,
@@ -17872,35 +18837,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreOrderNotificationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("StoreOrderNotificationDto", len)?;
+            state
+                .serialize_field(
+                    "defaultEmailTemplateId",
+                    &self.default_email_template_id,
+                )?;
+            state.serialize_field("emailTemplateId", &self.email_template_id)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            state.serialize_field("subject", &self.subject)?;
+            state.end()
+        }
+    }
     impl StoreOrderNotificationDto {
         pub fn builder() -> builder::StoreOrderNotificationDto {
             Default::default()
         }
     }
     ///`StoreOrderNotificationDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StoreOrderNotificationDtoResponse {
         ///Default Email Template Id
-        #[serde(
-            rename = "defaultEmailTemplateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub default_email_template_id: ::std::option::Option<::std::string::String>,
         ///Email Template Id
-        #[serde(
-            rename = "emailTemplateId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email_template_id: ::std::option::Option<::std::string::String>,
         ///Store order notification enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Store order email subject
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subject: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for StoreOrderNotificationDtoResponse {
@@ -17976,64 +18947,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreOrderNotificationDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.default_email_template_id),
+                ) + usize::from(!::std::option::Option::is_none(&self.email_template_id))
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.subject));
+            let mut state = serializer
+                .serialize_struct("StoreOrderNotificationDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.default_email_template_id) {
+                state
+                    .serialize_field(
+                        "defaultEmailTemplateId",
+                        &self.default_email_template_id,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.email_template_id) {
+                state.serialize_field("emailTemplateId", &self.email_template_id)?;
+            }
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.subject) {
+                state.serialize_field("subject", &self.subject)?;
+            }
+            state.end()
+        }
+    }
     ///`StoreSettingSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StoreSettingSchema {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<StoreSettingSchemaAltType>,
         ///created at
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///The unique identifier for the settings.
-        #[serde(rename = "_id", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Shipping origin address
-        #[serde(
-            rename = "shippingOrigin",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_origin: ::std::option::Option<StoreShippingOriginDtoResponse>,
         ///Store order fulfillment notification email
-        #[serde(
-            rename = "storeOrderFulfillmentNotification",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_fulfillment_notification: ::std::option::Option<
             StoreOrderFulfillmentNotificationDtoResponse,
         >,
         ///Store order notification email
-        #[serde(
-            rename = "storeOrderNotification",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub store_order_notification: ::std::option::Option<
             StoreOrderNotificationDtoResponse,
         >,
         ///updated at
-        #[serde(
-            rename = "updatedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub updated_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for StoreSettingSchema {
@@ -18141,14 +19108,69 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreSettingSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.shipping_origin))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.store_order_fulfillment_notification,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.store_order_notification),
+                ) + usize::from(!::std::option::Option::is_none(&self.updated_at));
+            let mut state = serializer.serialize_struct("StoreSettingSchema", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("_id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_origin) {
+                state.serialize_field("shippingOrigin", &self.shipping_origin)?;
+            }
+            if !::std::option::Option::is_none(
+                &self.store_order_fulfillment_notification,
+            ) {
+                state
+                    .serialize_field(
+                        "storeOrderFulfillmentNotification",
+                        &self.store_order_fulfillment_notification,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.store_order_notification) {
+                state
+                    .serialize_field(
+                        "storeOrderNotification",
+                        &self.store_order_notification,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.updated_at) {
+                state.serialize_field("updatedAt", &self.updated_at)?;
+            }
+            state.end()
+        }
+    }
     ///`StoreSettingSchemaAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StoreSettingSchemaAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StoreSettingSchemaAltType {
@@ -18164,6 +19186,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StoreSettingSchemaAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StoreSettingSchemaAltType {
@@ -18202,31 +19238,23 @@ pub mod types {
         }
     }
     ///`StoreShippingOriginDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct StoreShippingOriginDto {
         ///City name
         pub city: ::std::string::String,
         ///Country code
         pub country: ::serde_json::Value,
         ///Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Name of the store / company
         pub name: ::std::string::String,
         ///Business Phone Number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///State code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<StoreShippingOriginDtoState>,
         ///Street address line 1
         pub street1: ::std::string::String,
         ///Street address line 2
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub street2: ::std::option::Option<::std::string::String>,
         ///Zip code
         pub zip: ::std::string::String,
@@ -18339,49 +19367,62 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreShippingOriginDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.street2));
+            let mut state = serializer.serialize_struct("StoreShippingOriginDto", len)?;
+            state.serialize_field("city", &self.city)?;
+            state.serialize_field("country", &self.country)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            state.serialize_field("street1", &self.street1)?;
+            if !::std::option::Option::is_none(&self.street2) {
+                state.serialize_field("street2", &self.street2)?;
+            }
+            state.serialize_field("zip", &self.zip)?;
+            state.end()
+        }
+    }
     impl StoreShippingOriginDto {
         pub fn builder() -> builder::StoreShippingOriginDto {
             Default::default()
         }
     }
     ///`StoreShippingOriginDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct StoreShippingOriginDtoResponse {
         ///City name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub city: ::std::option::Option<::std::string::String>,
         ///Country code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub country: ::std::option::Option<::serde_json::Value>,
         ///Email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Name of the store / company
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Business Phone Number
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///State code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub state: ::std::option::Option<StoreShippingOriginDtoResponseState>,
         ///Street address line 1
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub street1: ::std::option::Option<::std::string::String>,
         ///Street address line 2
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub street2: ::std::option::Option<::std::string::String>,
         ///Zip code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub zip: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDtoResponse {
@@ -18497,1173 +19538,646 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for StoreShippingOriginDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.city))
+                + usize::from(!::std::option::Option::is_none(&self.country))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.state))
+                + usize::from(!::std::option::Option::is_none(&self.street1))
+                + usize::from(!::std::option::Option::is_none(&self.street2))
+                + usize::from(!::std::option::Option::is_none(&self.zip));
+            let mut state = serializer
+                .serialize_struct("StoreShippingOriginDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.city) {
+                state.serialize_field("city", &self.city)?;
+            }
+            if !::std::option::Option::is_none(&self.country) {
+                state.serialize_field("country", &self.country)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.state) {
+                state.serialize_field("state", &self.state)?;
+            }
+            if !::std::option::Option::is_none(&self.street1) {
+                state.serialize_field("street1", &self.street1)?;
+            }
+            if !::std::option::Option::is_none(&self.street2) {
+                state.serialize_field("street2", &self.street2)?;
+            }
+            if !::std::option::Option::is_none(&self.zip) {
+                state.serialize_field("zip", &self.zip)?;
+            }
+            state.end()
+        }
+    }
     ///State code
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StoreShippingOriginDtoResponseState {
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "AK")]
         Ak,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AA")]
         Aa,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "AP")]
         Ap,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "CT")]
         Ct,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "DC")]
         Dc,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "FL")]
         Fl,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "HI")]
         Hi,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "IA")]
         Ia,
-        #[serde(rename = "KS")]
         Ks,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MI")]
         Mi,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NV")]
         Nv,
-        #[serde(rename = "NH")]
         Nh,
-        #[serde(rename = "NJ")]
         Nj,
-        #[serde(rename = "NM")]
         Nm,
-        #[serde(rename = "NY")]
         Ny,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "ND")]
         Nd,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "OH")]
         Oh,
-        #[serde(rename = "OK")]
         Ok,
-        #[serde(rename = "OR")]
         Or,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "RI")]
         Ri,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TX")]
         Tx,
-        #[serde(rename = "UT")]
         Ut,
-        #[serde(rename = "VT")]
         Vt,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "WA")]
         Wa,
-        #[serde(rename = "WV")]
         Wv,
-        #[serde(rename = "WI")]
         Wi,
-        #[serde(rename = "WY")]
         Wy,
-        #[serde(rename = "AB")]
         Ab,
-        #[serde(rename = "BC")]
         Bc,
-        #[serde(rename = "MB")]
         Mb,
-        #[serde(rename = "NB")]
         Nb,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "NT")]
         Nt,
-        #[serde(rename = "NS")]
         Ns,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "ON")]
         On,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "QC")]
         Qc,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "CB")]
         Cb,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "JY")]
         Jy,
-        #[serde(rename = "LP")]
         Lp,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "NQ")]
         Nq,
-        #[serde(rename = "RN")]
         Rn,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SF")]
         Sf,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "ACT")]
         Act,
-        #[serde(rename = "NSW")]
         Nsw,
-        #[serde(rename = "QLD")]
         Qld,
-        #[serde(rename = "TAS")]
         Tas,
-        #[serde(rename = "VIC")]
         Vic,
-        #[serde(rename = "AC")]
         Ac,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "CE")]
         Ce,
-        #[serde(rename = "DF")]
         Df,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "GO")]
         Go,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "PB")]
         Pb,
-        #[serde(rename = "PI")]
         Pi,
-        #[serde(rename = "RJ")]
         Rj,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RR")]
         Rr,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SP")]
         Sp,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LL")]
         Ll,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "RM")]
         Rm,
-        #[serde(rename = "TA")]
         Ta,
-        #[serde(rename = "VS")]
         Vs,
-        #[serde(rename = "AMA")]
         Ama,
-        #[serde(rename = "ANT")]
         Ant,
-        #[serde(rename = "ARA")]
         Ara,
-        #[serde(rename = "ATL")]
         Atl,
-        #[serde(rename = "BOL")]
         Bol,
-        #[serde(rename = "BOY")]
         Boy,
-        #[serde(rename = "CAL")]
         Cal,
-        #[serde(rename = "CAQ")]
         Caq,
-        #[serde(rename = "CAS")]
         Cas,
-        #[serde(rename = "CAU")]
         Cau,
-        #[serde(rename = "CES")]
         Ces,
-        #[serde(rename = "CHO")]
         Cho,
-        #[serde(rename = "CUN")]
         Cun,
-        #[serde(rename = "COR")]
         Cor,
-        #[serde(rename = "GUA")]
         Gua,
-        #[serde(rename = "GUV")]
         Guv,
-        #[serde(rename = "HUI")]
         Hui,
-        #[serde(rename = "LAG")]
         Lag,
-        #[serde(rename = "MAG")]
         Mag,
-        #[serde(rename = "MET")]
         Met,
-        #[serde(rename = "NAR")]
         Nar,
-        #[serde(rename = "NSA")]
         Nsa,
-        #[serde(rename = "PUT")]
         Put,
-        #[serde(rename = "QUI")]
         Qui,
-        #[serde(rename = "RIS")]
         Ris,
-        #[serde(rename = "SAP")]
         Sap,
-        #[serde(rename = "SAN")]
         San,
-        #[serde(rename = "SUC")]
         Suc,
-        #[serde(rename = "TOL")]
         Tol,
-        #[serde(rename = "VAC")]
         Vac,
-        #[serde(rename = "VAU")]
         Vau,
-        #[serde(rename = "VID")]
         Vid,
-        #[serde(rename = "CR-A")]
         CrA,
-        #[serde(rename = "CR-C")]
         CrC,
-        #[serde(rename = "CR-G")]
         CrG,
-        #[serde(rename = "CR-H")]
         CrH,
-        #[serde(rename = "CR-L")]
         CrL,
-        #[serde(rename = "CR-P")]
         CrP,
-        #[serde(rename = "CR-SJ")]
         CrSj,
-        #[serde(rename = "GT-16")]
         Gt16,
-        #[serde(rename = "GT-15")]
         Gt15,
-        #[serde(rename = "GT-04")]
         Gt04,
-        #[serde(rename = "GT-20")]
         Gt20,
-        #[serde(rename = "GT-02")]
         Gt02,
-        #[serde(rename = "GT-05")]
         Gt05,
-        #[serde(rename = "GT-01")]
         Gt01,
-        #[serde(rename = "GT-13")]
         Gt13,
-        #[serde(rename = "GT-18")]
         Gt18,
-        #[serde(rename = "GT-21")]
         Gt21,
-        #[serde(rename = "GT-22")]
         Gt22,
-        #[serde(rename = "GT-17")]
         Gt17,
-        #[serde(rename = "GT-09")]
         Gt09,
-        #[serde(rename = "GT-14")]
         Gt14,
-        #[serde(rename = "GT-11")]
         Gt11,
-        #[serde(rename = "GT-03")]
         Gt03,
-        #[serde(rename = "GT-12")]
         Gt12,
-        #[serde(rename = "GT-06")]
         Gt06,
-        #[serde(rename = "GT-07")]
         Gt07,
-        #[serde(rename = "GT-10")]
         Gt10,
-        #[serde(rename = "GT-08")]
         Gt08,
-        #[serde(rename = "GT-19")]
         Gt19,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "KL")]
         Kl,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "DN")]
         Dn,
-        #[serde(rename = "DD")]
         Dd,
-        #[serde(rename = "DL")]
         Dl,
-        #[serde(rename = "GJ")]
         Gj,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "HP")]
         Hp,
-        #[serde(rename = "JK")]
         Jk,
-        #[serde(rename = "JH")]
         Jh,
-        #[serde(rename = "KA")]
         Ka,
-        #[serde(rename = "LD")]
         Ld,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "TS")]
         Ts,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "UP")]
         Up,
-        #[serde(rename = "UK")]
         Uk,
-        #[serde(rename = "WB")]
         Wb,
-        #[serde(rename = "CW")]
         Cw,
         D,
         G,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KK")]
         Kk,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LM")]
         Lm,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "LH")]
         Lh,
-        #[serde(rename = "OY")]
         Oy,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "WD")]
         Wd,
-        #[serde(rename = "WH")]
         Wh,
-        #[serde(rename = "WX")]
         Wx,
-        #[serde(rename = "WW")]
         Ww,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AV")]
         Av,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BL")]
         Bl,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "CS")]
         Cs,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "EN")]
         En,
-        #[serde(rename = "FE")]
         Fe,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FG")]
         Fg,
-        #[serde(rename = "FC")]
         Fc,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LE")]
         Le,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "LO")]
         Lo,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OG")]
         Og,
-        #[serde(rename = "OT")]
         Ot,
-        #[serde(rename = "PD")]
         Pd,
-        #[serde(rename = "PV")]
         Pv,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PU")]
         Pu,
-        #[serde(rename = "PC")]
         Pc,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PZ")]
         Pz,
-        #[serde(rename = "PO")]
         Po,
-        #[serde(rename = "RG")]
         Rg,
-        #[serde(rename = "RA")]
         Ra,
-        #[serde(rename = "RC")]
         Rc,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "SS")]
         Ss,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "TE")]
         Te,
-        #[serde(rename = "TP")]
         Tp,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UD")]
         Ud,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VB")]
         Vb,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "VR")]
         Vr,
-        #[serde(rename = "VV")]
         Vv,
-        #[serde(rename = "JP-23")]
         Jp23,
-        #[serde(rename = "JP-05")]
         Jp05,
-        #[serde(rename = "JP-02")]
         Jp02,
-        #[serde(rename = "JP-12")]
         Jp12,
-        #[serde(rename = "JP-38")]
         Jp38,
-        #[serde(rename = "JP-18")]
         Jp18,
-        #[serde(rename = "JP-40")]
         Jp40,
-        #[serde(rename = "JP-07")]
         Jp07,
-        #[serde(rename = "JP-21")]
         Jp21,
-        #[serde(rename = "JP-10")]
         Jp10,
-        #[serde(rename = "JP-34")]
         Jp34,
-        #[serde(rename = "JP-01")]
         Jp01,
-        #[serde(rename = "JP-28")]
         Jp28,
-        #[serde(rename = "JP-08")]
         Jp08,
-        #[serde(rename = "JP-17")]
         Jp17,
-        #[serde(rename = "JP-03")]
         Jp03,
-        #[serde(rename = "JP-37")]
         Jp37,
-        #[serde(rename = "JP-46")]
         Jp46,
-        #[serde(rename = "JP-14")]
         Jp14,
-        #[serde(rename = "JP-39")]
         Jp39,
-        #[serde(rename = "JP-43")]
         Jp43,
-        #[serde(rename = "JP-26")]
         Jp26,
-        #[serde(rename = "JP-24")]
         Jp24,
-        #[serde(rename = "JP-04")]
         Jp04,
-        #[serde(rename = "JP-45")]
         Jp45,
-        #[serde(rename = "JP-20")]
         Jp20,
-        #[serde(rename = "JP-42")]
         Jp42,
-        #[serde(rename = "JP-29")]
         Jp29,
-        #[serde(rename = "JP-15")]
         Jp15,
-        #[serde(rename = "JP-44")]
         Jp44,
-        #[serde(rename = "JP-33")]
         Jp33,
-        #[serde(rename = "JP-47")]
         Jp47,
-        #[serde(rename = "JP-27")]
         Jp27,
-        #[serde(rename = "JP-41")]
         Jp41,
-        #[serde(rename = "JP-11")]
         Jp11,
-        #[serde(rename = "JP-25")]
         Jp25,
-        #[serde(rename = "JP-32")]
         Jp32,
-        #[serde(rename = "JP-22")]
         Jp22,
-        #[serde(rename = "JP-09")]
         Jp09,
-        #[serde(rename = "JP-36")]
         Jp36,
-        #[serde(rename = "JP-13")]
         Jp13,
-        #[serde(rename = "JP-31")]
         Jp31,
-        #[serde(rename = "JP-16")]
         Jp16,
-        #[serde(rename = "JP-30")]
         Jp30,
-        #[serde(rename = "JP-06")]
         Jp06,
-        #[serde(rename = "JP-35")]
         Jp35,
-        #[serde(rename = "JP-19")]
         Jp19,
-        #[serde(rename = "JHR")]
         Jhr,
-        #[serde(rename = "KDH")]
         Kdh,
-        #[serde(rename = "KTN")]
         Ktn,
-        #[serde(rename = "KUL")]
         Kul,
-        #[serde(rename = "LBN")]
         Lbn,
-        #[serde(rename = "MLK")]
         Mlk,
-        #[serde(rename = "NSN")]
         Nsn,
-        #[serde(rename = "PHG")]
         Phg,
-        #[serde(rename = "PNG")]
         Png,
-        #[serde(rename = "PRK")]
         Prk,
-        #[serde(rename = "PLS")]
         Pls,
-        #[serde(rename = "PJY")]
         Pjy,
-        #[serde(rename = "SBH")]
         Sbh,
-        #[serde(rename = "SWK")]
         Swk,
-        #[serde(rename = "SGR")]
         Sgr,
-        #[serde(rename = "TRG")]
         Trg,
-        #[serde(rename = "AGU")]
         Agu,
-        #[serde(rename = "BCN")]
         Bcn,
-        #[serde(rename = "BCS")]
         Bcs,
-        #[serde(rename = "CAM")]
         Cam,
-        #[serde(rename = "CHP")]
         Chp,
-        #[serde(rename = "CHH")]
         Chh,
-        #[serde(rename = "CMX")]
         Cmx,
-        #[serde(rename = "COA")]
         Coa,
-        #[serde(rename = "COL")]
         Col,
-        #[serde(rename = "DUR")]
         Dur,
-        #[serde(rename = "GRO")]
         Gro,
-        #[serde(rename = "HID")]
         Hid,
-        #[serde(rename = "JAL")]
         Jal,
-        #[serde(rename = "MIC")]
         Mic,
-        #[serde(rename = "MOR")]
         Mor,
-        #[serde(rename = "MEX")]
         Mex,
-        #[serde(rename = "NAY")]
         Nay,
-        #[serde(rename = "NLE")]
         Nle,
-        #[serde(rename = "OAX")]
         Oax,
-        #[serde(rename = "PUE")]
         Pue,
-        #[serde(rename = "QUE")]
         Que,
-        #[serde(rename = "ROO")]
         Roo,
-        #[serde(rename = "SLP")]
         Slp,
-        #[serde(rename = "SIN")]
         Sin,
-        #[serde(rename = "SON")]
         Son,
-        #[serde(rename = "TAB")]
         Tab,
-        #[serde(rename = "TAM")]
         Tam,
-        #[serde(rename = "TLA")]
         Tla,
-        #[serde(rename = "VER")]
         Ver,
-        #[serde(rename = "YUC")]
         Yuc,
-        #[serde(rename = "ZAC")]
         Zac,
-        #[serde(rename = "AUK")]
         Auk,
-        #[serde(rename = "BOP")]
         Bop,
-        #[serde(rename = "CAN")]
         Can,
-        #[serde(rename = "CIT")]
         Cit,
-        #[serde(rename = "GIS")]
         Gis,
-        #[serde(rename = "HKB")]
         Hkb,
-        #[serde(rename = "MWT")]
         Mwt,
-        #[serde(rename = "MBH")]
         Mbh,
-        #[serde(rename = "NTL")]
         Ntl,
-        #[serde(rename = "OTA")]
         Ota,
-        #[serde(rename = "STL")]
         Stl,
-        #[serde(rename = "TKI")]
         Tki,
-        #[serde(rename = "WKO")]
         Wko,
-        #[serde(rename = "WGN")]
         Wgn,
-        #[serde(rename = "WTC")]
         Wtc,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "ANC")]
         Anc,
-        #[serde(rename = "APU")]
         Apu,
-        #[serde(rename = "ARE")]
         Are,
-        #[serde(rename = "AYA")]
         Aya,
-        #[serde(rename = "CAJ")]
         Caj,
-        #[serde(rename = "CUS")]
         Cus,
-        #[serde(rename = "HUV")]
         Huv,
-        #[serde(rename = "HUC")]
         Huc,
-        #[serde(rename = "ICA")]
         Ica,
-        #[serde(rename = "JUN")]
         Jun,
-        #[serde(rename = "LAL")]
         Lal,
-        #[serde(rename = "LAM")]
         Lam,
-        #[serde(rename = "LIM")]
         Lim,
-        #[serde(rename = "LOR")]
         Lor,
-        #[serde(rename = "MDD")]
         Mdd,
-        #[serde(rename = "MOQ")]
         Moq,
-        #[serde(rename = "PAS")]
         Pas,
-        #[serde(rename = "PIU")]
         Piu,
-        #[serde(rename = "PUN")]
         Pun,
-        #[serde(rename = "SAM")]
         Sam,
-        #[serde(rename = "TAC")]
         Tac,
-        #[serde(rename = "TUM")]
         Tum,
-        #[serde(rename = "UCA")]
         Uca,
-        #[serde(rename = "PH-ABR")]
         PhAbr,
-        #[serde(rename = "PH-AGN")]
         PhAgn,
-        #[serde(rename = "PH-AGS")]
         PhAgs,
-        #[serde(rename = "PH-AKL")]
         PhAkl,
-        #[serde(rename = "PH-ALB")]
         PhAlb,
-        #[serde(rename = "PH-ANT")]
         PhAnt,
-        #[serde(rename = "PH-APA")]
         PhApa,
-        #[serde(rename = "PH-AUR")]
         PhAur,
-        #[serde(rename = "PH-BAS")]
         PhBas,
-        #[serde(rename = "PH-BAN")]
         PhBan,
-        #[serde(rename = "PH-BTN")]
         PhBtn,
-        #[serde(rename = "PH-BTG")]
         PhBtg,
-        #[serde(rename = "PH-BEN")]
         PhBen,
-        #[serde(rename = "PH-BIL")]
         PhBil,
-        #[serde(rename = "PH-BOH")]
         PhBoh,
-        #[serde(rename = "PH-BUK")]
         PhBuk,
-        #[serde(rename = "PH-BUL")]
         PhBul,
-        #[serde(rename = "PH-CAG")]
         PhCag,
-        #[serde(rename = "PH-CAN")]
         PhCan,
-        #[serde(rename = "PH-CAS")]
         PhCas,
-        #[serde(rename = "PH-CAM")]
         PhCam,
-        #[serde(rename = "PH-CAP")]
         PhCap,
-        #[serde(rename = "PH-CAT")]
         PhCat,
-        #[serde(rename = "PH-CAV")]
         PhCav,
-        #[serde(rename = "PH-CEB")]
         PhCeb,
-        #[serde(rename = "PH-NCO")]
         PhNco,
-        #[serde(rename = "PH-DAO")]
         PhDao,
-        #[serde(rename = "PH-DAV")]
         PhDav,
-        #[serde(rename = "PH-DAS")]
         PhDas,
-        #[serde(rename = "PH-EAS")]
         PhEas,
-        #[serde(rename = "PH-GUI")]
         PhGui,
-        #[serde(rename = "PH-IFU")]
         PhIfu,
-        #[serde(rename = "PH-ILN")]
         PhIln,
-        #[serde(rename = "PH-ILS")]
         PhIls,
-        #[serde(rename = "PH-ILI")]
         PhIli,
-        #[serde(rename = "PH-ISA")]
         PhIsa,
-        #[serde(rename = "PH-KAL")]
         PhKal,
-        #[serde(rename = "PH-LUN")]
         PhLun,
-        #[serde(rename = "PH-LAG")]
         PhLag,
-        #[serde(rename = "PH-LAN")]
         PhLan,
-        #[serde(rename = "PH-LAS")]
         PhLas,
-        #[serde(rename = "PH-LEY")]
         PhLey,
-        #[serde(rename = "PH-MAG")]
         PhMag,
-        #[serde(rename = "PH-MAD")]
         PhMad,
-        #[serde(rename = "PH-MAS")]
         PhMas,
-        #[serde(rename = "PH-00")]
         Ph00,
-        #[serde(rename = "PH-MSC")]
         PhMsc,
-        #[serde(rename = "PH-MSR")]
         PhMsr,
-        #[serde(rename = "PH-MOU")]
         PhMou,
-        #[serde(rename = "PH-NEC")]
         PhNec,
-        #[serde(rename = "PH-NER")]
         PhNer,
-        #[serde(rename = "PH-NSA")]
         PhNsa,
-        #[serde(rename = "PH-NUE")]
         PhNue,
-        #[serde(rename = "PH-NUV")]
         PhNuv,
-        #[serde(rename = "PH-MDC")]
         PhMdc,
-        #[serde(rename = "PH-MDR")]
         PhMdr,
-        #[serde(rename = "PH-PLW")]
         PhPlw,
-        #[serde(rename = "PH-PAM")]
         PhPam,
-        #[serde(rename = "PH-PAN")]
         PhPan,
-        #[serde(rename = "PH-QUE")]
         PhQue,
-        #[serde(rename = "PH-QUI")]
         PhQui,
-        #[serde(rename = "PH-RIZ")]
         PhRiz,
-        #[serde(rename = "PH-ROM")]
         PhRom,
-        #[serde(rename = "PH-WSA")]
         PhWsa,
-        #[serde(rename = "PH-SAR")]
         PhSar,
-        #[serde(rename = "PH-SIG")]
         PhSig,
-        #[serde(rename = "PH-SOR")]
         PhSor,
-        #[serde(rename = "PH-SCO")]
         PhSco,
-        #[serde(rename = "PH-SLE")]
         PhSle,
-        #[serde(rename = "PH-SUK")]
         PhSuk,
-        #[serde(rename = "PH-SLU")]
         PhSlu,
-        #[serde(rename = "PH-SUN")]
         PhSun,
-        #[serde(rename = "PH-SUR")]
         PhSur,
-        #[serde(rename = "PH-TAR")]
         PhTar,
-        #[serde(rename = "PH-TAW")]
         PhTaw,
-        #[serde(rename = "PH-ZMB")]
         PhZmb,
-        #[serde(rename = "PH-ZAN")]
         PhZan,
-        #[serde(rename = "PH-ZAS")]
         PhZas,
-        #[serde(rename = "PH-ZSI")]
         PhZsi,
-        #[serde(rename = "PT-20")]
         Pt20,
-        #[serde(rename = "PT-01")]
         Pt01,
-        #[serde(rename = "PT-02")]
         Pt02,
-        #[serde(rename = "PT-03")]
         Pt03,
-        #[serde(rename = "PT-04")]
         Pt04,
-        #[serde(rename = "PT-05")]
         Pt05,
-        #[serde(rename = "PT-06")]
         Pt06,
-        #[serde(rename = "PT-07")]
         Pt07,
-        #[serde(rename = "PT-08")]
         Pt08,
-        #[serde(rename = "PT-09")]
         Pt09,
-        #[serde(rename = "PT-10")]
         Pt10,
-        #[serde(rename = "PT-11")]
         Pt11,
-        #[serde(rename = "PT-30")]
         Pt30,
-        #[serde(rename = "PT-12")]
         Pt12,
-        #[serde(rename = "PT-13")]
         Pt13,
-        #[serde(rename = "PT-14")]
         Pt14,
-        #[serde(rename = "PT-15")]
         Pt15,
-        #[serde(rename = "PT-16")]
         Pt16,
-        #[serde(rename = "PT-17")]
         Pt17,
-        #[serde(rename = "PT-18")]
         Pt18,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BV")]
         Bv,
         B,
-        #[serde(rename = "CJ")]
         Cj,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "DB")]
         Db,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "HD")]
         Hd,
-        #[serde(rename = "IF")]
         If,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "VL")]
         Vl,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "KR-26")]
         Kr26,
-        #[serde(rename = "KR-43")]
         Kr43,
-        #[serde(rename = "KR-44")]
         Kr44,
-        #[serde(rename = "KR-27")]
         Kr27,
-        #[serde(rename = "KR-30")]
         Kr30,
-        #[serde(rename = "KR-42")]
         Kr42,
-        #[serde(rename = "KR-29")]
         Kr29,
-        #[serde(rename = "KR-47")]
         Kr47,
-        #[serde(rename = "KR-41")]
         Kr41,
-        #[serde(rename = "KR-48")]
         Kr48,
-        #[serde(rename = "KR-28")]
         Kr28,
-        #[serde(rename = "KR-49")]
         Kr49,
-        #[serde(rename = "KR-45")]
         Kr45,
-        #[serde(rename = "KR-46")]
         Kr46,
-        #[serde(rename = "KR-50")]
         Kr50,
-        #[serde(rename = "KR-11")]
         Kr11,
-        #[serde(rename = "KR-31")]
         Kr31,
         C,
         A,
         O,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "BU")]
         Bu,
         S,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "GI")]
         Gi,
         H,
-        #[serde(rename = "HU")]
         Hu,
         J,
-        #[serde(rename = "GC")]
         Gc,
         L,
         M,
-        #[serde(rename = "MU")]
         Mu,
         P,
-        #[serde(rename = "SG")]
         Sg,
         T,
         V,
-        #[serde(rename = "ZA")]
         Za,
         Z,
-        #[serde(rename = "AJ")]
         Aj,
-        #[serde(rename = "DU")]
         Du,
-        #[serde(rename = "FU")]
         Fu,
-        #[serde(rename = "RK")]
         Rk,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "UQ")]
         Uq,
-        #[serde(rename = "BFP")]
         Bfp,
-        #[serde(rename = "ENG")]
         Eng,
-        #[serde(rename = "NIR")]
         Nir,
-        #[serde(rename = "SCT")]
         Sct,
-        #[serde(rename = "WLS")]
         Wls,
-        #[serde(rename = "FS")]
         Fs,
-        #[serde(rename = "FD")]
         Fd,
-        #[serde(rename = "RV")]
         Rv,
-        #[serde(rename = "TT")]
         Tt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDtoResponseState {
@@ -20266,6 +20780,607 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StoreShippingOriginDtoResponseState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Al => "AL",
+                        Self::Ak => "AK",
+                        Self::As => "AS",
+                        Self::Az => "AZ",
+                        Self::Ar => "AR",
+                        Self::Aa => "AA",
+                        Self::Ae => "AE",
+                        Self::Ap => "AP",
+                        Self::Ca => "CA",
+                        Self::Co => "CO",
+                        Self::Ct => "CT",
+                        Self::De => "DE",
+                        Self::Dc => "DC",
+                        Self::Fm => "FM",
+                        Self::Fl => "FL",
+                        Self::Ga => "GA",
+                        Self::Gu => "GU",
+                        Self::Hi => "HI",
+                        Self::Id => "ID",
+                        Self::Il => "IL",
+                        Self::In => "IN",
+                        Self::Ia => "IA",
+                        Self::Ks => "KS",
+                        Self::Ky => "KY",
+                        Self::La => "LA",
+                        Self::Me => "ME",
+                        Self::Mh => "MH",
+                        Self::Md => "MD",
+                        Self::Ma => "MA",
+                        Self::Mi => "MI",
+                        Self::Mn => "MN",
+                        Self::Ms => "MS",
+                        Self::Mo => "MO",
+                        Self::Mt => "MT",
+                        Self::Ne => "NE",
+                        Self::Nv => "NV",
+                        Self::Nh => "NH",
+                        Self::Nj => "NJ",
+                        Self::Nm => "NM",
+                        Self::Ny => "NY",
+                        Self::Nc => "NC",
+                        Self::Nd => "ND",
+                        Self::Mp => "MP",
+                        Self::Oh => "OH",
+                        Self::Ok => "OK",
+                        Self::Or => "OR",
+                        Self::Pw => "PW",
+                        Self::Pa => "PA",
+                        Self::Pr => "PR",
+                        Self::Ri => "RI",
+                        Self::Sc => "SC",
+                        Self::Sd => "SD",
+                        Self::Tn => "TN",
+                        Self::Tx => "TX",
+                        Self::Ut => "UT",
+                        Self::Vt => "VT",
+                        Self::Vi => "VI",
+                        Self::Va => "VA",
+                        Self::Wa => "WA",
+                        Self::Wv => "WV",
+                        Self::Wi => "WI",
+                        Self::Wy => "WY",
+                        Self::Ab => "AB",
+                        Self::Bc => "BC",
+                        Self::Mb => "MB",
+                        Self::Nb => "NB",
+                        Self::Nl => "NL",
+                        Self::Nt => "NT",
+                        Self::Ns => "NS",
+                        Self::Nu => "NU",
+                        Self::On => "ON",
+                        Self::Pe => "PE",
+                        Self::Qc => "QC",
+                        Self::Sk => "SK",
+                        Self::Yt => "YT",
+                        Self::Ba => "BA",
+                        Self::Cc => "CC",
+                        Self::Ch => "CH",
+                        Self::Cb => "CB",
+                        Self::Cn => "CN",
+                        Self::Er => "ER",
+                        Self::Fo => "FO",
+                        Self::Jy => "JY",
+                        Self::Lp => "LP",
+                        Self::Lr => "LR",
+                        Self::Mz => "MZ",
+                        Self::Nq => "NQ",
+                        Self::Rn => "RN",
+                        Self::Sa => "SA",
+                        Self::Sj => "SJ",
+                        Self::Sl => "SL",
+                        Self::Sf => "SF",
+                        Self::Se => "SE",
+                        Self::Tf => "TF",
+                        Self::Tu => "TU",
+                        Self::Act => "ACT",
+                        Self::Nsw => "NSW",
+                        Self::Qld => "QLD",
+                        Self::Tas => "TAS",
+                        Self::Vic => "VIC",
+                        Self::Ac => "AC",
+                        Self::Am => "AM",
+                        Self::Ce => "CE",
+                        Self::Df => "DF",
+                        Self::Es => "ES",
+                        Self::Go => "GO",
+                        Self::Mg => "MG",
+                        Self::Pb => "PB",
+                        Self::Pi => "PI",
+                        Self::Rj => "RJ",
+                        Self::Ro => "RO",
+                        Self::Rr => "RR",
+                        Self::Rs => "RS",
+                        Self::Sp => "SP",
+                        Self::To => "TO",
+                        Self::Ai => "AI",
+                        Self::An => "AN",
+                        Self::At => "AT",
+                        Self::Bi => "BI",
+                        Self::Li => "LI",
+                        Self::Ll => "LL",
+                        Self::Ml => "ML",
+                        Self::Rm => "RM",
+                        Self::Ta => "TA",
+                        Self::Vs => "VS",
+                        Self::Ama => "AMA",
+                        Self::Ant => "ANT",
+                        Self::Ara => "ARA",
+                        Self::Atl => "ATL",
+                        Self::Bol => "BOL",
+                        Self::Boy => "BOY",
+                        Self::Cal => "CAL",
+                        Self::Caq => "CAQ",
+                        Self::Cas => "CAS",
+                        Self::Cau => "CAU",
+                        Self::Ces => "CES",
+                        Self::Cho => "CHO",
+                        Self::Cun => "CUN",
+                        Self::Cor => "COR",
+                        Self::Gua => "GUA",
+                        Self::Guv => "GUV",
+                        Self::Hui => "HUI",
+                        Self::Lag => "LAG",
+                        Self::Mag => "MAG",
+                        Self::Met => "MET",
+                        Self::Nar => "NAR",
+                        Self::Nsa => "NSA",
+                        Self::Put => "PUT",
+                        Self::Qui => "QUI",
+                        Self::Ris => "RIS",
+                        Self::Sap => "SAP",
+                        Self::San => "SAN",
+                        Self::Suc => "SUC",
+                        Self::Tol => "TOL",
+                        Self::Vac => "VAC",
+                        Self::Vau => "VAU",
+                        Self::Vid => "VID",
+                        Self::CrA => "CR-A",
+                        Self::CrC => "CR-C",
+                        Self::CrG => "CR-G",
+                        Self::CrH => "CR-H",
+                        Self::CrL => "CR-L",
+                        Self::CrP => "CR-P",
+                        Self::CrSj => "CR-SJ",
+                        Self::Gt16 => "GT-16",
+                        Self::Gt15 => "GT-15",
+                        Self::Gt04 => "GT-04",
+                        Self::Gt20 => "GT-20",
+                        Self::Gt02 => "GT-02",
+                        Self::Gt05 => "GT-05",
+                        Self::Gt01 => "GT-01",
+                        Self::Gt13 => "GT-13",
+                        Self::Gt18 => "GT-18",
+                        Self::Gt21 => "GT-21",
+                        Self::Gt22 => "GT-22",
+                        Self::Gt17 => "GT-17",
+                        Self::Gt09 => "GT-09",
+                        Self::Gt14 => "GT-14",
+                        Self::Gt11 => "GT-11",
+                        Self::Gt03 => "GT-03",
+                        Self::Gt12 => "GT-12",
+                        Self::Gt06 => "GT-06",
+                        Self::Gt07 => "GT-07",
+                        Self::Gt10 => "GT-10",
+                        Self::Gt08 => "GT-08",
+                        Self::Gt19 => "GT-19",
+                        Self::Hk => "HK",
+                        Self::Kl => "KL",
+                        Self::Br => "BR",
+                        Self::Cg => "CG",
+                        Self::Dn => "DN",
+                        Self::Dd => "DD",
+                        Self::Dl => "DL",
+                        Self::Gj => "GJ",
+                        Self::Hr => "HR",
+                        Self::Hp => "HP",
+                        Self::Jk => "JK",
+                        Self::Jh => "JH",
+                        Self::Ka => "KA",
+                        Self::Ld => "LD",
+                        Self::Py => "PY",
+                        Self::Ts => "TS",
+                        Self::Tr => "TR",
+                        Self::Up => "UP",
+                        Self::Uk => "UK",
+                        Self::Wb => "WB",
+                        Self::Cw => "CW",
+                        Self::D => "D",
+                        Self::G => "G",
+                        Self::Ke => "KE",
+                        Self::Kk => "KK",
+                        Self::Ls => "LS",
+                        Self::Lm => "LM",
+                        Self::Lk => "LK",
+                        Self::Lh => "LH",
+                        Self::Oy => "OY",
+                        Self::So => "SO",
+                        Self::Wd => "WD",
+                        Self::Wh => "WH",
+                        Self::Wx => "WX",
+                        Self::Ww => "WW",
+                        Self::Ag => "AG",
+                        Self::Ao => "AO",
+                        Self::Av => "AV",
+                        Self::Bt => "BT",
+                        Self::Bl => "BL",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bo => "BO",
+                        Self::Bz => "BZ",
+                        Self::Bs => "BS",
+                        Self::Cl => "CL",
+                        Self::Ci => "CI",
+                        Self::Cz => "CZ",
+                        Self::Cs => "CS",
+                        Self::Cr => "CR",
+                        Self::Kr => "KR",
+                        Self::En => "EN",
+                        Self::Fe => "FE",
+                        Self::Fi => "FI",
+                        Self::Fg => "FG",
+                        Self::Fc => "FC",
+                        Self::Fr => "FR",
+                        Self::Ge => "GE",
+                        Self::Gr => "GR",
+                        Self::Im => "IM",
+                        Self::Is => "IS",
+                        Self::Aq => "AQ",
+                        Self::Lt => "LT",
+                        Self::Le => "LE",
+                        Self::Lc => "LC",
+                        Self::Lo => "LO",
+                        Self::Lu => "LU",
+                        Self::Mc => "MC",
+                        Self::Na => "NA",
+                        Self::No => "NO",
+                        Self::Og => "OG",
+                        Self::Ot => "OT",
+                        Self::Pd => "PD",
+                        Self::Pv => "PV",
+                        Self::Pg => "PG",
+                        Self::Pu => "PU",
+                        Self::Pc => "PC",
+                        Self::Pt => "PT",
+                        Self::Pn => "PN",
+                        Self::Pz => "PZ",
+                        Self::Po => "PO",
+                        Self::Rg => "RG",
+                        Self::Ra => "RA",
+                        Self::Rc => "RC",
+                        Self::Re => "RE",
+                        Self::Ss => "SS",
+                        Self::Sv => "SV",
+                        Self::Si => "SI",
+                        Self::Sr => "SR",
+                        Self::Te => "TE",
+                        Self::Tp => "TP",
+                        Self::Tv => "TV",
+                        Self::Ud => "UD",
+                        Self::Ve => "VE",
+                        Self::Vb => "VB",
+                        Self::Vc => "VC",
+                        Self::Vr => "VR",
+                        Self::Vv => "VV",
+                        Self::Jp23 => "JP-23",
+                        Self::Jp05 => "JP-05",
+                        Self::Jp02 => "JP-02",
+                        Self::Jp12 => "JP-12",
+                        Self::Jp38 => "JP-38",
+                        Self::Jp18 => "JP-18",
+                        Self::Jp40 => "JP-40",
+                        Self::Jp07 => "JP-07",
+                        Self::Jp21 => "JP-21",
+                        Self::Jp10 => "JP-10",
+                        Self::Jp34 => "JP-34",
+                        Self::Jp01 => "JP-01",
+                        Self::Jp28 => "JP-28",
+                        Self::Jp08 => "JP-08",
+                        Self::Jp17 => "JP-17",
+                        Self::Jp03 => "JP-03",
+                        Self::Jp37 => "JP-37",
+                        Self::Jp46 => "JP-46",
+                        Self::Jp14 => "JP-14",
+                        Self::Jp39 => "JP-39",
+                        Self::Jp43 => "JP-43",
+                        Self::Jp26 => "JP-26",
+                        Self::Jp24 => "JP-24",
+                        Self::Jp04 => "JP-04",
+                        Self::Jp45 => "JP-45",
+                        Self::Jp20 => "JP-20",
+                        Self::Jp42 => "JP-42",
+                        Self::Jp29 => "JP-29",
+                        Self::Jp15 => "JP-15",
+                        Self::Jp44 => "JP-44",
+                        Self::Jp33 => "JP-33",
+                        Self::Jp47 => "JP-47",
+                        Self::Jp27 => "JP-27",
+                        Self::Jp41 => "JP-41",
+                        Self::Jp11 => "JP-11",
+                        Self::Jp25 => "JP-25",
+                        Self::Jp32 => "JP-32",
+                        Self::Jp22 => "JP-22",
+                        Self::Jp09 => "JP-09",
+                        Self::Jp36 => "JP-36",
+                        Self::Jp13 => "JP-13",
+                        Self::Jp31 => "JP-31",
+                        Self::Jp16 => "JP-16",
+                        Self::Jp30 => "JP-30",
+                        Self::Jp06 => "JP-06",
+                        Self::Jp35 => "JP-35",
+                        Self::Jp19 => "JP-19",
+                        Self::Jhr => "JHR",
+                        Self::Kdh => "KDH",
+                        Self::Ktn => "KTN",
+                        Self::Kul => "KUL",
+                        Self::Lbn => "LBN",
+                        Self::Mlk => "MLK",
+                        Self::Nsn => "NSN",
+                        Self::Phg => "PHG",
+                        Self::Png => "PNG",
+                        Self::Prk => "PRK",
+                        Self::Pls => "PLS",
+                        Self::Pjy => "PJY",
+                        Self::Sbh => "SBH",
+                        Self::Swk => "SWK",
+                        Self::Sgr => "SGR",
+                        Self::Trg => "TRG",
+                        Self::Agu => "AGU",
+                        Self::Bcn => "BCN",
+                        Self::Bcs => "BCS",
+                        Self::Cam => "CAM",
+                        Self::Chp => "CHP",
+                        Self::Chh => "CHH",
+                        Self::Cmx => "CMX",
+                        Self::Coa => "COA",
+                        Self::Col => "COL",
+                        Self::Dur => "DUR",
+                        Self::Gro => "GRO",
+                        Self::Hid => "HID",
+                        Self::Jal => "JAL",
+                        Self::Mic => "MIC",
+                        Self::Mor => "MOR",
+                        Self::Mex => "MEX",
+                        Self::Nay => "NAY",
+                        Self::Nle => "NLE",
+                        Self::Oax => "OAX",
+                        Self::Pue => "PUE",
+                        Self::Que => "QUE",
+                        Self::Roo => "ROO",
+                        Self::Slp => "SLP",
+                        Self::Sin => "SIN",
+                        Self::Son => "SON",
+                        Self::Tab => "TAB",
+                        Self::Tam => "TAM",
+                        Self::Tla => "TLA",
+                        Self::Ver => "VER",
+                        Self::Yuc => "YUC",
+                        Self::Zac => "ZAC",
+                        Self::Auk => "AUK",
+                        Self::Bop => "BOP",
+                        Self::Can => "CAN",
+                        Self::Cit => "CIT",
+                        Self::Gis => "GIS",
+                        Self::Hkb => "HKB",
+                        Self::Mwt => "MWT",
+                        Self::Mbh => "MBH",
+                        Self::Ntl => "NTL",
+                        Self::Ota => "OTA",
+                        Self::Stl => "STL",
+                        Self::Tki => "TKI",
+                        Self::Wko => "WKO",
+                        Self::Wgn => "WGN",
+                        Self::Wtc => "WTC",
+                        Self::Gb => "GB",
+                        Self::Kp => "KP",
+                        Self::Anc => "ANC",
+                        Self::Apu => "APU",
+                        Self::Are => "ARE",
+                        Self::Aya => "AYA",
+                        Self::Caj => "CAJ",
+                        Self::Cus => "CUS",
+                        Self::Huv => "HUV",
+                        Self::Huc => "HUC",
+                        Self::Ica => "ICA",
+                        Self::Jun => "JUN",
+                        Self::Lal => "LAL",
+                        Self::Lam => "LAM",
+                        Self::Lim => "LIM",
+                        Self::Lor => "LOR",
+                        Self::Mdd => "MDD",
+                        Self::Moq => "MOQ",
+                        Self::Pas => "PAS",
+                        Self::Piu => "PIU",
+                        Self::Pun => "PUN",
+                        Self::Sam => "SAM",
+                        Self::Tac => "TAC",
+                        Self::Tum => "TUM",
+                        Self::Uca => "UCA",
+                        Self::PhAbr => "PH-ABR",
+                        Self::PhAgn => "PH-AGN",
+                        Self::PhAgs => "PH-AGS",
+                        Self::PhAkl => "PH-AKL",
+                        Self::PhAlb => "PH-ALB",
+                        Self::PhAnt => "PH-ANT",
+                        Self::PhApa => "PH-APA",
+                        Self::PhAur => "PH-AUR",
+                        Self::PhBas => "PH-BAS",
+                        Self::PhBan => "PH-BAN",
+                        Self::PhBtn => "PH-BTN",
+                        Self::PhBtg => "PH-BTG",
+                        Self::PhBen => "PH-BEN",
+                        Self::PhBil => "PH-BIL",
+                        Self::PhBoh => "PH-BOH",
+                        Self::PhBuk => "PH-BUK",
+                        Self::PhBul => "PH-BUL",
+                        Self::PhCag => "PH-CAG",
+                        Self::PhCan => "PH-CAN",
+                        Self::PhCas => "PH-CAS",
+                        Self::PhCam => "PH-CAM",
+                        Self::PhCap => "PH-CAP",
+                        Self::PhCat => "PH-CAT",
+                        Self::PhCav => "PH-CAV",
+                        Self::PhCeb => "PH-CEB",
+                        Self::PhNco => "PH-NCO",
+                        Self::PhDao => "PH-DAO",
+                        Self::PhDav => "PH-DAV",
+                        Self::PhDas => "PH-DAS",
+                        Self::PhEas => "PH-EAS",
+                        Self::PhGui => "PH-GUI",
+                        Self::PhIfu => "PH-IFU",
+                        Self::PhIln => "PH-ILN",
+                        Self::PhIls => "PH-ILS",
+                        Self::PhIli => "PH-ILI",
+                        Self::PhIsa => "PH-ISA",
+                        Self::PhKal => "PH-KAL",
+                        Self::PhLun => "PH-LUN",
+                        Self::PhLag => "PH-LAG",
+                        Self::PhLan => "PH-LAN",
+                        Self::PhLas => "PH-LAS",
+                        Self::PhLey => "PH-LEY",
+                        Self::PhMag => "PH-MAG",
+                        Self::PhMad => "PH-MAD",
+                        Self::PhMas => "PH-MAS",
+                        Self::Ph00 => "PH-00",
+                        Self::PhMsc => "PH-MSC",
+                        Self::PhMsr => "PH-MSR",
+                        Self::PhMou => "PH-MOU",
+                        Self::PhNec => "PH-NEC",
+                        Self::PhNer => "PH-NER",
+                        Self::PhNsa => "PH-NSA",
+                        Self::PhNue => "PH-NUE",
+                        Self::PhNuv => "PH-NUV",
+                        Self::PhMdc => "PH-MDC",
+                        Self::PhMdr => "PH-MDR",
+                        Self::PhPlw => "PH-PLW",
+                        Self::PhPam => "PH-PAM",
+                        Self::PhPan => "PH-PAN",
+                        Self::PhQue => "PH-QUE",
+                        Self::PhQui => "PH-QUI",
+                        Self::PhRiz => "PH-RIZ",
+                        Self::PhRom => "PH-ROM",
+                        Self::PhWsa => "PH-WSA",
+                        Self::PhSar => "PH-SAR",
+                        Self::PhSig => "PH-SIG",
+                        Self::PhSor => "PH-SOR",
+                        Self::PhSco => "PH-SCO",
+                        Self::PhSle => "PH-SLE",
+                        Self::PhSuk => "PH-SUK",
+                        Self::PhSlu => "PH-SLU",
+                        Self::PhSun => "PH-SUN",
+                        Self::PhSur => "PH-SUR",
+                        Self::PhTar => "PH-TAR",
+                        Self::PhTaw => "PH-TAW",
+                        Self::PhZmb => "PH-ZMB",
+                        Self::PhZan => "PH-ZAN",
+                        Self::PhZas => "PH-ZAS",
+                        Self::PhZsi => "PH-ZSI",
+                        Self::Pt20 => "PT-20",
+                        Self::Pt01 => "PT-01",
+                        Self::Pt02 => "PT-02",
+                        Self::Pt03 => "PT-03",
+                        Self::Pt04 => "PT-04",
+                        Self::Pt05 => "PT-05",
+                        Self::Pt06 => "PT-06",
+                        Self::Pt07 => "PT-07",
+                        Self::Pt08 => "PT-08",
+                        Self::Pt09 => "PT-09",
+                        Self::Pt10 => "PT-10",
+                        Self::Pt11 => "PT-11",
+                        Self::Pt30 => "PT-30",
+                        Self::Pt12 => "PT-12",
+                        Self::Pt13 => "PT-13",
+                        Self::Pt14 => "PT-14",
+                        Self::Pt15 => "PT-15",
+                        Self::Pt16 => "PT-16",
+                        Self::Pt17 => "PT-17",
+                        Self::Pt18 => "PT-18",
+                        Self::Bh => "BH",
+                        Self::Bv => "BV",
+                        Self::B => "B",
+                        Self::Cj => "CJ",
+                        Self::Cv => "CV",
+                        Self::Db => "DB",
+                        Self::Dj => "DJ",
+                        Self::Gl => "GL",
+                        Self::Hd => "HD",
+                        Self::If => "IF",
+                        Self::Mm => "MM",
+                        Self::Ph => "PH",
+                        Self::Sm => "SM",
+                        Self::Sb => "SB",
+                        Self::Tm => "TM",
+                        Self::Tl => "TL",
+                        Self::Vl => "VL",
+                        Self::Vn => "VN",
+                        Self::Kr26 => "KR-26",
+                        Self::Kr43 => "KR-43",
+                        Self::Kr44 => "KR-44",
+                        Self::Kr27 => "KR-27",
+                        Self::Kr30 => "KR-30",
+                        Self::Kr42 => "KR-42",
+                        Self::Kr29 => "KR-29",
+                        Self::Kr47 => "KR-47",
+                        Self::Kr41 => "KR-41",
+                        Self::Kr48 => "KR-48",
+                        Self::Kr28 => "KR-28",
+                        Self::Kr49 => "KR-49",
+                        Self::Kr45 => "KR-45",
+                        Self::Kr46 => "KR-46",
+                        Self::Kr50 => "KR-50",
+                        Self::Kr11 => "KR-11",
+                        Self::Kr31 => "KR-31",
+                        Self::C => "C",
+                        Self::A => "A",
+                        Self::O => "O",
+                        Self::Pm => "PM",
+                        Self::Bu => "BU",
+                        Self::S => "S",
+                        Self::Cu => "CU",
+                        Self::Gi => "GI",
+                        Self::H => "H",
+                        Self::Hu => "HU",
+                        Self::J => "J",
+                        Self::Gc => "GC",
+                        Self::L => "L",
+                        Self::M => "M",
+                        Self::Mu => "MU",
+                        Self::P => "P",
+                        Self::Sg => "SG",
+                        Self::T => "T",
+                        Self::V => "V",
+                        Self::Za => "ZA",
+                        Self::Z => "Z",
+                        Self::Aj => "AJ",
+                        Self::Du => "DU",
+                        Self::Fu => "FU",
+                        Self::Rk => "RK",
+                        Self::Sh => "SH",
+                        Self::Uq => "UQ",
+                        Self::Bfp => "BFP",
+                        Self::Eng => "ENG",
+                        Self::Nir => "NIR",
+                        Self::Sct => "SCT",
+                        Self::Wls => "WLS",
+                        Self::Fs => "FS",
+                        Self::Fd => "FD",
+                        Self::Rv => "RV",
+                        Self::Tt => "TT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoResponseState {
@@ -21479,1172 +22594,598 @@ pub mod types {
         }
     }
     ///State code
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum StoreShippingOriginDtoState {
-        #[serde(rename = "AL")]
         Al,
-        #[serde(rename = "AK")]
         Ak,
-        #[serde(rename = "AS")]
         As,
-        #[serde(rename = "AZ")]
         Az,
-        #[serde(rename = "AR")]
         Ar,
-        #[serde(rename = "AA")]
         Aa,
-        #[serde(rename = "AE")]
         Ae,
-        #[serde(rename = "AP")]
         Ap,
-        #[serde(rename = "CA")]
         Ca,
-        #[serde(rename = "CO")]
         Co,
-        #[serde(rename = "CT")]
         Ct,
-        #[serde(rename = "DE")]
         De,
-        #[serde(rename = "DC")]
         Dc,
-        #[serde(rename = "FM")]
         Fm,
-        #[serde(rename = "FL")]
         Fl,
-        #[serde(rename = "GA")]
         Ga,
-        #[serde(rename = "GU")]
         Gu,
-        #[serde(rename = "HI")]
         Hi,
-        #[serde(rename = "ID")]
         Id,
-        #[serde(rename = "IL")]
         Il,
-        #[serde(rename = "IN")]
         In,
-        #[serde(rename = "IA")]
         Ia,
-        #[serde(rename = "KS")]
         Ks,
-        #[serde(rename = "KY")]
         Ky,
-        #[serde(rename = "LA")]
         La,
-        #[serde(rename = "ME")]
         Me,
-        #[serde(rename = "MH")]
         Mh,
-        #[serde(rename = "MD")]
         Md,
-        #[serde(rename = "MA")]
         Ma,
-        #[serde(rename = "MI")]
         Mi,
-        #[serde(rename = "MN")]
         Mn,
-        #[serde(rename = "MS")]
         Ms,
-        #[serde(rename = "MO")]
         Mo,
-        #[serde(rename = "MT")]
         Mt,
-        #[serde(rename = "NE")]
         Ne,
-        #[serde(rename = "NV")]
         Nv,
-        #[serde(rename = "NH")]
         Nh,
-        #[serde(rename = "NJ")]
         Nj,
-        #[serde(rename = "NM")]
         Nm,
-        #[serde(rename = "NY")]
         Ny,
-        #[serde(rename = "NC")]
         Nc,
-        #[serde(rename = "ND")]
         Nd,
-        #[serde(rename = "MP")]
         Mp,
-        #[serde(rename = "OH")]
         Oh,
-        #[serde(rename = "OK")]
         Ok,
-        #[serde(rename = "OR")]
         Or,
-        #[serde(rename = "PW")]
         Pw,
-        #[serde(rename = "PA")]
         Pa,
-        #[serde(rename = "PR")]
         Pr,
-        #[serde(rename = "RI")]
         Ri,
-        #[serde(rename = "SC")]
         Sc,
-        #[serde(rename = "SD")]
         Sd,
-        #[serde(rename = "TN")]
         Tn,
-        #[serde(rename = "TX")]
         Tx,
-        #[serde(rename = "UT")]
         Ut,
-        #[serde(rename = "VT")]
         Vt,
-        #[serde(rename = "VI")]
         Vi,
-        #[serde(rename = "VA")]
         Va,
-        #[serde(rename = "WA")]
         Wa,
-        #[serde(rename = "WV")]
         Wv,
-        #[serde(rename = "WI")]
         Wi,
-        #[serde(rename = "WY")]
         Wy,
-        #[serde(rename = "AB")]
         Ab,
-        #[serde(rename = "BC")]
         Bc,
-        #[serde(rename = "MB")]
         Mb,
-        #[serde(rename = "NB")]
         Nb,
-        #[serde(rename = "NL")]
         Nl,
-        #[serde(rename = "NT")]
         Nt,
-        #[serde(rename = "NS")]
         Ns,
-        #[serde(rename = "NU")]
         Nu,
-        #[serde(rename = "ON")]
         On,
-        #[serde(rename = "PE")]
         Pe,
-        #[serde(rename = "QC")]
         Qc,
-        #[serde(rename = "SK")]
         Sk,
-        #[serde(rename = "YT")]
         Yt,
-        #[serde(rename = "BA")]
         Ba,
-        #[serde(rename = "CC")]
         Cc,
-        #[serde(rename = "CH")]
         Ch,
-        #[serde(rename = "CB")]
         Cb,
-        #[serde(rename = "CN")]
         Cn,
-        #[serde(rename = "ER")]
         Er,
-        #[serde(rename = "FO")]
         Fo,
-        #[serde(rename = "JY")]
         Jy,
-        #[serde(rename = "LP")]
         Lp,
-        #[serde(rename = "LR")]
         Lr,
-        #[serde(rename = "MZ")]
         Mz,
-        #[serde(rename = "NQ")]
         Nq,
-        #[serde(rename = "RN")]
         Rn,
-        #[serde(rename = "SA")]
         Sa,
-        #[serde(rename = "SJ")]
         Sj,
-        #[serde(rename = "SL")]
         Sl,
-        #[serde(rename = "SF")]
         Sf,
-        #[serde(rename = "SE")]
         Se,
-        #[serde(rename = "TF")]
         Tf,
-        #[serde(rename = "TU")]
         Tu,
-        #[serde(rename = "ACT")]
         Act,
-        #[serde(rename = "NSW")]
         Nsw,
-        #[serde(rename = "QLD")]
         Qld,
-        #[serde(rename = "TAS")]
         Tas,
-        #[serde(rename = "VIC")]
         Vic,
-        #[serde(rename = "AC")]
         Ac,
-        #[serde(rename = "AM")]
         Am,
-        #[serde(rename = "CE")]
         Ce,
-        #[serde(rename = "DF")]
         Df,
-        #[serde(rename = "ES")]
         Es,
-        #[serde(rename = "GO")]
         Go,
-        #[serde(rename = "MG")]
         Mg,
-        #[serde(rename = "PB")]
         Pb,
-        #[serde(rename = "PI")]
         Pi,
-        #[serde(rename = "RJ")]
         Rj,
-        #[serde(rename = "RO")]
         Ro,
-        #[serde(rename = "RR")]
         Rr,
-        #[serde(rename = "RS")]
         Rs,
-        #[serde(rename = "SP")]
         Sp,
-        #[serde(rename = "TO")]
         To,
-        #[serde(rename = "AI")]
         Ai,
-        #[serde(rename = "AN")]
         An,
-        #[serde(rename = "AT")]
         At,
-        #[serde(rename = "BI")]
         Bi,
-        #[serde(rename = "LI")]
         Li,
-        #[serde(rename = "LL")]
         Ll,
-        #[serde(rename = "ML")]
         Ml,
-        #[serde(rename = "RM")]
         Rm,
-        #[serde(rename = "TA")]
         Ta,
-        #[serde(rename = "VS")]
         Vs,
-        #[serde(rename = "AMA")]
         Ama,
-        #[serde(rename = "ANT")]
         Ant,
-        #[serde(rename = "ARA")]
         Ara,
-        #[serde(rename = "ATL")]
         Atl,
-        #[serde(rename = "BOL")]
         Bol,
-        #[serde(rename = "BOY")]
         Boy,
-        #[serde(rename = "CAL")]
         Cal,
-        #[serde(rename = "CAQ")]
         Caq,
-        #[serde(rename = "CAS")]
         Cas,
-        #[serde(rename = "CAU")]
         Cau,
-        #[serde(rename = "CES")]
         Ces,
-        #[serde(rename = "CHO")]
         Cho,
-        #[serde(rename = "CUN")]
         Cun,
-        #[serde(rename = "COR")]
         Cor,
-        #[serde(rename = "GUA")]
         Gua,
-        #[serde(rename = "GUV")]
         Guv,
-        #[serde(rename = "HUI")]
         Hui,
-        #[serde(rename = "LAG")]
         Lag,
-        #[serde(rename = "MAG")]
         Mag,
-        #[serde(rename = "MET")]
         Met,
-        #[serde(rename = "NAR")]
         Nar,
-        #[serde(rename = "NSA")]
         Nsa,
-        #[serde(rename = "PUT")]
         Put,
-        #[serde(rename = "QUI")]
         Qui,
-        #[serde(rename = "RIS")]
         Ris,
-        #[serde(rename = "SAP")]
         Sap,
-        #[serde(rename = "SAN")]
         San,
-        #[serde(rename = "SUC")]
         Suc,
-        #[serde(rename = "TOL")]
         Tol,
-        #[serde(rename = "VAC")]
         Vac,
-        #[serde(rename = "VAU")]
         Vau,
-        #[serde(rename = "VID")]
         Vid,
-        #[serde(rename = "CR-A")]
         CrA,
-        #[serde(rename = "CR-C")]
         CrC,
-        #[serde(rename = "CR-G")]
         CrG,
-        #[serde(rename = "CR-H")]
         CrH,
-        #[serde(rename = "CR-L")]
         CrL,
-        #[serde(rename = "CR-P")]
         CrP,
-        #[serde(rename = "CR-SJ")]
         CrSj,
-        #[serde(rename = "GT-16")]
         Gt16,
-        #[serde(rename = "GT-15")]
         Gt15,
-        #[serde(rename = "GT-04")]
         Gt04,
-        #[serde(rename = "GT-20")]
         Gt20,
-        #[serde(rename = "GT-02")]
         Gt02,
-        #[serde(rename = "GT-05")]
         Gt05,
-        #[serde(rename = "GT-01")]
         Gt01,
-        #[serde(rename = "GT-13")]
         Gt13,
-        #[serde(rename = "GT-18")]
         Gt18,
-        #[serde(rename = "GT-21")]
         Gt21,
-        #[serde(rename = "GT-22")]
         Gt22,
-        #[serde(rename = "GT-17")]
         Gt17,
-        #[serde(rename = "GT-09")]
         Gt09,
-        #[serde(rename = "GT-14")]
         Gt14,
-        #[serde(rename = "GT-11")]
         Gt11,
-        #[serde(rename = "GT-03")]
         Gt03,
-        #[serde(rename = "GT-12")]
         Gt12,
-        #[serde(rename = "GT-06")]
         Gt06,
-        #[serde(rename = "GT-07")]
         Gt07,
-        #[serde(rename = "GT-10")]
         Gt10,
-        #[serde(rename = "GT-08")]
         Gt08,
-        #[serde(rename = "GT-19")]
         Gt19,
-        #[serde(rename = "HK")]
         Hk,
-        #[serde(rename = "KL")]
         Kl,
-        #[serde(rename = "BR")]
         Br,
-        #[serde(rename = "CG")]
         Cg,
-        #[serde(rename = "DN")]
         Dn,
-        #[serde(rename = "DD")]
         Dd,
-        #[serde(rename = "DL")]
         Dl,
-        #[serde(rename = "GJ")]
         Gj,
-        #[serde(rename = "HR")]
         Hr,
-        #[serde(rename = "HP")]
         Hp,
-        #[serde(rename = "JK")]
         Jk,
-        #[serde(rename = "JH")]
         Jh,
-        #[serde(rename = "KA")]
         Ka,
-        #[serde(rename = "LD")]
         Ld,
-        #[serde(rename = "PY")]
         Py,
-        #[serde(rename = "TS")]
         Ts,
-        #[serde(rename = "TR")]
         Tr,
-        #[serde(rename = "UP")]
         Up,
-        #[serde(rename = "UK")]
         Uk,
-        #[serde(rename = "WB")]
         Wb,
-        #[serde(rename = "CW")]
         Cw,
         D,
         G,
-        #[serde(rename = "KE")]
         Ke,
-        #[serde(rename = "KK")]
         Kk,
-        #[serde(rename = "LS")]
         Ls,
-        #[serde(rename = "LM")]
         Lm,
-        #[serde(rename = "LK")]
         Lk,
-        #[serde(rename = "LH")]
         Lh,
-        #[serde(rename = "OY")]
         Oy,
-        #[serde(rename = "SO")]
         So,
-        #[serde(rename = "WD")]
         Wd,
-        #[serde(rename = "WH")]
         Wh,
-        #[serde(rename = "WX")]
         Wx,
-        #[serde(rename = "WW")]
         Ww,
-        #[serde(rename = "AG")]
         Ag,
-        #[serde(rename = "AO")]
         Ao,
-        #[serde(rename = "AV")]
         Av,
-        #[serde(rename = "BT")]
         Bt,
-        #[serde(rename = "BL")]
         Bl,
-        #[serde(rename = "BN")]
         Bn,
-        #[serde(rename = "BG")]
         Bg,
-        #[serde(rename = "BO")]
         Bo,
-        #[serde(rename = "BZ")]
         Bz,
-        #[serde(rename = "BS")]
         Bs,
-        #[serde(rename = "CL")]
         Cl,
-        #[serde(rename = "CI")]
         Ci,
-        #[serde(rename = "CZ")]
         Cz,
-        #[serde(rename = "CS")]
         Cs,
-        #[serde(rename = "CR")]
         Cr,
-        #[serde(rename = "KR")]
         Kr,
-        #[serde(rename = "EN")]
         En,
-        #[serde(rename = "FE")]
         Fe,
-        #[serde(rename = "FI")]
         Fi,
-        #[serde(rename = "FG")]
         Fg,
-        #[serde(rename = "FC")]
         Fc,
-        #[serde(rename = "FR")]
         Fr,
-        #[serde(rename = "GE")]
         Ge,
-        #[serde(rename = "GR")]
         Gr,
-        #[serde(rename = "IM")]
         Im,
-        #[serde(rename = "IS")]
         Is,
-        #[serde(rename = "AQ")]
         Aq,
-        #[serde(rename = "LT")]
         Lt,
-        #[serde(rename = "LE")]
         Le,
-        #[serde(rename = "LC")]
         Lc,
-        #[serde(rename = "LO")]
         Lo,
-        #[serde(rename = "LU")]
         Lu,
-        #[serde(rename = "MC")]
         Mc,
-        #[serde(rename = "NA")]
         Na,
-        #[serde(rename = "NO")]
         No,
-        #[serde(rename = "OG")]
         Og,
-        #[serde(rename = "OT")]
         Ot,
-        #[serde(rename = "PD")]
         Pd,
-        #[serde(rename = "PV")]
         Pv,
-        #[serde(rename = "PG")]
         Pg,
-        #[serde(rename = "PU")]
         Pu,
-        #[serde(rename = "PC")]
         Pc,
-        #[serde(rename = "PT")]
         Pt,
-        #[serde(rename = "PN")]
         Pn,
-        #[serde(rename = "PZ")]
         Pz,
-        #[serde(rename = "PO")]
         Po,
-        #[serde(rename = "RG")]
         Rg,
-        #[serde(rename = "RA")]
         Ra,
-        #[serde(rename = "RC")]
         Rc,
-        #[serde(rename = "RE")]
         Re,
-        #[serde(rename = "SS")]
         Ss,
-        #[serde(rename = "SV")]
         Sv,
-        #[serde(rename = "SI")]
         Si,
-        #[serde(rename = "SR")]
         Sr,
-        #[serde(rename = "TE")]
         Te,
-        #[serde(rename = "TP")]
         Tp,
-        #[serde(rename = "TV")]
         Tv,
-        #[serde(rename = "UD")]
         Ud,
-        #[serde(rename = "VE")]
         Ve,
-        #[serde(rename = "VB")]
         Vb,
-        #[serde(rename = "VC")]
         Vc,
-        #[serde(rename = "VR")]
         Vr,
-        #[serde(rename = "VV")]
         Vv,
-        #[serde(rename = "JP-23")]
         Jp23,
-        #[serde(rename = "JP-05")]
         Jp05,
-        #[serde(rename = "JP-02")]
         Jp02,
-        #[serde(rename = "JP-12")]
         Jp12,
-        #[serde(rename = "JP-38")]
         Jp38,
-        #[serde(rename = "JP-18")]
         Jp18,
-        #[serde(rename = "JP-40")]
         Jp40,
-        #[serde(rename = "JP-07")]
         Jp07,
-        #[serde(rename = "JP-21")]
         Jp21,
-        #[serde(rename = "JP-10")]
         Jp10,
-        #[serde(rename = "JP-34")]
         Jp34,
-        #[serde(rename = "JP-01")]
         Jp01,
-        #[serde(rename = "JP-28")]
         Jp28,
-        #[serde(rename = "JP-08")]
         Jp08,
-        #[serde(rename = "JP-17")]
         Jp17,
-        #[serde(rename = "JP-03")]
         Jp03,
-        #[serde(rename = "JP-37")]
         Jp37,
-        #[serde(rename = "JP-46")]
         Jp46,
-        #[serde(rename = "JP-14")]
         Jp14,
-        #[serde(rename = "JP-39")]
         Jp39,
-        #[serde(rename = "JP-43")]
         Jp43,
-        #[serde(rename = "JP-26")]
         Jp26,
-        #[serde(rename = "JP-24")]
         Jp24,
-        #[serde(rename = "JP-04")]
         Jp04,
-        #[serde(rename = "JP-45")]
         Jp45,
-        #[serde(rename = "JP-20")]
         Jp20,
-        #[serde(rename = "JP-42")]
         Jp42,
-        #[serde(rename = "JP-29")]
         Jp29,
-        #[serde(rename = "JP-15")]
         Jp15,
-        #[serde(rename = "JP-44")]
         Jp44,
-        #[serde(rename = "JP-33")]
         Jp33,
-        #[serde(rename = "JP-47")]
         Jp47,
-        #[serde(rename = "JP-27")]
         Jp27,
-        #[serde(rename = "JP-41")]
         Jp41,
-        #[serde(rename = "JP-11")]
         Jp11,
-        #[serde(rename = "JP-25")]
         Jp25,
-        #[serde(rename = "JP-32")]
         Jp32,
-        #[serde(rename = "JP-22")]
         Jp22,
-        #[serde(rename = "JP-09")]
         Jp09,
-        #[serde(rename = "JP-36")]
         Jp36,
-        #[serde(rename = "JP-13")]
         Jp13,
-        #[serde(rename = "JP-31")]
         Jp31,
-        #[serde(rename = "JP-16")]
         Jp16,
-        #[serde(rename = "JP-30")]
         Jp30,
-        #[serde(rename = "JP-06")]
         Jp06,
-        #[serde(rename = "JP-35")]
         Jp35,
-        #[serde(rename = "JP-19")]
         Jp19,
-        #[serde(rename = "JHR")]
         Jhr,
-        #[serde(rename = "KDH")]
         Kdh,
-        #[serde(rename = "KTN")]
         Ktn,
-        #[serde(rename = "KUL")]
         Kul,
-        #[serde(rename = "LBN")]
         Lbn,
-        #[serde(rename = "MLK")]
         Mlk,
-        #[serde(rename = "NSN")]
         Nsn,
-        #[serde(rename = "PHG")]
         Phg,
-        #[serde(rename = "PNG")]
         Png,
-        #[serde(rename = "PRK")]
         Prk,
-        #[serde(rename = "PLS")]
         Pls,
-        #[serde(rename = "PJY")]
         Pjy,
-        #[serde(rename = "SBH")]
         Sbh,
-        #[serde(rename = "SWK")]
         Swk,
-        #[serde(rename = "SGR")]
         Sgr,
-        #[serde(rename = "TRG")]
         Trg,
-        #[serde(rename = "AGU")]
         Agu,
-        #[serde(rename = "BCN")]
         Bcn,
-        #[serde(rename = "BCS")]
         Bcs,
-        #[serde(rename = "CAM")]
         Cam,
-        #[serde(rename = "CHP")]
         Chp,
-        #[serde(rename = "CHH")]
         Chh,
-        #[serde(rename = "CMX")]
         Cmx,
-        #[serde(rename = "COA")]
         Coa,
-        #[serde(rename = "COL")]
         Col,
-        #[serde(rename = "DUR")]
         Dur,
-        #[serde(rename = "GRO")]
         Gro,
-        #[serde(rename = "HID")]
         Hid,
-        #[serde(rename = "JAL")]
         Jal,
-        #[serde(rename = "MIC")]
         Mic,
-        #[serde(rename = "MOR")]
         Mor,
-        #[serde(rename = "MEX")]
         Mex,
-        #[serde(rename = "NAY")]
         Nay,
-        #[serde(rename = "NLE")]
         Nle,
-        #[serde(rename = "OAX")]
         Oax,
-        #[serde(rename = "PUE")]
         Pue,
-        #[serde(rename = "QUE")]
         Que,
-        #[serde(rename = "ROO")]
         Roo,
-        #[serde(rename = "SLP")]
         Slp,
-        #[serde(rename = "SIN")]
         Sin,
-        #[serde(rename = "SON")]
         Son,
-        #[serde(rename = "TAB")]
         Tab,
-        #[serde(rename = "TAM")]
         Tam,
-        #[serde(rename = "TLA")]
         Tla,
-        #[serde(rename = "VER")]
         Ver,
-        #[serde(rename = "YUC")]
         Yuc,
-        #[serde(rename = "ZAC")]
         Zac,
-        #[serde(rename = "AUK")]
         Auk,
-        #[serde(rename = "BOP")]
         Bop,
-        #[serde(rename = "CAN")]
         Can,
-        #[serde(rename = "CIT")]
         Cit,
-        #[serde(rename = "GIS")]
         Gis,
-        #[serde(rename = "HKB")]
         Hkb,
-        #[serde(rename = "MWT")]
         Mwt,
-        #[serde(rename = "MBH")]
         Mbh,
-        #[serde(rename = "NTL")]
         Ntl,
-        #[serde(rename = "OTA")]
         Ota,
-        #[serde(rename = "STL")]
         Stl,
-        #[serde(rename = "TKI")]
         Tki,
-        #[serde(rename = "WKO")]
         Wko,
-        #[serde(rename = "WGN")]
         Wgn,
-        #[serde(rename = "WTC")]
         Wtc,
-        #[serde(rename = "GB")]
         Gb,
-        #[serde(rename = "KP")]
         Kp,
-        #[serde(rename = "ANC")]
         Anc,
-        #[serde(rename = "APU")]
         Apu,
-        #[serde(rename = "ARE")]
         Are,
-        #[serde(rename = "AYA")]
         Aya,
-        #[serde(rename = "CAJ")]
         Caj,
-        #[serde(rename = "CUS")]
         Cus,
-        #[serde(rename = "HUV")]
         Huv,
-        #[serde(rename = "HUC")]
         Huc,
-        #[serde(rename = "ICA")]
         Ica,
-        #[serde(rename = "JUN")]
         Jun,
-        #[serde(rename = "LAL")]
         Lal,
-        #[serde(rename = "LAM")]
         Lam,
-        #[serde(rename = "LIM")]
         Lim,
-        #[serde(rename = "LOR")]
         Lor,
-        #[serde(rename = "MDD")]
         Mdd,
-        #[serde(rename = "MOQ")]
         Moq,
-        #[serde(rename = "PAS")]
         Pas,
-        #[serde(rename = "PIU")]
         Piu,
-        #[serde(rename = "PUN")]
         Pun,
-        #[serde(rename = "SAM")]
         Sam,
-        #[serde(rename = "TAC")]
         Tac,
-        #[serde(rename = "TUM")]
         Tum,
-        #[serde(rename = "UCA")]
         Uca,
-        #[serde(rename = "PH-ABR")]
         PhAbr,
-        #[serde(rename = "PH-AGN")]
         PhAgn,
-        #[serde(rename = "PH-AGS")]
         PhAgs,
-        #[serde(rename = "PH-AKL")]
         PhAkl,
-        #[serde(rename = "PH-ALB")]
         PhAlb,
-        #[serde(rename = "PH-ANT")]
         PhAnt,
-        #[serde(rename = "PH-APA")]
         PhApa,
-        #[serde(rename = "PH-AUR")]
         PhAur,
-        #[serde(rename = "PH-BAS")]
         PhBas,
-        #[serde(rename = "PH-BAN")]
         PhBan,
-        #[serde(rename = "PH-BTN")]
         PhBtn,
-        #[serde(rename = "PH-BTG")]
         PhBtg,
-        #[serde(rename = "PH-BEN")]
         PhBen,
-        #[serde(rename = "PH-BIL")]
         PhBil,
-        #[serde(rename = "PH-BOH")]
         PhBoh,
-        #[serde(rename = "PH-BUK")]
         PhBuk,
-        #[serde(rename = "PH-BUL")]
         PhBul,
-        #[serde(rename = "PH-CAG")]
         PhCag,
-        #[serde(rename = "PH-CAN")]
         PhCan,
-        #[serde(rename = "PH-CAS")]
         PhCas,
-        #[serde(rename = "PH-CAM")]
         PhCam,
-        #[serde(rename = "PH-CAP")]
         PhCap,
-        #[serde(rename = "PH-CAT")]
         PhCat,
-        #[serde(rename = "PH-CAV")]
         PhCav,
-        #[serde(rename = "PH-CEB")]
         PhCeb,
-        #[serde(rename = "PH-NCO")]
         PhNco,
-        #[serde(rename = "PH-DAO")]
         PhDao,
-        #[serde(rename = "PH-DAV")]
         PhDav,
-        #[serde(rename = "PH-DAS")]
         PhDas,
-        #[serde(rename = "PH-EAS")]
         PhEas,
-        #[serde(rename = "PH-GUI")]
         PhGui,
-        #[serde(rename = "PH-IFU")]
         PhIfu,
-        #[serde(rename = "PH-ILN")]
         PhIln,
-        #[serde(rename = "PH-ILS")]
         PhIls,
-        #[serde(rename = "PH-ILI")]
         PhIli,
-        #[serde(rename = "PH-ISA")]
         PhIsa,
-        #[serde(rename = "PH-KAL")]
         PhKal,
-        #[serde(rename = "PH-LUN")]
         PhLun,
-        #[serde(rename = "PH-LAG")]
         PhLag,
-        #[serde(rename = "PH-LAN")]
         PhLan,
-        #[serde(rename = "PH-LAS")]
         PhLas,
-        #[serde(rename = "PH-LEY")]
         PhLey,
-        #[serde(rename = "PH-MAG")]
         PhMag,
-        #[serde(rename = "PH-MAD")]
         PhMad,
-        #[serde(rename = "PH-MAS")]
         PhMas,
-        #[serde(rename = "PH-00")]
         Ph00,
-        #[serde(rename = "PH-MSC")]
         PhMsc,
-        #[serde(rename = "PH-MSR")]
         PhMsr,
-        #[serde(rename = "PH-MOU")]
         PhMou,
-        #[serde(rename = "PH-NEC")]
         PhNec,
-        #[serde(rename = "PH-NER")]
         PhNer,
-        #[serde(rename = "PH-NSA")]
         PhNsa,
-        #[serde(rename = "PH-NUE")]
         PhNue,
-        #[serde(rename = "PH-NUV")]
         PhNuv,
-        #[serde(rename = "PH-MDC")]
         PhMdc,
-        #[serde(rename = "PH-MDR")]
         PhMdr,
-        #[serde(rename = "PH-PLW")]
         PhPlw,
-        #[serde(rename = "PH-PAM")]
         PhPam,
-        #[serde(rename = "PH-PAN")]
         PhPan,
-        #[serde(rename = "PH-QUE")]
         PhQue,
-        #[serde(rename = "PH-QUI")]
         PhQui,
-        #[serde(rename = "PH-RIZ")]
         PhRiz,
-        #[serde(rename = "PH-ROM")]
         PhRom,
-        #[serde(rename = "PH-WSA")]
         PhWsa,
-        #[serde(rename = "PH-SAR")]
         PhSar,
-        #[serde(rename = "PH-SIG")]
         PhSig,
-        #[serde(rename = "PH-SOR")]
         PhSor,
-        #[serde(rename = "PH-SCO")]
         PhSco,
-        #[serde(rename = "PH-SLE")]
         PhSle,
-        #[serde(rename = "PH-SUK")]
         PhSuk,
-        #[serde(rename = "PH-SLU")]
         PhSlu,
-        #[serde(rename = "PH-SUN")]
         PhSun,
-        #[serde(rename = "PH-SUR")]
         PhSur,
-        #[serde(rename = "PH-TAR")]
         PhTar,
-        #[serde(rename = "PH-TAW")]
         PhTaw,
-        #[serde(rename = "PH-ZMB")]
         PhZmb,
-        #[serde(rename = "PH-ZAN")]
         PhZan,
-        #[serde(rename = "PH-ZAS")]
         PhZas,
-        #[serde(rename = "PH-ZSI")]
         PhZsi,
-        #[serde(rename = "PT-20")]
         Pt20,
-        #[serde(rename = "PT-01")]
         Pt01,
-        #[serde(rename = "PT-02")]
         Pt02,
-        #[serde(rename = "PT-03")]
         Pt03,
-        #[serde(rename = "PT-04")]
         Pt04,
-        #[serde(rename = "PT-05")]
         Pt05,
-        #[serde(rename = "PT-06")]
         Pt06,
-        #[serde(rename = "PT-07")]
         Pt07,
-        #[serde(rename = "PT-08")]
         Pt08,
-        #[serde(rename = "PT-09")]
         Pt09,
-        #[serde(rename = "PT-10")]
         Pt10,
-        #[serde(rename = "PT-11")]
         Pt11,
-        #[serde(rename = "PT-30")]
         Pt30,
-        #[serde(rename = "PT-12")]
         Pt12,
-        #[serde(rename = "PT-13")]
         Pt13,
-        #[serde(rename = "PT-14")]
         Pt14,
-        #[serde(rename = "PT-15")]
         Pt15,
-        #[serde(rename = "PT-16")]
         Pt16,
-        #[serde(rename = "PT-17")]
         Pt17,
-        #[serde(rename = "PT-18")]
         Pt18,
-        #[serde(rename = "BH")]
         Bh,
-        #[serde(rename = "BV")]
         Bv,
         B,
-        #[serde(rename = "CJ")]
         Cj,
-        #[serde(rename = "CV")]
         Cv,
-        #[serde(rename = "DB")]
         Db,
-        #[serde(rename = "DJ")]
         Dj,
-        #[serde(rename = "GL")]
         Gl,
-        #[serde(rename = "HD")]
         Hd,
-        #[serde(rename = "IF")]
         If,
-        #[serde(rename = "MM")]
         Mm,
-        #[serde(rename = "PH")]
         Ph,
-        #[serde(rename = "SM")]
         Sm,
-        #[serde(rename = "SB")]
         Sb,
-        #[serde(rename = "TM")]
         Tm,
-        #[serde(rename = "TL")]
         Tl,
-        #[serde(rename = "VL")]
         Vl,
-        #[serde(rename = "VN")]
         Vn,
-        #[serde(rename = "KR-26")]
         Kr26,
-        #[serde(rename = "KR-43")]
         Kr43,
-        #[serde(rename = "KR-44")]
         Kr44,
-        #[serde(rename = "KR-27")]
         Kr27,
-        #[serde(rename = "KR-30")]
         Kr30,
-        #[serde(rename = "KR-42")]
         Kr42,
-        #[serde(rename = "KR-29")]
         Kr29,
-        #[serde(rename = "KR-47")]
         Kr47,
-        #[serde(rename = "KR-41")]
         Kr41,
-        #[serde(rename = "KR-48")]
         Kr48,
-        #[serde(rename = "KR-28")]
         Kr28,
-        #[serde(rename = "KR-49")]
         Kr49,
-        #[serde(rename = "KR-45")]
         Kr45,
-        #[serde(rename = "KR-46")]
         Kr46,
-        #[serde(rename = "KR-50")]
         Kr50,
-        #[serde(rename = "KR-11")]
         Kr11,
-        #[serde(rename = "KR-31")]
         Kr31,
         C,
         A,
         O,
-        #[serde(rename = "PM")]
         Pm,
-        #[serde(rename = "BU")]
         Bu,
         S,
-        #[serde(rename = "CU")]
         Cu,
-        #[serde(rename = "GI")]
         Gi,
         H,
-        #[serde(rename = "HU")]
         Hu,
         J,
-        #[serde(rename = "GC")]
         Gc,
         L,
         M,
-        #[serde(rename = "MU")]
         Mu,
         P,
-        #[serde(rename = "SG")]
         Sg,
         T,
         V,
-        #[serde(rename = "ZA")]
         Za,
         Z,
-        #[serde(rename = "AJ")]
         Aj,
-        #[serde(rename = "DU")]
         Du,
-        #[serde(rename = "FU")]
         Fu,
-        #[serde(rename = "RK")]
         Rk,
-        #[serde(rename = "SH")]
         Sh,
-        #[serde(rename = "UQ")]
         Uq,
-        #[serde(rename = "BFP")]
         Bfp,
-        #[serde(rename = "ENG")]
         Eng,
-        #[serde(rename = "NIR")]
         Nir,
-        #[serde(rename = "SCT")]
         Sct,
-        #[serde(rename = "WLS")]
         Wls,
-        #[serde(rename = "FS")]
         Fs,
-        #[serde(rename = "FD")]
         Fd,
-        #[serde(rename = "RV")]
         Rv,
-        #[serde(rename = "TT")]
         Tt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for StoreShippingOriginDtoState {
@@ -23247,6 +23788,607 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for StoreShippingOriginDtoState {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Al => "AL",
+                        Self::Ak => "AK",
+                        Self::As => "AS",
+                        Self::Az => "AZ",
+                        Self::Ar => "AR",
+                        Self::Aa => "AA",
+                        Self::Ae => "AE",
+                        Self::Ap => "AP",
+                        Self::Ca => "CA",
+                        Self::Co => "CO",
+                        Self::Ct => "CT",
+                        Self::De => "DE",
+                        Self::Dc => "DC",
+                        Self::Fm => "FM",
+                        Self::Fl => "FL",
+                        Self::Ga => "GA",
+                        Self::Gu => "GU",
+                        Self::Hi => "HI",
+                        Self::Id => "ID",
+                        Self::Il => "IL",
+                        Self::In => "IN",
+                        Self::Ia => "IA",
+                        Self::Ks => "KS",
+                        Self::Ky => "KY",
+                        Self::La => "LA",
+                        Self::Me => "ME",
+                        Self::Mh => "MH",
+                        Self::Md => "MD",
+                        Self::Ma => "MA",
+                        Self::Mi => "MI",
+                        Self::Mn => "MN",
+                        Self::Ms => "MS",
+                        Self::Mo => "MO",
+                        Self::Mt => "MT",
+                        Self::Ne => "NE",
+                        Self::Nv => "NV",
+                        Self::Nh => "NH",
+                        Self::Nj => "NJ",
+                        Self::Nm => "NM",
+                        Self::Ny => "NY",
+                        Self::Nc => "NC",
+                        Self::Nd => "ND",
+                        Self::Mp => "MP",
+                        Self::Oh => "OH",
+                        Self::Ok => "OK",
+                        Self::Or => "OR",
+                        Self::Pw => "PW",
+                        Self::Pa => "PA",
+                        Self::Pr => "PR",
+                        Self::Ri => "RI",
+                        Self::Sc => "SC",
+                        Self::Sd => "SD",
+                        Self::Tn => "TN",
+                        Self::Tx => "TX",
+                        Self::Ut => "UT",
+                        Self::Vt => "VT",
+                        Self::Vi => "VI",
+                        Self::Va => "VA",
+                        Self::Wa => "WA",
+                        Self::Wv => "WV",
+                        Self::Wi => "WI",
+                        Self::Wy => "WY",
+                        Self::Ab => "AB",
+                        Self::Bc => "BC",
+                        Self::Mb => "MB",
+                        Self::Nb => "NB",
+                        Self::Nl => "NL",
+                        Self::Nt => "NT",
+                        Self::Ns => "NS",
+                        Self::Nu => "NU",
+                        Self::On => "ON",
+                        Self::Pe => "PE",
+                        Self::Qc => "QC",
+                        Self::Sk => "SK",
+                        Self::Yt => "YT",
+                        Self::Ba => "BA",
+                        Self::Cc => "CC",
+                        Self::Ch => "CH",
+                        Self::Cb => "CB",
+                        Self::Cn => "CN",
+                        Self::Er => "ER",
+                        Self::Fo => "FO",
+                        Self::Jy => "JY",
+                        Self::Lp => "LP",
+                        Self::Lr => "LR",
+                        Self::Mz => "MZ",
+                        Self::Nq => "NQ",
+                        Self::Rn => "RN",
+                        Self::Sa => "SA",
+                        Self::Sj => "SJ",
+                        Self::Sl => "SL",
+                        Self::Sf => "SF",
+                        Self::Se => "SE",
+                        Self::Tf => "TF",
+                        Self::Tu => "TU",
+                        Self::Act => "ACT",
+                        Self::Nsw => "NSW",
+                        Self::Qld => "QLD",
+                        Self::Tas => "TAS",
+                        Self::Vic => "VIC",
+                        Self::Ac => "AC",
+                        Self::Am => "AM",
+                        Self::Ce => "CE",
+                        Self::Df => "DF",
+                        Self::Es => "ES",
+                        Self::Go => "GO",
+                        Self::Mg => "MG",
+                        Self::Pb => "PB",
+                        Self::Pi => "PI",
+                        Self::Rj => "RJ",
+                        Self::Ro => "RO",
+                        Self::Rr => "RR",
+                        Self::Rs => "RS",
+                        Self::Sp => "SP",
+                        Self::To => "TO",
+                        Self::Ai => "AI",
+                        Self::An => "AN",
+                        Self::At => "AT",
+                        Self::Bi => "BI",
+                        Self::Li => "LI",
+                        Self::Ll => "LL",
+                        Self::Ml => "ML",
+                        Self::Rm => "RM",
+                        Self::Ta => "TA",
+                        Self::Vs => "VS",
+                        Self::Ama => "AMA",
+                        Self::Ant => "ANT",
+                        Self::Ara => "ARA",
+                        Self::Atl => "ATL",
+                        Self::Bol => "BOL",
+                        Self::Boy => "BOY",
+                        Self::Cal => "CAL",
+                        Self::Caq => "CAQ",
+                        Self::Cas => "CAS",
+                        Self::Cau => "CAU",
+                        Self::Ces => "CES",
+                        Self::Cho => "CHO",
+                        Self::Cun => "CUN",
+                        Self::Cor => "COR",
+                        Self::Gua => "GUA",
+                        Self::Guv => "GUV",
+                        Self::Hui => "HUI",
+                        Self::Lag => "LAG",
+                        Self::Mag => "MAG",
+                        Self::Met => "MET",
+                        Self::Nar => "NAR",
+                        Self::Nsa => "NSA",
+                        Self::Put => "PUT",
+                        Self::Qui => "QUI",
+                        Self::Ris => "RIS",
+                        Self::Sap => "SAP",
+                        Self::San => "SAN",
+                        Self::Suc => "SUC",
+                        Self::Tol => "TOL",
+                        Self::Vac => "VAC",
+                        Self::Vau => "VAU",
+                        Self::Vid => "VID",
+                        Self::CrA => "CR-A",
+                        Self::CrC => "CR-C",
+                        Self::CrG => "CR-G",
+                        Self::CrH => "CR-H",
+                        Self::CrL => "CR-L",
+                        Self::CrP => "CR-P",
+                        Self::CrSj => "CR-SJ",
+                        Self::Gt16 => "GT-16",
+                        Self::Gt15 => "GT-15",
+                        Self::Gt04 => "GT-04",
+                        Self::Gt20 => "GT-20",
+                        Self::Gt02 => "GT-02",
+                        Self::Gt05 => "GT-05",
+                        Self::Gt01 => "GT-01",
+                        Self::Gt13 => "GT-13",
+                        Self::Gt18 => "GT-18",
+                        Self::Gt21 => "GT-21",
+                        Self::Gt22 => "GT-22",
+                        Self::Gt17 => "GT-17",
+                        Self::Gt09 => "GT-09",
+                        Self::Gt14 => "GT-14",
+                        Self::Gt11 => "GT-11",
+                        Self::Gt03 => "GT-03",
+                        Self::Gt12 => "GT-12",
+                        Self::Gt06 => "GT-06",
+                        Self::Gt07 => "GT-07",
+                        Self::Gt10 => "GT-10",
+                        Self::Gt08 => "GT-08",
+                        Self::Gt19 => "GT-19",
+                        Self::Hk => "HK",
+                        Self::Kl => "KL",
+                        Self::Br => "BR",
+                        Self::Cg => "CG",
+                        Self::Dn => "DN",
+                        Self::Dd => "DD",
+                        Self::Dl => "DL",
+                        Self::Gj => "GJ",
+                        Self::Hr => "HR",
+                        Self::Hp => "HP",
+                        Self::Jk => "JK",
+                        Self::Jh => "JH",
+                        Self::Ka => "KA",
+                        Self::Ld => "LD",
+                        Self::Py => "PY",
+                        Self::Ts => "TS",
+                        Self::Tr => "TR",
+                        Self::Up => "UP",
+                        Self::Uk => "UK",
+                        Self::Wb => "WB",
+                        Self::Cw => "CW",
+                        Self::D => "D",
+                        Self::G => "G",
+                        Self::Ke => "KE",
+                        Self::Kk => "KK",
+                        Self::Ls => "LS",
+                        Self::Lm => "LM",
+                        Self::Lk => "LK",
+                        Self::Lh => "LH",
+                        Self::Oy => "OY",
+                        Self::So => "SO",
+                        Self::Wd => "WD",
+                        Self::Wh => "WH",
+                        Self::Wx => "WX",
+                        Self::Ww => "WW",
+                        Self::Ag => "AG",
+                        Self::Ao => "AO",
+                        Self::Av => "AV",
+                        Self::Bt => "BT",
+                        Self::Bl => "BL",
+                        Self::Bn => "BN",
+                        Self::Bg => "BG",
+                        Self::Bo => "BO",
+                        Self::Bz => "BZ",
+                        Self::Bs => "BS",
+                        Self::Cl => "CL",
+                        Self::Ci => "CI",
+                        Self::Cz => "CZ",
+                        Self::Cs => "CS",
+                        Self::Cr => "CR",
+                        Self::Kr => "KR",
+                        Self::En => "EN",
+                        Self::Fe => "FE",
+                        Self::Fi => "FI",
+                        Self::Fg => "FG",
+                        Self::Fc => "FC",
+                        Self::Fr => "FR",
+                        Self::Ge => "GE",
+                        Self::Gr => "GR",
+                        Self::Im => "IM",
+                        Self::Is => "IS",
+                        Self::Aq => "AQ",
+                        Self::Lt => "LT",
+                        Self::Le => "LE",
+                        Self::Lc => "LC",
+                        Self::Lo => "LO",
+                        Self::Lu => "LU",
+                        Self::Mc => "MC",
+                        Self::Na => "NA",
+                        Self::No => "NO",
+                        Self::Og => "OG",
+                        Self::Ot => "OT",
+                        Self::Pd => "PD",
+                        Self::Pv => "PV",
+                        Self::Pg => "PG",
+                        Self::Pu => "PU",
+                        Self::Pc => "PC",
+                        Self::Pt => "PT",
+                        Self::Pn => "PN",
+                        Self::Pz => "PZ",
+                        Self::Po => "PO",
+                        Self::Rg => "RG",
+                        Self::Ra => "RA",
+                        Self::Rc => "RC",
+                        Self::Re => "RE",
+                        Self::Ss => "SS",
+                        Self::Sv => "SV",
+                        Self::Si => "SI",
+                        Self::Sr => "SR",
+                        Self::Te => "TE",
+                        Self::Tp => "TP",
+                        Self::Tv => "TV",
+                        Self::Ud => "UD",
+                        Self::Ve => "VE",
+                        Self::Vb => "VB",
+                        Self::Vc => "VC",
+                        Self::Vr => "VR",
+                        Self::Vv => "VV",
+                        Self::Jp23 => "JP-23",
+                        Self::Jp05 => "JP-05",
+                        Self::Jp02 => "JP-02",
+                        Self::Jp12 => "JP-12",
+                        Self::Jp38 => "JP-38",
+                        Self::Jp18 => "JP-18",
+                        Self::Jp40 => "JP-40",
+                        Self::Jp07 => "JP-07",
+                        Self::Jp21 => "JP-21",
+                        Self::Jp10 => "JP-10",
+                        Self::Jp34 => "JP-34",
+                        Self::Jp01 => "JP-01",
+                        Self::Jp28 => "JP-28",
+                        Self::Jp08 => "JP-08",
+                        Self::Jp17 => "JP-17",
+                        Self::Jp03 => "JP-03",
+                        Self::Jp37 => "JP-37",
+                        Self::Jp46 => "JP-46",
+                        Self::Jp14 => "JP-14",
+                        Self::Jp39 => "JP-39",
+                        Self::Jp43 => "JP-43",
+                        Self::Jp26 => "JP-26",
+                        Self::Jp24 => "JP-24",
+                        Self::Jp04 => "JP-04",
+                        Self::Jp45 => "JP-45",
+                        Self::Jp20 => "JP-20",
+                        Self::Jp42 => "JP-42",
+                        Self::Jp29 => "JP-29",
+                        Self::Jp15 => "JP-15",
+                        Self::Jp44 => "JP-44",
+                        Self::Jp33 => "JP-33",
+                        Self::Jp47 => "JP-47",
+                        Self::Jp27 => "JP-27",
+                        Self::Jp41 => "JP-41",
+                        Self::Jp11 => "JP-11",
+                        Self::Jp25 => "JP-25",
+                        Self::Jp32 => "JP-32",
+                        Self::Jp22 => "JP-22",
+                        Self::Jp09 => "JP-09",
+                        Self::Jp36 => "JP-36",
+                        Self::Jp13 => "JP-13",
+                        Self::Jp31 => "JP-31",
+                        Self::Jp16 => "JP-16",
+                        Self::Jp30 => "JP-30",
+                        Self::Jp06 => "JP-06",
+                        Self::Jp35 => "JP-35",
+                        Self::Jp19 => "JP-19",
+                        Self::Jhr => "JHR",
+                        Self::Kdh => "KDH",
+                        Self::Ktn => "KTN",
+                        Self::Kul => "KUL",
+                        Self::Lbn => "LBN",
+                        Self::Mlk => "MLK",
+                        Self::Nsn => "NSN",
+                        Self::Phg => "PHG",
+                        Self::Png => "PNG",
+                        Self::Prk => "PRK",
+                        Self::Pls => "PLS",
+                        Self::Pjy => "PJY",
+                        Self::Sbh => "SBH",
+                        Self::Swk => "SWK",
+                        Self::Sgr => "SGR",
+                        Self::Trg => "TRG",
+                        Self::Agu => "AGU",
+                        Self::Bcn => "BCN",
+                        Self::Bcs => "BCS",
+                        Self::Cam => "CAM",
+                        Self::Chp => "CHP",
+                        Self::Chh => "CHH",
+                        Self::Cmx => "CMX",
+                        Self::Coa => "COA",
+                        Self::Col => "COL",
+                        Self::Dur => "DUR",
+                        Self::Gro => "GRO",
+                        Self::Hid => "HID",
+                        Self::Jal => "JAL",
+                        Self::Mic => "MIC",
+                        Self::Mor => "MOR",
+                        Self::Mex => "MEX",
+                        Self::Nay => "NAY",
+                        Self::Nle => "NLE",
+                        Self::Oax => "OAX",
+                        Self::Pue => "PUE",
+                        Self::Que => "QUE",
+                        Self::Roo => "ROO",
+                        Self::Slp => "SLP",
+                        Self::Sin => "SIN",
+                        Self::Son => "SON",
+                        Self::Tab => "TAB",
+                        Self::Tam => "TAM",
+                        Self::Tla => "TLA",
+                        Self::Ver => "VER",
+                        Self::Yuc => "YUC",
+                        Self::Zac => "ZAC",
+                        Self::Auk => "AUK",
+                        Self::Bop => "BOP",
+                        Self::Can => "CAN",
+                        Self::Cit => "CIT",
+                        Self::Gis => "GIS",
+                        Self::Hkb => "HKB",
+                        Self::Mwt => "MWT",
+                        Self::Mbh => "MBH",
+                        Self::Ntl => "NTL",
+                        Self::Ota => "OTA",
+                        Self::Stl => "STL",
+                        Self::Tki => "TKI",
+                        Self::Wko => "WKO",
+                        Self::Wgn => "WGN",
+                        Self::Wtc => "WTC",
+                        Self::Gb => "GB",
+                        Self::Kp => "KP",
+                        Self::Anc => "ANC",
+                        Self::Apu => "APU",
+                        Self::Are => "ARE",
+                        Self::Aya => "AYA",
+                        Self::Caj => "CAJ",
+                        Self::Cus => "CUS",
+                        Self::Huv => "HUV",
+                        Self::Huc => "HUC",
+                        Self::Ica => "ICA",
+                        Self::Jun => "JUN",
+                        Self::Lal => "LAL",
+                        Self::Lam => "LAM",
+                        Self::Lim => "LIM",
+                        Self::Lor => "LOR",
+                        Self::Mdd => "MDD",
+                        Self::Moq => "MOQ",
+                        Self::Pas => "PAS",
+                        Self::Piu => "PIU",
+                        Self::Pun => "PUN",
+                        Self::Sam => "SAM",
+                        Self::Tac => "TAC",
+                        Self::Tum => "TUM",
+                        Self::Uca => "UCA",
+                        Self::PhAbr => "PH-ABR",
+                        Self::PhAgn => "PH-AGN",
+                        Self::PhAgs => "PH-AGS",
+                        Self::PhAkl => "PH-AKL",
+                        Self::PhAlb => "PH-ALB",
+                        Self::PhAnt => "PH-ANT",
+                        Self::PhApa => "PH-APA",
+                        Self::PhAur => "PH-AUR",
+                        Self::PhBas => "PH-BAS",
+                        Self::PhBan => "PH-BAN",
+                        Self::PhBtn => "PH-BTN",
+                        Self::PhBtg => "PH-BTG",
+                        Self::PhBen => "PH-BEN",
+                        Self::PhBil => "PH-BIL",
+                        Self::PhBoh => "PH-BOH",
+                        Self::PhBuk => "PH-BUK",
+                        Self::PhBul => "PH-BUL",
+                        Self::PhCag => "PH-CAG",
+                        Self::PhCan => "PH-CAN",
+                        Self::PhCas => "PH-CAS",
+                        Self::PhCam => "PH-CAM",
+                        Self::PhCap => "PH-CAP",
+                        Self::PhCat => "PH-CAT",
+                        Self::PhCav => "PH-CAV",
+                        Self::PhCeb => "PH-CEB",
+                        Self::PhNco => "PH-NCO",
+                        Self::PhDao => "PH-DAO",
+                        Self::PhDav => "PH-DAV",
+                        Self::PhDas => "PH-DAS",
+                        Self::PhEas => "PH-EAS",
+                        Self::PhGui => "PH-GUI",
+                        Self::PhIfu => "PH-IFU",
+                        Self::PhIln => "PH-ILN",
+                        Self::PhIls => "PH-ILS",
+                        Self::PhIli => "PH-ILI",
+                        Self::PhIsa => "PH-ISA",
+                        Self::PhKal => "PH-KAL",
+                        Self::PhLun => "PH-LUN",
+                        Self::PhLag => "PH-LAG",
+                        Self::PhLan => "PH-LAN",
+                        Self::PhLas => "PH-LAS",
+                        Self::PhLey => "PH-LEY",
+                        Self::PhMag => "PH-MAG",
+                        Self::PhMad => "PH-MAD",
+                        Self::PhMas => "PH-MAS",
+                        Self::Ph00 => "PH-00",
+                        Self::PhMsc => "PH-MSC",
+                        Self::PhMsr => "PH-MSR",
+                        Self::PhMou => "PH-MOU",
+                        Self::PhNec => "PH-NEC",
+                        Self::PhNer => "PH-NER",
+                        Self::PhNsa => "PH-NSA",
+                        Self::PhNue => "PH-NUE",
+                        Self::PhNuv => "PH-NUV",
+                        Self::PhMdc => "PH-MDC",
+                        Self::PhMdr => "PH-MDR",
+                        Self::PhPlw => "PH-PLW",
+                        Self::PhPam => "PH-PAM",
+                        Self::PhPan => "PH-PAN",
+                        Self::PhQue => "PH-QUE",
+                        Self::PhQui => "PH-QUI",
+                        Self::PhRiz => "PH-RIZ",
+                        Self::PhRom => "PH-ROM",
+                        Self::PhWsa => "PH-WSA",
+                        Self::PhSar => "PH-SAR",
+                        Self::PhSig => "PH-SIG",
+                        Self::PhSor => "PH-SOR",
+                        Self::PhSco => "PH-SCO",
+                        Self::PhSle => "PH-SLE",
+                        Self::PhSuk => "PH-SUK",
+                        Self::PhSlu => "PH-SLU",
+                        Self::PhSun => "PH-SUN",
+                        Self::PhSur => "PH-SUR",
+                        Self::PhTar => "PH-TAR",
+                        Self::PhTaw => "PH-TAW",
+                        Self::PhZmb => "PH-ZMB",
+                        Self::PhZan => "PH-ZAN",
+                        Self::PhZas => "PH-ZAS",
+                        Self::PhZsi => "PH-ZSI",
+                        Self::Pt20 => "PT-20",
+                        Self::Pt01 => "PT-01",
+                        Self::Pt02 => "PT-02",
+                        Self::Pt03 => "PT-03",
+                        Self::Pt04 => "PT-04",
+                        Self::Pt05 => "PT-05",
+                        Self::Pt06 => "PT-06",
+                        Self::Pt07 => "PT-07",
+                        Self::Pt08 => "PT-08",
+                        Self::Pt09 => "PT-09",
+                        Self::Pt10 => "PT-10",
+                        Self::Pt11 => "PT-11",
+                        Self::Pt30 => "PT-30",
+                        Self::Pt12 => "PT-12",
+                        Self::Pt13 => "PT-13",
+                        Self::Pt14 => "PT-14",
+                        Self::Pt15 => "PT-15",
+                        Self::Pt16 => "PT-16",
+                        Self::Pt17 => "PT-17",
+                        Self::Pt18 => "PT-18",
+                        Self::Bh => "BH",
+                        Self::Bv => "BV",
+                        Self::B => "B",
+                        Self::Cj => "CJ",
+                        Self::Cv => "CV",
+                        Self::Db => "DB",
+                        Self::Dj => "DJ",
+                        Self::Gl => "GL",
+                        Self::Hd => "HD",
+                        Self::If => "IF",
+                        Self::Mm => "MM",
+                        Self::Ph => "PH",
+                        Self::Sm => "SM",
+                        Self::Sb => "SB",
+                        Self::Tm => "TM",
+                        Self::Tl => "TL",
+                        Self::Vl => "VL",
+                        Self::Vn => "VN",
+                        Self::Kr26 => "KR-26",
+                        Self::Kr43 => "KR-43",
+                        Self::Kr44 => "KR-44",
+                        Self::Kr27 => "KR-27",
+                        Self::Kr30 => "KR-30",
+                        Self::Kr42 => "KR-42",
+                        Self::Kr29 => "KR-29",
+                        Self::Kr47 => "KR-47",
+                        Self::Kr41 => "KR-41",
+                        Self::Kr48 => "KR-48",
+                        Self::Kr28 => "KR-28",
+                        Self::Kr49 => "KR-49",
+                        Self::Kr45 => "KR-45",
+                        Self::Kr46 => "KR-46",
+                        Self::Kr50 => "KR-50",
+                        Self::Kr11 => "KR-11",
+                        Self::Kr31 => "KR-31",
+                        Self::C => "C",
+                        Self::A => "A",
+                        Self::O => "O",
+                        Self::Pm => "PM",
+                        Self::Bu => "BU",
+                        Self::S => "S",
+                        Self::Cu => "CU",
+                        Self::Gi => "GI",
+                        Self::H => "H",
+                        Self::Hu => "HU",
+                        Self::J => "J",
+                        Self::Gc => "GC",
+                        Self::L => "L",
+                        Self::M => "M",
+                        Self::Mu => "MU",
+                        Self::P => "P",
+                        Self::Sg => "SG",
+                        Self::T => "T",
+                        Self::V => "V",
+                        Self::Za => "ZA",
+                        Self::Z => "Z",
+                        Self::Aj => "AJ",
+                        Self::Du => "DU",
+                        Self::Fu => "FU",
+                        Self::Rk => "RK",
+                        Self::Sh => "SH",
+                        Self::Uq => "UQ",
+                        Self::Bfp => "BFP",
+                        Self::Eng => "ENG",
+                        Self::Nir => "NIR",
+                        Self::Sct => "SCT",
+                        Self::Wls => "WLS",
+                        Self::Fs => "FS",
+                        Self::Fd => "FD",
+                        Self::Rv => "RV",
+                        Self::Tt => "TT",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoState {
@@ -24459,41 +25601,18 @@ pub mod types {
         }
     }
     ///`UpdateShippingCarrierDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateShippingCarrierDto {
         ///The seller can choose multiple services while creating shipping rates if this is true.
-        #[serde(
-            rename = "allowsMultipleServiceSelection",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub allows_multiple_service_selection: ::std::option::Option<bool>,
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateShippingCarrierDtoAltType>,
         ///The URL endpoint that CRM needs to retrieve shipping rates. This must be a public URL.
-        #[serde(
-            rename = "callbackUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub callback_url: ::std::option::Option<::std::string::String>,
         ///Name of the shipping carrier
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///An array of available shipping carrier services
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingCarrierDto {
@@ -24582,19 +25701,60 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateShippingCarrierDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.allows_multiple_service_selection,
+                    ),
+                ) + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.callback_url))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.services));
+            let mut state = serializer
+                .serialize_struct("UpdateShippingCarrierDto", len)?;
+            if !::std::option::Option::is_none(&self.allows_multiple_service_selection) {
+                state
+                    .serialize_field(
+                        "allowsMultipleServiceSelection",
+                        &self.allows_multiple_service_selection,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.callback_url) {
+                state.serialize_field("callbackUrl", &self.callback_url)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.services) {
+                state.serialize_field("services", &self.services)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateShippingCarrierDto {
         pub fn builder() -> builder::UpdateShippingCarrierDto {
             Default::default()
         }
     }
     ///`UpdateShippingCarrierDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingCarrierDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingCarrierDtoAltType {
@@ -24610,6 +25770,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateShippingCarrierDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateShippingCarrierDtoAltType {
@@ -24649,19 +25823,13 @@ pub mod types {
         }
     }
     ///`UpdateShippingCarrierResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateShippingCarrierResponseDto {
         ///Shipping carrier data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingCarrierSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingCarrierResponseDto {
@@ -24725,86 +25893,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateShippingCarrierResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateShippingCarrierResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateShippingRateDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateShippingRateDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateShippingRateDtoAltType>,
         ///The amount of the shipping rate if it is normal rate (0 means free ). Fixed Handling fee if it is a carrier rate (it will add to the carrier rate).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub amount: ::std::option::Option<f64>,
         ///Type of condition to provide the conditional pricing
-        #[serde(
-            rename = "conditionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub condition_type: ::std::option::Option<UpdateShippingRateDtoConditionType>,
         ///The currency of the amount of the rate / handling fee
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub currency: ::std::option::Option<::std::string::String>,
         ///Delivery description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///is this a carrier rate
-        #[serde(
-            rename = "isCarrierRate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_carrier_rate: ::std::option::Option<bool>,
         ///Maximum condition for applying this price. set 0 or null if there is no maximum
-        #[serde(
-            rename = "maxCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_condition: ::std::option::Option<f64>,
         ///Minimum condition for applying this price. set 0 or null if there is no minimum
-        #[serde(
-            rename = "minCondition",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub min_condition: ::std::option::Option<f64>,
         ///Name of the shipping zone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Percentage of rate fee if it is a carrier rate.
-        #[serde(
-            rename = "percentageOfRateFee",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub percentage_of_rate_fee: ::std::option::Option<f64>,
         ///Shipping carrier id
-        #[serde(
-            rename = "shippingCarrierId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub shipping_carrier_id: ::std::option::Option<::std::string::String>,
         ///An array of items
-        #[serde(
-            rename = "shippingCarrierServices",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub shipping_carrier_services: ::std::vec::Vec<ShippingCarrierServiceDto>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateDto {
@@ -24949,19 +26087,91 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateShippingRateDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::option::Option::is_none(&self.amount))
+                + usize::from(!::std::option::Option::is_none(&self.condition_type))
+                + usize::from(!::std::option::Option::is_none(&self.currency))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.is_carrier_rate))
+                + usize::from(!::std::option::Option::is_none(&self.max_condition))
+                + usize::from(!::std::option::Option::is_none(&self.min_condition))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.percentage_of_rate_fee),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.shipping_carrier_id))
+                + usize::from(
+                    !::std::vec::Vec::is_empty(&self.shipping_carrier_services),
+                );
+            let mut state = serializer.serialize_struct("UpdateShippingRateDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::option::Option::is_none(&self.amount) {
+                state.serialize_field("amount", &self.amount)?;
+            }
+            if !::std::option::Option::is_none(&self.condition_type) {
+                state.serialize_field("conditionType", &self.condition_type)?;
+            }
+            if !::std::option::Option::is_none(&self.currency) {
+                state.serialize_field("currency", &self.currency)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.is_carrier_rate) {
+                state.serialize_field("isCarrierRate", &self.is_carrier_rate)?;
+            }
+            if !::std::option::Option::is_none(&self.max_condition) {
+                state.serialize_field("maxCondition", &self.max_condition)?;
+            }
+            if !::std::option::Option::is_none(&self.min_condition) {
+                state.serialize_field("minCondition", &self.min_condition)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.percentage_of_rate_fee) {
+                state
+                    .serialize_field(
+                        "percentageOfRateFee",
+                        &self.percentage_of_rate_fee,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.shipping_carrier_id) {
+                state.serialize_field("shippingCarrierId", &self.shipping_carrier_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.shipping_carrier_services) {
+                state
+                    .serialize_field(
+                        "shippingCarrierServices",
+                        &self.shipping_carrier_services,
+                    )?;
+            }
+            state.end()
+        }
+    }
     impl UpdateShippingRateDto {
         pub fn builder() -> builder::UpdateShippingRateDto {
             Default::default()
         }
     }
     ///`UpdateShippingRateDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingRateDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateDtoAltType {
@@ -24977,6 +26187,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateShippingRateDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateShippingRateDtoAltType {
@@ -25016,17 +26240,13 @@ pub mod types {
         }
     }
     ///Type of condition to provide the conditional pricing
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingRateDtoConditionType {
-        #[serde(rename = "none")]
         None,
-        #[serde(rename = "price")]
         Price,
-        #[serde(rename = "weight")]
         Weight,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateDtoConditionType {
@@ -25044,6 +26264,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateShippingRateDtoConditionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::None => "none",
+                        Self::Price => "price",
+                        Self::Weight => "weight",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateShippingRateDtoConditionType {
@@ -25087,19 +26323,13 @@ pub mod types {
         }
     }
     ///`UpdateShippingRateResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateShippingRateResponseDto {
         ///Shipping zone data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingRateSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingRateResponseDto {
@@ -25163,28 +26393,38 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateShippingRateResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateShippingRateResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateShippingZoneDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateShippingZoneDto {
         ///Location Id or Agency Id
-        #[serde(
-            rename = "altId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "altType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub alt_type: ::std::option::Option<UpdateShippingZoneDtoAltType>,
         ///List of countries that are available
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub countries: ::std::vec::Vec<ShippingZoneCountryDto>,
         ///Name of the shipping zone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingZoneDto {
@@ -25252,19 +26492,43 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateShippingZoneDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.alt_id))
+                + usize::from(!::std::option::Option::is_none(&self.alt_type))
+                + usize::from(!::std::vec::Vec::is_empty(&self.countries))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("UpdateShippingZoneDto", len)?;
+            if !::std::option::Option::is_none(&self.alt_id) {
+                state.serialize_field("altId", &self.alt_id)?;
+            }
+            if !::std::option::Option::is_none(&self.alt_type) {
+                state.serialize_field("altType", &self.alt_type)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.countries) {
+                state.serialize_field("countries", &self.countries)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateShippingZoneDto {
         pub fn builder() -> builder::UpdateShippingZoneDto {
             Default::default()
         }
     }
     ///`UpdateShippingZoneDtoAltType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateShippingZoneDtoAltType {
-        #[serde(rename = "location")]
         Location,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingZoneDtoAltType {
@@ -25280,6 +26544,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateShippingZoneDtoAltType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Location => "location",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateShippingZoneDtoAltType {
@@ -25319,19 +26597,13 @@ pub mod types {
         }
     }
     ///`UpdateShippingZoneResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateShippingZoneResponseDto {
         ///Shipping zone data
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub data: ::std::option::Option<ShippingZoneSchema>,
         ///Success message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Status of api action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub status: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateShippingZoneResponseDto {
@@ -25393,6 +26665,29 @@ pub mod types {
                     FIELDS,
                     UpdateShippingZoneResponseDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for UpdateShippingZoneResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.data))
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.status));
+            let mut state = serializer
+                .serialize_struct("UpdateShippingZoneResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.data) {
+                state.serialize_field("data", &self.data)?;
+            }
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.status) {
+                state.serialize_field("status", &self.status)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

@@ -13,10 +13,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`ContactSessionIds`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct ContactSessionIds {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl<'de> ::serde::Deserialize<'de> for ContactSessionIds {
@@ -65,83 +63,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for ContactSessionIds {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.ids));
+            let mut state = serializer.serialize_struct("ContactSessionIds", len)?;
+            if !::std::option::Option::is_none(&self.ids) {
+                state.serialize_field("ids", &self.ids)?;
+            }
+            state.end()
+        }
+    }
     ///`EventDataSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct EventDataSchema {
-        #[serde(
-            rename = "adSource",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub ad_source: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "contactSessionIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_session_ids: ::std::option::Option<ContactSessionIds>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub domain: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "fbEventId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fb_event_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fbc: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fbp: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fingerprint: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medium: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "mediumId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub medium_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<PageDetailsSchema>,
-        #[serde(
-            rename = "pageVisitType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_visit_type: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "parentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "parentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parent_name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub referrer: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub source: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timestamp: ::std::option::Option<f64>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub version: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for EventDataSchema {
@@ -324,20 +279,94 @@ pub mod types {
                 .deserialize_struct("EventDataSchema", FIELDS, EventDataSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for EventDataSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.ad_source))
+                + usize::from(!::std::option::Option::is_none(&self.contact_session_ids))
+                + usize::from(!::std::option::Option::is_none(&self.domain))
+                + usize::from(!::std::option::Option::is_none(&self.fb_event_id))
+                + usize::from(!::std::option::Option::is_none(&self.fbc))
+                + usize::from(!::std::option::Option::is_none(&self.fbp))
+                + usize::from(!::std::option::Option::is_none(&self.fingerprint))
+                + usize::from(!::std::option::Option::is_none(&self.medium))
+                + usize::from(!::std::option::Option::is_none(&self.medium_id))
+                + usize::from(!::std::option::Option::is_none(&self.page))
+                + usize::from(!::std::option::Option::is_none(&self.page_visit_type))
+                + usize::from(!::std::option::Option::is_none(&self.parent_id))
+                + usize::from(!::std::option::Option::is_none(&self.parent_name))
+                + usize::from(!::std::option::Option::is_none(&self.referrer))
+                + usize::from(!::std::option::Option::is_none(&self.source))
+                + usize::from(!::std::option::Option::is_none(&self.timestamp))
+                + usize::from(!::std::option::Option::is_none(&self.type_))
+                + usize::from(!::std::option::Option::is_none(&self.version));
+            let mut state = serializer.serialize_struct("EventDataSchema", len)?;
+            if !::std::option::Option::is_none(&self.ad_source) {
+                state.serialize_field("adSource", &self.ad_source)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_session_ids) {
+                state.serialize_field("contactSessionIds", &self.contact_session_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.domain) {
+                state.serialize_field("domain", &self.domain)?;
+            }
+            if !::std::option::Option::is_none(&self.fb_event_id) {
+                state.serialize_field("fbEventId", &self.fb_event_id)?;
+            }
+            if !::std::option::Option::is_none(&self.fbc) {
+                state.serialize_field("fbc", &self.fbc)?;
+            }
+            if !::std::option::Option::is_none(&self.fbp) {
+                state.serialize_field("fbp", &self.fbp)?;
+            }
+            if !::std::option::Option::is_none(&self.fingerprint) {
+                state.serialize_field("fingerprint", &self.fingerprint)?;
+            }
+            if !::std::option::Option::is_none(&self.medium) {
+                state.serialize_field("medium", &self.medium)?;
+            }
+            if !::std::option::Option::is_none(&self.medium_id) {
+                state.serialize_field("mediumId", &self.medium_id)?;
+            }
+            if !::std::option::Option::is_none(&self.page) {
+                state.serialize_field("page", &self.page)?;
+            }
+            if !::std::option::Option::is_none(&self.page_visit_type) {
+                state.serialize_field("pageVisitType", &self.page_visit_type)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_id) {
+                state.serialize_field("parentId", &self.parent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.parent_name) {
+                state.serialize_field("parentName", &self.parent_name)?;
+            }
+            if !::std::option::Option::is_none(&self.referrer) {
+                state.serialize_field("referrer", &self.referrer)?;
+            }
+            if !::std::option::Option::is_none(&self.source) {
+                state.serialize_field("source", &self.source)?;
+            }
+            if !::std::option::Option::is_none(&self.timestamp) {
+                state.serialize_field("timestamp", &self.timestamp)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            if !::std::option::Option::is_none(&self.version) {
+                state.serialize_field("version", &self.version)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSurveysSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSurveysSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSurveysSchema {
@@ -396,14 +425,32 @@ pub mod types {
                 .deserialize_struct("GetSurveysSchema", FIELDS, GetSurveysSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for GetSurveysSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("GetSurveysSchema", len)?;
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSurveysSubmissionSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSurveysSubmissionSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub meta: ::std::option::Option<MetaSchema>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub submissions: ::std::option::Option<::std::vec::Vec<SubmissionSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSurveysSubmissionSuccessfulResponseDto {
@@ -466,15 +513,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSurveysSubmissionSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.meta))
+                + usize::from(!::std::option::Option::is_none(&self.submissions));
+            let mut state = serializer
+                .serialize_struct("GetSurveysSubmissionSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.meta) {
+                state.serialize_field("meta", &self.meta)?;
+            }
+            if !::std::option::Option::is_none(&self.submissions) {
+                state.serialize_field("submissions", &self.submissions)?;
+            }
+            state.end()
+        }
+    }
     ///`GetSurveysSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetSurveysSuccessfulResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub surveys: ::std::option::Option<::std::vec::Vec<GetSurveysSchema>>,
         ///Number of surveys
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetSurveysSuccessfulResponseDto {
@@ -531,29 +593,32 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetSurveysSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.surveys))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer
+                .serialize_struct("GetSurveysSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.surveys) {
+                state.serialize_field("surveys", &self.surveys)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`MetaSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct MetaSchema {
-        #[serde(
-            rename = "currentPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub current_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "nextPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub next_page: ::std::option::Option<f64>,
-        #[serde(
-            rename = "prevPage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub prev_page: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for MetaSchema {
@@ -618,34 +683,41 @@ pub mod types {
             deserializer.deserialize_struct("MetaSchema", FIELDS, MetaSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for MetaSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.current_page))
+                + usize::from(!::std::option::Option::is_none(&self.next_page))
+                + usize::from(!::std::option::Option::is_none(&self.prev_page))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("MetaSchema", len)?;
+            if !::std::option::Option::is_none(&self.current_page) {
+                state.serialize_field("currentPage", &self.current_page)?;
+            }
+            if !::std::option::Option::is_none(&self.next_page) {
+                state.serialize_field("nextPage", &self.next_page)?;
+            }
+            if !::std::option::Option::is_none(&self.prev_page) {
+                state.serialize_field("prevPage", &self.prev_page)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`OthersSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct OthersSchema {
-        #[serde(
-            rename = "__custom_field_id__",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_field_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "eventData",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub event_data: ::std::option::Option<EventDataSchema>,
-        #[serde(
-            rename = "fieldsOriSequance",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub fields_ori_sequance: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
-        #[serde(
-            rename = "__submissions_other_field__",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub submissions_other_field: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for OthersSchema {
@@ -715,14 +787,43 @@ pub mod types {
             deserializer.deserialize_struct("OthersSchema", FIELDS, OthersSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for OthersSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.custom_field_id))
+                + usize::from(!::std::option::Option::is_none(&self.event_data))
+                + usize::from(!::std::option::Option::is_none(&self.fields_ori_sequance))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.submissions_other_field),
+                );
+            let mut state = serializer.serialize_struct("OthersSchema", len)?;
+            if !::std::option::Option::is_none(&self.custom_field_id) {
+                state.serialize_field("__custom_field_id__", &self.custom_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.event_data) {
+                state.serialize_field("eventData", &self.event_data)?;
+            }
+            if !::std::option::Option::is_none(&self.fields_ori_sequance) {
+                state.serialize_field("fieldsOriSequance", &self.fields_ori_sequance)?;
+            }
+            if !::std::option::Option::is_none(&self.submissions_other_field) {
+                state
+                    .serialize_field(
+                        "__submissions_other_field__",
+                        &self.submissions_other_field,
+                    )?;
+            }
+            state.end()
+        }
+    }
     ///`PageDetailsSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PageDetailsSchema {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub title: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PageDetailsSchema {
@@ -778,38 +879,33 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PageDetailsSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.title))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer.serialize_struct("PageDetailsSchema", len)?;
+            if !::std::option::Option::is_none(&self.title) {
+                state.serialize_field("title", &self.title)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///`SubmissionSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SubmissionSchema {
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub others: ::std::option::Option<OthersSchema>,
-        #[serde(
-            rename = "surveyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub survey_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SubmissionSchema {
@@ -902,6 +998,45 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("SubmissionSchema", FIELDS, SubmissionSchemaVisitor)
+        }
+    }
+    impl ::serde::Serialize for SubmissionSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.others))
+                + usize::from(!::std::option::Option::is_none(&self.survey_id));
+            let mut state = serializer.serialize_struct("SubmissionSchema", len)?;
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.others) {
+                state.serialize_field("others", &self.others)?;
+            }
+            if !::std::option::Option::is_none(&self.survey_id) {
+                state.serialize_field("surveyId", &self.survey_id)?;
+            }
+            state.end()
         }
     }
     /// Error types.

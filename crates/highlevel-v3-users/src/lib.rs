@@ -13,21 +13,17 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateUserDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateUserDto {
         ///Company/Agency ID to associate the user with
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///Email address of the user (used for login)
         pub email: ::std::string::String,
         ///First name of the user
-        #[serde(rename = "firstName")]
         pub first_name: ::std::string::String,
         ///Last name of the user
-        #[serde(rename = "lastName")]
         pub last_name: ::std::string::String,
         ///List of location IDs to assign to the user
-        #[serde(rename = "locationIds")]
         pub location_ids: ::std::vec::Vec<::std::string::String>,
         /**Password for the user account. All passwords will be required to meet the following criteria:
 
@@ -38,53 +34,27 @@ pub mod types {
 - At least one special character (e.g., !, @, #, $)*/
         pub password: ::std::string::String,
         ///User permissions controlling access to various features
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub permissions: ::std::option::Option<PermissionsDto>,
         ///Phone number of the user in E.164 format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Platform language preference for the user
-        #[serde(
-            rename = "platformLanguage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform_language: ::std::option::Option<CreateUserDtoPlatformLanguage>,
         ///URL of the user profile photo
-        #[serde(
-            rename = "profilePhoto",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile_photo: ::std::option::Option<::std::string::String>,
         ///User role within the account (admin or user)
         pub role: ::std::string::String,
         ///Scopes allowed for users. Only scopes that have been passed will be enabled. Note:- If passed empty all the scopes will be get disabled
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub scopes: ::std::vec::Vec<CreateUserDtoScopesItem>,
         ///Assigned Scopes allowed for users. Only scopes that have been passed will be enabled. If passed empty all the assigned scopes will be get disabled
-        #[serde(
-            rename = "scopesAssignedToOnly",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub scopes_assigned_to_only: ::std::vec::Vec<
             CreateUserDtoScopesAssignedToOnlyItem,
         >,
         ///Per-location inbound Twilio number in E.164 format, keyed by location id (Call and Voicemail Inbound Number for direct Twilio, not LC Phone). Replacement semantics: if you send twilioPhone in the request body, the stored map is replaced entirely with this object (not merged). Any location id omitted from the object is removed from the saved map. Omit the twilioPhone property entirely to leave existing numbers unchanged. Send an empty object {} to clear all per-location numbers. To clear a single location only, set that location id to an empty string "".
-        #[serde(
-            rename = "twilioPhone",
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub twilio_phone: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///User account type (account for sub-account users, agency for agency-level users)
-        #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateUserDto {
@@ -236,43 +206,82 @@ pub mod types {
                 .deserialize_struct("CreateUserDto", FIELDS, CreateUserDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CreateUserDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 8usize
+                + usize::from(!::std::option::Option::is_none(&self.permissions))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.platform_language))
+                + usize::from(!::std::option::Option::is_none(&self.profile_photo))
+                + usize::from(!::std::vec::Vec::is_empty(&self.scopes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.scopes_assigned_to_only))
+                + usize::from(
+                    !::std::collections::HashMap::is_empty(&self.twilio_phone),
+                );
+            let mut state = serializer.serialize_struct("CreateUserDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("email", &self.email)?;
+            state.serialize_field("firstName", &self.first_name)?;
+            state.serialize_field("lastName", &self.last_name)?;
+            state.serialize_field("locationIds", &self.location_ids)?;
+            state.serialize_field("password", &self.password)?;
+            if !::std::option::Option::is_none(&self.permissions) {
+                state.serialize_field("permissions", &self.permissions)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.platform_language) {
+                state.serialize_field("platformLanguage", &self.platform_language)?;
+            }
+            if !::std::option::Option::is_none(&self.profile_photo) {
+                state.serialize_field("profilePhoto", &self.profile_photo)?;
+            }
+            state.serialize_field("role", &self.role)?;
+            if !::std::vec::Vec::is_empty(&self.scopes) {
+                state.serialize_field("scopes", &self.scopes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.scopes_assigned_to_only) {
+                state
+                    .serialize_field(
+                        "scopesAssignedToOnly",
+                        &self.scopes_assigned_to_only,
+                    )?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.twilio_phone) {
+                state.serialize_field("twilioPhone", &self.twilio_phone)?;
+            }
+            state.serialize_field("type", &self.type_)?;
+            state.end()
+        }
+    }
     impl CreateUserDto {
         pub fn builder() -> builder::CreateUserDto {
             Default::default()
         }
     }
     ///Platform language preference for the user
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateUserDtoPlatformLanguage {
-        #[serde(rename = "en_US")]
         EnUs,
-        #[serde(rename = "es")]
         Es,
-        #[serde(rename = "fr_CA")]
         FrCa,
-        #[serde(rename = "fr_FR")]
         FrFr,
-        #[serde(rename = "nl")]
         Nl,
-        #[serde(rename = "de")]
         De,
-        #[serde(rename = "pt_PT")]
         PtPt,
-        #[serde(rename = "pt_BR")]
         PtBr,
-        #[serde(rename = "it")]
         It,
-        #[serde(rename = "sv")]
         Sv,
-        #[serde(rename = "da")]
         Da,
-        #[serde(rename = "fi")]
         Fi,
-        #[serde(rename = "no")]
         No,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateUserDtoPlatformLanguage {
@@ -300,6 +309,32 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateUserDtoPlatformLanguage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EnUs => "en_US",
+                        Self::Es => "es",
+                        Self::FrCa => "fr_CA",
+                        Self::FrFr => "fr_FR",
+                        Self::Nl => "nl",
+                        Self::De => "de",
+                        Self::PtPt => "pt_PT",
+                        Self::PtBr => "pt_BR",
+                        Self::It => "it",
+                        Self::Sv => "sv",
+                        Self::Da => "da",
+                        Self::Fi => "fi",
+                        Self::No => "no",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateUserDtoPlatformLanguage {
@@ -363,399 +398,204 @@ pub mod types {
         }
     }
     ///`CreateUserDtoScopesAssignedToOnlyItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateUserDtoScopesAssignedToOnlyItem {
-        #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
-        #[serde(rename = "campaigns.write")]
         CampaignsWrite,
-        #[serde(rename = "calendars.readonly")]
         CalendarsReadonly,
-        #[serde(rename = "calendars/events.write")]
         CalendarsEventsWrite,
-        #[serde(rename = "calendars/groups.write")]
         CalendarsGroupsWrite,
-        #[serde(rename = "calendars.write")]
         CalendarsWrite,
-        #[serde(rename = "contacts.write")]
         ContactsWrite,
-        #[serde(rename = "contacts/bulkActions.write")]
         ContactsBulkActionsWrite,
-        #[serde(rename = "workflows.readonly")]
         WorkflowsReadonly,
-        #[serde(rename = "workflows.write")]
         WorkflowsWrite,
-        #[serde(rename = "triggers.write")]
         TriggersWrite,
-        #[serde(rename = "funnels.write")]
         FunnelsWrite,
-        #[serde(rename = "forms.write")]
         FormsWrite,
-        #[serde(rename = "surveys.write")]
         SurveysWrite,
-        #[serde(rename = "quizzes.write")]
         QuizzesWrite,
-        #[serde(rename = "websites.write")]
         WebsitesWrite,
-        #[serde(rename = "medias.write")]
         MediasWrite,
-        #[serde(rename = "medias.readonly")]
         MediasReadonly,
-        #[serde(rename = "opportunities.write")]
         OpportunitiesWrite,
-        #[serde(rename = "opportunities/leadValue.readonly")]
         OpportunitiesLeadValueReadonly,
-        #[serde(rename = "opportunities/bulkActions.write")]
         OpportunitiesBulkActionsWrite,
-        #[serde(rename = "pipelines.create")]
         PipelinesCreate,
-        #[serde(rename = "reporting/phone.readonly")]
         ReportingPhoneReadonly,
-        #[serde(rename = "reporting/adwords.readonly")]
         ReportingAdwordsReadonly,
-        #[serde(rename = "reporting/facebookAds.readonly")]
         ReportingFacebookAdsReadonly,
-        #[serde(rename = "reporting/attributions.readonly")]
         ReportingAttributionsReadonly,
-        #[serde(rename = "prospecting/auditReport.write")]
         ProspectingAuditReportWrite,
-        #[serde(rename = "reporting/reports.readonly")]
         ReportingReportsReadonly,
-        #[serde(rename = "reporting/agent.readonly")]
         ReportingAgentReadonly,
-        #[serde(rename = "reporting/reports.write")]
         ReportingReportsWrite,
-        #[serde(rename = "reporting/stats.export")]
         ReportingStatsExport,
-        #[serde(rename = "payments.write")]
         PaymentsWrite,
-        #[serde(rename = "payments/records.write")]
         PaymentsRecordsWrite,
-        #[serde(rename = "payments/orders.readonly")]
         PaymentsOrdersReadonly,
-        #[serde(rename = "payments/orders.export")]
         PaymentsOrdersExport,
-        #[serde(rename = "payments/orders.import")]
         PaymentsOrdersImport,
-        #[serde(rename = "payments/orders.collectPayment")]
         PaymentsOrdersCollectPayment,
-        #[serde(rename = "payments/subscriptions.readonly")]
         PaymentsSubscriptionsReadonly,
-        #[serde(rename = "payments/subscriptions.write")]
         PaymentsSubscriptionsWrite,
-        #[serde(rename = "payments/subscriptions.update")]
         PaymentsSubscriptionsUpdate,
-        #[serde(rename = "payments/subscriptions.export")]
         PaymentsSubscriptionsExport,
-        #[serde(rename = "payments/subscriptions.pauseResumeCancel")]
         PaymentsSubscriptionsPauseResumeCancel,
-        #[serde(rename = "payments/subscriptions.sharePaymentMethod")]
         PaymentsSubscriptionsSharePaymentMethod,
-        #[serde(rename = "payments/transactions.readonly")]
         PaymentsTransactionsReadonly,
-        #[serde(rename = "payments/transactions.export")]
         PaymentsTransactionsExport,
-        #[serde(rename = "payments/transactions.import")]
         PaymentsTransactionsImport,
-        #[serde(rename = "payments/transactions.refund")]
         PaymentsTransactionsRefund,
-        #[serde(rename = "payments/transactions.viewReceipts")]
         PaymentsTransactionsViewReceipts,
-        #[serde(rename = "payments/taxesSettings.readonly")]
         PaymentsTaxesSettingsReadonly,
-        #[serde(rename = "payments/settings.readonly")]
         PaymentsSettingsReadonly,
-        #[serde(rename = "payments/taxesSettings.updateInclusiveExclusive")]
         PaymentsTaxesSettingsUpdateInclusiveExclusive,
-        #[serde(rename = "payments/taxesSettings.manageRates")]
         PaymentsTaxesSettingsManageRates,
-        #[serde(rename = "payments/taxesSettings.configureAutomatic")]
         PaymentsTaxesSettingsConfigureAutomatic,
-        #[serde(rename = "products.readonly")]
         ProductsReadonly,
-        #[serde(rename = "products.write")]
         ProductsWrite,
-        #[serde(rename = "products.delete")]
         ProductsDelete,
-        #[serde(rename = "products.duplicate")]
         ProductsDuplicate,
-        #[serde(rename = "products.bulkActions")]
         ProductsBulkActions,
-        #[serde(rename = "payments/settings.write")]
         PaymentsSettingsWrite,
-        #[serde(rename = "payments/settings.configureReceipt")]
         PaymentsSettingsConfigureReceipt,
-        #[serde(rename = "payments/settings.configureSubscription")]
         PaymentsSettingsConfigureSubscription,
-        #[serde(rename = "invoices.write")]
         InvoicesWrite,
-        #[serde(rename = "invoices.readonly")]
         InvoicesReadonly,
-        #[serde(rename = "invoices/schedule.readonly")]
         InvoicesScheduleReadonly,
-        #[serde(rename = "invoices/schedule.write")]
         InvoicesScheduleWrite,
-        #[serde(rename = "invoices/template.readonly")]
         InvoicesTemplateReadonly,
-        #[serde(rename = "invoices/template.write")]
         InvoicesTemplateWrite,
-        #[serde(rename = "reputation/review.write")]
         ReputationReviewWrite,
-        #[serde(rename = "reputation/listing.write")]
         ReputationListingWrite,
-        #[serde(rename = "reputation/reviewsAIAgents.write")]
         ReputationReviewsAiAgentsWrite,
-        #[serde(rename = "reputation/gbp.write")]
         ReputationGbpWrite,
-        #[serde(rename = "conversations.write")]
         ConversationsWrite,
-        #[serde(rename = "conversations.readonly")]
         ConversationsReadonly,
-        #[serde(rename = "conversations/message.readonly")]
         ConversationsMessageReadonly,
-        #[serde(rename = "conversations/message.write")]
         ConversationsMessageWrite,
-        #[serde(rename = "contentAI.write")]
         ContentAiWrite,
-        #[serde(rename = "ai-studio.readonly")]
         AiStudioReadonly,
-        #[serde(rename = "ai-studio.write")]
         AiStudioWrite,
-        #[serde(rename = "dashboard/stats.readonly")]
         DashboardStatsReadonly,
-        #[serde(rename = "locations/tags.write")]
         LocationsTagsWrite,
-        #[serde(rename = "locations/tags.readonly")]
         LocationsTagsReadonly,
-        #[serde(rename = "marketing.write")]
         MarketingWrite,
-        #[serde(rename = "eliza.write")]
         ElizaWrite,
-        #[serde(rename = "settings.write")]
         SettingsWrite,
-        #[serde(rename = "socialplanner/post.write")]
         SocialplannerPostWrite,
-        #[serde(rename = "socialplanner/account.readonly")]
         SocialplannerAccountReadonly,
-        #[serde(rename = "socialplanner/account.write")]
         SocialplannerAccountWrite,
-        #[serde(rename = "socialplanner/category.readonly")]
         SocialplannerCategoryReadonly,
-        #[serde(rename = "socialplanner/category.write")]
         SocialplannerCategoryWrite,
-        #[serde(rename = "socialplanner/csv.readonly")]
         SocialplannerCsvReadonly,
-        #[serde(rename = "socialplanner/csv.write")]
         SocialplannerCsvWrite,
-        #[serde(rename = "socialplanner/group.write")]
         SocialplannerGroupWrite,
-        #[serde(rename = "socialplanner/hashtag.readonly")]
         SocialplannerHashtagReadonly,
-        #[serde(rename = "socialplanner/hashtag.write")]
         SocialplannerHashtagWrite,
-        #[serde(rename = "socialplanner/oauth.readonly")]
         SocialplannerOauthReadonly,
-        #[serde(rename = "socialplanner/oauth.write")]
         SocialplannerOauthWrite,
-        #[serde(rename = "socialplanner/post.readonly")]
         SocialplannerPostReadonly,
-        #[serde(rename = "socialplanner/recurring.readonly")]
         SocialplannerRecurringReadonly,
-        #[serde(rename = "socialplanner/recurring.write")]
         SocialplannerRecurringWrite,
-        #[serde(rename = "socialplanner/review.readonly")]
         SocialplannerReviewReadonly,
-        #[serde(rename = "socialplanner/review.write")]
         SocialplannerReviewWrite,
-        #[serde(rename = "socialplanner/rss.readonly")]
         SocialplannerRssReadonly,
-        #[serde(rename = "socialplanner/rss.write")]
         SocialplannerRssWrite,
-        #[serde(rename = "socialplanner/search.readonly")]
         SocialplannerSearchReadonly,
-        #[serde(rename = "socialplanner/setting.readonly")]
         SocialplannerSettingReadonly,
-        #[serde(rename = "socialplanner/setting.write")]
         SocialplannerSettingWrite,
-        #[serde(rename = "socialplanner/stat.readonly")]
         SocialplannerStatReadonly,
-        #[serde(rename = "socialplanner/tag.readonly")]
         SocialplannerTagReadonly,
-        #[serde(rename = "socialplanner/tag.write")]
         SocialplannerTagWrite,
-        #[serde(rename = "socialplanner/filters.readonly")]
         SocialplannerFiltersReadonly,
-        #[serde(rename = "socialplanner/medias.readonly")]
         SocialplannerMediasReadonly,
-        #[serde(rename = "socialplanner/medias.write")]
         SocialplannerMediasWrite,
-        #[serde(rename = "socialplanner/watermarks.readonly")]
         SocialplannerWatermarksReadonly,
-        #[serde(rename = "socialplanner/watermarks.write")]
         SocialplannerWatermarksWrite,
-        #[serde(rename = "socialplanner/metatag.readonly")]
         SocialplannerMetatagReadonly,
-        #[serde(rename = "socialplanner/facebook.readonly")]
         SocialplannerFacebookReadonly,
-        #[serde(rename = "socialplanner/linkedin.readonly")]
         SocialplannerLinkedinReadonly,
-        #[serde(rename = "socialplanner/twitter.readonly")]
         SocialplannerTwitterReadonly,
-        #[serde(rename = "socialplanner/notification.readonly")]
         SocialplannerNotificationReadonly,
-        #[serde(rename = "socialplanner/notification.write")]
         SocialplannerNotificationWrite,
-        #[serde(rename = "socialplanner/snapshot.readonly")]
         SocialplannerSnapshotReadonly,
-        #[serde(rename = "socialplanner/snapshot.write")]
         SocialplannerSnapshotWrite,
-        #[serde(rename = "marketing/affiliate.write")]
         MarketingAffiliateWrite,
-        #[serde(rename = "blogs.write")]
         BlogsWrite,
-        #[serde(rename = "membership.write")]
         MembershipWrite,
-        #[serde(rename = "communities.write")]
         CommunitiesWrite,
-        #[serde(rename = "gokollab.write")]
         GokollabWrite,
-        #[serde(rename = "certificates.write")]
         CertificatesWrite,
-        #[serde(rename = "certificates.readonly")]
         CertificatesReadonly,
-        #[serde(rename = "adPublishing.write")]
         AdPublishingWrite,
-        #[serde(rename = "adPublishing.readonly")]
         AdPublishingReadonly,
-        #[serde(rename = "prospecting.write")]
         ProspectingWrite,
-        #[serde(rename = "prospecting.readonly")]
         ProspectingReadonly,
-        #[serde(rename = "prospecting/reports.readonly")]
         ProspectingReportsReadonly,
-        #[serde(rename = "private-integration-location.readonly")]
         PrivateIntegrationLocationReadonly,
-        #[serde(rename = "private-integration-location.write")]
         PrivateIntegrationLocationWrite,
-        #[serde(rename = "private-integration-company.readonly")]
         PrivateIntegrationCompanyReadonly,
-        #[serde(rename = "private-integration-company.write")]
         PrivateIntegrationCompanyWrite,
-        #[serde(rename = "native-integrations.readonly")]
         NativeIntegrationsReadonly,
-        #[serde(rename = "native-integrations.write")]
         NativeIntegrationsWrite,
-        #[serde(rename = "wordpress.write")]
         WordpressWrite,
-        #[serde(rename = "wordpress.read")]
         WordpressRead,
-        #[serde(rename = "custom-menu-link.write")]
         CustomMenuLinkWrite,
-        #[serde(rename = "qrcodes.write")]
         QrcodesWrite,
-        #[serde(rename = "users/team-management.write")]
         UsersTeamManagementWrite,
-        #[serde(rename = "users/team-management.readonly")]
         UsersTeamManagementReadonly,
-        #[serde(rename = "loginas.write")]
         LoginasWrite,
-        #[serde(rename = "users-sso-login-management.write")]
         UsersSsoLoginManagementWrite,
-        #[serde(rename = "users-sso-login-management.readonly")]
         UsersSsoLoginManagementReadonly,
-        #[serde(rename = "sso-config.write")]
         SsoConfigWrite,
-        #[serde(rename = "snapshots/api.readonly")]
         SnapshotsApiReadonly,
-        #[serde(rename = "snapshots/api.create")]
         SnapshotsApiCreate,
-        #[serde(rename = "snapshots/api.edit")]
         SnapshotsApiEdit,
-        #[serde(rename = "snapshots/api.push")]
         SnapshotsApiPush,
-        #[serde(rename = "snapshots/api.refresh")]
         SnapshotsApiRefresh,
-        #[serde(rename = "snapshots/api.share")]
         SnapshotsApiShare,
-        #[serde(rename = "snapshots/api.delete")]
         SnapshotsApiDelete,
-        #[serde(rename = "internaltools.location-transfer.write")]
         InternaltoolsLocationTransferWrite,
-        #[serde(rename = "internaltools.location-transfer.readonly")]
         InternaltoolsLocationTransferReadonly,
-        #[serde(rename = "affiliateportal.write")]
         AffiliateportalWrite,
-        #[serde(rename = "affiliateportal.readonly")]
         AffiliateportalReadonly,
-        #[serde(rename = "companies.write")]
         CompaniesWrite,
-        #[serde(rename = "internaltools.billing.write")]
         InternaltoolsBillingWrite,
-        #[serde(rename = "internaltools.billing.readonly")]
         InternaltoolsBillingReadonly,
-        #[serde(rename = "internaltools.billing-common.readonly")]
         InternaltoolsBillingCommonReadonly,
-        #[serde(rename = "internaltools.billing-common.write")]
         InternaltoolsBillingCommonWrite,
-        #[serde(rename = "voice-ai-agents.write")]
         VoiceAiAgentsWrite,
-        #[serde(rename = "voice-ai-agents.readonly")]
         VoiceAiAgentsReadonly,
-        #[serde(rename = "voice-ai-common.readonly")]
         VoiceAiCommonReadonly,
-        #[serde(rename = "voice-ai-common.write")]
         VoiceAiCommonWrite,
-        #[serde(rename = "voice-ai-agent-goals.readonly")]
         VoiceAiAgentGoalsReadonly,
-        #[serde(rename = "voice-ai-agent-goals.write")]
         VoiceAiAgentGoalsWrite,
-        #[serde(rename = "voice-ai-dashboard.readonly")]
         VoiceAiDashboardReadonly,
-        #[serde(rename = "agency/launchpad.write")]
         AgencyLaunchpadWrite,
-        #[serde(rename = "agency/launchpad.readonly")]
         AgencyLaunchpadReadonly,
-        #[serde(rename = "launchpad/location.write")]
         LaunchpadLocationWrite,
-        #[serde(rename = "launchpad/location.readonly")]
         LaunchpadLocationReadonly,
-        #[serde(rename = "text-ai-agents.write")]
         TextAiAgentsWrite,
-        #[serde(rename = "text-ai-agent-goals.readonly")]
         TextAiAgentGoalsReadonly,
-        #[serde(rename = "text-ai-agent-goals.write")]
         TextAiAgentGoalsWrite,
-        #[serde(rename = "text-ai-agent-training.write")]
         TextAiAgentTrainingWrite,
-        #[serde(rename = "text-ai-agents-dashboard.readonly")]
         TextAiAgentsDashboardReadonly,
-        #[serde(rename = "locations.create")]
         LocationsCreate,
-        #[serde(rename = "locations.delete")]
         LocationsDelete,
-        #[serde(rename = "askai.write")]
         AskaiWrite,
-        #[serde(rename = "copilot.readonly")]
         CopilotReadonly,
-        #[serde(rename = "locations.export.list")]
         LocationsExportList,
-        #[serde(rename = "locations.features-limits.manage")]
         LocationsFeaturesLimitsManage,
-        #[serde(rename = "locations.pause-resume")]
         LocationsPauseResume,
-        #[serde(rename = "locations.agency-subaccounts.manage")]
         LocationsAgencySubaccountsManage,
-        #[serde(rename = "locations.billing.manage")]
         LocationsBillingManage,
-        #[serde(rename = "locations.details.manage")]
         LocationsDetailsManage,
-        #[serde(rename = "audit-logs.readonly")]
         AuditLogsReadonly,
-        #[serde(rename = "audit-logs.export")]
         AuditLogsExport,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateUserDtoScopesAssignedToOnlyItem {
@@ -1058,6 +898,343 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateUserDtoScopesAssignedToOnlyItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CampaignsReadonly => "campaigns.readonly",
+                        Self::CampaignsWrite => "campaigns.write",
+                        Self::CalendarsReadonly => "calendars.readonly",
+                        Self::CalendarsEventsWrite => "calendars/events.write",
+                        Self::CalendarsGroupsWrite => "calendars/groups.write",
+                        Self::CalendarsWrite => "calendars.write",
+                        Self::ContactsWrite => "contacts.write",
+                        Self::ContactsBulkActionsWrite => "contacts/bulkActions.write",
+                        Self::WorkflowsReadonly => "workflows.readonly",
+                        Self::WorkflowsWrite => "workflows.write",
+                        Self::TriggersWrite => "triggers.write",
+                        Self::FunnelsWrite => "funnels.write",
+                        Self::FormsWrite => "forms.write",
+                        Self::SurveysWrite => "surveys.write",
+                        Self::QuizzesWrite => "quizzes.write",
+                        Self::WebsitesWrite => "websites.write",
+                        Self::MediasWrite => "medias.write",
+                        Self::MediasReadonly => "medias.readonly",
+                        Self::OpportunitiesWrite => "opportunities.write",
+                        Self::OpportunitiesLeadValueReadonly => {
+                            "opportunities/leadValue.readonly"
+                        }
+                        Self::OpportunitiesBulkActionsWrite => {
+                            "opportunities/bulkActions.write"
+                        }
+                        Self::PipelinesCreate => "pipelines.create",
+                        Self::ReportingPhoneReadonly => "reporting/phone.readonly",
+                        Self::ReportingAdwordsReadonly => "reporting/adwords.readonly",
+                        Self::ReportingFacebookAdsReadonly => {
+                            "reporting/facebookAds.readonly"
+                        }
+                        Self::ReportingAttributionsReadonly => {
+                            "reporting/attributions.readonly"
+                        }
+                        Self::ProspectingAuditReportWrite => {
+                            "prospecting/auditReport.write"
+                        }
+                        Self::ReportingReportsReadonly => "reporting/reports.readonly",
+                        Self::ReportingAgentReadonly => "reporting/agent.readonly",
+                        Self::ReportingReportsWrite => "reporting/reports.write",
+                        Self::ReportingStatsExport => "reporting/stats.export",
+                        Self::PaymentsWrite => "payments.write",
+                        Self::PaymentsRecordsWrite => "payments/records.write",
+                        Self::PaymentsOrdersReadonly => "payments/orders.readonly",
+                        Self::PaymentsOrdersExport => "payments/orders.export",
+                        Self::PaymentsOrdersImport => "payments/orders.import",
+                        Self::PaymentsOrdersCollectPayment => {
+                            "payments/orders.collectPayment"
+                        }
+                        Self::PaymentsSubscriptionsReadonly => {
+                            "payments/subscriptions.readonly"
+                        }
+                        Self::PaymentsSubscriptionsWrite => {
+                            "payments/subscriptions.write"
+                        }
+                        Self::PaymentsSubscriptionsUpdate => {
+                            "payments/subscriptions.update"
+                        }
+                        Self::PaymentsSubscriptionsExport => {
+                            "payments/subscriptions.export"
+                        }
+                        Self::PaymentsSubscriptionsPauseResumeCancel => {
+                            "payments/subscriptions.pauseResumeCancel"
+                        }
+                        Self::PaymentsSubscriptionsSharePaymentMethod => {
+                            "payments/subscriptions.sharePaymentMethod"
+                        }
+                        Self::PaymentsTransactionsReadonly => {
+                            "payments/transactions.readonly"
+                        }
+                        Self::PaymentsTransactionsExport => {
+                            "payments/transactions.export"
+                        }
+                        Self::PaymentsTransactionsImport => {
+                            "payments/transactions.import"
+                        }
+                        Self::PaymentsTransactionsRefund => {
+                            "payments/transactions.refund"
+                        }
+                        Self::PaymentsTransactionsViewReceipts => {
+                            "payments/transactions.viewReceipts"
+                        }
+                        Self::PaymentsTaxesSettingsReadonly => {
+                            "payments/taxesSettings.readonly"
+                        }
+                        Self::PaymentsSettingsReadonly => "payments/settings.readonly",
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive => {
+                            "payments/taxesSettings.updateInclusiveExclusive"
+                        }
+                        Self::PaymentsTaxesSettingsManageRates => {
+                            "payments/taxesSettings.manageRates"
+                        }
+                        Self::PaymentsTaxesSettingsConfigureAutomatic => {
+                            "payments/taxesSettings.configureAutomatic"
+                        }
+                        Self::ProductsReadonly => "products.readonly",
+                        Self::ProductsWrite => "products.write",
+                        Self::ProductsDelete => "products.delete",
+                        Self::ProductsDuplicate => "products.duplicate",
+                        Self::ProductsBulkActions => "products.bulkActions",
+                        Self::PaymentsSettingsWrite => "payments/settings.write",
+                        Self::PaymentsSettingsConfigureReceipt => {
+                            "payments/settings.configureReceipt"
+                        }
+                        Self::PaymentsSettingsConfigureSubscription => {
+                            "payments/settings.configureSubscription"
+                        }
+                        Self::InvoicesWrite => "invoices.write",
+                        Self::InvoicesReadonly => "invoices.readonly",
+                        Self::InvoicesScheduleReadonly => "invoices/schedule.readonly",
+                        Self::InvoicesScheduleWrite => "invoices/schedule.write",
+                        Self::InvoicesTemplateReadonly => "invoices/template.readonly",
+                        Self::InvoicesTemplateWrite => "invoices/template.write",
+                        Self::ReputationReviewWrite => "reputation/review.write",
+                        Self::ReputationListingWrite => "reputation/listing.write",
+                        Self::ReputationReviewsAiAgentsWrite => {
+                            "reputation/reviewsAIAgents.write"
+                        }
+                        Self::ReputationGbpWrite => "reputation/gbp.write",
+                        Self::ConversationsWrite => "conversations.write",
+                        Self::ConversationsReadonly => "conversations.readonly",
+                        Self::ConversationsMessageReadonly => {
+                            "conversations/message.readonly"
+                        }
+                        Self::ConversationsMessageWrite => "conversations/message.write",
+                        Self::ContentAiWrite => "contentAI.write",
+                        Self::AiStudioReadonly => "ai-studio.readonly",
+                        Self::AiStudioWrite => "ai-studio.write",
+                        Self::DashboardStatsReadonly => "dashboard/stats.readonly",
+                        Self::LocationsTagsWrite => "locations/tags.write",
+                        Self::LocationsTagsReadonly => "locations/tags.readonly",
+                        Self::MarketingWrite => "marketing.write",
+                        Self::ElizaWrite => "eliza.write",
+                        Self::SettingsWrite => "settings.write",
+                        Self::SocialplannerPostWrite => "socialplanner/post.write",
+                        Self::SocialplannerAccountReadonly => {
+                            "socialplanner/account.readonly"
+                        }
+                        Self::SocialplannerAccountWrite => "socialplanner/account.write",
+                        Self::SocialplannerCategoryReadonly => {
+                            "socialplanner/category.readonly"
+                        }
+                        Self::SocialplannerCategoryWrite => {
+                            "socialplanner/category.write"
+                        }
+                        Self::SocialplannerCsvReadonly => "socialplanner/csv.readonly",
+                        Self::SocialplannerCsvWrite => "socialplanner/csv.write",
+                        Self::SocialplannerGroupWrite => "socialplanner/group.write",
+                        Self::SocialplannerHashtagReadonly => {
+                            "socialplanner/hashtag.readonly"
+                        }
+                        Self::SocialplannerHashtagWrite => "socialplanner/hashtag.write",
+                        Self::SocialplannerOauthReadonly => {
+                            "socialplanner/oauth.readonly"
+                        }
+                        Self::SocialplannerOauthWrite => "socialplanner/oauth.write",
+                        Self::SocialplannerPostReadonly => "socialplanner/post.readonly",
+                        Self::SocialplannerRecurringReadonly => {
+                            "socialplanner/recurring.readonly"
+                        }
+                        Self::SocialplannerRecurringWrite => {
+                            "socialplanner/recurring.write"
+                        }
+                        Self::SocialplannerReviewReadonly => {
+                            "socialplanner/review.readonly"
+                        }
+                        Self::SocialplannerReviewWrite => "socialplanner/review.write",
+                        Self::SocialplannerRssReadonly => "socialplanner/rss.readonly",
+                        Self::SocialplannerRssWrite => "socialplanner/rss.write",
+                        Self::SocialplannerSearchReadonly => {
+                            "socialplanner/search.readonly"
+                        }
+                        Self::SocialplannerSettingReadonly => {
+                            "socialplanner/setting.readonly"
+                        }
+                        Self::SocialplannerSettingWrite => "socialplanner/setting.write",
+                        Self::SocialplannerStatReadonly => "socialplanner/stat.readonly",
+                        Self::SocialplannerTagReadonly => "socialplanner/tag.readonly",
+                        Self::SocialplannerTagWrite => "socialplanner/tag.write",
+                        Self::SocialplannerFiltersReadonly => {
+                            "socialplanner/filters.readonly"
+                        }
+                        Self::SocialplannerMediasReadonly => {
+                            "socialplanner/medias.readonly"
+                        }
+                        Self::SocialplannerMediasWrite => "socialplanner/medias.write",
+                        Self::SocialplannerWatermarksReadonly => {
+                            "socialplanner/watermarks.readonly"
+                        }
+                        Self::SocialplannerWatermarksWrite => {
+                            "socialplanner/watermarks.write"
+                        }
+                        Self::SocialplannerMetatagReadonly => {
+                            "socialplanner/metatag.readonly"
+                        }
+                        Self::SocialplannerFacebookReadonly => {
+                            "socialplanner/facebook.readonly"
+                        }
+                        Self::SocialplannerLinkedinReadonly => {
+                            "socialplanner/linkedin.readonly"
+                        }
+                        Self::SocialplannerTwitterReadonly => {
+                            "socialplanner/twitter.readonly"
+                        }
+                        Self::SocialplannerNotificationReadonly => {
+                            "socialplanner/notification.readonly"
+                        }
+                        Self::SocialplannerNotificationWrite => {
+                            "socialplanner/notification.write"
+                        }
+                        Self::SocialplannerSnapshotReadonly => {
+                            "socialplanner/snapshot.readonly"
+                        }
+                        Self::SocialplannerSnapshotWrite => {
+                            "socialplanner/snapshot.write"
+                        }
+                        Self::MarketingAffiliateWrite => "marketing/affiliate.write",
+                        Self::BlogsWrite => "blogs.write",
+                        Self::MembershipWrite => "membership.write",
+                        Self::CommunitiesWrite => "communities.write",
+                        Self::GokollabWrite => "gokollab.write",
+                        Self::CertificatesWrite => "certificates.write",
+                        Self::CertificatesReadonly => "certificates.readonly",
+                        Self::AdPublishingWrite => "adPublishing.write",
+                        Self::AdPublishingReadonly => "adPublishing.readonly",
+                        Self::ProspectingWrite => "prospecting.write",
+                        Self::ProspectingReadonly => "prospecting.readonly",
+                        Self::ProspectingReportsReadonly => {
+                            "prospecting/reports.readonly"
+                        }
+                        Self::PrivateIntegrationLocationReadonly => {
+                            "private-integration-location.readonly"
+                        }
+                        Self::PrivateIntegrationLocationWrite => {
+                            "private-integration-location.write"
+                        }
+                        Self::PrivateIntegrationCompanyReadonly => {
+                            "private-integration-company.readonly"
+                        }
+                        Self::PrivateIntegrationCompanyWrite => {
+                            "private-integration-company.write"
+                        }
+                        Self::NativeIntegrationsReadonly => {
+                            "native-integrations.readonly"
+                        }
+                        Self::NativeIntegrationsWrite => "native-integrations.write",
+                        Self::WordpressWrite => "wordpress.write",
+                        Self::WordpressRead => "wordpress.read",
+                        Self::CustomMenuLinkWrite => "custom-menu-link.write",
+                        Self::QrcodesWrite => "qrcodes.write",
+                        Self::UsersTeamManagementWrite => "users/team-management.write",
+                        Self::UsersTeamManagementReadonly => {
+                            "users/team-management.readonly"
+                        }
+                        Self::LoginasWrite => "loginas.write",
+                        Self::UsersSsoLoginManagementWrite => {
+                            "users-sso-login-management.write"
+                        }
+                        Self::UsersSsoLoginManagementReadonly => {
+                            "users-sso-login-management.readonly"
+                        }
+                        Self::SsoConfigWrite => "sso-config.write",
+                        Self::SnapshotsApiReadonly => "snapshots/api.readonly",
+                        Self::SnapshotsApiCreate => "snapshots/api.create",
+                        Self::SnapshotsApiEdit => "snapshots/api.edit",
+                        Self::SnapshotsApiPush => "snapshots/api.push",
+                        Self::SnapshotsApiRefresh => "snapshots/api.refresh",
+                        Self::SnapshotsApiShare => "snapshots/api.share",
+                        Self::SnapshotsApiDelete => "snapshots/api.delete",
+                        Self::InternaltoolsLocationTransferWrite => {
+                            "internaltools.location-transfer.write"
+                        }
+                        Self::InternaltoolsLocationTransferReadonly => {
+                            "internaltools.location-transfer.readonly"
+                        }
+                        Self::AffiliateportalWrite => "affiliateportal.write",
+                        Self::AffiliateportalReadonly => "affiliateportal.readonly",
+                        Self::CompaniesWrite => "companies.write",
+                        Self::InternaltoolsBillingWrite => "internaltools.billing.write",
+                        Self::InternaltoolsBillingReadonly => {
+                            "internaltools.billing.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonReadonly => {
+                            "internaltools.billing-common.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonWrite => {
+                            "internaltools.billing-common.write"
+                        }
+                        Self::VoiceAiAgentsWrite => "voice-ai-agents.write",
+                        Self::VoiceAiAgentsReadonly => "voice-ai-agents.readonly",
+                        Self::VoiceAiCommonReadonly => "voice-ai-common.readonly",
+                        Self::VoiceAiCommonWrite => "voice-ai-common.write",
+                        Self::VoiceAiAgentGoalsReadonly => {
+                            "voice-ai-agent-goals.readonly"
+                        }
+                        Self::VoiceAiAgentGoalsWrite => "voice-ai-agent-goals.write",
+                        Self::VoiceAiDashboardReadonly => "voice-ai-dashboard.readonly",
+                        Self::AgencyLaunchpadWrite => "agency/launchpad.write",
+                        Self::AgencyLaunchpadReadonly => "agency/launchpad.readonly",
+                        Self::LaunchpadLocationWrite => "launchpad/location.write",
+                        Self::LaunchpadLocationReadonly => "launchpad/location.readonly",
+                        Self::TextAiAgentsWrite => "text-ai-agents.write",
+                        Self::TextAiAgentGoalsReadonly => "text-ai-agent-goals.readonly",
+                        Self::TextAiAgentGoalsWrite => "text-ai-agent-goals.write",
+                        Self::TextAiAgentTrainingWrite => "text-ai-agent-training.write",
+                        Self::TextAiAgentsDashboardReadonly => {
+                            "text-ai-agents-dashboard.readonly"
+                        }
+                        Self::LocationsCreate => "locations.create",
+                        Self::LocationsDelete => "locations.delete",
+                        Self::AskaiWrite => "askai.write",
+                        Self::CopilotReadonly => "copilot.readonly",
+                        Self::LocationsExportList => "locations.export.list",
+                        Self::LocationsFeaturesLimitsManage => {
+                            "locations.features-limits.manage"
+                        }
+                        Self::LocationsPauseResume => "locations.pause-resume",
+                        Self::LocationsAgencySubaccountsManage => {
+                            "locations.agency-subaccounts.manage"
+                        }
+                        Self::LocationsBillingManage => "locations.billing.manage",
+                        Self::LocationsDetailsManage => "locations.details.manage",
+                        Self::AuditLogsReadonly => "audit-logs.readonly",
+                        Self::AuditLogsExport => "audit-logs.export",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesAssignedToOnlyItem {
@@ -1753,399 +1930,204 @@ pub mod types {
         }
     }
     ///`CreateUserDtoScopesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateUserDtoScopesItem {
-        #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
-        #[serde(rename = "campaigns.write")]
         CampaignsWrite,
-        #[serde(rename = "calendars.readonly")]
         CalendarsReadonly,
-        #[serde(rename = "calendars/events.write")]
         CalendarsEventsWrite,
-        #[serde(rename = "calendars/groups.write")]
         CalendarsGroupsWrite,
-        #[serde(rename = "calendars.write")]
         CalendarsWrite,
-        #[serde(rename = "contacts.write")]
         ContactsWrite,
-        #[serde(rename = "contacts/bulkActions.write")]
         ContactsBulkActionsWrite,
-        #[serde(rename = "workflows.readonly")]
         WorkflowsReadonly,
-        #[serde(rename = "workflows.write")]
         WorkflowsWrite,
-        #[serde(rename = "triggers.write")]
         TriggersWrite,
-        #[serde(rename = "funnels.write")]
         FunnelsWrite,
-        #[serde(rename = "forms.write")]
         FormsWrite,
-        #[serde(rename = "surveys.write")]
         SurveysWrite,
-        #[serde(rename = "quizzes.write")]
         QuizzesWrite,
-        #[serde(rename = "websites.write")]
         WebsitesWrite,
-        #[serde(rename = "medias.write")]
         MediasWrite,
-        #[serde(rename = "medias.readonly")]
         MediasReadonly,
-        #[serde(rename = "opportunities.write")]
         OpportunitiesWrite,
-        #[serde(rename = "opportunities/leadValue.readonly")]
         OpportunitiesLeadValueReadonly,
-        #[serde(rename = "opportunities/bulkActions.write")]
         OpportunitiesBulkActionsWrite,
-        #[serde(rename = "pipelines.create")]
         PipelinesCreate,
-        #[serde(rename = "reporting/phone.readonly")]
         ReportingPhoneReadonly,
-        #[serde(rename = "reporting/adwords.readonly")]
         ReportingAdwordsReadonly,
-        #[serde(rename = "reporting/facebookAds.readonly")]
         ReportingFacebookAdsReadonly,
-        #[serde(rename = "reporting/attributions.readonly")]
         ReportingAttributionsReadonly,
-        #[serde(rename = "prospecting/auditReport.write")]
         ProspectingAuditReportWrite,
-        #[serde(rename = "reporting/reports.readonly")]
         ReportingReportsReadonly,
-        #[serde(rename = "reporting/agent.readonly")]
         ReportingAgentReadonly,
-        #[serde(rename = "reporting/reports.write")]
         ReportingReportsWrite,
-        #[serde(rename = "reporting/stats.export")]
         ReportingStatsExport,
-        #[serde(rename = "payments.write")]
         PaymentsWrite,
-        #[serde(rename = "payments/records.write")]
         PaymentsRecordsWrite,
-        #[serde(rename = "payments/orders.readonly")]
         PaymentsOrdersReadonly,
-        #[serde(rename = "payments/orders.export")]
         PaymentsOrdersExport,
-        #[serde(rename = "payments/orders.import")]
         PaymentsOrdersImport,
-        #[serde(rename = "payments/orders.collectPayment")]
         PaymentsOrdersCollectPayment,
-        #[serde(rename = "payments/subscriptions.readonly")]
         PaymentsSubscriptionsReadonly,
-        #[serde(rename = "payments/subscriptions.write")]
         PaymentsSubscriptionsWrite,
-        #[serde(rename = "payments/subscriptions.update")]
         PaymentsSubscriptionsUpdate,
-        #[serde(rename = "payments/subscriptions.export")]
         PaymentsSubscriptionsExport,
-        #[serde(rename = "payments/subscriptions.pauseResumeCancel")]
         PaymentsSubscriptionsPauseResumeCancel,
-        #[serde(rename = "payments/subscriptions.sharePaymentMethod")]
         PaymentsSubscriptionsSharePaymentMethod,
-        #[serde(rename = "payments/transactions.readonly")]
         PaymentsTransactionsReadonly,
-        #[serde(rename = "payments/transactions.export")]
         PaymentsTransactionsExport,
-        #[serde(rename = "payments/transactions.import")]
         PaymentsTransactionsImport,
-        #[serde(rename = "payments/transactions.refund")]
         PaymentsTransactionsRefund,
-        #[serde(rename = "payments/transactions.viewReceipts")]
         PaymentsTransactionsViewReceipts,
-        #[serde(rename = "payments/taxesSettings.readonly")]
         PaymentsTaxesSettingsReadonly,
-        #[serde(rename = "payments/settings.readonly")]
         PaymentsSettingsReadonly,
-        #[serde(rename = "payments/taxesSettings.updateInclusiveExclusive")]
         PaymentsTaxesSettingsUpdateInclusiveExclusive,
-        #[serde(rename = "payments/taxesSettings.manageRates")]
         PaymentsTaxesSettingsManageRates,
-        #[serde(rename = "payments/taxesSettings.configureAutomatic")]
         PaymentsTaxesSettingsConfigureAutomatic,
-        #[serde(rename = "products.readonly")]
         ProductsReadonly,
-        #[serde(rename = "products.write")]
         ProductsWrite,
-        #[serde(rename = "products.delete")]
         ProductsDelete,
-        #[serde(rename = "products.duplicate")]
         ProductsDuplicate,
-        #[serde(rename = "products.bulkActions")]
         ProductsBulkActions,
-        #[serde(rename = "payments/settings.write")]
         PaymentsSettingsWrite,
-        #[serde(rename = "payments/settings.configureReceipt")]
         PaymentsSettingsConfigureReceipt,
-        #[serde(rename = "payments/settings.configureSubscription")]
         PaymentsSettingsConfigureSubscription,
-        #[serde(rename = "invoices.write")]
         InvoicesWrite,
-        #[serde(rename = "invoices.readonly")]
         InvoicesReadonly,
-        #[serde(rename = "invoices/schedule.readonly")]
         InvoicesScheduleReadonly,
-        #[serde(rename = "invoices/schedule.write")]
         InvoicesScheduleWrite,
-        #[serde(rename = "invoices/template.readonly")]
         InvoicesTemplateReadonly,
-        #[serde(rename = "invoices/template.write")]
         InvoicesTemplateWrite,
-        #[serde(rename = "reputation/review.write")]
         ReputationReviewWrite,
-        #[serde(rename = "reputation/listing.write")]
         ReputationListingWrite,
-        #[serde(rename = "reputation/reviewsAIAgents.write")]
         ReputationReviewsAiAgentsWrite,
-        #[serde(rename = "reputation/gbp.write")]
         ReputationGbpWrite,
-        #[serde(rename = "conversations.write")]
         ConversationsWrite,
-        #[serde(rename = "conversations.readonly")]
         ConversationsReadonly,
-        #[serde(rename = "conversations/message.readonly")]
         ConversationsMessageReadonly,
-        #[serde(rename = "conversations/message.write")]
         ConversationsMessageWrite,
-        #[serde(rename = "contentAI.write")]
         ContentAiWrite,
-        #[serde(rename = "ai-studio.readonly")]
         AiStudioReadonly,
-        #[serde(rename = "ai-studio.write")]
         AiStudioWrite,
-        #[serde(rename = "dashboard/stats.readonly")]
         DashboardStatsReadonly,
-        #[serde(rename = "locations/tags.write")]
         LocationsTagsWrite,
-        #[serde(rename = "locations/tags.readonly")]
         LocationsTagsReadonly,
-        #[serde(rename = "marketing.write")]
         MarketingWrite,
-        #[serde(rename = "eliza.write")]
         ElizaWrite,
-        #[serde(rename = "settings.write")]
         SettingsWrite,
-        #[serde(rename = "socialplanner/post.write")]
         SocialplannerPostWrite,
-        #[serde(rename = "socialplanner/account.readonly")]
         SocialplannerAccountReadonly,
-        #[serde(rename = "socialplanner/account.write")]
         SocialplannerAccountWrite,
-        #[serde(rename = "socialplanner/category.readonly")]
         SocialplannerCategoryReadonly,
-        #[serde(rename = "socialplanner/category.write")]
         SocialplannerCategoryWrite,
-        #[serde(rename = "socialplanner/csv.readonly")]
         SocialplannerCsvReadonly,
-        #[serde(rename = "socialplanner/csv.write")]
         SocialplannerCsvWrite,
-        #[serde(rename = "socialplanner/group.write")]
         SocialplannerGroupWrite,
-        #[serde(rename = "socialplanner/hashtag.readonly")]
         SocialplannerHashtagReadonly,
-        #[serde(rename = "socialplanner/hashtag.write")]
         SocialplannerHashtagWrite,
-        #[serde(rename = "socialplanner/oauth.readonly")]
         SocialplannerOauthReadonly,
-        #[serde(rename = "socialplanner/oauth.write")]
         SocialplannerOauthWrite,
-        #[serde(rename = "socialplanner/post.readonly")]
         SocialplannerPostReadonly,
-        #[serde(rename = "socialplanner/recurring.readonly")]
         SocialplannerRecurringReadonly,
-        #[serde(rename = "socialplanner/recurring.write")]
         SocialplannerRecurringWrite,
-        #[serde(rename = "socialplanner/review.readonly")]
         SocialplannerReviewReadonly,
-        #[serde(rename = "socialplanner/review.write")]
         SocialplannerReviewWrite,
-        #[serde(rename = "socialplanner/rss.readonly")]
         SocialplannerRssReadonly,
-        #[serde(rename = "socialplanner/rss.write")]
         SocialplannerRssWrite,
-        #[serde(rename = "socialplanner/search.readonly")]
         SocialplannerSearchReadonly,
-        #[serde(rename = "socialplanner/setting.readonly")]
         SocialplannerSettingReadonly,
-        #[serde(rename = "socialplanner/setting.write")]
         SocialplannerSettingWrite,
-        #[serde(rename = "socialplanner/stat.readonly")]
         SocialplannerStatReadonly,
-        #[serde(rename = "socialplanner/tag.readonly")]
         SocialplannerTagReadonly,
-        #[serde(rename = "socialplanner/tag.write")]
         SocialplannerTagWrite,
-        #[serde(rename = "socialplanner/filters.readonly")]
         SocialplannerFiltersReadonly,
-        #[serde(rename = "socialplanner/medias.readonly")]
         SocialplannerMediasReadonly,
-        #[serde(rename = "socialplanner/medias.write")]
         SocialplannerMediasWrite,
-        #[serde(rename = "socialplanner/watermarks.readonly")]
         SocialplannerWatermarksReadonly,
-        #[serde(rename = "socialplanner/watermarks.write")]
         SocialplannerWatermarksWrite,
-        #[serde(rename = "socialplanner/metatag.readonly")]
         SocialplannerMetatagReadonly,
-        #[serde(rename = "socialplanner/facebook.readonly")]
         SocialplannerFacebookReadonly,
-        #[serde(rename = "socialplanner/linkedin.readonly")]
         SocialplannerLinkedinReadonly,
-        #[serde(rename = "socialplanner/twitter.readonly")]
         SocialplannerTwitterReadonly,
-        #[serde(rename = "socialplanner/notification.readonly")]
         SocialplannerNotificationReadonly,
-        #[serde(rename = "socialplanner/notification.write")]
         SocialplannerNotificationWrite,
-        #[serde(rename = "socialplanner/snapshot.readonly")]
         SocialplannerSnapshotReadonly,
-        #[serde(rename = "socialplanner/snapshot.write")]
         SocialplannerSnapshotWrite,
-        #[serde(rename = "marketing/affiliate.write")]
         MarketingAffiliateWrite,
-        #[serde(rename = "blogs.write")]
         BlogsWrite,
-        #[serde(rename = "membership.write")]
         MembershipWrite,
-        #[serde(rename = "communities.write")]
         CommunitiesWrite,
-        #[serde(rename = "gokollab.write")]
         GokollabWrite,
-        #[serde(rename = "certificates.write")]
         CertificatesWrite,
-        #[serde(rename = "certificates.readonly")]
         CertificatesReadonly,
-        #[serde(rename = "adPublishing.write")]
         AdPublishingWrite,
-        #[serde(rename = "adPublishing.readonly")]
         AdPublishingReadonly,
-        #[serde(rename = "prospecting.write")]
         ProspectingWrite,
-        #[serde(rename = "prospecting.readonly")]
         ProspectingReadonly,
-        #[serde(rename = "prospecting/reports.readonly")]
         ProspectingReportsReadonly,
-        #[serde(rename = "private-integration-location.readonly")]
         PrivateIntegrationLocationReadonly,
-        #[serde(rename = "private-integration-location.write")]
         PrivateIntegrationLocationWrite,
-        #[serde(rename = "private-integration-company.readonly")]
         PrivateIntegrationCompanyReadonly,
-        #[serde(rename = "private-integration-company.write")]
         PrivateIntegrationCompanyWrite,
-        #[serde(rename = "native-integrations.readonly")]
         NativeIntegrationsReadonly,
-        #[serde(rename = "native-integrations.write")]
         NativeIntegrationsWrite,
-        #[serde(rename = "wordpress.write")]
         WordpressWrite,
-        #[serde(rename = "wordpress.read")]
         WordpressRead,
-        #[serde(rename = "custom-menu-link.write")]
         CustomMenuLinkWrite,
-        #[serde(rename = "qrcodes.write")]
         QrcodesWrite,
-        #[serde(rename = "users/team-management.write")]
         UsersTeamManagementWrite,
-        #[serde(rename = "users/team-management.readonly")]
         UsersTeamManagementReadonly,
-        #[serde(rename = "loginas.write")]
         LoginasWrite,
-        #[serde(rename = "users-sso-login-management.write")]
         UsersSsoLoginManagementWrite,
-        #[serde(rename = "users-sso-login-management.readonly")]
         UsersSsoLoginManagementReadonly,
-        #[serde(rename = "sso-config.write")]
         SsoConfigWrite,
-        #[serde(rename = "snapshots/api.readonly")]
         SnapshotsApiReadonly,
-        #[serde(rename = "snapshots/api.create")]
         SnapshotsApiCreate,
-        #[serde(rename = "snapshots/api.edit")]
         SnapshotsApiEdit,
-        #[serde(rename = "snapshots/api.push")]
         SnapshotsApiPush,
-        #[serde(rename = "snapshots/api.refresh")]
         SnapshotsApiRefresh,
-        #[serde(rename = "snapshots/api.share")]
         SnapshotsApiShare,
-        #[serde(rename = "snapshots/api.delete")]
         SnapshotsApiDelete,
-        #[serde(rename = "internaltools.location-transfer.write")]
         InternaltoolsLocationTransferWrite,
-        #[serde(rename = "internaltools.location-transfer.readonly")]
         InternaltoolsLocationTransferReadonly,
-        #[serde(rename = "affiliateportal.write")]
         AffiliateportalWrite,
-        #[serde(rename = "affiliateportal.readonly")]
         AffiliateportalReadonly,
-        #[serde(rename = "companies.write")]
         CompaniesWrite,
-        #[serde(rename = "internaltools.billing.write")]
         InternaltoolsBillingWrite,
-        #[serde(rename = "internaltools.billing.readonly")]
         InternaltoolsBillingReadonly,
-        #[serde(rename = "internaltools.billing-common.readonly")]
         InternaltoolsBillingCommonReadonly,
-        #[serde(rename = "internaltools.billing-common.write")]
         InternaltoolsBillingCommonWrite,
-        #[serde(rename = "voice-ai-agents.write")]
         VoiceAiAgentsWrite,
-        #[serde(rename = "voice-ai-agents.readonly")]
         VoiceAiAgentsReadonly,
-        #[serde(rename = "voice-ai-common.readonly")]
         VoiceAiCommonReadonly,
-        #[serde(rename = "voice-ai-common.write")]
         VoiceAiCommonWrite,
-        #[serde(rename = "voice-ai-agent-goals.readonly")]
         VoiceAiAgentGoalsReadonly,
-        #[serde(rename = "voice-ai-agent-goals.write")]
         VoiceAiAgentGoalsWrite,
-        #[serde(rename = "voice-ai-dashboard.readonly")]
         VoiceAiDashboardReadonly,
-        #[serde(rename = "agency/launchpad.write")]
         AgencyLaunchpadWrite,
-        #[serde(rename = "agency/launchpad.readonly")]
         AgencyLaunchpadReadonly,
-        #[serde(rename = "launchpad/location.write")]
         LaunchpadLocationWrite,
-        #[serde(rename = "launchpad/location.readonly")]
         LaunchpadLocationReadonly,
-        #[serde(rename = "text-ai-agents.write")]
         TextAiAgentsWrite,
-        #[serde(rename = "text-ai-agent-goals.readonly")]
         TextAiAgentGoalsReadonly,
-        #[serde(rename = "text-ai-agent-goals.write")]
         TextAiAgentGoalsWrite,
-        #[serde(rename = "text-ai-agent-training.write")]
         TextAiAgentTrainingWrite,
-        #[serde(rename = "text-ai-agents-dashboard.readonly")]
         TextAiAgentsDashboardReadonly,
-        #[serde(rename = "locations.create")]
         LocationsCreate,
-        #[serde(rename = "locations.delete")]
         LocationsDelete,
-        #[serde(rename = "askai.write")]
         AskaiWrite,
-        #[serde(rename = "copilot.readonly")]
         CopilotReadonly,
-        #[serde(rename = "locations.export.list")]
         LocationsExportList,
-        #[serde(rename = "locations.features-limits.manage")]
         LocationsFeaturesLimitsManage,
-        #[serde(rename = "locations.pause-resume")]
         LocationsPauseResume,
-        #[serde(rename = "locations.agency-subaccounts.manage")]
         LocationsAgencySubaccountsManage,
-        #[serde(rename = "locations.billing.manage")]
         LocationsBillingManage,
-        #[serde(rename = "locations.details.manage")]
         LocationsDetailsManage,
-        #[serde(rename = "audit-logs.readonly")]
         AuditLogsReadonly,
-        #[serde(rename = "audit-logs.export")]
         AuditLogsExport,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateUserDtoScopesItem {
@@ -2448,6 +2430,343 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateUserDtoScopesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CampaignsReadonly => "campaigns.readonly",
+                        Self::CampaignsWrite => "campaigns.write",
+                        Self::CalendarsReadonly => "calendars.readonly",
+                        Self::CalendarsEventsWrite => "calendars/events.write",
+                        Self::CalendarsGroupsWrite => "calendars/groups.write",
+                        Self::CalendarsWrite => "calendars.write",
+                        Self::ContactsWrite => "contacts.write",
+                        Self::ContactsBulkActionsWrite => "contacts/bulkActions.write",
+                        Self::WorkflowsReadonly => "workflows.readonly",
+                        Self::WorkflowsWrite => "workflows.write",
+                        Self::TriggersWrite => "triggers.write",
+                        Self::FunnelsWrite => "funnels.write",
+                        Self::FormsWrite => "forms.write",
+                        Self::SurveysWrite => "surveys.write",
+                        Self::QuizzesWrite => "quizzes.write",
+                        Self::WebsitesWrite => "websites.write",
+                        Self::MediasWrite => "medias.write",
+                        Self::MediasReadonly => "medias.readonly",
+                        Self::OpportunitiesWrite => "opportunities.write",
+                        Self::OpportunitiesLeadValueReadonly => {
+                            "opportunities/leadValue.readonly"
+                        }
+                        Self::OpportunitiesBulkActionsWrite => {
+                            "opportunities/bulkActions.write"
+                        }
+                        Self::PipelinesCreate => "pipelines.create",
+                        Self::ReportingPhoneReadonly => "reporting/phone.readonly",
+                        Self::ReportingAdwordsReadonly => "reporting/adwords.readonly",
+                        Self::ReportingFacebookAdsReadonly => {
+                            "reporting/facebookAds.readonly"
+                        }
+                        Self::ReportingAttributionsReadonly => {
+                            "reporting/attributions.readonly"
+                        }
+                        Self::ProspectingAuditReportWrite => {
+                            "prospecting/auditReport.write"
+                        }
+                        Self::ReportingReportsReadonly => "reporting/reports.readonly",
+                        Self::ReportingAgentReadonly => "reporting/agent.readonly",
+                        Self::ReportingReportsWrite => "reporting/reports.write",
+                        Self::ReportingStatsExport => "reporting/stats.export",
+                        Self::PaymentsWrite => "payments.write",
+                        Self::PaymentsRecordsWrite => "payments/records.write",
+                        Self::PaymentsOrdersReadonly => "payments/orders.readonly",
+                        Self::PaymentsOrdersExport => "payments/orders.export",
+                        Self::PaymentsOrdersImport => "payments/orders.import",
+                        Self::PaymentsOrdersCollectPayment => {
+                            "payments/orders.collectPayment"
+                        }
+                        Self::PaymentsSubscriptionsReadonly => {
+                            "payments/subscriptions.readonly"
+                        }
+                        Self::PaymentsSubscriptionsWrite => {
+                            "payments/subscriptions.write"
+                        }
+                        Self::PaymentsSubscriptionsUpdate => {
+                            "payments/subscriptions.update"
+                        }
+                        Self::PaymentsSubscriptionsExport => {
+                            "payments/subscriptions.export"
+                        }
+                        Self::PaymentsSubscriptionsPauseResumeCancel => {
+                            "payments/subscriptions.pauseResumeCancel"
+                        }
+                        Self::PaymentsSubscriptionsSharePaymentMethod => {
+                            "payments/subscriptions.sharePaymentMethod"
+                        }
+                        Self::PaymentsTransactionsReadonly => {
+                            "payments/transactions.readonly"
+                        }
+                        Self::PaymentsTransactionsExport => {
+                            "payments/transactions.export"
+                        }
+                        Self::PaymentsTransactionsImport => {
+                            "payments/transactions.import"
+                        }
+                        Self::PaymentsTransactionsRefund => {
+                            "payments/transactions.refund"
+                        }
+                        Self::PaymentsTransactionsViewReceipts => {
+                            "payments/transactions.viewReceipts"
+                        }
+                        Self::PaymentsTaxesSettingsReadonly => {
+                            "payments/taxesSettings.readonly"
+                        }
+                        Self::PaymentsSettingsReadonly => "payments/settings.readonly",
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive => {
+                            "payments/taxesSettings.updateInclusiveExclusive"
+                        }
+                        Self::PaymentsTaxesSettingsManageRates => {
+                            "payments/taxesSettings.manageRates"
+                        }
+                        Self::PaymentsTaxesSettingsConfigureAutomatic => {
+                            "payments/taxesSettings.configureAutomatic"
+                        }
+                        Self::ProductsReadonly => "products.readonly",
+                        Self::ProductsWrite => "products.write",
+                        Self::ProductsDelete => "products.delete",
+                        Self::ProductsDuplicate => "products.duplicate",
+                        Self::ProductsBulkActions => "products.bulkActions",
+                        Self::PaymentsSettingsWrite => "payments/settings.write",
+                        Self::PaymentsSettingsConfigureReceipt => {
+                            "payments/settings.configureReceipt"
+                        }
+                        Self::PaymentsSettingsConfigureSubscription => {
+                            "payments/settings.configureSubscription"
+                        }
+                        Self::InvoicesWrite => "invoices.write",
+                        Self::InvoicesReadonly => "invoices.readonly",
+                        Self::InvoicesScheduleReadonly => "invoices/schedule.readonly",
+                        Self::InvoicesScheduleWrite => "invoices/schedule.write",
+                        Self::InvoicesTemplateReadonly => "invoices/template.readonly",
+                        Self::InvoicesTemplateWrite => "invoices/template.write",
+                        Self::ReputationReviewWrite => "reputation/review.write",
+                        Self::ReputationListingWrite => "reputation/listing.write",
+                        Self::ReputationReviewsAiAgentsWrite => {
+                            "reputation/reviewsAIAgents.write"
+                        }
+                        Self::ReputationGbpWrite => "reputation/gbp.write",
+                        Self::ConversationsWrite => "conversations.write",
+                        Self::ConversationsReadonly => "conversations.readonly",
+                        Self::ConversationsMessageReadonly => {
+                            "conversations/message.readonly"
+                        }
+                        Self::ConversationsMessageWrite => "conversations/message.write",
+                        Self::ContentAiWrite => "contentAI.write",
+                        Self::AiStudioReadonly => "ai-studio.readonly",
+                        Self::AiStudioWrite => "ai-studio.write",
+                        Self::DashboardStatsReadonly => "dashboard/stats.readonly",
+                        Self::LocationsTagsWrite => "locations/tags.write",
+                        Self::LocationsTagsReadonly => "locations/tags.readonly",
+                        Self::MarketingWrite => "marketing.write",
+                        Self::ElizaWrite => "eliza.write",
+                        Self::SettingsWrite => "settings.write",
+                        Self::SocialplannerPostWrite => "socialplanner/post.write",
+                        Self::SocialplannerAccountReadonly => {
+                            "socialplanner/account.readonly"
+                        }
+                        Self::SocialplannerAccountWrite => "socialplanner/account.write",
+                        Self::SocialplannerCategoryReadonly => {
+                            "socialplanner/category.readonly"
+                        }
+                        Self::SocialplannerCategoryWrite => {
+                            "socialplanner/category.write"
+                        }
+                        Self::SocialplannerCsvReadonly => "socialplanner/csv.readonly",
+                        Self::SocialplannerCsvWrite => "socialplanner/csv.write",
+                        Self::SocialplannerGroupWrite => "socialplanner/group.write",
+                        Self::SocialplannerHashtagReadonly => {
+                            "socialplanner/hashtag.readonly"
+                        }
+                        Self::SocialplannerHashtagWrite => "socialplanner/hashtag.write",
+                        Self::SocialplannerOauthReadonly => {
+                            "socialplanner/oauth.readonly"
+                        }
+                        Self::SocialplannerOauthWrite => "socialplanner/oauth.write",
+                        Self::SocialplannerPostReadonly => "socialplanner/post.readonly",
+                        Self::SocialplannerRecurringReadonly => {
+                            "socialplanner/recurring.readonly"
+                        }
+                        Self::SocialplannerRecurringWrite => {
+                            "socialplanner/recurring.write"
+                        }
+                        Self::SocialplannerReviewReadonly => {
+                            "socialplanner/review.readonly"
+                        }
+                        Self::SocialplannerReviewWrite => "socialplanner/review.write",
+                        Self::SocialplannerRssReadonly => "socialplanner/rss.readonly",
+                        Self::SocialplannerRssWrite => "socialplanner/rss.write",
+                        Self::SocialplannerSearchReadonly => {
+                            "socialplanner/search.readonly"
+                        }
+                        Self::SocialplannerSettingReadonly => {
+                            "socialplanner/setting.readonly"
+                        }
+                        Self::SocialplannerSettingWrite => "socialplanner/setting.write",
+                        Self::SocialplannerStatReadonly => "socialplanner/stat.readonly",
+                        Self::SocialplannerTagReadonly => "socialplanner/tag.readonly",
+                        Self::SocialplannerTagWrite => "socialplanner/tag.write",
+                        Self::SocialplannerFiltersReadonly => {
+                            "socialplanner/filters.readonly"
+                        }
+                        Self::SocialplannerMediasReadonly => {
+                            "socialplanner/medias.readonly"
+                        }
+                        Self::SocialplannerMediasWrite => "socialplanner/medias.write",
+                        Self::SocialplannerWatermarksReadonly => {
+                            "socialplanner/watermarks.readonly"
+                        }
+                        Self::SocialplannerWatermarksWrite => {
+                            "socialplanner/watermarks.write"
+                        }
+                        Self::SocialplannerMetatagReadonly => {
+                            "socialplanner/metatag.readonly"
+                        }
+                        Self::SocialplannerFacebookReadonly => {
+                            "socialplanner/facebook.readonly"
+                        }
+                        Self::SocialplannerLinkedinReadonly => {
+                            "socialplanner/linkedin.readonly"
+                        }
+                        Self::SocialplannerTwitterReadonly => {
+                            "socialplanner/twitter.readonly"
+                        }
+                        Self::SocialplannerNotificationReadonly => {
+                            "socialplanner/notification.readonly"
+                        }
+                        Self::SocialplannerNotificationWrite => {
+                            "socialplanner/notification.write"
+                        }
+                        Self::SocialplannerSnapshotReadonly => {
+                            "socialplanner/snapshot.readonly"
+                        }
+                        Self::SocialplannerSnapshotWrite => {
+                            "socialplanner/snapshot.write"
+                        }
+                        Self::MarketingAffiliateWrite => "marketing/affiliate.write",
+                        Self::BlogsWrite => "blogs.write",
+                        Self::MembershipWrite => "membership.write",
+                        Self::CommunitiesWrite => "communities.write",
+                        Self::GokollabWrite => "gokollab.write",
+                        Self::CertificatesWrite => "certificates.write",
+                        Self::CertificatesReadonly => "certificates.readonly",
+                        Self::AdPublishingWrite => "adPublishing.write",
+                        Self::AdPublishingReadonly => "adPublishing.readonly",
+                        Self::ProspectingWrite => "prospecting.write",
+                        Self::ProspectingReadonly => "prospecting.readonly",
+                        Self::ProspectingReportsReadonly => {
+                            "prospecting/reports.readonly"
+                        }
+                        Self::PrivateIntegrationLocationReadonly => {
+                            "private-integration-location.readonly"
+                        }
+                        Self::PrivateIntegrationLocationWrite => {
+                            "private-integration-location.write"
+                        }
+                        Self::PrivateIntegrationCompanyReadonly => {
+                            "private-integration-company.readonly"
+                        }
+                        Self::PrivateIntegrationCompanyWrite => {
+                            "private-integration-company.write"
+                        }
+                        Self::NativeIntegrationsReadonly => {
+                            "native-integrations.readonly"
+                        }
+                        Self::NativeIntegrationsWrite => "native-integrations.write",
+                        Self::WordpressWrite => "wordpress.write",
+                        Self::WordpressRead => "wordpress.read",
+                        Self::CustomMenuLinkWrite => "custom-menu-link.write",
+                        Self::QrcodesWrite => "qrcodes.write",
+                        Self::UsersTeamManagementWrite => "users/team-management.write",
+                        Self::UsersTeamManagementReadonly => {
+                            "users/team-management.readonly"
+                        }
+                        Self::LoginasWrite => "loginas.write",
+                        Self::UsersSsoLoginManagementWrite => {
+                            "users-sso-login-management.write"
+                        }
+                        Self::UsersSsoLoginManagementReadonly => {
+                            "users-sso-login-management.readonly"
+                        }
+                        Self::SsoConfigWrite => "sso-config.write",
+                        Self::SnapshotsApiReadonly => "snapshots/api.readonly",
+                        Self::SnapshotsApiCreate => "snapshots/api.create",
+                        Self::SnapshotsApiEdit => "snapshots/api.edit",
+                        Self::SnapshotsApiPush => "snapshots/api.push",
+                        Self::SnapshotsApiRefresh => "snapshots/api.refresh",
+                        Self::SnapshotsApiShare => "snapshots/api.share",
+                        Self::SnapshotsApiDelete => "snapshots/api.delete",
+                        Self::InternaltoolsLocationTransferWrite => {
+                            "internaltools.location-transfer.write"
+                        }
+                        Self::InternaltoolsLocationTransferReadonly => {
+                            "internaltools.location-transfer.readonly"
+                        }
+                        Self::AffiliateportalWrite => "affiliateportal.write",
+                        Self::AffiliateportalReadonly => "affiliateportal.readonly",
+                        Self::CompaniesWrite => "companies.write",
+                        Self::InternaltoolsBillingWrite => "internaltools.billing.write",
+                        Self::InternaltoolsBillingReadonly => {
+                            "internaltools.billing.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonReadonly => {
+                            "internaltools.billing-common.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonWrite => {
+                            "internaltools.billing-common.write"
+                        }
+                        Self::VoiceAiAgentsWrite => "voice-ai-agents.write",
+                        Self::VoiceAiAgentsReadonly => "voice-ai-agents.readonly",
+                        Self::VoiceAiCommonReadonly => "voice-ai-common.readonly",
+                        Self::VoiceAiCommonWrite => "voice-ai-common.write",
+                        Self::VoiceAiAgentGoalsReadonly => {
+                            "voice-ai-agent-goals.readonly"
+                        }
+                        Self::VoiceAiAgentGoalsWrite => "voice-ai-agent-goals.write",
+                        Self::VoiceAiDashboardReadonly => "voice-ai-dashboard.readonly",
+                        Self::AgencyLaunchpadWrite => "agency/launchpad.write",
+                        Self::AgencyLaunchpadReadonly => "agency/launchpad.readonly",
+                        Self::LaunchpadLocationWrite => "launchpad/location.write",
+                        Self::LaunchpadLocationReadonly => "launchpad/location.readonly",
+                        Self::TextAiAgentsWrite => "text-ai-agents.write",
+                        Self::TextAiAgentGoalsReadonly => "text-ai-agent-goals.readonly",
+                        Self::TextAiAgentGoalsWrite => "text-ai-agent-goals.write",
+                        Self::TextAiAgentTrainingWrite => "text-ai-agent-training.write",
+                        Self::TextAiAgentsDashboardReadonly => {
+                            "text-ai-agents-dashboard.readonly"
+                        }
+                        Self::LocationsCreate => "locations.create",
+                        Self::LocationsDelete => "locations.delete",
+                        Self::AskaiWrite => "askai.write",
+                        Self::CopilotReadonly => "copilot.readonly",
+                        Self::LocationsExportList => "locations.export.list",
+                        Self::LocationsFeaturesLimitsManage => {
+                            "locations.features-limits.manage"
+                        }
+                        Self::LocationsPauseResume => "locations.pause-resume",
+                        Self::LocationsAgencySubaccountsManage => {
+                            "locations.agency-subaccounts.manage"
+                        }
+                        Self::LocationsBillingManage => "locations.billing.manage",
+                        Self::LocationsDetailsManage => "locations.details.manage",
+                        Self::AuditLogsReadonly => "audit-logs.readonly",
+                        Self::AuditLogsExport => "audit-logs.export",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesItem {
@@ -3142,15 +3461,11 @@ pub mod types {
         }
     }
     ///`DeleteUserSuccessfulResponseV3Dto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DeleteUserSuccessfulResponseV3Dto {
         ///Message describing the result of the deletion request
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message: ::std::option::Option<::std::string::String>,
         ///Indicates whether the user deletion was queued successfully
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub succeeded: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteUserSuccessfulResponseV3Dto {
@@ -3207,26 +3522,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DeleteUserSuccessfulResponseV3Dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message))
+                + usize::from(!::std::option::Option::is_none(&self.succeeded));
+            let mut state = serializer
+                .serialize_struct("DeleteUserSuccessfulResponseV3Dto", len)?;
+            if !::std::option::Option::is_none(&self.message) {
+                state.serialize_field("message", &self.message)?;
+            }
+            if !::std::option::Option::is_none(&self.succeeded) {
+                state.serialize_field("succeeded", &self.succeeded)?;
+            }
+            state.end()
+        }
+    }
     ///`FilterByEmailDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct FilterByEmailDto {
         ///Company ID to filter users
-        #[serde(rename = "companyId")]
         pub company_id: ::std::string::String,
         ///Filter deleted users
-        #[serde(default)]
         pub deleted: bool,
         ///Comma-separated list of email addresses to filter users
         pub emails: ::std::string::String,
         ///No of results to be limited before returning the result
-        #[serde(default = "defaults::filter_by_email_dto_limit")]
         pub limit: ::std::string::String,
         ///Projection fields to return. Use "all" for all fields, or specify comma-separated field names. Default returns only id and email
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub projection: ::std::option::Option<::std::string::String>,
         ///No of results to be skipped before returning the result
-        #[serde(default = "defaults::filter_by_email_dto_skip")]
         pub skip: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for FilterByEmailDto {
@@ -3307,163 +3636,109 @@ pub mod types {
                 .deserialize_struct("FilterByEmailDto", FIELDS, FilterByEmailDtoVisitor)
         }
     }
+    impl ::serde::Serialize for FilterByEmailDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize
+                + usize::from(!::std::option::Option::is_none(&self.projection));
+            let mut state = serializer.serialize_struct("FilterByEmailDto", len)?;
+            state.serialize_field("companyId", &self.company_id)?;
+            state.serialize_field("deleted", &self.deleted)?;
+            state.serialize_field("emails", &self.emails)?;
+            state.serialize_field("limit", &self.limit)?;
+            if !::std::option::Option::is_none(&self.projection) {
+                state.serialize_field("projection", &self.projection)?;
+            }
+            state.serialize_field("skip", &self.skip)?;
+            state.end()
+        }
+    }
     impl FilterByEmailDto {
         pub fn builder() -> builder::FilterByEmailDto {
             Default::default()
         }
     }
     ///`PermissionsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PermissionsDto {
         ///Whether AdWords reporting is enabled for this user
-        #[serde(rename = "adwordsReportingEnabled", default)]
         pub adwords_reporting_enabled: bool,
         ///Whether the affiliate manager is enabled for this user
-        #[serde(
-            rename = "affiliateManagerEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub affiliate_manager_enabled: bool,
         ///Whether agent reporting is enabled for this user
-        #[serde(
-            rename = "agentReportingEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub agent_reporting_enabled: bool,
         ///Whether appointments are enabled for this user
-        #[serde(
-            rename = "appointmentsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub appointments_enabled: bool,
         ///Whether the user can only access data assigned to them
-        #[serde(rename = "assignedDataOnly", default)]
         pub assigned_data_only: bool,
         ///Whether attributions reporting is enabled for this user
-        #[serde(rename = "attributionsReportingEnabled", default)]
         pub attributions_reporting_enabled: bool,
         ///Whether blogging is enabled for this user
-        #[serde(rename = "bloggingEnabled", default = "defaults::default_bool::<true>")]
         pub blogging_enabled: bool,
         ///Whether the bot service is enabled for this user
-        #[serde(rename = "botService", default)]
         pub bot_service: bool,
         ///Whether bulk requests are enabled for this user
-        #[serde(
-            rename = "bulkRequestsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub bulk_requests_enabled: bool,
         ///Whether campaigns are enabled for this user
-        #[serde(rename = "campaignsEnabled", default = "defaults::default_bool::<true>")]
         pub campaigns_enabled: bool,
         ///Whether campaigns are in read-only mode for this user
-        #[serde(rename = "campaignsReadOnly", default)]
         pub campaigns_read_only: bool,
         ///Whether cancelling subscriptions is enabled for this user
-        #[serde(
-            rename = "cancelSubscriptionEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub cancel_subscription_enabled: bool,
         ///Whether communities are enabled for this user
-        #[serde(
-            rename = "communitiesEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub communities_enabled: bool,
         ///Whether contacts are enabled for this user
-        #[serde(rename = "contactsEnabled", default = "defaults::default_bool::<true>")]
         pub contacts_enabled: bool,
         ///Whether Content AI is enabled for this user
-        #[serde(rename = "contentAiEnabled", default = "defaults::default_bool::<true>")]
         pub content_ai_enabled: bool,
         ///Whether conversations are enabled for this user
-        #[serde(
-            rename = "conversationsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub conversations_enabled: bool,
         ///Whether dashboard statistics are enabled for this user
-        #[serde(
-            rename = "dashboardStatsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub dashboard_stats_enabled: bool,
         ///Whether exporting payments is enabled for this user
-        #[serde(
-            rename = "exportPaymentsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub export_payments_enabled: bool,
         ///Whether Facebook Ads reporting is enabled for this user
-        #[serde(rename = "facebookAdsReportingEnabled", default)]
         pub facebook_ads_reporting_enabled: bool,
         ///Whether funnels are enabled for this user
-        #[serde(rename = "funnelsEnabled", default = "defaults::default_bool::<true>")]
         pub funnels_enabled: bool,
         ///Whether invoices are enabled for this user
-        #[serde(rename = "invoiceEnabled", default = "defaults::default_bool::<true>")]
         pub invoice_enabled: bool,
         ///Whether lead value features are enabled for this user
-        #[serde(rename = "leadValueEnabled", default = "defaults::default_bool::<true>")]
         pub lead_value_enabled: bool,
         ///Whether marketing features are enabled for this user
-        #[serde(rename = "marketingEnabled", default = "defaults::default_bool::<true>")]
         pub marketing_enabled: bool,
         ///Whether membership features are enabled for this user
-        #[serde(rename = "membershipEnabled", default)]
         pub membership_enabled: bool,
         ///Whether online listings are enabled for this user
-        #[serde(
-            rename = "onlineListingsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub online_listings_enabled: bool,
         ///Whether opportunities are enabled for this user
-        #[serde(
-            rename = "opportunitiesEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub opportunities_enabled: bool,
         ///Whether payments are enabled for this user
-        #[serde(rename = "paymentsEnabled", default = "defaults::default_bool::<true>")]
         pub payments_enabled: bool,
         ///Whether phone calls are enabled for this user
-        #[serde(rename = "phoneCallEnabled", default = "defaults::default_bool::<true>")]
         pub phone_call_enabled: bool,
         ///Whether recording payments is enabled for this user
-        #[serde(
-            rename = "recordPaymentEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub record_payment_enabled: bool,
         ///Whether refunds are enabled for this user
-        #[serde(rename = "refundsEnabled", default = "defaults::default_bool::<true>")]
         pub refunds_enabled: bool,
         ///Whether reviews are enabled for this user
-        #[serde(rename = "reviewsEnabled", default = "defaults::default_bool::<true>")]
         pub reviews_enabled: bool,
         ///Whether settings are enabled for this user
-        #[serde(rename = "settingsEnabled", default = "defaults::default_bool::<true>")]
         pub settings_enabled: bool,
         ///Whether the social planner is enabled for this user
-        #[serde(rename = "socialPlanner", default = "defaults::default_bool::<true>")]
         pub social_planner: bool,
         ///Whether tags are enabled for this user
-        #[serde(rename = "tagsEnabled", default = "defaults::default_bool::<true>")]
         pub tags_enabled: bool,
         ///Whether triggers are enabled for this user
-        #[serde(rename = "triggersEnabled", default = "defaults::default_bool::<true>")]
         pub triggers_enabled: bool,
         ///Whether websites are enabled for this user
-        #[serde(rename = "websitesEnabled", default)]
         pub websites_enabled: bool,
         ///Whether workflows are enabled for this user
-        #[serde(rename = "workflowsEnabled", default = "defaults::default_bool::<true>")]
         pub workflows_enabled: bool,
         ///Whether workflows are in read-only mode for this user
-        #[serde(rename = "workflowsReadOnly", default)]
         pub workflows_read_only: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for PermissionsDto {
@@ -3759,6 +4034,91 @@ pub mod types {
                 .deserialize_struct("PermissionsDto", FIELDS, PermissionsDtoVisitor)
         }
     }
+    impl ::serde::Serialize for PermissionsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 38usize;
+            let mut state = serializer.serialize_struct("PermissionsDto", len)?;
+            state
+                .serialize_field(
+                    "adwordsReportingEnabled",
+                    &self.adwords_reporting_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "affiliateManagerEnabled",
+                    &self.affiliate_manager_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "agentReportingEnabled",
+                    &self.agent_reporting_enabled,
+                )?;
+            state.serialize_field("appointmentsEnabled", &self.appointments_enabled)?;
+            state.serialize_field("assignedDataOnly", &self.assigned_data_only)?;
+            state
+                .serialize_field(
+                    "attributionsReportingEnabled",
+                    &self.attributions_reporting_enabled,
+                )?;
+            state.serialize_field("bloggingEnabled", &self.blogging_enabled)?;
+            state.serialize_field("botService", &self.bot_service)?;
+            state.serialize_field("bulkRequestsEnabled", &self.bulk_requests_enabled)?;
+            state.serialize_field("campaignsEnabled", &self.campaigns_enabled)?;
+            state.serialize_field("campaignsReadOnly", &self.campaigns_read_only)?;
+            state
+                .serialize_field(
+                    "cancelSubscriptionEnabled",
+                    &self.cancel_subscription_enabled,
+                )?;
+            state.serialize_field("communitiesEnabled", &self.communities_enabled)?;
+            state.serialize_field("contactsEnabled", &self.contacts_enabled)?;
+            state.serialize_field("contentAiEnabled", &self.content_ai_enabled)?;
+            state.serialize_field("conversationsEnabled", &self.conversations_enabled)?;
+            state
+                .serialize_field(
+                    "dashboardStatsEnabled",
+                    &self.dashboard_stats_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "exportPaymentsEnabled",
+                    &self.export_payments_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "facebookAdsReportingEnabled",
+                    &self.facebook_ads_reporting_enabled,
+                )?;
+            state.serialize_field("funnelsEnabled", &self.funnels_enabled)?;
+            state.serialize_field("invoiceEnabled", &self.invoice_enabled)?;
+            state.serialize_field("leadValueEnabled", &self.lead_value_enabled)?;
+            state.serialize_field("marketingEnabled", &self.marketing_enabled)?;
+            state.serialize_field("membershipEnabled", &self.membership_enabled)?;
+            state
+                .serialize_field(
+                    "onlineListingsEnabled",
+                    &self.online_listings_enabled,
+                )?;
+            state.serialize_field("opportunitiesEnabled", &self.opportunities_enabled)?;
+            state.serialize_field("paymentsEnabled", &self.payments_enabled)?;
+            state.serialize_field("phoneCallEnabled", &self.phone_call_enabled)?;
+            state.serialize_field("recordPaymentEnabled", &self.record_payment_enabled)?;
+            state.serialize_field("refundsEnabled", &self.refunds_enabled)?;
+            state.serialize_field("reviewsEnabled", &self.reviews_enabled)?;
+            state.serialize_field("settingsEnabled", &self.settings_enabled)?;
+            state.serialize_field("socialPlanner", &self.social_planner)?;
+            state.serialize_field("tagsEnabled", &self.tags_enabled)?;
+            state.serialize_field("triggersEnabled", &self.triggers_enabled)?;
+            state.serialize_field("websitesEnabled", &self.websites_enabled)?;
+            state.serialize_field("workflowsEnabled", &self.workflows_enabled)?;
+            state.serialize_field("workflowsReadOnly", &self.workflows_read_only)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for PermissionsDto {
         fn default() -> Self {
             Self {
@@ -3809,157 +4169,83 @@ pub mod types {
         }
     }
     ///`PermissionsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct PermissionsDtoResponse {
         ///Whether AdWords reporting is enabled for this user
-        #[serde(rename = "adwordsReportingEnabled", default)]
         pub adwords_reporting_enabled: bool,
         ///Whether the affiliate manager is enabled for this user
-        #[serde(
-            rename = "affiliateManagerEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub affiliate_manager_enabled: bool,
         ///Whether agent reporting is enabled for this user
-        #[serde(
-            rename = "agentReportingEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub agent_reporting_enabled: bool,
         ///Whether appointments are enabled for this user
-        #[serde(
-            rename = "appointmentsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub appointments_enabled: bool,
         ///Whether the user can only access data assigned to them
-        #[serde(rename = "assignedDataOnly", default)]
         pub assigned_data_only: bool,
         ///Whether attributions reporting is enabled for this user
-        #[serde(rename = "attributionsReportingEnabled", default)]
         pub attributions_reporting_enabled: bool,
         ///Whether blogging is enabled for this user
-        #[serde(rename = "bloggingEnabled", default = "defaults::default_bool::<true>")]
         pub blogging_enabled: bool,
         ///Whether the bot service is enabled for this user
-        #[serde(rename = "botService", default)]
         pub bot_service: bool,
         ///Whether bulk requests are enabled for this user
-        #[serde(
-            rename = "bulkRequestsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub bulk_requests_enabled: bool,
         ///Whether campaigns are enabled for this user
-        #[serde(rename = "campaignsEnabled", default = "defaults::default_bool::<true>")]
         pub campaigns_enabled: bool,
         ///Whether campaigns are in read-only mode for this user
-        #[serde(rename = "campaignsReadOnly", default)]
         pub campaigns_read_only: bool,
         ///Whether cancelling subscriptions is enabled for this user
-        #[serde(
-            rename = "cancelSubscriptionEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub cancel_subscription_enabled: bool,
         ///Whether communities are enabled for this user
-        #[serde(
-            rename = "communitiesEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub communities_enabled: bool,
         ///Whether contacts are enabled for this user
-        #[serde(rename = "contactsEnabled", default = "defaults::default_bool::<true>")]
         pub contacts_enabled: bool,
         ///Whether Content AI is enabled for this user
-        #[serde(rename = "contentAiEnabled", default = "defaults::default_bool::<true>")]
         pub content_ai_enabled: bool,
         ///Whether conversations are enabled for this user
-        #[serde(
-            rename = "conversationsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub conversations_enabled: bool,
         ///Whether dashboard statistics are enabled for this user
-        #[serde(
-            rename = "dashboardStatsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub dashboard_stats_enabled: bool,
         ///Whether exporting payments is enabled for this user
-        #[serde(
-            rename = "exportPaymentsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub export_payments_enabled: bool,
         ///Whether Facebook Ads reporting is enabled for this user
-        #[serde(rename = "facebookAdsReportingEnabled", default)]
         pub facebook_ads_reporting_enabled: bool,
         ///Whether funnels are enabled for this user
-        #[serde(rename = "funnelsEnabled", default = "defaults::default_bool::<true>")]
         pub funnels_enabled: bool,
         ///Whether invoices are enabled for this user
-        #[serde(rename = "invoiceEnabled", default = "defaults::default_bool::<true>")]
         pub invoice_enabled: bool,
         ///Whether lead value features are enabled for this user
-        #[serde(rename = "leadValueEnabled", default = "defaults::default_bool::<true>")]
         pub lead_value_enabled: bool,
         ///Whether marketing features are enabled for this user
-        #[serde(rename = "marketingEnabled", default = "defaults::default_bool::<true>")]
         pub marketing_enabled: bool,
         ///Whether membership features are enabled for this user
-        #[serde(rename = "membershipEnabled", default)]
         pub membership_enabled: bool,
         ///Whether online listings are enabled for this user
-        #[serde(
-            rename = "onlineListingsEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub online_listings_enabled: bool,
         ///Whether opportunities are enabled for this user
-        #[serde(
-            rename = "opportunitiesEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub opportunities_enabled: bool,
         ///Whether payments are enabled for this user
-        #[serde(rename = "paymentsEnabled", default = "defaults::default_bool::<true>")]
         pub payments_enabled: bool,
         ///Whether phone calls are enabled for this user
-        #[serde(rename = "phoneCallEnabled", default = "defaults::default_bool::<true>")]
         pub phone_call_enabled: bool,
         ///Whether recording payments is enabled for this user
-        #[serde(
-            rename = "recordPaymentEnabled",
-            default = "defaults::default_bool::<true>"
-        )]
         pub record_payment_enabled: bool,
         ///Whether refunds are enabled for this user
-        #[serde(rename = "refundsEnabled", default = "defaults::default_bool::<true>")]
         pub refunds_enabled: bool,
         ///Whether reviews are enabled for this user
-        #[serde(rename = "reviewsEnabled", default = "defaults::default_bool::<true>")]
         pub reviews_enabled: bool,
         ///Whether settings are enabled for this user
-        #[serde(rename = "settingsEnabled", default = "defaults::default_bool::<true>")]
         pub settings_enabled: bool,
         ///Whether the social planner is enabled for this user
-        #[serde(rename = "socialPlanner", default = "defaults::default_bool::<true>")]
         pub social_planner: bool,
         ///Whether tags are enabled for this user
-        #[serde(rename = "tagsEnabled", default = "defaults::default_bool::<true>")]
         pub tags_enabled: bool,
         ///Whether triggers are enabled for this user
-        #[serde(rename = "triggersEnabled", default = "defaults::default_bool::<true>")]
         pub triggers_enabled: bool,
         ///Whether websites are enabled for this user
-        #[serde(rename = "websitesEnabled", default)]
         pub websites_enabled: bool,
         ///Whether workflows are enabled for this user
-        #[serde(rename = "workflowsEnabled", default = "defaults::default_bool::<true>")]
         pub workflows_enabled: bool,
         ///Whether workflows are in read-only mode for this user
-        #[serde(rename = "workflowsReadOnly", default)]
         pub workflows_read_only: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for PermissionsDtoResponse {
@@ -4259,6 +4545,91 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PermissionsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 38usize;
+            let mut state = serializer.serialize_struct("PermissionsDtoResponse", len)?;
+            state
+                .serialize_field(
+                    "adwordsReportingEnabled",
+                    &self.adwords_reporting_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "affiliateManagerEnabled",
+                    &self.affiliate_manager_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "agentReportingEnabled",
+                    &self.agent_reporting_enabled,
+                )?;
+            state.serialize_field("appointmentsEnabled", &self.appointments_enabled)?;
+            state.serialize_field("assignedDataOnly", &self.assigned_data_only)?;
+            state
+                .serialize_field(
+                    "attributionsReportingEnabled",
+                    &self.attributions_reporting_enabled,
+                )?;
+            state.serialize_field("bloggingEnabled", &self.blogging_enabled)?;
+            state.serialize_field("botService", &self.bot_service)?;
+            state.serialize_field("bulkRequestsEnabled", &self.bulk_requests_enabled)?;
+            state.serialize_field("campaignsEnabled", &self.campaigns_enabled)?;
+            state.serialize_field("campaignsReadOnly", &self.campaigns_read_only)?;
+            state
+                .serialize_field(
+                    "cancelSubscriptionEnabled",
+                    &self.cancel_subscription_enabled,
+                )?;
+            state.serialize_field("communitiesEnabled", &self.communities_enabled)?;
+            state.serialize_field("contactsEnabled", &self.contacts_enabled)?;
+            state.serialize_field("contentAiEnabled", &self.content_ai_enabled)?;
+            state.serialize_field("conversationsEnabled", &self.conversations_enabled)?;
+            state
+                .serialize_field(
+                    "dashboardStatsEnabled",
+                    &self.dashboard_stats_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "exportPaymentsEnabled",
+                    &self.export_payments_enabled,
+                )?;
+            state
+                .serialize_field(
+                    "facebookAdsReportingEnabled",
+                    &self.facebook_ads_reporting_enabled,
+                )?;
+            state.serialize_field("funnelsEnabled", &self.funnels_enabled)?;
+            state.serialize_field("invoiceEnabled", &self.invoice_enabled)?;
+            state.serialize_field("leadValueEnabled", &self.lead_value_enabled)?;
+            state.serialize_field("marketingEnabled", &self.marketing_enabled)?;
+            state.serialize_field("membershipEnabled", &self.membership_enabled)?;
+            state
+                .serialize_field(
+                    "onlineListingsEnabled",
+                    &self.online_listings_enabled,
+                )?;
+            state.serialize_field("opportunitiesEnabled", &self.opportunities_enabled)?;
+            state.serialize_field("paymentsEnabled", &self.payments_enabled)?;
+            state.serialize_field("phoneCallEnabled", &self.phone_call_enabled)?;
+            state.serialize_field("recordPaymentEnabled", &self.record_payment_enabled)?;
+            state.serialize_field("refundsEnabled", &self.refunds_enabled)?;
+            state.serialize_field("reviewsEnabled", &self.reviews_enabled)?;
+            state.serialize_field("settingsEnabled", &self.settings_enabled)?;
+            state.serialize_field("socialPlanner", &self.social_planner)?;
+            state.serialize_field("tagsEnabled", &self.tags_enabled)?;
+            state.serialize_field("triggersEnabled", &self.triggers_enabled)?;
+            state.serialize_field("websitesEnabled", &self.websites_enabled)?;
+            state.serialize_field("workflowsEnabled", &self.workflows_enabled)?;
+            state.serialize_field("workflowsReadOnly", &self.workflows_read_only)?;
+            state.end()
+        }
+    }
     impl ::std::default::Default for PermissionsDtoResponse {
         fn default() -> Self {
             Self {
@@ -4304,29 +4675,15 @@ pub mod types {
         }
     }
     ///`RoleSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct RoleSchema {
         ///List of location IDs the user has access to
-        #[serde(
-            rename = "locationIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether the user is restricted to specific sub-accounts only
-        #[serde(
-            rename = "restrictSubAccount",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub restrict_sub_account: ::std::option::Option<bool>,
         ///User role within the account (admin or user)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub role: ::std::option::Option<::std::string::String>,
         ///User account type (account for sub-account users, agency for agency-level users)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for RoleSchema {
@@ -4396,16 +4753,40 @@ pub mod types {
             deserializer.deserialize_struct("RoleSchema", FIELDS, RoleSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for RoleSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.location_ids))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.restrict_sub_account),
+                ) + usize::from(!::std::option::Option::is_none(&self.role))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("RoleSchema", len)?;
+            if !::std::option::Option::is_none(&self.location_ids) {
+                state.serialize_field("locationIds", &self.location_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.restrict_sub_account) {
+                state.serialize_field("restrictSubAccount", &self.restrict_sub_account)?;
+            }
+            if !::std::option::Option::is_none(&self.role) {
+                state.serialize_field("role", &self.role)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`SearchUserSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SearchUserSuccessfulResponseDto {
         ///Total number of users matching the search criteria
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub count: ::std::option::Option<f64>,
         ///List of users matching the search criteria
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub users: ::std::option::Option<::std::vec::Vec<UserSchema>>,
     }
     impl<'de> ::serde::Deserialize<'de> for SearchUserSuccessfulResponseDto {
@@ -4462,40 +4843,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SearchUserSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.count))
+                + usize::from(!::std::option::Option::is_none(&self.users));
+            let mut state = serializer
+                .serialize_struct("SearchUserSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.count) {
+                state.serialize_field("count", &self.count)?;
+            }
+            if !::std::option::Option::is_none(&self.users) {
+                state.serialize_field("users", &self.users)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateUserDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateUserDto {
         ///Company/Agency Id. Required for Agency Level access
-        #[serde(
-            rename = "companyId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub company_id: ::std::option::Option<::std::string::String>,
         ///Email update is no longer supported due to security reasons.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///First name of the user
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Last name of the user
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///List of sub-account location IDs the user should have access to
-        #[serde(
-            rename = "locationIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub location_ids: ::std::vec::Vec<::std::string::String>,
         /**New password for the user account. All passwords will be required to meet the following criteria:
 
@@ -4504,60 +4882,29 @@ pub mod types {
 - At least one lowercase letter (a–z)
 - At least one number (0–9)
 - At least one special character (e.g., !, @, #, $)*/
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub password: ::std::option::Option<::std::string::String>,
         ///User permissions controlling access to various features
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub permissions: ::std::option::Option<PermissionsDto>,
         ///Phone number of the user in E.164 format
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Platform language preference for the user
-        #[serde(
-            rename = "platformLanguage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform_language: ::std::option::Option<UpdateUserDtoPlatformLanguage>,
         ///URL of the user profile photo
-        #[serde(
-            rename = "profilePhoto",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub profile_photo: ::std::option::Option<::std::string::String>,
         ///User role within the account (admin or user)
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub role: ::std::option::Option<::std::string::String>,
         ///Scopes allowed for users. Only scopes that have been passed will be enabled. If passed empty all the scopes will be get disabled
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub scopes: ::std::vec::Vec<UpdateUserDtoScopesItem>,
         ///Assigned Scopes allowed for users. Only scopes that have been passed will be enabled. If passed empty all the assigned scopes will be get disabled
-        #[serde(
-            rename = "scopesAssignedToOnly",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub scopes_assigned_to_only: ::std::vec::Vec<
             UpdateUserDtoScopesAssignedToOnlyItem,
         >,
         ///Per-location inbound Twilio number in E.164 format, keyed by location id (Call and Voicemail Inbound Number for direct Twilio, not LC Phone). Replacement semantics: if you send twilioPhone in the request body, the stored map is replaced entirely with this object (not merged). Any location id omitted from the object is removed from the saved map. Omit the twilioPhone property entirely to leave existing numbers unchanged. Send an empty object {} to clear all per-location numbers. To clear a single location only, set that location id to an empty string "".
-        #[serde(
-            rename = "twilioPhone",
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
         pub twilio_phone: ::std::collections::HashMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///User account type (account for sub-account users, agency for agency-level users)
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateUserDto {
@@ -4708,43 +5055,104 @@ pub mod types {
                 .deserialize_struct("UpdateUserDto", FIELDS, UpdateUserDtoVisitor)
         }
     }
+    impl ::serde::Serialize for UpdateUserDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.company_id))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.location_ids))
+                + usize::from(!::std::option::Option::is_none(&self.password))
+                + usize::from(!::std::option::Option::is_none(&self.permissions))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.platform_language))
+                + usize::from(!::std::option::Option::is_none(&self.profile_photo))
+                + usize::from(!::std::option::Option::is_none(&self.role))
+                + usize::from(!::std::vec::Vec::is_empty(&self.scopes))
+                + usize::from(!::std::vec::Vec::is_empty(&self.scopes_assigned_to_only))
+                + usize::from(!::std::collections::HashMap::is_empty(&self.twilio_phone))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer.serialize_struct("UpdateUserDto", len)?;
+            if !::std::option::Option::is_none(&self.company_id) {
+                state.serialize_field("companyId", &self.company_id)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.location_ids) {
+                state.serialize_field("locationIds", &self.location_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.password) {
+                state.serialize_field("password", &self.password)?;
+            }
+            if !::std::option::Option::is_none(&self.permissions) {
+                state.serialize_field("permissions", &self.permissions)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.platform_language) {
+                state.serialize_field("platformLanguage", &self.platform_language)?;
+            }
+            if !::std::option::Option::is_none(&self.profile_photo) {
+                state.serialize_field("profilePhoto", &self.profile_photo)?;
+            }
+            if !::std::option::Option::is_none(&self.role) {
+                state.serialize_field("role", &self.role)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.scopes) {
+                state.serialize_field("scopes", &self.scopes)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.scopes_assigned_to_only) {
+                state
+                    .serialize_field(
+                        "scopesAssignedToOnly",
+                        &self.scopes_assigned_to_only,
+                    )?;
+            }
+            if !::std::collections::HashMap::is_empty(&self.twilio_phone) {
+                state.serialize_field("twilioPhone", &self.twilio_phone)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl UpdateUserDto {
         pub fn builder() -> builder::UpdateUserDto {
             Default::default()
         }
     }
     ///Platform language preference for the user
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateUserDtoPlatformLanguage {
-        #[serde(rename = "en_US")]
         EnUs,
-        #[serde(rename = "es")]
         Es,
-        #[serde(rename = "fr_CA")]
         FrCa,
-        #[serde(rename = "fr_FR")]
         FrFr,
-        #[serde(rename = "nl")]
         Nl,
-        #[serde(rename = "de")]
         De,
-        #[serde(rename = "pt_PT")]
         PtPt,
-        #[serde(rename = "pt_BR")]
         PtBr,
-        #[serde(rename = "it")]
         It,
-        #[serde(rename = "sv")]
         Sv,
-        #[serde(rename = "da")]
         Da,
-        #[serde(rename = "fi")]
         Fi,
-        #[serde(rename = "no")]
         No,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateUserDtoPlatformLanguage {
@@ -4772,6 +5180,32 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateUserDtoPlatformLanguage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EnUs => "en_US",
+                        Self::Es => "es",
+                        Self::FrCa => "fr_CA",
+                        Self::FrFr => "fr_FR",
+                        Self::Nl => "nl",
+                        Self::De => "de",
+                        Self::PtPt => "pt_PT",
+                        Self::PtBr => "pt_BR",
+                        Self::It => "it",
+                        Self::Sv => "sv",
+                        Self::Da => "da",
+                        Self::Fi => "fi",
+                        Self::No => "no",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoPlatformLanguage {
@@ -4835,399 +5269,204 @@ pub mod types {
         }
     }
     ///`UpdateUserDtoScopesAssignedToOnlyItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateUserDtoScopesAssignedToOnlyItem {
-        #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
-        #[serde(rename = "campaigns.write")]
         CampaignsWrite,
-        #[serde(rename = "calendars.readonly")]
         CalendarsReadonly,
-        #[serde(rename = "calendars/events.write")]
         CalendarsEventsWrite,
-        #[serde(rename = "calendars/groups.write")]
         CalendarsGroupsWrite,
-        #[serde(rename = "calendars.write")]
         CalendarsWrite,
-        #[serde(rename = "contacts.write")]
         ContactsWrite,
-        #[serde(rename = "contacts/bulkActions.write")]
         ContactsBulkActionsWrite,
-        #[serde(rename = "workflows.readonly")]
         WorkflowsReadonly,
-        #[serde(rename = "workflows.write")]
         WorkflowsWrite,
-        #[serde(rename = "triggers.write")]
         TriggersWrite,
-        #[serde(rename = "funnels.write")]
         FunnelsWrite,
-        #[serde(rename = "forms.write")]
         FormsWrite,
-        #[serde(rename = "surveys.write")]
         SurveysWrite,
-        #[serde(rename = "quizzes.write")]
         QuizzesWrite,
-        #[serde(rename = "websites.write")]
         WebsitesWrite,
-        #[serde(rename = "medias.write")]
         MediasWrite,
-        #[serde(rename = "medias.readonly")]
         MediasReadonly,
-        #[serde(rename = "opportunities.write")]
         OpportunitiesWrite,
-        #[serde(rename = "opportunities/leadValue.readonly")]
         OpportunitiesLeadValueReadonly,
-        #[serde(rename = "opportunities/bulkActions.write")]
         OpportunitiesBulkActionsWrite,
-        #[serde(rename = "pipelines.create")]
         PipelinesCreate,
-        #[serde(rename = "reporting/phone.readonly")]
         ReportingPhoneReadonly,
-        #[serde(rename = "reporting/adwords.readonly")]
         ReportingAdwordsReadonly,
-        #[serde(rename = "reporting/facebookAds.readonly")]
         ReportingFacebookAdsReadonly,
-        #[serde(rename = "reporting/attributions.readonly")]
         ReportingAttributionsReadonly,
-        #[serde(rename = "prospecting/auditReport.write")]
         ProspectingAuditReportWrite,
-        #[serde(rename = "reporting/reports.readonly")]
         ReportingReportsReadonly,
-        #[serde(rename = "reporting/agent.readonly")]
         ReportingAgentReadonly,
-        #[serde(rename = "reporting/reports.write")]
         ReportingReportsWrite,
-        #[serde(rename = "reporting/stats.export")]
         ReportingStatsExport,
-        #[serde(rename = "payments.write")]
         PaymentsWrite,
-        #[serde(rename = "payments/records.write")]
         PaymentsRecordsWrite,
-        #[serde(rename = "payments/orders.readonly")]
         PaymentsOrdersReadonly,
-        #[serde(rename = "payments/orders.export")]
         PaymentsOrdersExport,
-        #[serde(rename = "payments/orders.import")]
         PaymentsOrdersImport,
-        #[serde(rename = "payments/orders.collectPayment")]
         PaymentsOrdersCollectPayment,
-        #[serde(rename = "payments/subscriptions.readonly")]
         PaymentsSubscriptionsReadonly,
-        #[serde(rename = "payments/subscriptions.write")]
         PaymentsSubscriptionsWrite,
-        #[serde(rename = "payments/subscriptions.update")]
         PaymentsSubscriptionsUpdate,
-        #[serde(rename = "payments/subscriptions.export")]
         PaymentsSubscriptionsExport,
-        #[serde(rename = "payments/subscriptions.pauseResumeCancel")]
         PaymentsSubscriptionsPauseResumeCancel,
-        #[serde(rename = "payments/subscriptions.sharePaymentMethod")]
         PaymentsSubscriptionsSharePaymentMethod,
-        #[serde(rename = "payments/transactions.readonly")]
         PaymentsTransactionsReadonly,
-        #[serde(rename = "payments/transactions.export")]
         PaymentsTransactionsExport,
-        #[serde(rename = "payments/transactions.import")]
         PaymentsTransactionsImport,
-        #[serde(rename = "payments/transactions.refund")]
         PaymentsTransactionsRefund,
-        #[serde(rename = "payments/transactions.viewReceipts")]
         PaymentsTransactionsViewReceipts,
-        #[serde(rename = "payments/taxesSettings.readonly")]
         PaymentsTaxesSettingsReadonly,
-        #[serde(rename = "payments/settings.readonly")]
         PaymentsSettingsReadonly,
-        #[serde(rename = "payments/taxesSettings.updateInclusiveExclusive")]
         PaymentsTaxesSettingsUpdateInclusiveExclusive,
-        #[serde(rename = "payments/taxesSettings.manageRates")]
         PaymentsTaxesSettingsManageRates,
-        #[serde(rename = "payments/taxesSettings.configureAutomatic")]
         PaymentsTaxesSettingsConfigureAutomatic,
-        #[serde(rename = "products.readonly")]
         ProductsReadonly,
-        #[serde(rename = "products.write")]
         ProductsWrite,
-        #[serde(rename = "products.delete")]
         ProductsDelete,
-        #[serde(rename = "products.duplicate")]
         ProductsDuplicate,
-        #[serde(rename = "products.bulkActions")]
         ProductsBulkActions,
-        #[serde(rename = "payments/settings.write")]
         PaymentsSettingsWrite,
-        #[serde(rename = "payments/settings.configureReceipt")]
         PaymentsSettingsConfigureReceipt,
-        #[serde(rename = "payments/settings.configureSubscription")]
         PaymentsSettingsConfigureSubscription,
-        #[serde(rename = "invoices.write")]
         InvoicesWrite,
-        #[serde(rename = "invoices.readonly")]
         InvoicesReadonly,
-        #[serde(rename = "invoices/schedule.readonly")]
         InvoicesScheduleReadonly,
-        #[serde(rename = "invoices/schedule.write")]
         InvoicesScheduleWrite,
-        #[serde(rename = "invoices/template.readonly")]
         InvoicesTemplateReadonly,
-        #[serde(rename = "invoices/template.write")]
         InvoicesTemplateWrite,
-        #[serde(rename = "reputation/review.write")]
         ReputationReviewWrite,
-        #[serde(rename = "reputation/listing.write")]
         ReputationListingWrite,
-        #[serde(rename = "reputation/reviewsAIAgents.write")]
         ReputationReviewsAiAgentsWrite,
-        #[serde(rename = "reputation/gbp.write")]
         ReputationGbpWrite,
-        #[serde(rename = "conversations.write")]
         ConversationsWrite,
-        #[serde(rename = "conversations.readonly")]
         ConversationsReadonly,
-        #[serde(rename = "conversations/message.readonly")]
         ConversationsMessageReadonly,
-        #[serde(rename = "conversations/message.write")]
         ConversationsMessageWrite,
-        #[serde(rename = "contentAI.write")]
         ContentAiWrite,
-        #[serde(rename = "ai-studio.readonly")]
         AiStudioReadonly,
-        #[serde(rename = "ai-studio.write")]
         AiStudioWrite,
-        #[serde(rename = "dashboard/stats.readonly")]
         DashboardStatsReadonly,
-        #[serde(rename = "locations/tags.write")]
         LocationsTagsWrite,
-        #[serde(rename = "locations/tags.readonly")]
         LocationsTagsReadonly,
-        #[serde(rename = "marketing.write")]
         MarketingWrite,
-        #[serde(rename = "eliza.write")]
         ElizaWrite,
-        #[serde(rename = "settings.write")]
         SettingsWrite,
-        #[serde(rename = "socialplanner/post.write")]
         SocialplannerPostWrite,
-        #[serde(rename = "socialplanner/account.readonly")]
         SocialplannerAccountReadonly,
-        #[serde(rename = "socialplanner/account.write")]
         SocialplannerAccountWrite,
-        #[serde(rename = "socialplanner/category.readonly")]
         SocialplannerCategoryReadonly,
-        #[serde(rename = "socialplanner/category.write")]
         SocialplannerCategoryWrite,
-        #[serde(rename = "socialplanner/csv.readonly")]
         SocialplannerCsvReadonly,
-        #[serde(rename = "socialplanner/csv.write")]
         SocialplannerCsvWrite,
-        #[serde(rename = "socialplanner/group.write")]
         SocialplannerGroupWrite,
-        #[serde(rename = "socialplanner/hashtag.readonly")]
         SocialplannerHashtagReadonly,
-        #[serde(rename = "socialplanner/hashtag.write")]
         SocialplannerHashtagWrite,
-        #[serde(rename = "socialplanner/oauth.readonly")]
         SocialplannerOauthReadonly,
-        #[serde(rename = "socialplanner/oauth.write")]
         SocialplannerOauthWrite,
-        #[serde(rename = "socialplanner/post.readonly")]
         SocialplannerPostReadonly,
-        #[serde(rename = "socialplanner/recurring.readonly")]
         SocialplannerRecurringReadonly,
-        #[serde(rename = "socialplanner/recurring.write")]
         SocialplannerRecurringWrite,
-        #[serde(rename = "socialplanner/review.readonly")]
         SocialplannerReviewReadonly,
-        #[serde(rename = "socialplanner/review.write")]
         SocialplannerReviewWrite,
-        #[serde(rename = "socialplanner/rss.readonly")]
         SocialplannerRssReadonly,
-        #[serde(rename = "socialplanner/rss.write")]
         SocialplannerRssWrite,
-        #[serde(rename = "socialplanner/search.readonly")]
         SocialplannerSearchReadonly,
-        #[serde(rename = "socialplanner/setting.readonly")]
         SocialplannerSettingReadonly,
-        #[serde(rename = "socialplanner/setting.write")]
         SocialplannerSettingWrite,
-        #[serde(rename = "socialplanner/stat.readonly")]
         SocialplannerStatReadonly,
-        #[serde(rename = "socialplanner/tag.readonly")]
         SocialplannerTagReadonly,
-        #[serde(rename = "socialplanner/tag.write")]
         SocialplannerTagWrite,
-        #[serde(rename = "socialplanner/filters.readonly")]
         SocialplannerFiltersReadonly,
-        #[serde(rename = "socialplanner/medias.readonly")]
         SocialplannerMediasReadonly,
-        #[serde(rename = "socialplanner/medias.write")]
         SocialplannerMediasWrite,
-        #[serde(rename = "socialplanner/watermarks.readonly")]
         SocialplannerWatermarksReadonly,
-        #[serde(rename = "socialplanner/watermarks.write")]
         SocialplannerWatermarksWrite,
-        #[serde(rename = "socialplanner/metatag.readonly")]
         SocialplannerMetatagReadonly,
-        #[serde(rename = "socialplanner/facebook.readonly")]
         SocialplannerFacebookReadonly,
-        #[serde(rename = "socialplanner/linkedin.readonly")]
         SocialplannerLinkedinReadonly,
-        #[serde(rename = "socialplanner/twitter.readonly")]
         SocialplannerTwitterReadonly,
-        #[serde(rename = "socialplanner/notification.readonly")]
         SocialplannerNotificationReadonly,
-        #[serde(rename = "socialplanner/notification.write")]
         SocialplannerNotificationWrite,
-        #[serde(rename = "socialplanner/snapshot.readonly")]
         SocialplannerSnapshotReadonly,
-        #[serde(rename = "socialplanner/snapshot.write")]
         SocialplannerSnapshotWrite,
-        #[serde(rename = "marketing/affiliate.write")]
         MarketingAffiliateWrite,
-        #[serde(rename = "blogs.write")]
         BlogsWrite,
-        #[serde(rename = "membership.write")]
         MembershipWrite,
-        #[serde(rename = "communities.write")]
         CommunitiesWrite,
-        #[serde(rename = "gokollab.write")]
         GokollabWrite,
-        #[serde(rename = "certificates.write")]
         CertificatesWrite,
-        #[serde(rename = "certificates.readonly")]
         CertificatesReadonly,
-        #[serde(rename = "adPublishing.write")]
         AdPublishingWrite,
-        #[serde(rename = "adPublishing.readonly")]
         AdPublishingReadonly,
-        #[serde(rename = "prospecting.write")]
         ProspectingWrite,
-        #[serde(rename = "prospecting.readonly")]
         ProspectingReadonly,
-        #[serde(rename = "prospecting/reports.readonly")]
         ProspectingReportsReadonly,
-        #[serde(rename = "private-integration-location.readonly")]
         PrivateIntegrationLocationReadonly,
-        #[serde(rename = "private-integration-location.write")]
         PrivateIntegrationLocationWrite,
-        #[serde(rename = "private-integration-company.readonly")]
         PrivateIntegrationCompanyReadonly,
-        #[serde(rename = "private-integration-company.write")]
         PrivateIntegrationCompanyWrite,
-        #[serde(rename = "native-integrations.readonly")]
         NativeIntegrationsReadonly,
-        #[serde(rename = "native-integrations.write")]
         NativeIntegrationsWrite,
-        #[serde(rename = "wordpress.write")]
         WordpressWrite,
-        #[serde(rename = "wordpress.read")]
         WordpressRead,
-        #[serde(rename = "custom-menu-link.write")]
         CustomMenuLinkWrite,
-        #[serde(rename = "qrcodes.write")]
         QrcodesWrite,
-        #[serde(rename = "users/team-management.write")]
         UsersTeamManagementWrite,
-        #[serde(rename = "users/team-management.readonly")]
         UsersTeamManagementReadonly,
-        #[serde(rename = "loginas.write")]
         LoginasWrite,
-        #[serde(rename = "users-sso-login-management.write")]
         UsersSsoLoginManagementWrite,
-        #[serde(rename = "users-sso-login-management.readonly")]
         UsersSsoLoginManagementReadonly,
-        #[serde(rename = "sso-config.write")]
         SsoConfigWrite,
-        #[serde(rename = "snapshots/api.readonly")]
         SnapshotsApiReadonly,
-        #[serde(rename = "snapshots/api.create")]
         SnapshotsApiCreate,
-        #[serde(rename = "snapshots/api.edit")]
         SnapshotsApiEdit,
-        #[serde(rename = "snapshots/api.push")]
         SnapshotsApiPush,
-        #[serde(rename = "snapshots/api.refresh")]
         SnapshotsApiRefresh,
-        #[serde(rename = "snapshots/api.share")]
         SnapshotsApiShare,
-        #[serde(rename = "snapshots/api.delete")]
         SnapshotsApiDelete,
-        #[serde(rename = "internaltools.location-transfer.write")]
         InternaltoolsLocationTransferWrite,
-        #[serde(rename = "internaltools.location-transfer.readonly")]
         InternaltoolsLocationTransferReadonly,
-        #[serde(rename = "affiliateportal.write")]
         AffiliateportalWrite,
-        #[serde(rename = "affiliateportal.readonly")]
         AffiliateportalReadonly,
-        #[serde(rename = "companies.write")]
         CompaniesWrite,
-        #[serde(rename = "internaltools.billing.write")]
         InternaltoolsBillingWrite,
-        #[serde(rename = "internaltools.billing.readonly")]
         InternaltoolsBillingReadonly,
-        #[serde(rename = "internaltools.billing-common.readonly")]
         InternaltoolsBillingCommonReadonly,
-        #[serde(rename = "internaltools.billing-common.write")]
         InternaltoolsBillingCommonWrite,
-        #[serde(rename = "voice-ai-agents.write")]
         VoiceAiAgentsWrite,
-        #[serde(rename = "voice-ai-agents.readonly")]
         VoiceAiAgentsReadonly,
-        #[serde(rename = "voice-ai-common.readonly")]
         VoiceAiCommonReadonly,
-        #[serde(rename = "voice-ai-common.write")]
         VoiceAiCommonWrite,
-        #[serde(rename = "voice-ai-agent-goals.readonly")]
         VoiceAiAgentGoalsReadonly,
-        #[serde(rename = "voice-ai-agent-goals.write")]
         VoiceAiAgentGoalsWrite,
-        #[serde(rename = "voice-ai-dashboard.readonly")]
         VoiceAiDashboardReadonly,
-        #[serde(rename = "agency/launchpad.write")]
         AgencyLaunchpadWrite,
-        #[serde(rename = "agency/launchpad.readonly")]
         AgencyLaunchpadReadonly,
-        #[serde(rename = "launchpad/location.write")]
         LaunchpadLocationWrite,
-        #[serde(rename = "launchpad/location.readonly")]
         LaunchpadLocationReadonly,
-        #[serde(rename = "text-ai-agents.write")]
         TextAiAgentsWrite,
-        #[serde(rename = "text-ai-agent-goals.readonly")]
         TextAiAgentGoalsReadonly,
-        #[serde(rename = "text-ai-agent-goals.write")]
         TextAiAgentGoalsWrite,
-        #[serde(rename = "text-ai-agent-training.write")]
         TextAiAgentTrainingWrite,
-        #[serde(rename = "text-ai-agents-dashboard.readonly")]
         TextAiAgentsDashboardReadonly,
-        #[serde(rename = "locations.create")]
         LocationsCreate,
-        #[serde(rename = "locations.delete")]
         LocationsDelete,
-        #[serde(rename = "askai.write")]
         AskaiWrite,
-        #[serde(rename = "copilot.readonly")]
         CopilotReadonly,
-        #[serde(rename = "locations.export.list")]
         LocationsExportList,
-        #[serde(rename = "locations.features-limits.manage")]
         LocationsFeaturesLimitsManage,
-        #[serde(rename = "locations.pause-resume")]
         LocationsPauseResume,
-        #[serde(rename = "locations.agency-subaccounts.manage")]
         LocationsAgencySubaccountsManage,
-        #[serde(rename = "locations.billing.manage")]
         LocationsBillingManage,
-        #[serde(rename = "locations.details.manage")]
         LocationsDetailsManage,
-        #[serde(rename = "audit-logs.readonly")]
         AuditLogsReadonly,
-        #[serde(rename = "audit-logs.export")]
         AuditLogsExport,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateUserDtoScopesAssignedToOnlyItem {
@@ -5530,6 +5769,343 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateUserDtoScopesAssignedToOnlyItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CampaignsReadonly => "campaigns.readonly",
+                        Self::CampaignsWrite => "campaigns.write",
+                        Self::CalendarsReadonly => "calendars.readonly",
+                        Self::CalendarsEventsWrite => "calendars/events.write",
+                        Self::CalendarsGroupsWrite => "calendars/groups.write",
+                        Self::CalendarsWrite => "calendars.write",
+                        Self::ContactsWrite => "contacts.write",
+                        Self::ContactsBulkActionsWrite => "contacts/bulkActions.write",
+                        Self::WorkflowsReadonly => "workflows.readonly",
+                        Self::WorkflowsWrite => "workflows.write",
+                        Self::TriggersWrite => "triggers.write",
+                        Self::FunnelsWrite => "funnels.write",
+                        Self::FormsWrite => "forms.write",
+                        Self::SurveysWrite => "surveys.write",
+                        Self::QuizzesWrite => "quizzes.write",
+                        Self::WebsitesWrite => "websites.write",
+                        Self::MediasWrite => "medias.write",
+                        Self::MediasReadonly => "medias.readonly",
+                        Self::OpportunitiesWrite => "opportunities.write",
+                        Self::OpportunitiesLeadValueReadonly => {
+                            "opportunities/leadValue.readonly"
+                        }
+                        Self::OpportunitiesBulkActionsWrite => {
+                            "opportunities/bulkActions.write"
+                        }
+                        Self::PipelinesCreate => "pipelines.create",
+                        Self::ReportingPhoneReadonly => "reporting/phone.readonly",
+                        Self::ReportingAdwordsReadonly => "reporting/adwords.readonly",
+                        Self::ReportingFacebookAdsReadonly => {
+                            "reporting/facebookAds.readonly"
+                        }
+                        Self::ReportingAttributionsReadonly => {
+                            "reporting/attributions.readonly"
+                        }
+                        Self::ProspectingAuditReportWrite => {
+                            "prospecting/auditReport.write"
+                        }
+                        Self::ReportingReportsReadonly => "reporting/reports.readonly",
+                        Self::ReportingAgentReadonly => "reporting/agent.readonly",
+                        Self::ReportingReportsWrite => "reporting/reports.write",
+                        Self::ReportingStatsExport => "reporting/stats.export",
+                        Self::PaymentsWrite => "payments.write",
+                        Self::PaymentsRecordsWrite => "payments/records.write",
+                        Self::PaymentsOrdersReadonly => "payments/orders.readonly",
+                        Self::PaymentsOrdersExport => "payments/orders.export",
+                        Self::PaymentsOrdersImport => "payments/orders.import",
+                        Self::PaymentsOrdersCollectPayment => {
+                            "payments/orders.collectPayment"
+                        }
+                        Self::PaymentsSubscriptionsReadonly => {
+                            "payments/subscriptions.readonly"
+                        }
+                        Self::PaymentsSubscriptionsWrite => {
+                            "payments/subscriptions.write"
+                        }
+                        Self::PaymentsSubscriptionsUpdate => {
+                            "payments/subscriptions.update"
+                        }
+                        Self::PaymentsSubscriptionsExport => {
+                            "payments/subscriptions.export"
+                        }
+                        Self::PaymentsSubscriptionsPauseResumeCancel => {
+                            "payments/subscriptions.pauseResumeCancel"
+                        }
+                        Self::PaymentsSubscriptionsSharePaymentMethod => {
+                            "payments/subscriptions.sharePaymentMethod"
+                        }
+                        Self::PaymentsTransactionsReadonly => {
+                            "payments/transactions.readonly"
+                        }
+                        Self::PaymentsTransactionsExport => {
+                            "payments/transactions.export"
+                        }
+                        Self::PaymentsTransactionsImport => {
+                            "payments/transactions.import"
+                        }
+                        Self::PaymentsTransactionsRefund => {
+                            "payments/transactions.refund"
+                        }
+                        Self::PaymentsTransactionsViewReceipts => {
+                            "payments/transactions.viewReceipts"
+                        }
+                        Self::PaymentsTaxesSettingsReadonly => {
+                            "payments/taxesSettings.readonly"
+                        }
+                        Self::PaymentsSettingsReadonly => "payments/settings.readonly",
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive => {
+                            "payments/taxesSettings.updateInclusiveExclusive"
+                        }
+                        Self::PaymentsTaxesSettingsManageRates => {
+                            "payments/taxesSettings.manageRates"
+                        }
+                        Self::PaymentsTaxesSettingsConfigureAutomatic => {
+                            "payments/taxesSettings.configureAutomatic"
+                        }
+                        Self::ProductsReadonly => "products.readonly",
+                        Self::ProductsWrite => "products.write",
+                        Self::ProductsDelete => "products.delete",
+                        Self::ProductsDuplicate => "products.duplicate",
+                        Self::ProductsBulkActions => "products.bulkActions",
+                        Self::PaymentsSettingsWrite => "payments/settings.write",
+                        Self::PaymentsSettingsConfigureReceipt => {
+                            "payments/settings.configureReceipt"
+                        }
+                        Self::PaymentsSettingsConfigureSubscription => {
+                            "payments/settings.configureSubscription"
+                        }
+                        Self::InvoicesWrite => "invoices.write",
+                        Self::InvoicesReadonly => "invoices.readonly",
+                        Self::InvoicesScheduleReadonly => "invoices/schedule.readonly",
+                        Self::InvoicesScheduleWrite => "invoices/schedule.write",
+                        Self::InvoicesTemplateReadonly => "invoices/template.readonly",
+                        Self::InvoicesTemplateWrite => "invoices/template.write",
+                        Self::ReputationReviewWrite => "reputation/review.write",
+                        Self::ReputationListingWrite => "reputation/listing.write",
+                        Self::ReputationReviewsAiAgentsWrite => {
+                            "reputation/reviewsAIAgents.write"
+                        }
+                        Self::ReputationGbpWrite => "reputation/gbp.write",
+                        Self::ConversationsWrite => "conversations.write",
+                        Self::ConversationsReadonly => "conversations.readonly",
+                        Self::ConversationsMessageReadonly => {
+                            "conversations/message.readonly"
+                        }
+                        Self::ConversationsMessageWrite => "conversations/message.write",
+                        Self::ContentAiWrite => "contentAI.write",
+                        Self::AiStudioReadonly => "ai-studio.readonly",
+                        Self::AiStudioWrite => "ai-studio.write",
+                        Self::DashboardStatsReadonly => "dashboard/stats.readonly",
+                        Self::LocationsTagsWrite => "locations/tags.write",
+                        Self::LocationsTagsReadonly => "locations/tags.readonly",
+                        Self::MarketingWrite => "marketing.write",
+                        Self::ElizaWrite => "eliza.write",
+                        Self::SettingsWrite => "settings.write",
+                        Self::SocialplannerPostWrite => "socialplanner/post.write",
+                        Self::SocialplannerAccountReadonly => {
+                            "socialplanner/account.readonly"
+                        }
+                        Self::SocialplannerAccountWrite => "socialplanner/account.write",
+                        Self::SocialplannerCategoryReadonly => {
+                            "socialplanner/category.readonly"
+                        }
+                        Self::SocialplannerCategoryWrite => {
+                            "socialplanner/category.write"
+                        }
+                        Self::SocialplannerCsvReadonly => "socialplanner/csv.readonly",
+                        Self::SocialplannerCsvWrite => "socialplanner/csv.write",
+                        Self::SocialplannerGroupWrite => "socialplanner/group.write",
+                        Self::SocialplannerHashtagReadonly => {
+                            "socialplanner/hashtag.readonly"
+                        }
+                        Self::SocialplannerHashtagWrite => "socialplanner/hashtag.write",
+                        Self::SocialplannerOauthReadonly => {
+                            "socialplanner/oauth.readonly"
+                        }
+                        Self::SocialplannerOauthWrite => "socialplanner/oauth.write",
+                        Self::SocialplannerPostReadonly => "socialplanner/post.readonly",
+                        Self::SocialplannerRecurringReadonly => {
+                            "socialplanner/recurring.readonly"
+                        }
+                        Self::SocialplannerRecurringWrite => {
+                            "socialplanner/recurring.write"
+                        }
+                        Self::SocialplannerReviewReadonly => {
+                            "socialplanner/review.readonly"
+                        }
+                        Self::SocialplannerReviewWrite => "socialplanner/review.write",
+                        Self::SocialplannerRssReadonly => "socialplanner/rss.readonly",
+                        Self::SocialplannerRssWrite => "socialplanner/rss.write",
+                        Self::SocialplannerSearchReadonly => {
+                            "socialplanner/search.readonly"
+                        }
+                        Self::SocialplannerSettingReadonly => {
+                            "socialplanner/setting.readonly"
+                        }
+                        Self::SocialplannerSettingWrite => "socialplanner/setting.write",
+                        Self::SocialplannerStatReadonly => "socialplanner/stat.readonly",
+                        Self::SocialplannerTagReadonly => "socialplanner/tag.readonly",
+                        Self::SocialplannerTagWrite => "socialplanner/tag.write",
+                        Self::SocialplannerFiltersReadonly => {
+                            "socialplanner/filters.readonly"
+                        }
+                        Self::SocialplannerMediasReadonly => {
+                            "socialplanner/medias.readonly"
+                        }
+                        Self::SocialplannerMediasWrite => "socialplanner/medias.write",
+                        Self::SocialplannerWatermarksReadonly => {
+                            "socialplanner/watermarks.readonly"
+                        }
+                        Self::SocialplannerWatermarksWrite => {
+                            "socialplanner/watermarks.write"
+                        }
+                        Self::SocialplannerMetatagReadonly => {
+                            "socialplanner/metatag.readonly"
+                        }
+                        Self::SocialplannerFacebookReadonly => {
+                            "socialplanner/facebook.readonly"
+                        }
+                        Self::SocialplannerLinkedinReadonly => {
+                            "socialplanner/linkedin.readonly"
+                        }
+                        Self::SocialplannerTwitterReadonly => {
+                            "socialplanner/twitter.readonly"
+                        }
+                        Self::SocialplannerNotificationReadonly => {
+                            "socialplanner/notification.readonly"
+                        }
+                        Self::SocialplannerNotificationWrite => {
+                            "socialplanner/notification.write"
+                        }
+                        Self::SocialplannerSnapshotReadonly => {
+                            "socialplanner/snapshot.readonly"
+                        }
+                        Self::SocialplannerSnapshotWrite => {
+                            "socialplanner/snapshot.write"
+                        }
+                        Self::MarketingAffiliateWrite => "marketing/affiliate.write",
+                        Self::BlogsWrite => "blogs.write",
+                        Self::MembershipWrite => "membership.write",
+                        Self::CommunitiesWrite => "communities.write",
+                        Self::GokollabWrite => "gokollab.write",
+                        Self::CertificatesWrite => "certificates.write",
+                        Self::CertificatesReadonly => "certificates.readonly",
+                        Self::AdPublishingWrite => "adPublishing.write",
+                        Self::AdPublishingReadonly => "adPublishing.readonly",
+                        Self::ProspectingWrite => "prospecting.write",
+                        Self::ProspectingReadonly => "prospecting.readonly",
+                        Self::ProspectingReportsReadonly => {
+                            "prospecting/reports.readonly"
+                        }
+                        Self::PrivateIntegrationLocationReadonly => {
+                            "private-integration-location.readonly"
+                        }
+                        Self::PrivateIntegrationLocationWrite => {
+                            "private-integration-location.write"
+                        }
+                        Self::PrivateIntegrationCompanyReadonly => {
+                            "private-integration-company.readonly"
+                        }
+                        Self::PrivateIntegrationCompanyWrite => {
+                            "private-integration-company.write"
+                        }
+                        Self::NativeIntegrationsReadonly => {
+                            "native-integrations.readonly"
+                        }
+                        Self::NativeIntegrationsWrite => "native-integrations.write",
+                        Self::WordpressWrite => "wordpress.write",
+                        Self::WordpressRead => "wordpress.read",
+                        Self::CustomMenuLinkWrite => "custom-menu-link.write",
+                        Self::QrcodesWrite => "qrcodes.write",
+                        Self::UsersTeamManagementWrite => "users/team-management.write",
+                        Self::UsersTeamManagementReadonly => {
+                            "users/team-management.readonly"
+                        }
+                        Self::LoginasWrite => "loginas.write",
+                        Self::UsersSsoLoginManagementWrite => {
+                            "users-sso-login-management.write"
+                        }
+                        Self::UsersSsoLoginManagementReadonly => {
+                            "users-sso-login-management.readonly"
+                        }
+                        Self::SsoConfigWrite => "sso-config.write",
+                        Self::SnapshotsApiReadonly => "snapshots/api.readonly",
+                        Self::SnapshotsApiCreate => "snapshots/api.create",
+                        Self::SnapshotsApiEdit => "snapshots/api.edit",
+                        Self::SnapshotsApiPush => "snapshots/api.push",
+                        Self::SnapshotsApiRefresh => "snapshots/api.refresh",
+                        Self::SnapshotsApiShare => "snapshots/api.share",
+                        Self::SnapshotsApiDelete => "snapshots/api.delete",
+                        Self::InternaltoolsLocationTransferWrite => {
+                            "internaltools.location-transfer.write"
+                        }
+                        Self::InternaltoolsLocationTransferReadonly => {
+                            "internaltools.location-transfer.readonly"
+                        }
+                        Self::AffiliateportalWrite => "affiliateportal.write",
+                        Self::AffiliateportalReadonly => "affiliateportal.readonly",
+                        Self::CompaniesWrite => "companies.write",
+                        Self::InternaltoolsBillingWrite => "internaltools.billing.write",
+                        Self::InternaltoolsBillingReadonly => {
+                            "internaltools.billing.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonReadonly => {
+                            "internaltools.billing-common.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonWrite => {
+                            "internaltools.billing-common.write"
+                        }
+                        Self::VoiceAiAgentsWrite => "voice-ai-agents.write",
+                        Self::VoiceAiAgentsReadonly => "voice-ai-agents.readonly",
+                        Self::VoiceAiCommonReadonly => "voice-ai-common.readonly",
+                        Self::VoiceAiCommonWrite => "voice-ai-common.write",
+                        Self::VoiceAiAgentGoalsReadonly => {
+                            "voice-ai-agent-goals.readonly"
+                        }
+                        Self::VoiceAiAgentGoalsWrite => "voice-ai-agent-goals.write",
+                        Self::VoiceAiDashboardReadonly => "voice-ai-dashboard.readonly",
+                        Self::AgencyLaunchpadWrite => "agency/launchpad.write",
+                        Self::AgencyLaunchpadReadonly => "agency/launchpad.readonly",
+                        Self::LaunchpadLocationWrite => "launchpad/location.write",
+                        Self::LaunchpadLocationReadonly => "launchpad/location.readonly",
+                        Self::TextAiAgentsWrite => "text-ai-agents.write",
+                        Self::TextAiAgentGoalsReadonly => "text-ai-agent-goals.readonly",
+                        Self::TextAiAgentGoalsWrite => "text-ai-agent-goals.write",
+                        Self::TextAiAgentTrainingWrite => "text-ai-agent-training.write",
+                        Self::TextAiAgentsDashboardReadonly => {
+                            "text-ai-agents-dashboard.readonly"
+                        }
+                        Self::LocationsCreate => "locations.create",
+                        Self::LocationsDelete => "locations.delete",
+                        Self::AskaiWrite => "askai.write",
+                        Self::CopilotReadonly => "copilot.readonly",
+                        Self::LocationsExportList => "locations.export.list",
+                        Self::LocationsFeaturesLimitsManage => {
+                            "locations.features-limits.manage"
+                        }
+                        Self::LocationsPauseResume => "locations.pause-resume",
+                        Self::LocationsAgencySubaccountsManage => {
+                            "locations.agency-subaccounts.manage"
+                        }
+                        Self::LocationsBillingManage => "locations.billing.manage",
+                        Self::LocationsDetailsManage => "locations.details.manage",
+                        Self::AuditLogsReadonly => "audit-logs.readonly",
+                        Self::AuditLogsExport => "audit-logs.export",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesAssignedToOnlyItem {
@@ -6225,399 +6801,204 @@ pub mod types {
         }
     }
     ///`UpdateUserDtoScopesItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateUserDtoScopesItem {
-        #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
-        #[serde(rename = "campaigns.write")]
         CampaignsWrite,
-        #[serde(rename = "calendars.readonly")]
         CalendarsReadonly,
-        #[serde(rename = "calendars/events.write")]
         CalendarsEventsWrite,
-        #[serde(rename = "calendars/groups.write")]
         CalendarsGroupsWrite,
-        #[serde(rename = "calendars.write")]
         CalendarsWrite,
-        #[serde(rename = "contacts.write")]
         ContactsWrite,
-        #[serde(rename = "contacts/bulkActions.write")]
         ContactsBulkActionsWrite,
-        #[serde(rename = "workflows.readonly")]
         WorkflowsReadonly,
-        #[serde(rename = "workflows.write")]
         WorkflowsWrite,
-        #[serde(rename = "triggers.write")]
         TriggersWrite,
-        #[serde(rename = "funnels.write")]
         FunnelsWrite,
-        #[serde(rename = "forms.write")]
         FormsWrite,
-        #[serde(rename = "surveys.write")]
         SurveysWrite,
-        #[serde(rename = "quizzes.write")]
         QuizzesWrite,
-        #[serde(rename = "websites.write")]
         WebsitesWrite,
-        #[serde(rename = "medias.write")]
         MediasWrite,
-        #[serde(rename = "medias.readonly")]
         MediasReadonly,
-        #[serde(rename = "opportunities.write")]
         OpportunitiesWrite,
-        #[serde(rename = "opportunities/leadValue.readonly")]
         OpportunitiesLeadValueReadonly,
-        #[serde(rename = "opportunities/bulkActions.write")]
         OpportunitiesBulkActionsWrite,
-        #[serde(rename = "pipelines.create")]
         PipelinesCreate,
-        #[serde(rename = "reporting/phone.readonly")]
         ReportingPhoneReadonly,
-        #[serde(rename = "reporting/adwords.readonly")]
         ReportingAdwordsReadonly,
-        #[serde(rename = "reporting/facebookAds.readonly")]
         ReportingFacebookAdsReadonly,
-        #[serde(rename = "reporting/attributions.readonly")]
         ReportingAttributionsReadonly,
-        #[serde(rename = "prospecting/auditReport.write")]
         ProspectingAuditReportWrite,
-        #[serde(rename = "reporting/reports.readonly")]
         ReportingReportsReadonly,
-        #[serde(rename = "reporting/agent.readonly")]
         ReportingAgentReadonly,
-        #[serde(rename = "reporting/reports.write")]
         ReportingReportsWrite,
-        #[serde(rename = "reporting/stats.export")]
         ReportingStatsExport,
-        #[serde(rename = "payments.write")]
         PaymentsWrite,
-        #[serde(rename = "payments/records.write")]
         PaymentsRecordsWrite,
-        #[serde(rename = "payments/orders.readonly")]
         PaymentsOrdersReadonly,
-        #[serde(rename = "payments/orders.export")]
         PaymentsOrdersExport,
-        #[serde(rename = "payments/orders.import")]
         PaymentsOrdersImport,
-        #[serde(rename = "payments/orders.collectPayment")]
         PaymentsOrdersCollectPayment,
-        #[serde(rename = "payments/subscriptions.readonly")]
         PaymentsSubscriptionsReadonly,
-        #[serde(rename = "payments/subscriptions.write")]
         PaymentsSubscriptionsWrite,
-        #[serde(rename = "payments/subscriptions.update")]
         PaymentsSubscriptionsUpdate,
-        #[serde(rename = "payments/subscriptions.export")]
         PaymentsSubscriptionsExport,
-        #[serde(rename = "payments/subscriptions.pauseResumeCancel")]
         PaymentsSubscriptionsPauseResumeCancel,
-        #[serde(rename = "payments/subscriptions.sharePaymentMethod")]
         PaymentsSubscriptionsSharePaymentMethod,
-        #[serde(rename = "payments/transactions.readonly")]
         PaymentsTransactionsReadonly,
-        #[serde(rename = "payments/transactions.export")]
         PaymentsTransactionsExport,
-        #[serde(rename = "payments/transactions.import")]
         PaymentsTransactionsImport,
-        #[serde(rename = "payments/transactions.refund")]
         PaymentsTransactionsRefund,
-        #[serde(rename = "payments/transactions.viewReceipts")]
         PaymentsTransactionsViewReceipts,
-        #[serde(rename = "payments/taxesSettings.readonly")]
         PaymentsTaxesSettingsReadonly,
-        #[serde(rename = "payments/settings.readonly")]
         PaymentsSettingsReadonly,
-        #[serde(rename = "payments/taxesSettings.updateInclusiveExclusive")]
         PaymentsTaxesSettingsUpdateInclusiveExclusive,
-        #[serde(rename = "payments/taxesSettings.manageRates")]
         PaymentsTaxesSettingsManageRates,
-        #[serde(rename = "payments/taxesSettings.configureAutomatic")]
         PaymentsTaxesSettingsConfigureAutomatic,
-        #[serde(rename = "products.readonly")]
         ProductsReadonly,
-        #[serde(rename = "products.write")]
         ProductsWrite,
-        #[serde(rename = "products.delete")]
         ProductsDelete,
-        #[serde(rename = "products.duplicate")]
         ProductsDuplicate,
-        #[serde(rename = "products.bulkActions")]
         ProductsBulkActions,
-        #[serde(rename = "payments/settings.write")]
         PaymentsSettingsWrite,
-        #[serde(rename = "payments/settings.configureReceipt")]
         PaymentsSettingsConfigureReceipt,
-        #[serde(rename = "payments/settings.configureSubscription")]
         PaymentsSettingsConfigureSubscription,
-        #[serde(rename = "invoices.write")]
         InvoicesWrite,
-        #[serde(rename = "invoices.readonly")]
         InvoicesReadonly,
-        #[serde(rename = "invoices/schedule.readonly")]
         InvoicesScheduleReadonly,
-        #[serde(rename = "invoices/schedule.write")]
         InvoicesScheduleWrite,
-        #[serde(rename = "invoices/template.readonly")]
         InvoicesTemplateReadonly,
-        #[serde(rename = "invoices/template.write")]
         InvoicesTemplateWrite,
-        #[serde(rename = "reputation/review.write")]
         ReputationReviewWrite,
-        #[serde(rename = "reputation/listing.write")]
         ReputationListingWrite,
-        #[serde(rename = "reputation/reviewsAIAgents.write")]
         ReputationReviewsAiAgentsWrite,
-        #[serde(rename = "reputation/gbp.write")]
         ReputationGbpWrite,
-        #[serde(rename = "conversations.write")]
         ConversationsWrite,
-        #[serde(rename = "conversations.readonly")]
         ConversationsReadonly,
-        #[serde(rename = "conversations/message.readonly")]
         ConversationsMessageReadonly,
-        #[serde(rename = "conversations/message.write")]
         ConversationsMessageWrite,
-        #[serde(rename = "contentAI.write")]
         ContentAiWrite,
-        #[serde(rename = "ai-studio.readonly")]
         AiStudioReadonly,
-        #[serde(rename = "ai-studio.write")]
         AiStudioWrite,
-        #[serde(rename = "dashboard/stats.readonly")]
         DashboardStatsReadonly,
-        #[serde(rename = "locations/tags.write")]
         LocationsTagsWrite,
-        #[serde(rename = "locations/tags.readonly")]
         LocationsTagsReadonly,
-        #[serde(rename = "marketing.write")]
         MarketingWrite,
-        #[serde(rename = "eliza.write")]
         ElizaWrite,
-        #[serde(rename = "settings.write")]
         SettingsWrite,
-        #[serde(rename = "socialplanner/post.write")]
         SocialplannerPostWrite,
-        #[serde(rename = "socialplanner/account.readonly")]
         SocialplannerAccountReadonly,
-        #[serde(rename = "socialplanner/account.write")]
         SocialplannerAccountWrite,
-        #[serde(rename = "socialplanner/category.readonly")]
         SocialplannerCategoryReadonly,
-        #[serde(rename = "socialplanner/category.write")]
         SocialplannerCategoryWrite,
-        #[serde(rename = "socialplanner/csv.readonly")]
         SocialplannerCsvReadonly,
-        #[serde(rename = "socialplanner/csv.write")]
         SocialplannerCsvWrite,
-        #[serde(rename = "socialplanner/group.write")]
         SocialplannerGroupWrite,
-        #[serde(rename = "socialplanner/hashtag.readonly")]
         SocialplannerHashtagReadonly,
-        #[serde(rename = "socialplanner/hashtag.write")]
         SocialplannerHashtagWrite,
-        #[serde(rename = "socialplanner/oauth.readonly")]
         SocialplannerOauthReadonly,
-        #[serde(rename = "socialplanner/oauth.write")]
         SocialplannerOauthWrite,
-        #[serde(rename = "socialplanner/post.readonly")]
         SocialplannerPostReadonly,
-        #[serde(rename = "socialplanner/recurring.readonly")]
         SocialplannerRecurringReadonly,
-        #[serde(rename = "socialplanner/recurring.write")]
         SocialplannerRecurringWrite,
-        #[serde(rename = "socialplanner/review.readonly")]
         SocialplannerReviewReadonly,
-        #[serde(rename = "socialplanner/review.write")]
         SocialplannerReviewWrite,
-        #[serde(rename = "socialplanner/rss.readonly")]
         SocialplannerRssReadonly,
-        #[serde(rename = "socialplanner/rss.write")]
         SocialplannerRssWrite,
-        #[serde(rename = "socialplanner/search.readonly")]
         SocialplannerSearchReadonly,
-        #[serde(rename = "socialplanner/setting.readonly")]
         SocialplannerSettingReadonly,
-        #[serde(rename = "socialplanner/setting.write")]
         SocialplannerSettingWrite,
-        #[serde(rename = "socialplanner/stat.readonly")]
         SocialplannerStatReadonly,
-        #[serde(rename = "socialplanner/tag.readonly")]
         SocialplannerTagReadonly,
-        #[serde(rename = "socialplanner/tag.write")]
         SocialplannerTagWrite,
-        #[serde(rename = "socialplanner/filters.readonly")]
         SocialplannerFiltersReadonly,
-        #[serde(rename = "socialplanner/medias.readonly")]
         SocialplannerMediasReadonly,
-        #[serde(rename = "socialplanner/medias.write")]
         SocialplannerMediasWrite,
-        #[serde(rename = "socialplanner/watermarks.readonly")]
         SocialplannerWatermarksReadonly,
-        #[serde(rename = "socialplanner/watermarks.write")]
         SocialplannerWatermarksWrite,
-        #[serde(rename = "socialplanner/metatag.readonly")]
         SocialplannerMetatagReadonly,
-        #[serde(rename = "socialplanner/facebook.readonly")]
         SocialplannerFacebookReadonly,
-        #[serde(rename = "socialplanner/linkedin.readonly")]
         SocialplannerLinkedinReadonly,
-        #[serde(rename = "socialplanner/twitter.readonly")]
         SocialplannerTwitterReadonly,
-        #[serde(rename = "socialplanner/notification.readonly")]
         SocialplannerNotificationReadonly,
-        #[serde(rename = "socialplanner/notification.write")]
         SocialplannerNotificationWrite,
-        #[serde(rename = "socialplanner/snapshot.readonly")]
         SocialplannerSnapshotReadonly,
-        #[serde(rename = "socialplanner/snapshot.write")]
         SocialplannerSnapshotWrite,
-        #[serde(rename = "marketing/affiliate.write")]
         MarketingAffiliateWrite,
-        #[serde(rename = "blogs.write")]
         BlogsWrite,
-        #[serde(rename = "membership.write")]
         MembershipWrite,
-        #[serde(rename = "communities.write")]
         CommunitiesWrite,
-        #[serde(rename = "gokollab.write")]
         GokollabWrite,
-        #[serde(rename = "certificates.write")]
         CertificatesWrite,
-        #[serde(rename = "certificates.readonly")]
         CertificatesReadonly,
-        #[serde(rename = "adPublishing.write")]
         AdPublishingWrite,
-        #[serde(rename = "adPublishing.readonly")]
         AdPublishingReadonly,
-        #[serde(rename = "prospecting.write")]
         ProspectingWrite,
-        #[serde(rename = "prospecting.readonly")]
         ProspectingReadonly,
-        #[serde(rename = "prospecting/reports.readonly")]
         ProspectingReportsReadonly,
-        #[serde(rename = "private-integration-location.readonly")]
         PrivateIntegrationLocationReadonly,
-        #[serde(rename = "private-integration-location.write")]
         PrivateIntegrationLocationWrite,
-        #[serde(rename = "private-integration-company.readonly")]
         PrivateIntegrationCompanyReadonly,
-        #[serde(rename = "private-integration-company.write")]
         PrivateIntegrationCompanyWrite,
-        #[serde(rename = "native-integrations.readonly")]
         NativeIntegrationsReadonly,
-        #[serde(rename = "native-integrations.write")]
         NativeIntegrationsWrite,
-        #[serde(rename = "wordpress.write")]
         WordpressWrite,
-        #[serde(rename = "wordpress.read")]
         WordpressRead,
-        #[serde(rename = "custom-menu-link.write")]
         CustomMenuLinkWrite,
-        #[serde(rename = "qrcodes.write")]
         QrcodesWrite,
-        #[serde(rename = "users/team-management.write")]
         UsersTeamManagementWrite,
-        #[serde(rename = "users/team-management.readonly")]
         UsersTeamManagementReadonly,
-        #[serde(rename = "loginas.write")]
         LoginasWrite,
-        #[serde(rename = "users-sso-login-management.write")]
         UsersSsoLoginManagementWrite,
-        #[serde(rename = "users-sso-login-management.readonly")]
         UsersSsoLoginManagementReadonly,
-        #[serde(rename = "sso-config.write")]
         SsoConfigWrite,
-        #[serde(rename = "snapshots/api.readonly")]
         SnapshotsApiReadonly,
-        #[serde(rename = "snapshots/api.create")]
         SnapshotsApiCreate,
-        #[serde(rename = "snapshots/api.edit")]
         SnapshotsApiEdit,
-        #[serde(rename = "snapshots/api.push")]
         SnapshotsApiPush,
-        #[serde(rename = "snapshots/api.refresh")]
         SnapshotsApiRefresh,
-        #[serde(rename = "snapshots/api.share")]
         SnapshotsApiShare,
-        #[serde(rename = "snapshots/api.delete")]
         SnapshotsApiDelete,
-        #[serde(rename = "internaltools.location-transfer.write")]
         InternaltoolsLocationTransferWrite,
-        #[serde(rename = "internaltools.location-transfer.readonly")]
         InternaltoolsLocationTransferReadonly,
-        #[serde(rename = "affiliateportal.write")]
         AffiliateportalWrite,
-        #[serde(rename = "affiliateportal.readonly")]
         AffiliateportalReadonly,
-        #[serde(rename = "companies.write")]
         CompaniesWrite,
-        #[serde(rename = "internaltools.billing.write")]
         InternaltoolsBillingWrite,
-        #[serde(rename = "internaltools.billing.readonly")]
         InternaltoolsBillingReadonly,
-        #[serde(rename = "internaltools.billing-common.readonly")]
         InternaltoolsBillingCommonReadonly,
-        #[serde(rename = "internaltools.billing-common.write")]
         InternaltoolsBillingCommonWrite,
-        #[serde(rename = "voice-ai-agents.write")]
         VoiceAiAgentsWrite,
-        #[serde(rename = "voice-ai-agents.readonly")]
         VoiceAiAgentsReadonly,
-        #[serde(rename = "voice-ai-common.readonly")]
         VoiceAiCommonReadonly,
-        #[serde(rename = "voice-ai-common.write")]
         VoiceAiCommonWrite,
-        #[serde(rename = "voice-ai-agent-goals.readonly")]
         VoiceAiAgentGoalsReadonly,
-        #[serde(rename = "voice-ai-agent-goals.write")]
         VoiceAiAgentGoalsWrite,
-        #[serde(rename = "voice-ai-dashboard.readonly")]
         VoiceAiDashboardReadonly,
-        #[serde(rename = "agency/launchpad.write")]
         AgencyLaunchpadWrite,
-        #[serde(rename = "agency/launchpad.readonly")]
         AgencyLaunchpadReadonly,
-        #[serde(rename = "launchpad/location.write")]
         LaunchpadLocationWrite,
-        #[serde(rename = "launchpad/location.readonly")]
         LaunchpadLocationReadonly,
-        #[serde(rename = "text-ai-agents.write")]
         TextAiAgentsWrite,
-        #[serde(rename = "text-ai-agent-goals.readonly")]
         TextAiAgentGoalsReadonly,
-        #[serde(rename = "text-ai-agent-goals.write")]
         TextAiAgentGoalsWrite,
-        #[serde(rename = "text-ai-agent-training.write")]
         TextAiAgentTrainingWrite,
-        #[serde(rename = "text-ai-agents-dashboard.readonly")]
         TextAiAgentsDashboardReadonly,
-        #[serde(rename = "locations.create")]
         LocationsCreate,
-        #[serde(rename = "locations.delete")]
         LocationsDelete,
-        #[serde(rename = "askai.write")]
         AskaiWrite,
-        #[serde(rename = "copilot.readonly")]
         CopilotReadonly,
-        #[serde(rename = "locations.export.list")]
         LocationsExportList,
-        #[serde(rename = "locations.features-limits.manage")]
         LocationsFeaturesLimitsManage,
-        #[serde(rename = "locations.pause-resume")]
         LocationsPauseResume,
-        #[serde(rename = "locations.agency-subaccounts.manage")]
         LocationsAgencySubaccountsManage,
-        #[serde(rename = "locations.billing.manage")]
         LocationsBillingManage,
-        #[serde(rename = "locations.details.manage")]
         LocationsDetailsManage,
-        #[serde(rename = "audit-logs.readonly")]
         AuditLogsReadonly,
-        #[serde(rename = "audit-logs.export")]
         AuditLogsExport,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateUserDtoScopesItem {
@@ -6920,6 +7301,343 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateUserDtoScopesItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CampaignsReadonly => "campaigns.readonly",
+                        Self::CampaignsWrite => "campaigns.write",
+                        Self::CalendarsReadonly => "calendars.readonly",
+                        Self::CalendarsEventsWrite => "calendars/events.write",
+                        Self::CalendarsGroupsWrite => "calendars/groups.write",
+                        Self::CalendarsWrite => "calendars.write",
+                        Self::ContactsWrite => "contacts.write",
+                        Self::ContactsBulkActionsWrite => "contacts/bulkActions.write",
+                        Self::WorkflowsReadonly => "workflows.readonly",
+                        Self::WorkflowsWrite => "workflows.write",
+                        Self::TriggersWrite => "triggers.write",
+                        Self::FunnelsWrite => "funnels.write",
+                        Self::FormsWrite => "forms.write",
+                        Self::SurveysWrite => "surveys.write",
+                        Self::QuizzesWrite => "quizzes.write",
+                        Self::WebsitesWrite => "websites.write",
+                        Self::MediasWrite => "medias.write",
+                        Self::MediasReadonly => "medias.readonly",
+                        Self::OpportunitiesWrite => "opportunities.write",
+                        Self::OpportunitiesLeadValueReadonly => {
+                            "opportunities/leadValue.readonly"
+                        }
+                        Self::OpportunitiesBulkActionsWrite => {
+                            "opportunities/bulkActions.write"
+                        }
+                        Self::PipelinesCreate => "pipelines.create",
+                        Self::ReportingPhoneReadonly => "reporting/phone.readonly",
+                        Self::ReportingAdwordsReadonly => "reporting/adwords.readonly",
+                        Self::ReportingFacebookAdsReadonly => {
+                            "reporting/facebookAds.readonly"
+                        }
+                        Self::ReportingAttributionsReadonly => {
+                            "reporting/attributions.readonly"
+                        }
+                        Self::ProspectingAuditReportWrite => {
+                            "prospecting/auditReport.write"
+                        }
+                        Self::ReportingReportsReadonly => "reporting/reports.readonly",
+                        Self::ReportingAgentReadonly => "reporting/agent.readonly",
+                        Self::ReportingReportsWrite => "reporting/reports.write",
+                        Self::ReportingStatsExport => "reporting/stats.export",
+                        Self::PaymentsWrite => "payments.write",
+                        Self::PaymentsRecordsWrite => "payments/records.write",
+                        Self::PaymentsOrdersReadonly => "payments/orders.readonly",
+                        Self::PaymentsOrdersExport => "payments/orders.export",
+                        Self::PaymentsOrdersImport => "payments/orders.import",
+                        Self::PaymentsOrdersCollectPayment => {
+                            "payments/orders.collectPayment"
+                        }
+                        Self::PaymentsSubscriptionsReadonly => {
+                            "payments/subscriptions.readonly"
+                        }
+                        Self::PaymentsSubscriptionsWrite => {
+                            "payments/subscriptions.write"
+                        }
+                        Self::PaymentsSubscriptionsUpdate => {
+                            "payments/subscriptions.update"
+                        }
+                        Self::PaymentsSubscriptionsExport => {
+                            "payments/subscriptions.export"
+                        }
+                        Self::PaymentsSubscriptionsPauseResumeCancel => {
+                            "payments/subscriptions.pauseResumeCancel"
+                        }
+                        Self::PaymentsSubscriptionsSharePaymentMethod => {
+                            "payments/subscriptions.sharePaymentMethod"
+                        }
+                        Self::PaymentsTransactionsReadonly => {
+                            "payments/transactions.readonly"
+                        }
+                        Self::PaymentsTransactionsExport => {
+                            "payments/transactions.export"
+                        }
+                        Self::PaymentsTransactionsImport => {
+                            "payments/transactions.import"
+                        }
+                        Self::PaymentsTransactionsRefund => {
+                            "payments/transactions.refund"
+                        }
+                        Self::PaymentsTransactionsViewReceipts => {
+                            "payments/transactions.viewReceipts"
+                        }
+                        Self::PaymentsTaxesSettingsReadonly => {
+                            "payments/taxesSettings.readonly"
+                        }
+                        Self::PaymentsSettingsReadonly => "payments/settings.readonly",
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive => {
+                            "payments/taxesSettings.updateInclusiveExclusive"
+                        }
+                        Self::PaymentsTaxesSettingsManageRates => {
+                            "payments/taxesSettings.manageRates"
+                        }
+                        Self::PaymentsTaxesSettingsConfigureAutomatic => {
+                            "payments/taxesSettings.configureAutomatic"
+                        }
+                        Self::ProductsReadonly => "products.readonly",
+                        Self::ProductsWrite => "products.write",
+                        Self::ProductsDelete => "products.delete",
+                        Self::ProductsDuplicate => "products.duplicate",
+                        Self::ProductsBulkActions => "products.bulkActions",
+                        Self::PaymentsSettingsWrite => "payments/settings.write",
+                        Self::PaymentsSettingsConfigureReceipt => {
+                            "payments/settings.configureReceipt"
+                        }
+                        Self::PaymentsSettingsConfigureSubscription => {
+                            "payments/settings.configureSubscription"
+                        }
+                        Self::InvoicesWrite => "invoices.write",
+                        Self::InvoicesReadonly => "invoices.readonly",
+                        Self::InvoicesScheduleReadonly => "invoices/schedule.readonly",
+                        Self::InvoicesScheduleWrite => "invoices/schedule.write",
+                        Self::InvoicesTemplateReadonly => "invoices/template.readonly",
+                        Self::InvoicesTemplateWrite => "invoices/template.write",
+                        Self::ReputationReviewWrite => "reputation/review.write",
+                        Self::ReputationListingWrite => "reputation/listing.write",
+                        Self::ReputationReviewsAiAgentsWrite => {
+                            "reputation/reviewsAIAgents.write"
+                        }
+                        Self::ReputationGbpWrite => "reputation/gbp.write",
+                        Self::ConversationsWrite => "conversations.write",
+                        Self::ConversationsReadonly => "conversations.readonly",
+                        Self::ConversationsMessageReadonly => {
+                            "conversations/message.readonly"
+                        }
+                        Self::ConversationsMessageWrite => "conversations/message.write",
+                        Self::ContentAiWrite => "contentAI.write",
+                        Self::AiStudioReadonly => "ai-studio.readonly",
+                        Self::AiStudioWrite => "ai-studio.write",
+                        Self::DashboardStatsReadonly => "dashboard/stats.readonly",
+                        Self::LocationsTagsWrite => "locations/tags.write",
+                        Self::LocationsTagsReadonly => "locations/tags.readonly",
+                        Self::MarketingWrite => "marketing.write",
+                        Self::ElizaWrite => "eliza.write",
+                        Self::SettingsWrite => "settings.write",
+                        Self::SocialplannerPostWrite => "socialplanner/post.write",
+                        Self::SocialplannerAccountReadonly => {
+                            "socialplanner/account.readonly"
+                        }
+                        Self::SocialplannerAccountWrite => "socialplanner/account.write",
+                        Self::SocialplannerCategoryReadonly => {
+                            "socialplanner/category.readonly"
+                        }
+                        Self::SocialplannerCategoryWrite => {
+                            "socialplanner/category.write"
+                        }
+                        Self::SocialplannerCsvReadonly => "socialplanner/csv.readonly",
+                        Self::SocialplannerCsvWrite => "socialplanner/csv.write",
+                        Self::SocialplannerGroupWrite => "socialplanner/group.write",
+                        Self::SocialplannerHashtagReadonly => {
+                            "socialplanner/hashtag.readonly"
+                        }
+                        Self::SocialplannerHashtagWrite => "socialplanner/hashtag.write",
+                        Self::SocialplannerOauthReadonly => {
+                            "socialplanner/oauth.readonly"
+                        }
+                        Self::SocialplannerOauthWrite => "socialplanner/oauth.write",
+                        Self::SocialplannerPostReadonly => "socialplanner/post.readonly",
+                        Self::SocialplannerRecurringReadonly => {
+                            "socialplanner/recurring.readonly"
+                        }
+                        Self::SocialplannerRecurringWrite => {
+                            "socialplanner/recurring.write"
+                        }
+                        Self::SocialplannerReviewReadonly => {
+                            "socialplanner/review.readonly"
+                        }
+                        Self::SocialplannerReviewWrite => "socialplanner/review.write",
+                        Self::SocialplannerRssReadonly => "socialplanner/rss.readonly",
+                        Self::SocialplannerRssWrite => "socialplanner/rss.write",
+                        Self::SocialplannerSearchReadonly => {
+                            "socialplanner/search.readonly"
+                        }
+                        Self::SocialplannerSettingReadonly => {
+                            "socialplanner/setting.readonly"
+                        }
+                        Self::SocialplannerSettingWrite => "socialplanner/setting.write",
+                        Self::SocialplannerStatReadonly => "socialplanner/stat.readonly",
+                        Self::SocialplannerTagReadonly => "socialplanner/tag.readonly",
+                        Self::SocialplannerTagWrite => "socialplanner/tag.write",
+                        Self::SocialplannerFiltersReadonly => {
+                            "socialplanner/filters.readonly"
+                        }
+                        Self::SocialplannerMediasReadonly => {
+                            "socialplanner/medias.readonly"
+                        }
+                        Self::SocialplannerMediasWrite => "socialplanner/medias.write",
+                        Self::SocialplannerWatermarksReadonly => {
+                            "socialplanner/watermarks.readonly"
+                        }
+                        Self::SocialplannerWatermarksWrite => {
+                            "socialplanner/watermarks.write"
+                        }
+                        Self::SocialplannerMetatagReadonly => {
+                            "socialplanner/metatag.readonly"
+                        }
+                        Self::SocialplannerFacebookReadonly => {
+                            "socialplanner/facebook.readonly"
+                        }
+                        Self::SocialplannerLinkedinReadonly => {
+                            "socialplanner/linkedin.readonly"
+                        }
+                        Self::SocialplannerTwitterReadonly => {
+                            "socialplanner/twitter.readonly"
+                        }
+                        Self::SocialplannerNotificationReadonly => {
+                            "socialplanner/notification.readonly"
+                        }
+                        Self::SocialplannerNotificationWrite => {
+                            "socialplanner/notification.write"
+                        }
+                        Self::SocialplannerSnapshotReadonly => {
+                            "socialplanner/snapshot.readonly"
+                        }
+                        Self::SocialplannerSnapshotWrite => {
+                            "socialplanner/snapshot.write"
+                        }
+                        Self::MarketingAffiliateWrite => "marketing/affiliate.write",
+                        Self::BlogsWrite => "blogs.write",
+                        Self::MembershipWrite => "membership.write",
+                        Self::CommunitiesWrite => "communities.write",
+                        Self::GokollabWrite => "gokollab.write",
+                        Self::CertificatesWrite => "certificates.write",
+                        Self::CertificatesReadonly => "certificates.readonly",
+                        Self::AdPublishingWrite => "adPublishing.write",
+                        Self::AdPublishingReadonly => "adPublishing.readonly",
+                        Self::ProspectingWrite => "prospecting.write",
+                        Self::ProspectingReadonly => "prospecting.readonly",
+                        Self::ProspectingReportsReadonly => {
+                            "prospecting/reports.readonly"
+                        }
+                        Self::PrivateIntegrationLocationReadonly => {
+                            "private-integration-location.readonly"
+                        }
+                        Self::PrivateIntegrationLocationWrite => {
+                            "private-integration-location.write"
+                        }
+                        Self::PrivateIntegrationCompanyReadonly => {
+                            "private-integration-company.readonly"
+                        }
+                        Self::PrivateIntegrationCompanyWrite => {
+                            "private-integration-company.write"
+                        }
+                        Self::NativeIntegrationsReadonly => {
+                            "native-integrations.readonly"
+                        }
+                        Self::NativeIntegrationsWrite => "native-integrations.write",
+                        Self::WordpressWrite => "wordpress.write",
+                        Self::WordpressRead => "wordpress.read",
+                        Self::CustomMenuLinkWrite => "custom-menu-link.write",
+                        Self::QrcodesWrite => "qrcodes.write",
+                        Self::UsersTeamManagementWrite => "users/team-management.write",
+                        Self::UsersTeamManagementReadonly => {
+                            "users/team-management.readonly"
+                        }
+                        Self::LoginasWrite => "loginas.write",
+                        Self::UsersSsoLoginManagementWrite => {
+                            "users-sso-login-management.write"
+                        }
+                        Self::UsersSsoLoginManagementReadonly => {
+                            "users-sso-login-management.readonly"
+                        }
+                        Self::SsoConfigWrite => "sso-config.write",
+                        Self::SnapshotsApiReadonly => "snapshots/api.readonly",
+                        Self::SnapshotsApiCreate => "snapshots/api.create",
+                        Self::SnapshotsApiEdit => "snapshots/api.edit",
+                        Self::SnapshotsApiPush => "snapshots/api.push",
+                        Self::SnapshotsApiRefresh => "snapshots/api.refresh",
+                        Self::SnapshotsApiShare => "snapshots/api.share",
+                        Self::SnapshotsApiDelete => "snapshots/api.delete",
+                        Self::InternaltoolsLocationTransferWrite => {
+                            "internaltools.location-transfer.write"
+                        }
+                        Self::InternaltoolsLocationTransferReadonly => {
+                            "internaltools.location-transfer.readonly"
+                        }
+                        Self::AffiliateportalWrite => "affiliateportal.write",
+                        Self::AffiliateportalReadonly => "affiliateportal.readonly",
+                        Self::CompaniesWrite => "companies.write",
+                        Self::InternaltoolsBillingWrite => "internaltools.billing.write",
+                        Self::InternaltoolsBillingReadonly => {
+                            "internaltools.billing.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonReadonly => {
+                            "internaltools.billing-common.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonWrite => {
+                            "internaltools.billing-common.write"
+                        }
+                        Self::VoiceAiAgentsWrite => "voice-ai-agents.write",
+                        Self::VoiceAiAgentsReadonly => "voice-ai-agents.readonly",
+                        Self::VoiceAiCommonReadonly => "voice-ai-common.readonly",
+                        Self::VoiceAiCommonWrite => "voice-ai-common.write",
+                        Self::VoiceAiAgentGoalsReadonly => {
+                            "voice-ai-agent-goals.readonly"
+                        }
+                        Self::VoiceAiAgentGoalsWrite => "voice-ai-agent-goals.write",
+                        Self::VoiceAiDashboardReadonly => "voice-ai-dashboard.readonly",
+                        Self::AgencyLaunchpadWrite => "agency/launchpad.write",
+                        Self::AgencyLaunchpadReadonly => "agency/launchpad.readonly",
+                        Self::LaunchpadLocationWrite => "launchpad/location.write",
+                        Self::LaunchpadLocationReadonly => "launchpad/location.readonly",
+                        Self::TextAiAgentsWrite => "text-ai-agents.write",
+                        Self::TextAiAgentGoalsReadonly => "text-ai-agent-goals.readonly",
+                        Self::TextAiAgentGoalsWrite => "text-ai-agent-goals.write",
+                        Self::TextAiAgentTrainingWrite => "text-ai-agent-training.write",
+                        Self::TextAiAgentsDashboardReadonly => {
+                            "text-ai-agents-dashboard.readonly"
+                        }
+                        Self::LocationsCreate => "locations.create",
+                        Self::LocationsDelete => "locations.delete",
+                        Self::AskaiWrite => "askai.write",
+                        Self::CopilotReadonly => "copilot.readonly",
+                        Self::LocationsExportList => "locations.export.list",
+                        Self::LocationsFeaturesLimitsManage => {
+                            "locations.features-limits.manage"
+                        }
+                        Self::LocationsPauseResume => "locations.pause-resume",
+                        Self::LocationsAgencySubaccountsManage => {
+                            "locations.agency-subaccounts.manage"
+                        }
+                        Self::LocationsBillingManage => "locations.billing.manage",
+                        Self::LocationsDetailsManage => "locations.details.manage",
+                        Self::AuditLogsReadonly => "audit-logs.readonly",
+                        Self::AuditLogsExport => "audit-logs.export",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesItem {
@@ -7614,71 +8332,33 @@ pub mod types {
         }
     }
     ///`UserSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UserSchema {
         ///Whether the user has been deleted
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub deleted: ::std::option::Option<bool>,
         ///Email address of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Phone extension of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub extension: ::std::option::Option<::std::string::String>,
         ///First name of the user
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Last name of the user
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///LC Phone Inbound Phone Numbers
-        #[serde(
-            rename = "lcPhone",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub lc_phone: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Full name of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///User permissions controlling access to various features
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub permissions: ::std::option::Option<PermissionsDtoResponse>,
         ///Phone number of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Platform language preference for the user
-        #[serde(
-            rename = "platformLanguage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform_language: ::std::option::Option<UserSchemaPlatformLanguage>,
         ///Role and access configuration for the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub roles: ::std::option::Option<RoleSchema>,
         ///List of OAuth scopes granted to this user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scopes: ::std::option::Option<UserSchemaScopes>,
     }
     impl<'de> ::serde::Deserialize<'de> for UserSchema {
@@ -7818,38 +8498,87 @@ pub mod types {
             deserializer.deserialize_struct("UserSchema", FIELDS, UserSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for UserSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.deleted))
+                + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.extension))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::serde_json::Map::is_empty(&self.lc_phone))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.permissions))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.platform_language))
+                + usize::from(!::std::option::Option::is_none(&self.roles))
+                + usize::from(!::std::option::Option::is_none(&self.scopes));
+            let mut state = serializer.serialize_struct("UserSchema", len)?;
+            if !::std::option::Option::is_none(&self.deleted) {
+                state.serialize_field("deleted", &self.deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.extension) {
+                state.serialize_field("extension", &self.extension)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.lc_phone) {
+                state.serialize_field("lcPhone", &self.lc_phone)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.permissions) {
+                state.serialize_field("permissions", &self.permissions)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.platform_language) {
+                state.serialize_field("platformLanguage", &self.platform_language)?;
+            }
+            if !::std::option::Option::is_none(&self.roles) {
+                state.serialize_field("roles", &self.roles)?;
+            }
+            if !::std::option::Option::is_none(&self.scopes) {
+                state.serialize_field("scopes", &self.scopes)?;
+            }
+            state.end()
+        }
+    }
     ///Platform language preference for the user
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSchemaPlatformLanguage {
-        #[serde(rename = "en_US")]
         EnUs,
-        #[serde(rename = "es")]
         Es,
-        #[serde(rename = "fr_CA")]
         FrCa,
-        #[serde(rename = "fr_FR")]
         FrFr,
-        #[serde(rename = "nl")]
         Nl,
-        #[serde(rename = "de")]
         De,
-        #[serde(rename = "pt_PT")]
         PtPt,
-        #[serde(rename = "pt_BR")]
         PtBr,
-        #[serde(rename = "it")]
         It,
-        #[serde(rename = "sv")]
         Sv,
-        #[serde(rename = "da")]
         Da,
-        #[serde(rename = "fi")]
         Fi,
-        #[serde(rename = "no")]
         No,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UserSchemaPlatformLanguage {
@@ -7877,6 +8606,32 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UserSchemaPlatformLanguage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EnUs => "en_US",
+                        Self::Es => "es",
+                        Self::FrCa => "fr_CA",
+                        Self::FrFr => "fr_FR",
+                        Self::Nl => "nl",
+                        Self::De => "de",
+                        Self::PtPt => "pt_PT",
+                        Self::PtBr => "pt_BR",
+                        Self::It => "it",
+                        Self::Sv => "sv",
+                        Self::Da => "da",
+                        Self::Fi => "fi",
+                        Self::No => "no",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UserSchemaPlatformLanguage {
@@ -7939,399 +8694,204 @@ pub mod types {
         }
     }
     ///List of OAuth scopes granted to this user
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSchemaScopes {
-        #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
-        #[serde(rename = "campaigns.write")]
         CampaignsWrite,
-        #[serde(rename = "calendars.readonly")]
         CalendarsReadonly,
-        #[serde(rename = "calendars/events.write")]
         CalendarsEventsWrite,
-        #[serde(rename = "calendars/groups.write")]
         CalendarsGroupsWrite,
-        #[serde(rename = "calendars.write")]
         CalendarsWrite,
-        #[serde(rename = "contacts.write")]
         ContactsWrite,
-        #[serde(rename = "contacts/bulkActions.write")]
         ContactsBulkActionsWrite,
-        #[serde(rename = "workflows.readonly")]
         WorkflowsReadonly,
-        #[serde(rename = "workflows.write")]
         WorkflowsWrite,
-        #[serde(rename = "triggers.write")]
         TriggersWrite,
-        #[serde(rename = "funnels.write")]
         FunnelsWrite,
-        #[serde(rename = "forms.write")]
         FormsWrite,
-        #[serde(rename = "surveys.write")]
         SurveysWrite,
-        #[serde(rename = "quizzes.write")]
         QuizzesWrite,
-        #[serde(rename = "websites.write")]
         WebsitesWrite,
-        #[serde(rename = "medias.write")]
         MediasWrite,
-        #[serde(rename = "medias.readonly")]
         MediasReadonly,
-        #[serde(rename = "opportunities.write")]
         OpportunitiesWrite,
-        #[serde(rename = "opportunities/leadValue.readonly")]
         OpportunitiesLeadValueReadonly,
-        #[serde(rename = "opportunities/bulkActions.write")]
         OpportunitiesBulkActionsWrite,
-        #[serde(rename = "pipelines.create")]
         PipelinesCreate,
-        #[serde(rename = "reporting/phone.readonly")]
         ReportingPhoneReadonly,
-        #[serde(rename = "reporting/adwords.readonly")]
         ReportingAdwordsReadonly,
-        #[serde(rename = "reporting/facebookAds.readonly")]
         ReportingFacebookAdsReadonly,
-        #[serde(rename = "reporting/attributions.readonly")]
         ReportingAttributionsReadonly,
-        #[serde(rename = "prospecting/auditReport.write")]
         ProspectingAuditReportWrite,
-        #[serde(rename = "reporting/reports.readonly")]
         ReportingReportsReadonly,
-        #[serde(rename = "reporting/agent.readonly")]
         ReportingAgentReadonly,
-        #[serde(rename = "reporting/reports.write")]
         ReportingReportsWrite,
-        #[serde(rename = "reporting/stats.export")]
         ReportingStatsExport,
-        #[serde(rename = "payments.write")]
         PaymentsWrite,
-        #[serde(rename = "payments/records.write")]
         PaymentsRecordsWrite,
-        #[serde(rename = "payments/orders.readonly")]
         PaymentsOrdersReadonly,
-        #[serde(rename = "payments/orders.export")]
         PaymentsOrdersExport,
-        #[serde(rename = "payments/orders.import")]
         PaymentsOrdersImport,
-        #[serde(rename = "payments/orders.collectPayment")]
         PaymentsOrdersCollectPayment,
-        #[serde(rename = "payments/subscriptions.readonly")]
         PaymentsSubscriptionsReadonly,
-        #[serde(rename = "payments/subscriptions.write")]
         PaymentsSubscriptionsWrite,
-        #[serde(rename = "payments/subscriptions.update")]
         PaymentsSubscriptionsUpdate,
-        #[serde(rename = "payments/subscriptions.export")]
         PaymentsSubscriptionsExport,
-        #[serde(rename = "payments/subscriptions.pauseResumeCancel")]
         PaymentsSubscriptionsPauseResumeCancel,
-        #[serde(rename = "payments/subscriptions.sharePaymentMethod")]
         PaymentsSubscriptionsSharePaymentMethod,
-        #[serde(rename = "payments/transactions.readonly")]
         PaymentsTransactionsReadonly,
-        #[serde(rename = "payments/transactions.export")]
         PaymentsTransactionsExport,
-        #[serde(rename = "payments/transactions.import")]
         PaymentsTransactionsImport,
-        #[serde(rename = "payments/transactions.refund")]
         PaymentsTransactionsRefund,
-        #[serde(rename = "payments/transactions.viewReceipts")]
         PaymentsTransactionsViewReceipts,
-        #[serde(rename = "payments/taxesSettings.readonly")]
         PaymentsTaxesSettingsReadonly,
-        #[serde(rename = "payments/settings.readonly")]
         PaymentsSettingsReadonly,
-        #[serde(rename = "payments/taxesSettings.updateInclusiveExclusive")]
         PaymentsTaxesSettingsUpdateInclusiveExclusive,
-        #[serde(rename = "payments/taxesSettings.manageRates")]
         PaymentsTaxesSettingsManageRates,
-        #[serde(rename = "payments/taxesSettings.configureAutomatic")]
         PaymentsTaxesSettingsConfigureAutomatic,
-        #[serde(rename = "products.readonly")]
         ProductsReadonly,
-        #[serde(rename = "products.write")]
         ProductsWrite,
-        #[serde(rename = "products.delete")]
         ProductsDelete,
-        #[serde(rename = "products.duplicate")]
         ProductsDuplicate,
-        #[serde(rename = "products.bulkActions")]
         ProductsBulkActions,
-        #[serde(rename = "payments/settings.write")]
         PaymentsSettingsWrite,
-        #[serde(rename = "payments/settings.configureReceipt")]
         PaymentsSettingsConfigureReceipt,
-        #[serde(rename = "payments/settings.configureSubscription")]
         PaymentsSettingsConfigureSubscription,
-        #[serde(rename = "invoices.write")]
         InvoicesWrite,
-        #[serde(rename = "invoices.readonly")]
         InvoicesReadonly,
-        #[serde(rename = "invoices/schedule.readonly")]
         InvoicesScheduleReadonly,
-        #[serde(rename = "invoices/schedule.write")]
         InvoicesScheduleWrite,
-        #[serde(rename = "invoices/template.readonly")]
         InvoicesTemplateReadonly,
-        #[serde(rename = "invoices/template.write")]
         InvoicesTemplateWrite,
-        #[serde(rename = "reputation/review.write")]
         ReputationReviewWrite,
-        #[serde(rename = "reputation/listing.write")]
         ReputationListingWrite,
-        #[serde(rename = "reputation/reviewsAIAgents.write")]
         ReputationReviewsAiAgentsWrite,
-        #[serde(rename = "reputation/gbp.write")]
         ReputationGbpWrite,
-        #[serde(rename = "conversations.write")]
         ConversationsWrite,
-        #[serde(rename = "conversations.readonly")]
         ConversationsReadonly,
-        #[serde(rename = "conversations/message.readonly")]
         ConversationsMessageReadonly,
-        #[serde(rename = "conversations/message.write")]
         ConversationsMessageWrite,
-        #[serde(rename = "contentAI.write")]
         ContentAiWrite,
-        #[serde(rename = "ai-studio.readonly")]
         AiStudioReadonly,
-        #[serde(rename = "ai-studio.write")]
         AiStudioWrite,
-        #[serde(rename = "dashboard/stats.readonly")]
         DashboardStatsReadonly,
-        #[serde(rename = "locations/tags.write")]
         LocationsTagsWrite,
-        #[serde(rename = "locations/tags.readonly")]
         LocationsTagsReadonly,
-        #[serde(rename = "marketing.write")]
         MarketingWrite,
-        #[serde(rename = "eliza.write")]
         ElizaWrite,
-        #[serde(rename = "settings.write")]
         SettingsWrite,
-        #[serde(rename = "socialplanner/post.write")]
         SocialplannerPostWrite,
-        #[serde(rename = "socialplanner/account.readonly")]
         SocialplannerAccountReadonly,
-        #[serde(rename = "socialplanner/account.write")]
         SocialplannerAccountWrite,
-        #[serde(rename = "socialplanner/category.readonly")]
         SocialplannerCategoryReadonly,
-        #[serde(rename = "socialplanner/category.write")]
         SocialplannerCategoryWrite,
-        #[serde(rename = "socialplanner/csv.readonly")]
         SocialplannerCsvReadonly,
-        #[serde(rename = "socialplanner/csv.write")]
         SocialplannerCsvWrite,
-        #[serde(rename = "socialplanner/group.write")]
         SocialplannerGroupWrite,
-        #[serde(rename = "socialplanner/hashtag.readonly")]
         SocialplannerHashtagReadonly,
-        #[serde(rename = "socialplanner/hashtag.write")]
         SocialplannerHashtagWrite,
-        #[serde(rename = "socialplanner/oauth.readonly")]
         SocialplannerOauthReadonly,
-        #[serde(rename = "socialplanner/oauth.write")]
         SocialplannerOauthWrite,
-        #[serde(rename = "socialplanner/post.readonly")]
         SocialplannerPostReadonly,
-        #[serde(rename = "socialplanner/recurring.readonly")]
         SocialplannerRecurringReadonly,
-        #[serde(rename = "socialplanner/recurring.write")]
         SocialplannerRecurringWrite,
-        #[serde(rename = "socialplanner/review.readonly")]
         SocialplannerReviewReadonly,
-        #[serde(rename = "socialplanner/review.write")]
         SocialplannerReviewWrite,
-        #[serde(rename = "socialplanner/rss.readonly")]
         SocialplannerRssReadonly,
-        #[serde(rename = "socialplanner/rss.write")]
         SocialplannerRssWrite,
-        #[serde(rename = "socialplanner/search.readonly")]
         SocialplannerSearchReadonly,
-        #[serde(rename = "socialplanner/setting.readonly")]
         SocialplannerSettingReadonly,
-        #[serde(rename = "socialplanner/setting.write")]
         SocialplannerSettingWrite,
-        #[serde(rename = "socialplanner/stat.readonly")]
         SocialplannerStatReadonly,
-        #[serde(rename = "socialplanner/tag.readonly")]
         SocialplannerTagReadonly,
-        #[serde(rename = "socialplanner/tag.write")]
         SocialplannerTagWrite,
-        #[serde(rename = "socialplanner/filters.readonly")]
         SocialplannerFiltersReadonly,
-        #[serde(rename = "socialplanner/medias.readonly")]
         SocialplannerMediasReadonly,
-        #[serde(rename = "socialplanner/medias.write")]
         SocialplannerMediasWrite,
-        #[serde(rename = "socialplanner/watermarks.readonly")]
         SocialplannerWatermarksReadonly,
-        #[serde(rename = "socialplanner/watermarks.write")]
         SocialplannerWatermarksWrite,
-        #[serde(rename = "socialplanner/metatag.readonly")]
         SocialplannerMetatagReadonly,
-        #[serde(rename = "socialplanner/facebook.readonly")]
         SocialplannerFacebookReadonly,
-        #[serde(rename = "socialplanner/linkedin.readonly")]
         SocialplannerLinkedinReadonly,
-        #[serde(rename = "socialplanner/twitter.readonly")]
         SocialplannerTwitterReadonly,
-        #[serde(rename = "socialplanner/notification.readonly")]
         SocialplannerNotificationReadonly,
-        #[serde(rename = "socialplanner/notification.write")]
         SocialplannerNotificationWrite,
-        #[serde(rename = "socialplanner/snapshot.readonly")]
         SocialplannerSnapshotReadonly,
-        #[serde(rename = "socialplanner/snapshot.write")]
         SocialplannerSnapshotWrite,
-        #[serde(rename = "marketing/affiliate.write")]
         MarketingAffiliateWrite,
-        #[serde(rename = "blogs.write")]
         BlogsWrite,
-        #[serde(rename = "membership.write")]
         MembershipWrite,
-        #[serde(rename = "communities.write")]
         CommunitiesWrite,
-        #[serde(rename = "gokollab.write")]
         GokollabWrite,
-        #[serde(rename = "certificates.write")]
         CertificatesWrite,
-        #[serde(rename = "certificates.readonly")]
         CertificatesReadonly,
-        #[serde(rename = "adPublishing.write")]
         AdPublishingWrite,
-        #[serde(rename = "adPublishing.readonly")]
         AdPublishingReadonly,
-        #[serde(rename = "prospecting.write")]
         ProspectingWrite,
-        #[serde(rename = "prospecting.readonly")]
         ProspectingReadonly,
-        #[serde(rename = "prospecting/reports.readonly")]
         ProspectingReportsReadonly,
-        #[serde(rename = "private-integration-location.readonly")]
         PrivateIntegrationLocationReadonly,
-        #[serde(rename = "private-integration-location.write")]
         PrivateIntegrationLocationWrite,
-        #[serde(rename = "private-integration-company.readonly")]
         PrivateIntegrationCompanyReadonly,
-        #[serde(rename = "private-integration-company.write")]
         PrivateIntegrationCompanyWrite,
-        #[serde(rename = "native-integrations.readonly")]
         NativeIntegrationsReadonly,
-        #[serde(rename = "native-integrations.write")]
         NativeIntegrationsWrite,
-        #[serde(rename = "wordpress.write")]
         WordpressWrite,
-        #[serde(rename = "wordpress.read")]
         WordpressRead,
-        #[serde(rename = "custom-menu-link.write")]
         CustomMenuLinkWrite,
-        #[serde(rename = "qrcodes.write")]
         QrcodesWrite,
-        #[serde(rename = "users/team-management.write")]
         UsersTeamManagementWrite,
-        #[serde(rename = "users/team-management.readonly")]
         UsersTeamManagementReadonly,
-        #[serde(rename = "loginas.write")]
         LoginasWrite,
-        #[serde(rename = "users-sso-login-management.write")]
         UsersSsoLoginManagementWrite,
-        #[serde(rename = "users-sso-login-management.readonly")]
         UsersSsoLoginManagementReadonly,
-        #[serde(rename = "sso-config.write")]
         SsoConfigWrite,
-        #[serde(rename = "snapshots/api.readonly")]
         SnapshotsApiReadonly,
-        #[serde(rename = "snapshots/api.create")]
         SnapshotsApiCreate,
-        #[serde(rename = "snapshots/api.edit")]
         SnapshotsApiEdit,
-        #[serde(rename = "snapshots/api.push")]
         SnapshotsApiPush,
-        #[serde(rename = "snapshots/api.refresh")]
         SnapshotsApiRefresh,
-        #[serde(rename = "snapshots/api.share")]
         SnapshotsApiShare,
-        #[serde(rename = "snapshots/api.delete")]
         SnapshotsApiDelete,
-        #[serde(rename = "internaltools.location-transfer.write")]
         InternaltoolsLocationTransferWrite,
-        #[serde(rename = "internaltools.location-transfer.readonly")]
         InternaltoolsLocationTransferReadonly,
-        #[serde(rename = "affiliateportal.write")]
         AffiliateportalWrite,
-        #[serde(rename = "affiliateportal.readonly")]
         AffiliateportalReadonly,
-        #[serde(rename = "companies.write")]
         CompaniesWrite,
-        #[serde(rename = "internaltools.billing.write")]
         InternaltoolsBillingWrite,
-        #[serde(rename = "internaltools.billing.readonly")]
         InternaltoolsBillingReadonly,
-        #[serde(rename = "internaltools.billing-common.readonly")]
         InternaltoolsBillingCommonReadonly,
-        #[serde(rename = "internaltools.billing-common.write")]
         InternaltoolsBillingCommonWrite,
-        #[serde(rename = "voice-ai-agents.write")]
         VoiceAiAgentsWrite,
-        #[serde(rename = "voice-ai-agents.readonly")]
         VoiceAiAgentsReadonly,
-        #[serde(rename = "voice-ai-common.readonly")]
         VoiceAiCommonReadonly,
-        #[serde(rename = "voice-ai-common.write")]
         VoiceAiCommonWrite,
-        #[serde(rename = "voice-ai-agent-goals.readonly")]
         VoiceAiAgentGoalsReadonly,
-        #[serde(rename = "voice-ai-agent-goals.write")]
         VoiceAiAgentGoalsWrite,
-        #[serde(rename = "voice-ai-dashboard.readonly")]
         VoiceAiDashboardReadonly,
-        #[serde(rename = "agency/launchpad.write")]
         AgencyLaunchpadWrite,
-        #[serde(rename = "agency/launchpad.readonly")]
         AgencyLaunchpadReadonly,
-        #[serde(rename = "launchpad/location.write")]
         LaunchpadLocationWrite,
-        #[serde(rename = "launchpad/location.readonly")]
         LaunchpadLocationReadonly,
-        #[serde(rename = "text-ai-agents.write")]
         TextAiAgentsWrite,
-        #[serde(rename = "text-ai-agent-goals.readonly")]
         TextAiAgentGoalsReadonly,
-        #[serde(rename = "text-ai-agent-goals.write")]
         TextAiAgentGoalsWrite,
-        #[serde(rename = "text-ai-agent-training.write")]
         TextAiAgentTrainingWrite,
-        #[serde(rename = "text-ai-agents-dashboard.readonly")]
         TextAiAgentsDashboardReadonly,
-        #[serde(rename = "locations.create")]
         LocationsCreate,
-        #[serde(rename = "locations.delete")]
         LocationsDelete,
-        #[serde(rename = "askai.write")]
         AskaiWrite,
-        #[serde(rename = "copilot.readonly")]
         CopilotReadonly,
-        #[serde(rename = "locations.export.list")]
         LocationsExportList,
-        #[serde(rename = "locations.features-limits.manage")]
         LocationsFeaturesLimitsManage,
-        #[serde(rename = "locations.pause-resume")]
         LocationsPauseResume,
-        #[serde(rename = "locations.agency-subaccounts.manage")]
         LocationsAgencySubaccountsManage,
-        #[serde(rename = "locations.billing.manage")]
         LocationsBillingManage,
-        #[serde(rename = "locations.details.manage")]
         LocationsDetailsManage,
-        #[serde(rename = "audit-logs.readonly")]
         AuditLogsReadonly,
-        #[serde(rename = "audit-logs.export")]
         AuditLogsExport,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UserSchemaScopes {
@@ -8634,6 +9194,343 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UserSchemaScopes {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CampaignsReadonly => "campaigns.readonly",
+                        Self::CampaignsWrite => "campaigns.write",
+                        Self::CalendarsReadonly => "calendars.readonly",
+                        Self::CalendarsEventsWrite => "calendars/events.write",
+                        Self::CalendarsGroupsWrite => "calendars/groups.write",
+                        Self::CalendarsWrite => "calendars.write",
+                        Self::ContactsWrite => "contacts.write",
+                        Self::ContactsBulkActionsWrite => "contacts/bulkActions.write",
+                        Self::WorkflowsReadonly => "workflows.readonly",
+                        Self::WorkflowsWrite => "workflows.write",
+                        Self::TriggersWrite => "triggers.write",
+                        Self::FunnelsWrite => "funnels.write",
+                        Self::FormsWrite => "forms.write",
+                        Self::SurveysWrite => "surveys.write",
+                        Self::QuizzesWrite => "quizzes.write",
+                        Self::WebsitesWrite => "websites.write",
+                        Self::MediasWrite => "medias.write",
+                        Self::MediasReadonly => "medias.readonly",
+                        Self::OpportunitiesWrite => "opportunities.write",
+                        Self::OpportunitiesLeadValueReadonly => {
+                            "opportunities/leadValue.readonly"
+                        }
+                        Self::OpportunitiesBulkActionsWrite => {
+                            "opportunities/bulkActions.write"
+                        }
+                        Self::PipelinesCreate => "pipelines.create",
+                        Self::ReportingPhoneReadonly => "reporting/phone.readonly",
+                        Self::ReportingAdwordsReadonly => "reporting/adwords.readonly",
+                        Self::ReportingFacebookAdsReadonly => {
+                            "reporting/facebookAds.readonly"
+                        }
+                        Self::ReportingAttributionsReadonly => {
+                            "reporting/attributions.readonly"
+                        }
+                        Self::ProspectingAuditReportWrite => {
+                            "prospecting/auditReport.write"
+                        }
+                        Self::ReportingReportsReadonly => "reporting/reports.readonly",
+                        Self::ReportingAgentReadonly => "reporting/agent.readonly",
+                        Self::ReportingReportsWrite => "reporting/reports.write",
+                        Self::ReportingStatsExport => "reporting/stats.export",
+                        Self::PaymentsWrite => "payments.write",
+                        Self::PaymentsRecordsWrite => "payments/records.write",
+                        Self::PaymentsOrdersReadonly => "payments/orders.readonly",
+                        Self::PaymentsOrdersExport => "payments/orders.export",
+                        Self::PaymentsOrdersImport => "payments/orders.import",
+                        Self::PaymentsOrdersCollectPayment => {
+                            "payments/orders.collectPayment"
+                        }
+                        Self::PaymentsSubscriptionsReadonly => {
+                            "payments/subscriptions.readonly"
+                        }
+                        Self::PaymentsSubscriptionsWrite => {
+                            "payments/subscriptions.write"
+                        }
+                        Self::PaymentsSubscriptionsUpdate => {
+                            "payments/subscriptions.update"
+                        }
+                        Self::PaymentsSubscriptionsExport => {
+                            "payments/subscriptions.export"
+                        }
+                        Self::PaymentsSubscriptionsPauseResumeCancel => {
+                            "payments/subscriptions.pauseResumeCancel"
+                        }
+                        Self::PaymentsSubscriptionsSharePaymentMethod => {
+                            "payments/subscriptions.sharePaymentMethod"
+                        }
+                        Self::PaymentsTransactionsReadonly => {
+                            "payments/transactions.readonly"
+                        }
+                        Self::PaymentsTransactionsExport => {
+                            "payments/transactions.export"
+                        }
+                        Self::PaymentsTransactionsImport => {
+                            "payments/transactions.import"
+                        }
+                        Self::PaymentsTransactionsRefund => {
+                            "payments/transactions.refund"
+                        }
+                        Self::PaymentsTransactionsViewReceipts => {
+                            "payments/transactions.viewReceipts"
+                        }
+                        Self::PaymentsTaxesSettingsReadonly => {
+                            "payments/taxesSettings.readonly"
+                        }
+                        Self::PaymentsSettingsReadonly => "payments/settings.readonly",
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive => {
+                            "payments/taxesSettings.updateInclusiveExclusive"
+                        }
+                        Self::PaymentsTaxesSettingsManageRates => {
+                            "payments/taxesSettings.manageRates"
+                        }
+                        Self::PaymentsTaxesSettingsConfigureAutomatic => {
+                            "payments/taxesSettings.configureAutomatic"
+                        }
+                        Self::ProductsReadonly => "products.readonly",
+                        Self::ProductsWrite => "products.write",
+                        Self::ProductsDelete => "products.delete",
+                        Self::ProductsDuplicate => "products.duplicate",
+                        Self::ProductsBulkActions => "products.bulkActions",
+                        Self::PaymentsSettingsWrite => "payments/settings.write",
+                        Self::PaymentsSettingsConfigureReceipt => {
+                            "payments/settings.configureReceipt"
+                        }
+                        Self::PaymentsSettingsConfigureSubscription => {
+                            "payments/settings.configureSubscription"
+                        }
+                        Self::InvoicesWrite => "invoices.write",
+                        Self::InvoicesReadonly => "invoices.readonly",
+                        Self::InvoicesScheduleReadonly => "invoices/schedule.readonly",
+                        Self::InvoicesScheduleWrite => "invoices/schedule.write",
+                        Self::InvoicesTemplateReadonly => "invoices/template.readonly",
+                        Self::InvoicesTemplateWrite => "invoices/template.write",
+                        Self::ReputationReviewWrite => "reputation/review.write",
+                        Self::ReputationListingWrite => "reputation/listing.write",
+                        Self::ReputationReviewsAiAgentsWrite => {
+                            "reputation/reviewsAIAgents.write"
+                        }
+                        Self::ReputationGbpWrite => "reputation/gbp.write",
+                        Self::ConversationsWrite => "conversations.write",
+                        Self::ConversationsReadonly => "conversations.readonly",
+                        Self::ConversationsMessageReadonly => {
+                            "conversations/message.readonly"
+                        }
+                        Self::ConversationsMessageWrite => "conversations/message.write",
+                        Self::ContentAiWrite => "contentAI.write",
+                        Self::AiStudioReadonly => "ai-studio.readonly",
+                        Self::AiStudioWrite => "ai-studio.write",
+                        Self::DashboardStatsReadonly => "dashboard/stats.readonly",
+                        Self::LocationsTagsWrite => "locations/tags.write",
+                        Self::LocationsTagsReadonly => "locations/tags.readonly",
+                        Self::MarketingWrite => "marketing.write",
+                        Self::ElizaWrite => "eliza.write",
+                        Self::SettingsWrite => "settings.write",
+                        Self::SocialplannerPostWrite => "socialplanner/post.write",
+                        Self::SocialplannerAccountReadonly => {
+                            "socialplanner/account.readonly"
+                        }
+                        Self::SocialplannerAccountWrite => "socialplanner/account.write",
+                        Self::SocialplannerCategoryReadonly => {
+                            "socialplanner/category.readonly"
+                        }
+                        Self::SocialplannerCategoryWrite => {
+                            "socialplanner/category.write"
+                        }
+                        Self::SocialplannerCsvReadonly => "socialplanner/csv.readonly",
+                        Self::SocialplannerCsvWrite => "socialplanner/csv.write",
+                        Self::SocialplannerGroupWrite => "socialplanner/group.write",
+                        Self::SocialplannerHashtagReadonly => {
+                            "socialplanner/hashtag.readonly"
+                        }
+                        Self::SocialplannerHashtagWrite => "socialplanner/hashtag.write",
+                        Self::SocialplannerOauthReadonly => {
+                            "socialplanner/oauth.readonly"
+                        }
+                        Self::SocialplannerOauthWrite => "socialplanner/oauth.write",
+                        Self::SocialplannerPostReadonly => "socialplanner/post.readonly",
+                        Self::SocialplannerRecurringReadonly => {
+                            "socialplanner/recurring.readonly"
+                        }
+                        Self::SocialplannerRecurringWrite => {
+                            "socialplanner/recurring.write"
+                        }
+                        Self::SocialplannerReviewReadonly => {
+                            "socialplanner/review.readonly"
+                        }
+                        Self::SocialplannerReviewWrite => "socialplanner/review.write",
+                        Self::SocialplannerRssReadonly => "socialplanner/rss.readonly",
+                        Self::SocialplannerRssWrite => "socialplanner/rss.write",
+                        Self::SocialplannerSearchReadonly => {
+                            "socialplanner/search.readonly"
+                        }
+                        Self::SocialplannerSettingReadonly => {
+                            "socialplanner/setting.readonly"
+                        }
+                        Self::SocialplannerSettingWrite => "socialplanner/setting.write",
+                        Self::SocialplannerStatReadonly => "socialplanner/stat.readonly",
+                        Self::SocialplannerTagReadonly => "socialplanner/tag.readonly",
+                        Self::SocialplannerTagWrite => "socialplanner/tag.write",
+                        Self::SocialplannerFiltersReadonly => {
+                            "socialplanner/filters.readonly"
+                        }
+                        Self::SocialplannerMediasReadonly => {
+                            "socialplanner/medias.readonly"
+                        }
+                        Self::SocialplannerMediasWrite => "socialplanner/medias.write",
+                        Self::SocialplannerWatermarksReadonly => {
+                            "socialplanner/watermarks.readonly"
+                        }
+                        Self::SocialplannerWatermarksWrite => {
+                            "socialplanner/watermarks.write"
+                        }
+                        Self::SocialplannerMetatagReadonly => {
+                            "socialplanner/metatag.readonly"
+                        }
+                        Self::SocialplannerFacebookReadonly => {
+                            "socialplanner/facebook.readonly"
+                        }
+                        Self::SocialplannerLinkedinReadonly => {
+                            "socialplanner/linkedin.readonly"
+                        }
+                        Self::SocialplannerTwitterReadonly => {
+                            "socialplanner/twitter.readonly"
+                        }
+                        Self::SocialplannerNotificationReadonly => {
+                            "socialplanner/notification.readonly"
+                        }
+                        Self::SocialplannerNotificationWrite => {
+                            "socialplanner/notification.write"
+                        }
+                        Self::SocialplannerSnapshotReadonly => {
+                            "socialplanner/snapshot.readonly"
+                        }
+                        Self::SocialplannerSnapshotWrite => {
+                            "socialplanner/snapshot.write"
+                        }
+                        Self::MarketingAffiliateWrite => "marketing/affiliate.write",
+                        Self::BlogsWrite => "blogs.write",
+                        Self::MembershipWrite => "membership.write",
+                        Self::CommunitiesWrite => "communities.write",
+                        Self::GokollabWrite => "gokollab.write",
+                        Self::CertificatesWrite => "certificates.write",
+                        Self::CertificatesReadonly => "certificates.readonly",
+                        Self::AdPublishingWrite => "adPublishing.write",
+                        Self::AdPublishingReadonly => "adPublishing.readonly",
+                        Self::ProspectingWrite => "prospecting.write",
+                        Self::ProspectingReadonly => "prospecting.readonly",
+                        Self::ProspectingReportsReadonly => {
+                            "prospecting/reports.readonly"
+                        }
+                        Self::PrivateIntegrationLocationReadonly => {
+                            "private-integration-location.readonly"
+                        }
+                        Self::PrivateIntegrationLocationWrite => {
+                            "private-integration-location.write"
+                        }
+                        Self::PrivateIntegrationCompanyReadonly => {
+                            "private-integration-company.readonly"
+                        }
+                        Self::PrivateIntegrationCompanyWrite => {
+                            "private-integration-company.write"
+                        }
+                        Self::NativeIntegrationsReadonly => {
+                            "native-integrations.readonly"
+                        }
+                        Self::NativeIntegrationsWrite => "native-integrations.write",
+                        Self::WordpressWrite => "wordpress.write",
+                        Self::WordpressRead => "wordpress.read",
+                        Self::CustomMenuLinkWrite => "custom-menu-link.write",
+                        Self::QrcodesWrite => "qrcodes.write",
+                        Self::UsersTeamManagementWrite => "users/team-management.write",
+                        Self::UsersTeamManagementReadonly => {
+                            "users/team-management.readonly"
+                        }
+                        Self::LoginasWrite => "loginas.write",
+                        Self::UsersSsoLoginManagementWrite => {
+                            "users-sso-login-management.write"
+                        }
+                        Self::UsersSsoLoginManagementReadonly => {
+                            "users-sso-login-management.readonly"
+                        }
+                        Self::SsoConfigWrite => "sso-config.write",
+                        Self::SnapshotsApiReadonly => "snapshots/api.readonly",
+                        Self::SnapshotsApiCreate => "snapshots/api.create",
+                        Self::SnapshotsApiEdit => "snapshots/api.edit",
+                        Self::SnapshotsApiPush => "snapshots/api.push",
+                        Self::SnapshotsApiRefresh => "snapshots/api.refresh",
+                        Self::SnapshotsApiShare => "snapshots/api.share",
+                        Self::SnapshotsApiDelete => "snapshots/api.delete",
+                        Self::InternaltoolsLocationTransferWrite => {
+                            "internaltools.location-transfer.write"
+                        }
+                        Self::InternaltoolsLocationTransferReadonly => {
+                            "internaltools.location-transfer.readonly"
+                        }
+                        Self::AffiliateportalWrite => "affiliateportal.write",
+                        Self::AffiliateportalReadonly => "affiliateportal.readonly",
+                        Self::CompaniesWrite => "companies.write",
+                        Self::InternaltoolsBillingWrite => "internaltools.billing.write",
+                        Self::InternaltoolsBillingReadonly => {
+                            "internaltools.billing.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonReadonly => {
+                            "internaltools.billing-common.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonWrite => {
+                            "internaltools.billing-common.write"
+                        }
+                        Self::VoiceAiAgentsWrite => "voice-ai-agents.write",
+                        Self::VoiceAiAgentsReadonly => "voice-ai-agents.readonly",
+                        Self::VoiceAiCommonReadonly => "voice-ai-common.readonly",
+                        Self::VoiceAiCommonWrite => "voice-ai-common.write",
+                        Self::VoiceAiAgentGoalsReadonly => {
+                            "voice-ai-agent-goals.readonly"
+                        }
+                        Self::VoiceAiAgentGoalsWrite => "voice-ai-agent-goals.write",
+                        Self::VoiceAiDashboardReadonly => "voice-ai-dashboard.readonly",
+                        Self::AgencyLaunchpadWrite => "agency/launchpad.write",
+                        Self::AgencyLaunchpadReadonly => "agency/launchpad.readonly",
+                        Self::LaunchpadLocationWrite => "launchpad/location.write",
+                        Self::LaunchpadLocationReadonly => "launchpad/location.readonly",
+                        Self::TextAiAgentsWrite => "text-ai-agents.write",
+                        Self::TextAiAgentGoalsReadonly => "text-ai-agent-goals.readonly",
+                        Self::TextAiAgentGoalsWrite => "text-ai-agent-goals.write",
+                        Self::TextAiAgentTrainingWrite => "text-ai-agent-training.write",
+                        Self::TextAiAgentsDashboardReadonly => {
+                            "text-ai-agents-dashboard.readonly"
+                        }
+                        Self::LocationsCreate => "locations.create",
+                        Self::LocationsDelete => "locations.delete",
+                        Self::AskaiWrite => "askai.write",
+                        Self::CopilotReadonly => "copilot.readonly",
+                        Self::LocationsExportList => "locations.export.list",
+                        Self::LocationsFeaturesLimitsManage => {
+                            "locations.features-limits.manage"
+                        }
+                        Self::LocationsPauseResume => "locations.pause-resume",
+                        Self::LocationsAgencySubaccountsManage => {
+                            "locations.agency-subaccounts.manage"
+                        }
+                        Self::LocationsBillingManage => "locations.billing.manage",
+                        Self::LocationsDetailsManage => "locations.details.manage",
+                        Self::AuditLogsReadonly => "audit-logs.readonly",
+                        Self::AuditLogsExport => "audit-logs.export",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UserSchemaScopes {
@@ -9328,69 +10225,33 @@ pub mod types {
         }
     }
     ///`UserSuccessfulResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UserSuccessfulResponseDto {
         ///Email address of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Phone extension of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub extension: ::std::option::Option<::std::string::String>,
         ///First name of the user
-        #[serde(
-            rename = "firstName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Unique identifier of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Last name of the user
-        #[serde(
-            rename = "lastName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub last_name: ::std::option::Option<::std::string::String>,
         ///LC Phone Inbound Phone Numbers
-        #[serde(
-            rename = "lcPhone",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub lc_phone: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Full name of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///User permissions controlling access to various features
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub permissions: ::std::option::Option<PermissionsDtoResponse>,
         ///Phone number of the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub phone: ::std::option::Option<::std::string::String>,
         ///Platform language preference for the user
-        #[serde(
-            rename = "platformLanguage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub platform_language: ::std::option::Option<
             UserSuccessfulResponseDtoPlatformLanguage,
         >,
         ///Role and access configuration for the user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub roles: ::std::option::Option<RoleSchema>,
         ///List of OAuth scopes granted to this user
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub scopes: ::std::option::Option<UserSuccessfulResponseDtoScopes>,
     }
     impl<'de> ::serde::Deserialize<'de> for UserSuccessfulResponseDto {
@@ -9527,38 +10388,83 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UserSuccessfulResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.email))
+                + usize::from(!::std::option::Option::is_none(&self.extension))
+                + usize::from(!::std::option::Option::is_none(&self.first_name))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.last_name))
+                + usize::from(!::serde_json::Map::is_empty(&self.lc_phone))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.permissions))
+                + usize::from(!::std::option::Option::is_none(&self.phone))
+                + usize::from(!::std::option::Option::is_none(&self.platform_language))
+                + usize::from(!::std::option::Option::is_none(&self.roles))
+                + usize::from(!::std::option::Option::is_none(&self.scopes));
+            let mut state = serializer
+                .serialize_struct("UserSuccessfulResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.email) {
+                state.serialize_field("email", &self.email)?;
+            }
+            if !::std::option::Option::is_none(&self.extension) {
+                state.serialize_field("extension", &self.extension)?;
+            }
+            if !::std::option::Option::is_none(&self.first_name) {
+                state.serialize_field("firstName", &self.first_name)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.last_name) {
+                state.serialize_field("lastName", &self.last_name)?;
+            }
+            if !::serde_json::Map::is_empty(&self.lc_phone) {
+                state.serialize_field("lcPhone", &self.lc_phone)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.permissions) {
+                state.serialize_field("permissions", &self.permissions)?;
+            }
+            if !::std::option::Option::is_none(&self.phone) {
+                state.serialize_field("phone", &self.phone)?;
+            }
+            if !::std::option::Option::is_none(&self.platform_language) {
+                state.serialize_field("platformLanguage", &self.platform_language)?;
+            }
+            if !::std::option::Option::is_none(&self.roles) {
+                state.serialize_field("roles", &self.roles)?;
+            }
+            if !::std::option::Option::is_none(&self.scopes) {
+                state.serialize_field("scopes", &self.scopes)?;
+            }
+            state.end()
+        }
+    }
     ///Platform language preference for the user
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSuccessfulResponseDtoPlatformLanguage {
-        #[serde(rename = "en_US")]
         EnUs,
-        #[serde(rename = "es")]
         Es,
-        #[serde(rename = "fr_CA")]
         FrCa,
-        #[serde(rename = "fr_FR")]
         FrFr,
-        #[serde(rename = "nl")]
         Nl,
-        #[serde(rename = "de")]
         De,
-        #[serde(rename = "pt_PT")]
         PtPt,
-        #[serde(rename = "pt_BR")]
         PtBr,
-        #[serde(rename = "it")]
         It,
-        #[serde(rename = "sv")]
         Sv,
-        #[serde(rename = "da")]
         Da,
-        #[serde(rename = "fi")]
         Fi,
-        #[serde(rename = "no")]
         No,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UserSuccessfulResponseDtoPlatformLanguage {
@@ -9586,6 +10492,32 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UserSuccessfulResponseDtoPlatformLanguage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EnUs => "en_US",
+                        Self::Es => "es",
+                        Self::FrCa => "fr_CA",
+                        Self::FrFr => "fr_FR",
+                        Self::Nl => "nl",
+                        Self::De => "de",
+                        Self::PtPt => "pt_PT",
+                        Self::PtBr => "pt_BR",
+                        Self::It => "it",
+                        Self::Sv => "sv",
+                        Self::Da => "da",
+                        Self::Fi => "fi",
+                        Self::No => "no",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoPlatformLanguage {
@@ -9649,399 +10581,204 @@ pub mod types {
         }
     }
     ///List of OAuth scopes granted to this user
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UserSuccessfulResponseDtoScopes {
-        #[serde(rename = "campaigns.readonly")]
         CampaignsReadonly,
-        #[serde(rename = "campaigns.write")]
         CampaignsWrite,
-        #[serde(rename = "calendars.readonly")]
         CalendarsReadonly,
-        #[serde(rename = "calendars/events.write")]
         CalendarsEventsWrite,
-        #[serde(rename = "calendars/groups.write")]
         CalendarsGroupsWrite,
-        #[serde(rename = "calendars.write")]
         CalendarsWrite,
-        #[serde(rename = "contacts.write")]
         ContactsWrite,
-        #[serde(rename = "contacts/bulkActions.write")]
         ContactsBulkActionsWrite,
-        #[serde(rename = "workflows.readonly")]
         WorkflowsReadonly,
-        #[serde(rename = "workflows.write")]
         WorkflowsWrite,
-        #[serde(rename = "triggers.write")]
         TriggersWrite,
-        #[serde(rename = "funnels.write")]
         FunnelsWrite,
-        #[serde(rename = "forms.write")]
         FormsWrite,
-        #[serde(rename = "surveys.write")]
         SurveysWrite,
-        #[serde(rename = "quizzes.write")]
         QuizzesWrite,
-        #[serde(rename = "websites.write")]
         WebsitesWrite,
-        #[serde(rename = "medias.write")]
         MediasWrite,
-        #[serde(rename = "medias.readonly")]
         MediasReadonly,
-        #[serde(rename = "opportunities.write")]
         OpportunitiesWrite,
-        #[serde(rename = "opportunities/leadValue.readonly")]
         OpportunitiesLeadValueReadonly,
-        #[serde(rename = "opportunities/bulkActions.write")]
         OpportunitiesBulkActionsWrite,
-        #[serde(rename = "pipelines.create")]
         PipelinesCreate,
-        #[serde(rename = "reporting/phone.readonly")]
         ReportingPhoneReadonly,
-        #[serde(rename = "reporting/adwords.readonly")]
         ReportingAdwordsReadonly,
-        #[serde(rename = "reporting/facebookAds.readonly")]
         ReportingFacebookAdsReadonly,
-        #[serde(rename = "reporting/attributions.readonly")]
         ReportingAttributionsReadonly,
-        #[serde(rename = "prospecting/auditReport.write")]
         ProspectingAuditReportWrite,
-        #[serde(rename = "reporting/reports.readonly")]
         ReportingReportsReadonly,
-        #[serde(rename = "reporting/agent.readonly")]
         ReportingAgentReadonly,
-        #[serde(rename = "reporting/reports.write")]
         ReportingReportsWrite,
-        #[serde(rename = "reporting/stats.export")]
         ReportingStatsExport,
-        #[serde(rename = "payments.write")]
         PaymentsWrite,
-        #[serde(rename = "payments/records.write")]
         PaymentsRecordsWrite,
-        #[serde(rename = "payments/orders.readonly")]
         PaymentsOrdersReadonly,
-        #[serde(rename = "payments/orders.export")]
         PaymentsOrdersExport,
-        #[serde(rename = "payments/orders.import")]
         PaymentsOrdersImport,
-        #[serde(rename = "payments/orders.collectPayment")]
         PaymentsOrdersCollectPayment,
-        #[serde(rename = "payments/subscriptions.readonly")]
         PaymentsSubscriptionsReadonly,
-        #[serde(rename = "payments/subscriptions.write")]
         PaymentsSubscriptionsWrite,
-        #[serde(rename = "payments/subscriptions.update")]
         PaymentsSubscriptionsUpdate,
-        #[serde(rename = "payments/subscriptions.export")]
         PaymentsSubscriptionsExport,
-        #[serde(rename = "payments/subscriptions.pauseResumeCancel")]
         PaymentsSubscriptionsPauseResumeCancel,
-        #[serde(rename = "payments/subscriptions.sharePaymentMethod")]
         PaymentsSubscriptionsSharePaymentMethod,
-        #[serde(rename = "payments/transactions.readonly")]
         PaymentsTransactionsReadonly,
-        #[serde(rename = "payments/transactions.export")]
         PaymentsTransactionsExport,
-        #[serde(rename = "payments/transactions.import")]
         PaymentsTransactionsImport,
-        #[serde(rename = "payments/transactions.refund")]
         PaymentsTransactionsRefund,
-        #[serde(rename = "payments/transactions.viewReceipts")]
         PaymentsTransactionsViewReceipts,
-        #[serde(rename = "payments/taxesSettings.readonly")]
         PaymentsTaxesSettingsReadonly,
-        #[serde(rename = "payments/settings.readonly")]
         PaymentsSettingsReadonly,
-        #[serde(rename = "payments/taxesSettings.updateInclusiveExclusive")]
         PaymentsTaxesSettingsUpdateInclusiveExclusive,
-        #[serde(rename = "payments/taxesSettings.manageRates")]
         PaymentsTaxesSettingsManageRates,
-        #[serde(rename = "payments/taxesSettings.configureAutomatic")]
         PaymentsTaxesSettingsConfigureAutomatic,
-        #[serde(rename = "products.readonly")]
         ProductsReadonly,
-        #[serde(rename = "products.write")]
         ProductsWrite,
-        #[serde(rename = "products.delete")]
         ProductsDelete,
-        #[serde(rename = "products.duplicate")]
         ProductsDuplicate,
-        #[serde(rename = "products.bulkActions")]
         ProductsBulkActions,
-        #[serde(rename = "payments/settings.write")]
         PaymentsSettingsWrite,
-        #[serde(rename = "payments/settings.configureReceipt")]
         PaymentsSettingsConfigureReceipt,
-        #[serde(rename = "payments/settings.configureSubscription")]
         PaymentsSettingsConfigureSubscription,
-        #[serde(rename = "invoices.write")]
         InvoicesWrite,
-        #[serde(rename = "invoices.readonly")]
         InvoicesReadonly,
-        #[serde(rename = "invoices/schedule.readonly")]
         InvoicesScheduleReadonly,
-        #[serde(rename = "invoices/schedule.write")]
         InvoicesScheduleWrite,
-        #[serde(rename = "invoices/template.readonly")]
         InvoicesTemplateReadonly,
-        #[serde(rename = "invoices/template.write")]
         InvoicesTemplateWrite,
-        #[serde(rename = "reputation/review.write")]
         ReputationReviewWrite,
-        #[serde(rename = "reputation/listing.write")]
         ReputationListingWrite,
-        #[serde(rename = "reputation/reviewsAIAgents.write")]
         ReputationReviewsAiAgentsWrite,
-        #[serde(rename = "reputation/gbp.write")]
         ReputationGbpWrite,
-        #[serde(rename = "conversations.write")]
         ConversationsWrite,
-        #[serde(rename = "conversations.readonly")]
         ConversationsReadonly,
-        #[serde(rename = "conversations/message.readonly")]
         ConversationsMessageReadonly,
-        #[serde(rename = "conversations/message.write")]
         ConversationsMessageWrite,
-        #[serde(rename = "contentAI.write")]
         ContentAiWrite,
-        #[serde(rename = "ai-studio.readonly")]
         AiStudioReadonly,
-        #[serde(rename = "ai-studio.write")]
         AiStudioWrite,
-        #[serde(rename = "dashboard/stats.readonly")]
         DashboardStatsReadonly,
-        #[serde(rename = "locations/tags.write")]
         LocationsTagsWrite,
-        #[serde(rename = "locations/tags.readonly")]
         LocationsTagsReadonly,
-        #[serde(rename = "marketing.write")]
         MarketingWrite,
-        #[serde(rename = "eliza.write")]
         ElizaWrite,
-        #[serde(rename = "settings.write")]
         SettingsWrite,
-        #[serde(rename = "socialplanner/post.write")]
         SocialplannerPostWrite,
-        #[serde(rename = "socialplanner/account.readonly")]
         SocialplannerAccountReadonly,
-        #[serde(rename = "socialplanner/account.write")]
         SocialplannerAccountWrite,
-        #[serde(rename = "socialplanner/category.readonly")]
         SocialplannerCategoryReadonly,
-        #[serde(rename = "socialplanner/category.write")]
         SocialplannerCategoryWrite,
-        #[serde(rename = "socialplanner/csv.readonly")]
         SocialplannerCsvReadonly,
-        #[serde(rename = "socialplanner/csv.write")]
         SocialplannerCsvWrite,
-        #[serde(rename = "socialplanner/group.write")]
         SocialplannerGroupWrite,
-        #[serde(rename = "socialplanner/hashtag.readonly")]
         SocialplannerHashtagReadonly,
-        #[serde(rename = "socialplanner/hashtag.write")]
         SocialplannerHashtagWrite,
-        #[serde(rename = "socialplanner/oauth.readonly")]
         SocialplannerOauthReadonly,
-        #[serde(rename = "socialplanner/oauth.write")]
         SocialplannerOauthWrite,
-        #[serde(rename = "socialplanner/post.readonly")]
         SocialplannerPostReadonly,
-        #[serde(rename = "socialplanner/recurring.readonly")]
         SocialplannerRecurringReadonly,
-        #[serde(rename = "socialplanner/recurring.write")]
         SocialplannerRecurringWrite,
-        #[serde(rename = "socialplanner/review.readonly")]
         SocialplannerReviewReadonly,
-        #[serde(rename = "socialplanner/review.write")]
         SocialplannerReviewWrite,
-        #[serde(rename = "socialplanner/rss.readonly")]
         SocialplannerRssReadonly,
-        #[serde(rename = "socialplanner/rss.write")]
         SocialplannerRssWrite,
-        #[serde(rename = "socialplanner/search.readonly")]
         SocialplannerSearchReadonly,
-        #[serde(rename = "socialplanner/setting.readonly")]
         SocialplannerSettingReadonly,
-        #[serde(rename = "socialplanner/setting.write")]
         SocialplannerSettingWrite,
-        #[serde(rename = "socialplanner/stat.readonly")]
         SocialplannerStatReadonly,
-        #[serde(rename = "socialplanner/tag.readonly")]
         SocialplannerTagReadonly,
-        #[serde(rename = "socialplanner/tag.write")]
         SocialplannerTagWrite,
-        #[serde(rename = "socialplanner/filters.readonly")]
         SocialplannerFiltersReadonly,
-        #[serde(rename = "socialplanner/medias.readonly")]
         SocialplannerMediasReadonly,
-        #[serde(rename = "socialplanner/medias.write")]
         SocialplannerMediasWrite,
-        #[serde(rename = "socialplanner/watermarks.readonly")]
         SocialplannerWatermarksReadonly,
-        #[serde(rename = "socialplanner/watermarks.write")]
         SocialplannerWatermarksWrite,
-        #[serde(rename = "socialplanner/metatag.readonly")]
         SocialplannerMetatagReadonly,
-        #[serde(rename = "socialplanner/facebook.readonly")]
         SocialplannerFacebookReadonly,
-        #[serde(rename = "socialplanner/linkedin.readonly")]
         SocialplannerLinkedinReadonly,
-        #[serde(rename = "socialplanner/twitter.readonly")]
         SocialplannerTwitterReadonly,
-        #[serde(rename = "socialplanner/notification.readonly")]
         SocialplannerNotificationReadonly,
-        #[serde(rename = "socialplanner/notification.write")]
         SocialplannerNotificationWrite,
-        #[serde(rename = "socialplanner/snapshot.readonly")]
         SocialplannerSnapshotReadonly,
-        #[serde(rename = "socialplanner/snapshot.write")]
         SocialplannerSnapshotWrite,
-        #[serde(rename = "marketing/affiliate.write")]
         MarketingAffiliateWrite,
-        #[serde(rename = "blogs.write")]
         BlogsWrite,
-        #[serde(rename = "membership.write")]
         MembershipWrite,
-        #[serde(rename = "communities.write")]
         CommunitiesWrite,
-        #[serde(rename = "gokollab.write")]
         GokollabWrite,
-        #[serde(rename = "certificates.write")]
         CertificatesWrite,
-        #[serde(rename = "certificates.readonly")]
         CertificatesReadonly,
-        #[serde(rename = "adPublishing.write")]
         AdPublishingWrite,
-        #[serde(rename = "adPublishing.readonly")]
         AdPublishingReadonly,
-        #[serde(rename = "prospecting.write")]
         ProspectingWrite,
-        #[serde(rename = "prospecting.readonly")]
         ProspectingReadonly,
-        #[serde(rename = "prospecting/reports.readonly")]
         ProspectingReportsReadonly,
-        #[serde(rename = "private-integration-location.readonly")]
         PrivateIntegrationLocationReadonly,
-        #[serde(rename = "private-integration-location.write")]
         PrivateIntegrationLocationWrite,
-        #[serde(rename = "private-integration-company.readonly")]
         PrivateIntegrationCompanyReadonly,
-        #[serde(rename = "private-integration-company.write")]
         PrivateIntegrationCompanyWrite,
-        #[serde(rename = "native-integrations.readonly")]
         NativeIntegrationsReadonly,
-        #[serde(rename = "native-integrations.write")]
         NativeIntegrationsWrite,
-        #[serde(rename = "wordpress.write")]
         WordpressWrite,
-        #[serde(rename = "wordpress.read")]
         WordpressRead,
-        #[serde(rename = "custom-menu-link.write")]
         CustomMenuLinkWrite,
-        #[serde(rename = "qrcodes.write")]
         QrcodesWrite,
-        #[serde(rename = "users/team-management.write")]
         UsersTeamManagementWrite,
-        #[serde(rename = "users/team-management.readonly")]
         UsersTeamManagementReadonly,
-        #[serde(rename = "loginas.write")]
         LoginasWrite,
-        #[serde(rename = "users-sso-login-management.write")]
         UsersSsoLoginManagementWrite,
-        #[serde(rename = "users-sso-login-management.readonly")]
         UsersSsoLoginManagementReadonly,
-        #[serde(rename = "sso-config.write")]
         SsoConfigWrite,
-        #[serde(rename = "snapshots/api.readonly")]
         SnapshotsApiReadonly,
-        #[serde(rename = "snapshots/api.create")]
         SnapshotsApiCreate,
-        #[serde(rename = "snapshots/api.edit")]
         SnapshotsApiEdit,
-        #[serde(rename = "snapshots/api.push")]
         SnapshotsApiPush,
-        #[serde(rename = "snapshots/api.refresh")]
         SnapshotsApiRefresh,
-        #[serde(rename = "snapshots/api.share")]
         SnapshotsApiShare,
-        #[serde(rename = "snapshots/api.delete")]
         SnapshotsApiDelete,
-        #[serde(rename = "internaltools.location-transfer.write")]
         InternaltoolsLocationTransferWrite,
-        #[serde(rename = "internaltools.location-transfer.readonly")]
         InternaltoolsLocationTransferReadonly,
-        #[serde(rename = "affiliateportal.write")]
         AffiliateportalWrite,
-        #[serde(rename = "affiliateportal.readonly")]
         AffiliateportalReadonly,
-        #[serde(rename = "companies.write")]
         CompaniesWrite,
-        #[serde(rename = "internaltools.billing.write")]
         InternaltoolsBillingWrite,
-        #[serde(rename = "internaltools.billing.readonly")]
         InternaltoolsBillingReadonly,
-        #[serde(rename = "internaltools.billing-common.readonly")]
         InternaltoolsBillingCommonReadonly,
-        #[serde(rename = "internaltools.billing-common.write")]
         InternaltoolsBillingCommonWrite,
-        #[serde(rename = "voice-ai-agents.write")]
         VoiceAiAgentsWrite,
-        #[serde(rename = "voice-ai-agents.readonly")]
         VoiceAiAgentsReadonly,
-        #[serde(rename = "voice-ai-common.readonly")]
         VoiceAiCommonReadonly,
-        #[serde(rename = "voice-ai-common.write")]
         VoiceAiCommonWrite,
-        #[serde(rename = "voice-ai-agent-goals.readonly")]
         VoiceAiAgentGoalsReadonly,
-        #[serde(rename = "voice-ai-agent-goals.write")]
         VoiceAiAgentGoalsWrite,
-        #[serde(rename = "voice-ai-dashboard.readonly")]
         VoiceAiDashboardReadonly,
-        #[serde(rename = "agency/launchpad.write")]
         AgencyLaunchpadWrite,
-        #[serde(rename = "agency/launchpad.readonly")]
         AgencyLaunchpadReadonly,
-        #[serde(rename = "launchpad/location.write")]
         LaunchpadLocationWrite,
-        #[serde(rename = "launchpad/location.readonly")]
         LaunchpadLocationReadonly,
-        #[serde(rename = "text-ai-agents.write")]
         TextAiAgentsWrite,
-        #[serde(rename = "text-ai-agent-goals.readonly")]
         TextAiAgentGoalsReadonly,
-        #[serde(rename = "text-ai-agent-goals.write")]
         TextAiAgentGoalsWrite,
-        #[serde(rename = "text-ai-agent-training.write")]
         TextAiAgentTrainingWrite,
-        #[serde(rename = "text-ai-agents-dashboard.readonly")]
         TextAiAgentsDashboardReadonly,
-        #[serde(rename = "locations.create")]
         LocationsCreate,
-        #[serde(rename = "locations.delete")]
         LocationsDelete,
-        #[serde(rename = "askai.write")]
         AskaiWrite,
-        #[serde(rename = "copilot.readonly")]
         CopilotReadonly,
-        #[serde(rename = "locations.export.list")]
         LocationsExportList,
-        #[serde(rename = "locations.features-limits.manage")]
         LocationsFeaturesLimitsManage,
-        #[serde(rename = "locations.pause-resume")]
         LocationsPauseResume,
-        #[serde(rename = "locations.agency-subaccounts.manage")]
         LocationsAgencySubaccountsManage,
-        #[serde(rename = "locations.billing.manage")]
         LocationsBillingManage,
-        #[serde(rename = "locations.details.manage")]
         LocationsDetailsManage,
-        #[serde(rename = "audit-logs.readonly")]
         AuditLogsReadonly,
-        #[serde(rename = "audit-logs.export")]
         AuditLogsExport,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UserSuccessfulResponseDtoScopes {
@@ -10344,6 +11081,343 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UserSuccessfulResponseDtoScopes {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CampaignsReadonly => "campaigns.readonly",
+                        Self::CampaignsWrite => "campaigns.write",
+                        Self::CalendarsReadonly => "calendars.readonly",
+                        Self::CalendarsEventsWrite => "calendars/events.write",
+                        Self::CalendarsGroupsWrite => "calendars/groups.write",
+                        Self::CalendarsWrite => "calendars.write",
+                        Self::ContactsWrite => "contacts.write",
+                        Self::ContactsBulkActionsWrite => "contacts/bulkActions.write",
+                        Self::WorkflowsReadonly => "workflows.readonly",
+                        Self::WorkflowsWrite => "workflows.write",
+                        Self::TriggersWrite => "triggers.write",
+                        Self::FunnelsWrite => "funnels.write",
+                        Self::FormsWrite => "forms.write",
+                        Self::SurveysWrite => "surveys.write",
+                        Self::QuizzesWrite => "quizzes.write",
+                        Self::WebsitesWrite => "websites.write",
+                        Self::MediasWrite => "medias.write",
+                        Self::MediasReadonly => "medias.readonly",
+                        Self::OpportunitiesWrite => "opportunities.write",
+                        Self::OpportunitiesLeadValueReadonly => {
+                            "opportunities/leadValue.readonly"
+                        }
+                        Self::OpportunitiesBulkActionsWrite => {
+                            "opportunities/bulkActions.write"
+                        }
+                        Self::PipelinesCreate => "pipelines.create",
+                        Self::ReportingPhoneReadonly => "reporting/phone.readonly",
+                        Self::ReportingAdwordsReadonly => "reporting/adwords.readonly",
+                        Self::ReportingFacebookAdsReadonly => {
+                            "reporting/facebookAds.readonly"
+                        }
+                        Self::ReportingAttributionsReadonly => {
+                            "reporting/attributions.readonly"
+                        }
+                        Self::ProspectingAuditReportWrite => {
+                            "prospecting/auditReport.write"
+                        }
+                        Self::ReportingReportsReadonly => "reporting/reports.readonly",
+                        Self::ReportingAgentReadonly => "reporting/agent.readonly",
+                        Self::ReportingReportsWrite => "reporting/reports.write",
+                        Self::ReportingStatsExport => "reporting/stats.export",
+                        Self::PaymentsWrite => "payments.write",
+                        Self::PaymentsRecordsWrite => "payments/records.write",
+                        Self::PaymentsOrdersReadonly => "payments/orders.readonly",
+                        Self::PaymentsOrdersExport => "payments/orders.export",
+                        Self::PaymentsOrdersImport => "payments/orders.import",
+                        Self::PaymentsOrdersCollectPayment => {
+                            "payments/orders.collectPayment"
+                        }
+                        Self::PaymentsSubscriptionsReadonly => {
+                            "payments/subscriptions.readonly"
+                        }
+                        Self::PaymentsSubscriptionsWrite => {
+                            "payments/subscriptions.write"
+                        }
+                        Self::PaymentsSubscriptionsUpdate => {
+                            "payments/subscriptions.update"
+                        }
+                        Self::PaymentsSubscriptionsExport => {
+                            "payments/subscriptions.export"
+                        }
+                        Self::PaymentsSubscriptionsPauseResumeCancel => {
+                            "payments/subscriptions.pauseResumeCancel"
+                        }
+                        Self::PaymentsSubscriptionsSharePaymentMethod => {
+                            "payments/subscriptions.sharePaymentMethod"
+                        }
+                        Self::PaymentsTransactionsReadonly => {
+                            "payments/transactions.readonly"
+                        }
+                        Self::PaymentsTransactionsExport => {
+                            "payments/transactions.export"
+                        }
+                        Self::PaymentsTransactionsImport => {
+                            "payments/transactions.import"
+                        }
+                        Self::PaymentsTransactionsRefund => {
+                            "payments/transactions.refund"
+                        }
+                        Self::PaymentsTransactionsViewReceipts => {
+                            "payments/transactions.viewReceipts"
+                        }
+                        Self::PaymentsTaxesSettingsReadonly => {
+                            "payments/taxesSettings.readonly"
+                        }
+                        Self::PaymentsSettingsReadonly => "payments/settings.readonly",
+                        Self::PaymentsTaxesSettingsUpdateInclusiveExclusive => {
+                            "payments/taxesSettings.updateInclusiveExclusive"
+                        }
+                        Self::PaymentsTaxesSettingsManageRates => {
+                            "payments/taxesSettings.manageRates"
+                        }
+                        Self::PaymentsTaxesSettingsConfigureAutomatic => {
+                            "payments/taxesSettings.configureAutomatic"
+                        }
+                        Self::ProductsReadonly => "products.readonly",
+                        Self::ProductsWrite => "products.write",
+                        Self::ProductsDelete => "products.delete",
+                        Self::ProductsDuplicate => "products.duplicate",
+                        Self::ProductsBulkActions => "products.bulkActions",
+                        Self::PaymentsSettingsWrite => "payments/settings.write",
+                        Self::PaymentsSettingsConfigureReceipt => {
+                            "payments/settings.configureReceipt"
+                        }
+                        Self::PaymentsSettingsConfigureSubscription => {
+                            "payments/settings.configureSubscription"
+                        }
+                        Self::InvoicesWrite => "invoices.write",
+                        Self::InvoicesReadonly => "invoices.readonly",
+                        Self::InvoicesScheduleReadonly => "invoices/schedule.readonly",
+                        Self::InvoicesScheduleWrite => "invoices/schedule.write",
+                        Self::InvoicesTemplateReadonly => "invoices/template.readonly",
+                        Self::InvoicesTemplateWrite => "invoices/template.write",
+                        Self::ReputationReviewWrite => "reputation/review.write",
+                        Self::ReputationListingWrite => "reputation/listing.write",
+                        Self::ReputationReviewsAiAgentsWrite => {
+                            "reputation/reviewsAIAgents.write"
+                        }
+                        Self::ReputationGbpWrite => "reputation/gbp.write",
+                        Self::ConversationsWrite => "conversations.write",
+                        Self::ConversationsReadonly => "conversations.readonly",
+                        Self::ConversationsMessageReadonly => {
+                            "conversations/message.readonly"
+                        }
+                        Self::ConversationsMessageWrite => "conversations/message.write",
+                        Self::ContentAiWrite => "contentAI.write",
+                        Self::AiStudioReadonly => "ai-studio.readonly",
+                        Self::AiStudioWrite => "ai-studio.write",
+                        Self::DashboardStatsReadonly => "dashboard/stats.readonly",
+                        Self::LocationsTagsWrite => "locations/tags.write",
+                        Self::LocationsTagsReadonly => "locations/tags.readonly",
+                        Self::MarketingWrite => "marketing.write",
+                        Self::ElizaWrite => "eliza.write",
+                        Self::SettingsWrite => "settings.write",
+                        Self::SocialplannerPostWrite => "socialplanner/post.write",
+                        Self::SocialplannerAccountReadonly => {
+                            "socialplanner/account.readonly"
+                        }
+                        Self::SocialplannerAccountWrite => "socialplanner/account.write",
+                        Self::SocialplannerCategoryReadonly => {
+                            "socialplanner/category.readonly"
+                        }
+                        Self::SocialplannerCategoryWrite => {
+                            "socialplanner/category.write"
+                        }
+                        Self::SocialplannerCsvReadonly => "socialplanner/csv.readonly",
+                        Self::SocialplannerCsvWrite => "socialplanner/csv.write",
+                        Self::SocialplannerGroupWrite => "socialplanner/group.write",
+                        Self::SocialplannerHashtagReadonly => {
+                            "socialplanner/hashtag.readonly"
+                        }
+                        Self::SocialplannerHashtagWrite => "socialplanner/hashtag.write",
+                        Self::SocialplannerOauthReadonly => {
+                            "socialplanner/oauth.readonly"
+                        }
+                        Self::SocialplannerOauthWrite => "socialplanner/oauth.write",
+                        Self::SocialplannerPostReadonly => "socialplanner/post.readonly",
+                        Self::SocialplannerRecurringReadonly => {
+                            "socialplanner/recurring.readonly"
+                        }
+                        Self::SocialplannerRecurringWrite => {
+                            "socialplanner/recurring.write"
+                        }
+                        Self::SocialplannerReviewReadonly => {
+                            "socialplanner/review.readonly"
+                        }
+                        Self::SocialplannerReviewWrite => "socialplanner/review.write",
+                        Self::SocialplannerRssReadonly => "socialplanner/rss.readonly",
+                        Self::SocialplannerRssWrite => "socialplanner/rss.write",
+                        Self::SocialplannerSearchReadonly => {
+                            "socialplanner/search.readonly"
+                        }
+                        Self::SocialplannerSettingReadonly => {
+                            "socialplanner/setting.readonly"
+                        }
+                        Self::SocialplannerSettingWrite => "socialplanner/setting.write",
+                        Self::SocialplannerStatReadonly => "socialplanner/stat.readonly",
+                        Self::SocialplannerTagReadonly => "socialplanner/tag.readonly",
+                        Self::SocialplannerTagWrite => "socialplanner/tag.write",
+                        Self::SocialplannerFiltersReadonly => {
+                            "socialplanner/filters.readonly"
+                        }
+                        Self::SocialplannerMediasReadonly => {
+                            "socialplanner/medias.readonly"
+                        }
+                        Self::SocialplannerMediasWrite => "socialplanner/medias.write",
+                        Self::SocialplannerWatermarksReadonly => {
+                            "socialplanner/watermarks.readonly"
+                        }
+                        Self::SocialplannerWatermarksWrite => {
+                            "socialplanner/watermarks.write"
+                        }
+                        Self::SocialplannerMetatagReadonly => {
+                            "socialplanner/metatag.readonly"
+                        }
+                        Self::SocialplannerFacebookReadonly => {
+                            "socialplanner/facebook.readonly"
+                        }
+                        Self::SocialplannerLinkedinReadonly => {
+                            "socialplanner/linkedin.readonly"
+                        }
+                        Self::SocialplannerTwitterReadonly => {
+                            "socialplanner/twitter.readonly"
+                        }
+                        Self::SocialplannerNotificationReadonly => {
+                            "socialplanner/notification.readonly"
+                        }
+                        Self::SocialplannerNotificationWrite => {
+                            "socialplanner/notification.write"
+                        }
+                        Self::SocialplannerSnapshotReadonly => {
+                            "socialplanner/snapshot.readonly"
+                        }
+                        Self::SocialplannerSnapshotWrite => {
+                            "socialplanner/snapshot.write"
+                        }
+                        Self::MarketingAffiliateWrite => "marketing/affiliate.write",
+                        Self::BlogsWrite => "blogs.write",
+                        Self::MembershipWrite => "membership.write",
+                        Self::CommunitiesWrite => "communities.write",
+                        Self::GokollabWrite => "gokollab.write",
+                        Self::CertificatesWrite => "certificates.write",
+                        Self::CertificatesReadonly => "certificates.readonly",
+                        Self::AdPublishingWrite => "adPublishing.write",
+                        Self::AdPublishingReadonly => "adPublishing.readonly",
+                        Self::ProspectingWrite => "prospecting.write",
+                        Self::ProspectingReadonly => "prospecting.readonly",
+                        Self::ProspectingReportsReadonly => {
+                            "prospecting/reports.readonly"
+                        }
+                        Self::PrivateIntegrationLocationReadonly => {
+                            "private-integration-location.readonly"
+                        }
+                        Self::PrivateIntegrationLocationWrite => {
+                            "private-integration-location.write"
+                        }
+                        Self::PrivateIntegrationCompanyReadonly => {
+                            "private-integration-company.readonly"
+                        }
+                        Self::PrivateIntegrationCompanyWrite => {
+                            "private-integration-company.write"
+                        }
+                        Self::NativeIntegrationsReadonly => {
+                            "native-integrations.readonly"
+                        }
+                        Self::NativeIntegrationsWrite => "native-integrations.write",
+                        Self::WordpressWrite => "wordpress.write",
+                        Self::WordpressRead => "wordpress.read",
+                        Self::CustomMenuLinkWrite => "custom-menu-link.write",
+                        Self::QrcodesWrite => "qrcodes.write",
+                        Self::UsersTeamManagementWrite => "users/team-management.write",
+                        Self::UsersTeamManagementReadonly => {
+                            "users/team-management.readonly"
+                        }
+                        Self::LoginasWrite => "loginas.write",
+                        Self::UsersSsoLoginManagementWrite => {
+                            "users-sso-login-management.write"
+                        }
+                        Self::UsersSsoLoginManagementReadonly => {
+                            "users-sso-login-management.readonly"
+                        }
+                        Self::SsoConfigWrite => "sso-config.write",
+                        Self::SnapshotsApiReadonly => "snapshots/api.readonly",
+                        Self::SnapshotsApiCreate => "snapshots/api.create",
+                        Self::SnapshotsApiEdit => "snapshots/api.edit",
+                        Self::SnapshotsApiPush => "snapshots/api.push",
+                        Self::SnapshotsApiRefresh => "snapshots/api.refresh",
+                        Self::SnapshotsApiShare => "snapshots/api.share",
+                        Self::SnapshotsApiDelete => "snapshots/api.delete",
+                        Self::InternaltoolsLocationTransferWrite => {
+                            "internaltools.location-transfer.write"
+                        }
+                        Self::InternaltoolsLocationTransferReadonly => {
+                            "internaltools.location-transfer.readonly"
+                        }
+                        Self::AffiliateportalWrite => "affiliateportal.write",
+                        Self::AffiliateportalReadonly => "affiliateportal.readonly",
+                        Self::CompaniesWrite => "companies.write",
+                        Self::InternaltoolsBillingWrite => "internaltools.billing.write",
+                        Self::InternaltoolsBillingReadonly => {
+                            "internaltools.billing.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonReadonly => {
+                            "internaltools.billing-common.readonly"
+                        }
+                        Self::InternaltoolsBillingCommonWrite => {
+                            "internaltools.billing-common.write"
+                        }
+                        Self::VoiceAiAgentsWrite => "voice-ai-agents.write",
+                        Self::VoiceAiAgentsReadonly => "voice-ai-agents.readonly",
+                        Self::VoiceAiCommonReadonly => "voice-ai-common.readonly",
+                        Self::VoiceAiCommonWrite => "voice-ai-common.write",
+                        Self::VoiceAiAgentGoalsReadonly => {
+                            "voice-ai-agent-goals.readonly"
+                        }
+                        Self::VoiceAiAgentGoalsWrite => "voice-ai-agent-goals.write",
+                        Self::VoiceAiDashboardReadonly => "voice-ai-dashboard.readonly",
+                        Self::AgencyLaunchpadWrite => "agency/launchpad.write",
+                        Self::AgencyLaunchpadReadonly => "agency/launchpad.readonly",
+                        Self::LaunchpadLocationWrite => "launchpad/location.write",
+                        Self::LaunchpadLocationReadonly => "launchpad/location.readonly",
+                        Self::TextAiAgentsWrite => "text-ai-agents.write",
+                        Self::TextAiAgentGoalsReadonly => "text-ai-agent-goals.readonly",
+                        Self::TextAiAgentGoalsWrite => "text-ai-agent-goals.write",
+                        Self::TextAiAgentTrainingWrite => "text-ai-agent-training.write",
+                        Self::TextAiAgentsDashboardReadonly => {
+                            "text-ai-agents-dashboard.readonly"
+                        }
+                        Self::LocationsCreate => "locations.create",
+                        Self::LocationsDelete => "locations.delete",
+                        Self::AskaiWrite => "askai.write",
+                        Self::CopilotReadonly => "copilot.readonly",
+                        Self::LocationsExportList => "locations.export.list",
+                        Self::LocationsFeaturesLimitsManage => {
+                            "locations.features-limits.manage"
+                        }
+                        Self::LocationsPauseResume => "locations.pause-resume",
+                        Self::LocationsAgencySubaccountsManage => {
+                            "locations.agency-subaccounts.manage"
+                        }
+                        Self::LocationsBillingManage => "locations.billing.manage",
+                        Self::LocationsDetailsManage => "locations.details.manage",
+                        Self::AuditLogsReadonly => "audit-logs.readonly",
+                        Self::AuditLogsExport => "audit-logs.export",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoScopes {

@@ -13,30 +13,16 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AgentActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AgentActionResponseDto {
-        #[serde(
-            rename = "actionParameters",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             AgentActionResponseDtoActionParameters,
         >,
         ///Type of action
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<AgentActionResponseDtoActionType>,
         ///Unique identifier for this action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AgentActionResponseDto {
@@ -106,128 +92,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AgentActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_parameters))
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("AgentActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.action_parameters) {
+                state.serialize_field("actionParameters", &self.action_parameters)?;
+            }
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AgentActionResponseDtoActionParameters {
         ///API endpoint configuration
-        #[serde(
-            rename = "apiDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Calendar ID to book appointments in
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
-        #[serde(
-            rename = "daysOfOfferingDates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Hours between available slots
-        #[serde(
-            rename = "hoursBetweenSlots",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Knowledge base ID to query
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///SMS message content to send
-        #[serde(
-            rename = "messageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Number of available slots per day
-        #[serde(
-            rename = "slotsPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(
-            rename = "transferToType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             AgentActionResponseDtoActionParametersTransferToType,
         >,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(
-            rename = "transferToValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for AgentActionResponseDtoActionParameters {
@@ -417,14 +350,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AgentActionResponseDtoActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.api_details))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.days_of_offering_dates),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.hours_between_slots))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_body))
+                + usize::from(!::std::option::Option::is_none(&self.selected_paths))
+                + usize::from(!::std::option::Option::is_none(&self.slots_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_value))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("AgentActionResponseDtoActionParameters", len)?;
+            if !::std::option::Option::is_none(&self.api_details) {
+                state.serialize_field("apiDetails", &self.api_details)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.days_of_offering_dates) {
+                state
+                    .serialize_field(
+                        "daysOfOfferingDates",
+                        &self.days_of_offering_dates,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            if !::std::option::Option::is_none(&self.hours_between_slots) {
+                state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_body) {
+                state.serialize_field("messageBody", &self.message_body)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            if !::std::option::Option::is_none(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            if !::std::option::Option::is_none(&self.slots_per_day) {
+                state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_type) {
+                state.serialize_field("transferToType", &self.transfer_to_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_value) {
+                state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AgentActionResponseDtoActionParametersTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -441,6 +464,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AgentActionResponseDtoActionParametersTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AgentActionResponseDtoActionParametersTransferToType {
@@ -481,27 +518,18 @@ pub mod types {
         }
     }
     ///Type of action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum AgentActionResponseDtoActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for AgentActionResponseDtoActionType {
@@ -524,6 +552,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for AgentActionResponseDtoActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for AgentActionResponseDtoActionType {
@@ -577,127 +626,45 @@ pub mod types {
         }
     }
     ///`AgentCreationRequestDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AgentCreationRequestDto {
         ///Display name for the voice AI agent, between 1-40 characters. Default: "My Agent {random 3 digit number}"
-        #[serde(
-            rename = "agentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<AgentCreationRequestDtoAgentName>,
         ///Custom instructions defining the agent's behavior and personality. Default: Basic prompt generated automatically
-        #[serde(
-            rename = "agentPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals defining when the agent accepts calls, organized by day of week. Default: [] (available 24/7)
-        #[serde(
-            rename = "agentWorkingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub agent_working_hours: ::std::vec::Vec<AgentWorkingHoursDto>,
         ///Name of the business this agent represents. Default: Uses location name
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<AgentCreationRequestDtoBusinessName>,
         ///Array of workflow IDs to trigger automatically when calls end. Default: []
-        #[serde(
-            rename = "callEndWorkflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub call_end_workflow_ids: ::std::vec::Vec<::std::string::String>,
         ///Phone number for receiving inbound calls to this agent. Default: null
-        #[serde(
-            rename = "inboundNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Prevents this agent from being used as a fallback option. Default: false (Available as backup agent)
-        #[serde(
-            rename = "isAgentAsBackupDisabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<VoiceAiLanguage>,
         ///Unique identifier for the location where this agent will operate
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Maximum call duration in seconds, between 180-900 (3-15 minutes). Default: 300 seconds (5 minutes)
-        #[serde(
-            rename = "maxCallDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing phone number allocation. Default: null
-        #[serde(
-            rename = "numberPoolId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "patienceLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<PatienceLevel>,
         ///Seconds to wait before sending idle reminders, between 1-20. Default: 8 seconds
-        #[serde(
-            rename = "reminderAfterIdleTimeSeconds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Configuration for post-call email notifications to various recipients. Default: []
-        #[serde(
-            rename = "sendPostCallNotificationTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationDto,
         >,
         ///Enables automatic reminders when callers are silent. Default: true
-        #[serde(
-            rename = "sendUserIdleReminders",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier affecting working hours and scheduling. Default: Location timezone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<AgentCreationRequestDtoTimezone>,
         ///Language translation settings including enablement flag and target language code. Rules: (1) translation.enabled can only be true if the agent's language is not en-US; (2) when enabled, translation.language must be either the agent's language or en-US; (3) when enabled, translation.language is required.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationDto>,
         ///Identifier for the speech synthesis voice from available voice options. Default: Auto generated
-        #[serde(
-            rename = "voiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Initial greeting spoken when the agent answers calls. Default: Auto generated
-        #[serde(
-            rename = "welcomeMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<
             AgentCreationRequestDtoWelcomeMessage,
         >,
@@ -889,6 +856,115 @@ pub mod types {
                     FIELDS,
                     AgentCreationRequestDtoVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for AgentCreationRequestDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_name))
+                + usize::from(!::std::option::Option::is_none(&self.agent_prompt))
+                + usize::from(!::std::vec::Vec::is_empty(&self.agent_working_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.call_end_workflow_ids))
+                + usize::from(!::std::option::Option::is_none(&self.inbound_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_agent_as_backup_disabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.language))
+                + usize::from(!::std::option::Option::is_none(&self.max_call_duration))
+                + usize::from(!::std::option::Option::is_none(&self.number_pool_id))
+                + usize::from(!::std::option::Option::is_none(&self.patience_level))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.reminder_after_idle_time_seconds,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_post_call_notification_to),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_user_idle_reminders),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.translation))
+                + usize::from(!::std::option::Option::is_none(&self.voice_id))
+                + usize::from(!::std::option::Option::is_none(&self.welcome_message));
+            let mut state = serializer.serialize_struct("AgentCreationRequestDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_name) {
+                state.serialize_field("agentName", &self.agent_name)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_prompt) {
+                state.serialize_field("agentPrompt", &self.agent_prompt)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.agent_working_hours) {
+                state.serialize_field("agentWorkingHours", &self.agent_working_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.call_end_workflow_ids) {
+                state
+                    .serialize_field("callEndWorkflowIds", &self.call_end_workflow_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_number) {
+                state.serialize_field("inboundNumber", &self.inbound_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_agent_as_backup_disabled) {
+                state
+                    .serialize_field(
+                        "isAgentAsBackupDisabled",
+                        &self.is_agent_as_backup_disabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            state.serialize_field("locationId", &self.location_id)?;
+            if !::std::option::Option::is_none(&self.max_call_duration) {
+                state.serialize_field("maxCallDuration", &self.max_call_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.number_pool_id) {
+                state.serialize_field("numberPoolId", &self.number_pool_id)?;
+            }
+            if !::std::option::Option::is_none(&self.patience_level) {
+                state.serialize_field("patienceLevel", &self.patience_level)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_after_idle_time_seconds) {
+                state
+                    .serialize_field(
+                        "reminderAfterIdleTimeSeconds",
+                        &self.reminder_after_idle_time_seconds,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_post_call_notification_to) {
+                state
+                    .serialize_field(
+                        "sendPostCallNotificationTo",
+                        &self.send_post_call_notification_to,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_user_idle_reminders) {
+                state
+                    .serialize_field(
+                        "sendUserIdleReminders",
+                        &self.send_user_idle_reminders,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.translation) {
+                state.serialize_field("translation", &self.translation)?;
+            }
+            if !::std::option::Option::is_none(&self.voice_id) {
+                state.serialize_field("voiceId", &self.voice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.welcome_message) {
+                state.serialize_field("welcomeMessage", &self.welcome_message)?;
+            }
+            state.end()
         }
     }
     impl AgentCreationRequestDto {
@@ -1129,10 +1205,9 @@ pub mod types {
         }
     }
     ///`AgentWorkingHoursDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AgentWorkingHoursDto {
         ///Day of the week for this working hours configuration (Monday=1 to Sunday=7)
-        #[serde(rename = "dayOfTheWeek")]
         pub day_of_the_week: AgentWorkingHoursDtoDayOfTheWeek,
         ///Array of time intervals when the agent is available on this day
         pub intervals: ::std::vec::Vec<IntervalDto>,
@@ -1192,6 +1267,19 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AgentWorkingHoursDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("AgentWorkingHoursDto", len)?;
+            state.serialize_field("dayOfTheWeek", &self.day_of_the_week)?;
+            state.serialize_field("intervals", &self.intervals)?;
+            state.end()
+        }
+    }
     impl AgentWorkingHoursDto {
         pub fn builder() -> builder::AgentWorkingHoursDto {
             Default::default()
@@ -1236,18 +1324,11 @@ pub mod types {
         }
     }
     ///`AgentWorkingHoursDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AgentWorkingHoursDtoResponse {
         ///Day of the week for this working hours configuration (Monday=1 to Sunday=7)
-        #[serde(
-            rename = "dayOfTheWeek",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub day_of_the_week: ::std::option::Option<f64>,
         ///Array of time intervals when the agent is available on this day
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub intervals: ::std::option::Option<::std::vec::Vec<IntervalDtoResponse>>,
     }
     impl<'de> ::serde::Deserialize<'de> for AgentWorkingHoursDtoResponse {
@@ -1303,20 +1384,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AgentWorkingHoursDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.day_of_the_week))
+                + usize::from(!::std::option::Option::is_none(&self.intervals));
+            let mut state = serializer
+                .serialize_struct("AgentWorkingHoursDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.day_of_the_week) {
+                state.serialize_field("dayOfTheWeek", &self.day_of_the_week)?;
+            }
+            if !::std::option::Option::is_none(&self.intervals) {
+                state.serialize_field("intervals", &self.intervals)?;
+            }
+            state.end()
+        }
+    }
     ///`AppointmentBookingActionParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct AppointmentBookingActionParameters {
         ///Calendar ID to book appointments in
-        #[serde(rename = "calendarId")]
         pub calendar_id: ::std::string::String,
         ///Number of days ahead to offer booking dates
-        #[serde(rename = "daysOfOfferingDates")]
         pub days_of_offering_dates: f64,
         ///Hours between available slots
-        #[serde(rename = "hoursBetweenSlots")]
         pub hours_between_slots: f64,
         ///Number of available slots per day
-        #[serde(rename = "slotsPerDay")]
         pub slots_per_day: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentBookingActionParameters {
@@ -1399,41 +1496,37 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentBookingActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("AppointmentBookingActionParameters", len)?;
+            state.serialize_field("calendarId", &self.calendar_id)?;
+            state.serialize_field("daysOfOfferingDates", &self.days_of_offering_dates)?;
+            state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            state.end()
+        }
+    }
     impl AppointmentBookingActionParameters {
         pub fn builder() -> builder::AppointmentBookingActionParameters {
             Default::default()
         }
     }
     ///`AppointmentBookingActionParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct AppointmentBookingActionParametersResponse {
         ///Calendar ID to book appointments in
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
-        #[serde(
-            rename = "daysOfOfferingDates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Hours between available slots
-        #[serde(
-            rename = "hoursBetweenSlots",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Number of available slots per day
-        #[serde(
-            rename = "slotsPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for AppointmentBookingActionParametersResponse {
@@ -1515,49 +1608,53 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for AppointmentBookingActionParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.days_of_offering_dates),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.hours_between_slots))
+                + usize::from(!::std::option::Option::is_none(&self.slots_per_day));
+            let mut state = serializer
+                .serialize_struct("AppointmentBookingActionParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.days_of_offering_dates) {
+                state
+                    .serialize_field(
+                        "daysOfOfferingDates",
+                        &self.days_of_offering_dates,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.hours_between_slots) {
+                state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            }
+            if !::std::option::Option::is_none(&self.slots_per_day) {
+                state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            }
+            state.end()
+        }
+    }
     ///`CallActionSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CallActionSchema {
         ///Action ID reference
-        #[serde(
-            rename = "actionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_id: ::std::option::Option<::std::string::String>,
         ///Action name
-        #[serde(
-            rename = "actionName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "actionParameters",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<CallActionSchemaActionParameters>,
         ///Action type
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<CallActionSchemaActionType>,
         ///When the action was executed
-        #[serde(
-            rename = "executedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub executed_at: ::std::option::Option<::std::string::String>,
         ///When the trigger was received
-        #[serde(
-            rename = "triggerReceivedAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_received_at: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallActionSchema {
@@ -1644,128 +1741,85 @@ pub mod types {
                 .deserialize_struct("CallActionSchema", FIELDS, CallActionSchemaVisitor)
         }
     }
+    impl ::serde::Serialize for CallActionSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_id))
+                + usize::from(!::std::option::Option::is_none(&self.action_name))
+                + usize::from(!::std::option::Option::is_none(&self.action_parameters))
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.executed_at))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.trigger_received_at),
+                );
+            let mut state = serializer.serialize_struct("CallActionSchema", len)?;
+            if !::std::option::Option::is_none(&self.action_id) {
+                state.serialize_field("actionId", &self.action_id)?;
+            }
+            if !::std::option::Option::is_none(&self.action_name) {
+                state.serialize_field("actionName", &self.action_name)?;
+            }
+            if !::std::option::Option::is_none(&self.action_parameters) {
+                state.serialize_field("actionParameters", &self.action_parameters)?;
+            }
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.executed_at) {
+                state.serialize_field("executedAt", &self.executed_at)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_received_at) {
+                state.serialize_field("triggerReceivedAt", &self.trigger_received_at)?;
+            }
+            state.end()
+        }
+    }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CallActionSchemaActionParameters {
         ///API endpoint configuration
-        #[serde(
-            rename = "apiDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Calendar ID to book appointments in
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
-        #[serde(
-            rename = "daysOfOfferingDates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Hours between available slots
-        #[serde(
-            rename = "hoursBetweenSlots",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Knowledge base ID to query
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///SMS message content to send
-        #[serde(
-            rename = "messageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Number of available slots per day
-        #[serde(
-            rename = "slotsPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(
-            rename = "transferToType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             CallActionSchemaActionParametersTransferToType,
         >,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(
-            rename = "transferToValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallActionSchemaActionParameters {
@@ -1951,14 +2005,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CallActionSchemaActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.api_details))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.days_of_offering_dates),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.hours_between_slots))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_body))
+                + usize::from(!::std::option::Option::is_none(&self.selected_paths))
+                + usize::from(!::std::option::Option::is_none(&self.slots_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_value))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("CallActionSchemaActionParameters", len)?;
+            if !::std::option::Option::is_none(&self.api_details) {
+                state.serialize_field("apiDetails", &self.api_details)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.days_of_offering_dates) {
+                state
+                    .serialize_field(
+                        "daysOfOfferingDates",
+                        &self.days_of_offering_dates,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            if !::std::option::Option::is_none(&self.hours_between_slots) {
+                state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_body) {
+                state.serialize_field("messageBody", &self.message_body)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            if !::std::option::Option::is_none(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            if !::std::option::Option::is_none(&self.slots_per_day) {
+                state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_type) {
+                state.serialize_field("transferToType", &self.transfer_to_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_value) {
+                state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CallActionSchemaActionParametersTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -1975,6 +2119,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CallActionSchemaActionParametersTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CallActionSchemaActionParametersTransferToType {
@@ -2015,27 +2173,18 @@ pub mod types {
         }
     }
     ///Action type
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CallActionSchemaActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CallActionSchemaActionType {
@@ -2058,6 +2207,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CallActionSchemaActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CallActionSchemaActionType {
@@ -2110,94 +2280,39 @@ pub mod types {
         }
     }
     ///`CallLogDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CallLogDto {
         ///Agent ID associated with the call
-        #[serde(
-            rename = "agentId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_id: ::std::option::Option<::std::string::String>,
         ///Associated contact ID
-        #[serde(
-            rename = "contactId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_id: ::std::option::Option<::std::string::String>,
         ///Timestamp when the call was created
-        #[serde(
-            rename = "createdAt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub created_at: ::std::option::Option<::std::string::String>,
         ///Call duration in seconds
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub duration: ::std::option::Option<f64>,
         ///Actions performed during the call. Note: The APPOINTMENT_BOOKING action will only be visible in executedCallActions from Sep 9th 2025.
-        #[serde(
-            rename = "executedCallActions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub executed_call_actions: ::std::option::Option<
             ::std::vec::Vec<CallActionSchema>,
         >,
-        #[serde(
-            rename = "extractedData",
-            default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
-        )]
         pub extracted_data: ::serde_json::Map<
             ::std::string::String,
             ::serde_json::Value,
         >,
         ///Caller phone number
-        #[serde(
-            rename = "fromNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub from_number: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the call
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Whether the agent is deleted
-        #[serde(
-            rename = "isAgentDeleted",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_deleted: ::std::option::Option<bool>,
         ///Message identifier associated with the call
-        #[serde(
-            rename = "messageId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_id: ::std::option::Option<::std::string::String>,
         ///Call summary
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub summary: ::std::option::Option<::std::string::String>,
         ///Call transcript
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transcript: ::std::option::Option<::std::string::String>,
         ///Transcript translation details
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Whether this call was a trial call
-        #[serde(
-            rename = "trialCall",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trial_call: ::std::option::Option<bool>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallLogDto {
@@ -2345,30 +2460,88 @@ pub mod types {
             deserializer.deserialize_struct("CallLogDto", FIELDS, CallLogDtoVisitor)
         }
     }
+    impl ::serde::Serialize for CallLogDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_id))
+                + usize::from(!::std::option::Option::is_none(&self.created_at))
+                + usize::from(!::std::option::Option::is_none(&self.duration))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.executed_call_actions),
+                ) + usize::from(!::serde_json::Map::is_empty(&self.extracted_data))
+                + usize::from(!::std::option::Option::is_none(&self.from_number))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.is_agent_deleted))
+                + usize::from(!::std::option::Option::is_none(&self.message_id))
+                + usize::from(!::std::option::Option::is_none(&self.summary))
+                + usize::from(!::std::option::Option::is_none(&self.transcript))
+                + usize::from(!::std::option::Option::is_none(&self.translation))
+                + usize::from(!::std::option::Option::is_none(&self.trial_call));
+            let mut state = serializer.serialize_struct("CallLogDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_id) {
+                state.serialize_field("agentId", &self.agent_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_id) {
+                state.serialize_field("contactId", &self.contact_id)?;
+            }
+            if !::std::option::Option::is_none(&self.created_at) {
+                state.serialize_field("createdAt", &self.created_at)?;
+            }
+            if !::std::option::Option::is_none(&self.duration) {
+                state.serialize_field("duration", &self.duration)?;
+            }
+            if !::std::option::Option::is_none(&self.executed_call_actions) {
+                state
+                    .serialize_field(
+                        "executedCallActions",
+                        &self.executed_call_actions,
+                    )?;
+            }
+            if !::serde_json::Map::is_empty(&self.extracted_data) {
+                state.serialize_field("extractedData", &self.extracted_data)?;
+            }
+            if !::std::option::Option::is_none(&self.from_number) {
+                state.serialize_field("fromNumber", &self.from_number)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.is_agent_deleted) {
+                state.serialize_field("isAgentDeleted", &self.is_agent_deleted)?;
+            }
+            if !::std::option::Option::is_none(&self.message_id) {
+                state.serialize_field("messageId", &self.message_id)?;
+            }
+            if !::std::option::Option::is_none(&self.summary) {
+                state.serialize_field("summary", &self.summary)?;
+            }
+            if !::std::option::Option::is_none(&self.transcript) {
+                state.serialize_field("transcript", &self.transcript)?;
+            }
+            if !::std::option::Option::is_none(&self.translation) {
+                state.serialize_field("translation", &self.translation)?;
+            }
+            if !::std::option::Option::is_none(&self.trial_call) {
+                state.serialize_field("trialCall", &self.trial_call)?;
+            }
+            state.end()
+        }
+    }
     ///`CallLogsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CallLogsResponseDto {
         ///Array of call logs
-        #[serde(
-            rename = "callLogs",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_logs: ::std::option::Option<::std::vec::Vec<CallLogDto>>,
         ///Page number starting from 1
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Number of items per page
-        #[serde(
-            rename = "pageSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
         ///Total number of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallLogsResponseDto {
@@ -2438,27 +2611,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CallLogsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.call_logs))
+                + usize::from(!::std::option::Option::is_none(&self.page))
+                + usize::from(!::std::option::Option::is_none(&self.page_size))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("CallLogsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.call_logs) {
+                state.serialize_field("callLogs", &self.call_logs)?;
+            }
+            if !::std::option::Option::is_none(&self.page) {
+                state.serialize_field("page", &self.page)?;
+            }
+            if !::std::option::Option::is_none(&self.page_size) {
+                state.serialize_field("pageSize", &self.page_size)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`CallTransferActionParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CallTransferActionParameters {
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(rename = "transferToType")]
         pub transfer_to_type: CallTransferActionParametersTransferToType,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(rename = "transferToValue")]
         pub transfer_to_value: ::std::string::String,
         ///Message to tell the caller before transferring
-        #[serde(rename = "triggerMessage")]
         pub trigger_message: ::std::string::String,
         ///When to trigger this action during the call
-        #[serde(rename = "triggerPrompt")]
         pub trigger_prompt: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CallTransferActionParameters {
@@ -2545,50 +2736,47 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CallTransferActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                );
+            let mut state = serializer
+                .serialize_struct("CallTransferActionParameters", len)?;
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            state.serialize_field("transferToType", &self.transfer_to_type)?;
+            state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            state.serialize_field("triggerMessage", &self.trigger_message)?;
+            state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            state.end()
+        }
+    }
     impl CallTransferActionParameters {
         pub fn builder() -> builder::CallTransferActionParameters {
             Default::default()
         }
     }
     ///`CallTransferActionParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CallTransferActionParametersResponse {
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(
-            rename = "transferToType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             CallTransferActionParametersResponseTransferToType,
         >,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(
-            rename = "transferToValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CallTransferActionParametersResponse {
@@ -2676,14 +2864,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CallTransferActionParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                ) + usize::from(!::std::option::Option::is_none(&self.transfer_to_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_value))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt));
+            let mut state = serializer
+                .serialize_struct("CallTransferActionParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_type) {
+                state.serialize_field("transferToType", &self.transfer_to_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_value) {
+                state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CallTransferActionParametersResponseTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -2700,6 +2919,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CallTransferActionParametersResponseTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CallTransferActionParametersResponseTransferToType {
@@ -2740,13 +2973,11 @@ pub mod types {
         }
     }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CallTransferActionParametersTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CallTransferActionParametersTransferToType {
@@ -2762,6 +2993,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CallTransferActionParametersTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CallTransferActionParametersTransferToType {
@@ -2801,30 +3046,16 @@ pub mod types {
         }
     }
     ///`CreateActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateActionResponseDto {
-        #[serde(
-            rename = "actionParameters",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             CreateActionResponseDtoActionParameters,
         >,
         ///Type of action
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<CreateActionResponseDtoActionType>,
         ///Unique identifier for the created action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateActionResponseDto {
@@ -2894,128 +3125,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_parameters))
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("CreateActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.action_parameters) {
+                state.serialize_field("actionParameters", &self.action_parameters)?;
+            }
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateActionResponseDtoActionParameters {
         ///API endpoint configuration
-        #[serde(
-            rename = "apiDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Calendar ID to book appointments in
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
-        #[serde(
-            rename = "daysOfOfferingDates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Hours between available slots
-        #[serde(
-            rename = "hoursBetweenSlots",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Knowledge base ID to query
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///SMS message content to send
-        #[serde(
-            rename = "messageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Number of available slots per day
-        #[serde(
-            rename = "slotsPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(
-            rename = "transferToType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             CreateActionResponseDtoActionParametersTransferToType,
         >,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(
-            rename = "transferToValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateActionResponseDtoActionParameters {
@@ -3205,14 +3383,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateActionResponseDtoActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.api_details))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.days_of_offering_dates),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.hours_between_slots))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_body))
+                + usize::from(!::std::option::Option::is_none(&self.selected_paths))
+                + usize::from(!::std::option::Option::is_none(&self.slots_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_value))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("CreateActionResponseDtoActionParameters", len)?;
+            if !::std::option::Option::is_none(&self.api_details) {
+                state.serialize_field("apiDetails", &self.api_details)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.days_of_offering_dates) {
+                state
+                    .serialize_field(
+                        "daysOfOfferingDates",
+                        &self.days_of_offering_dates,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            if !::std::option::Option::is_none(&self.hours_between_slots) {
+                state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_body) {
+                state.serialize_field("messageBody", &self.message_body)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            if !::std::option::Option::is_none(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            if !::std::option::Option::is_none(&self.slots_per_day) {
+                state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_type) {
+                state.serialize_field("transferToType", &self.transfer_to_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_value) {
+                state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateActionResponseDtoActionParametersTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -3229,6 +3497,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateActionResponseDtoActionParametersTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateActionResponseDtoActionParametersTransferToType {
@@ -3269,27 +3551,18 @@ pub mod types {
         }
     }
     ///Type of action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateActionResponseDtoActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateActionResponseDtoActionType {
@@ -3312,6 +3585,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateActionResponseDtoActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateActionResponseDtoActionType {
@@ -3365,141 +3659,53 @@ pub mod types {
         }
     }
     ///`CreateAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateAgentResponseDto {
         ///Display name of the voice AI agent
-        #[serde(
-            rename = "agentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<::std::string::String>,
         ///Custom instructions defining the agent's behavior
-        #[serde(
-            rename = "agentPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals when the agent accepts calls, organized by day of week
-        #[serde(
-            rename = "agentWorkingHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_working_hours: ::std::option::Option<
             ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
         >,
         ///Name of the business this agent represents
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs triggered automatically when calls end
-        #[serde(
-            rename = "callEndWorkflowIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_end_workflow_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Unique identifier for the created agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Phone number for receiving inbound calls
-        #[serde(
-            rename = "inboundNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Indicates whether this agent is excluded from backup scenarios
-        #[serde(
-            rename = "isAgentAsBackupDisabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         ///Language code for the agent's speech and understanding
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the location where this agent operates
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum call duration in seconds, between 180-900
-        #[serde(
-            rename = "maxCallDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing this agent's phone allocation
-        #[serde(
-            rename = "numberPoolId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         ///Current tolerance level for caller response delays
-        #[serde(
-            rename = "patienceLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<::std::string::String>,
         ///Seconds to wait before sending idle reminders, between 1-20
-        #[serde(
-            rename = "reminderAfterIdleTimeSeconds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Current post-call notification settings including recipient configuration
-        #[serde(
-            rename = "sendPostCallNotificationTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationSchema,
         >,
         ///Indicates whether automatic idle reminders are enabled
-        #[serde(
-            rename = "sendUserIdleReminders",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier for working hours and scheduling
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Current language translation settings including enablement status and target language
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Identifier for the speech synthesis voice being used
-        #[serde(
-            rename = "voiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Greeting message spoken when the agent answers calls
-        #[serde(
-            rename = "welcomeMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CreateAgentResponseDto {
@@ -3702,20 +3908,133 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_name))
+                + usize::from(!::std::option::Option::is_none(&self.agent_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.agent_working_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_end_workflow_ids),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.inbound_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_agent_as_backup_disabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.language))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.max_call_duration))
+                + usize::from(!::std::option::Option::is_none(&self.number_pool_id))
+                + usize::from(!::std::option::Option::is_none(&self.patience_level))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.reminder_after_idle_time_seconds,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_post_call_notification_to),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_user_idle_reminders),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.translation))
+                + usize::from(!::std::option::Option::is_none(&self.voice_id))
+                + usize::from(!::std::option::Option::is_none(&self.welcome_message));
+            let mut state = serializer.serialize_struct("CreateAgentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_name) {
+                state.serialize_field("agentName", &self.agent_name)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_prompt) {
+                state.serialize_field("agentPrompt", &self.agent_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_working_hours) {
+                state.serialize_field("agentWorkingHours", &self.agent_working_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::option::Option::is_none(&self.call_end_workflow_ids) {
+                state
+                    .serialize_field("callEndWorkflowIds", &self.call_end_workflow_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_number) {
+                state.serialize_field("inboundNumber", &self.inbound_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_agent_as_backup_disabled) {
+                state
+                    .serialize_field(
+                        "isAgentAsBackupDisabled",
+                        &self.is_agent_as_backup_disabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_call_duration) {
+                state.serialize_field("maxCallDuration", &self.max_call_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.number_pool_id) {
+                state.serialize_field("numberPoolId", &self.number_pool_id)?;
+            }
+            if !::std::option::Option::is_none(&self.patience_level) {
+                state.serialize_field("patienceLevel", &self.patience_level)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_after_idle_time_seconds) {
+                state
+                    .serialize_field(
+                        "reminderAfterIdleTimeSeconds",
+                        &self.reminder_after_idle_time_seconds,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_post_call_notification_to) {
+                state
+                    .serialize_field(
+                        "sendPostCallNotificationTo",
+                        &self.send_post_call_notification_to,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_user_idle_reminders) {
+                state
+                    .serialize_field(
+                        "sendUserIdleReminders",
+                        &self.send_user_idle_reminders,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.translation) {
+                state.serialize_field("translation", &self.translation)?;
+            }
+            if !::std::option::Option::is_none(&self.voice_id) {
+                state.serialize_field("voiceId", &self.voice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.welcome_message) {
+                state.serialize_field("welcomeMessage", &self.welcome_message)?;
+            }
+            state.end()
+        }
+    }
     ///`CreateSingleActionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CreateSingleActionDto {
         ///Action parameters - structure varies by actionType
-        #[serde(rename = "actionParameters")]
         pub action_parameters: CreateSingleActionDtoActionParameters,
         ///Type of action
-        #[serde(rename = "actionType")]
         pub action_type: CreateSingleActionDtoActionType,
         ///Agent ID to attach the action to
-        #[serde(rename = "agentId")]
         pub agent_id: ::std::string::String,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Human-readable name for this action
         pub name: ::std::string::String,
@@ -3802,6 +4121,22 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CreateSingleActionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("CreateSingleActionDto", len)?;
+            state.serialize_field("actionParameters", &self.action_parameters)?;
+            state.serialize_field("actionType", &self.action_type)?;
+            state.serialize_field("agentId", &self.agent_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl CreateSingleActionDto {
         pub fn builder() -> builder::CreateSingleActionDto {
             Default::default()
@@ -3868,27 +4203,18 @@ pub mod types {
         }
     }
     ///Type of action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CreateSingleActionDtoActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CreateSingleActionDtoActionType {
@@ -3911,6 +4237,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CreateSingleActionDtoActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CreateSingleActionDtoActionType {
@@ -3964,29 +4311,17 @@ pub mod types {
         }
     }
     ///`CustomActionApiDetailsDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomActionApiDetailsDto {
         ///Whether authentication is required
-        #[serde(
-            rename = "authenticationRequired",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_required: ::std::option::Option<bool>,
         ///Authentication token or API key (required if authenticationRequired is true)
-        #[serde(
-            rename = "authenticationValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_value: ::std::option::Option<::std::string::String>,
         ///HTTP headers to include
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub headers: ::std::vec::Vec<CustomActionHeaderDto>,
         ///HTTP method
         pub method: CustomActionApiDetailsDtoMethod,
         ///API parameters to send
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub parameters: ::std::vec::Vec<CustomActionParameterDto>,
         ///API endpoint URL
         pub url: ::std::string::String,
@@ -4071,21 +4406,56 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionApiDetailsDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.authentication_required),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.authentication_value),
+                ) + usize::from(!::std::vec::Vec::is_empty(&self.headers))
+                + usize::from(!::std::vec::Vec::is_empty(&self.parameters));
+            let mut state = serializer
+                .serialize_struct("CustomActionApiDetailsDto", len)?;
+            if !::std::option::Option::is_none(&self.authentication_required) {
+                state
+                    .serialize_field(
+                        "authenticationRequired",
+                        &self.authentication_required,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.authentication_value) {
+                state
+                    .serialize_field("authenticationValue", &self.authentication_value)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.headers) {
+                state.serialize_field("headers", &self.headers)?;
+            }
+            state.serialize_field("method", &self.method)?;
+            if !::std::vec::Vec::is_empty(&self.parameters) {
+                state.serialize_field("parameters", &self.parameters)?;
+            }
+            state.serialize_field("url", &self.url)?;
+            state.end()
+        }
+    }
     impl CustomActionApiDetailsDto {
         pub fn builder() -> builder::CustomActionApiDetailsDto {
             Default::default()
         }
     }
     ///HTTP method
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomActionApiDetailsDtoMethod {
-        #[serde(rename = "POST")]
         Post,
-        #[serde(rename = "GET")]
         Get,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionApiDetailsDtoMethod {
@@ -4102,6 +4472,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomActionApiDetailsDtoMethod {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Post => "POST",
+                        Self::Get => "GET",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomActionApiDetailsDtoMethod {
@@ -4143,41 +4528,23 @@ pub mod types {
         }
     }
     ///`CustomActionApiDetailsDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomActionApiDetailsDtoResponse {
         ///Whether authentication is required
-        #[serde(
-            rename = "authenticationRequired",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_required: ::std::option::Option<bool>,
         ///Authentication token or API key (required if authenticationRequired is true)
-        #[serde(
-            rename = "authenticationValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub authentication_value: ::std::option::Option<::std::string::String>,
         ///HTTP headers to include
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub headers: ::std::option::Option<
             ::std::vec::Vec<CustomActionHeaderDtoResponse>,
         >,
         ///HTTP method
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub method: ::std::option::Option<CustomActionApiDetailsDtoResponseMethod>,
         ///API parameters to send
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub parameters: ::std::option::Option<
             ::std::vec::Vec<CustomActionParameterDtoResponse>,
         >,
         ///API endpoint URL
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub url: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionApiDetailsDtoResponse {
@@ -4269,16 +4636,57 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionApiDetailsDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(
+                    !::std::option::Option::is_none(&self.authentication_required),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.authentication_value),
+                ) + usize::from(!::std::option::Option::is_none(&self.headers))
+                + usize::from(!::std::option::Option::is_none(&self.method))
+                + usize::from(!::std::option::Option::is_none(&self.parameters))
+                + usize::from(!::std::option::Option::is_none(&self.url));
+            let mut state = serializer
+                .serialize_struct("CustomActionApiDetailsDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.authentication_required) {
+                state
+                    .serialize_field(
+                        "authenticationRequired",
+                        &self.authentication_required,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.authentication_value) {
+                state
+                    .serialize_field("authenticationValue", &self.authentication_value)?;
+            }
+            if !::std::option::Option::is_none(&self.headers) {
+                state.serialize_field("headers", &self.headers)?;
+            }
+            if !::std::option::Option::is_none(&self.method) {
+                state.serialize_field("method", &self.method)?;
+            }
+            if !::std::option::Option::is_none(&self.parameters) {
+                state.serialize_field("parameters", &self.parameters)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                state.serialize_field("url", &self.url)?;
+            }
+            state.end()
+        }
+    }
     ///HTTP method
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum CustomActionApiDetailsDtoResponseMethod {
-        #[serde(rename = "POST")]
         Post,
-        #[serde(rename = "GET")]
         Get,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionApiDetailsDtoResponseMethod {
@@ -4295,6 +4703,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for CustomActionApiDetailsDtoResponseMethod {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Post => "POST",
+                        Self::Get => "GET",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for CustomActionApiDetailsDtoResponseMethod {
@@ -4336,7 +4759,7 @@ pub mod types {
         }
     }
     ///`CustomActionHeaderDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomActionHeaderDto {
         ///HTTP header name
         pub key: ::std::string::String,
@@ -4392,21 +4815,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionHeaderDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("CustomActionHeaderDto", len)?;
+            state.serialize_field("key", &self.key)?;
+            state.serialize_field("value", &self.value)?;
+            state.end()
+        }
+    }
     impl CustomActionHeaderDto {
         pub fn builder() -> builder::CustomActionHeaderDto {
             Default::default()
         }
     }
     ///`CustomActionHeaderDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomActionHeaderDtoResponse {
         ///HTTP header name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub key: ::std::option::Option<::std::string::String>,
         ///HTTP header value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub value: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionHeaderDtoResponse {
@@ -4463,22 +4895,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionHeaderDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.key))
+                + usize::from(!::std::option::Option::is_none(&self.value));
+            let mut state = serializer
+                .serialize_struct("CustomActionHeaderDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.key) {
+                state.serialize_field("key", &self.key)?;
+            }
+            if !::std::option::Option::is_none(&self.value) {
+                state.serialize_field("value", &self.value)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomActionParameterDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomActionParameterDto {
         ///Parameter description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example parameter value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub example: ::std::option::Option<::std::string::String>,
         ///Parameter name
         pub name: ::std::string::String,
         ///Parameter type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionParameterDto {
@@ -4546,29 +4991,46 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionParameterDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.example))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("CustomActionParameterDto", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.example) {
+                state.serialize_field("example", &self.example)?;
+            }
+            state.serialize_field("name", &self.name)?;
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     impl CustomActionParameterDto {
         pub fn builder() -> builder::CustomActionParameterDto {
             Default::default()
         }
     }
     ///`CustomActionParameterDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomActionParameterDtoResponse {
         ///Parameter description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example parameter value
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub example: ::std::option::Option<::std::string::String>,
         ///Parameter name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Parameter type
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub type_: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionParameterDtoResponse {
@@ -4639,24 +5101,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionParameterDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.example))
+                + usize::from(!::std::option::Option::is_none(&self.name))
+                + usize::from(!::std::option::Option::is_none(&self.type_));
+            let mut state = serializer
+                .serialize_struct("CustomActionParameterDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.example) {
+                state.serialize_field("example", &self.example)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                state.serialize_field("type", &self.type_)?;
+            }
+            state.end()
+        }
+    }
     ///`CustomActionParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct CustomActionParameters {
         ///API endpoint configuration
-        #[serde(rename = "apiDetails")]
         pub api_details: CustomActionApiDetailsDto,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub selected_paths: ::std::vec::Vec<::std::string::String>,
         ///Message to tell the caller
-        #[serde(rename = "triggerMessage")]
         pub trigger_message: ::std::string::String,
         ///When to call the custom API
-        #[serde(rename = "triggerPrompt")]
         pub trigger_prompt: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionParameters {
@@ -4732,43 +5214,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize
+                + usize::from(!::std::vec::Vec::is_empty(&self.selected_paths));
+            let mut state = serializer.serialize_struct("CustomActionParameters", len)?;
+            state.serialize_field("apiDetails", &self.api_details)?;
+            if !::std::vec::Vec::is_empty(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            state.serialize_field("triggerMessage", &self.trigger_message)?;
+            state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            state.end()
+        }
+    }
     impl CustomActionParameters {
         pub fn builder() -> builder::CustomActionParameters {
             Default::default()
         }
     }
     ///`CustomActionParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CustomActionParametersResponse {
         ///API endpoint configuration
-        #[serde(
-            rename = "apiDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Message to tell the caller
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to call the custom API
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for CustomActionParametersResponse {
@@ -4844,18 +5324,44 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for CustomActionParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.api_details))
+                + usize::from(!::std::option::Option::is_none(&self.selected_paths))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt));
+            let mut state = serializer
+                .serialize_struct("CustomActionParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.api_details) {
+                state.serialize_field("apiDetails", &self.api_details)?;
+            }
+            if !::std::option::Option::is_none(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            state.end()
+        }
+    }
     ///`DataExtractionActionParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct DataExtractionActionParameters {
         ///ID of the contact field to be updated with the extracted data
-        #[serde(rename = "contactFieldId")]
         pub contact_field_id: ::std::string::String,
         ///Description of what data to extract
         pub description: ::std::string::String,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
         pub examples: ::std::vec::Vec<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for DataExtractionActionParameters {
@@ -4932,31 +5438,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DataExtractionActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("DataExtractionActionParameters", len)?;
+            state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("examples", &self.examples)?;
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            state.end()
+        }
+    }
     impl DataExtractionActionParameters {
         pub fn builder() -> builder::DataExtractionActionParameters {
             Default::default()
         }
     }
     ///`DataExtractionActionParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct DataExtractionActionParametersResponse {
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for DataExtractionActionParametersResponse {
@@ -5034,6 +5550,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for DataExtractionActionParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples));
+            let mut state = serializer
+                .serialize_struct("DataExtractionActionParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            state.end()
+        }
+    }
     ///`ExtractedDataSchema`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -5064,30 +5609,16 @@ pub mod types {
         }
     }
     ///`GetActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetActionResponseDto {
-        #[serde(
-            rename = "actionParameters",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             GetActionResponseDtoActionParameters,
         >,
         ///Type of action
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<GetActionResponseDtoActionType>,
         ///Unique identifier for the action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetActionResponseDto {
@@ -5157,128 +5688,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_parameters))
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("GetActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.action_parameters) {
+                state.serialize_field("actionParameters", &self.action_parameters)?;
+            }
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetActionResponseDtoActionParameters {
         ///API endpoint configuration
-        #[serde(
-            rename = "apiDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Calendar ID to book appointments in
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
-        #[serde(
-            rename = "daysOfOfferingDates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Hours between available slots
-        #[serde(
-            rename = "hoursBetweenSlots",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Knowledge base ID to query
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///SMS message content to send
-        #[serde(
-            rename = "messageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Number of available slots per day
-        #[serde(
-            rename = "slotsPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(
-            rename = "transferToType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             GetActionResponseDtoActionParametersTransferToType,
         >,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(
-            rename = "transferToValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetActionResponseDtoActionParameters {
@@ -5468,14 +5946,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetActionResponseDtoActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.api_details))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.days_of_offering_dates),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.hours_between_slots))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_body))
+                + usize::from(!::std::option::Option::is_none(&self.selected_paths))
+                + usize::from(!::std::option::Option::is_none(&self.slots_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_value))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("GetActionResponseDtoActionParameters", len)?;
+            if !::std::option::Option::is_none(&self.api_details) {
+                state.serialize_field("apiDetails", &self.api_details)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.days_of_offering_dates) {
+                state
+                    .serialize_field(
+                        "daysOfOfferingDates",
+                        &self.days_of_offering_dates,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            if !::std::option::Option::is_none(&self.hours_between_slots) {
+                state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_body) {
+                state.serialize_field("messageBody", &self.message_body)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            if !::std::option::Option::is_none(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            if !::std::option::Option::is_none(&self.slots_per_day) {
+                state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_type) {
+                state.serialize_field("transferToType", &self.transfer_to_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_value) {
+                state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetActionResponseDtoActionParametersTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -5492,6 +6060,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetActionResponseDtoActionParametersTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetActionResponseDtoActionParametersTransferToType {
@@ -5532,27 +6114,18 @@ pub mod types {
         }
     }
     ///Type of action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetActionResponseDtoActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetActionResponseDtoActionType {
@@ -5575,6 +6148,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetActionResponseDtoActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetActionResponseDtoActionType {
@@ -5628,145 +6222,55 @@ pub mod types {
         }
     }
     ///`GetAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAgentResponseDto {
         ///Raw actions configured for this agent with complete actionParameters structure
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub actions: ::std::option::Option<::std::vec::Vec<AgentActionResponseDto>>,
         ///Display name of the voice AI agent
-        #[serde(
-            rename = "agentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<::std::string::String>,
         ///Custom instructions defining the agent's behavior
-        #[serde(
-            rename = "agentPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals when the agent accepts calls, organized by day of week
-        #[serde(
-            rename = "agentWorkingHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_working_hours: ::std::option::Option<
             ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
         >,
         ///Name of the business this agent represents
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs triggered automatically when calls end
-        #[serde(
-            rename = "callEndWorkflowIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_end_workflow_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Unique identifier for the created agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Phone number for receiving inbound calls
-        #[serde(
-            rename = "inboundNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Indicates whether this agent is excluded from backup scenarios
-        #[serde(
-            rename = "isAgentAsBackupDisabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         ///Language code for the agent's speech and understanding
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the location where this agent operates
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum call duration in seconds, between 180-900
-        #[serde(
-            rename = "maxCallDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing this agent's phone allocation
-        #[serde(
-            rename = "numberPoolId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         ///Current tolerance level for caller response delays
-        #[serde(
-            rename = "patienceLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<::std::string::String>,
         ///Seconds to wait before sending idle reminders, between 1-20
-        #[serde(
-            rename = "reminderAfterIdleTimeSeconds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Current post-call notification settings including recipient configuration
-        #[serde(
-            rename = "sendPostCallNotificationTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationSchema,
         >,
         ///Indicates whether automatic idle reminders are enabled
-        #[serde(
-            rename = "sendUserIdleReminders",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier for working hours and scheduling
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Current language translation settings including enablement status and target language
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Identifier for the speech synthesis voice being used
-        #[serde(
-            rename = "voiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Greeting message spoken when the agent answers calls
-        #[serde(
-            rename = "welcomeMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAgentResponseDto {
@@ -5977,26 +6481,136 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.actions))
+                + usize::from(!::std::option::Option::is_none(&self.agent_name))
+                + usize::from(!::std::option::Option::is_none(&self.agent_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.agent_working_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_end_workflow_ids),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.inbound_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_agent_as_backup_disabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.language))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.max_call_duration))
+                + usize::from(!::std::option::Option::is_none(&self.number_pool_id))
+                + usize::from(!::std::option::Option::is_none(&self.patience_level))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.reminder_after_idle_time_seconds,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_post_call_notification_to),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_user_idle_reminders),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.translation))
+                + usize::from(!::std::option::Option::is_none(&self.voice_id))
+                + usize::from(!::std::option::Option::is_none(&self.welcome_message));
+            let mut state = serializer.serialize_struct("GetAgentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.actions) {
+                state.serialize_field("actions", &self.actions)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_name) {
+                state.serialize_field("agentName", &self.agent_name)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_prompt) {
+                state.serialize_field("agentPrompt", &self.agent_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_working_hours) {
+                state.serialize_field("agentWorkingHours", &self.agent_working_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::option::Option::is_none(&self.call_end_workflow_ids) {
+                state
+                    .serialize_field("callEndWorkflowIds", &self.call_end_workflow_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_number) {
+                state.serialize_field("inboundNumber", &self.inbound_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_agent_as_backup_disabled) {
+                state
+                    .serialize_field(
+                        "isAgentAsBackupDisabled",
+                        &self.is_agent_as_backup_disabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_call_duration) {
+                state.serialize_field("maxCallDuration", &self.max_call_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.number_pool_id) {
+                state.serialize_field("numberPoolId", &self.number_pool_id)?;
+            }
+            if !::std::option::Option::is_none(&self.patience_level) {
+                state.serialize_field("patienceLevel", &self.patience_level)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_after_idle_time_seconds) {
+                state
+                    .serialize_field(
+                        "reminderAfterIdleTimeSeconds",
+                        &self.reminder_after_idle_time_seconds,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_post_call_notification_to) {
+                state
+                    .serialize_field(
+                        "sendPostCallNotificationTo",
+                        &self.send_post_call_notification_to,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_user_idle_reminders) {
+                state
+                    .serialize_field(
+                        "sendUserIdleReminders",
+                        &self.send_user_idle_reminders,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.translation) {
+                state.serialize_field("translation", &self.translation)?;
+            }
+            if !::std::option::Option::is_none(&self.voice_id) {
+                state.serialize_field("voiceId", &self.voice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.welcome_message) {
+                state.serialize_field("welcomeMessage", &self.welcome_message)?;
+            }
+            state.end()
+        }
+    }
     ///`GetAgentsResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct GetAgentsResponseDto {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agents: ::std::option::Option<::std::vec::Vec<GetAgentResponseDto>>,
         ///Page number starting from 1
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page: ::std::option::Option<f64>,
         ///Number of items per page
-        #[serde(
-            rename = "pageSize",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub page_size: ::std::option::Option<f64>,
         ///Total number of items
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub total: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for GetAgentsResponseDto {
@@ -6066,28 +6680,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for GetAgentsResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.agents))
+                + usize::from(!::std::option::Option::is_none(&self.page))
+                + usize::from(!::std::option::Option::is_none(&self.page_size))
+                + usize::from(!::std::option::Option::is_none(&self.total));
+            let mut state = serializer.serialize_struct("GetAgentsResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.agents) {
+                state.serialize_field("agents", &self.agents)?;
+            }
+            if !::std::option::Option::is_none(&self.page) {
+                state.serialize_field("page", &self.page)?;
+            }
+            if !::std::option::Option::is_none(&self.page_size) {
+                state.serialize_field("pageSize", &self.page_size)?;
+            }
+            if !::std::option::Option::is_none(&self.total) {
+                state.serialize_field("total", &self.total)?;
+            }
+            state.end()
+        }
+    }
     ///`GetCallLogsActionType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCallLogsActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCallLogsActionType {
@@ -6110,6 +6741,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCallLogsActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCallLogsActionType {
@@ -6162,15 +6814,12 @@ pub mod types {
         }
     }
     ///`GetCallLogsCallType`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCallLogsCallType {
-        #[serde(rename = "LIVE")]
         Live,
-        #[serde(rename = "TRIAL")]
         Trial,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCallLogsCallType {
@@ -6187,6 +6836,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCallLogsCallType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Live => "LIVE",
+                        Self::Trial => "TRIAL",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCallLogsCallType {
@@ -6227,15 +6891,12 @@ pub mod types {
         }
     }
     ///`GetCallLogsSort`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCallLogsSort {
-        #[serde(rename = "ascend")]
         Ascend,
-        #[serde(rename = "descend")]
         Descend,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCallLogsSort {
@@ -6252,6 +6913,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCallLogsSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Ascend => "ascend",
+                        Self::Descend => "descend",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCallLogsSort {
@@ -6292,15 +6968,12 @@ pub mod types {
         }
     }
     ///`GetCallLogsSortBy`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum GetCallLogsSortBy {
-        #[serde(rename = "duration")]
         Duration,
-        #[serde(rename = "createdAt")]
         CreatedAt,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for GetCallLogsSortBy {
@@ -6317,6 +6990,21 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for GetCallLogsSortBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Duration => "duration",
+                        Self::CreatedAt => "createdAt",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for GetCallLogsSortBy {
@@ -6357,17 +7045,15 @@ pub mod types {
         }
     }
     ///`InCallDataExtractionActionParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct InCallDataExtractionActionParameters {
         ///ID of the contact field to be updated with the extracted data
-        #[serde(rename = "contactFieldId")]
         pub contact_field_id: ::std::string::String,
         ///Description of what data to extract
         pub description: ::std::string::String,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
         pub examples: ::std::vec::Vec<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
     }
     impl<'de> ::serde::Deserialize<'de> for InCallDataExtractionActionParameters {
@@ -6448,31 +7134,41 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InCallDataExtractionActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer
+                .serialize_struct("InCallDataExtractionActionParameters", len)?;
+            state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            state.serialize_field("description", &self.description)?;
+            state.serialize_field("examples", &self.examples)?;
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            state.end()
+        }
+    }
     impl InCallDataExtractionActionParameters {
         pub fn builder() -> builder::InCallDataExtractionActionParameters {
             Default::default()
         }
     }
     ///`InCallDataExtractionActionParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct InCallDataExtractionActionParametersResponse {
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -6553,20 +7249,45 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for InCallDataExtractionActionParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples));
+            let mut state = serializer
+                .serialize_struct("InCallDataExtractionActionParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            state.end()
+        }
+    }
     ///`IntervalDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct IntervalDto {
         ///Ending hour of the working interval in 24-hour format (0-23)
-        #[serde(rename = "endHour")]
         pub end_hour: f64,
         ///Ending minute of the working interval (0-59)
-        #[serde(rename = "endMinute")]
         pub end_minute: f64,
         ///Starting hour of the working interval in 24-hour format (0-23)
-        #[serde(rename = "startHour")]
         pub start_hour: f64,
         ///Starting minute of the working interval (0-59)
-        #[serde(rename = "startMinute")]
         pub start_minute: f64,
     }
     impl<'de> ::serde::Deserialize<'de> for IntervalDto {
@@ -6640,41 +7361,36 @@ pub mod types {
             deserializer.deserialize_struct("IntervalDto", FIELDS, IntervalDtoVisitor)
         }
     }
+    impl ::serde::Serialize for IntervalDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 4usize;
+            let mut state = serializer.serialize_struct("IntervalDto", len)?;
+            state.serialize_field("endHour", &self.end_hour)?;
+            state.serialize_field("endMinute", &self.end_minute)?;
+            state.serialize_field("startHour", &self.start_hour)?;
+            state.serialize_field("startMinute", &self.start_minute)?;
+            state.end()
+        }
+    }
     impl IntervalDto {
         pub fn builder() -> builder::IntervalDto {
             Default::default()
         }
     }
     ///`IntervalDtoResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct IntervalDtoResponse {
         ///Ending hour of the working interval in 24-hour format (0-23)
-        #[serde(
-            rename = "endHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_hour: ::std::option::Option<f64>,
         ///Ending minute of the working interval (0-59)
-        #[serde(
-            rename = "endMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub end_minute: ::std::option::Option<f64>,
         ///Starting hour of the working interval in 24-hour format (0-23)
-        #[serde(
-            rename = "startHour",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_hour: ::std::option::Option<f64>,
         ///Starting minute of the working interval (0-59)
-        #[serde(
-            rename = "startMinute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub start_minute: ::std::option::Option<f64>,
     }
     impl<'de> ::serde::Deserialize<'de> for IntervalDtoResponse {
@@ -6749,14 +7465,39 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for IntervalDtoResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.end_hour))
+                + usize::from(!::std::option::Option::is_none(&self.end_minute))
+                + usize::from(!::std::option::Option::is_none(&self.start_hour))
+                + usize::from(!::std::option::Option::is_none(&self.start_minute));
+            let mut state = serializer.serialize_struct("IntervalDtoResponse", len)?;
+            if !::std::option::Option::is_none(&self.end_hour) {
+                state.serialize_field("endHour", &self.end_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.end_minute) {
+                state.serialize_field("endMinute", &self.end_minute)?;
+            }
+            if !::std::option::Option::is_none(&self.start_hour) {
+                state.serialize_field("startHour", &self.start_hour)?;
+            }
+            if !::std::option::Option::is_none(&self.start_minute) {
+                state.serialize_field("startMinute", &self.start_minute)?;
+            }
+            state.end()
+        }
+    }
     ///`KnowledgeBaseParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct KnowledgeBaseParameters {
         ///Knowledge base ID to query
-        #[serde(rename = "knowledgeBaseId")]
         pub knowledge_base_id: ::std::string::String,
         ///When to query the knowledge base
-        #[serde(rename = "triggerPrompt")]
         pub trigger_prompt: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseParameters {
@@ -6814,27 +7555,30 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for KnowledgeBaseParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 2usize;
+            let mut state = serializer.serialize_struct("KnowledgeBaseParameters", len)?;
+            state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            state.end()
+        }
+    }
     impl KnowledgeBaseParameters {
         pub fn builder() -> builder::KnowledgeBaseParameters {
             Default::default()
         }
     }
     ///`KnowledgeBaseParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct KnowledgeBaseParametersResponse {
         ///Knowledge base ID to query
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///When to query the knowledge base
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseParametersResponse {
@@ -6891,125 +7635,64 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for KnowledgeBaseParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt));
+            let mut state = serializer
+                .serialize_struct("KnowledgeBaseParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            state.end()
+        }
+    }
     ///`PatchAgentDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PatchAgentDto {
         ///Display name for the voice AI agent, between 1-40 characters. Default: "My Agent {random 3 digit number}"
-        #[serde(
-            rename = "agentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<PatchAgentDtoAgentName>,
         ///Custom instructions defining the agent's behavior and personality. Default: Basic prompt generated automatically
-        #[serde(
-            rename = "agentPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals defining when the agent accepts calls, organized by day of week. Default: [] (available 24/7)
-        #[serde(
-            rename = "agentWorkingHours",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub agent_working_hours: ::std::vec::Vec<AgentWorkingHoursDto>,
         ///Name of the business this agent represents. Default: Uses location name
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<PatchAgentDtoBusinessName>,
         ///Array of workflow IDs to trigger automatically when calls end. Default: []
-        #[serde(
-            rename = "callEndWorkflowIds",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
-        )]
         pub call_end_workflow_ids: ::std::vec::Vec<::std::string::String>,
         ///Phone number for receiving inbound calls to this agent. Default: null
-        #[serde(
-            rename = "inboundNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Prevents this agent from being used as a fallback option. Default: false (Available as backup agent)
-        #[serde(
-            rename = "isAgentAsBackupDisabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<VoiceAiLanguage>,
         ///Maximum call duration in seconds, between 180-900 (3-15 minutes). Default: 300 seconds (5 minutes)
-        #[serde(
-            rename = "maxCallDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing phone number allocation. Default: null
-        #[serde(
-            rename = "numberPoolId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "patienceLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<PatienceLevel>,
         ///Seconds to wait before sending idle reminders, between 1-20. Default: 8 seconds
-        #[serde(
-            rename = "reminderAfterIdleTimeSeconds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Configuration for post-call email notifications to various recipients. Default: []
-        #[serde(
-            rename = "sendPostCallNotificationTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationDto,
         >,
         ///Enables automatic reminders when callers are silent. Default: true
-        #[serde(
-            rename = "sendUserIdleReminders",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier affecting working hours and scheduling. Default: Location timezone
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<PatchAgentDtoTimezone>,
         ///Language translation settings including enablement flag and target language code. Rules: (1) translation.enabled can only be true if the agent's language is not en-US; (2) when enabled, translation.language must be either the agent's language or en-US; (3) when enabled, translation.language is required.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationDto>,
         ///Identifier for the speech synthesis voice from available voice options. Default: Auto generated
-        #[serde(
-            rename = "voiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Initial greeting spoken when the agent answers calls. Default: Auto generated
-        #[serde(
-            rename = "welcomeMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<PatchAgentDtoWelcomeMessage>,
     }
     impl<'de> ::serde::Deserialize<'de> for PatchAgentDto {
@@ -7186,6 +7869,114 @@ pub mod types {
             }
             deserializer
                 .deserialize_struct("PatchAgentDto", FIELDS, PatchAgentDtoVisitor)
+        }
+    }
+    impl ::serde::Serialize for PatchAgentDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_name))
+                + usize::from(!::std::option::Option::is_none(&self.agent_prompt))
+                + usize::from(!::std::vec::Vec::is_empty(&self.agent_working_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(!::std::vec::Vec::is_empty(&self.call_end_workflow_ids))
+                + usize::from(!::std::option::Option::is_none(&self.inbound_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_agent_as_backup_disabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.language))
+                + usize::from(!::std::option::Option::is_none(&self.max_call_duration))
+                + usize::from(!::std::option::Option::is_none(&self.number_pool_id))
+                + usize::from(!::std::option::Option::is_none(&self.patience_level))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.reminder_after_idle_time_seconds,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_post_call_notification_to),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_user_idle_reminders),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.translation))
+                + usize::from(!::std::option::Option::is_none(&self.voice_id))
+                + usize::from(!::std::option::Option::is_none(&self.welcome_message));
+            let mut state = serializer.serialize_struct("PatchAgentDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_name) {
+                state.serialize_field("agentName", &self.agent_name)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_prompt) {
+                state.serialize_field("agentPrompt", &self.agent_prompt)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.agent_working_hours) {
+                state.serialize_field("agentWorkingHours", &self.agent_working_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.call_end_workflow_ids) {
+                state
+                    .serialize_field("callEndWorkflowIds", &self.call_end_workflow_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_number) {
+                state.serialize_field("inboundNumber", &self.inbound_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_agent_as_backup_disabled) {
+                state
+                    .serialize_field(
+                        "isAgentAsBackupDisabled",
+                        &self.is_agent_as_backup_disabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            if !::std::option::Option::is_none(&self.max_call_duration) {
+                state.serialize_field("maxCallDuration", &self.max_call_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.number_pool_id) {
+                state.serialize_field("numberPoolId", &self.number_pool_id)?;
+            }
+            if !::std::option::Option::is_none(&self.patience_level) {
+                state.serialize_field("patienceLevel", &self.patience_level)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_after_idle_time_seconds) {
+                state
+                    .serialize_field(
+                        "reminderAfterIdleTimeSeconds",
+                        &self.reminder_after_idle_time_seconds,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_post_call_notification_to) {
+                state
+                    .serialize_field(
+                        "sendPostCallNotificationTo",
+                        &self.send_post_call_notification_to,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_user_idle_reminders) {
+                state
+                    .serialize_field(
+                        "sendUserIdleReminders",
+                        &self.send_user_idle_reminders,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.translation) {
+                state.serialize_field("translation", &self.translation)?;
+            }
+            if !::std::option::Option::is_none(&self.voice_id) {
+                state.serialize_field("voiceId", &self.voice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.welcome_message) {
+                state.serialize_field("welcomeMessage", &self.welcome_message)?;
+            }
+            state.end()
         }
     }
     impl PatchAgentDto {
@@ -7418,141 +8209,53 @@ pub mod types {
         }
     }
     ///`PatchAgentResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct PatchAgentResponseDto {
         ///Display name of the voice AI agent
-        #[serde(
-            rename = "agentName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_name: ::std::option::Option<::std::string::String>,
         ///Custom instructions defining the agent's behavior
-        #[serde(
-            rename = "agentPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_prompt: ::std::option::Option<::std::string::String>,
         ///Time intervals when the agent accepts calls, organized by day of week
-        #[serde(
-            rename = "agentWorkingHours",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub agent_working_hours: ::std::option::Option<
             ::std::vec::Vec<AgentWorkingHoursDtoResponse>,
         >,
         ///Name of the business this agent represents
-        #[serde(
-            rename = "businessName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub business_name: ::std::option::Option<::std::string::String>,
         ///Array of workflow IDs triggered automatically when calls end
-        #[serde(
-            rename = "callEndWorkflowIds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub call_end_workflow_ids: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Unique identifier for the created agent
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Phone number for receiving inbound calls
-        #[serde(
-            rename = "inboundNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub inbound_number: ::std::option::Option<::std::string::String>,
         ///Indicates whether this agent is excluded from backup scenarios
-        #[serde(
-            rename = "isAgentAsBackupDisabled",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub is_agent_as_backup_disabled: ::std::option::Option<bool>,
         ///Language code for the agent's speech and understanding
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
         ///Unique identifier for the location where this agent operates
-        #[serde(
-            rename = "locationId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub location_id: ::std::option::Option<::std::string::String>,
         ///Maximum call duration in seconds, between 180-900
-        #[serde(
-            rename = "maxCallDuration",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub max_call_duration: ::std::option::Option<f64>,
         ///Identifier for the number pool managing this agent's phone allocation
-        #[serde(
-            rename = "numberPoolId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub number_pool_id: ::std::option::Option<::std::string::String>,
         ///Current tolerance level for caller response delays
-        #[serde(
-            rename = "patienceLevel",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub patience_level: ::std::option::Option<::std::string::String>,
         ///Seconds to wait before sending idle reminders, between 1-20
-        #[serde(
-            rename = "reminderAfterIdleTimeSeconds",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub reminder_after_idle_time_seconds: ::std::option::Option<f64>,
         ///Current post-call notification settings including recipient configuration
-        #[serde(
-            rename = "sendPostCallNotificationTo",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_post_call_notification_to: ::std::option::Option<
             SendPostCallNotificationSchema,
         >,
         ///Indicates whether automatic idle reminders are enabled
-        #[serde(
-            rename = "sendUserIdleReminders",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub send_user_idle_reminders: ::std::option::Option<bool>,
         ///IANA timezone identifier for working hours and scheduling
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub timezone: ::std::option::Option<::std::string::String>,
         ///Current language translation settings including enablement status and target language
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub translation: ::std::option::Option<TranslationSchema>,
         ///Identifier for the speech synthesis voice being used
-        #[serde(
-            rename = "voiceId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub voice_id: ::std::option::Option<::std::string::String>,
         ///Greeting message spoken when the agent answers calls
-        #[serde(
-            rename = "welcomeMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub welcome_message: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for PatchAgentResponseDto {
@@ -7755,18 +8458,131 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for PatchAgentResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.agent_name))
+                + usize::from(!::std::option::Option::is_none(&self.agent_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.agent_working_hours))
+                + usize::from(!::std::option::Option::is_none(&self.business_name))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.call_end_workflow_ids),
+                ) + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.inbound_number))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.is_agent_as_backup_disabled),
+                ) + usize::from(!::std::option::Option::is_none(&self.language))
+                + usize::from(!::std::option::Option::is_none(&self.location_id))
+                + usize::from(!::std::option::Option::is_none(&self.max_call_duration))
+                + usize::from(!::std::option::Option::is_none(&self.number_pool_id))
+                + usize::from(!::std::option::Option::is_none(&self.patience_level))
+                + usize::from(
+                    !::std::option::Option::is_none(
+                        &self.reminder_after_idle_time_seconds,
+                    ),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_post_call_notification_to),
+                )
+                + usize::from(
+                    !::std::option::Option::is_none(&self.send_user_idle_reminders),
+                ) + usize::from(!::std::option::Option::is_none(&self.timezone))
+                + usize::from(!::std::option::Option::is_none(&self.translation))
+                + usize::from(!::std::option::Option::is_none(&self.voice_id))
+                + usize::from(!::std::option::Option::is_none(&self.welcome_message));
+            let mut state = serializer.serialize_struct("PatchAgentResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.agent_name) {
+                state.serialize_field("agentName", &self.agent_name)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_prompt) {
+                state.serialize_field("agentPrompt", &self.agent_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.agent_working_hours) {
+                state.serialize_field("agentWorkingHours", &self.agent_working_hours)?;
+            }
+            if !::std::option::Option::is_none(&self.business_name) {
+                state.serialize_field("businessName", &self.business_name)?;
+            }
+            if !::std::option::Option::is_none(&self.call_end_workflow_ids) {
+                state
+                    .serialize_field("callEndWorkflowIds", &self.call_end_workflow_ids)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.inbound_number) {
+                state.serialize_field("inboundNumber", &self.inbound_number)?;
+            }
+            if !::std::option::Option::is_none(&self.is_agent_as_backup_disabled) {
+                state
+                    .serialize_field(
+                        "isAgentAsBackupDisabled",
+                        &self.is_agent_as_backup_disabled,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            if !::std::option::Option::is_none(&self.location_id) {
+                state.serialize_field("locationId", &self.location_id)?;
+            }
+            if !::std::option::Option::is_none(&self.max_call_duration) {
+                state.serialize_field("maxCallDuration", &self.max_call_duration)?;
+            }
+            if !::std::option::Option::is_none(&self.number_pool_id) {
+                state.serialize_field("numberPoolId", &self.number_pool_id)?;
+            }
+            if !::std::option::Option::is_none(&self.patience_level) {
+                state.serialize_field("patienceLevel", &self.patience_level)?;
+            }
+            if !::std::option::Option::is_none(&self.reminder_after_idle_time_seconds) {
+                state
+                    .serialize_field(
+                        "reminderAfterIdleTimeSeconds",
+                        &self.reminder_after_idle_time_seconds,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_post_call_notification_to) {
+                state
+                    .serialize_field(
+                        "sendPostCallNotificationTo",
+                        &self.send_post_call_notification_to,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.send_user_idle_reminders) {
+                state
+                    .serialize_field(
+                        "sendUserIdleReminders",
+                        &self.send_user_idle_reminders,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.timezone) {
+                state.serialize_field("timezone", &self.timezone)?;
+            }
+            if !::std::option::Option::is_none(&self.translation) {
+                state.serialize_field("translation", &self.translation)?;
+            }
+            if !::std::option::Option::is_none(&self.voice_id) {
+                state.serialize_field("voiceId", &self.voice_id)?;
+            }
+            if !::std::option::Option::is_none(&self.welcome_message) {
+                state.serialize_field("welcomeMessage", &self.welcome_message)?;
+            }
+            state.end()
+        }
+    }
     ///Tolerance level for caller response delays. Default: "high"
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum PatienceLevel {
-        #[serde(rename = "low")]
         Low,
-        #[serde(rename = "medium")]
         Medium,
-        #[serde(rename = "high")]
         High,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for PatienceLevel {
@@ -7784,6 +8600,22 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for PatienceLevel {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Low => "low",
+                        Self::Medium => "medium",
+                        Self::High => "high",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for PatienceLevel {
@@ -7826,21 +8658,17 @@ pub mod types {
         }
     }
     ///`SendPostCallNotificationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SendPostCallNotificationDto {
         ///Enables post-call notifications to all admin users in the location. Default: true
         pub admins: bool,
         ///Enables post-call notifications to all users in the location. Default: false
-        #[serde(rename = "allUsers")]
         pub all_users: bool,
         ///Enables post-call notifications to the user assigned to the contact. Default: false
-        #[serde(rename = "contactAssignedUser")]
         pub contact_assigned_user: bool,
         ///Array of custom email addresses to receive post-call notifications. Default: []
-        #[serde(rename = "customEmails")]
         pub custom_emails: ::std::vec::Vec<::std::string::String>,
         ///Array of specific user IDs to receive post-call notifications. Default: []
-        #[serde(rename = "specificUsers")]
         pub specific_users: ::std::vec::Vec<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SendPostCallNotificationDto {
@@ -7925,45 +8753,40 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendPostCallNotificationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer
+                .serialize_struct("SendPostCallNotificationDto", len)?;
+            state.serialize_field("admins", &self.admins)?;
+            state.serialize_field("allUsers", &self.all_users)?;
+            state.serialize_field("contactAssignedUser", &self.contact_assigned_user)?;
+            state.serialize_field("customEmails", &self.custom_emails)?;
+            state.serialize_field("specificUsers", &self.specific_users)?;
+            state.end()
+        }
+    }
     impl SendPostCallNotificationDto {
         pub fn builder() -> builder::SendPostCallNotificationDto {
             Default::default()
         }
     }
     ///`SendPostCallNotificationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SendPostCallNotificationSchema {
         ///Send notifications to admins
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub admins: ::std::option::Option<bool>,
         ///Send notifications to all users
-        #[serde(
-            rename = "allUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub all_users: ::std::option::Option<bool>,
         ///Send notifications to contact assigned user
-        #[serde(
-            rename = "contactAssignedUser",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_assigned_user: ::std::option::Option<bool>,
         ///Custom email addresses to notify
-        #[serde(
-            rename = "customEmails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub custom_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Specific user IDs to notify
-        #[serde(
-            rename = "specificUsers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub specific_users: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
@@ -8049,17 +8872,50 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SendPostCallNotificationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize + usize::from(!::std::option::Option::is_none(&self.admins))
+                + usize::from(!::std::option::Option::is_none(&self.all_users))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.contact_assigned_user),
+                ) + usize::from(!::std::option::Option::is_none(&self.custom_emails))
+                + usize::from(!::std::option::Option::is_none(&self.specific_users));
+            let mut state = serializer
+                .serialize_struct("SendPostCallNotificationSchema", len)?;
+            if !::std::option::Option::is_none(&self.admins) {
+                state.serialize_field("admins", &self.admins)?;
+            }
+            if !::std::option::Option::is_none(&self.all_users) {
+                state.serialize_field("allUsers", &self.all_users)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_assigned_user) {
+                state
+                    .serialize_field(
+                        "contactAssignedUser",
+                        &self.contact_assigned_user,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.custom_emails) {
+                state.serialize_field("customEmails", &self.custom_emails)?;
+            }
+            if !::std::option::Option::is_none(&self.specific_users) {
+                state.serialize_field("specificUsers", &self.specific_users)?;
+            }
+            state.end()
+        }
+    }
     ///`SmsParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct SmsParameters {
         ///SMS message content to send
-        #[serde(rename = "messageBody")]
         pub message_body: ::std::string::String,
         ///Message to tell the caller
-        #[serde(rename = "triggerMessage")]
         pub trigger_message: ::std::string::String,
         ///When to send the SMS
-        #[serde(rename = "triggerPrompt")]
         pub trigger_prompt: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for SmsParameters {
@@ -8121,34 +8977,33 @@ pub mod types {
                 .deserialize_struct("SmsParameters", FIELDS, SmsParametersVisitor)
         }
     }
+    impl ::serde::Serialize for SmsParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("SmsParameters", len)?;
+            state.serialize_field("messageBody", &self.message_body)?;
+            state.serialize_field("triggerMessage", &self.trigger_message)?;
+            state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            state.end()
+        }
+    }
     impl SmsParameters {
         pub fn builder() -> builder::SmsParameters {
             Default::default()
         }
     }
     ///`SmsParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct SmsParametersResponse {
         ///SMS message content to send
-        #[serde(
-            rename = "messageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to send the SMS
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for SmsParametersResponse {
@@ -8211,14 +9066,35 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for SmsParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.message_body))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt));
+            let mut state = serializer.serialize_struct("SmsParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.message_body) {
+                state.serialize_field("messageBody", &self.message_body)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            state.end()
+        }
+    }
     ///`TranslationDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct TranslationDto {
         ///Enables language translation for agent conversations. Default: false
         pub enabled: bool,
         ///Target language code for translation (e.g., "es" for Spanish, "fr" for French).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TranslationDto {
@@ -8271,21 +9147,33 @@ pub mod types {
                 .deserialize_struct("TranslationDto", FIELDS, TranslationDtoVisitor)
         }
     }
+    impl ::serde::Serialize for TranslationDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.language));
+            let mut state = serializer.serialize_struct("TranslationDto", len)?;
+            state.serialize_field("enabled", &self.enabled)?;
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            state.end()
+        }
+    }
     impl TranslationDto {
         pub fn builder() -> builder::TranslationDto {
             Default::default()
         }
     }
     ///`TranslationSchema`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct TranslationSchema {
         ///Whether translation is enabled
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub enabled: ::std::option::Option<bool>,
         ///Translation language code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub language: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for TranslationSchema {
@@ -8341,31 +9229,36 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for TranslationSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.enabled))
+                + usize::from(!::std::option::Option::is_none(&self.language));
+            let mut state = serializer.serialize_struct("TranslationSchema", len)?;
+            if !::std::option::Option::is_none(&self.enabled) {
+                state.serialize_field("enabled", &self.enabled)?;
+            }
+            if !::std::option::Option::is_none(&self.language) {
+                state.serialize_field("language", &self.language)?;
+            }
+            state.end()
+        }
+    }
     ///`UpdateActionResponseDto`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateActionResponseDto {
-        #[serde(
-            rename = "actionParameters",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_parameters: ::std::option::Option<
             UpdateActionResponseDtoActionParameters,
         >,
         ///Type of action
-        #[serde(
-            rename = "actionType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub action_type: ::std::option::Option<UpdateActionResponseDtoActionType>,
         ///Unique identifier for the created action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub id: ::std::option::Option<::std::string::String>,
         ///Human-readable name for this action
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub name: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateActionResponseDto {
@@ -8435,128 +9328,75 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateActionResponseDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.action_parameters))
+                + usize::from(!::std::option::Option::is_none(&self.action_type))
+                + usize::from(!::std::option::Option::is_none(&self.id))
+                + usize::from(!::std::option::Option::is_none(&self.name));
+            let mut state = serializer.serialize_struct("UpdateActionResponseDto", len)?;
+            if !::std::option::Option::is_none(&self.action_parameters) {
+                state.serialize_field("actionParameters", &self.action_parameters)?;
+            }
+            if !::std::option::Option::is_none(&self.action_type) {
+                state.serialize_field("actionType", &self.action_type)?;
+            }
+            if !::std::option::Option::is_none(&self.id) {
+                state.serialize_field("id", &self.id)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                state.serialize_field("name", &self.name)?;
+            }
+            state.end()
+        }
+    }
     ///Action parameters - structure varies by actionType
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateActionResponseDtoActionParameters {
         ///API endpoint configuration
-        #[serde(
-            rename = "apiDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub api_details: ::std::option::Option<CustomActionApiDetailsDtoResponse>,
         ///Calendar ID to book appointments in
-        #[serde(
-            rename = "calendarId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub calendar_id: ::std::option::Option<::std::string::String>,
         ///ID of the contact field to be updated with the extracted data
-        #[serde(
-            rename = "contactFieldId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub contact_field_id: ::std::option::Option<::std::string::String>,
         ///Number of days ahead to offer booking dates
-        #[serde(
-            rename = "daysOfOfferingDates",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub days_of_offering_dates: ::std::option::Option<f64>,
         ///Description of what data to extract
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Example values to help Agent understand the expected format. At least one example is required, maximum 5 examples allowed.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub examples: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Whether to play whisper message to the receiving party
-        #[serde(
-            rename = "hearWhisperMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hear_whisper_message: ::std::option::Option<bool>,
         ///Hours between available slots
-        #[serde(
-            rename = "hoursBetweenSlots",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub hours_between_slots: ::std::option::Option<f64>,
         ///Knowledge base ID to query
-        #[serde(
-            rename = "knowledgeBaseId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub knowledge_base_id: ::std::option::Option<::std::string::String>,
         ///SMS message content to send
-        #[serde(
-            rename = "messageBody",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub message_body: ::std::option::Option<::std::string::String>,
         ///Whether to overwrite existing field value if already set, default is false
-        #[serde(rename = "overwriteExistingValue", default)]
         pub overwrite_existing_value: bool,
         ///Selected response paths to extract from API response. Required: at least 1 value if the method is GET. Should be empty if the method is POST.
-        #[serde(
-            rename = "selectedPaths",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub selected_paths: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
         ///Number of available slots per day
-        #[serde(
-            rename = "slotsPerDay",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub slots_per_day: ::std::option::Option<f64>,
         ///Type of transfer destination (currently only "number" is supported)
-        #[serde(
-            rename = "transferToType",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_type: ::std::option::Option<
             UpdateActionResponseDtoActionParametersTransferToType,
         >,
         ///Phone number to transfer to. Must start with +, include country code, contain only numbers, and be 11-16 characters long (e.g., +12345678901).
-        #[serde(
-            rename = "transferToValue",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub transfer_to_value: ::std::option::Option<::std::string::String>,
         ///Message to tell the caller before transferring
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this action during the call
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateActionResponseDtoActionParameters {
@@ -8746,14 +9586,104 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateActionResponseDtoActionParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 1usize
+                + usize::from(!::std::option::Option::is_none(&self.api_details))
+                + usize::from(!::std::option::Option::is_none(&self.calendar_id))
+                + usize::from(!::std::option::Option::is_none(&self.contact_field_id))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.days_of_offering_dates),
+                ) + usize::from(!::std::option::Option::is_none(&self.description))
+                + usize::from(!::std::option::Option::is_none(&self.examples))
+                + usize::from(
+                    !::std::option::Option::is_none(&self.hear_whisper_message),
+                )
+                + usize::from(!::std::option::Option::is_none(&self.hours_between_slots))
+                + usize::from(!::std::option::Option::is_none(&self.knowledge_base_id))
+                + usize::from(!::std::option::Option::is_none(&self.message_body))
+                + usize::from(!::std::option::Option::is_none(&self.selected_paths))
+                + usize::from(!::std::option::Option::is_none(&self.slots_per_day))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_type))
+                + usize::from(!::std::option::Option::is_none(&self.transfer_to_value))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("UpdateActionResponseDtoActionParameters", len)?;
+            if !::std::option::Option::is_none(&self.api_details) {
+                state.serialize_field("apiDetails", &self.api_details)?;
+            }
+            if !::std::option::Option::is_none(&self.calendar_id) {
+                state.serialize_field("calendarId", &self.calendar_id)?;
+            }
+            if !::std::option::Option::is_none(&self.contact_field_id) {
+                state.serialize_field("contactFieldId", &self.contact_field_id)?;
+            }
+            if !::std::option::Option::is_none(&self.days_of_offering_dates) {
+                state
+                    .serialize_field(
+                        "daysOfOfferingDates",
+                        &self.days_of_offering_dates,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.description) {
+                state.serialize_field("description", &self.description)?;
+            }
+            if !::std::option::Option::is_none(&self.examples) {
+                state.serialize_field("examples", &self.examples)?;
+            }
+            if !::std::option::Option::is_none(&self.hear_whisper_message) {
+                state.serialize_field("hearWhisperMessage", &self.hear_whisper_message)?;
+            }
+            if !::std::option::Option::is_none(&self.hours_between_slots) {
+                state.serialize_field("hoursBetweenSlots", &self.hours_between_slots)?;
+            }
+            if !::std::option::Option::is_none(&self.knowledge_base_id) {
+                state.serialize_field("knowledgeBaseId", &self.knowledge_base_id)?;
+            }
+            if !::std::option::Option::is_none(&self.message_body) {
+                state.serialize_field("messageBody", &self.message_body)?;
+            }
+            state
+                .serialize_field(
+                    "overwriteExistingValue",
+                    &self.overwrite_existing_value,
+                )?;
+            if !::std::option::Option::is_none(&self.selected_paths) {
+                state.serialize_field("selectedPaths", &self.selected_paths)?;
+            }
+            if !::std::option::Option::is_none(&self.slots_per_day) {
+                state.serialize_field("slotsPerDay", &self.slots_per_day)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_type) {
+                state.serialize_field("transferToType", &self.transfer_to_type)?;
+            }
+            if !::std::option::Option::is_none(&self.transfer_to_value) {
+                state.serialize_field("transferToValue", &self.transfer_to_value)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
+        }
+    }
     ///Type of transfer destination (currently only "number" is supported)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateActionResponseDtoActionParametersTransferToType {
-        #[serde(rename = "number")]
         Number,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -8770,6 +9700,20 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateActionResponseDtoActionParametersTransferToType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::Number => "number",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateActionResponseDtoActionParametersTransferToType {
@@ -8810,27 +9754,18 @@ pub mod types {
         }
     }
     ///Type of action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateActionResponseDtoActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateActionResponseDtoActionType {
@@ -8853,6 +9788,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateActionResponseDtoActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateActionResponseDtoActionType {
@@ -8906,19 +9862,15 @@ pub mod types {
         }
     }
     ///`UpdateSingleActionDto`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct UpdateSingleActionDto {
         ///Action parameters - structure varies by actionType
-        #[serde(rename = "actionParameters")]
         pub action_parameters: UpdateSingleActionDtoActionParameters,
         ///Type of action
-        #[serde(rename = "actionType")]
         pub action_type: UpdateSingleActionDtoActionType,
         ///Agent ID to attach the action to
-        #[serde(rename = "agentId")]
         pub agent_id: ::std::string::String,
         ///Location ID
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
         ///Human-readable name for this action
         pub name: ::std::string::String,
@@ -9005,6 +9957,22 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for UpdateSingleActionDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 5usize;
+            let mut state = serializer.serialize_struct("UpdateSingleActionDto", len)?;
+            state.serialize_field("actionParameters", &self.action_parameters)?;
+            state.serialize_field("actionType", &self.action_type)?;
+            state.serialize_field("agentId", &self.agent_id)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.serialize_field("name", &self.name)?;
+            state.end()
+        }
+    }
     impl UpdateSingleActionDto {
         pub fn builder() -> builder::UpdateSingleActionDto {
             Default::default()
@@ -9071,27 +10039,18 @@ pub mod types {
         }
     }
     ///Type of action
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum UpdateSingleActionDtoActionType {
-        #[serde(rename = "CALL_TRANSFER")]
         CallTransfer,
-        #[serde(rename = "DATA_EXTRACTION")]
         DataExtraction,
-        #[serde(rename = "IN_CALL_DATA_EXTRACTION")]
         InCallDataExtraction,
-        #[serde(rename = "WORKFLOW_TRIGGER")]
         WorkflowTrigger,
-        #[serde(rename = "SMS")]
         Sms,
-        #[serde(rename = "APPOINTMENT_BOOKING")]
         AppointmentBooking,
-        #[serde(rename = "CUSTOM_ACTION")]
         CustomAction,
-        #[serde(rename = "KNOWLEDGE_BASE")]
         KnowledgeBase,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateSingleActionDtoActionType {
@@ -9114,6 +10073,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for UpdateSingleActionDtoActionType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::CallTransfer => "CALL_TRANSFER",
+                        Self::DataExtraction => "DATA_EXTRACTION",
+                        Self::InCallDataExtraction => "IN_CALL_DATA_EXTRACTION",
+                        Self::WorkflowTrigger => "WORKFLOW_TRIGGER",
+                        Self::Sms => "SMS",
+                        Self::AppointmentBooking => "APPOINTMENT_BOOKING",
+                        Self::CustomAction => "CUSTOM_ACTION",
+                        Self::KnowledgeBase => "KNOWLEDGE_BASE",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for UpdateSingleActionDtoActionType {
@@ -9167,27 +10147,18 @@ pub mod types {
         }
     }
     ///Language code for the agent's speech and understanding. Default: "en-US"
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub enum VoiceAiLanguage {
-        #[serde(rename = "en-US")]
         EnUs,
-        #[serde(rename = "pt-BR")]
         PtBr,
-        #[serde(rename = "es")]
         Es,
-        #[serde(rename = "fr")]
         Fr,
-        #[serde(rename = "de")]
         De,
-        #[serde(rename = "it")]
         It,
-        #[serde(rename = "nl-NL")]
         NlNl,
-        #[serde(rename = "multi")]
         Multi,
         /// A value the spec does not list, kept verbatim. Received values land here;
         /// parsing a string (`FromStr`, `TryFrom`) still accepts only the listed values.
-        #[serde(untagged)]
         Unrecognized(::std::string::String),
     }
     impl<'de> ::serde::Deserialize<'de> for VoiceAiLanguage {
@@ -9210,6 +10181,27 @@ pub mod types {
                     _ => Self::Unrecognized(value),
                 },
             )
+        }
+    }
+    impl ::serde::Serialize for VoiceAiLanguage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer
+                .serialize_str(
+                    match self {
+                        Self::EnUs => "en-US",
+                        Self::PtBr => "pt-BR",
+                        Self::Es => "es",
+                        Self::Fr => "fr",
+                        Self::De => "de",
+                        Self::It => "it",
+                        Self::NlNl => "nl-NL",
+                        Self::Multi => "multi",
+                        Self::Unrecognized(value) => value,
+                    },
+                )
         }
     }
     impl ::std::fmt::Display for VoiceAiLanguage {
@@ -9262,16 +10254,13 @@ pub mod types {
         }
     }
     ///`WorkflowTriggerParameters`
-    #[derive(::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct WorkflowTriggerParameters {
         ///Message to tell the caller
-        #[serde(rename = "triggerMessage")]
         pub trigger_message: ::std::string::String,
         ///When to trigger this workflow
-        #[serde(rename = "triggerPrompt")]
         pub trigger_prompt: ::std::string::String,
         ///Workflow ID to trigger
-        #[serde(rename = "workflowId")]
         pub workflow_id: ::std::string::String,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowTriggerParameters {
@@ -9337,34 +10326,34 @@ pub mod types {
                 )
         }
     }
+    impl ::serde::Serialize for WorkflowTriggerParameters {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer
+                .serialize_struct("WorkflowTriggerParameters", len)?;
+            state.serialize_field("triggerMessage", &self.trigger_message)?;
+            state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            state.serialize_field("workflowId", &self.workflow_id)?;
+            state.end()
+        }
+    }
     impl WorkflowTriggerParameters {
         pub fn builder() -> builder::WorkflowTriggerParameters {
             Default::default()
         }
     }
     ///`WorkflowTriggerParametersResponse`
-    #[derive(::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct WorkflowTriggerParametersResponse {
         ///Message to tell the caller
-        #[serde(
-            rename = "triggerMessage",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_message: ::std::option::Option<::std::string::String>,
         ///When to trigger this workflow
-        #[serde(
-            rename = "triggerPrompt",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub trigger_prompt: ::std::option::Option<::std::string::String>,
         ///Workflow ID to trigger
-        #[serde(
-            rename = "workflowId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub workflow_id: ::std::option::Option<::std::string::String>,
     }
     impl<'de> ::serde::Deserialize<'de> for WorkflowTriggerParametersResponse {
@@ -9426,6 +10415,30 @@ pub mod types {
                     FIELDS,
                     WorkflowTriggerParametersResponseVisitor,
                 )
+        }
+    }
+    impl ::serde::Serialize for WorkflowTriggerParametersResponse {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 0usize
+                + usize::from(!::std::option::Option::is_none(&self.trigger_message))
+                + usize::from(!::std::option::Option::is_none(&self.trigger_prompt))
+                + usize::from(!::std::option::Option::is_none(&self.workflow_id));
+            let mut state = serializer
+                .serialize_struct("WorkflowTriggerParametersResponse", len)?;
+            if !::std::option::Option::is_none(&self.trigger_message) {
+                state.serialize_field("triggerMessage", &self.trigger_message)?;
+            }
+            if !::std::option::Option::is_none(&self.trigger_prompt) {
+                state.serialize_field("triggerPrompt", &self.trigger_prompt)?;
+            }
+            if !::std::option::Option::is_none(&self.workflow_id) {
+                state.serialize_field("workflowId", &self.workflow_id)?;
+            }
+            state.end()
         }
     }
     /// Types for composing complex structures.

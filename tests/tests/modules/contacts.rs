@@ -84,8 +84,9 @@ async fn get_contact_keeps_an_unknown_enum_value_and_tolerates_missing_fields() 
     assert_eq!(contact.email, None, "a field the server left out is None");
 }
 
-/// Generated types decode through written `Deserialize` impls, not serde's derive
-/// (`xtask/src/codegen/lean_deserialize.rs`); these are the cases a derive handled for free.
+/// Generated types decode and encode through written `Deserialize` and `Serialize` impls, not
+/// serde's derives (`xtask/src/codegen/serde_impls.rs`); these are the cases a derive handled
+/// for free.
 #[tokio::test]
 async fn written_deserialize_impls_read_escaped_repeated_and_unknown_keys() {
     let h = Harness::start().await;
@@ -150,7 +151,7 @@ async fn written_deserialize_impls_read_escaped_repeated_and_unknown_keys() {
 }
 
 #[test]
-fn a_missing_required_field_is_named_and_a_present_one_decodes() {
+fn a_task_reads_and_writes_its_json_names_and_names_a_missing_field() {
     use highlevel::contacts::types::CreateTaskParams;
     let error = serde_json::from_value::<CreateTaskParams>(json!({
         "title": "Call back", "dueDate": "2026-12-02T10:00:00Z"
@@ -167,6 +168,20 @@ fn a_missing_required_field_is_named_and_a_present_one_decodes() {
     .expect("all required fields");
     assert_eq!(task.title, "Call back");
     assert!(!task.completed);
+    // Written back under the JSON names, an absent optional field left out.
+    assert_eq!(
+        serde_json::to_value(&task).expect("serializes"),
+        json!({ "title": "Call back", "dueDate": "2026-12-02T10:00:00Z", "completed": false })
+    );
+    let unlisted = DndSettingSchemaResponseStatus::Unrecognized("paused-by-ai".into());
+    assert_eq!(
+        serde_json::to_value(&unlisted).expect("serializes"),
+        json!("paused-by-ai")
+    );
+    assert_eq!(
+        serde_json::to_value(DndSettingSchemaResponseStatus::Active).expect("serializes"),
+        json!("active")
+    );
     let not_an_object = serde_json::from_value::<CreateTaskParams>(json!(["Call back"]))
         .expect_err("an array is not a task");
     assert!(

@@ -14,8 +14,6 @@
 //!   metadata tables are read by the runtime, not called by users.
 //! - Type builders: only the types a request can carry keep typify's builder
 //!   (`super::type_builders`).
-//! - Lean `Deserialize`: structs and open string enums get a written impl instead of serde's
-//!   derive, a fraction of its compile time (`super::lean_deserialize`).
 //! - Hook calls: each `send()` hands the runtime its operation's metadata directly and sends
 //!   no `api-version` header (`super::hook_calls`).
 
@@ -61,7 +59,6 @@ pub fn apply(
 
     LenientFields.visit_file_mut(&mut file);
     super::type_builders::drop_response_only(&mut file);
-    super::lean_deserialize::apply(&mut file);
 
     let mut sends = SdkSends {
         known: operations.iter().map(|o| o.id.clone()).collect(),

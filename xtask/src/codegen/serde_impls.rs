@@ -1,19 +1,24 @@
-//! `Deserialize` for generated types, written out instead of derived.
+//! `Deserialize` and `Serialize` for generated types, written out instead of derived.
 //!
-//! serde's derive gives every struct a field-name enum with its own visitor, a sequence
-//! visitor (JSON objects never use it) and, per field decoded through
-//! `highlevel_runtime::lenient::optional`, two wrapper types; an open string enum's derive
-//! buffers every value to try the `Unrecognized` fallback. In Contacts that was half of the
-//! crate's compile time (6.0 s with the derives, 3.0 s with none; issue 15). The impls written
-//! here decode the same JSON to the same values with a fraction of the code:
+//! serde's derives were most of a module crate's compile time: `Deserialize` gives every
+//! struct a field-name enum with its own visitor, a sequence visitor (JSON objects never use
+//! it) and, per field decoded through `highlevel_runtime::lenient::optional`, two wrapper
+//! types; an open string enum's derive buffers every value to try the `Unrecognized` fallback.
+//! In Contacts the `Deserialize` derives alone were half of the crate (6.0 s with them, 3.0 s
+//! with none; issue 15). The impls written here read and write the same JSON with a fraction
+//! of the code:
 //!
-//! - a struct: one `visit_map`, keys found by `highlevel_runtime::lenient::FieldIndex`, each
-//!   value decoded in place (optional fields through `lenient::next_optional`), unknown keys
-//!   skipped, a missing required field serde's own "missing field" error;
-//! - an open string enum: the string, matched against the listed values, else `Unrecognized`.
+//! - a struct's `Deserialize`: one `visit_map`, keys found by
+//!   `highlevel_runtime::lenient::FieldIndex`, each value decoded in place (optional fields
+//!   through `lenient::next_optional`), unknown keys skipped, a missing required field serde's
+//!   own "missing field" error; a key sent twice keeps its last value;
+//! - a struct's `Serialize`: `serialize_struct` with each field under its JSON name, a field
+//!   whose `skip_serializing_if` holds left out (the length counts only those written);
+//! - an open string enum: the string, matched against the listed values, else `Unrecognized`;
+//!   written back as the same string.
 //!
 //! A type with anything else in its serde attributes (`flatten`, `transparent`, `untagged`,
-//! another `with`, generics) keeps serde's derive: the lean impl never guesses.
+//! another `with`, generics) keeps serde's derives: the written impls never guess.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -26,8 +31,8 @@ use super::postprocess::UNRECOGNIZED_VARIANT;
 
 const LENIENT_OPTIONAL: &str = "highlevel_runtime::lenient::optional";
 
-/// Replaces serde's derived `Deserialize` by a written impl wherever the type allows;
-/// returns how many types changed.
+/// Replaces serde's derived `Deserialize` and `Serialize` by written impls wherever the type
+/// allows; returns how many impls were written.
 pub fn apply(file: &mut syn::File) -> usize {
     let mut lean = LeanImpls { written: 0 };
     lean.visit_file_mut(file);
@@ -57,24 +62,44 @@ fn rewrite_items(items: &mut Vec<syn::Item>) -> usize {
     let mut rewritten = Vec::with_capacity(items.len());
     let mut written = 0;
     for mut item in std::mem::take(items) {
-        let lean = match &mut item {
-            syn::Item::Struct(s) => struct_impl(s),
-            syn::Item::Enum(e) => enum_impl(e),
-            _ => None,
+        let impls = match &mut item {
+            syn::Item::Struct(s) => {
+                let impls = [struct_deserialize(s), struct_serialize(s)];
+                if !derives(&s.attrs, "Deserialize") && !derives(&s.attrs, "Serialize") {
+                    // Without a serde derive, `#[serde]` is no attribute at all.
+                    for field in s.fields.iter_mut() {
+                        field.attrs.retain(|a| !a.path().is_ident("serde"));
+                    }
+                }
+                impls
+            }
+            syn::Item::Enum(e) => {
+                let impls = [enum_deserialize(e), enum_serialize(e)];
+                if !derives(&e.attrs, "Deserialize") && !derives(&e.attrs, "Serialize") {
+                    for variant in &mut e.variants {
+                        variant.attrs.retain(|a| !a.path().is_ident("serde"));
+                    }
+                }
+                impls
+            }
+            _ => [None, None],
         };
         rewritten.push(item);
         // The impls are built from parsed syntax, so they parse back.
-        if let Some(imp) = lean.and_then(|tokens| syn::parse2::<syn::Item>(tokens).ok()) {
-            rewritten.push(imp);
-            written += 1;
+        for imp in impls.into_iter().flatten() {
+            if let Ok(imp) = syn::parse2::<syn::Item>(imp) {
+                rewritten.push(imp);
+                written += 1;
+            }
         }
     }
     *items = rewritten;
     written
 }
 
-/// Takes `Deserialize` out of the type's derive list; false when it was not there.
-fn drop_derived_deserialize(attrs: &mut [syn::Attribute]) -> bool {
+/// Takes `trait_name` (`Deserialize`, `Serialize`) out of the type's derive list; false when it
+/// was not there.
+fn drop_derived(attrs: &mut [syn::Attribute], trait_name: &str) -> bool {
     for attr in attrs.iter_mut() {
         if !attr.path().is_ident("derive") {
             continue;
@@ -83,19 +108,18 @@ fn drop_derived_deserialize(attrs: &mut [syn::Attribute]) -> bool {
         else {
             continue;
         };
-        let is_deserialize =
-            |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "Deserialize");
-        if !paths.iter().any(is_deserialize) {
+        let is_derived = |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == trait_name);
+        if !paths.iter().any(is_derived) {
             continue;
         }
-        let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_deserialize(p)).collect();
+        let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_derived(p)).collect();
         *attr = parse_quote! { #[derive(#(#kept),*)] };
         return true;
     }
     false
 }
 
-fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
+fn derives(attrs: &[syn::Attribute], trait_name: &str) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("derive")
             && attr
@@ -103,9 +127,15 @@ fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
                 .is_ok_and(|paths| {
                     paths
                         .iter()
-                        .any(|p| p.segments.last().is_some_and(|s| s.ident == "Deserialize"))
+                        .any(|p| p.segments.last().is_some_and(|s| s.ident == trait_name))
                 })
     })
+}
+
+/// Whether serde's derive of `trait_name` can give way to a written impl: no container
+/// attribute, no generics.
+fn writable(attrs: &[syn::Attribute], generics: &syn::Generics, trait_name: &str) -> bool {
+    derives(attrs, trait_name) && !has_serde_attr(attrs) && generics.params.is_empty()
 }
 
 fn has_serde_attr(attrs: &[syn::Attribute]) -> bool {
@@ -118,6 +148,7 @@ struct FieldSerde {
     rename: Option<String>,
     default: Option<FieldDefault>,
     lenient: bool,
+    skip_serializing_if: Option<syn::ExprPath>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -149,7 +180,7 @@ fn field_serde(attrs: &[syn::Attribute]) -> Option<FieldSerde> {
                     supported = false;
                 }
             } else if meta.path.is_ident("skip_serializing_if") {
-                value()?;
+                found.skip_serializing_if = Some(syn::parse_str(&value()?)?);
             } else {
                 supported = false;
                 // Consume whatever follows so parsing goes on to report nothing.
@@ -172,11 +203,8 @@ fn is_option(ty: &syn::Type) -> bool {
         && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }
 
-fn struct_impl(item: &mut syn::ItemStruct) -> Option<TokenStream> {
-    if !derives_deserialize(&item.attrs)
-        || has_serde_attr(&item.attrs)
-        || !item.generics.params.is_empty()
-    {
+fn struct_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    if !writable(&item.attrs, &item.generics, "Deserialize") {
         return None;
     }
     let syn::Fields::Named(fields) = &item.fields else {
@@ -214,7 +242,7 @@ fn struct_impl(item: &mut syn::ItemStruct) -> Option<TokenStream> {
         locals.push(quote! { let mut #local = ::std::option::Option::None; });
         inits.push(quote! { #ident: #init, });
     }
-    if !drop_derived_deserialize(&mut item.attrs) {
+    if !drop_derived(&mut item.attrs, "Deserialize") {
         return None;
     }
     let ty = &item.ident;
@@ -257,15 +285,57 @@ fn struct_impl(item: &mut syn::ItemStruct) -> Option<TokenStream> {
     })
 }
 
-/// An open string enum (unit variants and the `Unrecognized(String)` fallback).
-fn enum_impl(item: &mut syn::ItemEnum) -> Option<TokenStream> {
-    if !derives_deserialize(&item.attrs)
-        || has_serde_attr(&item.attrs)
-        || !item.generics.params.is_empty()
-    {
+fn struct_serialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    if !writable(&item.attrs, &item.generics, "Serialize") {
         return None;
     }
-    let mut arms = Vec::new();
+    let syn::Fields::Named(fields) = &item.fields else {
+        return None;
+    };
+    let mut always = 0usize;
+    let mut optional_counts = Vec::new();
+    let mut writes = Vec::new();
+    for field in &fields.named {
+        let serde = field_serde(&field.attrs)?;
+        let ident = field.ident.as_ref()?;
+        let name = serde.rename.unwrap_or_else(|| ident.unraw().to_string());
+        let write = quote! { state.serialize_field(#name, &self.#ident)?; };
+        match serde.skip_serializing_if {
+            Some(skip) => {
+                optional_counts.push(quote! { + usize::from(!#skip(&self.#ident)) });
+                writes.push(quote! { if !#skip(&self.#ident) { #write } });
+            }
+            None => {
+                always += 1;
+                writes.push(write);
+            }
+        }
+    }
+    if !drop_derived(&mut item.attrs, "Serialize") {
+        return None;
+    }
+    let ty = &item.ident;
+    let type_name = ty.to_string();
+    Some(quote! {
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeStruct as _;
+                let len = #always #(#optional_counts)*;
+                let mut state = serializer.serialize_struct(#type_name, len)?;
+                #(#writes)*
+                state.end()
+            }
+        }
+    })
+}
+
+/// An open string enum's values: `(variant, JSON string)`, or `None` when the enum is not one
+/// (unit variants with at most a `rename`, and the `Unrecognized(String)` fallback).
+fn open_enum_values(item: &syn::ItemEnum) -> Option<Vec<(Ident, String)>> {
+    let mut values = Vec::new();
     let mut fallback = false;
     for variant in &item.variants {
         let ident = &variant.ident;
@@ -277,15 +347,54 @@ fn enum_impl(item: &mut syn::ItemEnum) -> Option<TokenStream> {
             return None;
         }
         let serde = field_serde(&variant.attrs)?;
-        if serde.default.is_some() || serde.lenient {
+        if serde.default.is_some() || serde.lenient || serde.skip_serializing_if.is_some() {
             return None;
         }
         let name = serde.rename.unwrap_or_else(|| ident.unraw().to_string());
-        arms.push(quote! { #name => Self::#ident, });
+        values.push((ident.clone(), name));
     }
-    if !fallback || !drop_derived_deserialize(&mut item.attrs) {
+    fallback.then_some(values)
+}
+
+fn enum_serialize(item: &mut syn::ItemEnum) -> Option<TokenStream> {
+    if !writable(&item.attrs, &item.generics, "Serialize") {
         return None;
     }
+    let values = open_enum_values(item)?;
+    if !drop_derived(&mut item.attrs, "Serialize") {
+        return None;
+    }
+    let arms = values
+        .iter()
+        .map(|(variant, name)| quote! { Self::#variant => #name, });
+    let ty = &item.ident;
+    let fallback = Ident::new(UNRECOGNIZED_VARIANT, Span::call_site());
+    Some(quote! {
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(match self {
+                    #(#arms)*
+                    Self::#fallback(value) => value,
+                })
+            }
+        }
+    })
+}
+
+fn enum_deserialize(item: &mut syn::ItemEnum) -> Option<TokenStream> {
+    if !writable(&item.attrs, &item.generics, "Deserialize") {
+        return None;
+    }
+    let values = open_enum_values(item)?;
+    if !drop_derived(&mut item.attrs, "Deserialize") {
+        return None;
+    }
+    let arms = values
+        .iter()
+        .map(|(variant, name)| quote! { #name => Self::#variant, });
     let ty = &item.ident;
     let fallback = Ident::new(UNRECOGNIZED_VARIANT, Span::call_site());
     Some(quote! {
@@ -333,10 +442,11 @@ mod tests {
             }
             "#,
         );
-        assert_eq!(written, 1);
+        assert_eq!(written, 2);
+        assert!(code.contains("#[derive(Clone, Debug)]"), "{code}");
         assert!(
-            code.contains("#[derive(::serde::Serialize, Clone, Debug)]"),
-            "{code}"
+            !code.contains("#[serde"),
+            "no derive left to read it:\n{code}"
         );
         for expected in [
             r#"const FIELDS: &[&str] = &["id", "firstName", "tags", "allowed", "type"];"#,
@@ -348,6 +458,15 @@ mod tests {
             "allowed: field_3.unwrap_or_else(defaults::default_bool::<true>)",
             "r#type: field_4.unwrap_or_default()",
             "deserializer.deserialize_struct(\"Contact\", FIELDS, ContactVisitor)",
+            "let len = 3usize\n",
+            "+ usize::from(!::std::option::Option::is_none(&self.first_name))\n",
+            "+ usize::from(!::std::vec::Vec::is_empty(&self.tags));",
+            "serializer.serialize_struct(\"Contact\", len)?;",
+            "state.serialize_field(\"id\", &self.id)?;",
+            "if !::std::option::Option::is_none(&self.first_name) {\n",
+            "state.serialize_field(\"firstName\", &self.first_name)?;",
+            "state.serialize_field(\"allowed\", &self.allowed)?;",
+            "state.serialize_field(\"type\", &self.r#type)?;",
         ] {
             assert!(code.contains(expected), "missing `{expected}` in:\n{code}");
         }
@@ -367,14 +486,34 @@ mod tests {
             }
             "#,
         );
-        assert_eq!(written, 1);
+        assert_eq!(written, 2);
+        assert!(!code.contains("#[serde"), "{code}");
         for expected in [
             "\"open\" => Self::Open,",
             "\"Closed\" => Self::Closed,",
             "_ => Self::Unrecognized(value),",
+            "Self::Open => \"open\",",
+            "Self::Unrecognized(value) => value,",
         ] {
             assert!(code.contains(expected), "missing `{expected}` in:\n{code}");
         }
+    }
+
+    #[test]
+    fn a_type_with_a_written_and_a_derived_impl_keeps_its_serde_attributes() {
+        let (written, code) = rewritten(
+            "#[derive(::serde::Deserialize, ::serde::Serialize)] pub struct Body { \
+             #[serde(rename = \"b\", serialize_with = \"custom\")] pub a: i64 }",
+        );
+        assert_eq!(written, 0, "{code}");
+        let (written, code) = rewritten(
+            "#[derive(::serde::Serialize)] pub struct Body { #[serde(rename = \"b\")] pub a: i64 }",
+        );
+        assert_eq!(written, 1, "{code}");
+        assert!(
+            code.contains("state.serialize_field(\"b\", &self.a)?;"),
+            "{code}"
+        );
     }
 
     #[test]
@@ -385,13 +524,13 @@ mod tests {
             "#[derive(::serde::Deserialize)] pub struct Open { #[serde(flatten)] pub extra: ::serde_json::Map<String, ::serde_json::Value> }",
             "#[derive(::serde::Deserialize)] pub struct Custom { #[serde(deserialize_with = \"other\")] pub a: Option<i64> }",
             "#[derive(::serde::Deserialize)] pub enum Closed { A, B }",
-            "#[derive(::serde::Serialize)] pub struct Body { pub a: i64 }",
+            "#[derive(::serde::Serialize)] pub struct Body { #[serde(skip_serializing)] pub a: i64 }",
         ] {
             let (written, code) = rewritten(source);
             assert_eq!(written, 0, "{code}");
             assert_eq!(
-                code.contains("Deserialize"),
-                source.contains("Deserialize"),
+                code.contains("derive(::serde::"),
+                source.contains("derive(::serde::"),
                 "{code}"
             );
         }
