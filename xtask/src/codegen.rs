@@ -143,7 +143,7 @@ fn generate_module(
     paging::add_helpers(module, &mut code, &rows)?;
     // Last: the paging helpers read the fields' JSON names from their `#[serde(rename)]`,
     // which go where no serde derive is left to read them.
-    serde_impls::apply(&mut code);
+    serde_impls::apply(&mut code).map_err(|e| format!("module `{}`: {e}", module.name))?;
     let generated = GeneratedModule {
         module,
         code,

@@ -28,38 +28,61 @@ use syn::visit_mut::{self, VisitMut};
 use syn::{Ident, Token, parse_quote};
 
 use super::postprocess::UNRECOGNIZED_VARIANT;
+use crate::Result;
 
 const LENIENT_OPTIONAL: &str = "highlevel_runtime::lenient::optional";
 
 /// Replaces serde's derived `Deserialize` and `Serialize` by written impls wherever the type
 /// allows; returns how many impls were written.
-pub fn apply(file: &mut syn::File) -> usize {
-    let mut lean = LeanImpls { written: 0 };
-    lean.visit_file_mut(file);
-    lean.written
+///
+/// # Errors
+///
+/// A written impl that does not parse (a bug here, reported instead of a crate that does not
+/// compile).
+pub fn apply(file: &mut syn::File) -> Result<usize> {
+    let mut writer = WrittenImpls {
+        written: 0,
+        unparsable: None,
+    };
+    writer.visit_file_mut(file);
+    match writer.unparsable {
+        Some(message) => Err(message.into()),
+        None => Ok(writer.written),
+    }
 }
 
-struct LeanImpls {
+struct WrittenImpls {
     written: usize,
+    unparsable: Option<String>,
 }
 
-impl VisitMut for LeanImpls {
+impl WrittenImpls {
+    fn rewrite(&mut self, items: &mut Vec<syn::Item>) {
+        match rewrite_items(items) {
+            Ok(written) => self.written += written,
+            Err(message) => self.unparsable = Some(message),
+        }
+    }
+}
+
+impl VisitMut for WrittenImpls {
     fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
         if let Some((_, items)) = &mut module.content {
-            self.written += rewrite_items(items);
+            self.rewrite(items);
         }
         visit_mut::visit_item_mod_mut(self, module);
     }
 
     fn visit_file_mut(&mut self, file: &mut syn::File) {
-        self.written += rewrite_items(&mut file.items);
+        self.rewrite(&mut file.items);
         visit_mut::visit_file_mut(self, file);
     }
 }
 
 /// Writes each impl right after its type, so `defaults::…` paths resolve as in the derive.
-fn rewrite_items(items: &mut Vec<syn::Item>) -> usize {
+fn rewrite_items(items: &mut Vec<syn::Item>) -> std::result::Result<usize, String> {
     let mut rewritten = Vec::with_capacity(items.len());
+    let mut pending = Vec::new();
     let mut written = 0;
     for mut item in std::mem::take(items) {
         let impls = match &mut item {
@@ -84,17 +107,29 @@ fn rewrite_items(items: &mut Vec<syn::Item>) -> usize {
             }
             _ => [None, None],
         };
-        rewritten.push(item);
-        // The impls are built from parsed syntax, so they parse back.
         for imp in impls.into_iter().flatten() {
-            if let Ok(imp) = syn::parse2::<syn::Item>(imp) {
-                rewritten.push(imp);
-                written += 1;
-            }
+            let parsed = syn::parse2::<syn::Item>(imp).map_err(|e| {
+                format!(
+                    "serde_impls: an impl written for `{}` does not parse: {e}",
+                    item_name(&item)
+                )
+            })?;
+            written += 1;
+            pending.push(parsed);
         }
+        rewritten.push(item);
+        rewritten.append(&mut pending);
     }
     *items = rewritten;
-    written
+    Ok(written)
+}
+
+fn item_name(item: &syn::Item) -> String {
+    match item {
+        syn::Item::Struct(s) => s.ident.to_string(),
+        syn::Item::Enum(e) => e.ident.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// Takes `trait_name` (`Deserialize`, `Serialize`) out of the type's derive list; false when it
@@ -418,7 +453,7 @@ mod tests {
 
     fn rewritten(source: &str) -> (usize, String) {
         let mut file: syn::File = syn::parse_str(source).expect("test source parses");
-        let written = apply(&mut file);
+        let written = apply(&mut file).expect("written impls parse");
         (written, prettyplease::unparse(&file))
     }
 
