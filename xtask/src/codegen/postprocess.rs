@@ -135,16 +135,9 @@ pub(crate) struct OpenEnums {
 }
 
 fn is_string_enum(item: &syn::ItemEnum) -> bool {
-    let derives_deserialize = item.attrs.iter().any(|attr| {
-        attr.path().is_ident("derive")
-            && attr
-                .meta
-                .require_list()
-                .is_ok_and(|list| list.tokens.to_string().contains("Deserialize"))
-    });
     let container_serde = item.attrs.iter().any(|attr| attr.path().is_ident("serde"));
     !item.variants.is_empty()
-        && derives_deserialize
+        && derives(&item.attrs, "Deserialize")
         && !container_serde
         // typify writes `#[serde(rename)]` only where the value differs from the variant name.
         && item.variants.iter().all(|v| matches!(v.fields, syn::Fields::Unit))
@@ -191,24 +184,30 @@ impl VisitMut for OpenEnums {
 
 pub(crate) struct LenientFields;
 
-fn derives_deserialize(attrs: &[syn::Attribute]) -> bool {
+/// Whether the item's `#[derive(...)]` lists `trait_name` (`Deserialize`, `Serialize`).
+pub(crate) fn derives(attrs: &[syn::Attribute], trait_name: &str) -> bool {
     attrs.iter().any(|attr| {
         attr.path().is_ident("derive")
             && attr
-                .meta
-                .require_list()
-                .is_ok_and(|list| list.tokens.to_string().contains("Deserialize"))
+                .parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                )
+                .is_ok_and(|paths| {
+                    paths
+                        .iter()
+                        .any(|p| p.segments.last().is_some_and(|s| s.ident == trait_name))
+                })
     })
 }
 
-fn is_option(ty: &syn::Type) -> bool {
+pub(crate) fn is_option(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.qself.is_none()
         && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }
 
 impl VisitMut for LenientFields {
     fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
-        if !derives_deserialize(&item.attrs) {
+        if !derives(&item.attrs, "Deserialize") {
             return;
         }
         let syn::Fields::Named(fields) = &mut item.fields else {

@@ -27,7 +27,7 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Ident, Token, parse_quote};
 
-use super::postprocess::UNRECOGNIZED_VARIANT;
+use super::postprocess::{UNRECOGNIZED_VARIANT, derives, is_option};
 use crate::Result;
 
 const LENIENT_OPTIONAL: &str = "highlevel_runtime::lenient::optional";
@@ -154,19 +154,6 @@ fn drop_derived(attrs: &mut [syn::Attribute], trait_name: &str) -> bool {
     false
 }
 
-fn derives(attrs: &[syn::Attribute], trait_name: &str) -> bool {
-    attrs.iter().any(|attr| {
-        attr.path().is_ident("derive")
-            && attr
-                .parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
-                .is_ok_and(|paths| {
-                    paths
-                        .iter()
-                        .any(|p| p.segments.last().is_some_and(|s| s.ident == trait_name))
-                })
-    })
-}
-
 /// Whether serde's derive of `trait_name` can give way to a written impl: no container
 /// attribute, no generics.
 fn writable(attrs: &[syn::Attribute], generics: &syn::Generics, trait_name: &str) -> bool {
@@ -218,7 +205,8 @@ fn field_serde(attrs: &[syn::Attribute]) -> Option<FieldSerde> {
                 found.skip_serializing_if = Some(syn::parse_str(&value()?)?);
             } else {
                 supported = false;
-                // Consume whatever follows so parsing goes on to report nothing.
+                // Read past its value, so the attribute still parses and the unsupported
+                // key, not a parse error, is what sends the type back to serde's derive.
                 if meta.input.peek(Token![=]) {
                     meta.value()?.parse::<syn::Expr>()?;
                 }
@@ -231,11 +219,6 @@ fn field_serde(attrs: &[syn::Attribute]) -> Option<FieldSerde> {
         }
     }
     Some(found)
-}
-
-fn is_option(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
-        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }
 
 fn struct_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
