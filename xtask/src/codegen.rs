@@ -3,10 +3,10 @@
 mod attributes;
 pub(crate) mod builders;
 mod emit;
-mod hook_calls;
 mod links;
 mod paging;
 pub(crate) mod postprocess;
+mod send_bodies;
 mod serde_impls;
 mod type_builders;
 
@@ -509,15 +509,14 @@ mod tests {
             "enums whose values need no rename are opened too: {text}"
         );
         assert!(
-            text.contains("highlevel_runtime::decode_json(response)"),
+            text.split_whitespace().collect::<String>().contains(
+                "highlevel_runtime::send::json(&client.inner,&client.client,\
+                 &crate::operations::GET_THING,request,)"
+            ),
             "{text}"
         );
         assert!(
-            text.contains("highlevel_runtime::finish_json(&crate::operations::GET_THING, result)"),
-            "{text}"
-        );
-        assert!(
-            text.contains("-> Result<ResponseValue<types::Thing>, highlevel_runtime::Error>"),
+            text.contains("Output = Result<ResponseValue<types::Thing>, highlevel_runtime::Error>"),
             "{text}"
         );
         assert!(

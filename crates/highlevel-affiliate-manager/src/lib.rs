@@ -2936,33 +2936,33 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/affiliates`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListAffiliatesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListAffiliatesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    location_id,
-                    active,
-                    campaign_id,
-                    from_date,
-                    limit,
-                    query,
-                    skip,
-                    to_date,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                location_id,
+                active,
+                campaign_id,
+                from_date,
+                limit,
+                query,
+                skip,
+                to_date,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let active = active.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -2993,29 +2993,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .query(&progenitor_client::QueryParam::new("toDate", &to_date))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_AFFILIATES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_AFFILIATES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_AFFILIATES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_AFFILIATES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_affiliate`]
@@ -3060,23 +3045,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/affiliates/{affiliateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAffiliateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetAffiliateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, affiliate_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, affiliate_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let affiliate_id = affiliate_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -3093,29 +3078,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AFFILIATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AFFILIATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_AFFILIATE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AFFILIATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_payouts`]
@@ -3260,34 +3230,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/payouts`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPayoutListResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPayoutListResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    location_id,
-                    affiliate_id,
-                    campaign_id,
-                    end,
-                    limit,
-                    query,
-                    skip,
-                    start,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                location_id,
+                affiliate_id,
+                campaign_id,
+                end,
+                limit,
+                query,
+                skip,
+                start,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let affiliate_id = affiliate_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -3322,29 +3292,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("start", &start))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_PAYOUTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_PAYOUTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_PAYOUTS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_PAYOUTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_commissions`]
@@ -3489,34 +3444,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/commissions`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCommissionListResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCommissionListResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    location_id,
-                    affiliate_id,
-                    campaign_id,
-                    from_date,
-                    limit,
-                    query,
-                    skip,
-                    status,
-                    to_date,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                location_id,
+                affiliate_id,
+                campaign_id,
+                from_date,
+                limit,
+                query,
+                skip,
+                status,
+                to_date,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let affiliate_id = affiliate_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -3551,29 +3506,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .query(&progenitor_client::QueryParam::new("toDate", &to_date))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_COMMISSIONS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_COMMISSIONS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_COMMISSIONS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_COMMISSIONS,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for ListAffiliates<'a> {

@@ -3555,23 +3555,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/agent`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPublishedAgentsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPublishedAgentsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, is_published, limit, location_id, offset, source } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, is_published, limit, location_id, offset, source } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_published = is_published.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3596,28 +3596,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_AGENTS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_agent`]
@@ -3677,23 +3663,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/agent`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreatePublicAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreatePublicAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, source, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, source, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let source = source.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -3713,29 +3699,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_agent_version`]
@@ -3810,23 +3781,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/agent-studio/agent/versions/{versionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdatePublicAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdatePublicAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, version_id, source, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, version_id, source, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let version_id = version_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -3850,32 +3821,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_AGENT_VERSION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_AGENT_VERSION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_AGENT_VERSION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_AGENT_VERSION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_agent_by_id`]
@@ -3935,23 +3888,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/agent/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAgentByIdResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetAgentByIdResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, location_id, source } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, location_id, source } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
@@ -3972,29 +3925,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENT_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENT_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_AGENT_BY_ID, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENT_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_agent`]
@@ -4054,23 +3992,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/agent-studio/agent/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeletePublicAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeletePublicAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, location_id, source } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, location_id, source } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
@@ -4091,29 +4029,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_agent_metadata`]
@@ -4188,23 +4111,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/agent-studio/agent/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdatePublicAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdatePublicAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, source, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, source, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -4228,32 +4151,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_AGENT_METADATA),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_AGENT_METADATA),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_AGENT_METADATA,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_AGENT_METADATA,
+                request,
+            )
         }
     }
     /**Builder for [`Client::promote_and_publish`]
@@ -4327,23 +4232,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/agent/versions/{versionId}/publish`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::PromoteAndPublishResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::PromoteAndPublishResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, version_id, source, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, version_id, source, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let version_id = version_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -4367,32 +4272,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::PROMOTE_AND_PUBLISH),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::PROMOTE_AND_PUBLISH),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::PROMOTE_AND_PUBLISH,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::PROMOTE_AND_PUBLISH,
+                request,
+            )
         }
     }
     /**Builder for [`Client::execute_agent`]
@@ -4466,23 +4353,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/agent/{agentId}/execute`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ExecutePublicAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ExecutePublicAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, source, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, source, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -4506,29 +4393,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EXECUTE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EXECUTE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EXECUTE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EXECUTE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_agents_deprecated`]
@@ -4602,23 +4474,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/public-api/agents`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPublishedAgentsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPublishedAgentsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, limit, location_id, offset, source } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, limit, location_id, offset, source } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
@@ -4639,32 +4511,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENTS_DEPRECATED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENTS_DEPRECATED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_AGENTS_DEPRECATED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENTS_DEPRECATED,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_agent_by_id_deprecated`]
@@ -4724,23 +4578,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/public-api/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAgentByIdResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetAgentByIdResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, location_id, source } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, location_id, source } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
@@ -4761,32 +4615,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENT_BY_ID_DEPRECATED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENT_BY_ID_DEPRECATED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_AGENT_BY_ID_DEPRECATED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENT_BY_ID_DEPRECATED,
+                request,
+            )
         }
     }
     /**Builder for [`Client::execute_agent_deprecated`]
@@ -4860,23 +4696,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/public-api/agents/{agentId}/execute`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ExecutePublicAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ExecutePublicAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, source, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, source, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -4900,32 +4736,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EXECUTE_AGENT_DEPRECATED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EXECUTE_AGENT_DEPRECATED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::EXECUTE_AGENT_DEPRECATED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EXECUTE_AGENT_DEPRECATED,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetAgents<'a> {

@@ -24034,23 +24034,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/groups`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AllGroupsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AllGroupsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/calendars/groups", client.baseurl,);
                 #[allow(unused_mut)]
@@ -24065,28 +24065,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_GROUPS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_GROUPS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_GROUPS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_GROUPS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar_group`]
@@ -24129,23 +24115,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::GroupCreateDto::try_from(v).map_err(|e| e.to_string())
@@ -24162,32 +24148,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CALENDAR_GROUP,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::validate_groups_slug`]
@@ -24233,23 +24201,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups/validate-slug`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ValidateGroupSlugSuccessResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ValidateGroupSlugSuccessResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::ValidateGroupSlugPostBody::try_from(v)
@@ -24267,32 +24235,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::VALIDATE_GROUPS_SLUG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::VALIDATE_GROUPS_SLUG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::VALIDATE_GROUPS_SLUG,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::VALIDATE_GROUPS_SLUG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::edit_group`]
@@ -24349,23 +24299,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -24386,28 +24336,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EDIT_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EDIT_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EDIT_GROUP, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EDIT_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_group`]
@@ -24438,23 +24374,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/groups/{groupId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/groups/{}", client.baseurl, encode_path(& group_id
@@ -24469,29 +24405,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_GROUP, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::disable_group`]
@@ -24550,23 +24471,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}/status`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -24588,29 +24509,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DISABLE_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DISABLE_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DISABLE_GROUP, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DISABLE_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_appointment`]
@@ -24655,23 +24561,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/appointments`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AppointmentSchemaResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AppointmentSchemaResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::AppointmentCreateSchema::try_from(v)
@@ -24689,32 +24595,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_APPOINTMENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_APPOINTMENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_APPOINTMENT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_APPOINTMENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_appointment`]
@@ -24745,23 +24633,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events/appointments/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCalendarEventSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCalendarEventSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/events/appointments/{}", client.baseurl, encode_path(&
@@ -24776,29 +24664,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_APPOINTMENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_APPOINTMENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_APPOINTMENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_APPOINTMENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::edit_appointment`]
@@ -24857,23 +24730,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/appointments/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AppointmentSchemaResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AppointmentSchemaResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -24895,29 +24768,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EDIT_APPOINTMENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EDIT_APPOINTMENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EDIT_APPOINTMENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EDIT_APPOINTMENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar_events`]
@@ -25021,31 +24879,31 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    calendar_id,
-                    end_time,
-                    group_id,
-                    location_id,
-                    start_time,
-                    user_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                calendar_id,
+                end_time,
+                group_id,
+                location_id,
+                start_time,
+                user_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let end_time = end_time.map_err(Error::InvalidRequest)?;
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -25072,32 +24930,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startTime", &start_time))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR_EVENTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR_EVENTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CALENDAR_EVENTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR_EVENTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_blocked_slots`]
@@ -25201,31 +25041,31 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/blocked-slots`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    calendar_id,
-                    end_time,
-                    group_id,
-                    location_id,
-                    start_time,
-                    user_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                calendar_id,
+                end_time,
+                group_id,
+                location_id,
+                start_time,
+                user_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let end_time = end_time.map_err(Error::InvalidRequest)?;
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -25252,29 +25092,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startTime", &start_time))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_BLOCKED_SLOTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_BLOCKED_SLOTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_BLOCKED_SLOTS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_BLOCKED_SLOTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_block_slot`]
@@ -25320,23 +25145,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/block-slots`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::BlockSlotCreateRequestDto::try_from(v)
@@ -25354,29 +25179,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_BLOCK_SLOT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_BLOCK_SLOT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_BLOCK_SLOT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_BLOCK_SLOT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::edit_block_slot`]
@@ -25435,23 +25245,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/block-slots/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -25473,29 +25283,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EDIT_BLOCK_SLOT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EDIT_BLOCK_SLOT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EDIT_BLOCK_SLOT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EDIT_BLOCK_SLOT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_slots`]
@@ -25593,38 +25388,36 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/free-slots`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::collections::HashMap<::std::string::String, types::SlotsSchema>,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::collections::HashMap<
                         ::std::string::String,
                         types::SlotsSchema,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    calendar_id,
-                    end_date,
-                    start_date,
-                    timezone,
-                    user_id,
-                    user_ids,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                calendar_id,
+                end_date,
+                start_date,
+                timezone,
+                user_id,
+                user_ids,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
@@ -25649,28 +25442,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .query(&progenitor_client::QueryParam::new("userIds", &user_ids))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SLOTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SLOTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_SLOTS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SLOTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar`]
@@ -25701,23 +25480,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
@@ -25732,29 +25511,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_calendar`]
@@ -25811,23 +25575,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -25848,29 +25612,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CALENDAR,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_calendar`]
@@ -25901,23 +25650,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarDeleteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarDeleteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
@@ -25932,29 +25681,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CALENDAR,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_event`]
@@ -25998,23 +25732,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/events/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteEventSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteEventSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -26031,29 +25765,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_EVENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_EVENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_EVENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_EVENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_appointment_notes`]
@@ -26106,23 +25825,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/appointments/{appointmentId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, limit, offset } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, limit, offset } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
@@ -26141,32 +25860,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_APPOINTMENT_NOTES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_APPOINTMENT_NOTES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_APPOINTMENT_NOTES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_APPOINTMENT_NOTES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_appointment_note`]
@@ -26217,23 +25918,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/appointments/{appointmentId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -26254,32 +25955,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_APPOINTMENT_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_APPOINTMENT_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_APPOINTMENT_NOTE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_APPOINTMENT_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_appointment_note`]
@@ -26344,23 +26027,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, note_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, note_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let note_id = note_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -26383,32 +26066,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_APPOINTMENT_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_APPOINTMENT_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_APPOINTMENT_NOTE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_APPOINTMENT_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_appointment_note`]
@@ -26453,23 +26118,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, note_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, note_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let note_id = note_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -26486,32 +26151,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_APPOINTMENT_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_APPOINTMENT_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_APPOINTMENT_NOTE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_APPOINTMENT_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar_resource`]
@@ -26556,23 +26203,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarResourceByIdResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -26588,32 +26235,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_calendar_resource`]
@@ -26687,23 +26316,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/resources/{resourceType}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarResourceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarResourceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -26726,32 +26355,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_calendar_resource`]
@@ -26796,23 +26407,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/resources/{resourceType}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ResourceDeleteResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ResourceDeleteResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -26828,32 +26439,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::fetch_calendar_resources`]
@@ -26920,31 +26513,27 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::option::Option<
-                    ::std::vec::Vec<types::CalendarResourceByIdResponseDto>,
-                >,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::option::Option<
                         ::std::vec::Vec<types::CalendarResourceByIdResponseDto>,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, limit, location_id, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, limit, location_id, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -26967,32 +26556,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::FETCH_CALENDAR_RESOURCES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::FETCH_CALENDAR_RESOURCES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::FETCH_CALENDAR_RESOURCES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::FETCH_CALENDAR_RESOURCES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar_resource`]
@@ -27052,23 +26623,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/resources/{resourceType}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarResourceByIdResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -27090,32 +26661,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_event_notification`]
@@ -27194,31 +26747,27 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::option::Option<
-                    ::std::vec::Vec<types::CalendarNotificationResponseDto>,
-                >,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::option::Option<
                         ::std::vec::Vec<types::CalendarNotificationResponseDto>,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let deleted = deleted.map_err(Error::InvalidRequest)?;
                 let is_active = is_active.map_err(Error::InvalidRequest)?;
@@ -27241,32 +26790,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_event_notification`]
@@ -27313,31 +26844,27 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/{calendarId}/notifications`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::option::Option<
-                    ::std::vec::Vec<types::CalendarNotificationResponseDto>,
-                >,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::option::Option<
                         ::std::vec::Vec<types::CalendarNotificationResponseDto>,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -27354,32 +26881,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::find_event_notification`]
@@ -27424,23 +26933,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications/{notificationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarNotificationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarNotificationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, notification_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, notification_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -27456,32 +26965,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::FIND_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::FIND_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::FIND_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::FIND_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_event_notification`]
@@ -27555,23 +27046,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}/notifications/{notificationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, notification_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, notification_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -27594,32 +27085,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_event_notification`]
@@ -27664,23 +27137,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}/notifications/{notificationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, notification_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, notification_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -27696,32 +27169,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_schedules`]
@@ -27808,23 +27263,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/search`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAllSchedulesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetAllSchedulesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -27849,29 +27304,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_SCHEDULES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_SCHEDULES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ALL_SCHEDULES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_SCHEDULES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_schedule_by_id`]
@@ -27902,20 +27342,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ScheduleResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ScheduleResponseDto>, Error<()>> = async move {
-                let Self { client, id } = self;
+            let Self { client, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
@@ -27930,32 +27373,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SCHEDULE_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SCHEDULE_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SCHEDULE_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SCHEDULE_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_schedule`]
@@ -28012,20 +27437,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ScheduleResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ScheduleResponseDto>, Error<()>> = async move {
-                let Self { client, id, body } = self;
+            let Self { client, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -28046,29 +27474,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_SCHEDULE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_schedule`]
@@ -28099,23 +27512,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteScheduleResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteScheduleResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
@@ -28130,29 +27543,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_SCHEDULE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_schedule`]
@@ -28195,20 +27593,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/schedules`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ScheduleResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ScheduleResponseDto>, Error<()>> = async move {
-                let Self { client, body } = self;
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateScheduleDto::try_from(v).map_err(|e| e.to_string())
@@ -28225,29 +27626,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_SCHEDULE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_calendar_to_schedule`]
@@ -28292,23 +27678,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}/associations/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AddCalendarToScheduleResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AddCalendarToScheduleResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, id, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -28325,32 +27711,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_CALENDAR_TO_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_CALENDAR_TO_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_CALENDAR_TO_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_CALENDAR_TO_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_calendar_from_schedule`]
@@ -28395,23 +27763,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}/associations/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RemoveCalendarFromScheduleResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::RemoveCalendarFromScheduleResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, id, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -28428,32 +27796,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendars`]
@@ -28511,23 +27861,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarsGetSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarsGetSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id, location_id, show_drafted } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id, location_id, show_drafted } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let show_drafted = show_drafted.map_err(Error::InvalidRequest)?;
@@ -28548,29 +27898,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("showDrafted", &show_drafted),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDARS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDARS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CALENDARS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDARS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar`]
@@ -28613,23 +27948,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CalendarCreateDto::try_from(v).map_err(|e| e.to_string())
@@ -28646,29 +27981,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetAppointmentNotes<'a> {

@@ -12634,17 +12634,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/search`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/contacts/search", client.baseurl,);
                 #[allow(unused_mut)]
@@ -12657,32 +12660,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEARCH_CONTACTS_ADVANCED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEARCH_CONTACTS_ADVANCED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SEARCH_CONTACTS_ADVANCED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEARCH_CONTACTS_ADVANCED,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_duplicate_contact`]
@@ -12743,17 +12728,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/search/duplicate`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, email, location_id, number } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, email, location_id, number } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email = email.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let number = number.map_err(Error::InvalidRequest)?;
@@ -12772,32 +12760,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("number", &number))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_DUPLICATE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_DUPLICATE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_DUPLICATE_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_DUPLICATE_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_tasks`]
@@ -12828,23 +12798,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TasksListSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TasksListSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/tasks", client.baseurl, encode_path(& contact_id
@@ -12859,29 +12829,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_TASKS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_TASKS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ALL_TASKS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_TASKS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_task`]
@@ -12938,23 +12893,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tasks`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -12975,28 +12930,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_task`]
@@ -13041,23 +12982,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks/{taskId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13073,28 +13014,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_task`]
@@ -13165,23 +13092,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -13203,28 +13130,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_task`]
@@ -13269,23 +13182,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tasks/{taskId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteTaskSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteTaskSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13301,28 +13214,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_task_completed`]
@@ -13395,23 +13294,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}/completed`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -13434,32 +13333,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_TASK_COMPLETED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_TASK_COMPLETED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_TASK_COMPLETED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_TASK_COMPLETED,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_appointments_for_contact`]
@@ -13490,23 +13371,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/appointments`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetEventsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetEventsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/appointments", client.baseurl, encode_path(&
@@ -13521,32 +13402,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_APPOINTMENTS_FOR_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_APPOINTMENTS_FOR_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_APPOINTMENTS_FOR_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_APPOINTMENTS_FOR_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_tags`]
@@ -13597,23 +13460,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tags`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateAddTagSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateAddTagSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
@@ -13632,28 +13495,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_TAGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_TAGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::ADD_TAGS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_TAGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_tags`]
@@ -13704,23 +13553,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tags`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteTagSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteTagSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
@@ -13739,28 +13588,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_TAGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_TAGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::REMOVE_TAGS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_TAGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_notes`]
@@ -13791,23 +13626,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/notes", client.baseurl, encode_path(& contact_id
@@ -13822,29 +13657,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_NOTES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_NOTES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ALL_NOTES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_NOTES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_note`]
@@ -13895,23 +13715,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -13932,28 +13752,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_note`]
@@ -13998,23 +13804,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -14030,28 +13836,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_note`]
@@ -14120,23 +13912,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/notes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -14158,28 +13950,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_note`]
@@ -14224,23 +14002,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/notes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -14256,28 +14034,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_association`]
@@ -14332,20 +14096,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/tags/update/{type}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateTagsResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::UpdateTagsResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::UpdateTagsResponseDto>, Error<()>> = async move {
-                let Self { client, type_, body } = self;
+            let Self { client, type_, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let type_ = type_.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14366,32 +14133,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_ASSOCIATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_ASSOCIATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_ASSOCIATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_ASSOCIATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_remove_contact_from_business`]
@@ -14436,23 +14185,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/business`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsBulkUpateResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsBulkUpateResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::ContactsBusinessUpdate::try_from(v)
@@ -14470,32 +14219,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_contact`]
@@ -14526,23 +14257,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}", client.baseurl, encode_path(& contact_id
@@ -14557,28 +14288,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CONTACT, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_contact`]
@@ -14635,23 +14352,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateContactsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateContactsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14672,29 +14389,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_contact`]
@@ -14725,23 +14427,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteContactsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteContactsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}", client.baseurl, encode_path(& contact_id
@@ -14756,29 +14458,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::upsert_contact`]
@@ -14821,23 +14508,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/upsert`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpsertContactsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpsertContactsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertContactDto::try_from(v).map_err(|e| e.to_string())
@@ -14854,29 +14541,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPSERT_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPSERT_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPSERT_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPSERT_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_contacts_by_business_id`]
@@ -14966,23 +14638,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/business/{businessId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, business_id, limit, location_id, query, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, business_id, limit, location_id, query, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -15007,32 +14679,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("query", &query))
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONTACTS_BY_BUSINESS_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONTACTS_BY_BUSINESS_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CONTACTS_BY_BUSINESS_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONTACTS_BY_BUSINESS_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_followers_contact`]
@@ -15087,23 +14741,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/followers`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -15124,32 +14778,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_FOLLOWERS_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_FOLLOWERS_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_FOLLOWERS_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_FOLLOWERS_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_followers_contact`]
@@ -15204,23 +14840,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/followers`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -15241,32 +14877,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_FOLLOWERS_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_FOLLOWERS_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_FOLLOWERS_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_FOLLOWERS_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_contact_to_campaign`]
@@ -15324,23 +14942,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/campaigns/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, campaign_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, campaign_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
@@ -15358,32 +14976,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_CONTACT_TO_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_CONTACT_TO_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_CONTACT_TO_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_CONTACT_TO_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_contact_from_campaign`]
@@ -15428,23 +15028,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, campaign_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, campaign_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -15460,32 +15060,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_contact_from_every_campaign`]
@@ -15516,23 +15098,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/removeAll`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/campaigns/removeAll", client.baseurl, encode_path(&
@@ -15547,32 +15129,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_contact_to_workflow`]
@@ -15643,23 +15207,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/workflow/{workflowId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, workflow_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, workflow_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -15681,32 +15245,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_CONTACT_TO_WORKFLOW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_CONTACT_TO_WORKFLOW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_CONTACT_TO_WORKFLOW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_CONTACT_TO_WORKFLOW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_contact_from_workflow`]
@@ -15777,23 +15323,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/workflow/{workflowId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, workflow_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, workflow_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -15815,32 +15361,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CONTACT_FROM_WORKFLOW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CONTACT_FROM_WORKFLOW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_CONTACT_FROM_WORKFLOW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CONTACT_FROM_WORKFLOW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_contacts`]
@@ -15925,30 +15453,30 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    limit,
-                    location_id,
-                    query,
-                    start_after,
-                    start_after_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                limit,
+                location_id,
+                query,
+                start_after,
+                start_after_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
@@ -15978,29 +15506,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONTACTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONTACTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CONTACTS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONTACTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_contact`]
@@ -16043,23 +15556,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateContactsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateContactsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateContactDto::try_from(v).map_err(|e| e.to_string())
@@ -16076,29 +15589,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CONTACT,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetContactsByBusinessId<'a> {

@@ -12673,23 +12673,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversation-ai/agents/{agentId}/actions`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateActionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateActionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -12710,29 +12710,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_ACTION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_ACTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_actions`]
@@ -12763,23 +12748,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/{agentId}/actions/list`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::FetchActionsForEmployeeResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::FetchActionsForEmployeeResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversation-ai/agents/{}/actions/list", client.baseurl,
@@ -12794,29 +12779,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_ACTIONS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_ACTIONS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_ACTIONS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_ACTIONS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_action_by_id`]
@@ -12861,23 +12831,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/{agentId}/actions/{actionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::FetchActionDetailsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::FetchActionDetailsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, action_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, action_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -12894,29 +12864,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ACTION_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ACTION_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ACTION_BY_ID, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ACTION_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_action`]
@@ -12987,23 +12942,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversation-ai/agents/{agentId}/actions/{actionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateActionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateActionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, action_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, action_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -13026,29 +12981,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_ACTION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_ACTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_action`]
@@ -13093,23 +13033,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversation-ai/agents/{agentId}/actions/{actionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteActionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteActionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, action_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, action_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13126,29 +13066,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_ACTION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_ACTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_followup_settings`]
@@ -13208,23 +13133,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/conversation-ai/agents/{agentId}/followup-settings`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateActionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateActionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -13246,32 +13171,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_FOLLOWUP_SETTINGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_FOLLOWUP_SETTINGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_FOLLOWUP_SETTINGS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_FOLLOWUP_SETTINGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_agent`]
@@ -13314,20 +13221,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversation-ai/agents`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EmployeeResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EmployeeResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EmployeeResponseDto>, Error<()>> = async move {
-                let Self { client, body } = self;
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateEmployeeDto::try_from(v).map_err(|e| e.to_string())
@@ -13344,29 +13254,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::search_agent`]
@@ -13425,23 +13320,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/search`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SearchEmployeeResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SearchEmployeeResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, limit, query, start_after } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, limit, query, start_after } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
                 let start_after = start_after.map_err(Error::InvalidRequest)?;
@@ -13460,29 +13355,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("startAfter", &start_after),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEARCH_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEARCH_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::SEARCH_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEARCH_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_agent`]
@@ -13513,20 +13393,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EmployeeResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EmployeeResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EmployeeResponseDto>, Error<()>> = async move {
-                let Self { client, agent_id } = self;
+            let Self { client, agent_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversation-ai/agents/{}", client.baseurl, encode_path(&
@@ -13541,28 +13424,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_AGENT, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_agent`]
@@ -13619,20 +13488,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversation-ai/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EmployeeResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EmployeeResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EmployeeResponseDto>, Error<()>> = async move {
-                let Self { client, agent_id, body } = self;
+            let Self { client, agent_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -13653,29 +13525,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_agent`]
@@ -13706,23 +13563,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversation-ai/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteEmployeeResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteEmployeeResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, agent_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, agent_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversation-ai/agents/{}", client.baseurl, encode_path(&
@@ -13737,29 +13594,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_generation_details`]
@@ -13804,23 +13646,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/generations`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::FetchAiResponseDetailsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::FetchAiResponseDetailsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, message_id, source } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, message_id, source } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversation-ai/generations", client.baseurl,);
@@ -13835,32 +13677,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("messageId", &message_id))
                     .query(&progenitor_client::QueryParam::new("source", &source))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_GENERATION_DETAILS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_GENERATION_DETAILS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_GENERATION_DETAILS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_GENERATION_DETAILS,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for SearchAgent<'a> {

@@ -13862,46 +13862,46 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/search`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendConversationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendConversationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    assigned_to,
-                    contact_id,
-                    end_date,
-                    followers,
-                    id,
-                    last_message_action,
-                    last_message_direction,
-                    last_message_type,
-                    limit,
-                    location_id,
-                    mentions,
-                    query,
-                    score_profile,
-                    score_profile_max,
-                    score_profile_min,
-                    sort,
-                    sort_by,
-                    sort_score_profile,
-                    start_after_date,
-                    start_date,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                assigned_to,
+                contact_id,
+                end_date,
+                followers,
+                id,
+                last_message_action,
+                last_message_direction,
+                last_message_type,
+                limit,
+                location_id,
+                mentions,
+                query,
+                score_profile,
+                score_profile_max,
+                score_profile_min,
+                sort,
+                sort_by,
+                sort_score_profile,
+                start_after_date,
+                start_date,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let assigned_to = assigned_to.map_err(Error::InvalidRequest)?;
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
@@ -14004,32 +14004,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEARCH_CONVERSATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEARCH_CONVERSATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SEARCH_CONVERSATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEARCH_CONVERSATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_conversation`]
@@ -14060,23 +14042,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/{conversationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetConversationByIdResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetConversationByIdResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, conversation_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, conversation_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
@@ -14091,29 +14073,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONVERSATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONVERSATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CONVERSATION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONVERSATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_conversation`]
@@ -14172,23 +14139,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/{conversationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetConversationSuccessfulResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetConversationSuccessfulResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, conversation_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, conversation_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14210,32 +14177,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CONVERSATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CONVERSATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CONVERSATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CONVERSATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_conversation`]
@@ -14266,23 +14215,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/{conversationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteConversationSuccessfulResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteConversationSuccessfulResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, conversation_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, conversation_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/{}", client.baseurl, encode_path(& conversation_id
@@ -14297,32 +14246,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CONVERSATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CONVERSATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_CONVERSATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CONVERSATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_custom_subtypes`]
@@ -14353,17 +14284,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/preferences/custom-subtypes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, location_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/preferences/custom-subtypes", client.baseurl,
@@ -14380,32 +14314,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_CUSTOM_SUBTYPES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_CUSTOM_SUBTYPES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_ALL_CUSTOM_SUBTYPES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_CUSTOM_SUBTYPES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_custom_subtype`]
@@ -14464,17 +14380,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/preferences/custom-subtypes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, location_id, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14498,32 +14417,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CUSTOM_SUBTYPE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CUSTOM_SUBTYPE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CUSTOM_SUBTYPE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CUSTOM_SUBTYPE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_custom_subtype`]
@@ -14596,17 +14497,20 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/preferences/custom-subtypes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, id, location_id, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, id, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -14632,32 +14536,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CUSTOM_SUBTYPE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CUSTOM_SUBTYPE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CUSTOM_SUBTYPE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CUSTOM_SUBTYPE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_contact_unsubscription_status`]
@@ -14717,17 +14603,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/preferences/unsubscriptions/status`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, contact_id, email, location_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, contact_id, email, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let email = email.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -14749,32 +14638,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONTACT_UNSUBSCRIPTION_STATUS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONTACT_UNSUBSCRIPTION_STATUS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CONTACT_UNSUBSCRIPTION_STATUS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONTACT_UNSUBSCRIPTION_STATUS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::user_subscription_change`]
@@ -14820,17 +14691,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/preferences/unsubscriptions/user-change`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::UserSubscriptionChangeDto::try_from(v)
@@ -14851,32 +14725,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::USER_SUBSCRIPTION_CHANGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::USER_SUBSCRIPTION_CHANGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::USER_SUBSCRIPTION_CHANGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::USER_SUBSCRIPTION_CHANGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_email_by_id`]
@@ -14907,23 +14763,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/email/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetEmailMessageResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetEmailMessageResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/messages/email/{}", client.baseurl, encode_path(&
@@ -14938,29 +14794,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_EMAIL_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_EMAIL_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_EMAIL_BY_ID, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_EMAIL_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::cancel_scheduled_email_message`]
@@ -14991,23 +14832,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/messages/email/{emailMessageId}/schedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CancelScheduledResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CancelScheduledResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, email_message_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, email_message_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email_message_id = email_message_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/messages/email/{}/schedule", client.baseurl,
@@ -15022,32 +14863,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CANCEL_SCHEDULED_EMAIL_MESSAGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CANCEL_SCHEDULED_EMAIL_MESSAGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CANCEL_SCHEDULED_EMAIL_MESSAGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CANCEL_SCHEDULED_EMAIL_MESSAGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::export_messages_by_location`]
@@ -15210,35 +15033,35 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/export`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ExportMessagesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ExportMessagesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    channel,
-                    contact_id,
-                    conversation_id,
-                    cursor,
-                    end_date,
-                    limit,
-                    location_id,
-                    sort_by,
-                    sort_order,
-                    start_date,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                channel,
+                contact_id,
+                conversation_id,
+                cursor,
+                end_date,
+                limit,
+                location_id,
+                sort_by,
+                sort_order,
+                start_date,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let channel = channel.map_err(Error::InvalidRequest)?;
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
@@ -15276,32 +15099,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EXPORT_MESSAGES_BY_LOCATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EXPORT_MESSAGES_BY_LOCATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::EXPORT_MESSAGES_BY_LOCATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EXPORT_MESSAGES_BY_LOCATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_message`]
@@ -15332,20 +15137,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetMessageResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetMessageResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetMessageResponseDto>, Error<()>> = async move {
-                let Self { client, id } = self;
+            let Self { client, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/messages/{}", client.baseurl, encode_path(& id
@@ -15360,28 +15168,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_MESSAGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_MESSAGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_MESSAGE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_MESSAGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_messages`]
@@ -15453,23 +15247,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/{conversationId}/messages`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetMessagesByConversationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetMessagesByConversationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, conversation_id, last_message_id, limit, type_ } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, conversation_id, last_message_id, limit, type_ } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
                 let last_message_id = last_message_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -15495,29 +15289,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("type", &type_))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_MESSAGES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_MESSAGES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_MESSAGES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_MESSAGES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::send_a_new_message`]
@@ -15560,23 +15339,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendMessageResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendMessageResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::SendMessageBodyDto::try_from(v).map_err(|e| e.to_string())
@@ -15593,32 +15372,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEND_A_NEW_MESSAGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEND_A_NEW_MESSAGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SEND_A_NEW_MESSAGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEND_A_NEW_MESSAGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_an_inbound_message`]
@@ -15663,23 +15424,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/inbound`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ProcessMessageResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ProcessMessageResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::ProcessMessageBodyDto::try_from(v)
@@ -15697,32 +15458,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_AN_INBOUND_MESSAGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_AN_INBOUND_MESSAGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_AN_INBOUND_MESSAGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_AN_INBOUND_MESSAGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_an_outbound_message`]
@@ -15768,23 +15511,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/outbound`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ProcessMessageResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ProcessMessageResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::ProcessOutboundMessageBodyDto::try_from(v)
@@ -15802,32 +15545,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_AN_OUTBOUND_MESSAGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_AN_OUTBOUND_MESSAGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_AN_OUTBOUND_MESSAGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_AN_OUTBOUND_MESSAGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::send_review_reply`]
@@ -15870,23 +15595,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/review-reply`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendMessageResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendMessageResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::SendReviewReplyDto::try_from(v).map_err(|e| e.to_string())
@@ -15905,29 +15630,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEND_REVIEW_REPLY),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEND_REVIEW_REPLY),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::SEND_REVIEW_REPLY, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEND_REVIEW_REPLY,
+                request,
+            )
         }
     }
     /**Builder for [`Client::cancel_scheduled_message`]
@@ -15958,23 +15668,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/messages/{messageId}/schedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CancelScheduledResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CancelScheduledResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, message_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, message_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/conversations/messages/{}/schedule", client.baseurl,
@@ -15989,32 +15699,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CANCEL_SCHEDULED_MESSAGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CANCEL_SCHEDULED_MESSAGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CANCEL_SCHEDULED_MESSAGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CANCEL_SCHEDULED_MESSAGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::upload_file_attachments`]
@@ -16044,23 +15736,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UploadFilesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UploadFilesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/conversations/messages/upload", client.baseurl,);
                 #[allow(unused_mut)]
@@ -16079,32 +15771,14 @@ pub mod builder {
                     )
                     .body(body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPLOAD_FILE_ATTACHMENTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPLOAD_FILE_ATTACHMENTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPLOAD_FILE_ATTACHMENTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPLOAD_FILE_ATTACHMENTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::initiate_file_upload`]
@@ -16149,23 +15823,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload/initiate`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::InitiateFileUploadResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::InitiateFileUploadResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::InitiateFileUploadDto::try_from(v)
@@ -16185,32 +15859,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::INITIATE_FILE_UPLOAD),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::INITIATE_FILE_UPLOAD),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::INITIATE_FILE_UPLOAD,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::INITIATE_FILE_UPLOAD,
+                request,
+            )
         }
     }
     /**Builder for [`Client::complete_file_upload`]
@@ -16255,23 +15911,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload/complete`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CompleteFileUploadResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CompleteFileUploadResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CompleteFileUploadDto::try_from(v)
@@ -16291,32 +15947,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::COMPLETE_FILE_UPLOAD),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::COMPLETE_FILE_UPLOAD),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::COMPLETE_FILE_UPLOAD,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::COMPLETE_FILE_UPLOAD,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_message_status`]
@@ -16375,23 +16013,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/{messageId}/status`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendMessageResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendMessageResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, message_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, message_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -16413,32 +16051,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_MESSAGE_STATUS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_MESSAGE_STATUS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_MESSAGE_STATUS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_MESSAGE_STATUS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_message_attachments`]
@@ -16497,17 +16117,20 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/{messageId}/attachments`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, message_id, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, message_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -16529,32 +16152,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_MESSAGE_ATTACHMENTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_MESSAGE_ATTACHMENTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_MESSAGE_ATTACHMENTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_MESSAGE_ATTACHMENTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_message_recording`]
@@ -16599,17 +16204,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/{messageId}/locations/{locationId}/recording`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<ByteStream>, Error<()>> = async move {
-                let Self { client, message_id, location_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<ByteStream>, highlevel_runtime::Error>,
+        > {
+            let Self { client, message_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -16619,29 +16227,14 @@ pub mod builder {
                 );
                 #[allow(unused_mut)]
                 let mut request = client.client.get(url).build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_MESSAGE_RECORDING),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_MESSAGE_RECORDING),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish(&crate::operations::GET_MESSAGE_RECORDING, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::stream(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_MESSAGE_RECORDING,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_message_transcription`]
@@ -16686,23 +16279,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/locations/{locationId}/messages/{messageId}/transcription`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetMessageTranscriptionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetMessageTranscriptionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, message_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, message_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -16719,32 +16312,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_MESSAGE_TRANSCRIPTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_MESSAGE_TRANSCRIPTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_MESSAGE_TRANSCRIPTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_MESSAGE_TRANSCRIPTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::download_message_transcription`]
@@ -16789,17 +16364,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/locations/{locationId}/messages/{messageId}/transcription/download`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<ByteStream>, Error<()>> = async move {
-                let Self { client, location_id, message_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<ByteStream>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id, message_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -16809,32 +16387,14 @@ pub mod builder {
                 );
                 #[allow(unused_mut)]
                 let mut request = client.client.get(url).build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DOWNLOAD_MESSAGE_TRANSCRIPTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DOWNLOAD_MESSAGE_TRANSCRIPTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => Ok(ResponseValue::stream(response)),
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish(
-                    &crate::operations::DOWNLOAD_MESSAGE_TRANSCRIPTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::stream(
+                &client.inner,
+                &client.client,
+                &crate::operations::DOWNLOAD_MESSAGE_TRANSCRIPTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::live_chat_agent_typing`]
@@ -16877,23 +16437,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/providers/live-chat/typing`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateLiveChatMessageFeedbackResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateLiveChatMessageFeedbackResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::UserTypingBody::try_from(v).map_err(|e| e.to_string())
@@ -16912,32 +16472,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIVE_CHAT_AGENT_TYPING),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIVE_CHAT_AGENT_TYPING),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIVE_CHAT_AGENT_TYPING,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIVE_CHAT_AGENT_TYPING,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_conversation`]
@@ -16982,23 +16524,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateConversationSuccessResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateConversationSuccessResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateConversationDto::try_from(v)
@@ -17016,32 +16558,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CONVERSATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CONVERSATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CONVERSATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CONVERSATION,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for SearchConversation<'a> {

@@ -38458,34 +38458,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/template`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListTemplatesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListTemplatesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    end_at,
-                    limit,
-                    offset,
-                    payment_mode,
-                    search,
-                    start_at,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                alt_id,
+                alt_type,
+                end_at,
+                limit,
+                offset,
+                payment_mode,
+                search,
+                start_at,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let end_at = end_at.map_err(Error::InvalidRequest)?;
@@ -38516,32 +38516,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_INVOICE_TEMPLATES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_INVOICE_TEMPLATES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_INVOICE_TEMPLATES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_INVOICE_TEMPLATES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_invoice_template`]
@@ -38586,23 +38568,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/template`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateInvoiceTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateInvoiceTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceTemplateDto::try_from(v)
@@ -38620,32 +38602,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_INVOICE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_INVOICE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_INVOICE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_INVOICE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_invoice_template`]
@@ -38704,23 +38668,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/template/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -38739,32 +38703,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_INVOICE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_INVOICE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_INVOICE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_INVOICE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice_template`]
@@ -38823,23 +38769,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/template/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -38861,32 +38807,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_INVOICE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_INVOICE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_INVOICE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_invoice_template`]
@@ -38945,23 +38873,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/template/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteInvoiceTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteInvoiceTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -38980,32 +38908,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_INVOICE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_INVOICE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_INVOICE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_INVOICE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice_template_late_fees_configuration`]
@@ -39065,23 +38975,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/template/{templateId}/late-fees-configuration`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -39103,36 +39013,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(
-                            &crate::operations::UPDATE_INVOICE_TEMPLATE_LATE_FEES_CONFIGURATION,
-                        ),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(
-                            &crate::operations::UPDATE_INVOICE_TEMPLATE_LATE_FEES_CONFIGURATION,
-                        ),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_INVOICE_TEMPLATE_LATE_FEES_CONFIGURATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE_TEMPLATE_LATE_FEES_CONFIGURATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice_payment_methods_configuration`]
@@ -39192,23 +39080,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/template/{templateId}/payment-methods-configuration`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -39230,36 +39118,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(
-                            &crate::operations::UPDATE_INVOICE_PAYMENT_METHODS_CONFIGURATION,
-                        ),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(
-                            &crate::operations::UPDATE_INVOICE_PAYMENT_METHODS_CONFIGURATION,
-                        ),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_INVOICE_PAYMENT_METHODS_CONFIGURATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE_PAYMENT_METHODS_CONFIGURATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_invoice_schedules`]
@@ -39407,34 +39273,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/schedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListSchedulesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListSchedulesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    end_at,
-                    limit,
-                    offset,
-                    payment_mode,
-                    search,
-                    start_at,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                alt_id,
+                alt_type,
+                end_at,
+                limit,
+                offset,
+                payment_mode,
+                search,
+                start_at,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let end_at = end_at.map_err(Error::InvalidRequest)?;
@@ -39465,32 +39331,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_INVOICE_SCHEDULES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_INVOICE_SCHEDULES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_INVOICE_SCHEDULES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_INVOICE_SCHEDULES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_invoice_schedule`]
@@ -39535,23 +39383,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceScheduleDto::try_from(v)
@@ -39569,32 +39417,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_invoice_schedule`]
@@ -39653,23 +39483,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/schedule/{scheduleId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -39688,32 +39518,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice_schedule`]
@@ -39772,23 +39584,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/schedule/{scheduleId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -39810,32 +39622,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_invoice_schedule`]
@@ -39894,23 +39688,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/schedule/{scheduleId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -39929,32 +39723,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_and_schedule_invoice_schedule`]
@@ -39985,23 +39761,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/updateAndSchedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateAndScheduleInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateAndScheduleInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/invoices/schedule/{}/updateAndSchedule", client.baseurl,
@@ -40016,32 +39792,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_AND_SCHEDULE_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_AND_SCHEDULE_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_AND_SCHEDULE_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_AND_SCHEDULE_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::schedule_invoice_schedule`]
@@ -40101,23 +39859,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/schedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ScheduleInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -40139,32 +39897,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SCHEDULE_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SCHEDULE_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SCHEDULE_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SCHEDULE_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::auto_payment_invoice_schedule`]
@@ -40223,23 +39963,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/auto-payment`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AutoPaymentInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AutoPaymentInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -40261,32 +40001,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::AUTO_PAYMENT_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::AUTO_PAYMENT_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::AUTO_PAYMENT_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::AUTO_PAYMENT_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::cancel_invoice_schedule`]
@@ -40345,23 +40067,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/cancel`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CancelInvoiceScheduleResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CancelInvoiceScheduleResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, schedule_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, schedule_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -40383,32 +40105,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CANCEL_INVOICE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CANCEL_INVOICE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CANCEL_INVOICE_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CANCEL_INVOICE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::text2pay_invoice`]
@@ -40449,23 +40153,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/text2pay`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::Text2PayInvoiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::Text2PayInvoiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::Text2PayDto::try_from(v).map_err(|e| e.to_string())
@@ -40482,29 +40186,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::TEXT2PAY_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::TEXT2PAY_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::TEXT2PAY_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::TEXT2PAY_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::generate_invoice_number`]
@@ -40549,23 +40238,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/generate-invoice-number`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GenerateInvoiceNumberResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GenerateInvoiceNumberResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -40582,32 +40271,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GENERATE_INVOICE_NUMBER),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GENERATE_INVOICE_NUMBER),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GENERATE_INVOICE_NUMBER,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GENERATE_INVOICE_NUMBER,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_invoice_settings`]
@@ -40652,23 +40323,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/settings`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetInvoiceSettingsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetInvoiceSettingsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/invoices/settings", client.baseurl,);
@@ -40683,32 +40354,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_INVOICE_SETTINGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_INVOICE_SETTINGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_INVOICE_SETTINGS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_INVOICE_SETTINGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_invoice`]
@@ -40766,20 +40419,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/{invoiceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetInvoiceResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetInvoiceResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetInvoiceResponseDto>, Error<()>> = async move {
-                let Self { client, invoice_id, alt_id, alt_type } = self;
+            let Self { client, invoice_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -40798,28 +40454,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_INVOICE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice`]
@@ -40876,23 +40518,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/{invoiceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInvoiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInvoiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, invoice_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, invoice_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -40913,29 +40555,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_invoice`]
@@ -40994,23 +40621,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/{invoiceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteInvoiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteInvoiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, invoice_id, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, invoice_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -41029,29 +40656,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice_late_fees_configuration`]
@@ -41111,23 +40723,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/{invoiceId}/late-fees-configuration`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInvoiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInvoiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, invoice_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, invoice_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -41149,32 +40761,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_INVOICE_LATE_FEES_CONFIGURATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_INVOICE_LATE_FEES_CONFIGURATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_INVOICE_LATE_FEES_CONFIGURATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE_LATE_FEES_CONFIGURATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::void_invoice`]
@@ -41231,23 +40825,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/{invoiceId}/void`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::VoidInvoiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::VoidInvoiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, invoice_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, invoice_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -41268,29 +40862,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::VOID_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::VOID_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::VOID_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::VOID_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::send_invoice`]
@@ -41347,23 +40926,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/{invoiceId}/send`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendInvoicesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendInvoicesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, invoice_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, invoice_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -41384,29 +40963,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEND_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEND_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::SEND_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEND_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::record_invoice`]
@@ -41463,23 +41027,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/{invoiceId}/record-payment`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RecordPaymentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::RecordPaymentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, invoice_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, invoice_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -41500,29 +41064,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::RECORD_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::RECORD_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::RECORD_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::RECORD_INVOICE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_invoice_last_visited_at`]
@@ -41568,17 +41117,20 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/stats/last-visited-at`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::PatchInvoiceStatsLastViewedDto::try_from(v)
@@ -41596,32 +41148,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_INVOICE_LAST_VISITED_AT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_INVOICE_LAST_VISITED_AT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_INVOICE_LAST_VISITED_AT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVOICE_LAST_VISITED_AT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_new_estimate`]
@@ -41664,20 +41198,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EstimateResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EstimateResponseDto>, Error<()>> = async move {
-                let Self { client, body } = self;
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateEstimatesDto::try_from(v).map_err(|e| e.to_string())
@@ -41694,32 +41231,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_NEW_ESTIMATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_NEW_ESTIMATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_NEW_ESTIMATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_NEW_ESTIMATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_estimate`]
@@ -41776,20 +41295,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/estimate/{estimateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EstimateResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EstimateResponseDto>, Error<()>> = async move {
-                let Self { client, estimate_id, body } = self;
+            let Self { client, estimate_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -41810,29 +41332,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_ESTIMATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_ESTIMATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_ESTIMATE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_ESTIMATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_estimate`]
@@ -41883,20 +41390,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/estimate/{estimateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EstimateResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EstimateResponseDto>, Error<()>> = async move {
-                let Self { client, estimate_id, body } = self;
+            let Self { client, estimate_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::AltDto::try_from(v).map_err(|e| e.to_string()))
@@ -41915,29 +41425,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_ESTIMATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_ESTIMATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_ESTIMATE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_ESTIMATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::generate_estimate_number`]
@@ -41982,23 +41477,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/number/generate`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GenerateEstimateNumberResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GenerateEstimateNumberResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -42015,32 +41510,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GENERATE_ESTIMATE_NUMBER),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GENERATE_ESTIMATE_NUMBER),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GENERATE_ESTIMATE_NUMBER,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GENERATE_ESTIMATE_NUMBER,
+                request,
+            )
         }
     }
     /**Builder for [`Client::send_estimate`]
@@ -42097,20 +41574,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate/{estimateId}/send`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::EstimateResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::EstimateResponseDto>, Error<()>> = async move {
-                let Self { client, estimate_id, body } = self;
+            let Self { client, estimate_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -42131,29 +41611,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEND_ESTIMATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEND_ESTIMATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::SEND_ESTIMATE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEND_ESTIMATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_invoice_from_estimate`]
@@ -42213,23 +41678,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate/{estimateId}/invoice`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateInvoiceFromEstimateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateInvoiceFromEstimateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, estimate_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, estimate_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -42251,32 +41716,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_INVOICE_FROM_ESTIMATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_INVOICE_FROM_ESTIMATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_INVOICE_FROM_ESTIMATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_INVOICE_FROM_ESTIMATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_estimates`]
@@ -42423,34 +41870,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/list`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListEstimatesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListEstimatesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    contact_id,
-                    end_at,
-                    limit,
-                    offset,
-                    search,
-                    start_at,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                alt_id,
+                alt_type,
+                contact_id,
+                end_at,
+                limit,
+                offset,
+                search,
+                start_at,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -42479,29 +41926,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_ESTIMATES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_ESTIMATES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_ESTIMATES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_ESTIMATES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_estimate_last_visited_at`]
@@ -42544,17 +41976,20 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/estimate/stats/last-visited-at`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::EstimateIdParam::try_from(v).map_err(|e| e.to_string())
@@ -42573,32 +42008,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_ESTIMATE_LAST_VISITED_AT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_ESTIMATE_LAST_VISITED_AT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_ESTIMATE_LAST_VISITED_AT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_ESTIMATE_LAST_VISITED_AT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_estimate_templates`]
@@ -42686,23 +42103,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/template`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListEstimateTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListEstimateTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, alt_id, alt_type, limit, offset, search } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type, limit, offset, search } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -42723,32 +42140,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_ESTIMATE_TEMPLATES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_ESTIMATE_TEMPLATES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_ESTIMATE_TEMPLATES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_ESTIMATE_TEMPLATES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_estimate_template`]
@@ -42793,23 +42192,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate/template`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EstimateTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::EstimateTemplatesDto::try_from(v)
@@ -42827,32 +42226,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_ESTIMATE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_ESTIMATE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_ESTIMATE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_ESTIMATE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_estimate_template`]
@@ -42911,23 +42292,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/estimate/template/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EstimateTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -42949,32 +42330,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_ESTIMATE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_ESTIMATE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_ESTIMATE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_ESTIMATE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_estimate_template`]
@@ -43025,23 +42388,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/estimate/template/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EstimateTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, template_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, template_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::AltDto::try_from(v).map_err(|e| e.to_string()))
@@ -43060,32 +42423,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_ESTIMATE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_ESTIMATE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_ESTIMATE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_ESTIMATE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::preview_estimate_template`]
@@ -43144,23 +42489,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/template/preview`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EstimateTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EstimateTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, alt_id, alt_type, template_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type, template_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -43181,32 +42526,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("templateId", &template_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::PREVIEW_ESTIMATE_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::PREVIEW_ESTIMATE_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::PREVIEW_ESTIMATE_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::PREVIEW_ESTIMATE_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_invoices`]
@@ -43398,37 +42725,37 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListInvoicesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListInvoicesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    contact_id,
-                    end_at,
-                    limit,
-                    offset,
-                    payment_mode,
-                    search,
-                    sort_field,
-                    sort_order,
-                    start_at,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                alt_id,
+                alt_type,
+                contact_id,
+                end_at,
+                limit,
+                offset,
+                payment_mode,
+                search,
+                sort_field,
+                sort_order,
+                start_at,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -43465,29 +42792,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startAt", &start_at))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_INVOICES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_INVOICES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_INVOICES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_INVOICES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_invoice`]
@@ -43530,23 +42842,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateInvoiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateInvoiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceDto::try_from(v).map_err(|e| e.to_string())
@@ -43563,29 +42875,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_INVOICE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_INVOICE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_INVOICE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_INVOICE,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for ListInvoiceTemplates<'a> {

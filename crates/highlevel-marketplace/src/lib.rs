@@ -3690,26 +3690,32 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/billing/charges`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::GetChargesResponse>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<types::GetChargesResponse>, Error<()>> = async move {
-                let Self {
-                    client,
-                    end_date,
-                    event_id,
-                    limit,
-                    meter_id,
-                    skip,
-                    start_date,
-                    user_id,
-                } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetChargesResponse>,
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                end_date,
+                event_id,
+                limit,
+                meter_id,
+                skip,
+                start_date,
+                user_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -3734,28 +3740,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CHARGES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CHARGES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CHARGES, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CHARGES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::charge`]
@@ -3798,17 +3790,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/marketplace/billing/charges`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::ChargeResponse>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<types::ChargeResponse>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ChargeResponse>,
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::RaiseChargeBodyDto::try_from(v).map_err(|e| e.to_string())
@@ -3825,28 +3823,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CHARGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CHARGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CHARGE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CHARGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_specific_charge`]
@@ -3877,23 +3861,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/billing/charges/{chargeId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetSpecificChargeResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetSpecificChargeResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, charge_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, charge_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let charge_id = charge_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/marketplace/billing/charges/{}", client.baseurl, encode_path(&
@@ -3908,32 +3892,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SPECIFIC_CHARGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SPECIFIC_CHARGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SPECIFIC_CHARGE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SPECIFIC_CHARGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_charge`]
@@ -3964,20 +3930,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/marketplace/billing/charges/{chargeId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteChargeResponse>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::DeleteChargeResponse>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::DeleteChargeResponse>, Error<()>> = async move {
-                let Self { client, charge_id } = self;
+            let Self { client, charge_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let charge_id = charge_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/marketplace/billing/charges/{}", client.baseurl, encode_path(&
@@ -3992,29 +3961,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CHARGE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CHARGE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_CHARGE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CHARGE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::has_funds`]
@@ -4029,17 +3983,23 @@ pub mod builder {
             Self { client: client }
         }
         ///Sends a `GET` request to `/marketplace/billing/charges/has-funds`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::HasFundsResponse>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<types::HasFundsResponse>, Error<()>> = async move {
-                let Self { client } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::HasFundsResponse>,
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let url = format!(
                     "{}/marketplace/billing/charges/has-funds", client.baseurl,
                 );
@@ -4052,28 +4012,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::HAS_FUNDS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::HAS_FUNDS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::HAS_FUNDS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::HAS_FUNDS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_installer_details`]
@@ -4104,23 +4050,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/app/{appId}/installations`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetInstallerDetailsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetInstallerDetailsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, app_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, app_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/marketplace/app/{}/installations", client.baseurl, encode_path(&
@@ -4135,32 +4081,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_INSTALLER_DETAILS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_INSTALLER_DETAILS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_INSTALLER_DETAILS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_INSTALLER_DETAILS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::uninstall_application`]
@@ -4219,23 +4147,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/marketplace/app/{appId}/installations`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteIntegrationResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteIntegrationResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, app_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, app_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -4257,32 +4185,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UNINSTALL_APPLICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UNINSTALL_APPLICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UNINSTALL_APPLICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UNINSTALL_APPLICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_rebilling_config_for_app`]
@@ -4327,23 +4237,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/app/{appId}/rebilling-config/location/{locationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetRebillingConfigResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetRebillingConfigResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, app_id, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, app_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -4360,32 +4270,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_REBILLING_CONFIG_FOR_APP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_REBILLING_CONFIG_FOR_APP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_REBILLING_CONFIG_FOR_APP,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_REBILLING_CONFIG_FOR_APP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::migrate_connection`]
@@ -4430,23 +4322,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/marketplace/external-auth/migration`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::MigrateConnectionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::MigrateConnectionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::MigrateConnectionDto::try_from(v)
@@ -4466,32 +4358,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::MIGRATE_CONNECTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::MIGRATE_CONNECTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::MIGRATE_CONNECTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::MIGRATE_CONNECTION,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetCharges<'a> {

@@ -2959,23 +2959,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/number-pools`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetNumberPoolListResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetNumberPoolListResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/phone-system/number-pools", client.baseurl,);
                 #[allow(unused_mut)]
@@ -2990,32 +2990,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_NUMBER_POOL_LIST),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_NUMBER_POOL_LIST),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_NUMBER_POOL_LIST,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_NUMBER_POOL_LIST,
+                request,
+            )
         }
     }
     /**Builder for [`Client::available_numbers`]
@@ -3158,34 +3140,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/numbers/location/{locationId}/available`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AvailableNumbersResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AvailableNumbersResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    location_id,
-                    anywhere,
-                    country_code,
-                    first_part,
-                    last_part,
-                    mms_enabled,
-                    number_types,
-                    sms_enabled,
-                    voice_enabled,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                location_id,
+                anywhere,
+                country_code,
+                first_part,
+                last_part,
+                mms_enabled,
+                number_types,
+                sms_enabled,
+                voice_enabled,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let anywhere = anywhere.map_err(Error::InvalidRequest)?;
                 let country_code = country_code.map_err(Error::InvalidRequest)?;
@@ -3229,29 +3211,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::AVAILABLE_NUMBERS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::AVAILABLE_NUMBERS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::AVAILABLE_NUMBERS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::AVAILABLE_NUMBERS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::purchase_phone_number`]
@@ -3311,23 +3278,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/phone-system/numbers/location/{locationId}/purchase`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TwilioAccountResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TwilioAccountResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -3349,32 +3316,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::PURCHASE_PHONE_NUMBER),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::PURCHASE_PHONE_NUMBER),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::PURCHASE_PHONE_NUMBER,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::PURCHASE_PHONE_NUMBER,
+                request,
+            )
         }
     }
     /**Builder for [`Client::active_numbers`]
@@ -3461,27 +3410,30 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/numbers/location/{locationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ActiveNumbersResponse>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ActiveNumbersResponse>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ActiveNumbersResponse>, Error<()>> = async move {
-                let Self {
-                    client,
-                    location_id,
-                    page,
-                    page_size,
-                    search_filter,
-                    skip_number_pool,
-                } = self;
+            let Self {
+                client,
+                location_id,
+                page,
+                page_size,
+                search_filter,
+                skip_number_pool,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let page = page.map_err(Error::InvalidRequest)?;
                 let page_size = page_size.map_err(Error::InvalidRequest)?;
@@ -3514,29 +3466,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ACTIVE_NUMBERS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ACTIVE_NUMBERS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::ACTIVE_NUMBERS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ACTIVE_NUMBERS,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for ActiveNumbers<'a> {

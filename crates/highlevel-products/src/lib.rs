@@ -18121,20 +18121,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/bulk-update`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::BulkUpdateResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::BulkUpdateResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::BulkUpdateResponseDto>, Error<()>> = async move {
-                let Self { client, body } = self;
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::BulkUpdateDto::try_from(v).map_err(|e| e.to_string())
@@ -18151,28 +18154,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::BULK_UPDATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::BULK_UPDATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::BULK_UPDATE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::BULK_UPDATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::bulk_edit`]
@@ -18215,20 +18204,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/bulk-update/edit`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::BulkEditResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::BulkEditResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::BulkEditResponseDto>, Error<()>> = async move {
-                let Self { client, body } = self;
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::BulkEditRequestDto::try_from(v).map_err(|e| e.to_string())
@@ -18245,28 +18237,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::BULK_EDIT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::BULK_EDIT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::BULK_EDIT, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::BULK_EDIT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_prices_for_product`]
@@ -18350,20 +18328,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/{productId}/price`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListPricesResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ListPricesResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ListPricesResponseDto>, Error<()>> = async move {
-                let Self { client, product_id, ids, limit, location_id, offset } = self;
+            let Self { client, product_id, ids, limit, location_id, offset } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let ids = ids.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -18388,32 +18369,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_PRICES_FOR_PRODUCT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_PRICES_FOR_PRODUCT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_PRICES_FOR_PRODUCT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_PRICES_FOR_PRODUCT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_price_for_product`]
@@ -18470,23 +18433,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/{productId}/price`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreatePriceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreatePriceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, product_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, product_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -18507,32 +18470,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_PRICE_FOR_PRODUCT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_PRICE_FOR_PRODUCT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_PRICE_FOR_PRODUCT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_PRICE_FOR_PRODUCT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_list_inventory`]
@@ -18616,23 +18561,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/inventory`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetInventoryResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetInventoryResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, alt_id, alt_type, limit, offset, search } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type, limit, offset, search } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -18653,32 +18598,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_LIST_INVENTORY),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_LIST_INVENTORY),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_LIST_INVENTORY,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_LIST_INVENTORY,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_inventory`]
@@ -18721,23 +18648,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/inventory`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateInventoryResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateInventoryResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateInventoryDto::try_from(v).map_err(|e| e.to_string())
@@ -18754,29 +18681,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_INVENTORY),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_INVENTORY),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_INVENTORY, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_INVENTORY,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_price_by_id_for_product`]
@@ -18835,20 +18747,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/{productId}/price/{priceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPriceResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetPriceResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetPriceResponseDto>, Error<()>> = async move {
-                let Self { client, product_id, price_id, location_id } = self;
+            let Self { client, product_id, price_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let price_id = price_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18868,32 +18783,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_PRICE_BY_ID_FOR_PRODUCT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_PRICE_BY_ID_FOR_PRODUCT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_PRICE_BY_ID_FOR_PRODUCT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_PRICE_BY_ID_FOR_PRODUCT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_price_by_id_for_product`]
@@ -18964,23 +18861,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/{productId}/price/{priceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdatePriceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdatePriceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, product_id, price_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, product_id, price_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let price_id = price_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -19002,32 +18899,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_PRICE_BY_ID_FOR_PRODUCT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_PRICE_BY_ID_FOR_PRODUCT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_PRICE_BY_ID_FOR_PRODUCT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_PRICE_BY_ID_FOR_PRODUCT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_price_by_id_for_product`]
@@ -19086,23 +18965,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/{productId}/price/{priceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeletePriceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeletePriceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, product_id, price_id, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, product_id, price_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let price_id = price_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19122,32 +19001,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_PRICE_BY_ID_FOR_PRODUCT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_PRICE_BY_ID_FOR_PRODUCT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_PRICE_BY_ID_FOR_PRODUCT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_PRICE_BY_ID_FOR_PRODUCT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_product_store_stats`]
@@ -19236,30 +19097,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/store/{storeId}/stats`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetProductStatsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetProductStatsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    store_id,
-                    alt_id,
-                    alt_type,
-                    collection_ids,
-                    search,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, store_id, alt_id, alt_type, collection_ids, search } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -19287,32 +19141,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_PRODUCT_STORE_STATS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_PRODUCT_STORE_STATS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_PRODUCT_STORE_STATS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_PRODUCT_STORE_STATS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_store_status`]
@@ -19371,23 +19207,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/store/{storeId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateProductStoreResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateProductStoreResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, store_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, store_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -19409,32 +19245,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_STORE_STATUS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_STORE_STATUS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_STORE_STATUS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_STORE_STATUS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_display_priority`]
@@ -19494,17 +19312,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/store/{storeId}/priority`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, store_id, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, store_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -19526,32 +19347,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_DISPLAY_PRIORITY),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_DISPLAY_PRIORITY),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_DISPLAY_PRIORITY,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_DISPLAY_PRIORITY,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_product_collection`]
@@ -19650,31 +19453,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/collections`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListCollectionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListCollectionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    collection_ids,
-                    limit,
-                    name,
-                    offset,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, alt_id, alt_type, collection_ids, limit, name, offset } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let collection_ids = collection_ids.map_err(Error::InvalidRequest)?;
@@ -19702,32 +19497,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("name", &name))
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_PRODUCT_COLLECTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_PRODUCT_COLLECTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_PRODUCT_COLLECTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_PRODUCT_COLLECTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_product_collection`]
@@ -19773,23 +19550,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/collections`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateCollectionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateCollectionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateProductCollectionsDto::try_from(v)
@@ -19807,32 +19584,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_PRODUCT_COLLECTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_PRODUCT_COLLECTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_PRODUCT_COLLECTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_PRODUCT_COLLECTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_product_collection_id`]
@@ -19877,23 +19636,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/collections/{collectionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DefaultCollectionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DefaultCollectionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, collection_id, alt_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, collection_id, alt_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -19910,32 +19669,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_PRODUCT_COLLECTION_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_PRODUCT_COLLECTION_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_PRODUCT_COLLECTION_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_PRODUCT_COLLECTION_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_product_collection`]
@@ -19995,23 +19736,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/collections/{collectionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateProductCollectionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateProductCollectionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, collection_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, collection_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -20033,32 +19774,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_PRODUCT_COLLECTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_PRODUCT_COLLECTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_PRODUCT_COLLECTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_PRODUCT_COLLECTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_product_collection`]
@@ -20117,23 +19840,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/collections/{collectionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteProductCollectionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteProductCollectionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, collection_id, alt_id, alt_type } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, collection_id, alt_id, alt_type } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -20152,32 +19875,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altId", &alt_id))
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_PRODUCT_COLLECTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_PRODUCT_COLLECTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_PRODUCT_COLLECTION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_PRODUCT_COLLECTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_product_reviews`]
@@ -20348,36 +20053,36 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/reviews`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListProductReviewsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListProductReviewsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    end_date,
-                    limit,
-                    offset,
-                    product_id,
-                    rating,
-                    sort_field,
-                    sort_order,
-                    start_date,
-                    store_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                alt_id,
+                alt_type,
+                end_date,
+                limit,
+                offset,
+                product_id,
+                rating,
+                sort_field,
+                sort_order,
+                start_date,
+                store_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
@@ -20410,32 +20115,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("storeId", &store_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_PRODUCT_REVIEWS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_PRODUCT_REVIEWS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_PRODUCT_REVIEWS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_PRODUCT_REVIEWS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_reviews_count`]
@@ -20552,32 +20239,32 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/reviews/count`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CountReviewsByStatusResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CountReviewsByStatusResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    alt_id,
-                    alt_type,
-                    end_date,
-                    product_id,
-                    rating,
-                    start_date,
-                    store_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                alt_id,
+                alt_type,
+                end_date,
+                product_id,
+                rating,
+                start_date,
+                store_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
@@ -20602,29 +20289,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .query(&progenitor_client::QueryParam::new("storeId", &store_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_REVIEWS_COUNT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_REVIEWS_COUNT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_REVIEWS_COUNT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_REVIEWS_COUNT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_product_review`]
@@ -20683,23 +20355,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/reviews/{reviewId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateProductReviewsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateProductReviewsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, review_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, review_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let review_id = review_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -20721,32 +20393,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_PRODUCT_REVIEW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_PRODUCT_REVIEW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_PRODUCT_REVIEW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_PRODUCT_REVIEW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_product_review`]
@@ -20819,23 +20473,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/reviews/{reviewId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteProductReviewResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteProductReviewResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, review_id, alt_id, alt_type, product_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, review_id, alt_id, alt_type, product_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let review_id = review_id.map_err(Error::InvalidRequest)?;
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
                 let alt_type = alt_type.map_err(Error::InvalidRequest)?;
@@ -20856,32 +20510,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("altType", &alt_type))
                     .query(&progenitor_client::QueryParam::new("productId", &product_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_PRODUCT_REVIEW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_PRODUCT_REVIEW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_PRODUCT_REVIEW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_PRODUCT_REVIEW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::bulk_update_product_review`]
@@ -20926,23 +20562,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/reviews/bulk-update`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateProductReviewsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateProductReviewsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateProductReviewsDto::try_from(v)
@@ -20960,32 +20596,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::BULK_UPDATE_PRODUCT_REVIEW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::BULK_UPDATE_PRODUCT_REVIEW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::BULK_UPDATE_PRODUCT_REVIEW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::BULK_UPDATE_PRODUCT_REVIEW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_product_by_id`]
@@ -21044,20 +20662,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/{productId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetProductResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetProductResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetProductResponseDto>, Error<()>> = async move {
-                let Self { client, product_id, location_id, send_wishlist_status } = self;
+            let Self { client, product_id, location_id, send_wishlist_status } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let send_wishlist_status = send_wishlist_status
@@ -21084,29 +20705,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_PRODUCT_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_PRODUCT_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_PRODUCT_BY_ID, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_PRODUCT_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_product_by_id`]
@@ -21163,23 +20769,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/{productId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateProductResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateProductResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, product_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, product_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -21200,32 +20806,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_PRODUCT_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_PRODUCT_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_PRODUCT_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_PRODUCT_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_product_by_id`]
@@ -21284,23 +20872,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/{productId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteProductResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteProductResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, product_id, location_id, send_wishlist_status } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, product_id, location_id, send_wishlist_status } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let send_wishlist_status = send_wishlist_status
@@ -21327,32 +20915,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_PRODUCT_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_PRODUCT_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_PRODUCT_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_PRODUCT_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_invoices`]
@@ -21540,37 +21110,37 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListProductsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListProductsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    available_in_store,
-                    collection_ids,
-                    collection_slug,
-                    expand,
-                    included_in_store,
-                    limit,
-                    location_id,
-                    offset,
-                    product_ids,
-                    search,
-                    sort_order,
-                    store_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                available_in_store,
+                collection_ids,
+                collection_slug,
+                expand,
+                included_in_store,
+                limit,
+                location_id,
+                offset,
+                product_ids,
+                search,
+                sort_order,
+                store_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let available_in_store = available_in_store
                     .map_err(Error::InvalidRequest)?;
                 let collection_ids = collection_ids.map_err(Error::InvalidRequest)?;
@@ -21631,29 +21201,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
                     .query(&progenitor_client::QueryParam::new("storeId", &store_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_INVOICES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_INVOICES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_INVOICES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_INVOICES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_product`]
@@ -21696,23 +21251,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateProductResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateProductResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateProductDto::try_from(v).map_err(|e| e.to_string())
@@ -21729,29 +21284,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_PRODUCT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_PRODUCT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_PRODUCT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_PRODUCT,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for ListPricesForProduct<'a> {

@@ -4572,33 +4572,33 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/proposals/document`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DocumentListResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DocumentListResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    date_from,
-                    date_to,
-                    limit,
-                    location_id,
-                    payment_status,
-                    query,
-                    skip,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                date_from,
+                date_to,
+                limit,
+                location_id,
+                payment_status,
+                query,
+                skip,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let date_from = date_from.map_err(Error::InvalidRequest)?;
                 let date_to = date_to.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -4632,32 +4632,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_DOCUMENTS_CONTRACTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_DOCUMENTS_CONTRACTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_DOCUMENTS_CONTRACTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_DOCUMENTS_CONTRACTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::send_documents_contracts`]
@@ -4700,23 +4682,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/proposals/document/send`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendDocumentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendDocumentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::SendDocumentDto::try_from(v).map_err(|e| e.to_string())
@@ -4733,32 +4715,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEND_DOCUMENTS_CONTRACTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEND_DOCUMENTS_CONTRACTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SEND_DOCUMENTS_CONTRACTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEND_DOCUMENTS_CONTRACTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_documents_contracts_templates`]
@@ -4908,34 +4872,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/proposals/templates`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TemplateListPaginationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TemplateListPaginationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    date_from,
-                    date_to,
-                    is_public_document,
-                    limit,
-                    location_id,
-                    name,
-                    skip,
-                    type_,
-                    user_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                date_from,
+                date_to,
+                is_public_document,
+                limit,
+                location_id,
+                name,
+                skip,
+                type_,
+                user_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let date_from = date_from.map_err(Error::InvalidRequest)?;
                 let date_to = date_to.map_err(Error::InvalidRequest)?;
                 let is_public_document = is_public_document
@@ -4972,32 +4936,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("type", &type_))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_DOCUMENTS_CONTRACTS_TEMPLATES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_DOCUMENTS_CONTRACTS_TEMPLATES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_DOCUMENTS_CONTRACTS_TEMPLATES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_DOCUMENTS_CONTRACTS_TEMPLATES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::send_documents_contracts_template`]
@@ -5043,23 +4989,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/proposals/templates/send`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::SendTemplateResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::SendTemplateResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::SendDocumentFromPublicApiBodyDto::try_from(v)
@@ -5077,32 +5023,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEND_DOCUMENTS_CONTRACTS_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEND_DOCUMENTS_CONTRACTS_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SEND_DOCUMENTS_CONTRACTS_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEND_DOCUMENTS_CONTRACTS_TEMPLATE,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for ListDocumentsContracts<'a> {

@@ -1,4 +1,5 @@
-//! Success bodies into generated types, and progenitor's errors into [`Error`].
+//! Success bodies into generated types, and progenitor's errors into [`Error`] (for
+//! [`crate::send`]).
 
 use bytes::Bytes;
 use progenitor_client::{Error as GeneratedError, ResponseValue};
@@ -23,7 +24,7 @@ const EMPTY_OBJECT: &[u8] = b"{}";
 /// progenitor's `ResponseBodyError` when the body cannot be read, `InvalidResponsePayload`
 /// when it does not decode, and a body past the handle's `max_response_bytes` that
 /// [`finish_json`] reports as [`Error::ResponseTooLarge`] (read no further than the limit).
-pub async fn decode_json<T: DeserializeOwned>(
+pub(crate) async fn decode_json<T: DeserializeOwned>(
     mut response: reqwest::Response,
 ) -> Result<ResponseValue<T>, GeneratedError<()>> {
     let status = response.status();
@@ -67,7 +68,7 @@ fn is_blank(bytes: &[u8]) -> bool {
 /// # Errors
 ///
 /// [`Error`], naming `operation`.
-pub async fn finish_json<T: DeserializeOwned>(
+pub(crate) async fn finish_json<T: DeserializeOwned>(
     operation: &'static OperationMeta,
     result: Result<ResponseValue<T>, GeneratedError<()>>,
 ) -> Result<ResponseValue<T>, Error> {
@@ -86,7 +87,7 @@ pub async fn finish_json<T: DeserializeOwned>(
 /// # Errors
 ///
 /// [`Error`], naming `operation`.
-pub async fn finish<T>(
+pub(crate) async fn finish<T>(
     operation: &'static OperationMeta,
     result: Result<ResponseValue<T>, GeneratedError<()>>,
 ) -> Result<ResponseValue<T>, Error> {
@@ -213,4 +214,44 @@ pub async fn collect_bytes(stream: progenitor_client::ByteStream) -> reqwest::Re
         out.extend_from_slice(&chunk?);
     }
     Ok(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET_CONTACT: OperationMeta = OperationMeta {
+        operation_id: "get_contact",
+        method: "GET",
+        path: "/contacts/{contactId}",
+        version: Some("2021-07-28"),
+        security: &[],
+        request_body: crate::RequestBodyKind::None,
+        response_body: crate::ResponseBodyKind::Json,
+        authenticated: true,
+    };
+
+    /// progenitor's typed error responses (the generator sends every non-2xx answer through
+    /// `UnexpectedResponse` instead) still map, keeping the status and headers.
+    #[tokio::test]
+    async fn a_documented_error_response_is_an_api_error() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-trace-id",
+            reqwest::header::HeaderValue::from_static("t-9"),
+        );
+        let documented: Result<ResponseValue<()>, GeneratedError<()>> =
+            Err(GeneratedError::ErrorResponse(ResponseValue::new(
+                (),
+                reqwest::StatusCode::NOT_FOUND,
+                headers,
+            )));
+        let error = finish(&GET_CONTACT, documented)
+            .await
+            .expect_err("an error");
+        assert_eq!(
+            error.to_string(),
+            "get_contact: HTTP 404 Not Found (traceId t-9)"
+        );
+    }
 }

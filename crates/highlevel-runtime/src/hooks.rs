@@ -70,7 +70,7 @@ pub async fn pre(
     };
 
     // progenitor's `api-version` header (the spec's `info.version`) is never built: the
-    // generator drops it (`xtask/src/codegen/hook_calls.rs`).
+    // generator drops it (`xtask/src/codegen/send_bodies.rs`).
     let headers = request.headers_mut();
     if let Some(version) = version {
         headers.insert(VERSION, version);
@@ -151,7 +151,7 @@ fn is_bchar(b: u8) -> bool {
 /// waiting (never a token).
 ///
 /// A failure that cannot travel as a `reqwest::Error` (no usable OAuth token, a spent
-/// daily quota) comes back as a synthetic response carrying it, which [`crate::finish_json`]
+/// daily quota) comes back as a synthetic response carrying it, which [`crate::send`]
 /// turns into [`crate::Error::Auth`] or [`crate::Error::RateLimited`].
 ///
 /// # Errors

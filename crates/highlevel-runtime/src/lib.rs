@@ -1,8 +1,9 @@
 //! Shared runtime of the HighLevel SDK.
 //!
-//! Every generated module crate (`highlevel-contacts`, …) implements progenitor's
-//! `ClientHooks` by delegating to [`hooks`], decodes responses with [`decode_json`] and maps
-//! failures with [`finish_json`] / [`finish`] into [`Error`]. Behaviour that every call needs
+//! Every generated module crate's `send()` (`highlevel-contacts`, …) builds its request and
+//! returns the future of [`send::json`] or [`send::stream`], which runs the [`hooks`], decodes
+//! the response and maps failures into [`Error`]; the crates' `ClientHooks` impls, which
+//! progenitor requires, delegate to [`hooks`] too. Behaviour that every call needs
 //! (authentication, the per-operation `Version` header, multipart boundaries, errors) lives
 //! here once, keyed by each operation's generated [`OperationMeta`].
 //!
@@ -38,12 +39,13 @@ pub mod retry;
 mod saturating;
 #[rustfmt::skip]
 mod scope;
+pub mod send;
 pub mod tls;
 
 pub use auth::{AuthError, OAuthApp, OAuthConfig, OAuthEndpoints, Resource};
 pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use credentials::{Credentials, Runtime};
-pub use decode::{collect_bytes, decode_json, finish, finish_json};
+pub use decode::collect_bytes;
 pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};
 pub use multipart::{FilePart, MultipartForm};
 pub use operation::{OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme};

@@ -8,9 +8,9 @@ use std::error::Error as _;
 
 use highlevel_runtime::{
     Credentials, Error, FilePart, MultipartForm, OperationMeta, RequestBodyKind, ResponseBodyKind,
-    Runtime, SecurityScheme, decode_json, finish, finish_json, hooks,
+    Runtime, SecurityScheme, hooks,
 };
-use progenitor_client::{ByteStream, Error as GenError, ResponseValue};
+use progenitor_client::{Error as GenError, ResponseValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use wiremock::matchers::{method, path};
@@ -79,27 +79,15 @@ fn progenitor_request(
         .header(reqwest::header::ACCEPT, "application/json")
 }
 
-/// What a generated JSON `send()` does: pre, exec, 2xx decoded, anything else unexpected,
-/// then `finish_json`.
+/// What a generated JSON `send()` does once its builder has made the request.
 async fn send_json<T: DeserializeOwned>(
     runtime: &Runtime,
     client: &reqwest::Client,
     operation: &'static OperationMeta,
     builder: reqwest::RequestBuilder,
 ) -> Result<ResponseValue<T>, Error> {
-    let result = async {
-        let mut request = builder.build()?;
-        hooks::pre(runtime, &mut request, Some(operation))
-            .await
-            .map_err(GenError::Custom)?;
-        let response = hooks::exec(runtime, client, request, Some(operation)).await?;
-        match response.status().as_u16() {
-            200..=299 => decode_json(response).await,
-            _ => Err(GenError::UnexpectedResponse(response)),
-        }
-    }
-    .await;
-    finish_json(operation, result).await
+    let request = builder.build().map_err(GenError::from);
+    highlevel_runtime::send::json(runtime, client, operation, request).await
 }
 
 async fn get_json<T: DeserializeOwned>(
@@ -587,7 +575,7 @@ async fn refused_connection_is_a_transport_error() {
 }
 
 #[tokio::test]
-async fn byte_stream_operations_map_errors_through_finish() {
+async fn byte_stream_operations_map_errors_through_send_stream() {
     let server = MockServer::builder().start().await;
     Mock::given(path("/pdf/ok"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(&b"%PDF-1.7"[..], "application/pdf"))
@@ -607,19 +595,10 @@ async fn byte_stream_operations_map_errors_through_finish() {
         let runtime = runtime.clone();
         let url = format!("{}{route}", server.uri());
         async move {
-            let result: Result<ResponseValue<ByteStream>, GenError<()>> = async {
-                let mut request = progenitor_request(&client, reqwest::Method::GET, url).build()?;
-                hooks::pre(&runtime, &mut request, Some(&DOWNLOAD))
-                    .await
-                    .map_err(GenError::Custom)?;
-                let response = hooks::exec(&runtime, &client, request, Some(&DOWNLOAD)).await?;
-                match response.status().as_u16() {
-                    200 => Ok(ResponseValue::stream(response)),
-                    _ => Err(GenError::UnexpectedResponse(response)),
-                }
-            }
-            .await;
-            finish(&DOWNLOAD, result).await
+            let request = progenitor_request(&client, reqwest::Method::GET, url)
+                .build()
+                .map_err(GenError::from);
+            highlevel_runtime::send::stream(&runtime, &client, &DOWNLOAD, request).await
         }
     };
 
@@ -638,26 +617,19 @@ async fn byte_stream_operations_map_errors_through_finish() {
     );
 }
 
+/// A builder's argument error reaches the runtime in place of the request.
 #[tokio::test]
-async fn documented_error_responses_and_progenitor_errors_map() {
-    let mut headers = http::HeaderMap::new();
-    headers.insert("x-trace-id", http::HeaderValue::from_static("t-9"));
-    let documented: Result<ResponseValue<()>, GenError<()>> = Err(GenError::ErrorResponse(
-        ResponseValue::new((), http::StatusCode::NOT_FOUND, headers),
-    ));
-    let error = finish(&GET_CONTACT, documented)
-        .await
-        .expect_err("an error");
-    assert_eq!(
-        error.to_string(),
-        "get_contact: HTTP 404 Not Found (traceId t-9)"
-    );
-
-    let invalid: Result<ResponseValue<serde_json::Value>, GenError<()>> =
-        Err(GenError::InvalidRequest("contact_id is required".into()));
-    let error = finish_json(&GET_CONTACT, invalid)
-        .await
-        .expect_err("an error");
+async fn an_argument_error_is_invalid_request() {
+    let client = http_client();
+    let request = Err(GenError::InvalidRequest("contact_id is required".into()));
+    let error = highlevel_runtime::send::json::<serde_json::Value>(
+        &runtime(),
+        &client,
+        &GET_CONTACT,
+        request,
+    )
+    .await
+    .expect_err("an error");
     assert!(matches!(error, Error::InvalidRequest { .. }));
     assert_eq!(
         error.to_string(),

@@ -1169,23 +1169,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/snapshots/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetSnapshotsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetSnapshotsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, company_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, company_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/snapshots/", client.baseurl,);
                 #[allow(unused_mut)]
@@ -1198,32 +1198,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CUSTOM_SNAPSHOTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CUSTOM_SNAPSHOTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CUSTOM_SNAPSHOTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CUSTOM_SNAPSHOTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_snapshot_share_link`]
@@ -1283,23 +1265,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/snapshots/share/link`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateSnapshotShareLinkSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateSnapshotShareLinkSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, company_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, company_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -1319,32 +1301,14 @@ pub mod builder {
                     .json(&body)
                     .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_SNAPSHOT_SHARE_LINK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_SNAPSHOT_SHARE_LINK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_SNAPSHOT_SHARE_LINK,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_SNAPSHOT_SHARE_LINK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_snapshot_push`]
@@ -1445,31 +1409,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/snapshots/snapshot-status/{snapshotId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetSnapshotPushStatusSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetSnapshotPushStatusSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    snapshot_id,
-                    company_id,
-                    from,
-                    last_doc,
-                    limit,
-                    to,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, snapshot_id, company_id, from, last_doc, limit, to } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
                 let from = from.map_err(Error::InvalidRequest)?;
@@ -1494,29 +1450,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("to", &to))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SNAPSHOT_PUSH),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SNAPSHOT_PUSH),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_SNAPSHOT_PUSH, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SNAPSHOT_PUSH,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_latest_snapshot_push`]
@@ -1575,23 +1516,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/snapshots/snapshot-status/{snapshotId}/location/{locationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetLatestSnapshotPushStatusSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetLatestSnapshotPushStatusSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, snapshot_id, location_id, company_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, snapshot_id, location_id, company_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -1610,32 +1551,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_LATEST_SNAPSHOT_PUSH),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_LATEST_SNAPSHOT_PUSH),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_LATEST_SNAPSHOT_PUSH,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_LATEST_SNAPSHOT_PUSH,
+                request,
+            )
         }
     }
 }

@@ -1261,23 +1261,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/associations/relations`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateRelationReqDto::try_from(v)
@@ -1295,29 +1295,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_RELATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_RELATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_RELATION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_RELATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_relations_by_record_id`]
@@ -1399,30 +1384,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/relations/{recordId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    record_id,
-                    association_ids,
-                    limit,
-                    location_id,
-                    skip,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, record_id, association_ids, limit, location_id, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let record_id = record_id.map_err(Error::InvalidRequest)?;
                 let association_ids = association_ids.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -1452,32 +1430,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_RELATIONS_BY_RECORD_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_RELATIONS_BY_RECORD_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_RELATIONS_BY_RECORD_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_RELATIONS_BY_RECORD_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_relation`]
@@ -1522,23 +1482,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/associations/relations/{relationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, relation_id, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, relation_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let relation_id = relation_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -1557,29 +1517,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_RELATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_RELATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_RELATION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_RELATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_association_key_by_key_name`]
@@ -1624,23 +1569,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/key/{key_name}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, key_name, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, key_name, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let key_name = key_name.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -1659,32 +1604,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ASSOCIATION_KEY_BY_KEY_NAME),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ASSOCIATION_KEY_BY_KEY_NAME),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_ASSOCIATION_KEY_BY_KEY_NAME,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ASSOCIATION_KEY_BY_KEY_NAME,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_association_by_object_keys`]
@@ -1730,23 +1657,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/objectKey/{objectKey}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, object_key, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, object_key, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let object_key = object_key.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -1765,32 +1692,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ASSOCIATION_BY_OBJECT_KEYS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ASSOCIATION_BY_OBJECT_KEYS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_ASSOCIATION_BY_OBJECT_KEYS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ASSOCIATION_BY_OBJECT_KEYS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_association_by_id`]
@@ -1821,23 +1730,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/{associationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, association_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, association_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let association_id = association_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/associations/{}", client.baseurl, encode_path(& association_id
@@ -1852,32 +1761,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ASSOCIATION_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ASSOCIATION_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_ASSOCIATION_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ASSOCIATION_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_association`]
@@ -1936,23 +1827,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/associations/{associationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, association_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, association_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let association_id = association_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -1974,32 +1865,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_ASSOCIATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_ASSOCIATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_ASSOCIATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_ASSOCIATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_association`]
@@ -2030,23 +1903,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/associations/{associationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteAssociationsResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteAssociationsResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, association_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, association_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let association_id = association_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/associations/{}", client.baseurl, encode_path(& association_id
@@ -2061,32 +1934,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_ASSOCIATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_ASSOCIATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_ASSOCIATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_ASSOCIATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::find_associations`]
@@ -2139,23 +1994,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, limit, location_id, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, limit, location_id, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let skip = skip.map_err(Error::InvalidRequest)?;
@@ -2174,29 +2029,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::FIND_ASSOCIATIONS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::FIND_ASSOCIATIONS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::FIND_ASSOCIATIONS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::FIND_ASSOCIATIONS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_association`]
@@ -2241,23 +2081,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/associations/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetPostSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateAssociationReqDto::try_from(v)
@@ -2275,32 +2115,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_ASSOCIATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_ASSOCIATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_ASSOCIATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_ASSOCIATION,
+                request,
+            )
         }
     }
 }

@@ -33451,23 +33451,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/groups`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AllGroupsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AllGroupsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/calendars/groups", client.baseurl,);
                 #[allow(unused_mut)]
@@ -33482,28 +33482,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_GROUPS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_GROUPS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_GROUPS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_GROUPS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar_group`]
@@ -33546,23 +33532,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::GroupCreateDto::try_from(v).map_err(|e| e.to_string())
@@ -33579,32 +33565,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CALENDAR_GROUP,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::validate_groups_slug`]
@@ -33650,23 +33618,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups/validate-slug`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ValidateGroupSlugSuccessResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ValidateGroupSlugSuccessResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::ValidateGroupSlugPostBody::try_from(v)
@@ -33684,32 +33652,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::VALIDATE_GROUPS_SLUG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::VALIDATE_GROUPS_SLUG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::VALIDATE_GROUPS_SLUG,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::VALIDATE_GROUPS_SLUG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::edit_group`]
@@ -33766,23 +33716,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -33803,28 +33753,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EDIT_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EDIT_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EDIT_GROUP, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EDIT_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_group`]
@@ -33855,23 +33791,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/groups/{groupId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/groups/{}", client.baseurl, encode_path(& group_id
@@ -33886,29 +33822,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_GROUP, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::disable_group`]
@@ -33967,23 +33888,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}/status`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GroupSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GroupSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -34005,29 +33926,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DISABLE_GROUP),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DISABLE_GROUP),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DISABLE_GROUP, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DISABLE_GROUP,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_service_bookings`]
@@ -34116,30 +34022,30 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/bookings`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceBookingsListResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceBookingsListResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    end_time,
-                    location_id,
-                    service_location_id,
-                    start_time,
-                    timezone,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                end_time,
+                location_id,
+                service_location_id,
+                start_time,
+                timezone,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let end_time = end_time.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let service_location_id = service_location_id
@@ -34168,32 +34074,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startTime", &start_time))
                     .query(&progenitor_client::QueryParam::new("timezone", &timezone))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SERVICE_BOOKINGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SERVICE_BOOKINGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SERVICE_BOOKINGS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SERVICE_BOOKINGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_service_booking`]
@@ -34267,28 +34155,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/services/bookings`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateOrUpdateServiceBookingResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateOrUpdateServiceBookingResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    override_availability,
-                    skip_scheduling_notice,
-                    body,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, override_availability, skip_scheduling_notice, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let override_availability = override_availability
                     .map_err(Error::InvalidRequest)?;
                 let skip_scheduling_notice = skip_scheduling_notice
@@ -34322,32 +34205,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_SERVICE_BOOKING),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_SERVICE_BOOKING),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_SERVICE_BOOKING,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_SERVICE_BOOKING,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_service_booking_by_id`]
@@ -34378,23 +34243,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/bookings/{bookingId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceBookingResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceBookingResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, booking_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, booking_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/services/bookings/{}", client.baseurl, encode_path(&
@@ -34409,32 +34274,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SERVICE_BOOKING_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SERVICE_BOOKING_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SERVICE_BOOKING_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SERVICE_BOOKING_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_service_booking`]
@@ -34521,29 +34368,29 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/services/bookings/{bookingId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateOrUpdateServiceBookingResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateOrUpdateServiceBookingResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    booking_id,
-                    override_availability,
-                    skip_scheduling_notice,
-                    body,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                booking_id,
+                override_availability,
+                skip_scheduling_notice,
+                body,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
                 let override_availability = override_availability
                     .map_err(Error::InvalidRequest)?;
@@ -34581,32 +34428,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_SERVICE_BOOKING),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_SERVICE_BOOKING),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_SERVICE_BOOKING,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_SERVICE_BOOKING,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_service_booking`]
@@ -34637,23 +34466,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/services/bookings/{bookingId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteServiceBookingResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteServiceBookingResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, booking_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, booking_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/services/bookings/{}", client.baseurl, encode_path(&
@@ -34668,32 +34497,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_SERVICE_BOOKING),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_SERVICE_BOOKING),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_SERVICE_BOOKING,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_SERVICE_BOOKING,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_services_catalog`]
@@ -34751,23 +34562,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/catalog`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServicesListResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServicesListResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, is_private, location_id, service_category_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, is_private, location_id, service_category_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_private = is_private.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let service_category_id = service_category_id
@@ -34792,32 +34603,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SERVICES_CATALOG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SERVICES_CATALOG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SERVICES_CATALOG,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SERVICES_CATALOG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_service_catalog`]
@@ -34860,23 +34653,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/services/catalog`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceResponseWrapperDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceResponseWrapperDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateServiceDto::try_from(v).map_err(|e| e.to_string())
@@ -34893,32 +34686,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_SERVICE_CATALOG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_SERVICE_CATALOG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_SERVICE_CATALOG,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_SERVICE_CATALOG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_service_catalog_by_id`]
@@ -34949,23 +34724,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/catalog/{serviceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceResponseWrapperDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceResponseWrapperDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, service_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, service_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/services/catalog/{}", client.baseurl, encode_path(&
@@ -34980,32 +34755,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SERVICE_CATALOG_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SERVICE_CATALOG_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SERVICE_CATALOG_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SERVICE_CATALOG_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_service_catalog`]
@@ -35062,23 +34819,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/services/catalog/{serviceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceResponseWrapperDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceResponseWrapperDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, service_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, service_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -35099,32 +34856,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_SERVICE_CATALOG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_SERVICE_CATALOG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_SERVICE_CATALOG,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_SERVICE_CATALOG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_service_catalog`]
@@ -35155,23 +34894,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/services/catalog/{serviceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteServiceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteServiceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, service_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, service_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/services/catalog/{}", client.baseurl, encode_path(&
@@ -35186,32 +34925,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_SERVICE_CATALOG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_SERVICE_CATALOG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_SERVICE_CATALOG,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_SERVICE_CATALOG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_service_locations`]
@@ -35242,23 +34963,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/locations`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceLocationListResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceLocationListResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/calendars/services/locations", client.baseurl,);
                 #[allow(unused_mut)]
@@ -35273,32 +34994,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SERVICE_LOCATIONS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SERVICE_LOCATIONS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SERVICE_LOCATIONS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SERVICE_LOCATIONS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_service_location`]
@@ -35343,23 +35046,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/services/locations`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceLocationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceLocationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateServiceLocationDto::try_from(v)
@@ -35377,32 +35080,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_SERVICE_LOCATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_SERVICE_LOCATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_SERVICE_LOCATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_SERVICE_LOCATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_service_location_by_id`]
@@ -35435,23 +35120,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/locations/{serviceLocationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceLocationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceLocationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, service_location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, service_location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
                     .map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -35467,32 +35152,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SERVICE_LOCATION_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SERVICE_LOCATION_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SERVICE_LOCATION_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SERVICE_LOCATION_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_service_location`]
@@ -35553,23 +35220,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/services/locations/{serviceLocationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ServiceLocationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ServiceLocationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, service_location_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, service_location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
                     .map_err(Error::InvalidRequest)?;
                 let body = body
@@ -35592,32 +35259,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_SERVICE_LOCATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_SERVICE_LOCATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_SERVICE_LOCATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_SERVICE_LOCATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_service_location`]
@@ -35650,23 +35299,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/services/locations/{serviceLocationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteServiceLocationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteServiceLocationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, service_location_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, service_location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
                     .map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -35682,32 +35331,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_SERVICE_LOCATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_SERVICE_LOCATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_SERVICE_LOCATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_SERVICE_LOCATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_appointment`]
@@ -35752,23 +35383,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/appointments`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AppointmentSchemaResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AppointmentSchemaResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::AppointmentCreateSchema::try_from(v)
@@ -35786,32 +35417,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_APPOINTMENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_APPOINTMENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_APPOINTMENT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_APPOINTMENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_appointment`]
@@ -35842,23 +35455,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events/appointments/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCalendarEventSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCalendarEventSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/events/appointments/{}", client.baseurl, encode_path(&
@@ -35873,29 +35486,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_APPOINTMENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_APPOINTMENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_APPOINTMENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_APPOINTMENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::edit_appointment`]
@@ -35954,23 +35552,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/appointments/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AppointmentSchemaResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AppointmentSchemaResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -35992,29 +35590,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EDIT_APPOINTMENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EDIT_APPOINTMENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EDIT_APPOINTMENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EDIT_APPOINTMENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar_events`]
@@ -36118,31 +35701,31 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    calendar_id,
-                    end_time,
-                    group_id,
-                    location_id,
-                    start_time,
-                    user_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                calendar_id,
+                end_time,
+                group_id,
+                location_id,
+                start_time,
+                user_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let end_time = end_time.map_err(Error::InvalidRequest)?;
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -36169,32 +35752,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startTime", &start_time))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR_EVENTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR_EVENTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CALENDAR_EVENTS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR_EVENTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_blocked_slots`]
@@ -36298,31 +35863,31 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/blocked-slots`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    calendar_id,
-                    end_time,
-                    group_id,
-                    location_id,
-                    start_time,
-                    user_id,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                calendar_id,
+                end_time,
+                group_id,
+                location_id,
+                start_time,
+                user_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let end_time = end_time.map_err(Error::InvalidRequest)?;
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -36349,29 +35914,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("startTime", &start_time))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_BLOCKED_SLOTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_BLOCKED_SLOTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_BLOCKED_SLOTS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_BLOCKED_SLOTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_block_slot`]
@@ -36417,23 +35967,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/block-slots`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::BlockSlotCreateRequestDto::try_from(v)
@@ -36451,29 +36001,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_BLOCK_SLOT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_BLOCK_SLOT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_BLOCK_SLOT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_BLOCK_SLOT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::edit_block_slot`]
@@ -36532,23 +36067,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/block-slots/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -36570,29 +36105,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::EDIT_BLOCK_SLOT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::EDIT_BLOCK_SLOT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::EDIT_BLOCK_SLOT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::EDIT_BLOCK_SLOT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_slots`]
@@ -36690,38 +36210,36 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/free-slots`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::collections::HashMap<::std::string::String, types::SlotsSchema>,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::collections::HashMap<
                         ::std::string::String,
                         types::SlotsSchema,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    calendar_id,
-                    end_date,
-                    start_date,
-                    timezone,
-                    user_id,
-                    user_ids,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                calendar_id,
+                end_date,
+                start_date,
+                timezone,
+                user_id,
+                user_ids,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let end_date = end_date.map_err(Error::InvalidRequest)?;
                 let start_date = start_date.map_err(Error::InvalidRequest)?;
@@ -36746,28 +36264,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .query(&progenitor_client::QueryParam::new("userIds", &user_ids))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SLOTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SLOTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_SLOTS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SLOTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar`]
@@ -36798,23 +36302,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
@@ -36829,29 +36333,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_calendar`]
@@ -36908,23 +36397,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -36945,29 +36434,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CALENDAR,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_calendar`]
@@ -36998,23 +36472,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarDeleteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarDeleteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/{}", client.baseurl, encode_path(& calendar_id
@@ -37029,29 +36503,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CALENDAR,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_event`]
@@ -37095,23 +36554,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/events/{eventId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteEventSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteEventSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, event_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, event_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -37128,29 +36587,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_EVENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_EVENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_EVENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_EVENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_appointment_notes`]
@@ -37203,23 +36647,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/appointments/{appointmentId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, limit, offset } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, limit, offset } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
@@ -37238,32 +36682,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("offset", &offset))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_APPOINTMENT_NOTES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_APPOINTMENT_NOTES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_APPOINTMENT_NOTES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_APPOINTMENT_NOTES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_appointment_note`]
@@ -37314,23 +36740,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/appointments/{appointmentId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -37351,32 +36777,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_APPOINTMENT_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_APPOINTMENT_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_APPOINTMENT_NOTE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_APPOINTMENT_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_appointment_note`]
@@ -37441,23 +36849,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, note_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, note_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let note_id = note_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -37480,32 +36888,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_APPOINTMENT_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_APPOINTMENT_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_APPOINTMENT_NOTE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_APPOINTMENT_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_appointment_note`]
@@ -37550,23 +36940,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, appointment_id, note_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, appointment_id, note_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
                 let note_id = note_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -37583,32 +36973,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_APPOINTMENT_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_APPOINTMENT_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_APPOINTMENT_NOTE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_APPOINTMENT_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar_resource`]
@@ -37653,23 +37025,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarResourceByIdResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -37685,32 +37057,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_calendar_resource`]
@@ -37784,23 +37138,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/resources/{resourceType}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarResourceResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarResourceResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -37823,32 +37177,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_calendar_resource`]
@@ -37893,23 +37229,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/resources/{resourceType}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ResourceDeleteResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ResourceDeleteResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -37925,32 +37261,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::fetch_calendar_resources`]
@@ -38017,31 +37335,27 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::option::Option<
-                    ::std::vec::Vec<types::CalendarResourceByIdResponseDto>,
-                >,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::option::Option<
                         ::std::vec::Vec<types::CalendarResourceByIdResponseDto>,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, limit, location_id, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, limit, location_id, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -38064,32 +37378,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::FETCH_CALENDAR_RESOURCES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::FETCH_CALENDAR_RESOURCES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::FETCH_CALENDAR_RESOURCES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::FETCH_CALENDAR_RESOURCES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar_resource`]
@@ -38149,23 +37445,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/resources/{resourceType}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarResourceByIdResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, resource_type, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, resource_type, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -38187,32 +37483,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR_RESOURCE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR_RESOURCE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CALENDAR_RESOURCE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR_RESOURCE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_event_notification`]
@@ -38291,31 +37569,27 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::option::Option<
-                    ::std::vec::Vec<types::CalendarNotificationResponseDto>,
-                >,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::option::Option<
                         ::std::vec::Vec<types::CalendarNotificationResponseDto>,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let deleted = deleted.map_err(Error::InvalidRequest)?;
                 let is_active = is_active.map_err(Error::InvalidRequest)?;
@@ -38338,32 +37612,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("limit", &limit))
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_event_notification`]
@@ -38410,31 +37666,27 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/{calendarId}/notifications`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<
-                ::std::option::Option<
-                    ::std::vec::Vec<types::CalendarNotificationResponseDto>,
-                >,
-            >,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<
                     ::std::option::Option<
                         ::std::vec::Vec<types::CalendarNotificationResponseDto>,
                     >,
                 >,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -38451,32 +37703,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::find_event_notification`]
@@ -38521,23 +37755,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications/{notificationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarNotificationResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarNotificationResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, notification_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, notification_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -38553,32 +37787,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::FIND_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::FIND_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::FIND_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::FIND_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_event_notification`]
@@ -38652,23 +37868,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}/notifications/{notificationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, notification_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, notification_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -38691,32 +37907,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_event_notification`]
@@ -38761,23 +37959,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}/notifications/{notificationId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, notification_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, notification_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let notification_id = notification_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -38793,32 +37991,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_EVENT_NOTIFICATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_EVENT_NOTIFICATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_EVENT_NOTIFICATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_EVENT_NOTIFICATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_schedules`]
@@ -38905,23 +38085,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/search`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAllSchedulesResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetAllSchedulesResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -38946,29 +38126,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .query(&progenitor_client::QueryParam::new("userId", &user_id))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_SCHEDULES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_SCHEDULES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ALL_SCHEDULES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_SCHEDULES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_schedule_by_id`]
@@ -38999,20 +38164,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ScheduleResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ScheduleResponseDto>, Error<()>> = async move {
-                let Self { client, id } = self;
+            let Self { client, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
@@ -39027,32 +38195,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_SCHEDULE_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_SCHEDULE_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_SCHEDULE_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_SCHEDULE_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_schedule`]
@@ -39109,20 +38259,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ScheduleResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ScheduleResponseDto>, Error<()>> = async move {
-                let Self { client, id, body } = self;
+            let Self { client, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -39143,29 +38296,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_SCHEDULE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_schedule`]
@@ -39196,23 +38334,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteScheduleResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteScheduleResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/schedules/{}", client.baseurl, encode_path(& id
@@ -39227,29 +38365,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_SCHEDULE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_schedule`]
@@ -39292,20 +38415,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/schedules`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::ScheduleResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::ScheduleResponseDto>, Error<()>> = async move {
-                let Self { client, body } = self;
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateScheduleDto::try_from(v).map_err(|e| e.to_string())
@@ -39322,29 +38448,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_SCHEDULE, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_calendar_to_schedule`]
@@ -39389,23 +38500,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}/associations/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::AddCalendarToScheduleResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::AddCalendarToScheduleResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, id, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -39422,32 +38533,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_CALENDAR_TO_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_CALENDAR_TO_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_CALENDAR_TO_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_CALENDAR_TO_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_calendar_from_schedule`]
@@ -39492,23 +38585,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}/associations/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::RemoveCalendarFromScheduleResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::RemoveCalendarFromScheduleResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, id, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, id, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -39525,32 +38618,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_CALENDAR_FROM_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendar_schedule`]
@@ -39581,23 +38656,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/event-calendar/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EventCalendarScheduleWrapperDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EventCalendarScheduleWrapperDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/calendars/schedules/event-calendar/{}", client.baseurl,
@@ -39612,32 +38687,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDAR_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDAR_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CALENDAR_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDAR_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_calendar_schedule`]
@@ -39697,23 +38754,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/event-calendar/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EventCalendarScheduleWrapperDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EventCalendarScheduleWrapperDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -39735,32 +38792,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CALENDAR_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CALENDAR_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CALENDAR_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CALENDAR_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar_schedule`]
@@ -39820,23 +38859,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/schedules/event-calendar/{calendarId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::EventCalendarScheduleWrapperDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::EventCalendarScheduleWrapperDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, calendar_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, calendar_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -39858,32 +38897,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR_SCHEDULE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR_SCHEDULE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CALENDAR_SCHEDULE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR_SCHEDULE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_calendars`]
@@ -39941,23 +38962,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarsGetSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarsGetSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, group_id, location_id, show_drafted } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, group_id, location_id, show_drafted } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let show_drafted = show_drafted.map_err(Error::InvalidRequest)?;
@@ -39978,29 +38999,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("showDrafted", &show_drafted),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALENDARS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALENDARS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CALENDARS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALENDARS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_calendar`]
@@ -40043,23 +39049,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CalendarCreateDto::try_from(v).map_err(|e| e.to_string())
@@ -40076,29 +39082,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CALENDAR),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CALENDAR),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_CALENDAR, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CALENDAR,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetAppointmentNotes<'a> {

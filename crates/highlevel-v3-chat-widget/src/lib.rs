@@ -6543,26 +6543,29 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/chat-widget/list`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self {
-                    client,
-                    all_in_one_chat_types,
-                    chat_type,
-                    exclude_chat_type,
-                    limit,
-                    location_id,
-                    offset,
-                    voice_ai_agent_id,
-                } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self {
+                client,
+                all_in_one_chat_types,
+                chat_type,
+                exclude_chat_type,
+                limit,
+                location_id,
+                offset,
+                voice_ai_agent_id,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let all_in_one_chat_types = all_in_one_chat_types
                     .map_err(Error::InvalidRequest)?;
                 let chat_type = chat_type.map_err(Error::InvalidRequest)?;
@@ -6607,29 +6610,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_CHAT_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_CHAT_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::LIST_CHAT_WIDGET, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_CHAT_WIDGET,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_chat_widget`]
@@ -6674,17 +6662,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/chat-widget/data/{locationId}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, location_id, id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -6700,29 +6691,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CHAT_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CHAT_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CHAT_WIDGET, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CHAT_WIDGET,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_chat_widget`]
@@ -6793,17 +6769,20 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/chat-widget/data/{locationId}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, location_id, id, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -6825,32 +6804,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CHAT_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CHAT_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CHAT_WIDGET,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CHAT_WIDGET,
+                request,
+            )
         }
     }
     /**Builder for [`Client::patch_chat_widget`]
@@ -6921,17 +6882,20 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/chat-widget/data/{locationId}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, location_id, id, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -6953,29 +6917,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::PATCH_CHAT_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::PATCH_CHAT_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::PATCH_CHAT_WIDGET, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::PATCH_CHAT_WIDGET,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_widget`]
@@ -7021,17 +6970,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/chat-widget/public/config/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, id, version } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, id, version } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
                 let version = version.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -7048,28 +7000,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("version", &version))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_WIDGET, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_WIDGET,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete`]
@@ -7114,17 +7052,20 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/chat-widget/{locationId}/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, location_id, id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, location_id, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -7140,28 +7081,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::clone_chat_widget`]
@@ -7204,17 +7131,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/chat-widget/clone`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CloneChatWidgetDto::try_from(v).map_err(|e| e.to_string())
@@ -7231,29 +7161,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CLONE_CHAT_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CLONE_CHAT_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CLONE_CHAT_WIDGET, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CLONE_CHAT_WIDGET,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_chat_widget`]
@@ -7296,17 +7211,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/chat-widget/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateWidgetDto::try_from(v).map_err(|e| e.to_string())
@@ -7323,32 +7241,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CHAT_WIDGET),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CHAT_WIDGET),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CHAT_WIDGET,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CHAT_WIDGET,
+                request,
+            )
         }
     }
 }

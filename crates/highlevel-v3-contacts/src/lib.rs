@@ -12358,17 +12358,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/search`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, body } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
                 let url = format!("{}/contacts/search", client.baseurl,);
                 #[allow(unused_mut)]
@@ -12381,32 +12384,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SEARCH_CONTACTS_ADVANCED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SEARCH_CONTACTS_ADVANCED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::SEARCH_CONTACTS_ADVANCED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SEARCH_CONTACTS_ADVANCED,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_duplicate_contact`]
@@ -12467,17 +12452,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/search/duplicate`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, email, location_id, number } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, email, location_id, number } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email = email.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let number = number.map_err(Error::InvalidRequest)?;
@@ -12496,32 +12484,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("number", &number))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_DUPLICATE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_DUPLICATE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_DUPLICATE_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_DUPLICATE_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_tasks`]
@@ -12552,23 +12522,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TasksListSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TasksListSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/tasks", client.baseurl, encode_path(& contact_id
@@ -12583,29 +12553,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_TASKS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_TASKS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ALL_TASKS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_TASKS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_task`]
@@ -12662,23 +12617,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tasks`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -12699,28 +12654,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_task`]
@@ -12765,23 +12706,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks/{taskId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -12797,28 +12738,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_task`]
@@ -12889,23 +12816,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -12927,28 +12854,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_task`]
@@ -12993,23 +12906,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tasks/{taskId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteTaskSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteTaskSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13025,28 +12938,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_TASK),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_TASK),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_TASK, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_TASK,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_task_completed`]
@@ -13119,23 +13018,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}/completed`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, task_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, task_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let task_id = task_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -13158,32 +13057,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_TASK_COMPLETED),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_TASK_COMPLETED),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_TASK_COMPLETED,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_TASK_COMPLETED,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_appointments_for_contact`]
@@ -13214,23 +13095,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/appointments`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetEventsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetEventsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/appointments", client.baseurl, encode_path(&
@@ -13245,32 +13126,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_APPOINTMENTS_FOR_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_APPOINTMENTS_FOR_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_APPOINTMENTS_FOR_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_APPOINTMENTS_FOR_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_tags`]
@@ -13321,23 +13184,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tags`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateAddTagSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateAddTagSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
@@ -13356,28 +13219,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_TAGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_TAGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::ADD_TAGS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_TAGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_tags`]
@@ -13428,23 +13277,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tags`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteTagSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteTagSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
@@ -13463,28 +13312,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_TAGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_TAGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::REMOVE_TAGS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_TAGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_all_notes`]
@@ -13515,23 +13350,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/notes", client.baseurl, encode_path(& contact_id
@@ -13546,29 +13381,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ALL_NOTES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ALL_NOTES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ALL_NOTES, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ALL_NOTES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_note`]
@@ -13619,23 +13439,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/notes`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -13656,28 +13476,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_note`]
@@ -13722,23 +13528,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13754,28 +13560,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_note`]
@@ -13844,23 +13636,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/notes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -13882,28 +13674,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_note`]
@@ -13948,23 +13726,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/notes/{id}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let id = id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13980,28 +13758,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_NOTE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_NOTE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_NOTE, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_NOTE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_association`]
@@ -14056,20 +13820,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/tags/update/{type}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateTagsResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::UpdateTagsResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::UpdateTagsResponseDto>, Error<()>> = async move {
-                let Self { client, type_, body } = self;
+            let Self { client, type_, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let type_ = type_.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14090,32 +13857,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_ASSOCIATION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_ASSOCIATION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_ASSOCIATION,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_ASSOCIATION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_remove_contact_from_business`]
@@ -14160,23 +13909,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/business`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsBulkUpateResponse>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsBulkUpateResponse>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::ContactsBusinessUpdate::try_from(v)
@@ -14194,32 +13943,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_REMOVE_CONTACT_FROM_BUSINESS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_contact`]
@@ -14250,23 +13981,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsByIdSuccessfulResponseDtoV3>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsByIdSuccessfulResponseDtoV3>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}", client.baseurl, encode_path(& contact_id
@@ -14281,28 +14012,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CONTACT, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_contact`]
@@ -14359,23 +14076,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateContactsSuccessfulResponseDtoV3>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateContactsSuccessfulResponseDtoV3>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14396,29 +14113,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_contact`]
@@ -14449,23 +14151,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteContactsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteContactsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}", client.baseurl, encode_path(& contact_id
@@ -14480,29 +14182,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::upsert_contact`]
@@ -14545,23 +14232,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/upsert`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpsertContactsSuccessfulResponseDtoV3>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpsertContactsSuccessfulResponseDtoV3>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertContactDtoV3::try_from(v).map_err(|e| e.to_string())
@@ -14578,29 +14265,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPSERT_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPSERT_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPSERT_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPSERT_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_contacts_by_business_id`]
@@ -14705,31 +14377,31 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/business/{businessId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    business_id,
-                    limit,
-                    location_id,
-                    query,
-                    skip,
-                    start_after,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                business_id,
+                limit,
+                location_id,
+                query,
+                skip,
+                start_after,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -14758,32 +14430,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("startAfter", &start_after),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CONTACTS_BY_BUSINESS_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CONTACTS_BY_BUSINESS_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CONTACTS_BY_BUSINESS_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CONTACTS_BY_BUSINESS_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_followers_contact`]
@@ -14838,23 +14492,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/followers`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14875,32 +14529,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_FOLLOWERS_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_FOLLOWERS_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_FOLLOWERS_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_FOLLOWERS_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_followers_contact`]
@@ -14955,23 +14591,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/followers`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14992,32 +14628,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_FOLLOWERS_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_FOLLOWERS_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_FOLLOWERS_CONTACT,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_FOLLOWERS_CONTACT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_contact_to_campaign`]
@@ -15075,23 +14693,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/campaigns/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, campaign_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, campaign_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let body = body.map_err(Error::InvalidRequest)?;
@@ -15109,32 +14727,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_CONTACT_TO_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_CONTACT_TO_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_CONTACT_TO_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_CONTACT_TO_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_contact_from_campaign`]
@@ -15179,23 +14779,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, campaign_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, campaign_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -15211,32 +14811,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_CONTACT_FROM_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::remove_contact_from_every_campaign`]
@@ -15267,23 +14849,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/remove-all`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/contacts/{}/campaigns/remove-all", client.baseurl, encode_path(&
@@ -15298,32 +14880,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::REMOVE_CONTACT_FROM_EVERY_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::add_contact_to_workflow`]
@@ -15394,23 +14958,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/workflow/{workflowId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, workflow_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, workflow_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -15432,32 +14996,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::ADD_CONTACT_TO_WORKFLOW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::ADD_CONTACT_TO_WORKFLOW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::ADD_CONTACT_TO_WORKFLOW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::ADD_CONTACT_TO_WORKFLOW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_contact_from_workflow`]
@@ -15528,23 +15074,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/workflow/{workflowId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, contact_id, workflow_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, contact_id, workflow_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
                 let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -15566,32 +15112,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CONTACT_FROM_WORKFLOW),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CONTACT_FROM_WORKFLOW),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_CONTACT_FROM_WORKFLOW,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CONTACT_FROM_WORKFLOW,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_contact`]
@@ -15634,23 +15162,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateContactsSuccessfulResponseDtoV3>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateContactsSuccessfulResponseDtoV3>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateContactDtoV3::try_from(v).map_err(|e| e.to_string())
@@ -15667,29 +15195,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CONTACT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CONTACT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_CONTACT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CONTACT,
+                request,
+            )
         }
     }
 }

@@ -2825,23 +2825,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/custom-menus/{customMenuId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetSingleCustomMenusSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetSingleCustomMenusSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, custom_menu_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, custom_menu_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/custom-menus/{}", client.baseurl, encode_path(& custom_menu_id
@@ -2856,32 +2856,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CUSTOM_MENU_BY_ID),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CUSTOM_MENU_BY_ID),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CUSTOM_MENU_BY_ID,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CUSTOM_MENU_BY_ID,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_custom_menu`]
@@ -2938,23 +2920,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/custom-menus/{customMenuId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateCustomMenuLinkResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateCustomMenuLinkResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, custom_menu_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, custom_menu_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -2976,32 +2958,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_CUSTOM_MENU),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_CUSTOM_MENU),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_CUSTOM_MENU,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_CUSTOM_MENU,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_custom_menu`]
@@ -3032,23 +2996,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/custom-menus/{customMenuId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteCustomMenuSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteCustomMenuSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, custom_menu_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, custom_menu_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
                     "{}/custom-menus/{}", client.baseurl, encode_path(& custom_menu_id
@@ -3063,32 +3027,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CUSTOM_MENU),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CUSTOM_MENU),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_CUSTOM_MENU,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CUSTOM_MENU,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_custom_menus`]
@@ -3176,23 +3122,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/custom-menus/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCustomMenusResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCustomMenusResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, limit, location_id, query, show_on_company, skip } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, limit, location_id, query, show_on_company, skip } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let query = query.map_err(Error::InvalidRequest)?;
@@ -3220,29 +3166,14 @@ pub mod builder {
                     )
                     .query(&progenitor_client::QueryParam::new("skip", &skip))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CUSTOM_MENUS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CUSTOM_MENUS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CUSTOM_MENUS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CUSTOM_MENUS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_custom_menu`]
@@ -3285,23 +3216,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/custom-menus/`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetSingleCustomMenusSuccessfulResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetSingleCustomMenusSuccessfulResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateCustomMenuDto::try_from(v)
@@ -3319,32 +3250,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_CUSTOM_MENU),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_CUSTOM_MENU),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_CUSTOM_MENU,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_CUSTOM_MENU,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetCustomMenus<'a> {

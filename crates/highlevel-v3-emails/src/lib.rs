@@ -17684,34 +17684,34 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/templates`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListTemplatesPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListTemplatesPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    location_id,
-                    archived,
-                    folder_id,
-                    include,
-                    limit,
-                    offset,
-                    search,
-                    sort_by,
-                    sort_order,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                location_id,
+                archived,
+                folder_id,
+                include,
+                limit,
+                offset,
+                search,
+                sort_by,
+                sort_order,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let archived = archived.map_err(Error::InvalidRequest)?;
                 let folder_id = folder_id.map_err(Error::InvalidRequest)?;
@@ -17742,32 +17742,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sortBy", &sort_by))
                     .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_EMAIL_TEMPLATES),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_EMAIL_TEMPLATES),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_EMAIL_TEMPLATES,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_EMAIL_TEMPLATES,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_email_template`]
@@ -17827,23 +17809,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/templates`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateTemplatePublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateTemplatePublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -17865,32 +17847,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_EMAIL_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_EMAIL_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_EMAIL_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_EMAIL_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::import_email_template`]
@@ -17950,23 +17914,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/templates/import`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ImportTemplatePublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ImportTemplatePublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -17988,32 +17952,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::IMPORT_EMAIL_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::IMPORT_EMAIL_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::IMPORT_EMAIL_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::IMPORT_EMAIL_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_template_folder`]
@@ -18073,23 +18019,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/templates/folders`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateTemplateFolderPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateTemplateFolderPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -18111,32 +18057,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_TEMPLATE_FOLDER),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_TEMPLATE_FOLDER),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_TEMPLATE_FOLDER,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_TEMPLATE_FOLDER,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_email_template`]
@@ -18181,23 +18109,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/templates/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetTemplatePublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetTemplatePublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, template_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, template_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -18213,32 +18141,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_EMAIL_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_EMAIL_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_EMAIL_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_EMAIL_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_email_template`]
@@ -18283,23 +18193,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/emails/locations/{locationId}/templates/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteTemplatePublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteTemplatePublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, template_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, template_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -18315,32 +18225,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_EMAIL_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_EMAIL_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::DELETE_EMAIL_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_EMAIL_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_email_template`]
@@ -18414,23 +18306,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/emails/locations/{locationId}/templates/{templateId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateTemplatePublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateTemplatePublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, template_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, template_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -18453,32 +18345,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_EMAIL_TEMPLATE),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_EMAIL_TEMPLATE),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_EMAIL_TEMPLATE,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_EMAIL_TEMPLATE,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_campaign_stats`]
@@ -18552,23 +18426,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/stats/{source}/{sourceId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetCampaignStatsPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetCampaignStatsPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, source, source_id, sub_source_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, source, source_id, sub_source_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let source = source.map_err(Error::InvalidRequest)?;
                 let source_id = source_id.map_err(Error::InvalidRequest)?;
@@ -18593,32 +18467,14 @@ pub mod builder {
                         ),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CAMPAIGN_STATS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CAMPAIGN_STATS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_CAMPAIGN_STATS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CAMPAIGN_STATS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_email_campaigns`]
@@ -18706,23 +18562,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/emails`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListEmailCampaignsPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListEmailCampaignsPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, limit, offset, search, status } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, limit, offset, search, status } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
@@ -18745,32 +18601,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_EMAIL_CAMPAIGNS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_EMAIL_CAMPAIGNS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_EMAIL_CAMPAIGNS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_EMAIL_CAMPAIGNS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_email_campaign`]
@@ -18830,23 +18668,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/campaigns/emails`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateEmailCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateEmailCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -18868,32 +18706,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_EMAIL_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_EMAIL_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::CREATE_EMAIL_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_EMAIL_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_email_campaign`]
@@ -18938,23 +18758,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetEmailCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetEmailCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, campaign_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, campaign_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -18971,32 +18791,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_EMAIL_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_EMAIL_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_EMAIL_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_EMAIL_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_campaign`]
@@ -19041,23 +18843,23 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::DeleteCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::DeleteCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, campaign_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, campaign_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -19074,29 +18876,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_CAMPAIGN, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_email_campaign`]
@@ -19170,23 +18957,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateEmailCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateEmailCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, campaign_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, campaign_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -19210,32 +18997,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_EMAIL_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_EMAIL_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::UPDATE_EMAIL_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_EMAIL_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_workflow_campaigns`]
@@ -19323,23 +19092,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/workflows`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListWorkflowCampaignsPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListWorkflowCampaignsPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, limit, offset, search, status } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, limit, offset, search, status } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let limit = limit.map_err(Error::InvalidRequest)?;
                 let offset = offset.map_err(Error::InvalidRequest)?;
@@ -19362,32 +19131,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_WORKFLOW_CAMPAIGNS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_WORKFLOW_CAMPAIGNS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_WORKFLOW_CAMPAIGNS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_WORKFLOW_CAMPAIGNS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_workflow_campaign`]
@@ -19432,23 +19183,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/workflows/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetWorkflowCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetWorkflowCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, campaign_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, campaign_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -19465,32 +19216,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_WORKFLOW_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_WORKFLOW_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_WORKFLOW_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_WORKFLOW_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::list_bulk_action_campaigns`]
@@ -19608,32 +19341,32 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/bulk-actions`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ListBulkActionCampaignsPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ListBulkActionCampaignsPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self {
-                    client,
-                    location_id,
-                    date_from,
-                    date_to,
-                    limit,
-                    offset,
-                    search,
-                    status,
-                } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self {
+                client,
+                location_id,
+                date_from,
+                date_to,
+                limit,
+                offset,
+                search,
+                status,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let date_from = date_from.map_err(Error::InvalidRequest)?;
                 let date_to = date_to.map_err(Error::InvalidRequest)?;
@@ -19660,32 +19393,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("search", &search))
                     .query(&progenitor_client::QueryParam::new("status", &status))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::LIST_BULK_ACTION_CAMPAIGNS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::LIST_BULK_ACTION_CAMPAIGNS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::LIST_BULK_ACTION_CAMPAIGNS,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::LIST_BULK_ACTION_CAMPAIGNS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_bulk_action_campaign`]
@@ -19730,23 +19445,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/bulk-actions/{campaignId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetBulkActionCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::GetBulkActionCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, campaign_id } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, campaign_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -19763,32 +19478,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_BULK_ACTION_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_BULK_ACTION_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(
-                    &crate::operations::GET_BULK_ACTION_CAMPAIGN,
-                    result,
-                )
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_BULK_ACTION_CAMPAIGN,
+                request,
+            )
         }
     }
     /**Builder for [`Client::schedule_campaign`]
@@ -19862,23 +19559,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}/schedule`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::ScheduleCampaignPublicV2ResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::ScheduleCampaignPublicV2ResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, location_id, campaign_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, location_id, campaign_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -19902,29 +19599,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::SCHEDULE_CAMPAIGN),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::SCHEDULE_CAMPAIGN),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::SCHEDULE_CAMPAIGN, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::SCHEDULE_CAMPAIGN,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for ListEmailTemplates<'a> {

@@ -13423,20 +13423,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/agents`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAgentsResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetAgentsResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetAgentsResponseDto>, Error<()>> = async move {
-                let Self { client, location_id, page, page_size, query } = self;
+            let Self { client, location_id, page, page_size, query } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let page = page.map_err(Error::InvalidRequest)?;
                 let page_size = page_size.map_err(Error::InvalidRequest)?;
@@ -13457,28 +13460,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
                     .query(&progenitor_client::QueryParam::new("query", &query))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENTS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENTS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_AGENTS, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENTS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_agent`]
@@ -13523,23 +13512,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/voice-ai/agents`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateAgentResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateAgentResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::AgentCreationRequestDto::try_from(v)
@@ -13557,29 +13546,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_agent`]
@@ -13624,20 +13598,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetAgentResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetAgentResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetAgentResponseDto>, Error<()>> = async move {
-                let Self { client, agent_id, location_id } = self;
+            let Self { client, agent_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13656,28 +13633,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_AGENT, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_agent`]
@@ -13722,17 +13685,20 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/voice-ai/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, agent_id, location_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, agent_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -13751,29 +13717,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_AGENT, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::patch_agent`]
@@ -13842,20 +13793,23 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/voice-ai/agents/{agentId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::PatchAgentResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::PatchAgentResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::PatchAgentResponseDto>, Error<()>> = async move {
-                let Self { client, agent_id, location_id, body } = self;
+            let Self { client, agent_id, location_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let body = body
@@ -13880,28 +13834,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::PATCH_AGENT),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::PATCH_AGENT),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::PATCH_AGENT, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::PATCH_AGENT,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_call_logs`]
@@ -14068,33 +14008,36 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/dashboard/call-logs`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CallLogsResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::CallLogsResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::CallLogsResponseDto>, Error<()>> = async move {
-                let Self {
-                    client,
-                    action_type,
-                    agent_id,
-                    call_type,
-                    contact_id,
-                    end_date,
-                    location_id,
-                    page,
-                    page_size,
-                    sort,
-                    sort_by,
-                    start_date,
-                } = self;
+            let Self {
+                client,
+                action_type,
+                agent_id,
+                call_type,
+                contact_id,
+                end_date,
+                location_id,
+                page,
+                page_size,
+                sort,
+                sort_by,
+                start_date,
+            } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_type = action_type.map_err(Error::InvalidRequest)?;
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let call_type = call_type.map_err(Error::InvalidRequest)?;
@@ -14131,29 +14074,14 @@ pub mod builder {
                     .query(&progenitor_client::QueryParam::new("sortBy", &sort_by))
                     .query(&progenitor_client::QueryParam::new("startDate", &start_date))
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALL_LOGS),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALL_LOGS),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CALL_LOGS, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALL_LOGS,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_call_log`]
@@ -14198,17 +14126,20 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/dashboard/call-logs/{callId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::CallLogDto>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<types::CallLogDto>, Error<()>> = async move {
-                let Self { client, call_id, location_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::CallLogDto>, highlevel_runtime::Error>,
+        > {
+            let Self { client, call_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let call_id = call_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -14227,29 +14158,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_CALL_LOG),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_CALL_LOG),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_CALL_LOG, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_CALL_LOG,
+                request,
+            )
         }
     }
     /**Builder for [`Client::create_action`]
@@ -14294,23 +14210,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/voice-ai/actions`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::CreateActionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::CreateActionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
                     .and_then(|v| {
                         types::CreateSingleActionDto::try_from(v)
@@ -14328,29 +14244,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::CREATE_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::CREATE_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::CREATE_ACTION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::CREATE_ACTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::get_action`]
@@ -14395,20 +14296,23 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/actions/{actionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::GetActionResponseDto>,
-            highlevel_runtime::Error,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ResponseValue<types::GetActionResponseDto>,
+                highlevel_runtime::Error,
+            >,
         > {
-            let result: Result<ResponseValue<types::GetActionResponseDto>, Error<()>> = async move {
-                let Self { client, action_id, location_id } = self;
+            let Self { client, action_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
                 let url = format!(
@@ -14427,28 +14331,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::GET_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::GET_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::GET_ACTION, result).await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::GET_ACTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::update_action`]
@@ -14507,23 +14397,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/voice-ai/actions/{actionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<
-            ResponseValue<types::UpdateActionResponseDto>,
-            highlevel_runtime::Error,
-        > {
-            let result: Result<
+        ) -> impl ::std::future::Future<
+            Output = Result<
                 ResponseValue<types::UpdateActionResponseDto>,
-                Error<()>,
-            > = async move {
-                let Self { client, action_id, body } = self;
+                highlevel_runtime::Error,
+            >,
+        > {
+            let Self { client, action_id, body } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
@@ -14545,29 +14435,14 @@ pub mod builder {
                     )
                     .json(&body)
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::UPDATE_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::UPDATE_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::UPDATE_ACTION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::UPDATE_ACTION,
+                request,
+            )
         }
     }
     /**Builder for [`Client::delete_action`]
@@ -14626,17 +14501,20 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/voice-ai/actions/{actionId}`
+        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error> {
-            let result: Result<ResponseValue<::serde_json::Value>, Error<()>> = async move {
-                let Self { client, action_id, agent_id, location_id } = self;
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
+        > {
+            let Self { client, action_id, agent_id, location_id } = self;
+            let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -14657,29 +14535,14 @@ pub mod builder {
                         &progenitor_client::QueryParam::new("locationId", &location_id),
                     )
                     .build()?;
-                highlevel_runtime::hooks::pre(
-                        &client.inner,
-                        &mut request,
-                        Some(&crate::operations::DELETE_ACTION),
-                    )
-                    .await
-                    .map_err(Error::Custom)?;
-                let result = highlevel_runtime::hooks::exec(
-                        &client.inner,
-                        &client.client,
-                        request,
-                        Some(&crate::operations::DELETE_ACTION),
-                    )
-                    .await;
-                let response = result?;
-                match response.status().as_u16() {
-                    200..=299 => highlevel_runtime::decode_json(response).await,
-                    _ => Err(Error::UnexpectedResponse(response)),
-                }
-            }
-                .await;
-            highlevel_runtime::finish_json(&crate::operations::DELETE_ACTION, result)
-                .await
+                Ok(request)
+            })();
+            highlevel_runtime::send::json(
+                &client.inner,
+                &client.client,
+                &crate::operations::DELETE_ACTION,
+                request,
+            )
         }
     }
     impl<'a> highlevel_runtime::pagination::Paginated for GetAgents<'a> {

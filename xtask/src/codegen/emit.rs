@@ -203,9 +203,9 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
         #multipart
         #pagination
 
-        // progenitor asserts this impl; the generated `send()`s call the runtime's hooks
-        // directly with their operation's metadata (`hook_calls`), so only calls through
-        // progenitor's own path look the metadata up by name.
+        // progenitor asserts this impl; the generated `send()`s hand their requests to
+        // `highlevel_runtime::send` with their operation's metadata (`send_bodies`), so only
+        // calls through progenitor's own path look the metadata up by name.
         impl ClientHooks<highlevel_runtime::Runtime> for Client {
             async fn pre<E>(
                 &self,

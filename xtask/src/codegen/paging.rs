@@ -323,18 +323,31 @@ fn page_type(file: &syn::File, builder: &str) -> Option<syn::Type> {
     None
 }
 
-/// The first type argument of the first path segment named `name` inside `ty`.
+/// The first type argument of the first path segment named `name` inside `ty`, looking
+/// through `impl Future<Output = ..>` (what `send()` returns).
 fn find_generic(ty: &syn::Type, name: &str) -> Option<syn::Type> {
-    let syn::Type::Path(path) = ty else {
-        return None;
+    let segments: Vec<&syn::PathSegment> = match ty {
+        syn::Type::Path(path) => path.path.segments.iter().collect(),
+        syn::Type::ImplTrait(bounds) => bounds
+            .bounds
+            .iter()
+            .filter_map(|bound| match bound {
+                syn::TypeParamBound::Trait(t) => Some(t.path.segments.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        _ => return None,
     };
-    for segment in &path.path.segments {
+    for segment in segments {
         let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
             continue;
         };
         for arg in &args.args {
-            let syn::GenericArgument::Type(inner) = arg else {
-                continue;
+            let inner = match arg {
+                syn::GenericArgument::Type(inner) => inner,
+                syn::GenericArgument::AssocType(assoc) => &assoc.ty,
+                _ => continue,
             };
             if segment.ident == name {
                 return Some(inner.clone());

@@ -6,22 +6,22 @@
 //! - Lenient fields: every `Option` field of a deserialized type decodes through
 //!   `highlevel_runtime::lenient::optional`, so a value of the wrong type (the spec says array,
 //!   the server sends an object) reads as `None` instead of failing the whole response.
-//! - SDK errors: each builder's `send()` decodes through the runtime (empty bodies, JSON path on
-//!   failure) and returns `highlevel_runtime::Error`, carrying the operation's metadata.
+//! - Sends: each builder's `send()` builds its request and returns the runtime's future
+//!   (`highlevel_runtime::send`), which runs the hooks with the operation's metadata, decodes
+//!   (empty bodies, JSON path on failure) and returns `highlevel_runtime::Error`; no
+//!   `api-version` header is built (`super::send_bodies`).
 //! - Deprecations: the `Client` method of an operation the spec marks `deprecated: true` gets
 //!   `#[deprecated(note = ...)]`, so callers see it at compile time (progenitor ignores the flag).
 //!   Only that method: the builder and its `.stream()`/`.pages()` are reached through it, and the
 //!   metadata tables are read by the runtime, not called by users.
 //! - Type builders: only the types a request can carry keep typify's builder
 //!   (`super::type_builders`).
-//! - Hook calls: each `send()` hands the runtime its operation's metadata directly and sends
-//!   no `api-version` header (`super::hook_calls`).
 
 use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::visit_mut::{self, VisitMut};
+use syn::visit_mut::VisitMut;
 use syn::{Ident, parse_quote};
 
 use crate::Result;
@@ -327,25 +327,6 @@ fn operation_id(block: &syn::Block) -> Option<String> {
     find.0
 }
 
-/// `ResponseValue::from_response(x).await` -> `highlevel_runtime::decode_json(x).await`.
-struct RuntimeDecode;
-
-impl VisitMut for RuntimeDecode {
-    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
-        if let syn::Expr::Call(call) = expr
-            && let syn::Expr::Path(path) = &*call.func
-            && path.path.segments.len() == 2
-            && path.path.segments[0].ident == "ResponseValue"
-            && path.path.segments[1].ident == "from_response"
-        {
-            let args = &call.args;
-            *expr = parse_quote! { highlevel_runtime::decode_json(#args) };
-            return;
-        }
-        visit_mut::visit_expr_mut(self, expr);
-    }
-}
-
 const SEND_ERRORS_DOC: [&str; 6] = [
     "",
     " # Errors",
@@ -378,25 +359,11 @@ impl VisitMut for SdkSends {
             ));
             return;
         }
-        RuntimeDecode.visit_block_mut(&mut f.block);
         let meta = Ident::new(&const_name(&id), Span::call_site());
-        if let Err(error) = super::hook_calls::rewrite(&mut f.block, &meta) {
+        if let Err(error) = super::send_bodies::rewrite(f, &success, &meta) {
             self.error = Some(error);
             return;
         }
-        let is_stream = quote! { #success }.to_string().contains("ByteStream");
-        let finish = if is_stream {
-            quote! { highlevel_runtime::finish }
-        } else {
-            quote! { highlevel_runtime::finish_json }
-        };
-        let stmts = &f.block.stmts;
-        f.block = parse_quote! {{
-            let result: Result<ResponseValue<#success>, Error<()>> = async move { #(#stmts)* }.await;
-            #finish(&crate::operations::#meta, result).await
-        }};
-        f.sig.output =
-            parse_quote! { -> Result<ResponseValue<#success>, highlevel_runtime::Error> };
         for line in SEND_ERRORS_DOC {
             f.attrs.push(parse_quote! { #[doc = #line] });
         }
