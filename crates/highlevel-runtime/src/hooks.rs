@@ -251,7 +251,12 @@ impl Call<'_> {
                     self.limiter.observe(&advertised);
                     Outcome::Status {
                         status: response.status(),
-                        retry_after: retry_after(response.headers(), SystemTime::now),
+                        // Only a refusal's wait is ever followed; a success skips the lookup.
+                        retry_after: if response.status().is_success() {
+                            None
+                        } else {
+                            retry_after(response.headers(), SystemTime::now)
+                        },
                         interval: advertised.interval,
                         daily_exhausted: advertised.daily_remaining == Some(0),
                     }

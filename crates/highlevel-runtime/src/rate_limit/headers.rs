@@ -6,16 +6,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderValue};
 
-// Built once: looking a header up by `&str` parses the name on every call.
-pub(crate) const MAX: HeaderName = HeaderName::from_static("x-ratelimit-max");
-pub(crate) const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-pub(crate) const INTERVAL_MS: HeaderName =
-    HeaderName::from_static("x-ratelimit-interval-milliseconds");
-pub(crate) const DAILY_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit-daily");
-pub(crate) const DAILY_REMAINING: HeaderName =
-    HeaderName::from_static("x-ratelimit-daily-remaining");
+const MAX: &str = "x-ratelimit-max";
+const REMAINING: &str = "x-ratelimit-remaining";
+const INTERVAL_MS: &str = "x-ratelimit-interval-milliseconds";
+const DAILY_LIMIT: &str = "x-ratelimit-limit-daily";
+const DAILY_REMAINING: &str = "x-ratelimit-daily-remaining";
 
 /// Largest per-interval limit believed; HighLevel documents 100.
 const MAX_LIMIT: u64 = 1_000_000;
@@ -36,26 +33,42 @@ pub(crate) struct Advertised {
 
 impl Advertised {
     pub(crate) fn read(headers: &HeaderMap) -> Self {
-        let max = number(headers, &MAX, 1, MAX_LIMIT).and_then(|n| u32::try_from(n).ok());
-        let remaining = number(headers, &REMAINING, 0, MAX_LIMIT)
+        // One walk over the answer's headers instead of a hashed lookup per name: every
+        // response is read, and most carry a dozen headers at most.
+        let mut found: [Option<&HeaderValue>; 5] = [None; 5];
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                MAX => 0,
+                REMAINING => 1,
+                INTERVAL_MS => 2,
+                DAILY_LIMIT => 3,
+                DAILY_REMAINING => 4,
+                _ => continue,
+            };
+            // The first value of a repeated header counts, as `HeaderMap::get` has it.
+            found[slot].get_or_insert(value);
+        }
+        let [max, remaining, interval, daily_limit, daily_remaining] = found;
+        let max = number(max, MAX, 1, MAX_LIMIT).and_then(|n| u32::try_from(n).ok());
+        let remaining = number(remaining, REMAINING, 0, MAX_LIMIT)
             .and_then(|n| u32::try_from(n).ok())
             .filter(|r| {
                 let fits = max.is_none_or(|m| *r <= m);
                 if !fits {
                     tracing::debug!(
-                        header = REMAINING.as_str(),
+                        header = REMAINING,
                         "rate limit: remaining above the maximum, ignored"
                     );
                 }
                 fits
             });
-        let daily_limit = number(headers, &DAILY_LIMIT, 1, MAX_DAILY);
-        let daily_remaining = number(headers, &DAILY_REMAINING, 0, MAX_DAILY)
+        let daily_limit = number(daily_limit, DAILY_LIMIT, 1, MAX_DAILY);
+        let daily_remaining = number(daily_remaining, DAILY_REMAINING, 0, MAX_DAILY)
             .filter(|r| daily_limit.is_none_or(|l| *r <= l));
         Self {
             max,
             remaining,
-            interval: number(headers, &INTERVAL_MS, 1, MAX_INTERVAL_MS).map(Duration::from_millis),
+            interval: number(interval, INTERVAL_MS, 1, MAX_INTERVAL_MS).map(Duration::from_millis),
             daily_limit,
             daily_remaining,
         }
@@ -67,16 +80,16 @@ impl Advertised {
     }
 }
 
-/// An unsigned decimal header within `low..=high`.
-fn number(headers: &HeaderMap, name: &HeaderName, low: u64, high: u64) -> Option<u64> {
-    let value = headers.get(name)?;
+/// An unsigned decimal header value within `low..=high`.
+fn number(value: Option<&HeaderValue>, name: &str, low: u64, high: u64) -> Option<u64> {
+    let value = value?;
     let parsed = value
         .to_str()
         .ok()
         .and_then(|text| text.trim().parse::<u64>().ok())
         .filter(|n| (low..=high).contains(n));
     if parsed.is_none() {
-        tracing::debug!(header = name.as_str(), value = ?value, "rate limit: unusable header value ignored");
+        tracing::debug!(header = name, value = ?value, "rate limit: unusable header value ignored");
     }
     parsed
 }
@@ -106,15 +119,34 @@ pub(crate) fn retry_after(
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
-            map.append(name.clone(), value.parse().expect("test header value"));
+            map.append(
+                http::HeaderName::from_static(name),
+                value.parse().expect("test header value"),
+            );
         }
         map
     }
 
-    const RETRY_AFTER: HeaderName = http::header::RETRY_AFTER;
+    const RETRY_AFTER: &str = "retry-after";
+
+    /// A repeated header counts once, by its first value (as a lookup by name reads it),
+    /// whatever other headers come between.
+    #[test]
+    fn the_first_of_a_repeated_header_counts() {
+        let read = Advertised::read(&headers(&[
+            ("content-type", "application/json"),
+            (REMAINING, "7"),
+            (MAX, "100"),
+            (REMAINING, "99"),
+            ("x-ratelimit-maximum", "5"),
+        ]));
+        assert_eq!(read.max, Some(100));
+        assert_eq!(read.remaining, Some(7));
+        assert_eq!(read.interval, None);
+    }
 
     #[test]
     fn documented_headers_are_read() {
