@@ -94,60 +94,64 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_9)
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_10)
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_12)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateCustomFieldsDto {
                         accepted_formats: field_0.unwrap_or_default(),
@@ -534,18 +538,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateFolder {
                         location_id: highlevel_runtime::lenient::required(
@@ -612,14 +614,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFieldSuccessfulResponseDto {
                         field: field_0.unwrap_or_default(),
@@ -682,19 +683,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFieldsResponseDto {
                         fields: field_0.unwrap_or_default(),
@@ -762,24 +763,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFolderDeleteResponseDto {
                         id: field_0.unwrap_or_default(),
@@ -911,89 +913,103 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ICustomField {
                         accepted_formats: field_0.unwrap_or_default(),
@@ -1381,29 +1397,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ICustomFieldFolder {
                         id: field_0.unwrap_or_default(),
@@ -1483,20 +1501,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(OptionDto {
                         key: highlevel_runtime::lenient::required(field_0, "key")?,
@@ -1565,24 +1582,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(OptionDtoResponse {
                         key: field_0.unwrap_or_default(),
@@ -1683,43 +1701,46 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateCustomFieldsDto {
                         accepted_formats: field_0.unwrap_or_default(),
@@ -1945,15 +1966,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateFolder {
                         location_id: highlevel_runtime::lenient::required(

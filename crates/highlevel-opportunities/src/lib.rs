@@ -52,21 +52,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(AdditionalDetailsDto {
                         calendar_events: highlevel_runtime::lenient::required(
@@ -148,19 +146,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateAddFollowersSuccessfulResponseDto {
                         followers: field_0.unwrap_or_default(),
@@ -253,42 +251,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateDto {
                         assigned_to: field_0.unwrap_or_default(),
@@ -494,19 +493,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFieldResponseSchema {
                         field_value: field_0.unwrap_or_default(),
@@ -575,20 +574,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFieldsInputArraySchema {
                         field_value: field_0.unwrap_or_default(),
@@ -664,20 +662,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFieldsInputObjectSchema {
                         field_value: field_0.unwrap_or_default(),
@@ -756,24 +753,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CustomFieldsInputStringSchema {
                         field_value: field_0.unwrap_or_default(),
@@ -857,19 +855,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DeleteFollowersSuccessfulResponseDto {
                         followers: field_0.unwrap_or_default(),
@@ -942,14 +940,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DeleteUpdateOpportunitySuccessfulResponseDto {
                         succeded: field_0.unwrap_or_default(),
@@ -1009,12 +1006,10 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(FollowersDto {
                         followers: highlevel_runtime::lenient::required(
@@ -1074,14 +1069,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetPipelinesSuccessfulResponseDto {
                         pipelines: field_0.unwrap_or_default(),
@@ -1146,14 +1140,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetPostOpportunitySuccessfulResponseDto {
                         opportunity: field_0.unwrap_or_default(),
@@ -1232,34 +1225,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(LostReasonResponseSchema {
                         created_at: field_0.unwrap_or_default(),
@@ -1343,19 +1339,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(LostReasonsResponseSchema {
                         lost_reasons: field_0.unwrap_or_default(),
@@ -1438,27 +1434,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(OpportunitySearchBodyDto {
                         additional_details: highlevel_runtime::lenient::required(
@@ -1564,44 +1558,49 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(PipelinesResponseSchema {
                         color_render_mode: field_0.unwrap_or_default(),
@@ -1778,24 +1777,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(PipelinesResponseSchemaStagesItem {
                         id: field_0.unwrap_or_default(),
@@ -1871,22 +1871,22 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(PostSearchSuccessfulResponseDto {
                         aggregations: field_0.unwrap_or_default(),
@@ -1976,44 +1976,49 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(SearchMetaResponseSchema {
                         current_page: field_0.unwrap_or_default(),
@@ -2127,39 +2132,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(SearchOpportunitiesContactResponseSchema {
                         company_name: field_0.unwrap_or_default(),
@@ -2326,129 +2335,151 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
                             ::std::option::Option::Some(17usize) => {
-                                field_17 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_17,
+                                )
                             }
                             ::std::option::Option::Some(18usize) => {
-                                field_18 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_18,
+                                )
                             }
                             ::std::option::Option::Some(19usize) => {
-                                field_19 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_19,
+                                )
                             }
                             ::std::option::Option::Some(20usize) => {
-                                field_20 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_20,
+                                )
                             }
                             ::std::option::Option::Some(21usize) => {
-                                field_21 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_21,
+                                )
                             }
                             ::std::option::Option::Some(22usize) => {
-                                field_22 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_22,
+                                )
                             }
                             ::std::option::Option::Some(23usize) => {
-                                field_23 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_23,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(SearchOpportunitiesResponseSchema {
                         assigned_to: field_0.unwrap_or_default(),
@@ -2725,22 +2756,22 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(SearchSuccessfulResponseDto {
                         aggregations: field_0.unwrap_or_default(),
@@ -2832,42 +2863,46 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateOpportunityDto {
                         assigned_to: field_0.unwrap_or_default(),
@@ -3074,17 +3109,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateStatusDto {
                         lost_reason_id: field_0.unwrap_or_default(),
@@ -3284,57 +3318,61 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_9)
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpsertOpportunityDto {
                         assigned_to: field_0.unwrap_or_default(),
@@ -3632,17 +3670,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpsertOpportunitySuccessfulResponseDto {
                         new: field_0.unwrap_or_default(),

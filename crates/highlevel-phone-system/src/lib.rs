@@ -60,34 +60,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ActiveNumbersResponse {
                         account_status: field_0.unwrap_or_default(),
@@ -253,19 +256,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(AvailableNumbersResponseDto {
                         fingerprint_id: field_0.unwrap_or_default(),
@@ -385,79 +388,91 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(AvailablePhoneNumberDto {
                         address_requirements: field_0.unwrap_or_default(),
@@ -680,24 +695,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(AvailablePhoneNumberDtoCapabilities {
                         mms: field_0.unwrap_or_default(),
@@ -773,24 +789,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(AvailablePhoneNumberDtoPrice {
                         number_type: field_0.unwrap_or_default(),
@@ -930,94 +947,109 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DetailedPhoneNumberDto {
                         address_sid: field_0.unwrap_or_default(),
@@ -1179,29 +1211,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DetailedPhoneNumberDtoCapabilities {
                         fax: field_0.unwrap_or_default(),
@@ -1286,19 +1320,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DetailedPhoneNumberDtoInboundCallService {
                         type_: field_0.unwrap_or_default(),
@@ -1623,24 +1657,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetNumberPoolListResponse {
                         data: field_0.unwrap_or_default(),
@@ -1748,59 +1783,67 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(NumberPoolDto {
                         call_recording: field_0.unwrap_or_default(),
@@ -1906,19 +1949,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(NumberPoolDtoInboundCallService {
                         type_: field_0.unwrap_or_default(),
@@ -1986,19 +2029,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(NumberPoolDtoNumbersItem {
                         friendly_name: field_0.unwrap_or_default(),
@@ -2098,52 +2141,58 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(PurchasePhoneNumberBodyDto {
                         address_sid: field_0.unwrap_or_default(),
@@ -2385,58 +2434,64 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(TwilioAccountResponseDto {
                         account_sid: field_0.unwrap_or_default(),

@@ -2,12 +2,13 @@
 //!
 //! The specs are wrong in places (an array declared where the server sends objects, an object
 //! where it sends a string). Each optional field of a generated type decodes through
-//! [`optional`] (or [`next_optional`]), so one such field reads as `None` instead of failing
+//! [`optional`] (or [`put_optional`]), so one such field reads as `None` instead of failing
 //! the whole response.
 //!
 //! Most generated structs do not use serde's derive for `Deserialize`: the generator writes a
 //! short `visit_map` that finds each key with [`FieldIndex`] and decodes the value in place
-//! (`xtask/src/codegen/serde_impls.rs`). serde's derive also emits a sequence visitor, a
+//! with [`put`], [`put_optional`] or [`skip`], one call per field so that the impl stays small
+//! to check (`xtask/src/codegen/serde_impls.rs`). serde's derive also emits a sequence visitor, a
 //! field-name enum and two wrapper types per lenient field; none of that is needed for JSON
 //! objects, and it was half of a generated crate's compile time.
 
@@ -35,12 +36,50 @@ where
 /// # Errors
 ///
 /// Only when the map itself cannot be read.
-pub fn next_optional<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
+fn next_optional<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
 where
     A: MapAccess<'de>,
     T: DeserializeOwned,
 {
     Ok(map.next_value::<Lenient<T>>()?.0)
+}
+
+/// Reads a map's next value into `slot` (a written `Deserialize` impl's field).
+///
+/// # Errors
+///
+/// The deserializer's, when the value does not decode as `T`.
+pub fn put<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Reads a map's next value into `slot` as an optional field, decoded like [`optional`]: a
+/// value that does not decode as `T` is `None`.
+///
+/// # Errors
+///
+/// The deserializer's, only when the input is not JSON at all.
+pub fn put_optional<'de, A, T>(map: &mut A, slot: &mut Option<Option<T>>) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: DeserializeOwned,
+{
+    *slot = Some(next_optional(map)?);
+    Ok(())
+}
+
+/// Skips a map's next value (a key the type does not have).
+///
+/// # Errors
+///
+/// The deserializer's, only when the input is not JSON at all.
+pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<serde::de::IgnoredAny>().map(drop)
 }
 
 /// An optional value decoded like [`optional`].

@@ -51,29 +51,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BrandBoardListItemDto {
                         id: field_0.unwrap_or_default(),
@@ -213,84 +215,94 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_11)
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_12)
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_14)
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_15)
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BrandVoiceAnswersDto {
                         brand_name: highlevel_runtime::lenient::required(
@@ -512,92 +524,106 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_12)
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BrandVoiceAnswersPublicV1Dto {
                         brand_name: field_0.unwrap_or_default(),
@@ -769,34 +795,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BrandVoicePublicV1Dto {
                         created_at: field_0.unwrap_or_default(),
@@ -891,29 +920,28 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(Color {
                         hex: highlevel_runtime::lenient::required(field_0, "hex")?,
@@ -997,39 +1025,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ColorResponse {
                         hex: field_0.unwrap_or_default(),
@@ -1143,44 +1175,46 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateBrandBoardParam {
                         brand_board_id: field_0.unwrap_or_default(),
@@ -1382,32 +1416,34 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateBrandVoicePublicV1BodyDto {
                         answers: field_0.unwrap_or_default(),
@@ -1612,54 +1648,61 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateBrandVoicePublicV1ResponseDto {
                         answers: field_0.unwrap_or_default(),
@@ -1768,19 +1811,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DeleteBrandVoicePublicV1ResponseDto {
                         deleted: field_0.unwrap_or_default(),
@@ -1855,23 +1898,22 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(Font {
                         fallback: highlevel_runtime::lenient::required(
@@ -1948,29 +1990,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(FontResponse {
                         fallback: field_0.unwrap_or_default(),
@@ -2094,79 +2138,91 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetBrandBoardSuccessDto {
                         colors: field_0.unwrap_or_default(),
@@ -2297,19 +2353,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetBrandBoardsByLocationSuccessDto {
                         brand_boards: field_0.unwrap_or_default(),
@@ -2410,54 +2466,61 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetBrandVoicePublicV1ResponseDto {
                         answers: field_0.unwrap_or_default(),
@@ -2561,19 +2624,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(InvalidLocationDto {
                         message: field_0.unwrap_or_default(),
@@ -2648,24 +2711,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ListBrandVoicesPublicV1ResponseDto {
                         items: field_0.unwrap_or_default(),
@@ -2744,23 +2808,22 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(Logo {
                         id: field_0.unwrap_or_default(),
@@ -2834,29 +2897,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(LogoResponse {
                         id: field_0.unwrap_or_default(),
@@ -2939,29 +3004,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(MetaData {
                         last_action: field_0.unwrap_or_default(),
@@ -3124,24 +3191,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(MissingAssets {
                         colors: field_0.unwrap_or_default(),
@@ -3212,24 +3280,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(NotFoundDto {
                         error: field_0.unwrap_or_default(),
@@ -3304,24 +3373,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(SetDefaultBrandVoicePublicV1ResponseDto {
                         brand_voice_id: field_0.unwrap_or_default(),
@@ -3404,28 +3474,28 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateBrandBoardBody {
                         colors: field_0.unwrap_or_default(),
@@ -3575,92 +3645,106 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_12)
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateBrandVoiceAnswersDto {
                         brand_name: field_0.unwrap_or_default(),
@@ -3823,19 +3907,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateBrandVoicePublicV1BodyDto {
                         answers: field_0.unwrap_or_default(),
@@ -3945,54 +4029,61 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateBrandVoicePublicV1ResponseDto {
                         answers: field_0.unwrap_or_default(),

@@ -45,17 +45,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BuilderAttributePublicV2Dto {
                         name: highlevel_runtime::lenient::required(field_0, "name")?,
@@ -126,24 +125,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BuilderCustomFlagsPublicV2Dto {
                         layout_id: field_0.unwrap_or_default(),
@@ -312,18 +312,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BuilderEditorContentPublicV2Dto {
                         attrs: field_0.unwrap_or_default(),
@@ -403,18 +401,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BuilderElementNodePublicV2Dto {
                         children: field_0.unwrap_or_default(),
@@ -490,25 +486,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BuilderNodeAttrsPublicV2Dto {
                         attributes: highlevel_runtime::lenient::required(
@@ -602,34 +598,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BuilderUpdateSuccessfulDto {
                         ok: field_0.unwrap_or_default(),
@@ -752,43 +751,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_9)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BulkActionCampaignDto {
                         completed_at: field_0.unwrap_or_default(),
@@ -986,29 +985,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BulkActionCampaignEmailDetailsDto {
                         from: field_0.unwrap_or_default(),
@@ -1128,64 +1129,73 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(BulkActionCampaignPublicV2Dto {
                         completed_at: field_0.unwrap_or_default(),
@@ -1518,81 +1528,91 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_14)
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateBuilderDto {
                         builder_version: field_0
@@ -2002,15 +2022,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateBuilderSuccesfulResponseDto {
                         redirect: highlevel_runtime::lenient::required(
@@ -2110,41 +2128,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateEmailCampaignPublicV2BodyDto {
                         editor_content: field_0.unwrap_or_default(),
@@ -2374,69 +2394,79 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateEmailCampaignPublicV2ResponseDto {
                         campaign_category: field_0.unwrap_or_default(),
@@ -2674,17 +2704,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateTemplateFolderPublicV2BodyDto {
                         name: highlevel_runtime::lenient::required(field_0, "name")?,
@@ -2769,34 +2798,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateTemplateFolderPublicV2ResponseDto {
                         created_at: field_0.unwrap_or_default(),
@@ -2912,50 +2944,55 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateTemplatePublicV2BodyDto {
                         editor_content: field_0.unwrap_or_default(),
@@ -3189,74 +3226,85 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(CreateTemplatePublicV2ResponseDto {
                         created_at: field_0.unwrap_or_default(),
@@ -3459,19 +3507,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DeleteBuilderSuccesfulResponseDto {
                         ok: field_0.unwrap_or_default(),
@@ -3540,19 +3588,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DeleteCampaignPublicV2ResponseDto {
                         deleted: field_0.unwrap_or_default(),
@@ -3622,19 +3670,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(DeleteTemplatePublicV2ResponseDto {
                         deleted: field_0.unwrap_or_default(),
@@ -3744,64 +3792,73 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(EmailCampaignPublicV2Dto {
                         campaign_category: field_0.unwrap_or_default(),
@@ -4029,19 +4086,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(EmailCampaignVariationPublicV2Dto {
                         is_winner: field_0.unwrap_or_default(),
@@ -4145,39 +4202,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_9)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(EmailStatsNumbersDto {
                         clicked: highlevel_runtime::lenient::required(
@@ -4346,99 +4401,115 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
                             ::std::option::Option::Some(17usize) => {
-                                field_17 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_17,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(EmailStatsNumbersPublicV2Dto {
                         accepted: field_0.unwrap_or_default(),
@@ -4619,54 +4690,61 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(FetchBuilderSuccesfulResponseDto {
                         date_added: field_0.unwrap_or_default(),
@@ -4854,104 +4932,121 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
                             ::std::option::Option::Some(17usize) => {
-                                field_17 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_17,
+                                )
                             }
                             ::std::option::Option::Some(18usize) => {
-                                field_18 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_18,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetBulkActionCampaignPublicV2ResponseDto {
                         completed_at: field_0.unwrap_or_default(),
@@ -5371,15 +5466,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetBulkActionCampaignsResponseDto {
                         campaigns: highlevel_runtime::lenient::required(
@@ -5469,39 +5562,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetCampaignStatsPublicV2ResponseDto {
                         location_id: field_0.unwrap_or_default(),
@@ -5688,26 +5785,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetCampaignStatsResponseDto {
                         location_id: highlevel_runtime::lenient::required(
@@ -6034,109 +6130,127 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_14,
+                                )
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_15,
+                                )
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_16,
+                                )
                             }
                             ::std::option::Option::Some(17usize) => {
-                                field_17 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_17,
+                                )
                             }
                             ::std::option::Option::Some(18usize) => {
-                                field_18 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_18,
+                                )
                             }
                             ::std::option::Option::Some(19usize) => {
-                                field_19 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_19,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetEmailCampaignPublicV2ResponseDto {
                         campaign_category: field_0.unwrap_or_default(),
@@ -6545,79 +6659,91 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetTemplatePublicV2ResponseDto {
                         created_at: field_0.unwrap_or_default(),
@@ -6871,59 +6997,67 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetWorkflowCampaignPublicV2ResponseDto {
                         created_at: field_0.unwrap_or_default(),
@@ -7116,15 +7250,13 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(GetWorkflowCampaignsPublicResponseDto {
                         campaigns: highlevel_runtime::lenient::required(
@@ -7193,18 +7325,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(IBuilderJsonMapper {
                         attrs: highlevel_runtime::lenient::required(field_0, "attrs")?,
@@ -7290,30 +7420,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ImportTemplatePublicV2BodyDto {
                         import_provider: highlevel_runtime::lenient::required(
@@ -7529,74 +7660,85 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ImportTemplatePublicV2ResponseDto {
                         created_at: field_0.unwrap_or_default(),
@@ -7798,19 +7940,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(InvalidLocationDto {
                         message: field_0.unwrap_or_default(),
@@ -7890,24 +8032,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ListBulkActionCampaignsPublicV2ResponseDto {
                         campaigns: field_0.unwrap_or_default(),
@@ -8082,24 +8225,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ListEmailCampaignsPublicV2ResponseDto {
                         campaigns: field_0.unwrap_or_default(),
@@ -8535,24 +8679,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ListTemplatesPublicV2ResponseDto {
                         items: field_0.unwrap_or_default(),
@@ -8637,24 +8782,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ListWorkflowCampaignsPublicV2ResponseDto {
                         campaigns: field_0.unwrap_or_default(),
@@ -8808,24 +8954,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(NotFoundDto {
                         error: field_0.unwrap_or_default(),
@@ -8915,42 +9062,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(SaveBuilderDataDto {
                         dnd: highlevel_runtime::lenient::required(field_0, "dnd")?,
@@ -9149,27 +9297,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignAbTestConfigPublicV2Dto {
                         test_duration: highlevel_runtime::lenient::required(
@@ -9430,19 +9576,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignAbTestVariationPublicV2Dto {
                         document_id: field_0.unwrap_or_default(),
@@ -9542,31 +9688,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignBatchConfigPublicV2Dto {
                         batch_size: highlevel_runtime::lenient::required(
@@ -9873,31 +10019,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignEmailMetaPublicV2Dto {
                         attachments: field_0.unwrap_or_default(),
@@ -10030,47 +10176,49 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignPublicV2BodyDto {
                         ab_test_config: field_0.unwrap_or_default(),
@@ -10388,24 +10536,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignPublicV2ResponseDto {
                         campaign_id: field_0.unwrap_or_default(),
@@ -10499,26 +10648,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignRecipientsPublicV2Dto {
                         contact_ids: field_0.unwrap_or_default(),
@@ -10784,24 +10932,25 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignResendPublicV2Dto {
                         enabled: field_0.unwrap_or_default(),
@@ -10914,41 +11063,43 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignRssConfigPublicV2Dto {
                         first_execution_date: field_0.unwrap_or_default(),
@@ -11262,34 +11413,37 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignScheduleConfigPublicV2Dto {
                         batch: field_0.unwrap_or_default(),
@@ -11382,19 +11536,19 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleCampaignTrackingPublicV2Dto {
                         click_tracking: field_0.unwrap_or_default(),
@@ -11541,87 +11695,85 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_9)
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_10)
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_11)
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_12)
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_13)
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_14)
                             }
                             ::std::option::Option::Some(15usize) => {
-                                field_15 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_15)
                             }
                             ::std::option::Option::Some(16usize) => {
-                                field_16 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_16)
                             }
                             ::std::option::Option::Some(17usize) => {
-                                field_17 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_17)
                             }
                             ::std::option::Option::Some(18usize) => {
-                                field_18 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_18)
                             }
                             ::std::option::Option::Some(19usize) => {
-                                field_19 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_19)
                             }
                             ::std::option::Option::Some(20usize) => {
-                                field_20 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_20)
                             }
                             ::std::option::Option::Some(21usize) => {
-                                field_21 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_21)
                             }
                             ::std::option::Option::Some(22usize) => {
-                                field_22 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_22)
                             }
                             ::std::option::Option::Some(23usize) => {
-                                field_23 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_23)
                             }
                             ::std::option::Option::Some(24usize) => {
-                                field_24 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_24)
                             }
                             ::std::option::Option::Some(25usize) => {
-                                field_25 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_25)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleDto {
                         archived: highlevel_runtime::lenient::required(
@@ -11803,18 +11955,16 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(ScheduleFetchSuccessfulDto {
                         schedules: highlevel_runtime::lenient::required(
@@ -11924,64 +12074,73 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(TemplateListItemPublicV2Dto {
                         child_count: field_0.unwrap_or_default(),
@@ -12297,29 +12456,31 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateEmailCampaignPublicV2BodyDto {
                         editor_content: field_0.unwrap_or_default(),
@@ -12532,69 +12693,79 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateEmailCampaignPublicV2ResponseDto {
                         campaign_category: field_0.unwrap_or_default(),
@@ -12869,60 +13040,67 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateEmailTemplateDto {
                         archived: field_0.unwrap_or_default(),
@@ -13190,54 +13368,52 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_7)
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_8)
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_9)
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_10)
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_11)
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_12)
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_13)
                             }
                             ::std::option::Option::Some(14usize) => {
-                                field_14 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_14)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateEmailTemplateResponseDto {
                         archived: highlevel_runtime::lenient::required(
@@ -13473,59 +13649,67 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateTemplatePublicV2BodyDto {
                         archived: field_0.unwrap_or_default(),
@@ -13771,79 +13955,91 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
                             ::std::option::Option::Some(11usize) => {
-                                field_11 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_11,
+                                )
                             }
                             ::std::option::Option::Some(12usize) => {
-                                field_12 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_12,
+                                )
                             }
                             ::std::option::Option::Some(13usize) => {
-                                field_13 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_13,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(UpdateTemplatePublicV2ResponseDto {
                         archived: field_0.unwrap_or_default(),
@@ -14073,30 +14269,28 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_3)
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_4)
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_5)
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(map.next_value()?);
+                                highlevel_runtime::lenient::put(&mut map, &mut field_6)
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(WorkflowCampaignPublicDto {
                         created_at: highlevel_runtime::lenient::required(
@@ -14286,49 +14480,55 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(WorkflowCampaignPublicV2Dto {
                         created_at: field_0.unwrap_or_default(),
@@ -14551,64 +14751,73 @@ pub mod types {
                     {
                         match key {
                             ::std::option::Option::Some(0usize) => {
-                                field_0 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_0,
+                                )
                             }
                             ::std::option::Option::Some(1usize) => {
-                                field_1 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_1,
+                                )
                             }
                             ::std::option::Option::Some(2usize) => {
-                                field_2 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_2,
+                                )
                             }
                             ::std::option::Option::Some(3usize) => {
-                                field_3 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_3,
+                                )
                             }
                             ::std::option::Option::Some(4usize) => {
-                                field_4 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_4,
+                                )
                             }
                             ::std::option::Option::Some(5usize) => {
-                                field_5 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_5,
+                                )
                             }
                             ::std::option::Option::Some(6usize) => {
-                                field_6 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_6,
+                                )
                             }
                             ::std::option::Option::Some(7usize) => {
-                                field_7 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_7,
+                                )
                             }
                             ::std::option::Option::Some(8usize) => {
-                                field_8 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_8,
+                                )
                             }
                             ::std::option::Option::Some(9usize) => {
-                                field_9 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_9,
+                                )
                             }
                             ::std::option::Option::Some(10usize) => {
-                                field_10 = ::std::option::Option::Some(
-                                    highlevel_runtime::lenient::next_optional(&mut map)?,
-                                );
+                                highlevel_runtime::lenient::put_optional(
+                                    &mut map,
+                                    &mut field_10,
+                                )
                             }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
                     }
                     ::std::result::Result::Ok(WorkflowCampaignSubSourcePublicV2Dto {
                         created_at: field_0.unwrap_or_default(),

@@ -84,6 +84,45 @@ async fn get_contact_keeps_an_unknown_enum_value_and_tolerates_missing_fields() 
     assert_eq!(contact.email, None, "a field the server left out is None");
 }
 
+/// `send()` builds its request at once and returns the runtime's future: the future runs on a
+/// spawned task (so it is `Send`), and a missing required argument is `InvalidRequest` when
+/// awaited, with nothing sent.
+#[tokio::test]
+async fn a_send_future_runs_on_a_spawned_task_and_a_missing_argument_sends_nothing() {
+    let h = Harness::start().await;
+    Mock::given(method("GET"))
+        .and(path("/contacts/c1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "contact": { "id": "c1" } })),
+        )
+        .mount(&h.server)
+        .await;
+
+    let hl = h.hl.clone();
+    let found = tokio::spawn(async move {
+        let contacts = hl.contacts();
+        let response = contacts.get_contact().contact_id("c1").send().await?;
+        Ok::<_, highlevel::Error>(response.into_inner().contact.and_then(|c| c.id))
+    })
+    .await
+    .expect("the task ran")
+    .expect("200");
+    assert_eq!(found.as_deref(), Some("c1"));
+
+    let error =
+        h.hl.contacts()
+            .get_contact()
+            .send()
+            .await
+            .expect_err("contact_id was never set");
+    assert!(
+        matches!(error, highlevel::Error::InvalidRequest { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("contact_id"), "{error}");
+    h.only_request("2021-07-28").await;
+}
+
 /// Generated types decode and encode through written `Deserialize` and `Serialize` impls, not
 /// serde's derives (`xtask/src/codegen/serde_impls.rs`); these are the cases a derive handled
 /// for free.

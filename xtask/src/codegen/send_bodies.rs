@@ -303,6 +303,7 @@ mod tests {
     fn send_builds_its_request_and_returns_the_runtimes_future() {
         let code = rewritten(progenitor_send(), location()).expect("progenitor's shape");
         let expected = quote! {
+            #[inline]
             pub fn send(self) -> impl ::std::future::Future<
                 Output = Result<ResponseValue<types::Location>, highlevel_runtime::Error>,
             > {

@@ -10,7 +10,7 @@
 //!
 //! - a struct's `Deserialize`: one `visit_map`, keys found by
 //!   `highlevel_runtime::lenient::FieldIndex`, each value decoded in place (optional fields
-//!   through `lenient::next_optional`), unknown keys skipped, a missing required field serde's
+//!   through `lenient::put_optional`), unknown keys skipped, a missing required field serde's
 //!   own "missing field" error; a key sent twice keeps its last value;
 //! - a struct's `Serialize`: `serialize_struct` with each field under its JSON name, a field
 //!   whose `skip_serializing_if` holds left out (the length counts only those written);
@@ -244,12 +244,12 @@ fn struct_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
         }
         names.push(name.clone());
         let local = format_ident!("field_{index}");
-        let value = if serde.lenient {
-            quote! { highlevel_runtime::lenient::next_optional(&mut map)? }
+        let put = if serde.lenient {
+            quote! { highlevel_runtime::lenient::put_optional }
         } else {
-            quote! { map.next_value()? }
+            quote! { highlevel_runtime::lenient::put }
         };
-        arms.push(quote! { ::std::option::Option::Some(#index) => #local = ::std::option::Option::Some(#value), });
+        arms.push(quote! { ::std::option::Option::Some(#index) => #put(&mut map, &mut #local), });
         let init = match &serde.default {
             Some(FieldDefault::Function(path)) => quote! { #local.unwrap_or_else(#path) },
             Some(FieldDefault::Trait) => quote! { #local.unwrap_or_default() },
@@ -287,12 +287,11 @@ fn struct_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
                         while let ::std::option::Option::Some(key) =
                             map.next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
                         {
+                            // One `?` for all arms: each arm's own would be checked apiece.
                             match key {
                                 #(#arms)*
-                                _ => {
-                                    map.next_value::<::serde::de::IgnoredAny>()?;
-                                }
-                            }
+                                _ => highlevel_runtime::lenient::skip(&mut map),
+                            }?;
                         }
                         ::std::result::Result::Ok(#ty { #(#inits)* })
                     }
@@ -469,8 +468,11 @@ mod tests {
         for expected in [
             r#"const FIELDS: &[&str] = &["id", "firstName", "tags", "allowed", "type"];"#,
             "highlevel_runtime::lenient::required(field_0, \"id\")?",
-            "field_1 = ::std::option::Option::Some(\n",
-            "highlevel_runtime::lenient::next_optional(&mut map)?",
+            "highlevel_runtime::lenient::put(&mut map, &mut field_0)\n",
+            "highlevel_runtime::lenient::put_optional(\n",
+            "&mut field_1,\n",
+            "_ => highlevel_runtime::lenient::skip(&mut map),\n",
+            "}?;\n",
             "first_name: field_1.unwrap_or_default()",
             "tags: field_2.unwrap_or_default()",
             "allowed: field_3.unwrap_or_else(defaults::default_bool::<true>)",
