@@ -31,19 +31,6 @@ where
     Ok(value.and_then(|value| serde_json::from_value(value).ok()))
 }
 
-/// The next map value as an optional field, decoded like [`optional`].
-///
-/// # Errors
-///
-/// Only when the map itself cannot be read.
-fn next_optional<'de, A, T>(map: &mut A) -> Result<Option<T>, A::Error>
-where
-    A: MapAccess<'de>,
-    T: DeserializeOwned,
-{
-    Ok(map.next_value::<Lenient<T>>()?.0)
-}
-
 /// Reads a map's next value into `slot` (a written `Deserialize` impl's field).
 ///
 /// # Errors
@@ -69,7 +56,7 @@ where
     A: MapAccess<'de>,
     T: DeserializeOwned,
 {
-    *slot = Some(next_optional(map)?);
+    *slot = Some(map.next_value::<Lenient<T>>()?.0);
     Ok(())
 }
 

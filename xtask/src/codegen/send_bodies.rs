@@ -66,12 +66,8 @@ pub fn rewrite(f: &mut syn::ImplItemFn, success: &syn::Type, meta: &Ident) -> Re
     if is_download != (finish == Finish::Stream) {
         return Err(shape_error("a 2xx arm that does not fit the success type"));
     }
-    let mut build = syn::Block {
-        brace_token: f.block.brace_token,
-        stmts: build.to_vec(),
-    };
+    let mut build = build.to_vec();
     drop_api_version_header(&mut build);
-    let build = &build.stmts;
     let runtime_send = match finish {
         Finish::Json => quote! { highlevel_runtime::send::json },
         Finish::Stream => quote! { highlevel_runtime::send::stream },
@@ -125,9 +121,9 @@ fn exchange_finish(stmts: &[syn::Stmt]) -> Option<Finish> {
         return None;
     };
     let text = |stmt: &syn::Stmt| quote! { #stmt }.to_string();
-    let hooks_in_order = text(pre).starts_with("client . pre (& mut request , & info) . await ?")
+    let hooks_in_order = text(pre) == "client . pre (& mut request , & info) . await ? ;"
         && text(exec) == "let result = client . exec (request , & info) . await ;"
-        && is_post_call(post)
+        && text(post) == "client . post (& result , & info) . await ? ;"
         && text(response) == "let response = result ? ;";
     let syn::Stmt::Expr(syn::Expr::Match(status), _) = status else {
         return None;
@@ -161,10 +157,6 @@ fn exchange_finish(stmts: &[syn::Stmt]) -> Option<Finish> {
     }
 }
 
-fn is_client(expr: &syn::Expr) -> bool {
-    matches!(expr, syn::Expr::Path(p) if p.path.is_ident("client"))
-}
-
 /// `let info = OperationInfo { .. };`
 fn is_operation_info(stmt: &syn::Stmt) -> bool {
     matches!(stmt, syn::Stmt::Local(local)
@@ -172,28 +164,16 @@ fn is_operation_info(stmt: &syn::Stmt) -> bool {
             matches!(&*init.expr, syn::Expr::Struct(s) if s.path.is_ident("OperationInfo"))))
 }
 
-/// `client.post(&result, &info).await?;`
-fn is_post_call(stmt: &syn::Stmt) -> bool {
-    let syn::Stmt::Expr(syn::Expr::Try(tried), Some(_)) = stmt else {
-        return false;
-    };
-    let syn::Expr::Await(awaited) = &*tried.expr else {
-        return false;
-    };
-    matches!(&*awaited.base, syn::Expr::MethodCall(call)
-        if call.method == "post" && is_client(&call.receiver))
-}
-
 /// Removes `header_map.append("api-version", ..)`; when that leaves the map empty (every
 /// HighLevel operation today), the map and its `.headers(header_map)` go too.
-fn drop_api_version_header(block: &mut syn::Block) {
-    let before = block.stmts.len();
-    block.stmts.retain(|stmt| !is_api_version_append(stmt));
-    if block.stmts.len() == before {
+fn drop_api_version_header(stmts: &mut Vec<syn::Stmt>) {
+    let before = stmts.len();
+    stmts.retain(|stmt| !is_api_version_append(stmt));
+    if stmts.len() == before {
         return;
     }
     let mut left_empty = false;
-    for stmt in &mut block.stmts {
+    for stmt in stmts.iter_mut() {
         if let syn::Stmt::Local(local) = stmt
             && let syn::Pat::Ident(name) = &local.pat
             && name.ident == "header_map"
@@ -213,11 +193,13 @@ fn drop_api_version_header(block: &mut syn::Block) {
     if !left_empty {
         return;
     }
-    block.stmts.retain(|stmt| {
+    stmts.retain(|stmt| {
         !matches!(stmt, syn::Stmt::Local(local)
             if matches!(&local.pat, syn::Pat::Ident(name) if name.ident == "header_map"))
     });
-    DropHeadersCall.visit_block_mut(block);
+    for stmt in stmts {
+        DropHeadersCall.visit_stmt_mut(stmt);
+    }
 }
 
 fn is_api_version_append(stmt: &syn::Stmt) -> bool {
