@@ -201,8 +201,9 @@ pub async fn exec(
         client,
         oauth: oauth.as_ref().map(|(app, resource)| (*app, resource)),
         limiter: &limiter,
+        span: &span,
     };
-    let mut response = call.run(request).instrument(span).await?;
+    let mut response = call.run(request).instrument(span.clone()).await?;
     // The body is read where the runtime is out of reach, so the cap travels with the
     // response; the default is what is assumed there, and needs no per-request allocation.
     let limit = runtime.max_response_bytes();
@@ -217,15 +218,18 @@ struct Call<'a> {
     client: &'a reqwest::Client,
     oauth: Option<(&'a OAuthApp, &'a Resource)>,
     limiter: &'a ResourceLimiter,
+    /// The call's `highlevel.request` span, which records each attempt.
+    span: &'a tracing::Span,
 }
 
 impl Call<'_> {
     async fn run(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
-        let span = tracing::Span::current();
+        let span = self.span;
         let config = self.runtime.retry_config();
         let idempotent = is_idempotent(request.method());
         let started = tokio::time::Instant::now();
-        let mut backoffs = config.backoffs();
+        // Drawn only once an attempt fails: most calls never need it.
+        let mut backoffs = None;
         let mut waited = Duration::ZERO;
         let mut request = request;
         let mut number = 0;
@@ -263,13 +267,22 @@ impl Call<'_> {
                 }
                 Err(error) => transport_outcome(error),
             };
-            let attempt = Attempt {
-                number,
-                elapsed: started.elapsed(),
-                idempotent,
+            // `decide` returns `Return` for any 2xx whatever the attempt, and the backoff is
+            // only used when it does not.
+            let (decision, backoff) = if outcome.is_success() {
+                (Decision::Return, config.cap)
+            } else {
+                let attempt = Attempt {
+                    number,
+                    elapsed: started.elapsed(),
+                    idempotent,
+                };
+                let backoff = backoffs
+                    .get_or_insert_with(|| config.backoffs())
+                    .next()
+                    .unwrap_or(config.cap);
+                (decide(&config, &attempt, &outcome, backoff), backoff)
             };
-            let backoff = backoffs.next().unwrap_or(config.cap);
-            let decision = decide(&config, &attempt, &outcome, backoff);
             let mut blocked_for = None;
             match outcome {
                 Outcome::Status {

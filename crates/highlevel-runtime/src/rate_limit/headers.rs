@@ -48,6 +48,9 @@ impl Advertised {
             // The first value of a repeated header counts, as `HeaderMap::get` has it.
             found[slot].get_or_insert(value);
         }
+        if found.iter().all(Option::is_none) {
+            return Self::default();
+        }
         let [max, remaining, interval, daily_limit, daily_remaining] = found;
         let max = number(max, MAX, 1, MAX_LIMIT).and_then(|n| u32::try_from(n).ok());
         let remaining = number(remaining, REMAINING, 0, MAX_LIMIT)

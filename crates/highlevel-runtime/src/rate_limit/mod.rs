@@ -442,15 +442,16 @@ impl ResourceLimiter {
             return Ok(started.elapsed());
         }
         // Nobody waiting (the usual case): no need to queue.
-        let _turn = match self.queue.try_lock() {
-            Ok(turn) => turn,
-            Err(_) => self.queue.lock().await,
+        let (_turn, queued) = match self.queue.try_lock() {
+            Ok(turn) => (turn, false),
+            Err(_) => (self.queue.lock().await, true),
         };
         // Only a shared backend needs this call told apart from others (a process-wide
         // counter, so not paid per request without one).
         let waiter = self.shared.is_some().then(SharedWaiter::next);
+        // One clock read per pass: the first reuses `started` unless it queued.
+        let mut now = if queued { Instant::now() } else { started };
         loop {
-            let now = Instant::now();
             let wall = SystemTime::now();
             if let Some(shared) = &self.shared
                 && let Some(waiter) = waiter
@@ -460,6 +461,7 @@ impl ResourceLimiter {
                     Some(Slot::Now) => return Ok(Instant::now() - started),
                     Some(Slot::At(at)) => {
                         tokio::time::sleep_until(at).await;
+                        now = Instant::now();
                         continue;
                     }
                     Some(Slot::DailyExhausted { resets_at }) => {
@@ -482,7 +484,10 @@ impl ResourceLimiter {
             };
             match slot {
                 Slot::Now => return Ok(now - started),
-                Slot::At(at) => tokio::time::sleep_until(at).await,
+                Slot::At(at) => {
+                    tokio::time::sleep_until(at).await;
+                    now = Instant::now();
+                }
                 Slot::DailyExhausted { resets_at } => {
                     return Err(RateLimitError::DailyQuotaExhausted {
                         resource: self.name.to_string(),

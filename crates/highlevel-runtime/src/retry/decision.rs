@@ -29,6 +29,14 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// A 2xx answer. [`decide`] returns [`Decision::Return`] for it whatever the attempt,
+    /// so the request loop hands it back without drawing a backoff or reading the clock.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Status { status, .. } if status.is_success())
+    }
+}
+
 /// The attempt that just ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempt {
@@ -198,6 +206,34 @@ mod tests {
                     config.non_idempotent
                 );
             }
+        }
+    }
+
+    /// The request loop skips `decide` for a success: for every 2xx, late or early attempt,
+    /// it would have said `Return`; nothing else counts as a success.
+    #[test]
+    fn a_success_is_returned_whatever_the_attempt() {
+        let config = RetryConfig::default().retry_non_idempotent(true);
+        let late = Attempt {
+            number: 1_000,
+            elapsed: Duration::from_secs(3_600),
+            idempotent: true,
+        };
+        for code in 100..600u16 {
+            let outcome = status(code);
+            assert_eq!(outcome.is_success(), (200..300).contains(&code), "{code}");
+            if outcome.is_success() {
+                for attempt in [first(true), first(false), late] {
+                    assert_eq!(
+                        decide(&config, &attempt, &outcome, BACKOFF),
+                        Decision::Return,
+                        "{code}"
+                    );
+                }
+            }
+        }
+        for outcome in [Outcome::NotSent, Outcome::TimedOut, Outcome::Interrupted] {
+            assert!(!outcome.is_success(), "{outcome:?}");
         }
     }
 
